@@ -1,0 +1,181 @@
+// ranklab: the GUI entry point. Parses the command line, checks that a display is reachable (for the
+// xcb/wayland platforms), then shows the main window. --smoke-test and --screenshot run the window
+// briefly and exit, for CI and documentation.
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QPixmap>
+#include <QSettings>
+#include <QStringList>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+
+#include "app/main_window.h"
+
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kSmokeTestMs = 300;
+constexpr int kScreenshotDelayMs = 600;
+
+// The value of Qt's own "-platform X" / "--platform X" argument, else $QT_QPA_PLATFORM.
+QString requestedPlatform(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "-platform") == 0 || std::strcmp(argv[i], "--platform") == 0) {
+      return QString::fromLocal8Bit(argv[i + 1]);
+    }
+  }
+  return qEnvironmentVariable("QT_QPA_PLATFORM");
+}
+
+// QApplication aborts when the xcb/wayland platform finds no display; say why before that happens.
+// Only xcb and wayland need a display; offscreen, minimal, vnc, eglfs etc. do not.
+std::optional<QString> displayProblem(int argc, char** argv) {
+  QString platform = requestedPlatform(argc, argv);
+  QStringList candidates = platform.split(QLatin1Char(';'), Qt::SkipEmptyParts);
+  if (candidates.isEmpty()) candidates = {QStringLiteral("xcb"), QStringLiteral("wayland")};  // Qt's defaults
+  const bool haveX11 = !qEnvironmentVariableIsEmpty("DISPLAY");
+  const bool haveWayland = !qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY");
+  for (const QString& candidate : candidates) {
+    const QString name = candidate.section(QLatin1Char(':'), 0, 0).trimmed();
+    if (name == QLatin1String("xcb")) {
+      if (haveX11) return std::nullopt;
+    } else if (name.startsWith(QLatin1String("wayland"))) {
+      if (haveWayland) return std::nullopt;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return QStringLiteral(
+             "ranklab: no display available (Qt platform '%1' needs DISPLAY or WAYLAND_DISPLAY).\n"
+             "  Run it under a desktop session or xvfb-run, set QT_QPA_PLATFORM=offscreen for headless use,\n"
+             "  or use ranklab-cli for jobs without a GUI.")
+      .arg(platform.isEmpty() ? QStringLiteral("xcb") : platform);
+}
+
+bool asksOnlyForInfo(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    for (const char* flag : {"--version", "-v", "--help", "-h", "--help-all", "-?"}) {
+      if (std::strcmp(argv[i], flag) == 0) return true;
+    }
+  }
+  return false;
+}
+
+struct Options {
+  QCommandLineOption version{{QStringLiteral("v"), QStringLiteral("version")},
+                             QStringLiteral("Print the RankLab and Qt versions and exit.")};
+  QCommandLineOption smokeTest{
+      QStringLiteral("smoke-test"),
+      QStringLiteral("Open the main window, run the event loop for %1 ms, close it and "
+                     "exit 0 (use QT_QPA_PLATFORM=offscreen without a display).")
+          .arg(kSmokeTestMs)};
+  QCommandLineOption screenshot{
+      QStringLiteral("screenshot"),
+      QStringLiteral("Open the main window, save an image of it to FILE (PNG) and exit."),
+      QStringLiteral("FILE")};
+  // Qt's own -platform NAME, accepted here so that it can sit next to --version and --help.
+  QCommandLineOption platform{QStringLiteral("platform"), QStringLiteral("Qt platform plugin."),
+                              QStringLiteral("NAME")};
+};
+
+void setUp(QCommandLineParser& parser, const Options& options) {
+  parser.setApplicationDescription(
+      QStringLiteral("RankLab: a workbench for low-rank compression of language models."));
+  parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+  parser.addHelpOption();
+  parser.addOption(options.version);
+  parser.addOption(options.smokeTest);
+  parser.addOption(options.screenshot);
+  QCommandLineOption platform = options.platform;
+  platform.setFlags(QCommandLineOption::HiddenFromHelp);
+  parser.addOption(platform);
+}
+
+int printVersion() {
+  std::printf("ranklab %s (Qt %s)\n", RANKLAB_VERSION, qVersion());
+  return 0;
+}
+
+// Parses the arguments; returns an exit code when the program should stop now.
+std::optional<int> parseArguments(QCommandLineParser& parser, const Options& options,
+                                  const QStringList& args) {
+  if (!parser.parse(args)) {
+    std::fprintf(stderr, "ranklab: %s\nTry 'ranklab --help'.\n", qPrintable(parser.errorText()));
+    return kExitUsage;
+  }
+  if (parser.isSet(options.version)) return printVersion();
+  if (parser.isSet(QStringLiteral("help")) || parser.isSet(QStringLiteral("help-all"))) {
+    std::printf("%s", qPrintable(parser.helpText()));
+    return 0;
+  }
+  if (!parser.positionalArguments().isEmpty()) {
+    std::fprintf(stderr, "ranklab: unexpected argument '%s'\nTry 'ranklab --help'.\n",
+                 qPrintable(parser.positionalArguments().first()));
+    return kExitUsage;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  QCoreApplication::setOrganizationName(QStringLiteral("RankLab"));
+  QCoreApplication::setApplicationName(QStringLiteral("RankLab"));
+  QCoreApplication::setApplicationVersion(QStringLiteral(RANKLAB_VERSION));
+
+  Options options;
+  QCommandLineParser parser;
+  setUp(parser, options);
+
+  // --version and --help need no display: answer them without starting the GUI.
+  if (asksOnlyForInfo(argc, argv)) {
+    QCoreApplication app(argc, argv);
+    return parseArguments(parser, options, app.arguments()).value_or(0);
+  }
+  if (auto problem = displayProblem(argc, argv)) {
+    std::fprintf(stderr, "%s\n", qPrintable(*problem));
+    return kExitUsage;
+  }
+
+  QApplication app(argc, argv);
+  app.setApplicationDisplayName(QStringLiteral("RankLab"));
+  app.setDesktopFileName(QStringLiteral("ranklab"));
+  if (auto code = parseArguments(parser, options, app.arguments())) return *code;
+
+  const bool smokeTest = parser.isSet(options.smokeTest);
+  const QString screenshotPath = parser.value(options.screenshot);
+  // Scripted runs keep their hands off the user's saved window layout.
+  QTemporaryDir scratchSettings;
+  if (smokeTest || !screenshotPath.isEmpty()) {
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, scratchSettings.path());
+  }
+
+  ranklab::app::MainWindow window;
+  window.show();
+
+  if (smokeTest) {
+    QTimer::singleShot(kSmokeTestMs, &window, [&window] {
+      const bool ok = window.isVisible();
+      window.close();
+      std::printf("ranklab: smoke test %s (platform %s)\n", ok ? "passed" : "FAILED",
+                  qPrintable(QGuiApplication::platformName()));
+      QCoreApplication::exit(ok ? 0 : 1);
+    });
+  } else if (!screenshotPath.isEmpty()) {
+    QTimer::singleShot(kScreenshotDelayMs, &window, [&window, screenshotPath] {
+      const bool ok = window.grab().save(screenshotPath, "PNG");
+      if (ok) {
+        std::printf("ranklab: saved screenshot %s\n", qPrintable(QDir::toNativeSeparators(screenshotPath)));
+      } else {
+        std::fprintf(stderr, "ranklab: could not save screenshot to %s\n", qPrintable(screenshotPath));
+      }
+      window.close();
+      QCoreApplication::exit(ok ? 0 : 1);
+    });
+  }
+  return app.exec();
+}

@@ -1,0 +1,86 @@
+// Internal helpers shared by the format readers and writers in core/io (not part of the public API):
+// overflow-checked size arithmetic, a bounded little-endian file reader that refuses to read past
+// the end of the file, and an atomic file writer (temporary file in the same directory + fsync +
+// rename). All failures throw ranklab::Error prefixed with the given context.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ranklab::io::detail {
+
+// a * b, or nullopt on uint64 overflow. Headers are untrusted, so every size product goes through
+// these before it is compared with the file size.
+std::optional<uint64_t> checkedMul(uint64_t a, uint64_t b);
+std::optional<uint64_t> checkedAdd(uint64_t a, uint64_t b);
+
+// Reads a file front to back. Every read is checked against the file size first, so a corrupted
+// length fails with a message instead of a huge allocation or a short read.
+class BoundedReader {
+ public:
+  // `context` prefixes error messages, e.g. "reading model.gguf".
+  BoundedReader(const std::filesystem::path& file, std::string context);
+
+  uint64_t size() const { return m_size; }
+  uint64_t position() const { return m_pos; }
+  uint64_t remaining() const { return m_size - m_pos; }
+  const std::string& context() const { return m_context; }
+
+  // Throws unless `n` more bytes exist; `what` names the thing being read.
+  void require(uint64_t n, const std::string& what) const;
+  void read(void* dst, uint64_t n, const std::string& what);
+  void seek(uint64_t pos, const std::string& what);
+
+  template <typename T>
+  T readLe(const std::string& what) {
+    T v{};
+    read(&v, sizeof(T), what);
+    return v;  // the supported hosts are little-endian, as are all formats read here
+  }
+
+  [[noreturn]] void fail(const std::string& message) const;
+
+ private:
+  std::ifstream m_in;
+  std::string m_context;
+  uint64_t m_size = 0;
+  uint64_t m_pos = 0;
+};
+
+// Writes `file` atomically: bytes go to a temporary file beside it, which is flushed to disk and
+// renamed over `file` by commit(). Destroying an uncommitted writer removes the temporary file, so
+// a failure (full disk, exception while serialising) never leaves a truncated `file`.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(const std::filesystem::path& file);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  void write(const void* data, uint64_t n);
+  void writeZeros(uint64_t n);
+  template <typename T>
+  void writeLe(T v) {
+    write(&v, sizeof(T));
+  }
+  uint64_t bytesWritten() const { return m_written; }
+  void commit();
+
+ private:
+  void flushBuffer();
+  [[noreturn]] void fail(const std::string& message);
+
+  std::filesystem::path m_file;
+  std::filesystem::path m_tmp;
+  int m_fd = -1;
+  bool m_committed = false;
+  uint64_t m_written = 0;
+  std::vector<char> m_buffer;
+};
+
+}  // namespace ranklab::io::detail

@@ -1,0 +1,11 @@
+// Named tensors as read from or written to a weights file. Ordered by name.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <string>
+
+namespace ranklab::io {
+using TensorMap = std::map<std::string, at::Tensor>;
+}

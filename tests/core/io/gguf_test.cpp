@@ -1,0 +1,241 @@
+#include "io/gguf.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "io_test_util.h"
+
+namespace ranklab::io {
+namespace {
+
+using nlohmann::json;
+using test::ScratchDir;
+
+GgufValue value(GgufType type, json v, GgufType arrayType = GgufType::U32) {
+  GgufValue g;
+  g.type = type;
+  g.arrayType = arrayType;
+  g.value = std::move(v);
+  return g;
+}
+
+std::map<std::string, GgufValue> allKindsOfMetadata() {
+  std::map<std::string, GgufValue> m;
+  m["general.architecture"] = value(GgufType::String, "llama");
+  m["t.u8"] = value(GgufType::U8, 200);
+  m["t.i8"] = value(GgufType::I8, -100);
+  m["t.u16"] = value(GgufType::U16, 60000);
+  m["t.i16"] = value(GgufType::I16, -30000);
+  m["t.u32"] = value(GgufType::U32, 4000000000u);
+  m["t.i32"] = value(GgufType::I32, -2000000000);
+  m["t.f32"] = value(GgufType::F32, 0.5);
+  m["t.bool"] = value(GgufType::Bool, true);
+  m["t.u64"] = value(GgufType::U64, 18000000000000000000ull);
+  m["t.i64"] = value(GgufType::I64, -9000000000000000000ll);
+  m["t.f64"] = value(GgufType::F64, 3.141592653589793);
+  m["t.strings"] = value(GgufType::Array, json::array({"<unk>", "<s>", "", "héllo"}), GgufType::String);
+  m["t.floats"] = value(GgufType::Array, json::array({-1.0, 0.25, 1e-3}), GgufType::F32);
+  m["t.ints"] = value(GgufType::Array, json::array({1, -2, 3}), GgufType::I32);
+  m["t.empty"] = value(GgufType::Array, json::array(), GgufType::U8);
+  return m;
+}
+
+TensorMap sampleTensors() {
+  at::manual_seed(11);
+  TensorMap t;
+  t["blk.0.attn_q.weight"] = at::randn({8, 64});
+  t["blk.0.ffn_norm.weight"] = at::randn({24});
+  t["odd.weight"] = at::randn({3, 5, 7});
+  return t;
+}
+
+TEST(Gguf, MetadataOfEveryTypeRoundTrips) {
+  ScratchDir dir;
+  const auto meta = allKindsOfMetadata();
+  writeGguf(dir / "m.gguf", meta, {});
+  const GgufFile g = readGgufHeader(dir / "m.gguf");
+  EXPECT_EQ(g.version, 3u);
+  ASSERT_EQ(g.metadata.size(), meta.size());
+  for (const auto& [key, v] : meta) {
+    SCOPED_TRACE(key);
+    ASSERT_TRUE(g.has(key));
+    EXPECT_EQ(g.metadata.at(key).type, v.type);
+    if (v.type == GgufType::Array) {
+      EXPECT_EQ(g.metadata.at(key).arrayType, v.arrayType);
+    }
+    if (v.type == GgufType::F32 || (v.type == GgufType::Array && v.arrayType == GgufType::F32)) {
+      // f32 storage: metric relative error, tolerance 2^-24 (one f32 rounding).
+      const json a = v.value.is_array() ? v.value : json::array({v.value});
+      const json b = g.metadata.at(key).value.is_array() ? g.metadata.at(key).value : json::array({g.metadata.at(key).value});
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t i = 0; i < a.size(); ++i)
+        EXPECT_NEAR(b[i].get<double>(), a[i].get<double>(), std::abs(a[i].get<double>()) * 6e-8) << "f32 rounding";
+    } else {
+      EXPECT_EQ(g.metadata.at(key).value, v.value) << "exact";
+    }
+  }
+  EXPECT_EQ(g.getString("general.architecture"), "llama");
+  EXPECT_EQ(g.getInt("t.i64"), -9000000000000000000ll);
+  EXPECT_DOUBLE_EQ(g.getFloat("t.f64"), 3.141592653589793) << "f64 exact";
+  EXPECT_EQ(g.getArray("t.strings").size(), 4u);
+  EXPECT_RANKLAB_ERROR(g.getString("t.u8"), "t.u8");
+  EXPECT_RANKLAB_ERROR(g.getInt("missing.key"), "missing.key");
+}
+
+TEST(Gguf, F32RoundTripExact) {
+  ScratchDir dir;
+  const TensorMap in = sampleTensors();
+  writeGguf(dir / "m.gguf", {{"general.architecture", value(GgufType::String, "llama")}}, in, GgmlType::F32);
+  const GgufFile g = readGguf(dir / "m.gguf");
+  ASSERT_EQ(g.tensors.size(), in.size());
+  ASSERT_EQ(g.tensorInfos.size(), in.size());
+  for (const auto& [name, t] : in) {
+    EXPECT_EQ(g.tensors.at(name).sizes(), t.sizes()) << name << ": torch order shape";
+    EXPECT_TRUE(at::equal(g.tensors.at(name), t)) << name << ": exact equality";
+  }
+  for (const GgufTensorInfo& info : g.tensorInfos) EXPECT_EQ(info.offset % 32, 0u) << "aligned to 32";
+}
+
+TEST(Gguf, HalfPrecisionRoundTripWithinRounding) {
+  ScratchDir dir;
+  const TensorMap in = sampleTensors();
+  for (GgmlType type : {GgmlType::F16, GgmlType::BF16}) {
+    const bool f16 = type == GgmlType::F16;
+    SCOPED_TRACE(f16 ? "F16" : "BF16");
+    writeGguf(dir / "m.gguf", {}, in, type);
+    const GgufFile g = readGguf(dir / "m.gguf");
+    // Metric: max relative error per element; tolerance one rounding of the format's mantissa
+    // (2^-11 for F16, 2^-8 for BF16). Values are ~N(0,1), well inside both formats' normal range.
+    const double tol = f16 ? std::ldexp(1.0, -11) : std::ldexp(1.0, -8);
+    for (const auto& [name, t] : in) {
+      const at::Tensor rel = (g.tensors.at(name) - t).abs() / t.abs().clamp_min(1e-4);
+      EXPECT_LE(rel.max().item<double>(), tol) << name << ": max relative error";
+      // And exactly what torch's own conversion gives.
+      EXPECT_TRUE(at::equal(g.tensors.at(name), t.to(f16 ? at::kHalf : at::kBFloat16).to(at::kFloat))) << name;
+    }
+    EXPECT_EQ(g.tensorInfos.front().type, static_cast<uint32_t>(type));
+  }
+}
+
+TEST(Gguf, Q8_0RoundTrip) {
+  ScratchDir dir;
+  const TensorMap in = sampleTensors();
+  writeGguf(dir / "m.gguf", {}, in, GgmlType::Q8_0);
+  const GgufFile g = readGguf(dir / "m.gguf");
+  std::map<std::string, uint32_t> types;
+  for (const auto& info : g.tensorInfos) types[info.name] = info.type;
+  EXPECT_EQ(types.at("blk.0.attn_q.weight"), static_cast<uint32_t>(GgmlType::Q8_0));
+  EXPECT_EQ(types.at("odd.weight"), static_cast<uint32_t>(GgmlType::F32)) << "last dim 7 falls back to F32";
+  EXPECT_EQ(types.at("blk.0.ffn_norm.weight"), static_cast<uint32_t>(GgmlType::F32)) << "last dim 24 falls back";
+  EXPECT_TRUE(at::equal(g.tensors.at("odd.weight"), in.at("odd.weight"))) << "F32 fallback is exact";
+
+  const at::Tensor x = in.at("blk.0.attn_q.weight").reshape({-1, 32});
+  const at::Tensor y = g.tensors.at("blk.0.attn_q.weight").reshape({-1, 32});
+  // Metric 1: per-block max abs error <= d/2 + amax * 2^-11, with d = amax/127 (half a
+  // quantisation step, plus the f16 rounding of the scale d times |q| <= 127).
+  const at::Tensor amax = std::get<0>(x.abs().max(1));
+  const at::Tensor bound = amax / 127.0 / 2.0 + amax * std::ldexp(1.0, -11);
+  const at::Tensor err = std::get<0>((y - x).abs().max(1));
+  EXPECT_TRUE((err <= bound).all().item<bool>()) << "max abs error per block within d/2 + amax*2^-11";
+  // Metric 2: NMSE = sum (y-x)^2 / sum x^2, tolerance 1e-4.
+  const double nmse = ((y - x).pow(2).sum() / x.pow(2).sum()).item<double>();
+  EXPECT_LT(nmse, 1e-4) << "NMSE";
+}
+
+// Builds a minimal GGUF file by hand: one tensor `w` of the given ggml type and shape (torch order).
+std::vector<char> handMadeGguf(uint32_t ggmlType, std::vector<uint64_t> ne, uint64_t dataBytes) {
+  std::vector<char> b;
+  auto put = [&](const void* p, size_t n) { b.insert(b.end(), static_cast<const char*>(p), static_cast<const char*>(p) + n); };
+  auto u32 = [&](uint32_t v) { put(&v, 4); };
+  auto u64 = [&](uint64_t v) { put(&v, 8); };
+  put("GGUF", 4);
+  u32(3);
+  u64(1);  // tensors
+  u64(1);  // kvs
+  u64(4);
+  put("name", 4);
+  u32(static_cast<uint32_t>(GgufType::String));
+  u64(3);
+  put("abc", 3);
+  u64(1);
+  put("w", 1);
+  u32(static_cast<uint32_t>(ne.size()));
+  for (uint64_t n : ne) u64(n);
+  u32(ggmlType);
+  u64(0);
+  while (b.size() % 32) b.push_back(0);
+  b.resize(b.size() + dataBytes, 1);
+  return b;
+}
+
+TEST(Gguf, UnsupportedTensorType) {
+  ScratchDir dir;
+  // Q4_K: blocks of 256 values in 144 bytes.
+  test::writeBytes(dir / "q4k.gguf", handMadeGguf(12, {256, 2}, 288));
+  EXPECT_RANKLAB_ERROR(readGguf(dir / "q4k.gguf"), "q4k.gguf",
+                       "tensor 'w' has ggml type Q4_K (12), which RankLab does not support; supported: F32, "
+                       "F16, BF16, Q8_0");
+  // The header alone still reads (metadata and tensor infos).
+  const GgufFile h = readGgufHeader(dir / "q4k.gguf");
+  EXPECT_EQ(h.tensorInfos.at(0).shape, (std::vector<int64_t>{2, 256}));
+  EXPECT_EQ(h.getString("name"), "abc");
+}
+
+TEST(Gguf, Truncated) {
+  ScratchDir dir;
+  writeGguf(dir / "m.gguf", allKindsOfMetadata(), sampleTensors());
+  const std::vector<char> full = test::readBytes(dir / "m.gguf");
+  // Cut inside the data section, inside the tensor infos/metadata, and inside the fixed header.
+  for (size_t keep : {full.size() - 100, full.size() / 3, size_t(100), size_t(10)}) {
+    SCOPED_TRACE(keep);
+    test::writeBytes(dir / "cut.gguf", std::vector<char>(full.begin(), full.begin() + keep));
+    EXPECT_RANKLAB_ERROR(readGguf(dir / "cut.gguf"), "cut.gguf");
+  }
+  // Hand-made file whose tensor data is short by one byte.
+  test::writeBytes(dir / "short.gguf", handMadeGguf(0, {4, 2}, 31));
+  EXPECT_RANKLAB_ERROR(readGguf(dir / "short.gguf"), "short.gguf", "tensor 'w' ends at byte");
+}
+
+TEST(Gguf, CorruptStringLengthGivesErrorNotBadAlloc) {
+  ScratchDir dir;
+  std::vector<char> b = handMadeGguf(0, {4, 2}, 32);
+  // The first key's length lives at byte 24; make it absurd.
+  const uint64_t huge = 0xFFFFFFFFFFFFull;
+  std::memcpy(b.data() + 24, &huge, 8);
+  test::writeBytes(dir / "corrupt.gguf", b);
+  EXPECT_RANKLAB_ERROR(readGguf(dir / "corrupt.gguf"), "corrupt.gguf", "metadata key");
+
+  // Corrupt kv count and an absurd array count.
+  b = handMadeGguf(0, {4, 2}, 32);
+  const uint64_t manyKvs = 1ull << 60;
+  std::memcpy(b.data() + 16, &manyKvs, 8);
+  test::writeBytes(dir / "corrupt.gguf", b);
+  EXPECT_RANKLAB_ERROR(readGguf(dir / "corrupt.gguf"), "corrupt.gguf", "metadata count");
+
+  ScratchDir dir2;
+  std::map<std::string, GgufValue> m;
+  m["a"] = value(GgufType::Array, json::array({1, 2, 3}), GgufType::U32);
+  writeGguf(dir2 / "arr.gguf", m, {});
+  std::vector<char> a = test::readBytes(dir2 / "arr.gguf");
+  // header 24 + key (8 + 1) + type 4 + elem type 4 = 41: the array count.
+  std::memcpy(a.data() + 41, &manyKvs, 8);
+  test::writeBytes(dir2 / "arr.gguf", a);
+  EXPECT_RANKLAB_ERROR(readGgufHeader(dir2 / "arr.gguf"), "arr.gguf", "corrupt length");
+}
+
+TEST(Gguf, VersionAndMagic) {
+  ScratchDir dir;
+  std::vector<char> b = handMadeGguf(0, {4, 2}, 32);
+  const uint32_t v1 = 1;
+  std::memcpy(b.data() + 4, &v1, 4);
+  test::writeBytes(dir / "v1.gguf", b);
+  EXPECT_RANKLAB_ERROR(readGguf(dir / "v1.gguf"), "v1.gguf", "version 1 is not supported");
+  b[0] = 'X';
+  test::writeBytes(dir / "bad.gguf", b);
+  EXPECT_RANKLAB_ERROR(readGguf(dir / "bad.gguf"), "bad.gguf", "not a GGUF file");
+}
+
+}  // namespace
+}  // namespace ranklab::io

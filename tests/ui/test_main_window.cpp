@@ -1,0 +1,73 @@
+#include <gtest/gtest.h>
+
+#include <QAction>
+#include <QDockWidget>
+#include <QMenuBar>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTest>
+
+#include "app/main_window.h"
+#include "widgets/log_view.h"
+#include "widgets/model_summary_view.h"
+#include "widgets/op_table_model.h"
+
+using ranklab::app::MainWindow;
+
+namespace {
+QStringList menuTitles(const MainWindow& window) {
+  QStringList titles;
+  for (QAction* action : window.menuBar()->actions()) titles << action->text().remove('&');
+  return titles;
+}
+}  // namespace
+
+TEST(MainWindow, ConstructShowClose) {
+  QSettings().clear();
+  auto window = std::make_unique<MainWindow>();
+  window->show();
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(window.get()));
+  EXPECT_EQ(menuTitles(*window), QStringList({"File", "View", "Help"}));
+  EXPECT_EQ(window->modelSummaryView()->opModel()->rowCount(), 0);
+  EXPECT_FALSE(window->logView()->toPlainText().isEmpty());
+  EXPECT_TRUE(window->close());
+  EXPECT_FALSE(window->isVisible());
+}
+
+TEST(MainWindow, ViewMenuTogglesDocks) {
+  MainWindow window;
+  window.show();
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
+  auto* dock = window.findChild<QDockWidget*>("logDock");
+  ASSERT_NE(dock, nullptr);
+  QMenu* view = window.menuBar()->findChild<QMenu*>("viewMenu");
+  ASSERT_NE(view, nullptr);
+  ASSERT_TRUE(view->actions().contains(dock->toggleViewAction()));
+  EXPECT_TRUE(dock->isVisible());
+  dock->toggleViewAction()->trigger();
+  EXPECT_FALSE(dock->isVisible());
+  dock->toggleViewAction()->trigger();
+  EXPECT_TRUE(dock->isVisible());
+  window.close();
+}
+
+TEST(MainWindow, PersistsGeometryAndDockState) {
+  QSettings().clear();
+  {
+    MainWindow window;
+    window.show();
+    ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
+    window.resize(900, 640);
+    window.findChild<QDockWidget*>("logDock")->hide();
+    window.close();
+  }
+  EXPECT_TRUE(QSettings().contains("mainWindow/geometry"));
+  EXPECT_TRUE(QSettings().contains("mainWindow/state"));
+  MainWindow restored;
+  restored.show();
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&restored));
+  EXPECT_EQ(restored.size(), QSize(900, 640));
+  EXPECT_FALSE(restored.findChild<QDockWidget*>("logDock")->isVisible());
+  restored.close();
+  QSettings().clear();
+}
