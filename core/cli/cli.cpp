@@ -1,0 +1,449 @@
+// ranklab-cli's commands: the headless front end. Every command prints a human-readable report, or one JSON
+// object on stdout with --json. Foreseeable mistakes (unknown flags, missing files, unsupported
+// formats) print one line on stderr and exit with code 2.
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/compat.h"
+#include "common/device.h"
+#include "common/error.h"
+#include "common/progress.h"
+#include "data/corpus.h"
+#include "eval/classification.h"
+#include "eval/perplexity.h"
+#include "models/generate.h"
+#include "models/loader.h"
+#include "tokenize/tokenizer.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace ranklab;
+
+namespace {
+
+constexpr int kUsageError = 2;
+
+struct Common {
+  bool asJson = false;
+  std::string device = "auto";
+  std::string tokenizer;
+  int threads = 0;
+};
+
+void applyThreads(const Common& c) {
+  if (c.threads > 0) at::set_num_threads(c.threads);
+}
+
+models::LoadedModel load(const std::string& path, const Common& c) {
+  models::LoadOptions options;
+  options.device = c.device;
+  options.tokenizerPath = c.tokenizer;
+  return models::loadModel(path, options);
+}
+
+const tokenize::Tokenizer& requireTokenizer(const models::LoadedModel& m) {
+  if (!m.tokenizer)
+    throw Error(m.source.string() + ": no tokenizer found next to the model; pass --tokenizer PATH");
+  return *m.tokenizer;
+}
+
+std::string withThousands(int64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > (v < 0 ? 1 : 0); i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+json summaryJson(const api::ModelSummary& s) {
+  json ops = json::array();
+  for (const auto& op : s.ops)
+    ops.push_back({{"name", op.name}, {"layer", op.layer}, {"kind", op.kind}, {"in", op.inFeatures},
+                   {"out", op.outFeatures}, {"params", op.params()}, {"bias", op.hasBias}});
+  return {{"architecture", s.architecture}, {"source", s.source}, {"format", s.format},
+          {"total_params", s.totalParams}, {"compressible_params", s.compressibleParams},
+          {"layers", s.layers}, {"hidden", s.hidden}, {"heads", s.heads}, {"kv_heads", s.kvHeads},
+          {"vocab", s.vocab}, {"context", s.context}, {"num_labels", s.numLabels}, {"ops", ops}};
+}
+
+void printSummary(const api::ModelSummary& s, std::ostream& out) {
+  out << "model        " << s.source << " (" << s.format << ")\n"
+      << "architecture " << s.architecture << ": " << s.layers << " layers, hidden " << s.hidden << ", " << s.heads
+      << " heads (" << s.kvHeads << " kv), vocab " << s.vocab << ", context " << s.context << "\n"
+      << "parameters   " << withThousands(s.totalParams) << " total, " << withThousands(s.compressibleParams)
+      << " in " << s.ops.size() << " compressible linear ops ("
+      << std::fixed << std::setprecision(1)
+      << (s.totalParams ? 100.0 * static_cast<double>(s.compressibleParams) / static_cast<double>(s.totalParams) : 0.0)
+      << "%)\n";
+  if (s.numLabels > 0) out << "classifier   " << s.numLabels << " labels\n";
+  out << "\n" << std::left << std::setw(24) << "op" << std::right << std::setw(8) << "in (M)" << std::setw(9)
+      << "out (N)" << std::setw(12) << "params" << "  bias\n";
+  for (const auto& op : s.ops)
+    out << std::left << std::setw(24) << op.name << std::right << std::setw(8) << op.inFeatures << std::setw(9)
+        << op.outFeatures << std::setw(12) << withThousands(op.params()) << "  " << (op.hasBias ? "yes" : "no") << "\n";
+}
+
+// Progress on stderr (a TTY nicety; silent with --json).
+class StderrProgress : public ProgressSink {
+ public:
+  explicit StderrProgress(bool enabled) : m_enabled(enabled) {}
+  void progress(const std::string& phase, long long done, long long total) override {
+    if (!m_enabled) return;
+    std::fprintf(stderr, "\r%s %lld/%lld", phase.c_str(), done, total);
+    if (done == total) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  bool m_enabled;
+};
+
+json perplexityJson(const api::PerplexityResult& r) {
+  return {{"documents", r.documents}, {"tokens", r.tokens}, {"bytes", r.bytes}, {"mean_nll", r.meanNll},
+          {"perplexity", r.perplexity}, {"bits_per_byte", r.bitsPerByte}};
+}
+
+// --- commands ------------------------------------------------------------------------------
+
+int cmdInfo(const std::string& model, const Common& c) {
+  auto m = load(model, c);
+  auto s = m.summary();
+  if (c.asJson) {
+    auto j = summaryJson(s);
+    j["device"] = deviceName(m.model->device());
+    j["tokenizer"] = m.tokenizer ? m.tokenizer->kind() : "";
+    std::cout << j.dump() << "\n";
+  } else {
+    printSummary(s, std::cout);
+    std::cout << "\ntokenizer    " << (m.tokenizer ? m.tokenizer->kind() : std::string("none")) << "\ndevice       "
+              << deviceName(m.model->device()) << "\n";
+  }
+  return 0;
+}
+
+int cmdTokenize(const std::string& tokenizerPath, const std::string& text, int64_t vocabHint, const Common& c) {
+  if (tokenizerPath.empty()) throw Error("tokenize: --tokenizer PATH is required");
+  auto tok = tokenize::loadTokenizer(tokenizerPath, vocabHint);
+  const auto ids = tok->encode(text);
+  if (c.asJson) {
+    std::cout << json{{"tokenizer", tok->kind()}, {"ids", ids}, {"count", ids.size()}}.dump() << "\n";
+  } else {
+    for (size_t i = 0; i < ids.size(); ++i) std::cout << (i ? " " : "") << ids[i];
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+int cmdGenerate(const std::string& model, int64_t steps, const std::string& prompt, double temperature, uint64_t seed,
+                const Common& c) {
+  auto m = load(model, c);
+  const auto& tok = requireTokenizer(m);
+  models::GenerateOptions o;
+  o.steps = steps;
+  o.temperature = temperature;
+  o.seed = seed;
+  const auto start = std::chrono::steady_clock::now();
+  auto stream = [&](const std::string& piece) {
+    if (!c.asJson) std::cout << piece << std::flush;
+    return true;
+  };
+  auto r = models::generate(*m.model, tok, prompt, o, stream);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (c.asJson) {
+    std::cout << json{{"prompt", prompt}, {"text", r.text}, {"ids", r.generatedIds}, {"tokens", r.generatedIds.size()},
+                      {"seconds", seconds}, {"tokens_per_second", seconds > 0 ? r.generatedIds.size() / seconds : 0.0}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << "\n";
+    std::fprintf(stderr, "%zu tokens in %.2f s (%.1f tokens/s)\n", r.generatedIds.size(), seconds,
+                 seconds > 0 ? r.generatedIds.size() / seconds : 0.0);
+  }
+  return 0;
+}
+
+int cmdEval(const std::string& model, const std::string& textFile, const std::string& labelled, const std::string& docSep,
+            int64_t ctx, bool truncate, int64_t batch, const Common& c) {
+  if (textFile.empty() == labelled.empty()) throw Error("eval: give exactly one of --text FILE or --labelled FILE");
+  // Check the data file before the (possibly slow) model load.
+  const std::string dataFile = textFile.empty() ? labelled : textFile;
+  if (!fs::is_regular_file(dataFile)) throw Error(dataFile + ": no such file");
+  auto m = load(model, c);
+  const auto& tok = requireTokenizer(m);
+  StderrProgress progress(!c.asJson);
+  const auto start = std::chrono::steady_clock::now();
+  if (!textFile.empty()) {
+    eval::PerplexityOptions o;
+    o.documentSeparator = docSep;
+    o.context = ctx;
+    o.truncate = truncate;
+    o.batchSize = batch;
+    auto r = eval::perplexityOfFile(*m.model, tok, textFile, o, &progress);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (c.asJson) {
+      auto j = perplexityJson(r);
+      j["model"] = model;
+      j["text"] = textFile;
+      j["seconds"] = seconds;
+      std::cout << j.dump() << "\n";
+    } else {
+      std::cout << std::fixed << "documents    " << r.documents << "\ntokens       " << r.tokens
+                << "\nmean NLL     " << std::setprecision(4) << r.meanNll << " nats/token\nperplexity   "
+                << std::setprecision(3) << r.perplexity << "\nbits/byte    " << std::setprecision(4) << r.bitsPerByte
+                << "\ntime         " << std::setprecision(1) << seconds << " s\n";
+    }
+  } else {
+    eval::ClassificationOptions o;
+    o.batchSize = batch;
+    o.maxLength = ctx;
+    auto r = eval::accuracyOfFile(*m.model, tok, labelled, o, &progress);
+    if (c.asJson) {
+      std::cout << json{{"model", model}, {"labelled", labelled}, {"examples", r.examples}, {"correct", r.correct},
+                        {"accuracy", r.accuracy}}
+                       .dump()
+                << "\n";
+    } else {
+      std::cout << "examples     " << r.examples << "\ncorrect      " << r.correct << "\naccuracy     " << std::fixed
+                << std::setprecision(4) << r.accuracy << "\n";
+    }
+  }
+  return 0;
+}
+
+int cmdConvert(const std::string& model, const std::string& output, const std::string& format, const Common& c) {
+  Common cpu = c;
+  cpu.device = "cpu";
+  auto m = load(model, cpu);
+  std::string fmt = format;
+  if (fmt.empty()) fmt = fs::path(output).extension() == ".gguf" ? "gguf" : "hf";
+  if (fmt == "gguf") {
+    models::saveGguf(m, output);
+  } else if (fmt == "hf") {
+    models::saveHfDirectory(m, output);
+  } else {
+    throw Error("convert: --format must be hf or gguf, got '" + fmt + "'");
+  }
+  if (c.asJson) std::cout << json{{"model", model}, {"output", output}, {"format", fmt}}.dump() << "\n";
+  else std::cout << "wrote " << output << " (" << fmt << ")\n";
+  return 0;
+}
+
+// The demo job on the embedded default. Until RankLab ships its own trained demo models (a later
+// issue), it builds a small seeded LLaMA-architecture model on the spot, so its perplexity is that of
+// an untrained model; point --model at a real model for meaningful numbers.
+int cmdDemo(const std::string& modelPath, const std::string& textFile, const Common& c) {
+  const auto start = std::chrono::steady_clock::now();
+  models::LoadedModel m;
+  std::string text;
+  if (!modelPath.empty()) {
+    m = load(modelPath, c);
+  } else {
+    torch::manual_seed(0);
+    io::ModelConfig cfg;
+    cfg.arch = io::Architecture::Llama;
+    cfg.modelType = "llama";
+    cfg.vocabSize = 256 + 3;
+    cfg.hiddenSize = 128;
+    cfg.numLayers = 4;
+    cfg.numHeads = 4;
+    cfg.numKvHeads = 2;
+    cfg.intermediateSize = 344;
+    cfg.maxPositions = 256;
+    cfg.hiddenAct = "silu";
+    cfg.bosTokenId = 1;
+    cfg.eosTokenId = 2;
+    m.model = models::createModel(cfg);
+    m.model->eval();
+    m.model->to(parseDevice(c.device));
+    m.format = "built on the spot (seeded, untrained)";
+    m.source = "demo-llama-4x128";
+    // A byte-level scored-piece vocabulary: <unk>, <s>, </s>, then the 256 byte pieces.
+    std::vector<std::string> pieces = {"<unk>", "<s>", "</s>"};
+    std::vector<float> scores(3, 0.0f);
+    for (int b = 0; b < 256; ++b) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+      pieces.push_back(buf);
+      scores.push_back(0.0f);
+    }
+    m.tokenizer = tokenize::makeScoredPieceTokenizer(pieces, scores, 1, 2, 0);
+  }
+  if (!textFile.empty()) {
+    text = data::readTextFile(textFile);
+  } else {
+    // Public domain: the opening of Herman Melville's Moby-Dick (1851).
+    text = "Call me Ishmael. Some years ago - never mind how long precisely - having little or no money in my "
+           "purse, and nothing particular to interest me on shore, I thought I would sail about a little and see "
+           "the watery part of the world. It is a way I have of driving off the spleen and regulating the "
+           "circulation.";
+  }
+  const auto summary = m.summary();
+  const auto& tok = requireTokenizer(m);
+  eval::PerplexityOptions po;
+  po.context = std::min<int64_t>(256, m.model->config().maxPositions);
+  auto ppl = eval::perplexity(*m.model, tok, text, po);
+  // The spectrum of every op: how much of each weight's energy the top 25% / 50% of its singular
+  // values hold. This is what later rank selection works with.
+  struct Row {
+    std::string name;
+    int64_t m, n, k;
+    double top, e25, e50;
+  };
+  std::vector<Row> rows;
+  {
+    torch::NoGradGuard guard;
+    for (const auto& e : m.model->ops().entries()) {
+      auto w = e.slot->impl()->denseWeight().detach().to(torch::kCPU, torch::kFloat);
+      auto s = std::get<1>(compat::svd(w));
+      auto energy = s.pow(2);
+      const double total = energy.sum().item<double>();
+      const int64_t k = s.numel();
+      auto frac = [&](double f) {
+        const int64_t r = std::max<int64_t>(1, static_cast<int64_t>(f * static_cast<double>(k)));
+        return total > 0 ? energy.narrow(0, 0, r).sum().item<double>() / total : 0.0;
+      };
+      rows.push_back({e.info.name, e.info.inFeatures, e.info.outFeatures, k, s[0].item<double>(), frac(0.25), frac(0.5)});
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (c.asJson) {
+    json ops = json::array();
+    for (const auto& r : rows)
+      ops.push_back({{"name", r.name}, {"in", r.m}, {"out", r.n}, {"full_rank", r.k}, {"sigma_max", r.top},
+                     {"energy_top25", r.e25}, {"energy_top50", r.e50}});
+    std::cout << json{{"model", summaryJson(summary)}, {"perplexity", perplexityJson(ppl)}, {"ops", ops},
+                      {"device", deviceName(m.model->device())}, {"seconds", seconds}}
+                     .dump()
+              << "\n";
+    return 0;
+  }
+  std::cout << "RankLab demo job\n================\n";
+  if (modelPath.empty())
+    std::cout << "Note: RankLab's own trained demo models are not shipped yet; this job uses a small seeded,\n"
+                 "untrained LLaMA-architecture model built on the spot (pass --model PATH for a real one).\n\n";
+  std::cout << "model        " << summary.source << " (" << summary.format << ")\n"
+            << "architecture " << summary.architecture << ", " << summary.layers << " layers, hidden " << summary.hidden
+            << ", " << withThousands(summary.totalParams) << " params (" << withThousands(summary.compressibleParams)
+            << " compressible)\n"
+            << "device       " << deviceName(m.model->device()) << "\n"
+            << std::fixed << std::setprecision(3) << "perplexity   " << ppl.perplexity << " over " << ppl.tokens
+            << " tokens (mean NLL " << std::setprecision(4) << ppl.meanNll << " nats)\n\n";
+  std::cout << std::left << std::setw(22) << "op" << std::right << std::setw(6) << "M" << std::setw(6) << "N"
+            << std::setw(7) << "rank" << std::setw(10) << "sigma_max" << std::setw(13) << "energy@25%" << std::setw(13)
+            << "energy@50%" << "\n";
+  for (const auto& r : rows)
+    std::cout << std::left << std::setw(22) << r.name << std::right << std::setw(6) << r.m << std::setw(6) << r.n
+              << std::setw(7) << r.k << std::setw(10) << std::setprecision(3) << r.top << std::setw(12)
+              << std::setprecision(1) << 100.0 * r.e25 << "%" << std::setw(12) << 100.0 * r.e50 << "%\n";
+  std::cout << "\nfinished in " << std::setprecision(2) << seconds << " s\n";
+  return 0;
+}
+
+}  // namespace
+
+namespace ranklab::cli {
+
+int run(int argc, char** argv) {
+  CLI::App app{"RankLab command-line interface: inspect, run and evaluate language models for low-rank compression"};
+  app.set_version_flag("--version", std::string("ranklab-cli ") + RANKLAB_VERSION + " (LibTorch " + compat::torchVersion() + ")");
+  app.require_subcommand(1);
+  Common common;
+  auto addCommon = [&](CLI::App* sub, bool withTokenizer) {
+    sub->add_flag("--json", common.asJson, "Print one JSON object on stdout");
+    sub->add_option("--device", common.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+    sub->add_option("--threads", common.threads, "CPU threads for LibTorch (default: LibTorch's choice)");
+    if (withTokenizer)
+      sub->add_option("--tokenizer", common.tokenizer, "Tokenizer file or directory (overrides the model's own)");
+  };
+
+  std::string model, text, labelled, output, format, prompt, docSep = "<|endoftext|>", tokText;
+  int64_t steps = 256, ctx = 0, batch = 8, vocabHint = -1;
+  double temperature = 0.0;
+  uint64_t seed = 0;
+  bool truncate = false;
+
+  auto* info = app.add_subcommand("info", "Architecture, parameter counts and the table of compressible ops");
+  info->add_option("MODEL", model, "Hugging Face directory, .gguf file or llama2.c .bin")->required();
+  addCommon(info, true);
+
+  auto* tok = app.add_subcommand("tokenize", "Print the token ids of a text");
+  tok->add_option("--tokenizer", common.tokenizer,
+                  "Directory (tokenizer.json, vocab.json+merges.txt, vocab.txt, tokenizer.model) or file (.json, .model, .txt, llama2.c .bin)")
+      ->required();
+  tok->add_option("--text", tokText, "Text to encode")->required();
+  tok->add_option("--vocab-size", vocabHint, "Vocabulary size for llama2.c tokenizer.bin files (default: read to the end)");
+  tok->add_flag("--json", common.asJson, "Print one JSON object on stdout");
+
+  auto* gen = app.add_subcommand("generate", "Generate text (greedy at temperature 0)");
+  gen->add_option("MODEL", model, "Model path")->required();
+  gen->add_option("--steps", steps, "New tokens to generate")->capture_default_str()->check(CLI::PositiveNumber);
+  gen->add_option("--prompt", prompt, "Prompt text");
+  gen->add_option("--temperature", temperature, "Sampling temperature; 0 = greedy")->capture_default_str()->check(CLI::NonNegativeNumber);
+  gen->add_option("--seed", seed, "Sampling seed")->capture_default_str();
+  addCommon(gen, true);
+
+  auto* ev = app.add_subcommand("eval", "Perplexity over a text file, or accuracy over a labelled file");
+  ev->add_option("MODEL", model, "Model path")->required();
+  ev->add_option("--text", text, "Text file for perplexity (documents separated by --doc-sep)");
+  ev->add_option("--labelled", labelled, "Labelled TSV (text<TAB>label) or JSONL file for classification accuracy");
+  ev->add_option("--doc-sep", docSep, "Document separator")->capture_default_str();
+  ev->add_option("--ctx", ctx, "Window length in tokens (default: the model context)")->check(CLI::NonNegativeNumber);
+  ev->add_flag("--truncate", truncate, "Cut each document to the context (--ctx, BOS included) instead of scoring all of it in windows");
+  ev->add_option("--batch", batch, "Windows or examples per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
+  addCommon(ev, true);
+
+  auto* conv = app.add_subcommand("convert", "Convert a model to a Hugging Face directory or a GGUF file");
+  conv->add_option("MODEL", model, "Model path")->required();
+  conv->add_option("OUTPUT", output, "Output directory (hf) or .gguf file")->required();
+  conv->add_option("--format", format, "hf | gguf (default: from OUTPUT's extension)");
+  addCommon(conv, true);
+
+  std::string demoModel, demoText;
+  auto* demo = app.add_subcommand("demo", "Run the demo job on the embedded default and print its result table");
+  demo->add_option("--model", demoModel, "Use this model instead of the embedded default");
+  demo->add_option("--text", demoText, "Evaluate perplexity on this text file");
+  addCommon(demo, true);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "ranklab-cli: " << e.what() << " (see ranklab-cli --help)\n";
+    return kUsageError;
+  }
+
+  try {
+    applyThreads(common);
+    if (info->parsed()) return cmdInfo(model, common);
+    if (tok->parsed()) return cmdTokenize(common.tokenizer, tokText, vocabHint, common);
+    if (gen->parsed()) return cmdGenerate(model, steps, prompt, temperature, seed, common);
+    if (ev->parsed()) return cmdEval(model, text, labelled, docSep, ctx, truncate, batch, common);
+    if (conv->parsed()) return cmdConvert(model, output, format, common);
+    if (demo->parsed()) return cmdDemo(demoModel, demoText, common);
+  } catch (const ranklab::Error& e) {
+    std::cerr << "ranklab-cli: " << e.what() << "\n";
+    return kUsageError;
+  } catch (const c10::Error& e) {
+    // A LibTorch check failed on input we did not validate well enough: report it in one line.
+    std::cerr << "ranklab-cli: " << e.what_without_backtrace() << "\n";
+    return kUsageError;
+  } catch (const std::exception& e) {
+    std::cerr << "ranklab-cli: " << e.what() << "\n";
+    return 1;
+  }
+  return kUsageError;
+}
+
+}  // namespace ranklab::cli

@@ -1,0 +1,101 @@
+#include "eval/perplexity.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "data/corpus.h"
+
+namespace ranklab::eval {
+
+namespace {
+
+struct Window {
+  std::vector<int64_t> input, target;
+};
+
+}  // namespace
+
+api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::Tokenizer& tokenizer,
+                                 const std::string& text, const PerplexityOptions& options, ProgressSink* progress,
+                                 const CancelToken* cancel) {
+  if (!model.isCausal()) throw Error("perplexity needs a causal language model; this one is an encoder");
+  const int64_t context = options.context > 0 ? std::min(options.context, model.config().maxPositions)
+                                              : model.config().maxPositions;
+  auto docs = data::splitDocuments(text, options.documentSeparator);
+  if (options.maxDocuments > 0 && static_cast<int64_t>(docs.size()) > options.maxDocuments) docs.resize(options.maxDocuments);
+  if (docs.empty()) throw Error("perplexity: the text holds no documents");
+
+  api::PerplexityResult result;
+  result.documents = static_cast<int64_t>(docs.size());
+  const int64_t bos = tokenizer.bosId() >= 0 ? tokenizer.bosId() : tokenizer.eosId();
+  std::vector<Window> windows;
+  for (const auto& doc : docs) {
+    result.bytes += static_cast<int64_t>(doc.size());
+    std::vector<int64_t> ids;
+    if (bos >= 0) ids.push_back(bos);
+    const auto encoded = tokenizer.encode(doc);
+    ids.insert(ids.end(), encoded.begin(), encoded.end());
+    // Truncation cuts the document to the context (BOS included), as the reference protocol does.
+    if (options.truncate && static_cast<int64_t>(ids.size()) > context) ids.resize(static_cast<size_t>(context));
+    for (size_t start = 0; start + 1 < ids.size(); start += context) {
+      const size_t end = std::min(ids.size() - 1, start + static_cast<size_t>(context));
+      Window w;
+      w.input.assign(ids.begin() + start, ids.begin() + end);
+      w.target.assign(ids.begin() + start + 1, ids.begin() + end + 1);
+      windows.push_back(std::move(w));
+      if (options.truncate) break;
+    }
+  }
+  // Long windows first so each batch pads little.
+  std::stable_sort(windows.begin(), windows.end(),
+                   [](const Window& a, const Window& b) { return a.input.size() > b.input.size(); });
+
+  torch::InferenceMode guard;
+  const auto device = model.device();
+  const int64_t batch = std::max<int64_t>(1, options.batchSize);
+  double nllSum = 0.0;
+  int64_t tokens = 0;
+  for (size_t i = 0; i < windows.size(); i += batch) {
+    if (cancel) cancel->check();
+    const size_t n = std::min(windows.size() - i, static_cast<size_t>(batch));
+    const int64_t len = static_cast<int64_t>(windows[i].input.size());
+    // Right-padding: a causal model never attends forward, and padded targets are ignored (-100).
+    auto input = torch::zeros({static_cast<int64_t>(n), len}, torch::kLong);
+    auto target = torch::full({static_cast<int64_t>(n), len}, -100, torch::kLong);
+    for (size_t b = 0; b < n; ++b) {
+      const auto& w = windows[i + b];
+      const auto wl = static_cast<int64_t>(w.input.size());
+      input[b].narrow(0, 0, wl).copy_(torch::tensor(w.input, torch::kLong));
+      target[b].narrow(0, 0, wl).copy_(torch::tensor(w.target, torch::kLong));
+      tokens += wl;
+    }
+    auto logits = model.forward(input.to(device), nullptr).to(torch::kFloat);
+    auto loss = torch::nn::functional::cross_entropy(
+        logits.view({-1, logits.size(-1)}), target.to(device).view({-1}),
+        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
+    nllSum += loss.item<double>();
+    if (progress) progress->progress("perplexity", static_cast<long long>(i + n), static_cast<long long>(windows.size()));
+  }
+  if (tokens == 0) throw Error("perplexity: no token to predict (documents are a single token long)");
+  result.tokens = tokens;
+  result.meanNll = nllSum / static_cast<double>(tokens);
+  result.perplexity = std::exp(result.meanNll);
+  result.bitsPerByte = result.bytes > 0 ? nllSum / std::log(2.0) / static_cast<double>(result.bytes) : 0.0;
+  return result;
+}
+
+api::PerplexityResult perplexityOfFile(models::LanguageModel& model, const tokenize::Tokenizer& tokenizer,
+                                       const std::filesystem::path& file, const PerplexityOptions& options,
+                                       ProgressSink* progress, const CancelToken* cancel) {
+  const std::string text = data::readTextFile(file);
+  try {
+    return perplexity(model, tokenizer, text, options, progress, cancel);
+  } catch (const Error& e) {
+    throw Error(file.string() + ": " + e.what());
+  }
+}
+
+}  // namespace ranklab::eval

@@ -1,0 +1,41 @@
+// Perplexity of a causal LM over a text (ALGORITHMS.md section 5).
+//
+// Protocol: the text is split into documents at `documentSeparator` (default "<|endoftext|>"), each
+// stripped of surrounding whitespace; each document is encoded with the tokenizer's BOS in front
+// (GPT-2: <|endoftext|>), then cut into non-overlapping windows of `context` tokens (default: the
+// model's context). Every token after the first of a document is predicted exactly once: window w
+// feeds tokens [w*C, w*C + C) and predicts [w*C + 1, w*C + C + 1). With `truncate`, documents are
+// instead cut to C tokens, as llama2.c-style evaluations do ("cut to the context"). Reported: documents, predicted
+// tokens, mean NLL (nats/token), perplexity = exp(mean NLL), and bits per UTF-8 byte.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "api/types.h"
+#include "common/progress.h"
+#include "models/language_model.h"
+#include "tokenize/tokenizer.h"
+
+namespace ranklab::eval {
+
+struct PerplexityOptions {
+  std::string documentSeparator = "<|endoftext|>";
+  int64_t context = 0;         // window length in tokens; 0 = the model's context
+  bool truncate = false;       // true: cut each document to `context` tokens (BOS included) and
+                               // predict its context - 1 tokens after the first
+  int64_t batchSize = 8;       // windows per forward pass
+  int64_t maxDocuments = 0;    // 0 = all
+};
+
+// Throws ranklab::Error for encoders and empty inputs; ranklab::Cancelled when cancelled.
+api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::Tokenizer& tokenizer,
+                                 const std::string& text, const PerplexityOptions& options = {},
+                                 ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr);
+
+api::PerplexityResult perplexityOfFile(models::LanguageModel& model, const tokenize::Tokenizer& tokenizer,
+                                       const std::filesystem::path& file, const PerplexityOptions& options = {},
+                                       ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr);
+
+}  // namespace ranklab::eval

@@ -1,0 +1,75 @@
+#include "models/language_model.h"
+
+#include <torch/torch.h>
+
+#include <unordered_set>
+
+#include "common/error.h"
+
+namespace ranklab::models {
+
+at::Tensor LanguageModel::classify(const at::Tensor&, const at::Tensor&) {
+  throw Error(io::architectureName(m_config.arch) + " model has no sequence-classification head");
+}
+
+int64_t LanguageModel::totalParams() const {
+  std::unordered_set<const void*> seen;
+  int64_t total = 0;
+  for (const auto& p : parameters()) {
+    if (seen.insert(p.unsafeGetTensorImpl()).second) total += p.numel();
+  }
+  return total;
+}
+
+c10::Device LanguageModel::device() const {
+  auto params = parameters();
+  return params.empty() ? c10::Device(c10::kCPU) : params.front().device();
+}
+
+}  // namespace ranklab::models
+
+#include "models/architectures.h"
+
+namespace ranklab::models {
+
+namespace detail {
+
+void loadDense(const WeightLoader& w, OpSlot& slot, const std::string& prefix) {
+  auto dense = std::dynamic_pointer_cast<DenseLinear>(slot.impl());
+  if (!dense) throw Error("loading '" + prefix + "': op is not dense (weights load before compression)");
+  w.into(dense->weight(), prefix + ".weight");
+  if (dense->mutableBias().defined()) w.into(dense->mutableBias(), prefix + ".bias");
+}
+
+}  // namespace detail
+
+std::shared_ptr<LanguageModel> createModel(const io::ModelConfig& c) {
+  auto positive = [&](int64_t v, const char* what) {
+    if (v <= 0) throw Error("model config: " + std::string(what) + " must be positive, got " + std::to_string(v));
+  };
+  positive(c.vocabSize, "vocab size");
+  positive(c.hiddenSize, "hidden size");
+  positive(c.numLayers, "layer count");
+  positive(c.numHeads, "head count");
+  positive(c.numKvHeads, "kv head count");
+  positive(c.intermediateSize, "intermediate size");
+  positive(c.maxPositions, "context length");
+  if (c.hiddenSize % c.numHeads != 0)
+    throw Error("model config: hidden size " + std::to_string(c.hiddenSize) + " is not divisible by " +
+                std::to_string(c.numHeads) + " heads");
+  if (c.numHeads % c.numKvHeads != 0)
+    throw Error("model config: " + std::to_string(c.numHeads) + " heads are not divisible by " +
+                std::to_string(c.numKvHeads) + " kv heads");
+  switch (c.arch) {
+    case io::Architecture::Llama:
+      if (c.headDim() % 2 != 0) throw Error("model config: rotary embeddings need an even head dimension");
+      return createLlama(c);
+    case io::Architecture::Gpt2:
+      return createGpt2(c);
+    case io::Architecture::Bert:
+      return createBert(c);
+  }
+  throw Error("model config: unknown architecture");
+}
+
+}  // namespace ranklab::models

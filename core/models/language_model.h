@@ -1,0 +1,75 @@
+// LanguageModel: the common face of RankLab's LibTorch models (GPT-2, LLaMA-family, BERT-family).
+//
+// Tensors: token ids are int64 [B, T]; logits are float [B, T, vocab]; classification logits are
+// [B, numLabels]. Every tensor lives on the model's device (see LanguageModel::device()).
+// Thread-safety: a model is used by one thread at a time.
+#pragma once
+
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/model_config.h"
+#include "io/tensor_map.h"
+#include "models/linear_op.h"
+
+namespace ranklab::models {
+
+// Per-layer key/value cache for incremental decoding. keys[l], values[l]: [B, kvHeads, T, headDim].
+struct KVCache {
+  std::vector<at::Tensor> keys;
+  std::vector<at::Tensor> values;
+  int64_t length = 0;  // tokens already in the cache
+  void clear() {
+    keys.clear();
+    values.clear();
+    length = 0;
+  }
+};
+
+class LanguageModel : public torch::nn::Module {
+ public:
+  explicit LanguageModel(io::ModelConfig config) : m_config(std::move(config)) {}
+
+  const io::ModelConfig& config() const { return m_config; }
+  OpRegistry& ops() { return m_ops; }
+  const OpRegistry& ops() const { return m_ops; }
+
+  virtual bool isCausal() const = 0;
+  virtual bool hasLmHead() const { return true; }
+  virtual bool hasClassifier() const { return false; }
+
+  // Causal LMs: next-token logits [B, T, vocab]. With a cache, positions continue at cache->length
+  // and the cache grows by T. Encoders: masked-LM logits (throws ranklab::Error without an MLM
+  // head; the cache must be null). Right-padding is harmless for causal models: a position never
+  // attends to later ones.
+  virtual at::Tensor forward(const at::Tensor& ids, KVCache* cache = nullptr) = 0;
+
+  // Encoders with a classification head: ids [B, T], attentionMask [B, T] (1 = real token,
+  // 0 = padding) -> [B, numLabels]. Throws ranklab::Error for models without a classifier.
+  virtual at::Tensor classify(const at::Tensor& ids, const at::Tensor& attentionMask);
+
+  // Loads Hugging Face-named tensors (as transformers names them for this architecture). Strict:
+  // every tensor the model needs must be present with the right shape; the error names `source`
+  // and the tensor. Tensors the model does not use are ignored.
+  virtual void loadHfWeights(const io::TensorMap& tensors, const std::string& source) = 0;
+  // The model's weights under Hugging Face names (dense weights of the current op implementations),
+  // CPU float32, ready for safetensors export.
+  virtual io::TensorMap hfWeights() const = 0;
+
+  // Distinct parameters (a tied embedding counts once).
+  int64_t totalParams() const;
+  c10::Device device() const;
+
+ protected:
+  io::ModelConfig m_config;
+  OpRegistry m_ops;
+};
+
+// Builds a randomly initialised model for `config` (weights are then usually loaded).
+// Throws ranklab::Error for inconsistent configs.
+std::shared_ptr<LanguageModel> createModel(const io::ModelConfig& config);
+
+}  // namespace ranklab::models

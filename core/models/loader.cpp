@@ -1,0 +1,305 @@
+#include "models/loader.h"
+
+#include <torch/torch.h>
+
+#include <fstream>
+
+#include "common/device.h"
+#include "common/error.h"
+#include "io/gguf.h"
+#include "io/safetensors.h"
+
+namespace ranklab::models {
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kSpaceMarker = "\xE2\x96\x81";  // U+2581, SentencePiece's visible space
+
+std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
+  size_t pos = 0;
+  while ((pos = s.find(from, pos)) != std::string::npos) {
+    s.replace(pos, from.size(), to);
+    pos += to.size();
+  }
+  return s;
+}
+
+// GGUF llama tensor names -> Hugging Face LLaMA names. q/k are stored with interleaved RoPE pairs.
+io::TensorMap ggufToHf(const io::GgufFile& g, const io::ModelConfig& c) {
+  io::TensorMap out;
+  auto take = [&](const std::string& from, const std::string& to) {
+    auto it = g.tensors.find(from);
+    if (it == g.tensors.end()) return false;
+    out[to] = it->second;
+    return true;
+  };
+  take("token_embd.weight", "model.embed_tokens.weight");
+  take("output_norm.weight", "model.norm.weight");
+  take("output.weight", "lm_head.weight");
+  for (int64_t i = 0; i < c.numLayers; ++i) {
+    const std::string b = "blk." + std::to_string(i) + ".", p = "model.layers." + std::to_string(i) + ".";
+    take(b + "attn_norm.weight", p + "input_layernorm.weight");
+    take(b + "ffn_norm.weight", p + "post_attention_layernorm.weight");
+    if (take(b + "attn_q.weight", p + "self_attn.q_proj.weight"))
+      out[p + "self_attn.q_proj.weight"] = io::permuteInterleavedToHalf(out[p + "self_attn.q_proj.weight"], c.numHeads);
+    if (take(b + "attn_k.weight", p + "self_attn.k_proj.weight"))
+      out[p + "self_attn.k_proj.weight"] = io::permuteInterleavedToHalf(out[p + "self_attn.k_proj.weight"], c.numKvHeads);
+    take(b + "attn_v.weight", p + "self_attn.v_proj.weight");
+    take(b + "attn_output.weight", p + "self_attn.o_proj.weight");
+    take(b + "ffn_gate.weight", p + "mlp.gate_proj.weight");
+    take(b + "ffn_up.weight", p + "mlp.up_proj.weight");
+    take(b + "ffn_down.weight", p + "mlp.down_proj.weight");
+    take(b + "attn_q.bias", p + "self_attn.q_proj.bias");
+    take(b + "attn_k.bias", p + "self_attn.k_proj.bias");
+    take(b + "attn_v.bias", p + "self_attn.v_proj.bias");
+  }
+  return out;
+}
+
+io::ModelConfig ggufConfig(const io::GgufFile& g, const std::string& file) {
+  const std::string arch = g.has("general.architecture") ? g.getString("general.architecture") : "";
+  if (arch != "llama")
+    throw Error(file + ": GGUF architecture '" + arch + "' is not supported (supported: llama)");
+  io::ModelConfig c;
+  c.arch = io::Architecture::Llama;
+  c.modelType = "llama";
+  c.hiddenSize = g.getInt("llama.embedding_length");
+  c.numLayers = g.getInt("llama.block_count");
+  c.numHeads = g.getInt("llama.attention.head_count");
+  c.numKvHeads = g.has("llama.attention.head_count_kv") ? g.getInt("llama.attention.head_count_kv") : c.numHeads;
+  c.intermediateSize = g.getInt("llama.feed_forward_length");
+  c.maxPositions = g.getInt("llama.context_length");
+  c.normEps = g.has("llama.attention.layer_norm_rms_epsilon") ? g.getFloat("llama.attention.layer_norm_rms_epsilon") : 1e-5;
+  c.ropeTheta = g.has("llama.rope.freq_base") ? g.getFloat("llama.rope.freq_base") : 10000.0;
+  auto emb = g.tensors.find("token_embd.weight");
+  if (emb == g.tensors.end()) throw Error(file + ": tensor 'token_embd.weight' is missing");
+  c.vocabSize = emb->second.size(0);
+  c.tieWordEmbeddings = g.tensors.count("output.weight") == 0;
+  c.qkvBias = g.tensors.count("blk.0.attn_q.bias") != 0;
+  c.hiddenAct = "silu";
+  c.bosTokenId = g.has("tokenizer.ggml.bos_token_id") ? g.getInt("tokenizer.ggml.bos_token_id") : -1;
+  c.eosTokenId = g.has("tokenizer.ggml.eos_token_id") ? g.getInt("tokenizer.ggml.eos_token_id") : -1;
+  return c;
+}
+
+void loadGgufTokenizer(const io::GgufFile& g, LoadedModel& out) {
+  if (!g.has("tokenizer.ggml.model") || !g.has("tokenizer.ggml.tokens")) return;
+  const std::string kind = g.getString("tokenizer.ggml.model");
+  const auto& tokens = g.getArray("tokenizer.ggml.tokens");
+  auto optionalId = [&](const char* key) { return g.has(key) ? g.getInt(key) : int64_t{-1}; };
+  if (kind == "llama") {
+    io::Llama2cVocab vocab;
+    const auto& scores = g.getArray("tokenizer.ggml.scores");
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      std::string piece = replaceAll(tokens[i].get<std::string>(), kSpaceMarker, " ");
+      vocab.maxTokenLength = std::max<int32_t>(vocab.maxTokenLength, static_cast<int32_t>(piece.size()));
+      vocab.pieces.push_back(std::move(piece));
+      vocab.scores.push_back(i < scores.size() ? scores[i].get<float>() : 0.0f);
+    }
+    out.tokenizer = tokenize::makeScoredPieceTokenizer(vocab.pieces, vocab.scores, optionalId("tokenizer.ggml.bos_token_id"),
+                                                       optionalId("tokenizer.ggml.eos_token_id"),
+                                                       optionalId("tokenizer.ggml.unknown_token_id"));
+    out.scoredVocab = std::move(vocab);
+  } else if (kind == "gpt2") {
+    std::vector<std::string> pieces, merges;
+    for (const auto& t : tokens) pieces.push_back(t.get<std::string>());
+    for (const auto& m : g.getArray("tokenizer.ggml.merges")) merges.push_back(m.get<std::string>());
+    out.tokenizer = tokenize::makeGpt2Bpe(std::move(pieces), std::move(merges), optionalId("tokenizer.ggml.bos_token_id"),
+                                          optionalId("tokenizer.ggml.eos_token_id"));
+  }
+}
+
+void finish(LoadedModel& out, const io::TensorMap& weights, const LoadOptions& options) {
+  out.model->loadHfWeights(weights, out.source.string());
+  out.model->eval();
+  out.model->to(parseDevice(options.device));
+}
+
+void loadTokenizerFrom(LoadedModel& out, const fs::path& path, int64_t vocabHint) {
+  out.tokenizer = tokenize::loadTokenizer(path, vocabHint);
+  out.tokenizerSource = path;
+  if (fs::is_regular_file(path) && path.extension() == ".bin") out.scoredVocab = io::readLlama2cTokenizer(path, vocabHint);
+}
+
+}  // namespace
+
+api::ModelSummary LoadedModel::summary() const {
+  api::ModelSummary s;
+  const auto& c = model->config();
+  s.architecture = io::architectureName(c.arch);
+  s.source = source.string();
+  s.format = format;
+  s.totalParams = model->totalParams();
+  s.compressibleParams = model->ops().compressibleParams();
+  s.layers = c.numLayers;
+  s.hidden = c.hiddenSize;
+  s.heads = c.numHeads;
+  s.kvHeads = c.numKvHeads;
+  s.vocab = c.vocabSize;
+  s.context = c.maxPositions;
+  s.numLabels = c.numLabels;
+  s.ops = model->ops().infos();
+  return s;
+}
+
+LoadedModel loadModel(const fs::path& path, const LoadOptions& options) {
+  if (!fs::exists(path)) throw Error(path.string() + ": no such file or directory");
+  LoadedModel out;
+  out.source = path;
+  // Parse the device first: a bad --device should fail before any heavy reading.
+  parseDevice(options.device);
+  if (fs::is_directory(path)) {
+    out.format = "hf-safetensors";
+    const auto config = io::parseHfConfig(path / "config.json");
+    auto weights = io::readSafetensorsModel(path);
+    out.model = createModel(config);
+    finish(out, weights, options);
+    if (!options.tokenizerPath.empty()) {
+      loadTokenizerFrom(out, options.tokenizerPath, config.vocabSize);
+    } else if (fs::exists(path / "tokenizer.bin")) {
+      loadTokenizerFrom(out, path / "tokenizer.bin", config.vocabSize);
+    } else {
+      for (const char* f : {"tokenizer.json", "vocab.json", "vocab.txt", "tokenizer.model"}) {
+        if (fs::exists(path / f)) {
+          loadTokenizerFrom(out, path, config.vocabSize);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+  const auto ext = path.extension().string();
+  if (ext == ".gguf") {
+    out.format = "gguf";
+    auto g = io::readGguf(path);
+    const auto config = ggufConfig(g, path.string());
+    out.model = createModel(config);
+    finish(out, ggufToHf(g, config), options);
+    if (!options.tokenizerPath.empty()) loadTokenizerFrom(out, options.tokenizerPath, config.vocabSize);
+    else loadGgufTokenizer(g, out);
+    return out;
+  }
+  if (ext == ".bin") {
+    out.format = "llama2c";
+    auto ckpt = io::readLlama2c(path);
+    out.model = createModel(ckpt.config);
+    finish(out, ckpt.tensors, options);
+    fs::path tok = options.tokenizerPath;
+    if (tok.empty() && fs::exists(path.parent_path() / "tokenizer.bin")) tok = path.parent_path() / "tokenizer.bin";
+    if (!tok.empty()) loadTokenizerFrom(out, tok, ckpt.config.vocabSize);
+    return out;
+  }
+  throw Error(path.string() + ": unrecognised model format (expected a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint)");
+}
+
+void writeLlama2cTokenizer(const io::Llama2cVocab& vocab, const fs::path& file) {
+  const fs::path tmp = file.string() + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw Error(file.string() + ": cannot open for writing");
+    int32_t maxLen = 0;
+    for (const auto& p : vocab.pieces) maxLen = std::max<int32_t>(maxLen, static_cast<int32_t>(p.size()));
+    f.write(reinterpret_cast<const char*>(&maxLen), 4);
+    for (size_t i = 0; i < vocab.pieces.size(); ++i) {
+      const float score = vocab.scores.at(i);
+      const int32_t len = static_cast<int32_t>(vocab.pieces[i].size());
+      f.write(reinterpret_cast<const char*>(&score), 4);
+      f.write(reinterpret_cast<const char*>(&len), 4);
+      f.write(vocab.pieces[i].data(), len);
+    }
+    f.flush();
+    if (!f) throw Error(file.string() + ": write failed (disk full?)");
+  }
+  fs::rename(tmp, file);
+}
+
+void saveHfDirectory(const LoadedModel& loaded, const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir.string() + ": cannot create directory: " + ec.message());
+  const auto& c = loaded.model->config();
+  {
+    const fs::path tmp = dir / "config.json.tmp";
+    std::ofstream f(tmp);
+    f << io::toHfConfigJson(c).dump(2) << "\n";
+    f.flush();
+    if (!f) throw Error((dir / "config.json").string() + ": write failed (disk full?)");
+    f.close();
+    fs::rename(tmp, dir / "config.json");
+  }
+  io::writeSafetensors(dir / "model.safetensors", loaded.model->hfWeights(), {{"format", "pt"}});
+  if (loaded.scoredVocab) {
+    writeLlama2cTokenizer(*loaded.scoredVocab, dir / "tokenizer.bin");
+  } else if (!loaded.tokenizerSource.empty() && fs::is_directory(loaded.tokenizerSource)) {
+    for (const char* f : {"tokenizer.json", "vocab.json", "merges.txt", "vocab.txt", "tokenizer.model",
+                          "tokenizer_config.json", "special_tokens_map.json"}) {
+      if (fs::exists(loaded.tokenizerSource / f) && !fs::equivalent(loaded.tokenizerSource, dir))
+        fs::copy_file(loaded.tokenizerSource / f, dir / f, fs::copy_options::overwrite_existing);
+    }
+  } else if (!loaded.tokenizerSource.empty()) {
+    fs::copy_file(loaded.tokenizerSource, dir / loaded.tokenizerSource.filename(), fs::copy_options::overwrite_existing);
+  }
+}
+
+void saveGguf(const LoadedModel& loaded, const fs::path& file) {
+  const auto& c = loaded.model->config();
+  if (c.arch != io::Architecture::Llama)
+    throw Error(file.string() + ": GGUF export supports the llama architecture only, this model is " +
+                io::architectureName(c.arch));
+  using io::GgufType;
+  using io::GgufValue;
+  std::map<std::string, GgufValue> meta;
+  auto u32 = [](int64_t v) { return GgufValue{GgufType::U32, GgufType::U32, v}; };
+  auto f32 = [](double v) { return GgufValue{GgufType::F32, GgufType::U32, v}; };
+  meta["general.architecture"] = GgufValue{GgufType::String, GgufType::U32, "llama"};
+  meta["general.name"] = GgufValue{GgufType::String, GgufType::U32, loaded.source.stem().string()};
+  meta["llama.context_length"] = u32(c.maxPositions);
+  meta["llama.embedding_length"] = u32(c.hiddenSize);
+  meta["llama.block_count"] = u32(c.numLayers);
+  meta["llama.feed_forward_length"] = u32(c.intermediateSize);
+  meta["llama.attention.head_count"] = u32(c.numHeads);
+  meta["llama.attention.head_count_kv"] = u32(c.numKvHeads);
+  meta["llama.rope.dimension_count"] = u32(c.headDim());
+  meta["llama.attention.layer_norm_rms_epsilon"] = f32(c.normEps);
+  meta["llama.rope.freq_base"] = f32(c.ropeTheta);
+  if (loaded.scoredVocab) {
+    const auto& v = *loaded.scoredVocab;
+    nlohmann::json tokens = nlohmann::json::array(), scores = nlohmann::json::array(), types = nlohmann::json::array();
+    for (size_t i = 0; i < v.pieces.size(); ++i) {
+      const auto& p = v.pieces[i];
+      tokens.push_back(replaceAll(p, " ", kSpaceMarker));
+      scores.push_back(v.scores[i]);
+      // llama.cpp token types: 1 normal, 2 unknown, 3 control, 6 byte.
+      const bool isByte = p.size() == 6 && p.rfind("<0x", 0) == 0 && p.back() == '>';
+      types.push_back(static_cast<int64_t>(i) == c.bosTokenId || static_cast<int64_t>(i) == c.eosTokenId ? 3
+                      : i == 0 ? 2 : isByte ? 6 : 1);
+    }
+    meta["tokenizer.ggml.model"] = GgufValue{GgufType::String, GgufType::U32, "llama"};
+    meta["tokenizer.ggml.tokens"] = GgufValue{GgufType::Array, GgufType::String, tokens};
+    meta["tokenizer.ggml.scores"] = GgufValue{GgufType::Array, GgufType::F32, scores};
+    meta["tokenizer.ggml.token_type"] = GgufValue{GgufType::Array, GgufType::I32, types};
+    if (c.bosTokenId >= 0) meta["tokenizer.ggml.bos_token_id"] = u32(c.bosTokenId);
+    if (c.eosTokenId >= 0) meta["tokenizer.ggml.eos_token_id"] = u32(c.eosTokenId);
+    meta["tokenizer.ggml.unknown_token_id"] = u32(0);
+  }
+  io::TensorMap hf = loaded.model->hfWeights(), out;
+  out["token_embd.weight"] = hf.at("model.embed_tokens.weight");
+  out["output_norm.weight"] = hf.at("model.norm.weight");
+  if (hf.count("lm_head.weight")) out["output.weight"] = hf.at("lm_head.weight");
+  for (int64_t i = 0; i < c.numLayers; ++i) {
+    const std::string b = "blk." + std::to_string(i) + ".", p = "model.layers." + std::to_string(i) + ".";
+    out[b + "attn_norm.weight"] = hf.at(p + "input_layernorm.weight");
+    out[b + "ffn_norm.weight"] = hf.at(p + "post_attention_layernorm.weight");
+    out[b + "attn_q.weight"] = io::permuteHalfToInterleaved(hf.at(p + "self_attn.q_proj.weight"), c.numHeads);
+    out[b + "attn_k.weight"] = io::permuteHalfToInterleaved(hf.at(p + "self_attn.k_proj.weight"), c.numKvHeads);
+    out[b + "attn_v.weight"] = hf.at(p + "self_attn.v_proj.weight");
+    out[b + "attn_output.weight"] = hf.at(p + "self_attn.o_proj.weight");
+    out[b + "ffn_gate.weight"] = hf.at(p + "mlp.gate_proj.weight");
+    out[b + "ffn_up.weight"] = hf.at(p + "mlp.up_proj.weight");
+    out[b + "ffn_down.weight"] = hf.at(p + "mlp.down_proj.weight");
+  }
+  io::writeGguf(file, meta, out, io::GgmlType::F32);
+}
+
+}  // namespace ranklab::models

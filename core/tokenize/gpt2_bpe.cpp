@@ -1,0 +1,474 @@
+#include "tokenize/gpt2_bpe.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <array>
+#include <climits>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/error.h"
+#include "tokenize/tokenizer_util.h"
+
+namespace ranklab::tokenize {
+namespace {
+
+constexpr const char* kGpt2Pattern =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+constexpr const char* kEndOfText = "<|endoftext|>";
+// The per-word cache only saves time; clearing it when it grows this large bounds its memory.
+constexpr size_t kMaxCacheEntries = 200000;
+
+// GPT-2's bytes_to_unicode(): printable Latin-1 bytes map to themselves, the other 68 bytes to
+// U+0100.. in byte order, so every byte has a visible, non-space symbol.
+std::array<char32_t, 256> bytesToUnicode() {
+  std::array<char32_t, 256> table{};
+  std::array<bool, 256> direct{};
+  for (int b = '!'; b <= '~'; ++b) direct[b] = true;
+  for (int b = 0xA1; b <= 0xAC; ++b) direct[b] = true;
+  for (int b = 0xAE; b <= 0xFF; ++b) direct[b] = true;
+  char32_t next = 256;
+  for (int b = 0; b < 256; ++b) {
+    table[b] = direct[b] ? static_cast<char32_t>(b) : next++;
+  }
+  return table;
+}
+
+struct Pcre2CodeDeleter {
+  void operator()(pcre2_code* code) const { pcre2_code_free(code); }
+};
+struct Pcre2MatchDataDeleter {
+  void operator()(pcre2_match_data* data) const { pcre2_match_data_free(data); }
+};
+
+class Gpt2Bpe final : public Tokenizer {
+ public:
+  Gpt2Bpe(std::vector<std::string> idToToken, std::vector<std::string> merges, int64_t bosId, int64_t eosId,
+          std::vector<std::pair<std::string, int64_t>> specials,
+          const std::vector<std::pair<std::string, int64_t>>& plainAdded, const std::string& source)
+      : m_idToToken(std::move(idToToken)), m_bosId(bosId), m_eosId(eosId), m_specials(std::move(specials)) {
+    const int64_t size = static_cast<int64_t>(m_idToToken.size());
+    for (int64_t id = 0; id < size; ++id) {
+      if (!m_idToToken[id].empty()) {
+        m_tokenToId.emplace(m_idToToken[id], id);
+      }
+    }
+    for (int64_t id : {bosId, eosId}) {
+      if (id >= size) {
+        throw Error(source + ": special id " + std::to_string(id) + " is outside the vocabulary (" +
+                    std::to_string(size) + " ids)");
+      }
+    }
+    for (const auto& [text, id] : m_specials) {
+      if (id < 0 || id >= size) {
+        throw Error(source + ": special token '" + text + "' has id " + std::to_string(id) +
+                    " outside the vocabulary (" + std::to_string(size) + " ids)");
+      }
+      m_specialIds.insert(id);
+    }
+    // Plain added tokens are matched literally like specials but keep their text on decode.
+    for (const auto& [text, id] : plainAdded) {
+      if (id < 0 || id >= size) {
+        throw Error(source + ": added token '" + text + "' has id " + std::to_string(id) +
+                    " outside the vocabulary (" + std::to_string(size) + " ids)");
+      }
+      m_specials.emplace_back(text, id);
+    }
+    for (int64_t id : {bosId, eosId}) {
+      if (id >= 0) {
+        if (m_specialIds.insert(id).second && !m_idToToken[id].empty()) {
+          m_specials.emplace_back(m_idToToken[id], id);
+        }
+      }
+    }
+
+    const std::array<char32_t, 256> table = bytesToUnicode();
+    m_unicodeToByte.fill(-1);
+    for (int b = 0; b < 256; ++b) {
+      detail::appendUtf8(m_byteSymbol[b], table[b]);
+      m_unicodeToByte[table[b]] = b;
+      if (m_tokenToId.count(m_byteSymbol[b]) == 0) {
+        throw Error(source + ": the vocabulary lacks the byte-level symbol for byte " + std::to_string(b) +
+                    " ('" + m_byteSymbol[b] + "'); not a GPT-2 byte-level BPE vocabulary");
+      }
+    }
+
+    m_ranks.reserve(merges.size());
+    for (size_t i = 0; i < merges.size(); ++i) {
+      const std::string& merge = merges[i];
+      const size_t space = merge.find(' ');
+      if (space == std::string::npos || space == 0 || space + 1 >= merge.size() ||
+          merge.find(' ', space + 1) != std::string::npos) {
+        throw Error(source + ": merge " + std::to_string(i + 1) + " '" + merge +
+                    "' is not two tokens separated by one space");
+      }
+      const std::string left = merge.substr(0, space);
+      const std::string right = merge.substr(space + 1);
+      for (const std::string& part : {left, right, left + right}) {
+        if (m_tokenToId.count(part) == 0) {
+          throw Error(source + ": merge " + std::to_string(i + 1) + " '" + merge + "' refers to token '" +
+                      part + "', which is not in the vocabulary");
+        }
+      }
+      // A repeated merge keeps its first (better) rank, as Python's dict(zip(merges, range)) would not;
+      // HF tokenizers also keep the first. GPT-2's table has no repeats.
+      m_ranks.emplace(merge, static_cast<int>(i));
+    }
+
+    int errorCode = 0;
+    PCRE2_SIZE errorOffset = 0;
+    m_pattern.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(kGpt2Pattern), PCRE2_ZERO_TERMINATED,
+                                  PCRE2_UTF | PCRE2_UCP, &errorCode, &errorOffset, nullptr));
+    if (!m_pattern) {
+      PCRE2_UCHAR message[256];
+      pcre2_get_error_message(errorCode, message, sizeof(message));
+      throw Error(std::string("GPT-2 pre-tokeniser: PCRE2 cannot compile the pattern: ") +
+                  reinterpret_cast<const char*>(message));
+    }
+    // JIT is an optimisation only; the interpreter gives the same matches when it is unavailable.
+    pcre2_jit_compile(m_pattern.get(), PCRE2_JIT_COMPLETE);
+  }
+
+  std::vector<int64_t> encode(const std::string& text) const override {
+    for (size_t pos = 0; pos < text.size();) {
+      size_t len = 0;
+      if (detail::decodeUtf8(text, pos, len) == 0xFFFFFFFF) {
+        throw Error("gpt2-bpe encode: the text is not valid UTF-8 at byte " + std::to_string(pos));
+      }
+      pos += len;
+    }
+    std::vector<int64_t> ids;
+    std::unique_ptr<pcre2_match_data, Pcre2MatchDataDeleter> match(
+        pcre2_match_data_create_from_pattern(m_pattern.get(), nullptr));
+    if (!match) {
+      throw Error("gpt2-bpe encode: out of memory for PCRE2 match data");
+    }
+    for (const auto& [segment, specialId] : detail::splitOnSpecials(text, m_specials)) {
+      if (specialId >= 0) {
+        ids.push_back(specialId);
+        continue;
+      }
+      const auto* subject = reinterpret_cast<PCRE2_SPTR>(segment.data());
+      PCRE2_SIZE offset = 0;
+      while (offset < segment.size()) {
+        const int rc = pcre2_match(m_pattern.get(), subject, segment.size(), offset, PCRE2_NO_UTF_CHECK,
+                                   match.get(), nullptr);
+        if (rc == PCRE2_ERROR_NOMATCH) {
+          break;
+        }
+        if (rc < 0) {
+          PCRE2_UCHAR message[256];
+          pcre2_get_error_message(rc, message, sizeof(message));
+          throw Error("gpt2-bpe encode: PCRE2 match failed at byte " + std::to_string(offset) + ": " +
+                      reinterpret_cast<const char*>(message));
+        }
+        const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.get());
+        if (ovector[1] <= ovector[0]) {  // the pattern cannot match empty; guard against looping anyway
+          offset = ovector[0] + 1;
+          continue;
+        }
+        encodeWord(segment.substr(ovector[0], ovector[1] - ovector[0]), ids);
+        offset = ovector[1];
+      }
+    }
+    return ids;
+  }
+
+  std::string decode(const std::vector<int64_t>& ids) const override {
+    std::string out;
+    for (int64_t id : ids) {
+      appendToken(id, out);
+    }
+    return out;
+  }
+
+  std::string decodeNext(int64_t previous, int64_t id) const override {
+    std::string out;
+    appendToken(id, out);
+    return out;
+  }
+
+  int64_t vocabSize() const override { return static_cast<int64_t>(m_idToToken.size()); }
+  std::string kind() const override { return "gpt2-bpe"; }
+  int64_t bosId() const override { return m_bosId; }
+  int64_t eosId() const override { return m_eosId; }
+
+ private:
+  void appendToken(int64_t id, std::string& out) const {
+    detail::checkId("gpt2-bpe", id, vocabSize());
+    if (m_specialIds.count(id) != 0) {
+      return;
+    }
+    const std::string& token = m_idToToken[id];
+    for (size_t pos = 0; pos < token.size();) {
+      size_t len = 0;
+      const char32_t cp = detail::decodeUtf8(token, pos, len);
+      if (cp < m_unicodeToByte.size() && m_unicodeToByte[cp] >= 0) {
+        out += static_cast<char>(m_unicodeToByte[cp]);
+      } else {
+        out.append(token, pos, len);  // not a byte-level symbol (e.g. an added token): keep its text
+      }
+      pos += len;
+    }
+  }
+
+  void encodeWord(const std::string& word, std::vector<int64_t>& ids) const {
+    {
+      std::lock_guard<std::mutex> lock(m_cacheMutex);
+      auto it = m_cache.find(word);
+      if (it != m_cache.end()) {
+        ids.insert(ids.end(), it->second.begin(), it->second.end());
+        return;
+      }
+    }
+    std::vector<std::string> symbols;
+    symbols.reserve(word.size());
+    for (unsigned char byte : word) {
+      symbols.push_back(m_byteSymbol[byte]);
+    }
+    std::string key;
+    while (symbols.size() > 1) {
+      int bestRank = INT_MAX;
+      size_t bestIndex = 0;
+      for (size_t i = 0; i + 1 < symbols.size(); ++i) {
+        key.assign(symbols[i]).append(1, ' ').append(symbols[i + 1]);
+        auto it = m_ranks.find(key);
+        if (it != m_ranks.end() && it->second < bestRank) {
+          bestRank = it->second;
+          bestIndex = i;
+        }
+      }
+      if (bestRank == INT_MAX) {
+        break;
+      }
+      // Merge every occurrence of the best pair, scanning left to right as encoder.py does.
+      const std::string first = symbols[bestIndex];
+      const std::string second = symbols[bestIndex + 1];
+      std::vector<std::string> merged;
+      merged.reserve(symbols.size());
+      for (size_t i = 0; i < symbols.size();) {
+        if (i + 1 < symbols.size() && symbols[i] == first && symbols[i + 1] == second) {
+          merged.push_back(first + second);
+          i += 2;
+        } else {
+          merged.push_back(std::move(symbols[i]));
+          i += 1;
+        }
+      }
+      symbols = std::move(merged);
+    }
+    std::vector<int64_t> wordIds;
+    wordIds.reserve(symbols.size());
+    for (const std::string& symbol : symbols) {
+      // Every symbol is a byte symbol or a validated merge result, so the lookup cannot fail.
+      wordIds.push_back(m_tokenToId.at(symbol));
+    }
+    ids.insert(ids.end(), wordIds.begin(), wordIds.end());
+    std::lock_guard<std::mutex> lock(m_cacheMutex);
+    if (m_cache.size() >= kMaxCacheEntries) {
+      m_cache.clear();
+    }
+    m_cache.emplace(word, std::move(wordIds));
+  }
+
+  std::vector<std::string> m_idToToken;
+  std::unordered_map<std::string, int64_t> m_tokenToId;
+  std::unordered_map<std::string, int> m_ranks;  // "left right" -> merge rank
+  std::array<std::string, 256> m_byteSymbol;
+  std::array<int, 0x144> m_unicodeToByte{};  // bytes_to_unicode's image is U+0021..U+0143
+  int64_t m_bosId;
+  int64_t m_eosId;
+  std::vector<std::pair<std::string, int64_t>> m_specials;
+  std::unordered_set<int64_t> m_specialIds;
+  std::unique_ptr<pcre2_code, Pcre2CodeDeleter> m_pattern;
+  mutable std::mutex m_cacheMutex;
+  mutable std::unordered_map<std::string, std::vector<int64_t>> m_cache;
+};
+
+std::vector<std::string> vocabFromJsonObject(const nlohmann::json& vocab, const std::string& source) {
+  if (!vocab.is_object()) {
+    throw Error(source + ": the vocabulary is not a JSON object of token -> id");
+  }
+  std::vector<std::string> idToToken;
+  for (const auto& [token, value] : vocab.items()) {
+    if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > (int64_t{1} << 31)) {
+      throw Error(source + ": token '" + token + "' has id " + value.dump() +
+                  ", expected a non-negative integer");
+    }
+    const auto id = static_cast<size_t>(value.get<int64_t>());
+    if (id >= idToToken.size()) {
+      idToToken.resize(id + 1);
+    }
+    if (!idToToken[id].empty()) {
+      throw Error(source + ": id " + std::to_string(id) + " is used by both '" + idToToken[id] + "' and '" +
+                  token + "'");
+    }
+    idToToken[id] = token;
+  }
+  if (idToToken.empty()) {
+    throw Error(source + ": the vocabulary is empty");
+  }
+  return idToToken;
+}
+
+nlohmann::json parseJson(const std::string& text, const std::string& source) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(source + ": malformed JSON: " + e.what());
+  }
+}
+
+int64_t findToken(const std::vector<std::string>& idToToken, const std::string& token) {
+  for (size_t id = 0; id < idToToken.size(); ++id) {
+    if (idToToken[id] == token) {
+      return static_cast<int64_t>(id);
+    }
+  }
+  return -1;
+}
+
+// tokenizer_config.json names bos/eos either as a string or as {"content": ...}.
+std::string configTokenText(const nlohmann::json& config, const char* key) {
+  if (!config.is_object() || !config.contains(key)) {
+    return {};
+  }
+  const nlohmann::json& value = config[key];
+  if (value.is_string()) {
+    return value.get<std::string>();
+  }
+  if (value.is_object() && value.contains("content") && value["content"].is_string()) {
+    return value["content"].get<std::string>();
+  }
+  return {};
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> makeGpt2BpeWithSpecials(std::vector<std::string> idToToken,
+                                                   std::vector<std::string> merges, int64_t bosId,
+                                                   int64_t eosId,
+                                                   std::vector<std::pair<std::string, int64_t>> specials,
+                                                   std::vector<std::pair<std::string, int64_t>> plainAdded,
+                                                   const std::string& source) {
+  return std::make_unique<Gpt2Bpe>(std::move(idToToken), std::move(merges), bosId, eosId, std::move(specials),
+                                   plainAdded, source);
+}
+
+std::unique_ptr<Tokenizer> makeGpt2Bpe(std::vector<std::string> idToToken, std::vector<std::string> merges,
+                                       int64_t bosId, int64_t eosId) {
+  return makeGpt2BpeWithSpecials(std::move(idToToken), std::move(merges), bosId, eosId, {}, {},
+                                 "GPT-2 BPE tables");
+}
+
+std::unique_ptr<Tokenizer> loadGpt2VocabMerges(const std::filesystem::path& vocabJson,
+                                               const std::filesystem::path& mergesTxt) {
+  const std::string vocabSource = vocabJson.string();
+  std::vector<std::string> idToToken =
+      vocabFromJsonObject(parseJson(detail::readFile(vocabJson), vocabSource), vocabSource);
+
+  const std::string mergesText = detail::readFile(mergesTxt);
+  std::vector<std::string> merges;
+  size_t start = 0;
+  bool first = true;
+  while (start < mergesText.size()) {
+    size_t end = mergesText.find('\n', start);
+    if (end == std::string::npos) end = mergesText.size();
+    std::string line = mergesText.substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const bool header = first && line.rfind("#version", 0) == 0;
+    first = false;
+    if (header || line.empty()) {
+      continue;
+    }
+    merges.push_back(std::move(line));
+  }
+
+  const int64_t endOfText = findToken(idToToken, kEndOfText);
+  std::vector<std::pair<std::string, int64_t>> specials;
+  if (endOfText >= 0) {
+    specials.emplace_back(kEndOfText, endOfText);
+  }
+  return makeGpt2BpeWithSpecials(std::move(idToToken), std::move(merges), endOfText, endOfText,
+                                 std::move(specials), {},
+                                 vocabSource + " + " + mergesTxt.filename().string());
+}
+
+std::unique_ptr<Tokenizer> loadGpt2TokenizerJson(const nlohmann::json& root,
+                                                 const std::filesystem::path& source) {
+  const std::string name = source.string();
+  const nlohmann::json& model = root["model"];
+  if (root.contains("pre_tokenizer") && !root["pre_tokenizer"].is_null()) {
+    const nlohmann::json& pre = root["pre_tokenizer"];
+    const std::string type = pre.value("type", std::string());
+    if (type != "ByteLevel") {
+      throw Error(name + ": BPE with pre_tokenizer '" + type +
+                  "' is not supported (only GPT-2 byte-level BPE, pre_tokenizer ByteLevel)");
+    }
+    if (!pre.value("use_regex", true)) {
+      throw Error(name +
+                  ": ByteLevel pre_tokenizer without the GPT-2 regex (use_regex false) is not supported");
+    }
+  }
+  std::vector<std::string> idToToken = vocabFromJsonObject(model.value("vocab", nlohmann::json()), name);
+
+  std::vector<std::pair<std::string, int64_t>> specials;
+  std::vector<std::pair<std::string, int64_t>> plainAdded;
+  if (root.contains("added_tokens") && root["added_tokens"].is_array()) {
+    for (const nlohmann::json& token : root["added_tokens"]) {
+      if (!token.is_object() || !token.contains("id") || !token["id"].is_number_integer() ||
+          !token.contains("content") || !token["content"].is_string() || token["id"].get<int64_t>() < 0) {
+        throw Error(name + ": malformed entry in added_tokens: " + token.dump());
+      }
+      const auto id = token["id"].get<int64_t>();
+      const auto content = token["content"].get<std::string>();
+      if (static_cast<size_t>(id) >= idToToken.size()) {
+        idToToken.resize(id + 1);
+      }
+      if (idToToken[id].empty()) {
+        idToToken[id] = content;
+      } else if (idToToken[id] != content) {
+        throw Error(name + ": added token '" + content + "' has id " + std::to_string(id) + ", which is '" +
+                    idToToken[id] + "' in model.vocab");
+      }
+      (token.value("special", false) ? specials : plainAdded).emplace_back(content, id);
+    }
+  }
+
+  std::vector<std::string> merges;
+  const nlohmann::json mergesJson = model.value("merges", nlohmann::json::array());
+  if (!mergesJson.is_array()) {
+    throw Error(name + ": model.merges is not an array");
+  }
+  for (const nlohmann::json& merge : mergesJson) {
+    if (merge.is_string()) {
+      merges.push_back(merge.get<std::string>());
+    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
+      merges.push_back(merge[0].get<std::string>() + " " + merge[1].get<std::string>());
+    } else {
+      throw Error(name + ": model.merges entry " + merge.dump() + " is neither \"a b\" nor [\"a\", \"b\"]");
+    }
+  }
+
+  std::string bosText = kEndOfText;
+  std::string eosText = kEndOfText;
+  const std::filesystem::path configPath = source.parent_path() / "tokenizer_config.json";
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(configPath, ec)) {
+    const nlohmann::json config = parseJson(detail::readFile(configPath), configPath.string());
+    const std::string bos = configTokenText(config, "bos_token");
+    const std::string eos = configTokenText(config, "eos_token");
+    if (!bos.empty()) bosText = bos;
+    if (!eos.empty()) eosText = eos;
+  }
+  const int64_t bosId = findToken(idToToken, bosText);
+  const int64_t eosId = findToken(idToToken, eosText);
+  return makeGpt2BpeWithSpecials(std::move(idToToken), std::move(merges), bosId, eosId, std::move(specials),
+                                 std::move(plainAdded), name);
+}
+
+}  // namespace ranklab::tokenize

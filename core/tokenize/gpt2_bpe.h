@@ -1,0 +1,42 @@
+// GPT-2 byte-level BPE (internal to core/tokenize; use loadTokenizer / makeGpt2Bpe from tokenizer.h).
+//
+// Exact OpenAI GPT-2 encoding: PCRE2 pre-tokenisation with the GPT-2 pattern (UTF + UCP), each piece's
+// UTF-8 bytes mapped through bytes_to_unicode, then BPE by merge rank. Special tokens (GPT-2's
+// "<|endoftext|>", and a tokenizer.json's added_tokens) written literally in the text are encoded as
+// their ids, as tiktoken with allowed_special="all" and Hugging Face tokenizers do; OpenAI's original
+// encoder.py (and the gpt-3-encoder JS port) would instead split them as ordinary text.
+// encode() throws ranklab::Error when the text is not valid UTF-8.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tokenize/tokenizer.h"
+
+namespace ranklab::tokenize {
+
+// vocab.json ({"token": id}) + merges.txt ("a b" per line, an optional "#version" first line).
+// "<|endoftext|>", when in the vocabulary, is BOS, EOS and a special token.
+std::unique_ptr<Tokenizer> loadGpt2VocabMerges(const std::filesystem::path& vocabJson,
+                                               const std::filesystem::path& mergesTxt);
+
+// A parsed Hugging Face tokenizer.json whose model.type is "BPE" (byte-level; GPT-2 pre-tokeniser).
+// `source` names the file in error messages; a tokenizer_config.json next to it may name bos/eos.
+std::unique_ptr<Tokenizer> loadGpt2TokenizerJson(const nlohmann::json& root,
+                                                 const std::filesystem::path& source);
+
+// makeGpt2Bpe with added tokens (text -> id) that encode() matches literally: `specials` are dropped by
+// decode() (like BOS/EOS), `plainAdded` decode to their text.
+std::unique_ptr<Tokenizer> makeGpt2BpeWithSpecials(std::vector<std::string> idToToken,
+                                                   std::vector<std::string> merges, int64_t bosId,
+                                                   int64_t eosId,
+                                                   std::vector<std::pair<std::string, int64_t>> specials,
+                                                   std::vector<std::pair<std::string, int64_t>> plainAdded,
+                                                   const std::string& source);
+
+}  // namespace ranklab::tokenize

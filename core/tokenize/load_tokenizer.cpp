@@ -1,0 +1,107 @@
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "tokenize/gpt2_bpe.h"
+#include "tokenize/scored_piece.h"
+#include "tokenize/sentencepiece_tokenizer.h"
+#include "tokenize/tokenizer.h"
+#include "tokenize/tokenizer_util.h"
+#include "tokenize/wordpiece.h"
+
+namespace ranklab::tokenize {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool isFile(const fs::path& path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec);
+}
+
+std::unique_ptr<Tokenizer> loadTokenizerJson(const fs::path& path) {
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(detail::readFile(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path.string() + ": malformed JSON: " + e.what());
+  }
+  if (!root.is_object()) {
+    throw Error(path.string() + ": not a tokenizer.json (the top level is not a JSON object)");
+  }
+  if (!root.contains("model") || !root["model"].is_object()) {
+    // A flat {"token": id} object is a GPT-2 vocab.json; it needs its merges.txt.
+    const fs::path merges = path.parent_path() / "merges.txt";
+    if (isFile(merges)) {
+      return loadGpt2VocabMerges(path, merges);
+    }
+    throw Error(path.string() + ": not a tokenizer.json (no \"model\" object) and no merges.txt next to it");
+  }
+  const std::string type = root["model"].value("type", std::string());
+  if (type == "BPE") {
+    return loadGpt2TokenizerJson(root, path);
+  }
+  if (type == "WordPiece") {
+    return loadWordPieceTokenizerJson(root, path);
+  }
+  if (type == "Unigram") {
+    throw Error(path.string() +
+                ": Unigram tokenizer.json is not supported; load the tokenizer.model "
+                "(SentencePiece) file instead");
+  }
+  throw Error(path.string() + ": model.type '" + type + "' is not supported (supported: BPE, WordPiece)");
+}
+
+std::unique_ptr<Tokenizer> loadFile(const fs::path& path, int64_t vocabSizeHint) {
+  const std::string ext = path.extension().string();
+  const std::string name = path.filename().string();
+  if (ext == ".json") {
+    return loadTokenizerJson(path);
+  }
+  if (ext == ".txt") {
+    if (name == "merges.txt" && isFile(path.parent_path() / "vocab.json")) {
+      return loadGpt2VocabMerges(path.parent_path() / "vocab.json", path);
+    }
+    return loadWordPieceVocab(path);
+  }
+  if (ext == ".model") {
+    return loadSentencePieceModel(path);
+  }
+  if (ext == ".bin") {
+    return loadLlama2cTokenizer(path, vocabSizeHint);
+  }
+  throw Error("loading tokenizer " + path.string() + ": unknown file type '" + ext +
+              "' (expected .json tokenizer.json or vocab.json, .txt WordPiece vocab, .model SentencePiece, "
+              ".bin llama2.c tokenizer)");
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> loadTokenizer(const std::filesystem::path& path, int64_t vocabSizeHint) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    throw Error("loading tokenizer: " + path.string() + " does not exist");
+  }
+  if (!fs::is_directory(path, ec)) {
+    return loadFile(path, vocabSizeHint);
+  }
+  if (isFile(path / "tokenizer.json")) {
+    return loadTokenizerJson(path / "tokenizer.json");
+  }
+  if (isFile(path / "vocab.json") && isFile(path / "merges.txt")) {
+    return loadGpt2VocabMerges(path / "vocab.json", path / "merges.txt");
+  }
+  if (isFile(path / "vocab.txt")) {
+    return loadWordPieceVocab(path / "vocab.txt");
+  }
+  if (isFile(path / "tokenizer.model")) {
+    return loadSentencePieceModel(path / "tokenizer.model");
+  }
+  if (isFile(path / "tokenizer.bin")) {
+    return loadLlama2cTokenizer(path / "tokenizer.bin", vocabSizeHint);
+  }
+  throw Error(
+      "loading tokenizer from directory " + path.string() +
+      ": found none of tokenizer.json, vocab.json + merges.txt, vocab.txt, tokenizer.model, tokenizer.bin");
+}
+
+}  // namespace ranklab::tokenize

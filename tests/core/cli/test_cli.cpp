@@ -1,0 +1,144 @@
+// Runs the real ranklab-cli binary: exit codes, one-line errors, --json output, and the commands
+// on the reference model when it is present.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "test_paths.h"
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out, err;
+};
+
+Run cli(const std::string& args) {
+  static int counter = 0;
+  const auto errFile = fs::temp_directory_path() / ("ranklab_cli_err_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  const std::string cmd = std::string(RANKLAB_BINARY_DIR) + "/app/ranklab-cli " + args + " 2>" + errFile.string();
+  Run r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream e(errFile);
+  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  fs::remove(errFile);
+  return r;
+}
+
+int lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+fs::path ref() { return fs::path(RANKLAB_REFERENCE_DIR) / "stories260K"; }
+bool haveRef() { return fs::exists(ref() / "stories260K.bin"); }
+std::string refArgs() { return (ref() / "stories260K.bin").string() + " --tokenizer " + (ref() / "tok512.bin").string(); }
+
+TEST(Cli, UnknownFlagIsOneLineAndExitCode2) {
+  auto r = cli("info /tmp --no-such-flag");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--no-such-flag"));
+}
+
+TEST(Cli, MissingFileNamesTheFile) {
+  auto r = cli("info /nonexistent/model.gguf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("/nonexistent/model.gguf"));
+  r = cli("eval /nonexistent/dir --text /nonexistent/text.txt");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("text.txt"));
+}
+
+TEST(Cli, UnsupportedArchitectureIsAClearError) {
+  const auto dir = fs::temp_directory_path() / ("ranklab_cli_arch_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "config.json") << R"({"model_type": "mamba", "hidden_size": 8})";
+  auto r = cli("info " + dir.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("mamba"));
+  EXPECT_THAT(r.err, HasSubstr("config.json"));
+  fs::remove_all(dir);
+}
+
+TEST(Cli, BadDeviceIsAClearError) {
+  auto r = cli("demo --device tpu");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("tpu"));
+}
+
+TEST(Cli, DemoJobPrintsItsTableAndJson) {
+  auto r = cli("demo --device cpu");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("perplexity"));
+  EXPECT_THAT(r.out, HasSubstr("layers.3.mlp.down"));
+  r = cli("demo --device cpu --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["ops"].size(), 28u);
+  EXPECT_GT(j["perplexity"]["tokens"].get<int>(), 100);
+}
+
+TEST(Cli, InfoTokenizeGenerateEvalOnTheReferenceModel) {
+  if (!haveRef()) GTEST_SKIP() << "reference model not found at " << ref();
+  auto r = cli("info " + refArgs() + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto info = nlohmann::json::parse(r.out);
+  EXPECT_EQ(info["architecture"], "llama");
+  EXPECT_EQ(info["ops"].size(), 35u);
+  EXPECT_EQ(info["compressible_params"], 226560);
+
+  r = cli("tokenize --tokenizer " + (ref() / "tok512.bin").string() + " --text 'Once upon a time' --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(nlohmann::json::parse(r.out)["ids"].empty());
+
+  r = cli("generate " + refArgs() + " --steps 256 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream expected(ref() / "reference_greedy_t0.txt", std::ios::binary);
+  const std::string want{std::istreambuf_iterator<char>(expected), {}};
+  EXPECT_EQ(nlohmann::json::parse(r.out)["text"].get<std::string>(), want);
+
+  r = cli("eval " + refArgs() + " --text " + (ref() / "TinyStories-valid.first69.txt").string() + " --truncate --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto ev = nlohmann::json::parse(r.out);
+  EXPECT_EQ(ev["tokens"], 22045);
+  // Metric: perplexity, relative tolerance 0.5% against the independent 3.44.
+  EXPECT_NEAR(ev["perplexity"].get<double>(), 3.44, 3.44 * 0.005);
+}
+
+TEST(Cli, ConvertToHfAndGgufThenEvalAgrees) {
+  if (!haveRef()) GTEST_SKIP() << "reference model not found at " << ref();
+  const auto dir = fs::temp_directory_path() / ("ranklab_cli_conv_" + std::to_string(::getpid()));
+  auto r = cli("convert " + refArgs() + " " + (dir / "hf").string() + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = cli("convert " + refArgs() + " " + (dir / "m.gguf").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string text = (ref() / "TinyStories-valid.first69.txt").string();
+  auto a = nlohmann::json::parse(cli("eval " + (dir / "hf").string() + " --text " + text + " --json").out);
+  auto b = nlohmann::json::parse(cli("eval " + (dir / "m.gguf").string() + " --text " + text + " --json").out);
+  EXPECT_EQ(a["tokens"], 22153);  // default windows: every token after BOS predicted once
+  EXPECT_EQ(b["tokens"], 22153);
+  // Metric: mean NLL; F32 conversions are exact, so equal to 1e-9.
+  EXPECT_NEAR(a["mean_nll"].get<double>(), b["mean_nll"].get<double>(), 1e-9);
+  fs::remove_all(dir);
+}
+
+}  // namespace

@@ -1,0 +1,250 @@
+// Tiny randomly initialised models built in the test: shapes, determinism, op registry, cache,
+// Hugging Face weight round trips.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "io/safetensors.h"
+#include "models/language_model.h"
+#include "models/loader.h"
+
+namespace fs = std::filesystem;
+using namespace ranklab;
+using ::testing::HasSubstr;
+
+namespace {
+
+io::ModelConfig tinyGpt2() {
+  io::ModelConfig c;
+  c.arch = io::Architecture::Gpt2;
+  c.modelType = "gpt2";
+  c.vocabSize = 97;
+  c.hiddenSize = 32;
+  c.numLayers = 2;
+  c.numHeads = 4;
+  c.numKvHeads = 4;
+  c.intermediateSize = 128;
+  c.maxPositions = 64;
+  c.hiddenAct = "gelu_new";
+  c.qkvBias = c.oBias = c.mlpBias = true;
+  return c;
+}
+
+io::ModelConfig tinyBert(int64_t labels) {
+  io::ModelConfig c;
+  c.arch = io::Architecture::Bert;
+  c.modelType = "bert";
+  c.vocabSize = 101;
+  c.hiddenSize = 32;
+  c.numLayers = 2;
+  c.numHeads = 4;
+  c.numKvHeads = 4;
+  c.intermediateSize = 64;
+  c.maxPositions = 40;
+  c.normEps = 1e-12;
+  c.hiddenAct = "gelu";
+  c.qkvBias = c.oBias = c.mlpBias = true;
+  c.numLabels = labels;
+  for (int64_t i = 0; i < labels; ++i) c.id2label.push_back("L" + std::to_string(i));
+  return c;
+}
+
+io::ModelConfig tinyLlama() {
+  io::ModelConfig c;
+  c.arch = io::Architecture::Llama;
+  c.modelType = "llama";
+  c.vocabSize = 50;
+  c.hiddenSize = 32;
+  c.numLayers = 2;
+  c.numHeads = 4;
+  c.numKvHeads = 2;
+  c.intermediateSize = 48;
+  c.maxPositions = 32;
+  c.hiddenAct = "silu";
+  c.tieWordEmbeddings = false;
+  return c;
+}
+
+at::Tensor randomIds(int64_t b, int64_t t, int64_t vocab) {
+  return torch::randint(0, vocab, {b, t}, torch::TensorOptions().dtype(torch::kLong));
+}
+
+TEST(TinyModels, Gpt2ForwardIsShapeCorrectAndDeterministic) {
+  torch::manual_seed(1);
+  auto model = models::createModel(tinyGpt2());
+  model->eval();
+  auto ids = randomIds(3, 10, 97);
+  torch::InferenceMode guard;
+  auto a = model->forward(ids, nullptr);
+  auto b = model->forward(ids, nullptr);
+  EXPECT_EQ(a.sizes(), (std::vector<int64_t>{3, 10, 97}));
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_TRUE(torch::isfinite(a).all().item<bool>());
+  // A causal model: the logits at position t do not depend on later tokens.
+  auto changed = ids.clone();
+  changed.narrow(1, 7, 3).fill_(5);
+  auto c = model->forward(changed, nullptr);
+  // Metric: max abs difference of the first 7 positions, tolerance 1e-6.
+  EXPECT_LT((a.narrow(1, 0, 7) - c.narrow(1, 0, 7)).abs().max().item<float>(), 1e-6f);
+}
+
+TEST(TinyModels, Gpt2OpsAndParameterCounts) {
+  auto model = models::createModel(tinyGpt2());
+  const auto infos = model->ops().infos();
+  ASSERT_EQ(infos.size(), 12u);
+  EXPECT_EQ(infos[0].name, "layers.0.attn.q");
+  EXPECT_EQ(infos[4].name, "layers.0.mlp.up");
+  EXPECT_EQ(infos[4].outFeatures, 128);
+  EXPECT_EQ(model->ops().compressibleParams(), 2 * (4 * 32 * 32 + 2 * 32 * 128));
+  // wte + wpe + per layer (2 LN + 4 attn linears + 2 mlp linears) + ln_f; the LM head is tied.
+  const int64_t perLayer = 2 * 64 + 4 * (32 * 32 + 32) + (32 * 128 + 128) + (128 * 32 + 32);
+  EXPECT_EQ(model->totalParams(), 97 * 32 + 64 * 32 + 2 * perLayer + 64);
+}
+
+TEST(TinyModels, Gpt2HuggingFaceWeightsRoundTrip) {
+  torch::manual_seed(2);
+  auto a = models::createModel(tinyGpt2());
+  auto b = models::createModel(tinyGpt2());
+  auto weights = a->hfWeights();
+  // Conv1D layout with fused q|k|v, as transformers stores it.
+  EXPECT_EQ(weights.at("transformer.h.0.attn.c_attn.weight").sizes(), (std::vector<int64_t>{32, 96}));
+  EXPECT_EQ(weights.at("transformer.h.1.mlp.c_fc.weight").sizes(), (std::vector<int64_t>{32, 128}));
+  b->loadHfWeights(weights, "test");
+  torch::InferenceMode guard;
+  auto ids = randomIds(2, 12, 97);
+  EXPECT_TRUE(torch::equal(a->forward(ids, nullptr), b->forward(ids, nullptr)));
+}
+
+TEST(TinyModels, MissingOrMisshapenWeightNamesTheTensor) {
+  auto model = models::createModel(tinyGpt2());
+  auto weights = model->hfWeights();
+  weights.erase("transformer.h.1.ln_2.bias");
+  try {
+    model->loadHfWeights(weights, "weights.safetensors");
+    FAIL() << "expected ranklab::Error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("weights.safetensors"));
+    EXPECT_THAT(e.what(), HasSubstr("transformer.h.1.ln_2.bias"));
+  }
+  weights = model->hfWeights();
+  weights["transformer.wpe.weight"] = torch::zeros({10, 32});
+  EXPECT_THROW(model->loadHfWeights(weights, "w"), Error);
+}
+
+TEST(TinyModels, LlamaGqaCacheMatchesFullForward) {
+  torch::manual_seed(3);
+  auto model = models::createModel(tinyLlama());
+  model->eval();
+  torch::InferenceMode guard;
+  auto ids = randomIds(2, 9, 50);
+  auto full = model->forward(ids, nullptr);
+  EXPECT_EQ(full.sizes(), (std::vector<int64_t>{2, 9, 50}));
+  models::KVCache cache;
+  auto first = model->forward(ids.narrow(1, 0, 5), &cache);
+  auto rest = model->forward(ids.narrow(1, 5, 4), &cache);
+  // Metric: max abs logit difference between chunked-cached and full forward, tolerance 1e-5.
+  EXPECT_LT((torch::cat({first, rest}, 1) - full).abs().max().item<float>(), 1e-5f);
+  EXPECT_EQ(model->ops().at("layers.1.attn.k").info.outFeatures, 16);  // 2 kv heads x 8
+  EXPECT_THROW(model->forward(randomIds(1, 33, 50), nullptr), Error);  // beyond the context
+}
+
+TEST(TinyModels, BertMaskedLmAndClassifierShapes) {
+  torch::manual_seed(4);
+  auto mlm = models::createModel(tinyBert(0));
+  mlm->eval();
+  torch::InferenceMode guard;
+  auto ids = randomIds(2, 7, 101);
+  auto logits = mlm->forward(ids, nullptr);
+  EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{2, 7, 101}));
+  EXPECT_TRUE(torch::equal(logits, mlm->forward(ids, nullptr)));
+  EXPECT_FALSE(mlm->isCausal());
+  EXPECT_THROW(mlm->classify(ids, torch::ones_like(ids)), Error);
+
+  auto cls = models::createModel(tinyBert(3));
+  cls->eval();
+  auto mask = torch::ones_like(ids);
+  auto out = cls->classify(ids, mask);
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 3}));
+  // Padding must not change the result when masked out.
+  auto padded = torch::cat({ids, torch::zeros({2, 3}, torch::kLong)}, 1);
+  auto paddedMask = torch::cat({mask, torch::zeros({2, 3}, torch::kLong)}, 1);
+  // Metric: max abs difference of class logits, tolerance 1e-5.
+  EXPECT_LT((cls->classify(padded, paddedMask) - out).abs().max().item<float>(), 1e-5f);
+  EXPECT_EQ(cls->ops().size(), 12u);
+}
+
+TEST(TinyModels, BertHuggingFaceWeightsRoundTripIncludingTfNames) {
+  torch::manual_seed(5);
+  auto a = models::createModel(tinyBert(2));
+  auto b = models::createModel(tinyBert(2));
+  auto weights = a->hfWeights();
+  // Old TF-converted checkpoints spell LayerNorm parameters gamma/beta.
+  weights["bert.embeddings.LayerNorm.gamma"] = weights.at("bert.embeddings.LayerNorm.weight");
+  weights.erase("bert.embeddings.LayerNorm.weight");
+  b->loadHfWeights(weights, "test");
+  torch::InferenceMode guard;
+  auto ids = randomIds(2, 6, 101);
+  auto mask = torch::ones_like(ids);
+  EXPECT_TRUE(torch::equal(a->classify(ids, mask), b->classify(ids, mask)));
+}
+
+TEST(TinyModels, OpReplacementIsCheckedAndTakesEffect) {
+  torch::manual_seed(6);
+  auto model = models::createModel(tinyLlama());
+  model->eval();
+  EXPECT_THROW(model->ops().replace("layers.0.attn.q", std::make_shared<models::DenseLinear>(32, 16, false)), Error);
+  EXPECT_THROW(model->ops().at("layers.9.attn.q"), Error);
+  torch::InferenceMode guard;
+  auto ids = randomIds(1, 6, 50);
+  auto before = model->forward(ids, nullptr);
+  auto zero = std::make_shared<models::DenseLinear>(32, 32, false);
+  zero->weight().zero_();
+  model->ops().replace("layers.0.attn.o", zero);
+  EXPECT_EQ(model->ops().at("layers.0.attn.o").slot->impl(), zero);
+  EXPECT_FALSE(torch::equal(before, model->forward(ids, nullptr)));
+}
+
+TEST(TinyModels, HfDirectoryRoundTripThroughTheLoader) {
+  torch::manual_seed(7);
+  models::LoadedModel m;
+  m.model = models::createModel(tinyLlama());
+  m.model->eval();
+  m.source = "tiny";
+  const auto dir = fs::temp_directory_path() / ("ranklab_tiny_hf_" + std::to_string(::getpid()));
+  models::saveHfDirectory(m, dir);
+  auto back = models::loadModel(dir, {"cpu", {}});
+  EXPECT_EQ(back.format, "hf-safetensors");
+  EXPECT_EQ(back.summary().ops.size(), 14u);
+  torch::InferenceMode guard;
+  auto ids = randomIds(1, 8, 50);
+  EXPECT_TRUE(torch::equal(m.model->forward(ids, nullptr), back.model->forward(ids, nullptr)));
+  fs::remove_all(dir);
+}
+
+TEST(TinyModels, LoaderRejectsUnknownFormatsAndMissingFiles) {
+  const auto dir = fs::temp_directory_path() / ("ranklab_bad_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  try {
+    models::loadModel(dir / "nothing.gguf");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("nothing.gguf"));
+  }
+  { std::ofstream(dir / "model.onnx") << "x"; }
+  EXPECT_THROW(models::loadModel(dir / "model.onnx"), Error);
+  // A directory without config.json.
+  try {
+    models::loadModel(dir);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("config.json"));
+  }
+  EXPECT_THROW(models::loadModel(dir, {"cuda:7", {}}), Error);
+  fs::remove_all(dir);
+}
+
+}  // namespace
