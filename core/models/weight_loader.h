@@ -23,7 +23,12 @@ class WeightLoader {
     if (it->second.sizes() != shape)
       throw Error(m_source + ": tensor '" + name + "' has shape " + shapeString(it->second.sizes()) + ", expected " +
                   shapeString(shape));
-    return it->second.to(at::kFloat);
+    at::Tensor t = it->second.to(at::kFloat);
+    // Corrupted or badly converted weights often show up as NaN/Inf: refuse them up front instead of
+    // producing NaN perplexities later.
+    if (!at::isfinite(t).all().item<bool>())
+      throw Error(m_source + ": tensor '" + name + "' contains NaN or infinite values");
+    return t;
   }
 
   // Copies tensor `name` into `target` (same shape), without recording autograd history.

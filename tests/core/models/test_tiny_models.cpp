@@ -133,6 +133,15 @@ TEST(TinyModels, MissingOrMisshapenWeightNamesTheTensor) {
   weights = model->hfWeights();
   weights["transformer.wpe.weight"] = torch::zeros({10, 32});
   EXPECT_THROW(model->loadHfWeights(weights, "w"), Error);
+  weights = model->hfWeights();
+  weights["transformer.h.0.mlp.c_fc.weight"][3][5] = std::numeric_limits<float>::quiet_NaN();
+  try {
+    model->loadHfWeights(weights, "nan.safetensors");
+    FAIL() << "NaN weights must be refused";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("transformer.h.0.mlp.c_fc.weight"));
+    EXPECT_THAT(e.what(), HasSubstr("NaN"));
+  }
 }
 
 TEST(TinyModels, LlamaGqaCacheMatchesFullForward) {
