@@ -1,0 +1,126 @@
+// Runtime benchmarks. Each group has its baseline in the same process, so results read as ratios:
+//  - generation with the KV cache vs recomputing the whole prefix each step;
+//  - thin SVD of a 768x3072 matrix (what every decomposition does; OpenBLAS vs reference BLAS is the
+//    4-7x difference PLATFORM-NOTES measured) next to a matrix product of the same size;
+//  - tokenizer throughput (llama2.c scored pieces and GPT-2 byte-level BPE) on the same text.
+// Uses the reference model in ../shared/reference when present, else a seeded model of the same shape.
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "bench_paths.h"
+#include "common/compat.h"
+#include "data/corpus.h"
+#include "models/loader.h"
+#include "tokenize/tokenizer.h"
+
+namespace fs = std::filesystem;
+using namespace ranklab;
+
+namespace {
+
+const fs::path kRef = fs::path(RANKLAB_BENCH_REFERENCE_DIR) / "stories260K";
+const fs::path kGpt2 = fs::path(RANKLAB_BENCH_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2";
+
+models::LoadedModel& model() {
+  static models::LoadedModel m = [] {
+    if (fs::exists(kRef / "stories260K.bin")) return models::loadModel(kRef / "stories260K.bin", {"cpu", kRef / "tok512.bin"});
+    torch::manual_seed(0);
+    io::ModelConfig c;
+    c.arch = io::Architecture::Llama;
+    c.vocabSize = 512;
+    c.hiddenSize = 64;
+    c.numLayers = 5;
+    c.numHeads = 8;
+    c.numKvHeads = 4;
+    c.intermediateSize = 172;
+    c.maxPositions = 512;
+    models::LoadedModel out;
+    out.model = models::createModel(c);
+    out.model->eval();
+    return out;
+  }();
+  return m;
+}
+
+void generate(benchmark::State& state, bool useCache) {
+  auto& m = model();
+  const int64_t steps = state.range(0);
+  torch::InferenceMode guard;
+  for (auto _ : state) {
+    std::vector<int64_t> ids = {1};
+    models::KVCache cache;
+    for (int64_t s = 0; s < steps; ++s) {
+      at::Tensor logits;
+      if (useCache) {
+        logits = m.model->forward(torch::tensor({ids.back()}, torch::kLong).view({1, 1}), &cache);
+      } else {
+        logits = m.model->forward(torch::tensor(ids, torch::kLong).unsqueeze(0), nullptr);
+      }
+      ids.push_back(logits.select(1, -1).argmax(-1).item<int64_t>());
+    }
+    benchmark::DoNotOptimize(ids.data());
+  }
+  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_GenerateKvCache(benchmark::State& state) { generate(state, true); }
+void BM_GenerateNoCache(benchmark::State& state) { generate(state, false); }
+BENCHMARK(BM_GenerateKvCache)->Arg(256)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GenerateNoCache)->Arg(256)->Unit(benchmark::kMillisecond);
+
+void BM_ThinSvd(benchmark::State& state) {
+  torch::manual_seed(0);
+  auto a = torch::randn({state.range(0), state.range(1)});
+  for (auto _ : state) benchmark::DoNotOptimize(std::get<1>(compat::svd(a)));
+}
+void BM_MatMulSameShape(benchmark::State& state) {
+  torch::manual_seed(0);
+  auto a = torch::randn({state.range(0), state.range(1)});
+  auto b = torch::randn({state.range(1), state.range(0)});
+  for (auto _ : state) benchmark::DoNotOptimize(torch::mm(a, b));
+}
+BENCHMARK(BM_ThinSvd)->Args({768, 3072})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MatMulSameShape)->Args({768, 3072})->Unit(benchmark::kMillisecond);
+
+const std::string& corpus() {
+  static const std::string text = [] {
+    if (fs::exists(kRef / "TinyStories-valid.first69.txt")) return data::readTextFile(kRef / "TinyStories-valid.first69.txt");
+    std::string t;
+    for (int i = 0; i < 400; ++i) t += "Once upon a time, there was a little girl named Lily. She loved to play outside. ";
+    return t;
+  }();
+  return text;
+}
+
+void encodeBench(benchmark::State& state, const tokenize::Tokenizer& tok) {
+  const auto& text = corpus();
+  size_t ids = 0;
+  for (auto _ : state) {
+    auto out = tok.encode(text);
+    ids = out.size();
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+  state.counters["ids"] = static_cast<double>(ids);
+}
+
+void BM_EncodeGpt2Bpe(benchmark::State& state) {
+  static auto tok = tokenize::loadTokenizer(kGpt2);
+  encodeBench(state, *tok);
+}
+void BM_EncodeLlama2c(benchmark::State& state) {
+  if (!fs::exists(kRef / "tok512.bin")) {
+    state.SkipWithError("reference tokenizer not found");
+    return;
+  }
+  static auto tok = tokenize::loadTokenizer(kRef / "tok512.bin", 512);
+  encodeBench(state, *tok);
+}
+BENCHMARK(BM_EncodeGpt2Bpe)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EncodeLlama2c)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
