@@ -1,6 +1,7 @@
 // ranklab: the GUI entry point. Parses the command line, checks that a display is reachable (for the
-// xcb/wayland platforms), then shows the main window. --smoke-test and --screenshot run the window
-// briefly and exit, for CI and documentation.
+// xcb/wayland platforms), then shows the main window and opens the model named on the command line,
+// if any. --smoke-test and --screenshot run the window briefly and exit, for CI and documentation;
+// with a model, --screenshot waits until the model has loaded (or failed).
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
@@ -75,8 +76,12 @@ struct Options {
           .arg(kSmokeTestMs)};
   QCommandLineOption screenshot{
       QStringLiteral("screenshot"),
-      QStringLiteral("Open the main window, save an image of it to FILE (PNG) and exit."),
+      QStringLiteral("Open the main window, save an image of it to FILE (PNG) and exit. With a MODEL, the "
+                     "image is taken once the model has loaded."),
       QStringLiteral("FILE")};
+  QCommandLineOption tokenizer{
+      QStringLiteral("tokenizer"),
+      QStringLiteral("Tokenizer for a llama2.c .bin MODEL (tokenizer.bin; optional)."), QStringLiteral("FILE")};
   // Qt's own -platform NAME, accepted here so that it can sit next to --version and --help.
   QCommandLineOption platform{QStringLiteral("platform"), QStringLiteral("Qt platform plugin."),
                               QStringLiteral("NAME")};
@@ -90,6 +95,11 @@ void setUp(QCommandLineParser& parser, const Options& options) {
   parser.addOption(options.version);
   parser.addOption(options.smokeTest);
   parser.addOption(options.screenshot);
+  parser.addOption(options.tokenizer);
+  parser.addPositionalArgument(
+      QStringLiteral("MODEL"),
+      QStringLiteral("Model to open: a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint."),
+      QStringLiteral("[MODEL]"));
   QCommandLineOption platform = options.platform;
   platform.setFlags(QCommandLineOption::HiddenFromHelp);
   parser.addOption(platform);
@@ -112,9 +122,13 @@ std::optional<int> parseArguments(QCommandLineParser& parser, const Options& opt
     std::printf("%s", qPrintable(parser.helpText()));
     return 0;
   }
-  if (!parser.positionalArguments().isEmpty()) {
-    std::fprintf(stderr, "ranklab: unexpected argument '%s'\nTry 'ranklab --help'.\n",
-                 qPrintable(parser.positionalArguments().first()));
+  if (parser.positionalArguments().size() > 1) {
+    std::fprintf(stderr, "ranklab: unexpected argument '%s' (one MODEL at most)\nTry 'ranklab --help'.\n",
+                 qPrintable(parser.positionalArguments().at(1)));
+    return kExitUsage;
+  }
+  if (parser.isSet(options.tokenizer) && parser.positionalArguments().isEmpty()) {
+    std::fprintf(stderr, "ranklab: --tokenizer needs a MODEL\nTry 'ranklab --help'.\n");
     return kExitUsage;
   }
   return std::nullopt;
@@ -148,6 +162,7 @@ int main(int argc, char** argv) {
 
   const bool smokeTest = parser.isSet(options.smokeTest);
   const QString screenshotPath = parser.value(options.screenshot);
+  const QString modelPath = parser.positionalArguments().value(0);
   // Scripted runs keep their hands off the user's saved window layout.
   QTemporaryDir scratchSettings;
   if (smokeTest || !screenshotPath.isEmpty()) {
@@ -166,16 +181,26 @@ int main(int argc, char** argv) {
       QCoreApplication::exit(ok ? 0 : 1);
     });
   } else if (!screenshotPath.isEmpty()) {
-    QTimer::singleShot(kScreenshotDelayMs, &window, [&window, screenshotPath] {
-      const bool ok = window.grab().save(screenshotPath, "PNG");
-      if (ok) {
-        std::printf("ranklab: saved screenshot %s\n", qPrintable(QDir::toNativeSeparators(screenshotPath)));
-      } else {
-        std::fprintf(stderr, "ranklab: could not save screenshot to %s\n", qPrintable(screenshotPath));
-      }
-      window.close();
-      QCoreApplication::exit(ok ? 0 : 1);
-    });
+    // Exit status 1 when the image could not be saved or the model given could not be opened.
+    auto takeScreenshot = [&window, screenshotPath](bool modelOk) {
+      QTimer::singleShot(kScreenshotDelayMs, &window, [&window, screenshotPath, modelOk] {
+        const bool saved = window.grab().save(screenshotPath, "PNG");
+        if (saved) {
+          std::printf("ranklab: saved screenshot %s\n", qPrintable(QDir::toNativeSeparators(screenshotPath)));
+        } else {
+          std::fprintf(stderr, "ranklab: could not save screenshot to %s\n", qPrintable(screenshotPath));
+        }
+        window.close();
+        QCoreApplication::exit(saved && modelOk ? 0 : 1);
+      });
+    };
+    if (modelPath.isEmpty()) {
+      takeScreenshot(true);
+    } else {
+      QObject::connect(&window, &ranklab::app::MainWindow::modelLoadFinished, &window, takeScreenshot,
+                       Qt::SingleShotConnection);
+    }
   }
+  if (!modelPath.isEmpty()) window.openModel(modelPath, parser.value(options.tokenizer));
   return app.exec();
 }
