@@ -1,4 +1,5 @@
-// ranklab-cli's commands: the headless front end. Every command prints a human-readable report, or one JSON
+// ranklab-cli's commands: the headless front end. JSON output replaces invalid UTF-8 (generated
+// text can stop inside a multi-byte character) instead of failing after the work is done. Every command prints a human-readable report, or one JSON
 // object on stdout with --json. Foreseeable mistakes (unknown flags, missing files, unsupported
 // formats) print one line on stderr and exit with code 2.
 #include "cli/cli.h"
@@ -119,7 +120,7 @@ int cmdInfo(const std::string& model, const Common& c) {
     auto j = summaryJson(s);
     j["device"] = deviceName(m.model->device());
     j["tokenizer"] = m.tokenizer ? m.tokenizer->kind() : "";
-    std::cout << j.dump() << "\n";
+    std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   } else {
     printSummary(s, std::cout);
     std::cout << "\ntokenizer    " << (m.tokenizer ? m.tokenizer->kind() : std::string("none")) << "\ndevice       "
@@ -133,7 +134,7 @@ int cmdTokenize(const std::string& tokenizerPath, const std::string& text, int64
   auto tok = tokenize::loadTokenizer(tokenizerPath, vocabHint);
   const auto ids = tok->encode(text);
   if (c.asJson) {
-    std::cout << json{{"tokenizer", tok->kind()}, {"ids", ids}, {"count", ids.size()}}.dump() << "\n";
+    std::cout << json{{"tokenizer", tok->kind()}, {"ids", ids}, {"count", ids.size()}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   } else {
     for (size_t i = 0; i < ids.size(); ++i) std::cout << (i ? " " : "") << ids[i];
     std::cout << "\n";
@@ -159,7 +160,7 @@ int cmdGenerate(const std::string& model, int64_t steps, const std::string& prom
   if (c.asJson) {
     std::cout << json{{"prompt", prompt}, {"text", r.text}, {"ids", r.generatedIds}, {"tokens", r.generatedIds.size()},
                       {"seconds", seconds}, {"tokens_per_second", seconds > 0 ? r.generatedIds.size() / seconds : 0.0}}
-                     .dump()
+                     .dump(-1, ' ', false, json::error_handler_t::replace)
               << "\n";
   } else {
     std::cout << "\n";
@@ -192,7 +193,7 @@ int cmdEval(const std::string& model, const std::string& textFile, const std::st
       j["model"] = model;
       j["text"] = textFile;
       j["seconds"] = seconds;
-      std::cout << j.dump() << "\n";
+      std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
     } else {
       std::cout << std::fixed << "documents    " << r.documents << "\ntokens       " << r.tokens
                 << "\nmean NLL     " << std::setprecision(4) << r.meanNll << " nats/token\nperplexity   "
@@ -207,7 +208,7 @@ int cmdEval(const std::string& model, const std::string& textFile, const std::st
     if (c.asJson) {
       std::cout << json{{"model", model}, {"labelled", labelled}, {"examples", r.examples}, {"correct", r.correct},
                         {"accuracy", r.accuracy}}
-                       .dump()
+                       .dump(-1, ' ', false, json::error_handler_t::replace)
                 << "\n";
     } else {
       std::cout << "examples     " << r.examples << "\ncorrect      " << r.correct << "\naccuracy     " << std::fixed
@@ -230,7 +231,7 @@ int cmdConvert(const std::string& model, const std::string& output, const std::s
   } else {
     throw Error("convert: --format must be hf or gguf, got '" + fmt + "'");
   }
-  if (c.asJson) std::cout << json{{"model", model}, {"output", output}, {"format", fmt}}.dump() << "\n";
+  if (c.asJson) std::cout << json{{"model", model}, {"output", output}, {"format", fmt}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   else std::cout << "wrote " << output << " (" << fmt << ")\n";
   return 0;
 }
@@ -320,7 +321,7 @@ int cmdDemo(const std::string& modelPath, const std::string& textFile, const Com
                      {"energy_top25", r.e25}, {"energy_top50", r.e50}});
     std::cout << json{{"model", summaryJson(summary)}, {"perplexity", perplexityJson(ppl)}, {"ops", ops},
                       {"device", deviceName(m.model->device())}, {"seconds", seconds}}
-                     .dump()
+                     .dump(-1, ' ', false, json::error_handler_t::replace)
               << "\n";
     return 0;
   }

@@ -6,6 +6,8 @@
 #include <ATen/ATen.h>
 #include <torch/version.h>
 
+#include <cmath>
+
 #include <tuple>
 
 namespace ranklab::compat {
@@ -23,10 +25,15 @@ inline std::tuple<at::Tensor, at::Tensor, at::Tensor> svd(const at::Tensor& a) {
 // q [B, H, Tq, D], k/v [B, H, Tk, D]; mask is additive [Tq, Tk] or [B, 1, Tq, Tk] (may be undefined).
 inline at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                             const at::Tensor& additiveMask) {
+#if RANKLAB_TORCH_AT_LEAST(2, 0)
+  return at::scaled_dot_product_attention(q, k, v, additiveMask.defined() ? c10::optional<at::Tensor>(additiveMask)
+                                                                          : c10::optional<at::Tensor>());
+#else
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * scale;
   if (additiveMask.defined()) scores = scores + additiveMask;
   return at::matmul(at::softmax(scores, -1), v);
+#endif
 }
 
 inline const char* torchVersion() { return TORCH_VERSION; }

@@ -41,6 +41,10 @@ api::AccuracyResult accuracy(models::LanguageModel& model, const tokenize::Token
         ids.resize(maxLen);
         if (sep >= 0) ids.back() = sep;
       }
+      for (auto id : ids)
+        if (id < 0 || id >= c.vocabSize)
+          throw Error("example " + std::to_string(i + b + 1) + ": token id " + std::to_string(id) +
+                      " is outside the model's vocabulary of " + std::to_string(c.vocabSize));
       len = std::max<int64_t>(len, static_cast<int64_t>(ids.size()));
       encoded.push_back(std::move(ids));
     }

@@ -12,6 +12,10 @@ namespace ranklab::eval {
 
 namespace {
 
+// Without an explicit --ctx, windows stop at 2048 tokens: attention scores grow with the square of
+// the window, and long-context models (32k) would need terabytes for a full-context batch.
+constexpr int64_t kDefaultMaxWindow = 2048;
+
 struct Window {
   std::vector<int64_t> input, target;
 };
@@ -23,7 +27,8 @@ api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::T
                                  const CancelToken* cancel) {
   if (!model.isCausal()) throw Error("perplexity needs a causal language model; this one is an encoder");
   const int64_t context = options.context > 0 ? std::min(options.context, model.config().maxPositions)
-                                              : model.config().maxPositions;
+                                              : std::min(kDefaultMaxWindow, model.config().maxPositions);
+  const int64_t vocab = model.config().vocabSize;
   auto docs = data::splitDocuments(text, options.documentSeparator);
   if (options.maxDocuments > 0 && static_cast<int64_t>(docs.size()) > options.maxDocuments) docs.resize(options.maxDocuments);
   if (docs.empty()) throw Error("perplexity: the text holds no documents");
@@ -33,13 +38,23 @@ api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::T
   const int64_t bos = tokenizer.bosId() >= 0 ? tokenizer.bosId() : tokenizer.eosId();
   std::vector<Window> windows;
   for (const auto& doc : docs) {
-    result.bytes += static_cast<int64_t>(doc.size());
+    if (cancel) cancel->check();
     std::vector<int64_t> ids;
     if (bos >= 0) ids.push_back(bos);
     const auto encoded = tokenizer.encode(doc);
     ids.insert(ids.end(), encoded.begin(), encoded.end());
     // Truncation cuts the document to the context (BOS included), as the reference protocol does.
-    if (options.truncate && static_cast<int64_t>(ids.size()) > context) ids.resize(static_cast<size_t>(context));
+    for (auto id : ids)
+      if (id < 0 || id >= vocab)
+        throw Error("perplexity: token id " + std::to_string(id) + " is outside the model's vocabulary of " +
+                    std::to_string(vocab) + " (tokenizer and model do not match)");
+    if (options.truncate && static_cast<int64_t>(ids.size()) > context) {
+      ids.resize(static_cast<size_t>(context));
+      // Bits per byte count only the bytes that were scored.
+      result.bytes += static_cast<int64_t>(tokenizer.decode(ids).size());
+    } else {
+      result.bytes += static_cast<int64_t>(doc.size());
+    }
     for (size_t start = 0; start + 1 < ids.size(); start += context) {
       const size_t end = std::min(ids.size() - 1, start + static_cast<size_t>(context));
       Window w;

@@ -3,7 +3,7 @@
 // Protocol: the text is split into documents at `documentSeparator` (default "<|endoftext|>"), each
 // stripped of surrounding whitespace; each document is encoded with the tokenizer's BOS in front
 // (GPT-2: <|endoftext|>), then cut into non-overlapping windows of `context` tokens (default: the
-// model's context). Every token after the first of a document is predicted exactly once: window w
+// model's context, capped at 2048). Every token after the first of a document is predicted exactly once: window w
 // feeds tokens [w*C, w*C + C) and predicts [w*C + 1, w*C + C + 1). With `truncate`, documents are
 // instead cut to C tokens, as llama2.c-style evaluations do ("cut to the context"). Reported: documents, predicted
 // tokens, mean NLL (nats/token), perplexity = exp(mean NLL), and bits per UTF-8 byte.
@@ -22,7 +22,7 @@ namespace ranklab::eval {
 
 struct PerplexityOptions {
   std::string documentSeparator = "<|endoftext|>";
-  int64_t context = 0;         // window length in tokens; 0 = the model's context
+  int64_t context = 0;         // window length in tokens; 0 = the model's context, at most 2048
   bool truncate = false;       // true: cut each document to `context` tokens (BOS included) and
                                // predict its context - 1 tokens after the first
   int64_t batchSize = 8;       // windows per forward pass

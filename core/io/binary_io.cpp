@@ -61,6 +61,10 @@ void BoundedReader::seek(uint64_t pos, const std::string& what) {
   m_pos = pos;
 }
 
+}  // namespace ranklab::io::detail
+
+namespace ranklab::io {
+
 namespace {
 constexpr size_t kWriteBufferBytes = 1 << 20;
 std::atomic<uint64_t> g_tmpCounter{0};
@@ -152,4 +156,4 @@ void AtomicFileWriter::commit() {
   m_committed = true;
 }
 
-}  // namespace ranklab::io::detail
+}  // namespace ranklab::io

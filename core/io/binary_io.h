@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "io/atomic_file.h"
+
 namespace ranklab::io::detail {
 
 // a * b, or nullopt on uint64 overflow. Headers are untrusted, so every size product goes through
@@ -52,35 +54,7 @@ class BoundedReader {
   uint64_t m_pos = 0;
 };
 
-// Writes `file` atomically: bytes go to a temporary file beside it, which is flushed to disk and
-// renamed over `file` by commit(). Destroying an uncommitted writer removes the temporary file, so
-// a failure (full disk, exception while serialising) never leaves a truncated `file`.
-class AtomicFileWriter {
- public:
-  explicit AtomicFileWriter(const std::filesystem::path& file);
-  ~AtomicFileWriter();
-  AtomicFileWriter(const AtomicFileWriter&) = delete;
-  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
-
-  void write(const void* data, uint64_t n);
-  void writeZeros(uint64_t n);
-  template <typename T>
-  void writeLe(T v) {
-    write(&v, sizeof(T));
-  }
-  uint64_t bytesWritten() const { return m_written; }
-  void commit();
-
- private:
-  void flushBuffer();
-  [[noreturn]] void fail(const std::string& message);
-
-  std::filesystem::path m_file;
-  std::filesystem::path m_tmp;
-  int m_fd = -1;
-  bool m_committed = false;
-  uint64_t m_written = 0;
-  std::vector<char> m_buffer;
-};
+// The atomic file writer is public (io/atomic_file.h); readers and writers here use it by this name.
+using AtomicFileWriter = ranklab::io::AtomicFileWriter;
 
 }  // namespace ranklab::io::detail

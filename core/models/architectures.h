@@ -9,9 +9,16 @@
 
 namespace ranklab::models {
 
-std::shared_ptr<LanguageModel> createLlama(const io::ModelConfig& config);
-std::shared_ptr<LanguageModel> createGpt2(const io::ModelConfig& config);
-std::shared_ptr<LanguageModel> createBert(const io::ModelConfig& config);
+std::shared_ptr<LanguageModel> createLlama(const io::ModelConfig& config, bool initialise);
+std::shared_ptr<LanguageModel> createGpt2(const io::ModelConfig& config, bool initialise);
+std::shared_ptr<LanguageModel> createBert(const io::ModelConfig& config, bool initialise);
+
+namespace detail {
+// A weight of `shape`: N(0, std^2) when initialising, else uninitialised.
+inline at::Tensor initialWeight(at::IntArrayRef shape, bool initialise, double stddev) {
+  return initialise ? at::randn(shape).mul_(stddev) : at::empty(shape);
+}
+}  // namespace detail
 
 namespace detail {
 // Loads "<prefix>.weight" ([out, in]) and, when the op has one, "<prefix>.bias" into a dense op.

@@ -25,17 +25,17 @@ at::Tensor activation(const std::string& name, const at::Tensor& x) {
 
 class BertModel : public LanguageModel {
  public:
-  explicit BertModel(const io::ModelConfig& c) : LanguageModel(c) {
+  BertModel(const io::ModelConfig& c, bool init) : LanguageModel(c) {
     const int64_t d = c.hiddenSize, ff = c.intermediateSize;
     auto lnOptions = torch::nn::LayerNormOptions({d}).eps(c.normEps);
-    m_word = register_parameter("word_embeddings", torch::randn({c.vocabSize, d}) * 0.02);
-    m_pos = register_parameter("position_embeddings", torch::randn({c.maxPositions, d}) * 0.02);
-    m_type = register_parameter("token_type_embeddings", torch::randn({c.typeVocabSize, d}) * 0.02);
+    m_word = register_parameter("word_embeddings", detail::initialWeight({c.vocabSize, d}, init, 0.02));
+    m_pos = register_parameter("position_embeddings", detail::initialWeight({c.maxPositions, d}, init, 0.02));
+    m_type = register_parameter("token_type_embeddings", detail::initialWeight({c.typeVocabSize, d}, init, 0.02));
     m_embNorm = register_module("embeddings_LayerNorm", torch::nn::LayerNorm(lnOptions));
     for (int64_t i = 0; i < c.numLayers; ++i) {
       auto block = std::make_shared<BertBlock>();
       auto addOp = [&](const char* kind, const char* group, int64_t in, int64_t out) {
-        auto slot = block->register_module(kind, std::make_shared<OpSlot>(std::make_shared<DenseLinear>(in, out, true)));
+        auto slot = block->register_module(kind, std::make_shared<OpSlot>(std::make_shared<DenseLinear>(in, out, true, init)));
         m_ops.add(api::OpInfo{"layers." + std::to_string(i) + "." + group + "." + kind, static_cast<int>(i), kind, in,
                               out, true},
                   slot);
@@ -205,6 +205,8 @@ class BertModel : public LanguageModel {
 
 }  // namespace
 
-std::shared_ptr<LanguageModel> createBert(const io::ModelConfig& config) { return std::make_shared<BertModel>(config); }
+std::shared_ptr<LanguageModel> createBert(const io::ModelConfig& config, bool initialise) {
+  return std::make_shared<BertModel>(config, initialise);
+}
 
 }  // namespace ranklab::models

@@ -18,6 +18,10 @@ GenerateResult generate(LanguageModel& model, const tokenize::Tokenizer& tokeniz
   for (auto id : tokenizer.encode(prompt)) result.promptIds.push_back(id);
   if (result.promptIds.empty()) throw Error("generation needs a prompt: the tokenizer has no BOS token");
   const int64_t context = model.config().maxPositions;
+  for (auto id : result.promptIds)
+    if (id < 0 || id >= model.config().vocabSize)
+      throw Error("the prompt's token id " + std::to_string(id) + " is outside the model's vocabulary of " +
+                  std::to_string(model.config().vocabSize));
   if (static_cast<int64_t>(result.promptIds.size()) >= context)
     throw Error("the prompt has " + std::to_string(result.promptIds.size()) + " tokens, the model context is " +
                 std::to_string(context));

@@ -25,17 +25,17 @@ at::Tensor activation(const std::string& name, const at::Tensor& x) {
 
 class Gpt2Model : public LanguageModel {
  public:
-  explicit Gpt2Model(const io::ModelConfig& c) : LanguageModel(c) {
+  Gpt2Model(const io::ModelConfig& c, bool init) : LanguageModel(c) {
     const int64_t d = c.hiddenSize, ff = c.intermediateSize;
-    m_wte = register_parameter("wte", torch::randn({c.vocabSize, d}) * 0.02);
-    m_wpe = register_parameter("wpe", torch::randn({c.maxPositions, d}) * 0.01);
+    m_wte = register_parameter("wte", detail::initialWeight({c.vocabSize, d}, init, 0.02));
+    m_wpe = register_parameter("wpe", detail::initialWeight({c.maxPositions, d}, init, 0.01));
     auto lnOptions = torch::nn::LayerNormOptions({d}).eps(c.normEps);
     for (int64_t i = 0; i < c.numLayers; ++i) {
       auto block = std::make_shared<Gpt2Block>();
       block->ln1 = block->register_module("ln_1", torch::nn::LayerNorm(lnOptions));
       block->ln2 = block->register_module("ln_2", torch::nn::LayerNorm(lnOptions));
       auto addOp = [&](const char* kind, const char* group, int64_t in, int64_t out) {
-        auto slot = block->register_module(kind, std::make_shared<OpSlot>(std::make_shared<DenseLinear>(in, out, true)));
+        auto slot = block->register_module(kind, std::make_shared<OpSlot>(std::make_shared<DenseLinear>(in, out, true, init)));
         m_ops.add(api::OpInfo{"layers." + std::to_string(i) + "." + group + "." + kind, static_cast<int>(i), kind, in,
                               out, true},
                   slot);
@@ -152,6 +152,8 @@ class Gpt2Model : public LanguageModel {
 
 }  // namespace
 
-std::shared_ptr<LanguageModel> createGpt2(const io::ModelConfig& config) { return std::make_shared<Gpt2Model>(config); }
+std::shared_ptr<LanguageModel> createGpt2(const io::ModelConfig& config, bool initialise) {
+  return std::make_shared<Gpt2Model>(config, initialise);
+}
 
 }  // namespace ranklab::models

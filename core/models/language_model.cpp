@@ -43,7 +43,7 @@ void loadDense(const WeightLoader& w, OpSlot& slot, const std::string& prefix) {
 
 }  // namespace detail
 
-std::shared_ptr<LanguageModel> createModel(const io::ModelConfig& c) {
+std::shared_ptr<LanguageModel> createModel(const io::ModelConfig& c, bool initialise) {
   auto positive = [&](int64_t v, const char* what) {
     if (v <= 0) throw Error("model config: " + std::string(what) + " must be positive, got " + std::to_string(v));
   };
@@ -54,6 +54,7 @@ std::shared_ptr<LanguageModel> createModel(const io::ModelConfig& c) {
   positive(c.numKvHeads, "kv head count");
   positive(c.intermediateSize, "intermediate size");
   positive(c.maxPositions, "context length");
+  if (c.arch == io::Architecture::Bert) positive(c.typeVocabSize, "token type count");
   if (c.hiddenSize % c.numHeads != 0)
     throw Error("model config: hidden size " + std::to_string(c.hiddenSize) + " is not divisible by " +
                 std::to_string(c.numHeads) + " heads");
@@ -63,11 +64,11 @@ std::shared_ptr<LanguageModel> createModel(const io::ModelConfig& c) {
   switch (c.arch) {
     case io::Architecture::Llama:
       if (c.headDim() % 2 != 0) throw Error("model config: rotary embeddings need an even head dimension");
-      return createLlama(c);
+      return createLlama(c, initialise);
     case io::Architecture::Gpt2:
-      return createGpt2(c);
+      return createGpt2(c, initialise);
     case io::Architecture::Bert:
-      return createBert(c);
+      return createBert(c, initialise);
   }
   throw Error("model config: unknown architecture");
 }

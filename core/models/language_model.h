@@ -68,8 +68,9 @@ class LanguageModel : public torch::nn::Module {
   OpRegistry m_ops;
 };
 
-// Builds a randomly initialised model for `config` (weights are then usually loaded).
-// Throws ranklab::Error for inconsistent configs.
-std::shared_ptr<LanguageModel> createModel(const io::ModelConfig& config);
+// Builds a model for `config`, randomly initialised, or with uninitialised weights when
+// `initialise` is false (the loader's case: every weight is then overwritten, and initialising a
+// large model would cost seconds). Throws ranklab::Error for inconsistent configs.
+std::shared_ptr<LanguageModel> createModel(const io::ModelConfig& config, bool initialise = true);
 
 }  // namespace ranklab::models

@@ -6,13 +6,16 @@
 
 namespace ranklab::models {
 
-DenseLinear::DenseLinear(int64_t in, int64_t out, bool withBias) : m_in(in), m_out(out) {
+DenseLinear::DenseLinear(int64_t in, int64_t out, bool withBias, bool initialise) : m_in(in), m_out(out) {
   m_weight = register_parameter("weight", torch::empty({out, in}));
+  if (withBias) m_bias = register_parameter("bias", torch::empty({out}));
+  if (!initialise) return;
   // Same initialisation as torch::nn::Linear, so freshly built models are usable for tests.
+  torch::NoGradGuard guard;
   torch::nn::init::kaiming_uniform_(m_weight, std::sqrt(5.0));
   if (withBias) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(in));
-    m_bias = register_parameter("bias", torch::empty({out}).uniform_(-bound, bound));
+    m_bias.uniform_(-bound, bound);
   }
 }
 

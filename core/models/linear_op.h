@@ -35,7 +35,8 @@ class LinearOp : public torch::nn::Module {
 // Plain dense linear: weight [out, in], optional bias [out].
 class DenseLinear : public LinearOp {
  public:
-  DenseLinear(int64_t in, int64_t out, bool withBias);
+  // `initialise` = false leaves the weights uninitialised (they are about to be loaded).
+  DenseLinear(int64_t in, int64_t out, bool withBias, bool initialise = true);
   at::Tensor forward(const at::Tensor& x) override;
   int64_t inFeatures() const override { return m_in; }
   int64_t outFeatures() const override { return m_out; }

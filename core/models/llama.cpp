@@ -38,15 +38,15 @@ struct LlamaBlock : torch::nn::Module {
 
 class LlamaModel : public LanguageModel {
  public:
-  explicit LlamaModel(const io::ModelConfig& c) : LanguageModel(c) {
+  LlamaModel(const io::ModelConfig& c, bool init) : LanguageModel(c) {
     const int64_t d = c.hiddenSize, hd = c.headDim(), kvDim = c.numKvHeads * hd, ff = c.intermediateSize;
-    m_embed = register_parameter("embed_tokens", torch::randn({c.vocabSize, d}) * 0.02);
+    m_embed = register_parameter("embed_tokens", detail::initialWeight({c.vocabSize, d}, init, 0.02));
     for (int64_t i = 0; i < c.numLayers; ++i) {
       auto block = std::make_shared<LlamaBlock>();
       block->attnNorm = block->register_module("input_layernorm", std::make_shared<RmsNorm>(d, c.normEps));
       block->mlpNorm = block->register_module("post_attention_layernorm", std::make_shared<RmsNorm>(d, c.normEps));
       auto addOp = [&](const char* kind, const char* group, int64_t in, int64_t out, bool bias) {
-        auto slot = block->register_module(kind, std::make_shared<OpSlot>(std::make_shared<DenseLinear>(in, out, bias)));
+        auto slot = block->register_module(kind, std::make_shared<OpSlot>(std::make_shared<DenseLinear>(in, out, bias, init)));
         m_ops.add(api::OpInfo{"layers." + std::to_string(i) + "." + group + "." + kind, static_cast<int>(i), kind, in,
                               out, bias},
                   slot);
@@ -62,7 +62,7 @@ class LlamaModel : public LanguageModel {
       m_blocks.push_back(register_module("layers_" + std::to_string(i), block));
     }
     m_norm = register_module("norm", std::make_shared<RmsNorm>(d, c.normEps));
-    if (!c.tieWordEmbeddings) m_lmHead = register_parameter("lm_head", torch::randn({c.vocabSize, d}) * 0.02);
+    if (!c.tieWordEmbeddings) m_lmHead = register_parameter("lm_head", detail::initialWeight({c.vocabSize, d}, init, 0.02));
     auto invFreq = 1.0 / torch::pow(c.ropeTheta, torch::arange(0, hd, 2, torch::kDouble) / static_cast<double>(hd));
     m_invFreq = register_buffer("inv_freq", invFreq.to(torch::kFloat));
   }
@@ -160,8 +160,8 @@ class LlamaModel : public LanguageModel {
 
 }  // namespace
 
-std::shared_ptr<LanguageModel> createLlama(const io::ModelConfig& config) {
-  return std::make_shared<LlamaModel>(config);
+std::shared_ptr<LanguageModel> createLlama(const io::ModelConfig& config, bool initialise) {
+  return std::make_shared<LlamaModel>(config, initialise);
 }
 
 }  // namespace ranklab::models

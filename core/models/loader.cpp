@@ -2,10 +2,11 @@
 
 #include <torch/torch.h>
 
-#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "common/device.h"
 #include "common/error.h"
+#include "io/binary_io.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
 
@@ -50,8 +51,11 @@ io::TensorMap ggufToHf(const io::GgufFile& g, const io::ModelConfig& c) {
     take(b + "ffn_gate.weight", p + "mlp.gate_proj.weight");
     take(b + "ffn_up.weight", p + "mlp.up_proj.weight");
     take(b + "ffn_down.weight", p + "mlp.down_proj.weight");
-    take(b + "attn_q.bias", p + "self_attn.q_proj.bias");
-    take(b + "attn_k.bias", p + "self_attn.k_proj.bias");
+    // Biases are permuted along with their weights by llama.cpp's converter.
+    if (take(b + "attn_q.bias", p + "self_attn.q_proj.bias"))
+      out[p + "self_attn.q_proj.bias"] = io::permuteInterleavedToHalf(out[p + "self_attn.q_proj.bias"], c.numHeads);
+    if (take(b + "attn_k.bias", p + "self_attn.k_proj.bias"))
+      out[p + "self_attn.k_proj.bias"] = io::permuteInterleavedToHalf(out[p + "self_attn.k_proj.bias"], c.numKvHeads);
     take(b + "attn_v.bias", p + "self_attn.v_proj.bias");
   }
   return out;
@@ -61,6 +65,12 @@ io::ModelConfig ggufConfig(const io::GgufFile& g, const std::string& file) {
   const std::string arch = g.has("general.architecture") ? g.getString("general.architecture") : "";
   if (arch != "llama")
     throw Error(file + ": GGUF architecture '" + arch + "' is not supported (supported: llama)");
+  // RoPE scaling (Llama 3.1-style rope_freqs, linear/yarn scaling) would compute silently wrong
+  // logits if ignored: refuse it until it is implemented.
+  if (g.has("llama.rope.scaling.type") && g.getString("llama.rope.scaling.type") != "none")
+    throw Error(file + ": RoPE scaling '" + g.getString("llama.rope.scaling.type") + "' is not supported yet");
+  if (g.tensors.count("rope_freqs.weight"))
+    throw Error(file + ": per-frequency RoPE scaling (rope_freqs.weight, Llama 3.1 style) is not supported yet");
   io::ModelConfig c;
   c.arch = io::Architecture::Llama;
   c.modelType = "llama";
@@ -110,6 +120,22 @@ void loadGgufTokenizer(const io::GgufFile& g, LoadedModel& out) {
   }
 }
 
+// A config.json describing a far bigger model than the weights hold would otherwise be allocated
+// first (and could exhaust memory) before the first shape check fails: compare sizes up front.
+void checkWeightsFitConfig(const io::ModelConfig& c, const io::TensorMap& weights, const std::string& source) {
+  double stored = 0.0;
+  for (const auto& [name, t] : weights) stored += static_cast<double>(t.numel());
+  // A lower bound of what the config implies: token embeddings plus every block's attention and MLP.
+  const double h = static_cast<double>(c.hiddenSize), kv = static_cast<double>(c.numKvHeads * c.headDim());
+  const double mlp = (c.arch == io::Architecture::Llama ? 3.0 : 2.0) * h * static_cast<double>(c.intermediateSize);
+  const double implied =
+      static_cast<double>(c.vocabSize) * h + static_cast<double>(c.numLayers) * (2.0 * h * h + 2.0 * h * kv + mlp);
+  if (implied > 1.01 * stored)
+    throw Error(source + ": the config describes a model of at least " + std::to_string(static_cast<int64_t>(implied)) +
+                " parameters but the weights hold " + std::to_string(static_cast<int64_t>(stored)) +
+                " (config.json and weights from different models?)");
+}
+
 void finish(LoadedModel& out, const io::TensorMap& weights, const LoadOptions& options) {
   out.model->loadHfWeights(weights, out.source.string());
   out.model->eval();
@@ -117,9 +143,25 @@ void finish(LoadedModel& out, const io::TensorMap& weights, const LoadOptions& o
 }
 
 void loadTokenizerFrom(LoadedModel& out, const fs::path& path, int64_t vocabHint) {
-  out.tokenizer = tokenize::loadTokenizer(path, vocabHint);
   out.tokenizerSource = path;
-  if (fs::is_regular_file(path) && path.extension() == ".bin") out.scoredVocab = io::readLlama2cTokenizer(path, vocabHint);
+  if (fs::is_regular_file(path) && path.extension() == ".bin") {
+    // llama2.c tokenizer.bin: read once, keep the table for converters, build the tokenizer from it.
+    auto vocab = io::readLlama2cTokenizer(path, vocabHint);
+    out.tokenizer = tokenize::makeScoredPieceTokenizer(vocab.pieces, vocab.scores, 1, 2, 0, "llama2c");
+    out.scoredVocab = std::move(vocab);
+  } else {
+    out.tokenizer = tokenize::loadTokenizer(path, vocabHint);
+  }
+}
+
+// Ids the model cannot embed would fail deep inside LibTorch (and poison a CUDA context).
+void checkTokenizerFitsModel(const LoadedModel& out) {
+  if (!out.tokenizer) return;
+  const int64_t modelVocab = out.model->config().vocabSize;
+  if (out.tokenizer->vocabSize() > modelVocab)
+    throw Error((out.tokenizerSource.empty() ? out.source : out.tokenizerSource).string() + ": the tokenizer has " +
+                std::to_string(out.tokenizer->vocabSize()) + " ids but the model's vocabulary has " +
+                std::to_string(modelVocab) + " (wrong --tokenizer?)");
 }
 
 }  // namespace
@@ -143,7 +185,9 @@ api::ModelSummary LoadedModel::summary() const {
   return s;
 }
 
-LoadedModel loadModel(const fs::path& path, const LoadOptions& options) {
+namespace {
+
+LoadedModel loadModelUnchecked(const fs::path& path, const LoadOptions& options) {
   if (!fs::exists(path)) throw Error(path.string() + ": no such file or directory");
   LoadedModel out;
   out.source = path;
@@ -153,7 +197,8 @@ LoadedModel loadModel(const fs::path& path, const LoadOptions& options) {
     out.format = "hf-safetensors";
     const auto config = io::parseHfConfig(path / "config.json");
     auto weights = io::readSafetensorsModel(path);
-    out.model = createModel(config);
+    checkWeightsFitConfig(config, weights, path.string());
+    out.model = createModel(config, /*initialise=*/false);
     finish(out, weights, options);
     if (!options.tokenizerPath.empty()) {
       loadTokenizerFrom(out, options.tokenizerPath, config.vocabSize);
@@ -174,8 +219,11 @@ LoadedModel loadModel(const fs::path& path, const LoadOptions& options) {
     out.format = "gguf";
     auto g = io::readGguf(path);
     const auto config = ggufConfig(g, path.string());
-    out.model = createModel(config);
-    finish(out, ggufToHf(g, config), options);
+    auto weights = ggufToHf(g, config);
+    g.tensors.clear();
+    checkWeightsFitConfig(config, weights, path.string());
+    out.model = createModel(config, /*initialise=*/false);
+    finish(out, weights, options);
     if (!options.tokenizerPath.empty()) loadTokenizerFrom(out, options.tokenizerPath, config.vocabSize);
     else loadGgufTokenizer(g, out);
     return out;
@@ -183,7 +231,7 @@ LoadedModel loadModel(const fs::path& path, const LoadOptions& options) {
   if (ext == ".bin") {
     out.format = "llama2c";
     auto ckpt = io::readLlama2c(path);
-    out.model = createModel(ckpt.config);
+    out.model = createModel(ckpt.config, /*initialise=*/false);
     finish(out, ckpt.tensors, options);
     fs::path tok = options.tokenizerPath;
     if (tok.empty() && fs::exists(path.parent_path() / "tokenizer.bin")) tok = path.parent_path() / "tokenizer.bin";
@@ -193,25 +241,40 @@ LoadedModel loadModel(const fs::path& path, const LoadOptions& options) {
   throw Error(path.string() + ": unrecognised model format (expected a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint)");
 }
 
-void writeLlama2cTokenizer(const io::Llama2cVocab& vocab, const fs::path& file) {
-  const fs::path tmp = file.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error(file.string() + ": cannot open for writing");
-    int32_t maxLen = 0;
-    for (const auto& p : vocab.pieces) maxLen = std::max<int32_t>(maxLen, static_cast<int32_t>(p.size()));
-    f.write(reinterpret_cast<const char*>(&maxLen), 4);
-    for (size_t i = 0; i < vocab.pieces.size(); ++i) {
-      const float score = vocab.scores.at(i);
-      const int32_t len = static_cast<int32_t>(vocab.pieces[i].size());
-      f.write(reinterpret_cast<const char*>(&score), 4);
-      f.write(reinterpret_cast<const char*>(&len), 4);
-      f.write(vocab.pieces[i].data(), len);
-    }
-    f.flush();
-    if (!f) throw Error(file.string() + ": write failed (disk full?)");
+}  // namespace
+
+LoadedModel loadModel(const fs::path& path, const LoadOptions& options) {
+  // Every failure leaves here as a ranklab::Error that names the model.
+  const std::string where = path.string();
+  auto named = [&](const std::string& message) {
+    return message.find(path.filename().string()) != std::string::npos ? message : where + ": " + message;
+  };
+  try {
+    auto out = loadModelUnchecked(path, options);
+    checkTokenizerFitsModel(out);
+    return out;
+  } catch (const Error& e) {
+    throw Error(named(e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(named(e.what()));
+  } catch (const fs::filesystem_error& e) {
+    throw Error(named(e.what()));
+  } catch (const c10::Error& e) {
+    throw Error(named(e.what_without_backtrace()));
   }
-  fs::rename(tmp, file);
+}
+
+void writeLlama2cTokenizer(const io::Llama2cVocab& vocab, const fs::path& file) {
+  io::AtomicFileWriter w(file);
+  int32_t maxLen = 0;
+  for (const auto& p : vocab.pieces) maxLen = std::max<int32_t>(maxLen, static_cast<int32_t>(p.size()));
+  w.writeLe<int32_t>(maxLen);
+  for (size_t i = 0; i < vocab.pieces.size(); ++i) {
+    w.writeLe<float>(vocab.scores.at(i));
+    w.writeLe<int32_t>(static_cast<int32_t>(vocab.pieces[i].size()));
+    w.write(vocab.pieces[i].data(), vocab.pieces[i].size());
+  }
+  w.commit();
 }
 
 void saveHfDirectory(const LoadedModel& loaded, const fs::path& dir) {
@@ -220,25 +283,28 @@ void saveHfDirectory(const LoadedModel& loaded, const fs::path& dir) {
   if (ec) throw Error(dir.string() + ": cannot create directory: " + ec.message());
   const auto& c = loaded.model->config();
   {
-    const fs::path tmp = dir / "config.json.tmp";
-    std::ofstream f(tmp);
-    f << io::toHfConfigJson(c).dump(2) << "\n";
-    f.flush();
-    if (!f) throw Error((dir / "config.json").string() + ": write failed (disk full?)");
-    f.close();
-    fs::rename(tmp, dir / "config.json");
+    io::AtomicFileWriter w(dir / "config.json");
+    const std::string text = io::toHfConfigJson(c).dump(2) + "\n";
+    w.write(text.data(), text.size());
+    w.commit();
   }
   io::writeSafetensors(dir / "model.safetensors", loaded.model->hfWeights(), {{"format", "pt"}});
   if (loaded.scoredVocab) {
     writeLlama2cTokenizer(*loaded.scoredVocab, dir / "tokenizer.bin");
-  } else if (!loaded.tokenizerSource.empty() && fs::is_directory(loaded.tokenizerSource)) {
-    for (const char* f : {"tokenizer.json", "vocab.json", "merges.txt", "vocab.txt", "tokenizer.model",
-                          "tokenizer_config.json", "special_tokens_map.json"}) {
-      if (fs::exists(loaded.tokenizerSource / f) && !fs::equivalent(loaded.tokenizerSource, dir))
-        fs::copy_file(loaded.tokenizerSource / f, dir / f, fs::copy_options::overwrite_existing);
-    }
   } else if (!loaded.tokenizerSource.empty()) {
-    fs::copy_file(loaded.tokenizerSource, dir / loaded.tokenizerSource.filename(), fs::copy_options::overwrite_existing);
+    std::error_code ec;
+    auto copy = [&](const fs::path& from) {
+      if (fs::exists(dir / from.filename()) && fs::equivalent(from, dir / from.filename())) return;
+      fs::copy_file(from, dir / from.filename(), fs::copy_options::overwrite_existing, ec);
+      if (ec) throw Error((dir / from.filename()).string() + ": cannot copy the tokenizer: " + ec.message());
+    };
+    if (fs::is_directory(loaded.tokenizerSource)) {
+      for (const char* f : {"tokenizer.json", "vocab.json", "merges.txt", "vocab.txt", "tokenizer.model",
+                            "tokenizer_config.json", "special_tokens_map.json"})
+        if (fs::exists(loaded.tokenizerSource / f)) copy(loaded.tokenizerSource / f);
+    } else {
+      copy(loaded.tokenizerSource);
+    }
   }
 }
 
@@ -247,6 +313,8 @@ void saveGguf(const LoadedModel& loaded, const fs::path& file) {
   if (c.arch != io::Architecture::Llama)
     throw Error(file.string() + ": GGUF export supports the llama architecture only, this model is " +
                 io::architectureName(c.arch));
+  if (c.oBias || c.mlpBias)
+    throw Error(file.string() + ": GGUF llama export cannot store attention-output or MLP biases");
   using io::GgufType;
   using io::GgufValue;
   std::map<std::string, GgufValue> meta;
@@ -298,6 +366,11 @@ void saveGguf(const LoadedModel& loaded, const fs::path& file) {
     out[b + "ffn_gate.weight"] = hf.at(p + "mlp.gate_proj.weight");
     out[b + "ffn_up.weight"] = hf.at(p + "mlp.up_proj.weight");
     out[b + "ffn_down.weight"] = hf.at(p + "mlp.down_proj.weight");
+    if (c.qkvBias) {
+      out[b + "attn_q.bias"] = io::permuteHalfToInterleaved(hf.at(p + "self_attn.q_proj.bias"), c.numHeads);
+      out[b + "attn_k.bias"] = io::permuteHalfToInterleaved(hf.at(p + "self_attn.k_proj.bias"), c.numKvHeads);
+      out[b + "attn_v.bias"] = hf.at(p + "self_attn.v_proj.bias");
+    }
   }
   io::writeGguf(file, meta, out, io::GgmlType::F32);
 }

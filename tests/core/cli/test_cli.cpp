@@ -124,6 +124,16 @@ TEST(Cli, InfoTokenizeGenerateEvalOnTheReferenceModel) {
   EXPECT_NEAR(ev["perplexity"].get<double>(), 3.44, 3.44 * 0.005);
 }
 
+TEST(Cli, SampledGenerationPrintsValidJsonEvenWhenTextEndsMidCharacter) {
+  if (!haveRef()) GTEST_SKIP() << "reference model not found at " << ref();
+  for (int seed = 0; seed < 4; ++seed) {
+    auto r = cli("generate " + refArgs() + " --steps 40 --temperature 1.5 --seed " + std::to_string(seed) + " --json");
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["tokens"].get<int>(), static_cast<int>(j["ids"].size()));
+  }
+}
+
 TEST(Cli, ConvertToHfAndGgufThenEvalAgrees) {
   if (!haveRef()) GTEST_SKIP() << "reference model not found at " << ref();
   const auto dir = fs::temp_directory_path() / ("ranklab_cli_conv_" + std::to_string(::getpid()));

@@ -2,6 +2,7 @@
 // ../shared/reference. Greedy generation must reproduce the documented output byte for byte, and
 // perplexity on the first 69 TinyStories validation stories must match the independently measured
 // 3.44 (mean NLL 1.2349 nats over 22,045 predicted tokens).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/error.h"
 #include "eval/perplexity.h"
 #include "io/gguf.h"
 #include "models/generate.h"
@@ -126,6 +128,19 @@ TEST_F(ReferenceModel, GgufConversionGivesIdenticalLogitsAndTokenizer) {
   // Metric: max absolute logit difference, F32 GGUF round trip: exactly 0.
   EXPECT_EQ((a - b).abs().max().item<float>(), 0.0f);
   fs::remove(file);
+}
+
+TEST_F(ReferenceModel, ATokenizerLargerThanTheModelVocabularyIsRefused) {
+  models::LoadOptions o;
+  o.device = "cpu";
+  o.tokenizerPath = fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2";
+  try {
+    models::loadModel(refDir() / "stories260K.bin", o);
+    FAIL() << "expected ranklab::Error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("50257"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("512"));
+  }
 }
 
 TEST_F(ReferenceModel, KvCacheDecodingMatchesFullForward) {

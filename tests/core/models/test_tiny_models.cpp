@@ -234,6 +234,55 @@ TEST(TinyModels, HfDirectoryRoundTripThroughTheLoader) {
   fs::remove_all(dir);
 }
 
+TEST(TinyModels, ConfigDescribingABiggerModelThanItsWeightsIsRefusedBeforeAllocating) {
+  torch::manual_seed(8);
+  models::LoadedModel m;
+  m.model = models::createModel(tinyLlama());
+  m.source = "tiny";
+  const auto dir = fs::temp_directory_path() / ("ranklab_tiny_big_" + std::to_string(::getpid()));
+  models::saveHfDirectory(m, dir);
+  // Same weights, a config claiming 4096 layers of width 4096.
+  auto cfg = io::toHfConfigJson(m.model->config());
+  cfg["num_hidden_layers"] = 4096;
+  cfg["hidden_size"] = 4096;
+  cfg["intermediate_size"] = 11008;
+  cfg["num_attention_heads"] = 32;
+  cfg["num_key_value_heads"] = 32;
+  std::ofstream(dir / "config.json") << cfg.dump();
+  try {
+    models::loadModel(dir, {"cpu", {}});
+    FAIL() << "expected ranklab::Error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(dir.string()));
+    EXPECT_THAT(e.what(), HasSubstr("weights hold"));
+  }
+  fs::remove_all(dir);
+}
+
+TEST(TinyModels, GgufRoundTripKeepsQkvBiasesAndRefusesOtherBiases) {
+  torch::manual_seed(9);
+  auto cfg = tinyLlama();
+  cfg.modelType = "qwen2";
+  cfg.qkvBias = true;  // qwen2-style: biases on q, k, v only
+  models::LoadedModel m;
+  m.model = models::createModel(cfg);
+  m.model->eval();
+  m.source = "tiny-qwen";
+  const auto file = fs::temp_directory_path() / ("ranklab_tiny_qkv_" + std::to_string(::getpid()) + ".gguf");
+  models::saveGguf(m, file);
+  auto back = models::loadModel(file, {"cpu", {}});
+  EXPECT_TRUE(back.model->config().qkvBias);
+  torch::InferenceMode guard;
+  auto ids = randomIds(1, 7, 50);
+  // Metric: max abs logit difference after the F32 GGUF round trip (biases permuted both ways): 0.
+  EXPECT_EQ((m.model->forward(ids, nullptr) - back.model->forward(ids, nullptr)).abs().max().item<float>(), 0.0f);
+  fs::remove(file);
+  cfg.mlpBias = true;
+  m.model = models::createModel(cfg);
+  EXPECT_THROW(models::saveGguf(m, file), Error);
+  EXPECT_FALSE(fs::exists(file));
+}
+
 TEST(TinyModels, LoaderRejectsUnknownFormatsAndMissingFiles) {
   const auto dir = fs::temp_directory_path() / ("ranklab_bad_" + std::to_string(::getpid()));
   fs::create_directories(dir);

@@ -1,0 +1,44 @@
+// AtomicFileWriter: writes a file so that readers only ever see the old file or the complete new one.
+// Used by every writer in RankLab (safetensors, GGUF, config.json, tokenizer files). Not thread-safe;
+// one writer per file. Throws ranklab::Error naming the file (e.g. on a full disk).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ranklab::io {
+
+// Writes `file` atomically: bytes go to a temporary file beside it, which is flushed to disk and
+// renamed over `file` by commit(). Destroying an uncommitted writer removes the temporary file, so
+// a failure (full disk, exception while serialising) never leaves a truncated `file`.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(const std::filesystem::path& file);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  void write(const void* data, uint64_t n);
+  void writeZeros(uint64_t n);
+  template <typename T>
+  void writeLe(T v) {
+    write(&v, sizeof(T));
+  }
+  uint64_t bytesWritten() const { return m_written; }
+  void commit();
+
+ private:
+  void flushBuffer();
+  [[noreturn]] void fail(const std::string& message);
+
+  std::filesystem::path m_file;
+  std::filesystem::path m_tmp;
+  int m_fd = -1;
+  bool m_committed = false;
+  uint64_t m_written = 0;
+  std::vector<char> m_buffer;
+};
+
+}  // namespace ranklab::io
