@@ -19,7 +19,11 @@
 // each block = f16 scale d followed by 32 int8 q, value = d * q (34 bytes per block).
 //
 // Every count and length is checked against the bytes left in the file before anything is
-// allocated, so a corrupted length gives a ranklab::Error rather than std::bad_alloc.
+// allocated, so a corrupted length gives a ranklab::Error rather than std::bad_alloc. Counts also
+// have hard limits (kMaxArrayElements, kMaxTensors, kMaxMetadataPairs), and reserve() never asks for
+// more than kMaxReserve entries up front: a parsed element costs far more memory than its bytes in
+// the file (16 B as JSON, 48+ B for a string), so the byte check alone would let a corrupted count
+// in a large file claim 16-48x the file size.
 #include "io/gguf.h"
 
 #include <ATen/ATen.h>
@@ -44,6 +48,12 @@ constexpr uint64_t kDefaultAlignment = 32;
 constexpr uint32_t kMaxDims = 4;
 constexpr int64_t kQ8Block = 32;
 constexpr uint64_t kQ8BlockBytes = 2 + kQ8Block;
+// Far above real files (the largest vocabularies and merge lists have a few hundred thousand
+// entries, models a few thousand tensors) and far below what would exhaust memory.
+constexpr uint64_t kMaxArrayElements = uint64_t{1} << 24;
+constexpr uint64_t kMaxTensors = uint64_t{1} << 20;
+constexpr uint64_t kMaxMetadataPairs = uint64_t{1} << 20;
+constexpr uint64_t kMaxReserve = 65536;
 
 // Common ggml types, so errors can name what a file holds. blockSize/typeSize give the storage
 // size (bytes per block of blockSize values); 0 where the layout is not needed here.
@@ -132,13 +142,16 @@ json readValue(BoundedReader& in, GgufType type, const std::string& what, GgufTy
         in.fail(what + " has unknown array element type " + std::to_string(elemRaw));
       const auto elem = static_cast<GgufType>(elemRaw);
       const uint64_t count = in.readLe<uint64_t>(what + " element count");
+      if (count > kMaxArrayElements)
+        in.fail(what + " claims " + std::to_string(count) + " elements, more than the limit of " +
+                std::to_string(kMaxArrayElements) + " (corrupt length)");
       const auto minBytes = detail::checkedMul(count, minValueBytes(elem));
       if (!minBytes || *minBytes > in.remaining())
         in.fail(what + " claims " + std::to_string(count) + " elements, more than the " +
                 std::to_string(in.remaining()) + " bytes left in the file (corrupt length)");
       if (arrayType) *arrayType = elem;
       json arr = json::array();
-      arr.get_ref<json::array_t&>().reserve(count);
+      arr.get_ref<json::array_t&>().reserve(std::min(count, kMaxReserve));
       for (uint64_t i = 0; i < count; ++i) arr.push_back(readValue(in, elem, what, nullptr, depth + 1));
       return arr;
     }
@@ -162,6 +175,12 @@ ParsedHeader parseHeader(BoundedReader& in) {
     in.fail("GGUF version " + std::to_string(g.version) + " is not supported (supported: 2, 3)");
   const uint64_t tensorCount = in.readLe<uint64_t>("tensor count");
   const uint64_t kvCount = in.readLe<uint64_t>("metadata count");
+  if (kvCount > kMaxMetadataPairs)
+    in.fail("metadata count " + std::to_string(kvCount) + " is more than the limit of " +
+            std::to_string(kMaxMetadataPairs) + " (corrupt header)");
+  if (tensorCount > kMaxTensors)
+    in.fail("tensor count " + std::to_string(tensorCount) + " is more than the limit of " +
+            std::to_string(kMaxTensors) + " (corrupt header)");
   // A key-value pair takes at least 13 bytes (key length, type, 1-byte value); a tensor info 24.
   if (kvCount > in.remaining() / 13)
     in.fail("metadata count " + std::to_string(kvCount) + " cannot fit in the file (corrupt header)");
@@ -188,7 +207,7 @@ ParsedHeader parseHeader(BoundedReader& in) {
     alignment = a.get<uint64_t>();
   }
 
-  g.tensorInfos.reserve(tensorCount);
+  g.tensorInfos.reserve(std::min(tensorCount, kMaxReserve));
   for (uint64_t i = 0; i < tensorCount; ++i) {
     GgufTensorInfo t;
     t.name = readString(in, "tensor name #" + std::to_string(i));

@@ -74,10 +74,42 @@ bool hasArchitecture(const json& j, const std::string& name) {
   return false;
 }
 
+// Hidden sizes of real models are at most a few tens of thousands.
+constexpr int64_t kMaxHiddenSize = int64_t{1} << 20;
+
+void checkHiddenSize(int64_t v, const char* field, const std::string& ctx) {
+  if (v <= 0) fail(ctx, std::string(field) + " must be positive, got " + std::to_string(v));
+  if (v > kMaxHiddenSize)
+    fail(ctx, std::string(field) + " " + std::to_string(v) + " is larger than the limit of " +
+                  std::to_string(kMaxHiddenSize));
+}
+
+// rope_scaling (Llama 3.1/3.2 "llama3", "linear", "dynamic", "yarn", ...) changes the rotary
+// frequencies; RankLab's RoPE does not implement it, so such a model is refused rather than run with
+// silently wrong results. null, absent, or rope_type "default" (no scaling) is accepted.
+void checkRopeScaling(const json& j, const std::string& ctx) {
+  auto it = j.find("rope_scaling");
+  if (it == j.end() || it->is_null()) return;
+  std::string type;
+  if (it->is_object()) {
+    for (const char* key : {"rope_type", "type"}) {
+      auto t = it->find(key);
+      if (t != it->end() && t->is_string()) {
+        type = t->get<std::string>();
+        break;
+      }
+    }
+  }
+  if (type == "default") return;
+  fail(ctx, "rope_scaling type '" + (type.empty() ? it->dump() : type) + "' is not supported yet");
+}
+
 void parseGpt2(const json& j, const std::string& ctx, ModelConfig& c) {
   c.arch = Architecture::Gpt2;
   c.vocabSize = requireInt(j, "vocab_size", ctx);
   c.hiddenSize = requireInt(j, "n_embd", ctx);
+  // Checked before 4 * n_embd is formed: a corrupt n_embd would overflow it (undefined behaviour).
+  checkHiddenSize(c.hiddenSize, "n_embd", ctx);
   c.numLayers = requireInt(j, "n_layer", ctx);
   c.numHeads = requireInt(j, "n_head", ctx);
   c.numKvHeads = c.numHeads;
@@ -99,6 +131,15 @@ void parseLlamaFamily(const json& j, const std::string& ctx, ModelConfig& c) {
   c.numKvHeads = optionalInt(j, "num_key_value_heads", c.numHeads, ctx);
   c.intermediateSize = requireInt(j, "intermediate_size", ctx);
   c.maxPositions = optionalInt(j, "max_position_embeddings", 2048, ctx);
+  // Sliding-window attention (Mistral): within the window it equals full attention, so the context is
+  // capped at the window rather than computing something else beyond it. Qwen2 configs carry a
+  // sliding_window that is off unless use_sliding_window is true.
+  const int64_t window = optionalInt(j, "sliding_window", 0, ctx);
+  const bool windowOn = optionalBool(j, "use_sliding_window", c.modelType != "qwen2", ctx);
+  if (windowOn && j.contains("sliding_window") && !j["sliding_window"].is_null()) {
+    if (window <= 0) fail(ctx, "sliding_window must be positive, got " + std::to_string(window));
+    if (window < c.maxPositions) c.maxPositions = window;
+  }
   c.normEps = optionalDouble(j, "rms_norm_eps", 1e-6, ctx);
   c.ropeTheta = optionalDouble(j, "rope_theta", 10000.0, ctx);
   c.hiddenAct = optionalString(j, "hidden_act", "silu", ctx);
@@ -125,6 +166,8 @@ void parseBert(const json& j, const std::string& ctx, ModelConfig& c) {
   c.maxPositions = optionalInt(j, "max_position_embeddings", 512, ctx);
   c.normEps = optionalDouble(j, "layer_norm_eps", 1e-12, ctx);
   c.typeVocabSize = optionalInt(j, "type_vocab_size", 2, ctx);
+  if (c.typeVocabSize <= 0)
+    fail(ctx, "type_vocab_size must be positive, got " + std::to_string(c.typeVocabSize));
   c.hiddenAct = optionalString(j, "hidden_act", "gelu", ctx);
   c.qkvBias = c.oBias = c.mlpBias = true;
   c.tieWordEmbeddings = optionalBool(j, "tie_word_embeddings", true, ctx);
@@ -158,7 +201,7 @@ void validate(const ModelConfig& c, const std::string& ctx) {
     if (v <= 0) fail(ctx, std::string(what) + " must be positive, got " + std::to_string(v));
   };
   positive(c.vocabSize, "vocab_size");
-  positive(c.hiddenSize, "hidden size");
+  checkHiddenSize(c.hiddenSize, "hidden size", ctx);
   positive(c.numLayers, "number of layers");
   positive(c.numHeads, "number of attention heads");
   positive(c.numKvHeads, "number of key/value heads");
@@ -188,6 +231,7 @@ ModelConfig hfConfigFromJson(const nlohmann::json& j, const std::string& context
   if (!j.is_object()) fail(context, "config is not a JSON object");
   ModelConfig c;
   c.modelType = optionalString(j, "model_type", "", context);
+  checkRopeScaling(j, context);
   if (c.modelType == "gpt2") {
     parseGpt2(j, context, c);
   } else if (c.modelType == "llama" || c.modelType == "mistral" || c.modelType == "qwen2") {

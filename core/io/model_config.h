@@ -24,7 +24,12 @@ struct ModelConfig {
   int64_t numHeads = 0;
   int64_t numKvHeads = 0;        // == numHeads unless GQA
   int64_t intermediateSize = 0;  // MLP width (GPT-2: n_inner or 4*hidden)
-  int64_t maxPositions = 0;      // context length
+  // Context length: max_position_embeddings (GPT-2 n_positions), capped at config.json's
+  // "sliding_window" when that is smaller (Mistral: 4096 of 32768). Sliding-window attention equals full
+  // attention for sequences no longer than the window, so RankLab's full attention is exact up to
+  // maxPositions and longer inputs are refused rather than computed differently. Ignored for qwen2
+  // unless "use_sliding_window" is true (or for any model where it is false).
+  int64_t maxPositions = 0;
   double normEps = 1e-5;         // layer_norm_epsilon / rms_norm_eps / layer_norm_eps
   double ropeTheta = 10000.0;
   bool tieWordEmbeddings = true;
@@ -43,7 +48,9 @@ struct ModelConfig {
 };
 
 // Throws ranklab::Error naming the file when it is missing, not JSON, lacks a required field, has
-// a non-positive size, or names an architecture RankLab does not support.
+// a non-positive size (or a hidden size above 2^20), names an architecture RankLab does not support,
+// or has a non-null "rope_scaling" ("<file>: rope_scaling type 'llama3' is not supported yet"; only
+// rope_type "default" is accepted), since RankLab's RoPE does not implement scaled frequencies.
 ModelConfig parseHfConfig(const std::filesystem::path& configJson);
 ModelConfig hfConfigFromJson(const nlohmann::json& j, const std::string& context);
 // The config.json that transformers would load for this config (GPT2LMHeadModel,

@@ -3,6 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <mutex>
@@ -288,15 +289,24 @@ class Gpt2Bpe final : public Tokenizer {
   mutable std::unordered_map<std::string, std::vector<int64_t>> m_cache;
 };
 
-std::vector<std::string> vocabFromJsonObject(const nlohmann::json& vocab, const std::string& source) {
+// `addedCount` is the number of tokens the file adds outside this object (tokenizer.json added_tokens):
+// ids are dense, so every id must lie below entries + addedCount. Checking that before resizing keeps a
+// corrupt id (2^31, 2^62) from turning into a huge allocation.
+std::vector<std::string> vocabFromJsonObject(const nlohmann::json& vocab, const std::string& source,
+                                             size_t addedCount) {
   if (!vocab.is_object()) {
     throw Error(source + ": the vocabulary is not a JSON object of token -> id");
   }
+  const size_t limit = vocab.size() + addedCount;
   std::vector<std::string> idToToken;
   for (const auto& [token, value] : vocab.items()) {
-    if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > (int64_t{1} << 31)) {
+    if (!value.is_number_integer() || value.get<int64_t>() < 0) {
       throw Error(source + ": token '" + token + "' has id " + value.dump() +
                   ", expected a non-negative integer");
+    }
+    if (value.get<uint64_t>() >= limit) {
+      throw Error(source + ": token '" + token + "' has id " + value.dump() + ", but the file defines only " +
+                  std::to_string(limit) + " tokens (ids must be below " + std::to_string(limit) + ")");
     }
     const auto id = static_cast<size_t>(value.get<int64_t>());
     if (id >= idToToken.size()) {
@@ -346,7 +356,102 @@ std::string configTokenText(const nlohmann::json& config, const char* key) {
   return {};
 }
 
+// Any nlohmann::json exception (a field of the wrong type read with value()/get<>) becomes a
+// ranklab::Error naming the file.
+template <typename F>
+auto withJsonErrors(const std::string& source, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(source + ": " + e.what());
+  }
+}
+
+const nlohmann::json* member(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return it == object.end() || it->is_null() ? nullptr : &*it;
+}
+
+std::string typeOf(const nlohmann::json& component) {
+  const nlohmann::json* type = member(component, "type");
+  return type && type->is_string() ? type->get<std::string>() : std::string("?");
+}
+
+// True when `j` (a normalizer or pre_tokenizer, possibly a Sequence) has a component of `type`.
+bool hasComponent(const nlohmann::json& j, const std::string& type) {
+  if (typeOf(j) == type) return true;
+  for (const char* key : {"normalizers", "pretokenizers"}) {
+    if (const nlohmann::json* list = member(j, key); list && list->is_array()) {
+      for (const nlohmann::json& inner : *list) {
+        if (hasComponent(inner, type)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+// True when some string inside `j` contains U+2581, SentencePiece's space marker (a normalizer that
+// replaces " " with it, or prepends it).
+bool mentionsSpaceMarker(const nlohmann::json& j) {
+  if (j.is_string()) return j.get_ref<const std::string&>().find("\xE2\x96\x81") != std::string::npos;
+  if (j.is_object() || j.is_array()) {
+    for (const nlohmann::json& inner : j) {
+      if (mentionsSpaceMarker(inner)) return true;
+    }
+  }
+  return false;
+}
+
+// Why one ByteLevel pre_tokenizer differs from GPT-2's, or "".
+std::string byteLevelProblem(const nlohmann::json& pre) {
+  if (const nlohmann::json* regex = member(pre, "use_regex");
+      regex && !(regex->is_boolean() && regex->get<bool>())) {
+    return "ByteLevel pre_tokenizer without the GPT-2 regex (use_regex " + regex->dump() + ") is not supported";
+  }
+  if (const nlohmann::json* prefix = member(pre, "add_prefix_space");
+      prefix && !(prefix->is_boolean() && !prefix->get<bool>())) {
+    return "ByteLevel pre_tokenizer with add_prefix_space true is not supported (GPT-2 adds no prefix space)";
+  }
+  return {};
+}
+
 }  // namespace
+
+std::string gpt2ByteLevelProblem(const nlohmann::json& root) {
+  static const std::string kOnlyGpt2 =
+      " is not supported (only GPT-2 byte-level BPE, pre_tokenizer ByteLevel)";
+  const nlohmann::json* model = member(root, "model");
+  if (!model || !model->is_object()) return "no \"model\" object";
+  const nlohmann::json* byteFallback = member(*model, "byte_fallback");
+  if (byteFallback && !byteFallback->is_boolean()) return "model.byte_fallback is not true or false";
+  const nlohmann::json* pre = member(root, "pre_tokenizer");
+  const nlohmann::json* normalizer = member(root, "normalizer");
+  if ((byteFallback && byteFallback->get<bool>()) || (pre && hasComponent(*pre, "Metaspace")) ||
+      (normalizer && mentionsSpaceMarker(*normalizer))) {
+    return "SentencePiece-style BPE (byte_fallback/Metaspace) is not supported; provide tokenizer.model";
+  }
+  if (!pre) return "BPE without a pre_tokenizer" + kOnlyGpt2;
+  const std::string type = typeOf(*pre);
+  if (type == "ByteLevel") return byteLevelProblem(*pre);
+  if (type == "Sequence") {
+    const nlohmann::json* list = member(*pre, "pretokenizers");
+    if (!list || !list->is_array() || list->empty()) {
+      return "BPE with an empty pre_tokenizer Sequence" + kOnlyGpt2;
+    }
+    // GPT-2's regex comes from ByteLevel itself; any other step (Llama-3's and Qwen2's Split with their
+    // own regex, Digits, ...) would split the text differently.
+    for (const nlohmann::json& inner : *list) {
+      const std::string innerType = typeOf(inner);
+      if (innerType != "ByteLevel") {
+        return "BPE with pre_tokenizer Sequence containing '" + innerType + "'" + kOnlyGpt2;
+      }
+      if (std::string problem = byteLevelProblem(inner); !problem.empty()) return problem;
+    }
+    return {};
+  }
+  return "BPE with pre_tokenizer '" + type + "'" + kOnlyGpt2;
+}
 
 std::unique_ptr<Tokenizer> makeGpt2BpeWithSpecials(std::vector<std::string> idToToken,
                                                    std::vector<std::string> merges, int64_t bosId,
@@ -359,7 +464,11 @@ std::unique_ptr<Tokenizer> makeGpt2BpeWithSpecials(std::vector<std::string> idTo
 }
 
 std::unique_ptr<Tokenizer> makeGpt2Bpe(std::vector<std::string> idToToken, std::vector<std::string> merges,
-                                       int64_t bosId, int64_t eosId) {
+                                       int64_t bosId, int64_t eosId, const std::string& preTokenizer) {
+  if (!preTokenizer.empty() && preTokenizer != "default" && preTokenizer != "gpt2" && preTokenizer != "gpt-2") {
+    throw Error("GPT-2 BPE tables: pre-tokenizer '" + preTokenizer +
+                "' is not supported (supported: gpt-2, default)");
+  }
   return makeGpt2BpeWithSpecials(std::move(idToToken), std::move(merges), bosId, eosId, {}, {},
                                  "GPT-2 BPE tables");
 }
@@ -367,8 +476,9 @@ std::unique_ptr<Tokenizer> makeGpt2Bpe(std::vector<std::string> idToToken, std::
 std::unique_ptr<Tokenizer> loadGpt2VocabMerges(const std::filesystem::path& vocabJson,
                                                const std::filesystem::path& mergesTxt) {
   const std::string vocabSource = vocabJson.string();
-  std::vector<std::string> idToToken =
-      vocabFromJsonObject(parseJson(detail::readFile(vocabJson), vocabSource), vocabSource);
+  std::vector<std::string> idToToken = withJsonErrors(vocabSource, [&] {
+    return vocabFromJsonObject(parseJson(detail::readFile(vocabJson), vocabSource), vocabSource, 0);
+  });
 
   const std::string mergesText = detail::readFile(mergesTxt);
   std::vector<std::string> merges;
@@ -401,33 +511,39 @@ std::unique_ptr<Tokenizer> loadGpt2VocabMerges(const std::filesystem::path& voca
 std::unique_ptr<Tokenizer> loadGpt2TokenizerJson(const nlohmann::json& root,
                                                  const std::filesystem::path& source) {
   const std::string name = source.string();
-  const nlohmann::json& model = root["model"];
-  if (root.contains("pre_tokenizer") && !root["pre_tokenizer"].is_null()) {
-    const nlohmann::json& pre = root["pre_tokenizer"];
-    const std::string type = pre.value("type", std::string());
-    if (type != "ByteLevel") {
-      throw Error(name + ": BPE with pre_tokenizer '" + type +
-                  "' is not supported (only GPT-2 byte-level BPE, pre_tokenizer ByteLevel)");
-    }
-    if (!pre.value("use_regex", true)) {
-      throw Error(name +
-                  ": ByteLevel pre_tokenizer without the GPT-2 regex (use_regex false) is not supported");
-    }
+  if (const std::string problem = withJsonErrors(name, [&] { return gpt2ByteLevelProblem(root); });
+      !problem.empty()) {
+    throw Error(name + ": " + problem);
   }
-  std::vector<std::string> idToToken = vocabFromJsonObject(model.value("vocab", nlohmann::json()), name);
-
+  std::vector<std::string> idToToken;
+  std::vector<std::string> merges;
   std::vector<std::pair<std::string, int64_t>> specials;
   std::vector<std::pair<std::string, int64_t>> plainAdded;
-  if (root.contains("added_tokens") && root["added_tokens"].is_array()) {
-    for (const nlohmann::json& token : root["added_tokens"]) {
+  withJsonErrors(name, [&] {
+    const nlohmann::json& model = root.at("model");
+    const nlohmann::json* added = member(root, "added_tokens");
+    const size_t addedCount = added && added->is_array() ? added->size() : 0;
+    const nlohmann::json* vocab = member(model, "vocab");
+    idToToken = vocabFromJsonObject(vocab ? *vocab : nlohmann::json(), name, addedCount);
+    const size_t limit = vocab->size() + addedCount;  // vocabFromJsonObject checked it is an object
+
+    for (size_t i = 0; i < addedCount; ++i) {
+      const nlohmann::json& token = (*added)[i];
       if (!token.is_object() || !token.contains("id") || !token["id"].is_number_integer() ||
           !token.contains("content") || !token["content"].is_string() || token["id"].get<int64_t>() < 0) {
         throw Error(name + ": malformed entry in added_tokens: " + token.dump());
       }
-      const auto id = token["id"].get<int64_t>();
       const auto content = token["content"].get<std::string>();
+      // The vocabulary's entries plus the added tokens bound every id (dense ids); checked before the
+      // resize, so a corrupt id cannot allocate gigabytes or overflow id + 1.
+      if (token["id"].get<uint64_t>() >= limit) {
+        throw Error(name + ": added token '" + content + "' has id " + token["id"].dump() +
+                    ", but the file defines only " + std::to_string(limit) + " tokens (ids must be below " +
+                    std::to_string(limit) + ")");
+      }
+      const auto id = token["id"].get<int64_t>();
       if (static_cast<size_t>(id) >= idToToken.size()) {
-        idToToken.resize(id + 1);
+        idToToken.resize(static_cast<size_t>(id) + 1);
       }
       if (idToToken[id].empty()) {
         idToToken[id] = content;
@@ -435,24 +551,28 @@ std::unique_ptr<Tokenizer> loadGpt2TokenizerJson(const nlohmann::json& root,
         throw Error(name + ": added token '" + content + "' has id " + std::to_string(id) + ", which is '" +
                     idToToken[id] + "' in model.vocab");
       }
-      (token.value("special", false) ? specials : plainAdded).emplace_back(content, id);
+      const nlohmann::json* special = member(token, "special");
+      if (special && !special->is_boolean()) {
+        throw Error(name + ": added token '" + content + "' has \"special\": " + special->dump() +
+                    ", expected true or false");
+      }
+      (special && special->get<bool>() ? specials : plainAdded).emplace_back(content, id);
     }
-  }
 
-  std::vector<std::string> merges;
-  const nlohmann::json mergesJson = model.value("merges", nlohmann::json::array());
-  if (!mergesJson.is_array()) {
-    throw Error(name + ": model.merges is not an array");
-  }
-  for (const nlohmann::json& merge : mergesJson) {
-    if (merge.is_string()) {
-      merges.push_back(merge.get<std::string>());
-    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
-      merges.push_back(merge[0].get<std::string>() + " " + merge[1].get<std::string>());
-    } else {
-      throw Error(name + ": model.merges entry " + merge.dump() + " is neither \"a b\" nor [\"a\", \"b\"]");
+    const nlohmann::json mergesJson = model.value("merges", nlohmann::json::array());
+    if (!mergesJson.is_array()) {
+      throw Error(name + ": model.merges is not an array");
     }
-  }
+    for (const nlohmann::json& merge : mergesJson) {
+      if (merge.is_string()) {
+        merges.push_back(merge.get<std::string>());
+      } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
+        merges.push_back(merge[0].get<std::string>() + " " + merge[1].get<std::string>());
+      } else {
+        throw Error(name + ": model.merges entry " + merge.dump() + " is neither \"a b\" nor [\"a\", \"b\"]");
+      }
+    }
+  });
 
   std::string bosText = kEndOfText;
   std::string eosText = kEndOfText;

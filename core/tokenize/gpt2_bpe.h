@@ -25,8 +25,17 @@ namespace ranklab::tokenize {
 std::unique_ptr<Tokenizer> loadGpt2VocabMerges(const std::filesystem::path& vocabJson,
                                                const std::filesystem::path& mergesTxt);
 
+// Why a parsed tokenizer.json BPE model is not GPT-2 byte-level BPE, or "" when it is: the
+// pre_tokenizer must be ByteLevel (use_regex true, add_prefix_space false), alone or as the only kind
+// of step in a Sequence, and the model must not be SentencePiece-style (byte_fallback true, a Metaspace
+// pre_tokenizer, or a normalizer using U+2581 as Llama-2/Mistral/TinyLlama ship), whose message is
+// "SentencePiece-style BPE (byte_fallback/Metaspace) is not supported; provide tokenizer.model".
+std::string gpt2ByteLevelProblem(const nlohmann::json& root);
+
 // A parsed Hugging Face tokenizer.json whose model.type is "BPE" (byte-level; GPT-2 pre-tokeniser).
 // `source` names the file in error messages; a tokenizer_config.json next to it may name bos/eos.
+// Throws ranklab::Error "<source>: <gpt2ByteLevelProblem>" for any other BPE, and for ids beyond the
+// number of tokens the file defines (vocab entries + added_tokens).
 std::unique_ptr<Tokenizer> loadGpt2TokenizerJson(const nlohmann::json& root,
                                                  const std::filesystem::path& source);
 

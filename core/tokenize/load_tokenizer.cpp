@@ -18,7 +18,10 @@ bool isFile(const fs::path& path) {
   return fs::is_regular_file(path, ec);
 }
 
-std::unique_ptr<Tokenizer> loadTokenizerJson(const fs::path& path) {
+// `spmFallback`, when not null, is the tokenizer.model beside a tokenizer.json in a model directory:
+// it is loaded instead when the tokenizer.json is a kind only SentencePiece reproduces (Unigram, or
+// SentencePiece-style BPE with byte_fallback/Metaspace as Llama-2, Mistral and TinyLlama ship).
+std::unique_ptr<Tokenizer> loadTokenizerJson(const fs::path& path, const fs::path* spmFallback = nullptr) {
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(detail::readFile(path));
@@ -28,27 +31,44 @@ std::unique_ptr<Tokenizer> loadTokenizerJson(const fs::path& path) {
   if (!root.is_object()) {
     throw Error(path.string() + ": not a tokenizer.json (the top level is not a JSON object)");
   }
-  if (!root.contains("model") || !root["model"].is_object()) {
-    // A flat {"token": id} object is a GPT-2 vocab.json; it needs its merges.txt.
-    const fs::path merges = path.parent_path() / "merges.txt";
-    if (isFile(merges)) {
-      return loadGpt2VocabMerges(path, merges);
+  // Fields of the wrong type (read with value()/get<>) throw nlohmann exceptions; name the file.
+  try {
+    if (!root.contains("model") || !root["model"].is_object()) {
+      // A flat {"token": id} object is a GPT-2 vocab.json; it needs its merges.txt.
+      const fs::path merges = path.parent_path() / "merges.txt";
+      if (isFile(merges)) {
+        return loadGpt2VocabMerges(path, merges);
+      }
+      throw Error(path.string() + ": not a tokenizer.json (no \"model\" object) and no merges.txt next to it");
     }
-    throw Error(path.string() + ": not a tokenizer.json (no \"model\" object) and no merges.txt next to it");
+    const nlohmann::json typeJson = root["model"].value("type", nlohmann::json());
+    if (!typeJson.is_string()) {
+      throw Error(path.string() + ": model.type is " +
+                  (typeJson.is_null() ? std::string("missing") : typeJson.dump()) +
+                  ", expected a string such as \"BPE\" or \"WordPiece\"");
+    }
+    const std::string type = typeJson.get<std::string>();
+    if (type == "BPE") {
+      if (spmFallback && !gpt2ByteLevelProblem(root).empty()) {
+        return loadSentencePieceModel(*spmFallback);
+      }
+      return loadGpt2TokenizerJson(root, path);
+    }
+    if (type == "WordPiece") {
+      return loadWordPieceTokenizerJson(root, path);
+    }
+    if (type == "Unigram") {
+      if (spmFallback) {
+        return loadSentencePieceModel(*spmFallback);
+      }
+      throw Error(path.string() +
+                  ": Unigram tokenizer.json is not supported; load the tokenizer.model "
+                  "(SentencePiece) file instead");
+    }
+    throw Error(path.string() + ": model.type '" + type + "' is not supported (supported: BPE, WordPiece)");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path.string() + ": " + e.what());
   }
-  const std::string type = root["model"].value("type", std::string());
-  if (type == "BPE") {
-    return loadGpt2TokenizerJson(root, path);
-  }
-  if (type == "WordPiece") {
-    return loadWordPieceTokenizerJson(root, path);
-  }
-  if (type == "Unigram") {
-    throw Error(path.string() +
-                ": Unigram tokenizer.json is not supported; load the tokenizer.model "
-                "(SentencePiece) file instead");
-  }
-  throw Error(path.string() + ": model.type '" + type + "' is not supported (supported: BPE, WordPiece)");
 }
 
 std::unique_ptr<Tokenizer> loadFile(const fs::path& path, int64_t vocabSizeHint) {
@@ -85,7 +105,8 @@ std::unique_ptr<Tokenizer> loadTokenizer(const std::filesystem::path& path, int6
     return loadFile(path, vocabSizeHint);
   }
   if (isFile(path / "tokenizer.json")) {
-    return loadTokenizerJson(path / "tokenizer.json");
+    const fs::path spmModel = path / "tokenizer.model";
+    return loadTokenizerJson(path / "tokenizer.json", isFile(spmModel) ? &spmModel : nullptr);
   }
   if (isFile(path / "vocab.json") && isFile(path / "merges.txt")) {
     return loadGpt2VocabMerges(path / "vocab.json", path / "merges.txt");

@@ -93,13 +93,43 @@ class Bridge {
   void* m_handle = nullptr;
 };
 
+}  // namespace
+
+namespace detail {
+
+void spmIdSink(void* ctx, const int* ids, size_t count) noexcept {
+  auto* out = static_cast<SpmIdSinkContext*>(ctx);
+  out->requested = count;
+  try {
+    out->ids.reserve(count);  // throws for an impossible count before ids + count is formed
+    out->ids.assign(ids, ids + count);
+  } catch (...) {
+    out->failed = true;
+  }
+}
+
+void spmTextSink(void* ctx, const char* text, size_t size) noexcept {
+  auto* out = static_cast<SpmTextSinkContext*>(ctx);
+  out->requested = size;
+  try {
+    out->text.reserve(size);
+    out->text.assign(text, size);
+  } catch (...) {
+    out->failed = true;
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
 struct ErrorBuffer {
   char text[512] = {0};
 };
 
 class SentencePieceTokenizer final : public Tokenizer {
  public:
-  explicit SentencePieceTokenizer(const std::filesystem::path& modelFile) {
+  explicit SentencePieceTokenizer(const std::filesystem::path& modelFile) : m_source(modelFile.string()) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(modelFile, ec)) {
       throw Error("loading SentencePiece model " + modelFile.string() + ": no such file");
@@ -123,12 +153,15 @@ class SentencePieceTokenizer final : public Tokenizer {
 
   // SentencePieceProcessor's const Encode/Decode are safe to call concurrently.
   std::vector<int64_t> encode(const std::string& text) const override {
-    std::vector<int64_t> ids;
+    detail::SpmIdSinkContext out;
     ErrorBuffer err;
-    auto sink = [](void* ctx, const int* p, size_t n) { static_cast<std::vector<int64_t>*>(ctx)->assign(p, p + n); };
-    if (Bridge::get().encode(m_handle, text.data(), text.size(), sink, &ids, err.text, sizeof err.text) != 0)
-      throw Error(std::string("sentencepiece encode: ") + err.text);
-    return ids;
+    if (Bridge::get().encode(m_handle, text.data(), text.size(), detail::spmIdSink, &out, err.text,
+                             sizeof err.text) != 0)
+      throw Error("sentencepiece encode (" + m_source + "): " + err.text);
+    if (out.failed)
+      throw Error("sentencepiece encode (" + m_source + "): cannot store the " + std::to_string(out.requested) +
+                  " ids the processor returned (out of memory)");
+    return std::move(out.ids);
   }
 
   std::string decode(const std::vector<int64_t>& ids) const override {
@@ -138,12 +171,15 @@ class SentencePieceTokenizer final : public Tokenizer {
       detail::checkId("sentencepiece", id, vocabSize());
       narrow.push_back(static_cast<int>(id));
     }
-    std::string text;
+    detail::SpmTextSinkContext out;
     ErrorBuffer err;
-    auto sink = [](void* ctx, const char* p, size_t n) { static_cast<std::string*>(ctx)->assign(p, n); };
-    if (Bridge::get().decode(m_handle, narrow.data(), narrow.size(), sink, &text, err.text, sizeof err.text) != 0)
-      throw Error(std::string("sentencepiece decode: ") + err.text);
-    return text;
+    if (Bridge::get().decode(m_handle, narrow.data(), narrow.size(), detail::spmTextSink, &out, err.text,
+                             sizeof err.text) != 0)
+      throw Error("sentencepiece decode (" + m_source + "): " + err.text);
+    if (out.failed)
+      throw Error("sentencepiece decode (" + m_source + "): cannot store the " + std::to_string(out.requested) +
+                  " bytes of text the processor returned (out of memory)");
+    return std::move(out.text);
   }
 
   // What `id` adds after `previous`: decoding the pair minus decoding `previous` alone, so the
@@ -166,6 +202,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   int64_t unkId() const override { return m_unk; }
 
  private:
+  std::string m_source;  // the .model file, for error messages
   void* m_handle = nullptr;
   int64_t m_vocab = 0, m_bos = -1, m_eos = -1, m_unk = -1, m_pad = -1;
 };

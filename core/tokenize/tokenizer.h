@@ -50,8 +50,11 @@ class Tokenizer {
 // tokenizer.bin inside, in that order of preference) or a file (.json tokenizer.json, or a GPT-2
 // vocab.json with merges.txt beside it; .model SentencePiece; .txt WordPiece vocab, or merges.txt
 // with vocab.json beside it; .bin llama2.c tokenizer). The returned tokenizer is immutable and
-// independent of the files. `vocabSizeHint` is used by formats that do not
-// store their size (llama2.c). Throws ranklab::Error naming the path and the problem.
+// independent of the files. In a directory, a tokenizer.json that only SentencePiece reproduces
+// (Unigram, or SentencePiece-style BPE with byte_fallback/Metaspace, as Llama-2, Mistral and TinyLlama
+// ship next to their tokenizer.model) gives way to tokenizer.model when that file is present; without
+// it, or when such a tokenizer.json is named directly, loading throws. `vocabSizeHint` is used by
+// formats that do not store their size (llama2.c). Throws ranklab::Error naming the path and the problem.
 std::unique_ptr<Tokenizer> loadTokenizer(const std::filesystem::path& path, int64_t vocabSizeHint = -1);
 
 }  // namespace ranklab::tokenize
@@ -77,7 +80,12 @@ std::unique_ptr<Tokenizer> makeScoredPieceTokenizer(std::vector<std::string> pie
 // The tokens at bosId/eosId (when >= 0) are special: matched literally by encode(), dropped by decode().
 // Throws ranklab::Error when a merge names a token (or produces one) that is not in the table, or the
 // table lacks one of the 256 byte symbols.
+// `preTokenizer` names the pre-tokenizer the tables were made for (GGUF tokenizer.ggml.pre). Only
+// GPT-2's regex is implemented: "", "default", "gpt2" and "gpt-2" are accepted; anything else
+// (Llama-3's "llama-bpe", "qwen2", ...) throws ranklab::Error "pre-tokenizer 'llama-bpe' is not
+// supported (supported: gpt-2, default)" before any table is built, as its ids would differ.
 std::unique_ptr<Tokenizer> makeGpt2Bpe(std::vector<std::string> idToToken, std::vector<std::string> merges,
-                                       int64_t bosId, int64_t eosId);
+                                       int64_t bosId, int64_t eosId,
+                                       const std::string& preTokenizer = "gpt-2");
 
 }  // namespace ranklab::tokenize

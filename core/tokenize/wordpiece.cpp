@@ -314,47 +314,65 @@ std::unique_ptr<Tokenizer> loadWordPieceVocab(const std::filesystem::path& vocab
 std::unique_ptr<Tokenizer> loadWordPieceTokenizerJson(const nlohmann::json& root,
                                                       const std::filesystem::path& source) {
   const std::string name = source.string();
-  const nlohmann::json& model = root["model"];
-  if (!model.contains("vocab") || !model["vocab"].is_object()) {
-    throw Error(name + ": model.vocab is not a JSON object of token -> id");
-  }
   std::vector<std::string> idToToken;
-  std::vector<bool> seen;
-  for (const auto& [token, value] : model["vocab"].items()) {
-    if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > (int64_t{1} << 31)) {
-      throw Error(name + ": token '" + token + "' has id " + value.dump() +
-                  ", expected a non-negative integer");
-    }
-    const auto id = static_cast<size_t>(value.get<int64_t>());
-    if (id >= idToToken.size()) {
-      idToToken.resize(id + 1);
-      seen.resize(id + 1);
-    }
-    if (seen[id]) {
-      throw Error(name + ": id " + std::to_string(id) + " is used by both '" + idToToken[id] + "' and '" +
-                  token + "'");
-    }
-    seen[id] = true;
-    idToToken[id] = token;
-  }
-  if (idToToken.empty()) {
-    throw Error(name + ": model.vocab is empty");
-  }
   WordPieceOptions options;
-  if (model.contains("unk_token") && model["unk_token"].is_string()) options.unkToken = model["unk_token"];
-  if (model.contains("continuing_subword_prefix") && model["continuing_subword_prefix"].is_string()) {
-    options.prefix = model["continuing_subword_prefix"];
-  }
-  if (model.contains("max_input_chars_per_word") && model["max_input_chars_per_word"].is_number_unsigned()) {
-    options.maxCharsPerWord = model["max_input_chars_per_word"].get<size_t>();
-  }
-  const nlohmann::json normalizer = root.value("normalizer", nlohmann::json());
-  if (normalizer.is_object() && normalizer.value("type", std::string()) == "BertNormalizer") {
-    options.lowercase = normalizer.value("lowercase", true);
-    options.stripAccents = stripAccentsSetting(normalizer, "strip_accents", options.lowercase);
-  } else {
-    options.lowercase = guessUncased(idToToken);
-    options.stripAccents = options.lowercase;
+  // Fields of the wrong type (read with value()/get<>) throw nlohmann exceptions; name the file.
+  try {
+    if (!root.is_object() || !root.contains("model") || !root["model"].is_object()) {
+      throw Error(name + ": no \"model\" object");
+    }
+    const nlohmann::json& model = root["model"];
+    if (!model.contains("vocab") || !model["vocab"].is_object()) {
+      throw Error(name + ": model.vocab is not a JSON object of token -> id");
+    }
+    const nlohmann::json& vocab = model["vocab"];
+    // Ids are dense: every id lies below the number of tokens the file defines (vocab entries plus
+    // added_tokens). Checked before resizing, so a corrupt id (2^31, 2^62) cannot allocate gigabytes.
+    const size_t addedCount =
+        root.contains("added_tokens") && root["added_tokens"].is_array() ? root["added_tokens"].size() : 0;
+    const size_t limit = vocab.size() + addedCount;
+    std::vector<bool> seen;
+    for (const auto& [token, value] : vocab.items()) {
+      if (!value.is_number_integer() || value.get<int64_t>() < 0) {
+        throw Error(name + ": token '" + token + "' has id " + value.dump() +
+                    ", expected a non-negative integer");
+      }
+      if (value.get<uint64_t>() >= limit) {
+        throw Error(name + ": token '" + token + "' has id " + value.dump() + ", but the file defines only " +
+                    std::to_string(limit) + " tokens (ids must be below " + std::to_string(limit) + ")");
+      }
+      const auto id = static_cast<size_t>(value.get<int64_t>());
+      if (id >= idToToken.size()) {
+        idToToken.resize(id + 1);
+        seen.resize(id + 1);
+      }
+      if (seen[id]) {
+        throw Error(name + ": id " + std::to_string(id) + " is used by both '" + idToToken[id] + "' and '" +
+                    token + "'");
+      }
+      seen[id] = true;
+      idToToken[id] = token;
+    }
+    if (idToToken.empty()) {
+      throw Error(name + ": model.vocab is empty");
+    }
+    if (model.contains("unk_token") && model["unk_token"].is_string()) options.unkToken = model["unk_token"];
+    if (model.contains("continuing_subword_prefix") && model["continuing_subword_prefix"].is_string()) {
+      options.prefix = model["continuing_subword_prefix"];
+    }
+    if (model.contains("max_input_chars_per_word") && model["max_input_chars_per_word"].is_number_unsigned()) {
+      options.maxCharsPerWord = model["max_input_chars_per_word"].get<size_t>();
+    }
+    const nlohmann::json normalizer = root.value("normalizer", nlohmann::json());
+    if (normalizer.is_object() && normalizer.value("type", std::string()) == "BertNormalizer") {
+      options.lowercase = normalizer.value("lowercase", true);
+      options.stripAccents = stripAccentsSetting(normalizer, "strip_accents", options.lowercase);
+    } else {
+      options.lowercase = guessUncased(idToToken);
+      options.stripAccents = options.lowercase;
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(name + ": " + e.what());
   }
   return std::make_unique<WordPiece>(std::move(idToToken), std::move(options), name);
 }

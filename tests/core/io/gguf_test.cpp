@@ -239,3 +239,81 @@ TEST(Gguf, VersionAndMagic) {
 
 }  // namespace
 }  // namespace ranklab::io
+
+namespace ranklab::io {
+namespace {
+
+template <typename T>
+void appendLe(std::vector<char>& b, T v) {
+  const char* p = reinterpret_cast<const char*>(&v);
+  b.insert(b.end(), p, p + sizeof(T));
+}
+
+std::vector<char> ggufStart(uint64_t tensorCount, uint64_t kvCount) {
+  std::vector<char> b;
+  appendLe<uint32_t>(b, 0x46554747);  // "GGUF"
+  appendLe<uint32_t>(b, 3);
+  appendLe<uint64_t>(b, tensorCount);
+  appendLe<uint64_t>(b, kvCount);
+  return b;
+}
+
+// Writes `bytes` and extends the file with zeros (sparse, so cheap) to `size` bytes.
+void writeSparse(const std::filesystem::path& file, const std::vector<char>& bytes, uint64_t size) {
+  test::writeBytes(file, bytes);
+  std::filesystem::resize_file(file, size);
+}
+
+// One metadata pair "tokenizer.ggml.scores": array of U8 with `count` elements.
+std::vector<char> ggufWithU8Array(uint64_t count) {
+  std::vector<char> b = ggufStart(0, 1);
+  const std::string key = "tokenizer.ggml.scores";
+  appendLe<uint64_t>(b, key.size());
+  b.insert(b.end(), key.begin(), key.end());
+  appendLe<uint32_t>(b, static_cast<uint32_t>(GgufType::Array));
+  appendLe<uint32_t>(b, static_cast<uint32_t>(GgufType::U8));
+  appendLe<uint64_t>(b, count);
+  return b;
+}
+
+TEST(GgufLimits, ArrayCountAboveLimitGivesErrorBeforeReading) {
+  ScratchDir dir;
+  // 2^24 + 1 one-byte elements fit in the (sparse) file, so only the element limit refuses them; without
+  // it the reader would build a 2^24-element JSON array (~270 MB) from a 17 MB file.
+  const uint64_t count = (uint64_t{1} << 24) + 1;
+  const std::vector<char> b = ggufWithU8Array(count);
+  writeSparse(dir / "big_array.gguf", b, b.size() + count);
+  EXPECT_RANKLAB_ERROR(readGgufHeader(dir / "big_array.gguf"), "big_array.gguf", "'tokenizer.ggml.scores'",
+                       "claims 16777217 elements, more than the limit of 16777216");
+
+  // A count of 1e9 in a tiny file: refused at once.
+  test::writeBytes(dir / "tiny.gguf", ggufWithU8Array(1000000000));
+  EXPECT_RANKLAB_ERROR(readGgufHeader(dir / "tiny.gguf"), "tiny.gguf", "'tokenizer.ggml.scores'",
+                       "claims 1000000000 elements");
+}
+
+TEST(GgufLimits, ArrayAtTheLimitOfItsBytesStillReads) {
+  // A large count that is genuine (as in a big vocabulary) is fine: reserve() is capped, not the count.
+  ScratchDir dir;
+  const uint64_t count = 200000;
+  const std::vector<char> b = ggufWithU8Array(count);
+  writeSparse(dir / "ok.gguf", b, b.size() + count);
+  const GgufFile g = readGgufHeader(dir / "ok.gguf");
+  EXPECT_EQ(g.getArray("tokenizer.ggml.scores").size(), count);
+}
+
+TEST(GgufLimits, TensorAndMetadataCountsAboveLimit) {
+  ScratchDir dir;
+  // Enough (sparse) bytes for the minimum sizes, so only the hard limits catch these counts.
+  const uint64_t tensors = (uint64_t{1} << 20) + 1;
+  writeSparse(dir / "tensors.gguf", ggufStart(tensors, 0), 24 + 24 * tensors + 64);
+  EXPECT_RANKLAB_ERROR(readGgufHeader(dir / "tensors.gguf"), "tensors.gguf",
+                       "tensor count 1048577 is more than the limit of 1048576");
+  const uint64_t kvs = (uint64_t{1} << 20) + 1;
+  writeSparse(dir / "kvs.gguf", ggufStart(0, kvs), 24 + 13 * kvs + 64);
+  EXPECT_RANKLAB_ERROR(readGgufHeader(dir / "kvs.gguf"), "kvs.gguf",
+                       "metadata count 1048577 is more than the limit of 1048576");
+}
+
+}  // namespace
+}  // namespace ranklab::io

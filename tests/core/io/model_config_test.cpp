@@ -167,3 +167,60 @@ TEST(ModelConfig, ToHfConfigJsonRoundTrips) {
 
 }  // namespace
 }  // namespace ranklab::io
+
+namespace ranklab::io {
+namespace {
+
+const std::filesystem::path kMoreConfigs = std::filesystem::path(RANKLAB_TEST_DATA_DIR) / "configs";
+
+TEST(ModelConfigLimits, RopeScalingIsRefused) {
+  // Llama 3.1/3.2 scale RoPE frequencies; computing without that would be silently wrong.
+  EXPECT_RANKLAB_ERROR(parseHfConfig(kMoreConfigs / "llama31_rope_scaling.json"), "llama31_rope_scaling.json",
+                       "rope_scaling type 'llama3' is not supported yet");
+  nlohmann::json j = nlohmann::json::parse(R"({"model_type": "llama", "vocab_size": 10, "hidden_size": 64,
+      "num_hidden_layers": 1, "num_attention_heads": 8, "intermediate_size": 16})");
+  for (const char* type : {"linear", "dynamic", "yarn"}) {
+    j["rope_scaling"] = {{"type", type}, {"factor", 2.0}};
+    EXPECT_RANKLAB_ERROR(hfConfigFromJson(j, "ctx.json"), "ctx.json",
+                         std::string("rope_scaling type '") + type + "' is not supported yet");
+  }
+  j["rope_scaling"] = nullptr;
+  EXPECT_NO_THROW(hfConfigFromJson(j, "ctx.json")) << "null rope_scaling means none";
+  j["rope_scaling"] = {{"rope_type", "default"}};
+  EXPECT_NO_THROW(hfConfigFromJson(j, "ctx.json")) << "rope_type default means no scaling";
+}
+
+TEST(ModelConfigLimits, SlidingWindowCapsContext) {
+  const ModelConfig c = parseHfConfig(kMoreConfigs / "mistral_sliding_window.json");
+  EXPECT_EQ(c.maxPositions, 4096) << "full attention is exact only within the 4096-token window";
+  const ModelConfig q = parseHfConfig(kMoreConfigs / "qwen2_sliding_window_off.json");
+  EXPECT_EQ(q.maxPositions, 32768) << "use_sliding_window false: the window is not used";
+  const ModelConfig m = parseHfConfig(kMoreConfigs / "mistral_gqa.json");
+  EXPECT_EQ(m.maxPositions, 32768) << "no sliding_window";
+
+  nlohmann::json j = nlohmann::json::parse(R"({"model_type": "mistral", "vocab_size": 10, "hidden_size": 64,
+      "num_hidden_layers": 1, "num_attention_heads": 8, "intermediate_size": 16,
+      "max_position_embeddings": 2048, "sliding_window": 8192})");
+  EXPECT_EQ(hfConfigFromJson(j, "ctx.json").maxPositions, 2048) << "a window wider than the context changes nothing";
+  j["sliding_window"] = nullptr;
+  EXPECT_EQ(hfConfigFromJson(j, "ctx.json").maxPositions, 2048);
+  j["sliding_window"] = 0;
+  EXPECT_RANKLAB_ERROR(hfConfigFromJson(j, "ctx.json"), "ctx.json", "sliding_window must be positive");
+}
+
+TEST(ModelConfigLimits, BertTypeVocabSizeMustBePositive) {
+  EXPECT_RANKLAB_ERROR(parseHfConfig(kMoreConfigs / "bert_zero_type_vocab.json"), "bert_zero_type_vocab.json",
+                       "type_vocab_size must be positive, got 0");
+}
+
+TEST(ModelConfigLimits, HugeGpt2EmbeddingIsRefusedBeforeOverflow) {
+  // 4 * 2^62 overflows int64 (the default n_inner); the range check must come first.
+  EXPECT_RANKLAB_ERROR(parseHfConfig(kMoreConfigs / "gpt2_huge_n_embd.json"), "gpt2_huge_n_embd.json",
+                       "n_embd 4611686018427387904 is larger than the limit");
+  nlohmann::json j = nlohmann::json::parse(R"({"model_type": "llama", "vocab_size": 10,
+      "hidden_size": 2097152, "num_hidden_layers": 1, "num_attention_heads": 8, "intermediate_size": 16})");
+  EXPECT_RANKLAB_ERROR(hfConfigFromJson(j, "ctx.json"), "ctx.json", "hidden size 2097152 is larger than the limit");
+}
+
+}  // namespace
+}  // namespace ranklab::io
