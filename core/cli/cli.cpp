@@ -288,7 +288,6 @@ int cmdDemo(const std::string& modelPath, const std::string& textFile, const Com
   const auto summary = m.summary();
   const auto& tok = requireTokenizer(m);
   eval::PerplexityOptions po;
-  po.context = std::min<int64_t>(256, m.model->config().maxPositions);
   auto ppl = eval::perplexity(*m.model, tok, text, po);
   // The spectrum of every op: how much of each weight's energy the top 25% / 50% of its singular
   // values hold. This is what later rank selection works with.

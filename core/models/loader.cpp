@@ -115,8 +115,11 @@ void loadGgufTokenizer(const io::GgufFile& g, LoadedModel& out) {
     std::vector<std::string> pieces, merges;
     for (const auto& t : tokens) pieces.push_back(t.get<std::string>());
     for (const auto& m : g.getArray("tokenizer.ggml.merges")) merges.push_back(m.get<std::string>());
+    // Llama-3-style vocabularies name another pre-tokenizer; makeGpt2Bpe refuses those rather
+    // than producing wrong ids.
+    const std::string pre = g.has("tokenizer.ggml.pre") ? g.getString("tokenizer.ggml.pre") : "";
     out.tokenizer = tokenize::makeGpt2Bpe(std::move(pieces), std::move(merges), optionalId("tokenizer.ggml.bos_token_id"),
-                                          optionalId("tokenizer.ggml.eos_token_id"));
+                                          optionalId("tokenizer.ggml.eos_token_id"), pre);
   }
 }
 
