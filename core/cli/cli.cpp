@@ -265,16 +265,7 @@ int cmdDemo(const std::string& modelPath, const std::string& textFile, const Com
     m.model->to(parseDevice(c.device));
     m.format = "built on the spot (seeded, untrained)";
     m.source = "demo-llama-4x128";
-    // A byte-level scored-piece vocabulary: <unk>, <s>, </s>, then the 256 byte pieces.
-    std::vector<std::string> pieces = {"<unk>", "<s>", "</s>"};
-    std::vector<float> scores(3, 0.0f);
-    for (int b = 0; b < 256; ++b) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-      pieces.push_back(buf);
-      scores.push_back(0.0f);
-    }
-    m.tokenizer = tokenize::makeScoredPieceTokenizer(pieces, scores, 1, 2, 0);
+    m.tokenizer = tokenize::makeByteTokenizer();
   }
   if (!textFile.empty()) {
     text = data::readTextFile(textFile);

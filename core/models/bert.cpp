@@ -35,11 +35,7 @@ class BertModel : public LanguageModel {
     for (int64_t i = 0; i < c.numLayers; ++i) {
       auto block = std::make_shared<BertBlock>();
       auto addOp = [&](const char* kind, const char* group, int64_t in, int64_t out) {
-        auto slot = block->register_module(kind, std::make_shared<OpSlot>(std::make_shared<DenseLinear>(in, out, true, init)));
-        m_ops.add(api::OpInfo{"layers." + std::to_string(i) + "." + group + "." + kind, static_cast<int>(i), kind, in,
-                              out, true},
-                  slot);
-        return slot;
+        return detail::addDenseOp(*block, m_ops, i, group, kind, in, out, /*bias=*/true, init);
       };
       block->q = addOp("q", "attn", d, d);
       block->k = addOp("k", "attn", d, d);
@@ -174,9 +170,7 @@ class BertModel : public LanguageModel {
   at::Tensor encode(const at::Tensor& ids, const at::Tensor& attentionMask) {
     const auto& c = m_config;
     const int64_t t = ids.size(1);
-    if (t > c.maxPositions)
-      throw Error("input of " + std::to_string(t) + " tokens exceeds the model context of " +
-                  std::to_string(c.maxPositions));
+    detail::checkContext(0, t, c.maxPositions);
     auto pos = torch::arange(t, torch::TensorOptions().dtype(torch::kLong).device(ids.device()));
     at::Tensor h = torch::embedding(m_word, ids) + torch::embedding(m_pos, pos) + m_type[0];
     h = m_embNorm->forward(h);

@@ -35,11 +35,7 @@ class Gpt2Model : public LanguageModel {
       block->ln1 = block->register_module("ln_1", torch::nn::LayerNorm(lnOptions));
       block->ln2 = block->register_module("ln_2", torch::nn::LayerNorm(lnOptions));
       auto addOp = [&](const char* kind, const char* group, int64_t in, int64_t out) {
-        auto slot = block->register_module(kind, std::make_shared<OpSlot>(std::make_shared<DenseLinear>(in, out, true, init)));
-        m_ops.add(api::OpInfo{"layers." + std::to_string(i) + "." + group + "." + kind, static_cast<int>(i), kind, in,
-                              out, true},
-                  slot);
-        return slot;
+        return detail::addDenseOp(*block, m_ops, i, group, kind, in, out, /*bias=*/true, init);
       };
       block->q = addOp("q", "attn", d, d);
       block->k = addOp("k", "attn", d, d);
@@ -58,9 +54,7 @@ class Gpt2Model : public LanguageModel {
     const auto& c = m_config;
     const int64_t t = ids.size(1);
     const int64_t past = cache ? cache->length : 0;
-    if (past + t > c.maxPositions)
-      throw Error("input of " + std::to_string(past + t) + " tokens exceeds the model context of " +
-                  std::to_string(c.maxPositions));
+    detail::checkContext(past, t, c.maxPositions);
     auto pos = torch::arange(past, past + t, torch::TensorOptions().dtype(torch::kLong).device(ids.device()));
     at::Tensor h = torch::embedding(m_wte, ids) + torch::embedding(m_wpe, pos);
     auto mask = detail::causalMask(t, past, h.options());

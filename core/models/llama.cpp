@@ -46,11 +46,7 @@ class LlamaModel : public LanguageModel {
       block->attnNorm = block->register_module("input_layernorm", std::make_shared<RmsNorm>(d, c.normEps));
       block->mlpNorm = block->register_module("post_attention_layernorm", std::make_shared<RmsNorm>(d, c.normEps));
       auto addOp = [&](const char* kind, const char* group, int64_t in, int64_t out, bool bias) {
-        auto slot = block->register_module(kind, std::make_shared<OpSlot>(std::make_shared<DenseLinear>(in, out, bias, init)));
-        m_ops.add(api::OpInfo{"layers." + std::to_string(i) + "." + group + "." + kind, static_cast<int>(i), kind, in,
-                              out, bias},
-                  slot);
-        return slot;
+        return detail::addDenseOp(*block, m_ops, i, group, kind, in, out, bias, init);
       };
       block->q = addOp("q", "attn", d, d, c.qkvBias);
       block->k = addOp("k", "attn", d, kvDim, c.qkvBias);
@@ -73,9 +69,7 @@ class LlamaModel : public LanguageModel {
     const auto& c = m_config;
     const int64_t b = ids.size(0), t = ids.size(1);
     const int64_t past = cache ? cache->length : 0;
-    if (past + t > c.maxPositions)
-      throw Error("input of " + std::to_string(past + t) + " tokens exceeds the model context of " +
-                  std::to_string(c.maxPositions));
+    detail::checkContext(past, t, c.maxPositions);
     at::Tensor h = torch::embedding(m_embed, ids);
     // Rotary tables for positions past..past+t-1: [t, headDim] (frequencies repeated for both halves).
     auto pos = torch::arange(past, past + t, torch::TensorOptions().dtype(torch::kFloat).device(ids.device()));

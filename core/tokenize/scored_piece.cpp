@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <queue>
 #include <unordered_map>
@@ -305,6 +306,17 @@ std::unique_ptr<Tokenizer> loadLlama2cTokenizer(const std::filesystem::path& pat
                 " pieces; llama2.c tokenizers have at least <unk>, BOS and EOS");
   }
   return makeScoredPieceTokenizer(std::move(pieces), std::move(scores), 1, 2, 0, "llama2c");
+}
+
+std::unique_ptr<Tokenizer> makeByteTokenizer() {
+  std::vector<std::string> pieces = {"<unk>", "<s>", "</s>"};
+  for (int b = 0; b < 256; ++b) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+    pieces.emplace_back(buf);
+  }
+  std::vector<float> scores(pieces.size(), 0.0f);
+  return makeScoredPieceTokenizer(std::move(pieces), std::move(scores), 1, 2, 0, "bytes");
 }
 
 }  // namespace ranklab::tokenize

@@ -76,6 +76,11 @@ std::unique_ptr<Tokenizer> makeScoredPieceTokenizer(std::vector<std::string> pie
 std::unique_ptr<Tokenizer> makeScoredPieceTokenizer(std::vector<std::string> pieces,
                                                     std::vector<float> scores, int64_t bosId, int64_t eosId,
                                                     int64_t unkId, const std::string& kind);
+// A byte-level scored-piece tokenizer: <unk> = 0, BOS <s> = 1, EOS </s> = 2, then the 256 byte pieces
+// "<0x00>".."<0xFF>" (ids 3..258). Needs no files: the demo job's and tests' tokenizer for models
+// built on the spot. kind() is "bytes".
+std::unique_ptr<Tokenizer> makeByteTokenizer();
+
 // GPT-2 byte-level BPE from its id -> token table (byte-to-unicode alphabet) and merge list ("a b").
 // The tokens at bosId/eosId (when >= 0) are special: matched literally by encode(), dropped by decode().
 // Throws ranklab::Error when a merge names a token (or produces one) that is not in the table, or the

@@ -19,18 +19,8 @@ using namespace ranklab;
 
 namespace {
 
-// Byte-level scored-piece tokenizer: ids 0..2 specials, 3..258 bytes; "a" is 3 + 97.
-std::unique_ptr<tokenize::Tokenizer> byteTokenizer() {
-  std::vector<std::string> pieces = {"<unk>", "<s>", "</s>"};
-  std::vector<float> scores(3, 0.0f);
-  for (int b = 0; b < 256; ++b) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-    pieces.push_back(buf);
-    scores.push_back(0.0f);
-  }
-  return tokenize::makeScoredPieceTokenizer(pieces, scores, 1, 2, 0);
-}
+// Byte-level tokenizer: ids 0..2 specials, 3..258 bytes; "a" is 3 + 97.
+std::unique_ptr<tokenize::Tokenizer> byteTokenizer() { return tokenize::makeByteTokenizer(); }
 
 std::shared_ptr<models::LanguageModel> tinyLlama(int64_t context) {
   torch::manual_seed(11);

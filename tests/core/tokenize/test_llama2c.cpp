@@ -197,3 +197,22 @@ TEST(ScoredPieces, BuilderAcceptsSentencePieceSpaceMarker) {
 
 }  // namespace
 }  // namespace ranklab::tokenize
+
+namespace ranklab::tokenize {
+namespace {
+
+TEST(ByteTokenizer, EncodesEveryByteAndRoundTrips) {
+  const auto tok = makeByteTokenizer();
+  EXPECT_EQ(tok->kind(), "bytes");
+  EXPECT_EQ(tok->vocabSize(), 259);
+  EXPECT_EQ(tok->bosId(), 1);
+  const std::string text = "a\xC3\xA9\n";  // "aé\n"
+  // Dummy-prefix space, then one piece per byte (nothing to merge: all scores are equal pieces).
+  EXPECT_EQ(tok->encode(text), (std::vector<int64_t>{3 + 0x20, 3 + 'a', 3 + 0xC3, 3 + 0xA9, 3 + '\n'}));
+  // The dummy prefix is a byte piece here, and llama2.c's decoder strips a leading space only from
+  // text pieces, so it survives decoding.
+  EXPECT_EQ(tok->decode(tok->encode(text)), " " + text);
+}
+
+}  // namespace
+}  // namespace ranklab::tokenize
