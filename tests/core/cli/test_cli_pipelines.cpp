@@ -1,0 +1,148 @@
+// End-to-end pipelines through the real ranklab-cli on tiny models written to disk by the test:
+// a GPT-2 Hugging Face directory with RankLab's shipped GPT-2 tokenizer, and a BERT classifier
+// with a WordPiece vocabulary and a labelled TSV file.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "models/loader.h"
+#include "test_paths.h"
+
+namespace fs = std::filesystem;
+using namespace ranklab;
+using ::testing::HasSubstr;
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out, err;
+};
+
+Run cli(const std::string& args) {
+  const auto errFile = fs::temp_directory_path() / ("ranklab_pipe_err_" + std::to_string(::getpid()));
+  const std::string cmd = std::string(RANKLAB_BINARY_DIR) + "/app/ranklab-cli " + args + " 2>" + errFile.string();
+  Run r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream e(errFile);
+  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  fs::remove(errFile);
+  return r;
+}
+
+class Pipelines : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_dir = fs::temp_directory_path() / ("ranklab_pipe_" + std::to_string(::getpid()));
+    fs::create_directories(m_dir);
+  }
+  void TearDown() override { fs::remove_all(m_dir); }
+  fs::path m_dir;
+};
+
+TEST_F(Pipelines, Gpt2DirectoryWithTheShippedTokenizer) {
+  torch::manual_seed(21);
+  io::ModelConfig c;
+  c.arch = io::Architecture::Gpt2;
+  c.modelType = "gpt2";
+  c.vocabSize = 50257;
+  c.hiddenSize = 16;
+  c.numLayers = 2;
+  c.numHeads = 2;
+  c.numKvHeads = 2;
+  c.intermediateSize = 64;
+  c.maxPositions = 64;
+  c.hiddenAct = "gelu_new";
+  c.qkvBias = c.oBias = c.mlpBias = true;
+  c.bosTokenId = c.eosTokenId = 50256;
+  models::LoadedModel m;
+  m.model = models::createModel(c);
+  m.source = "tiny-gpt2";
+  const auto model = m_dir / "gpt2";
+  models::saveHfDirectory(m, model);
+  const auto tokDir = fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2";
+  fs::copy_file(tokDir / "vocab.json", model / "vocab.json");
+  fs::copy_file(tokDir / "merges.txt", model / "merges.txt");
+
+  auto info = cli("info " + model.string() + " --json");
+  ASSERT_EQ(info.code, 0) << info.err;
+  auto j = nlohmann::json::parse(info.out);
+  EXPECT_EQ(j["architecture"], "gpt2");
+  EXPECT_EQ(j["tokenizer"], "gpt2-bpe");
+  EXPECT_EQ(j["ops"].size(), 12u);  // q, k, v split out of c_attn, o, up, down per layer
+
+  std::ofstream(m_dir / "text.txt") << "Hello world, this is a test.<|endoftext|>Another document here.";
+  auto ev = cli("eval " + model.string() + " --text " + (m_dir / "text.txt").string() + " --json");
+  ASSERT_EQ(ev.code, 0) << ev.err;
+  auto e = nlohmann::json::parse(ev.out);
+  EXPECT_EQ(e["documents"], 2);
+  // GPT-2 ids: "Hello world, this is a test." = 8 tokens, "Another document here." = 4; each
+  // document is preceded by <|endoftext|> and every token after it is predicted.
+  EXPECT_EQ(e["tokens"], 12);
+  EXPECT_GT(e["perplexity"].get<double>(), 1.0);
+
+  auto gen = cli("generate " + model.string() + " --prompt 'Hello' --steps 5 --json");
+  ASSERT_EQ(gen.code, 0) << gen.err;
+  EXPECT_LE(nlohmann::json::parse(gen.out)["tokens"].get<int>(), 5);
+}
+
+TEST_F(Pipelines, BertClassifierWithWordPieceAndALabelledFile) {
+  torch::manual_seed(22);
+  io::ModelConfig c;
+  c.arch = io::Architecture::Bert;
+  c.modelType = "bert";
+  c.vocabSize = 37;
+  c.hiddenSize = 16;
+  c.numLayers = 1;
+  c.numHeads = 2;
+  c.numKvHeads = 2;
+  c.intermediateSize = 32;
+  c.maxPositions = 32;
+  c.normEps = 1e-12;
+  c.hiddenAct = "gelu";
+  c.qkvBias = c.oBias = c.mlpBias = true;
+  c.numLabels = 2;
+  c.id2label = {"negative", "positive"};
+  models::LoadedModel m;
+  m.model = models::createModel(c);
+  m.source = "tiny-bert";
+  const auto model = m_dir / "bert";
+  models::saveHfDirectory(m, model);
+  fs::copy_file(fs::path(RANKLAB_TEST_DATA_DIR) / "wordpiece" / "vocab.txt", model / "vocab.txt");
+
+  std::ofstream(m_dir / "set.tsv") << "sentence\tlabel\nhello world!\tpositive\nthe state of art\tnegative\n"
+                                      "unwanted running\t1\n";
+  auto ev = cli("eval " + model.string() + " --labelled " + (m_dir / "set.tsv").string() + " --json");
+  ASSERT_EQ(ev.code, 0) << ev.err;
+  auto e = nlohmann::json::parse(ev.out);
+  EXPECT_EQ(e["examples"], 3);
+  EXPECT_GE(e["accuracy"].get<double>(), 0.0);
+  EXPECT_LE(e["accuracy"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(e["accuracy"].get<double>(), e["correct"].get<double>() / 3.0);
+
+  std::ofstream(m_dir / "bad.tsv") << "hello\tpositive\nworld\tneutral\n";
+  auto bad = cli("eval " + model.string() + " --labelled " + (m_dir / "bad.tsv").string());
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("bad.tsv:2"));
+  EXPECT_THAT(bad.err, HasSubstr("neutral"));
+
+  // An encoder has no next-token perplexity: a clear error, not a crash.
+  auto ppl = cli("eval " + model.string() + " --text " + (m_dir / "set.tsv").string());
+  EXPECT_EQ(ppl.code, 2);
+  EXPECT_THAT(ppl.err, HasSubstr("encoder"));
+}
+
+}  // namespace
