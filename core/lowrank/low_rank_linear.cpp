@@ -1,0 +1,49 @@
+#include "lowrank/low_rank_linear.h"
+
+#include <torch/torch.h>
+
+#include "common/error.h"
+
+namespace ranklab::lowrank {
+
+namespace {
+std::string shape(const at::Tensor& t) {
+  std::string s = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + "]";
+}
+}  // namespace
+
+LowRankLinear::LowRankLinear(at::Tensor a, at::Tensor b, at::Tensor bias) {
+  if (a.dim() != 2 || b.dim() != 2 || a.size(1) != b.size(0))
+    throw Error("LowRankLinear: factors " + shape(a) + " and " + shape(b) + " do not chain (expected [M, k] and [k, N])");
+  if (bias.defined() && (bias.dim() != 1 || bias.size(0) != b.size(1)))
+    throw Error("LowRankLinear: bias " + shape(bias) + " does not match " + std::to_string(b.size(1)) + " outputs");
+  m_a = register_parameter("a", a.contiguous());
+  m_b = register_parameter("b", b.contiguous());
+  if (bias.defined()) m_bias = register_parameter("bias", bias.contiguous());
+}
+
+at::Tensor LowRankLinear::forward(const at::Tensor& x) {
+  at::Tensor h = torch::matmul(x, m_a);
+  if (m_mask.defined()) h = h * m_mask;
+  h = torch::matmul(h, m_b);
+  return m_bias.defined() ? h + m_bias : h;
+}
+
+int64_t LowRankLinear::parameterCount() const {
+  return rank() * (inFeatures() + outFeatures()) + (m_bias.defined() ? outFeatures() : 0);
+}
+
+at::Tensor LowRankLinear::denseWeight() const {
+  at::Tensor a = m_mask.defined() ? m_a * m_mask : m_a;
+  return torch::matmul(a, m_b).t();
+}
+
+void LowRankLinear::setMask(const at::Tensor& mask) {
+  if (mask.defined() && (mask.dim() != 1 || mask.size(0) != rank()))
+    throw Error("LowRankLinear: mask " + shape(mask) + " does not match rank " + std::to_string(rank()));
+  m_mask = mask.defined() ? register_buffer("mask", mask.to(m_a.options())) : at::Tensor();
+}
+
+}  // namespace ranklab::lowrank
