@@ -11,35 +11,17 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "support/cli_runner.h"
 #include "test_paths.h"
 
 namespace fs = std::filesystem;
+using namespace ranklab;
 using ::testing::HasSubstr;
 
 namespace {
 
-struct Run {
-  int code = -1;
-  std::string out, err;
-};
-
-Run cli(const std::string& args) {
-  static int counter = 0;
-  const auto errFile = fs::temp_directory_path() / ("ranklab_cli_err_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  const std::string cmd = std::string(RANKLAB_BINARY_DIR) + "/app/ranklab-cli " + args + " 2>" + errFile.string();
-  Run r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(errFile);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  fs::remove(errFile);
-  return r;
-}
+using Run = test::CliRun;
+Run cli(const std::string& args) { return test::runCli(args); }
 
 int lines(const std::string& s) {
   int n = 0;

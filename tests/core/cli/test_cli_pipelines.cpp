@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "models/loader.h"
+#include "support/cli_runner.h"
+#include "support/tiny_config.h"
 #include "test_paths.h"
 
 namespace fs = std::filesystem;
@@ -21,27 +23,7 @@ using ::testing::HasSubstr;
 
 namespace {
 
-struct Run {
-  int code = -1;
-  std::string out, err;
-};
-
-Run cli(const std::string& args) {
-  const auto errFile = fs::temp_directory_path() / ("ranklab_pipe_err_" + std::to_string(::getpid()));
-  const std::string cmd = std::string(RANKLAB_BINARY_DIR) + "/app/ranklab-cli " + args + " 2>" + errFile.string();
-  Run r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(errFile);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  fs::remove(errFile);
-  return r;
-}
+test::CliRun cli(const std::string& args) { return test::runCli(args); }
 
 class Pipelines : public ::testing::Test {
  protected:
@@ -55,18 +37,7 @@ class Pipelines : public ::testing::Test {
 
 TEST_F(Pipelines, Gpt2DirectoryWithTheShippedTokenizer) {
   torch::manual_seed(21);
-  io::ModelConfig c;
-  c.arch = io::Architecture::Gpt2;
-  c.modelType = "gpt2";
-  c.vocabSize = 50257;
-  c.hiddenSize = 16;
-  c.numLayers = 2;
-  c.numHeads = 2;
-  c.numKvHeads = 2;
-  c.intermediateSize = 64;
-  c.maxPositions = 64;
-  c.hiddenAct = "gelu_new";
-  c.qkvBias = c.oBias = c.mlpBias = true;
+  auto c = test::tinyConfig(io::Architecture::Gpt2, {50257, 16, 2, 2, 0, 64, 64});
   c.bosTokenId = c.eosTokenId = 50256;
   models::LoadedModel m;
   m.model = models::createModel(c);
@@ -101,20 +72,7 @@ TEST_F(Pipelines, Gpt2DirectoryWithTheShippedTokenizer) {
 
 TEST_F(Pipelines, BertClassifierWithWordPieceAndALabelledFile) {
   torch::manual_seed(22);
-  io::ModelConfig c;
-  c.arch = io::Architecture::Bert;
-  c.modelType = "bert";
-  c.vocabSize = 37;
-  c.hiddenSize = 16;
-  c.numLayers = 1;
-  c.numHeads = 2;
-  c.numKvHeads = 2;
-  c.intermediateSize = 32;
-  c.maxPositions = 32;
-  c.normEps = 1e-12;
-  c.hiddenAct = "gelu";
-  c.qkvBias = c.oBias = c.mlpBias = true;
-  c.numLabels = 2;
+  auto c = test::tinyConfig(io::Architecture::Bert, {37, 16, 1, 2, 0, 32, 32}, 2);
   c.id2label = {"negative", "positive"};
   models::LoadedModel m;
   m.model = models::createModel(c);

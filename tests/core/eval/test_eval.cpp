@@ -12,6 +12,7 @@
 #include "eval/classification.h"
 #include "eval/perplexity.h"
 #include "models/language_model.h"
+#include "support/tiny_config.h"
 #include "tokenize/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -24,17 +25,7 @@ std::unique_ptr<tokenize::Tokenizer> byteTokenizer() { return tokenize::makeByte
 
 std::shared_ptr<models::LanguageModel> tinyLlama(int64_t context) {
   torch::manual_seed(11);
-  io::ModelConfig c;
-  c.arch = io::Architecture::Llama;
-  c.modelType = "llama";
-  c.vocabSize = 259;
-  c.hiddenSize = 16;
-  c.numLayers = 1;
-  c.numHeads = 2;
-  c.numKvHeads = 2;
-  c.intermediateSize = 24;
-  c.maxPositions = context;
-  auto m = models::createModel(c);
+  auto m = models::createModel(test::tinyConfig(io::Architecture::Llama, {259, 16, 1, 2, 0, 24, context}));
   m->eval();
   return m;
 }
@@ -90,19 +81,7 @@ TEST(Perplexity, HonoursCancelAndRejectsEmptyText) {
 
 TEST(Accuracy, CountsPredictionsOfAClassifier) {
   torch::manual_seed(12);
-  io::ModelConfig c;
-  c.arch = io::Architecture::Bert;
-  c.modelType = "bert";
-  c.vocabSize = 259;
-  c.hiddenSize = 16;
-  c.numLayers = 1;
-  c.numHeads = 2;
-  c.numKvHeads = 2;
-  c.intermediateSize = 32;
-  c.maxPositions = 32;
-  c.numLabels = 2;
-  c.id2label = {"no", "yes"};
-  auto model = models::createModel(c);
+  auto model = models::createModel(test::tinyConfig(io::Architecture::Bert, {259, 16, 1, 2, 0, 32, 32}, 2));
   model->eval();
   // Make the classifier always answer "yes": zero weights, bias favouring label 1.
   {

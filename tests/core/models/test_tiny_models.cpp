@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "models/language_model.h"
 #include "models/loader.h"
+#include "support/tiny_config.h"
 
 namespace fs = std::filesystem;
 using namespace ranklab;
@@ -18,53 +19,14 @@ using ::testing::HasSubstr;
 
 namespace {
 
-io::ModelConfig tinyGpt2() {
-  io::ModelConfig c;
-  c.arch = io::Architecture::Gpt2;
-  c.modelType = "gpt2";
-  c.vocabSize = 97;
-  c.hiddenSize = 32;
-  c.numLayers = 2;
-  c.numHeads = 4;
-  c.numKvHeads = 4;
-  c.intermediateSize = 128;
-  c.maxPositions = 64;
-  c.hiddenAct = "gelu_new";
-  c.qkvBias = c.oBias = c.mlpBias = true;
-  return c;
-}
+io::ModelConfig tinyGpt2() { return test::tinyConfig(io::Architecture::Gpt2, {97, 32, 2, 4, 0, 128, 64}); }
 
 io::ModelConfig tinyBert(int64_t labels) {
-  io::ModelConfig c;
-  c.arch = io::Architecture::Bert;
-  c.modelType = "bert";
-  c.vocabSize = 101;
-  c.hiddenSize = 32;
-  c.numLayers = 2;
-  c.numHeads = 4;
-  c.numKvHeads = 4;
-  c.intermediateSize = 64;
-  c.maxPositions = 40;
-  c.normEps = 1e-12;
-  c.hiddenAct = "gelu";
-  c.qkvBias = c.oBias = c.mlpBias = true;
-  c.numLabels = labels;
-  for (int64_t i = 0; i < labels; ++i) c.id2label.push_back("L" + std::to_string(i));
-  return c;
+  return test::tinyConfig(io::Architecture::Bert, {101, 32, 2, 4, 0, 64, 40}, labels);
 }
 
 io::ModelConfig tinyLlama() {
-  io::ModelConfig c;
-  c.arch = io::Architecture::Llama;
-  c.modelType = "llama";
-  c.vocabSize = 50;
-  c.hiddenSize = 32;
-  c.numLayers = 2;
-  c.numHeads = 4;
-  c.numKvHeads = 2;
-  c.intermediateSize = 48;
-  c.maxPositions = 32;
-  c.hiddenAct = "silu";
+  auto c = test::tinyConfig(io::Architecture::Llama, {50, 32, 2, 4, 2, 48, 32});
   c.tieWordEmbeddings = false;
   return c;
 }

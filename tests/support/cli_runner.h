@@ -1,0 +1,44 @@
+// Runs the real ranklab-cli binary from tests and captures exit code, stdout and stderr
+// (header-only; POSIX popen).
+#pragma once
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "test_paths.h"
+
+namespace ranklab::test {
+
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+};
+
+inline CliRun runCli(const std::string& args) {
+  static std::atomic<int> counter{0};
+  const auto errFile = std::filesystem::temp_directory_path() /
+                       ("ranklab_cli_err_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  const std::string cmd = std::string(RANKLAB_BINARY_DIR) + "/app/ranklab-cli " + args + " 2>" + errFile.string();
+  CliRun r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream e(errFile);
+  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  std::filesystem::remove(errFile);
+  return r;
+}
+
+}  // namespace ranklab::test
