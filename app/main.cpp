@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "app/main_window.h"
+#include "common/allocator.h"
 
 namespace {
 
@@ -137,6 +138,7 @@ std::optional<int> parseArguments(QCommandLineParser& parser, const Options& opt
 }  // namespace
 
 int main(int argc, char** argv) {
+  ranklab::tuneAllocator();
   QCoreApplication::setOrganizationName(QStringLiteral("RankLab"));
   QCoreApplication::setApplicationName(QStringLiteral("RankLab"));
   QCoreApplication::setApplicationVersion(QStringLiteral(RANKLAB_VERSION));

@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/cli_jobs.h"
+#include "common/allocator.h"
 #include "common/compat.h"
 #include "common/device.h"
 #include "common/error.h"
@@ -342,6 +344,7 @@ int cmdDemo(const std::string& modelPath, const std::string& textFile, const Com
 namespace ranklab::cli {
 
 int run(int argc, char** argv) {
+  tuneAllocator();
   CLI::App app{"RankLab command-line interface: inspect, run and evaluate language models for low-rank compression"};
   app.set_version_flag("--version", std::string("ranklab-cli ") + RANKLAB_VERSION + " (LibTorch " + compat::torchVersion() + ")");
   app.require_subcommand(1);
@@ -402,6 +405,8 @@ int run(int argc, char** argv) {
   demo->add_option("--text", demoText, "Evaluate perplexity on this text file");
   addCommon(demo, true);
 
+  auto jobCommands = detail::addJobCommands(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -423,6 +428,7 @@ int run(int argc, char** argv) {
     if (ev->parsed()) return cmdEval(model, text, labelled, docSep, ctx, truncate, batch, common);
     if (conv->parsed()) return cmdConvert(model, output, format, common);
     if (demo->parsed()) return cmdDemo(demoModel, demoText, common);
+    if (const int rc = detail::runJobCommands(*jobCommands); rc >= 0) return rc;
   } catch (const ranklab::Error& e) {
     std::cerr << "ranklab-cli: " << e.what() << "\n";
     return kUsageError;

@@ -6,14 +6,34 @@
 
 namespace ranklab::eval {
 
+std::vector<int64_t> encodeExample(const tokenize::Tokenizer& tokenizer, const data::LabelledExample& example,
+                                   int64_t maxLength, int64_t vocab) {
+  const int64_t cls = tokenizer.clsId() >= 0 ? tokenizer.clsId() : tokenizer.bosId();
+  const int64_t sep = tokenizer.sepId() >= 0 ? tokenizer.sepId() : tokenizer.eosId();
+  std::vector<int64_t> ids;
+  if (cls >= 0) ids.push_back(cls);
+  for (auto id : tokenizer.encode(example.text)) ids.push_back(id);
+  if (sep >= 0) ids.push_back(sep);
+  if (!example.textPair.empty()) {
+    for (auto id : tokenizer.encode(example.textPair)) ids.push_back(id);
+    if (sep >= 0) ids.push_back(sep);
+  }
+  if (static_cast<int64_t>(ids.size()) > maxLength) {
+    ids.resize(static_cast<size_t>(maxLength));
+    if (sep >= 0) ids.back() = sep;
+  }
+  for (auto id : ids)
+    if (id < 0 || id >= vocab)
+      throw Error("token id " + std::to_string(id) + " is outside the model's vocabulary of " + std::to_string(vocab));
+  return ids;
+}
+
 api::AccuracyResult accuracy(models::LanguageModel& model, const tokenize::Tokenizer& tokenizer,
                              const std::vector<data::LabelledExample>& examples, const ClassificationOptions& options,
                              ProgressSink* progress, const CancelToken* cancel) {
   if (!model.hasClassifier()) throw Error("accuracy needs a model with a sequence-classification head");
   const auto& c = model.config();
   const int64_t maxLen = options.maxLength > 0 ? std::min(options.maxLength, c.maxPositions) : c.maxPositions;
-  const int64_t cls = tokenizer.clsId() >= 0 ? tokenizer.clsId() : tokenizer.bosId();
-  const int64_t sep = tokenizer.sepId() >= 0 ? tokenizer.sepId() : tokenizer.eosId();
   const int64_t pad = std::max<int64_t>(0, tokenizer.padId());
   torch::InferenceMode guard;
   const auto device = model.device();
@@ -30,21 +50,11 @@ api::AccuracyResult accuracy(models::LanguageModel& model, const tokenize::Token
         throw Error("example " + std::to_string(i + b + 1) + ": label " + std::to_string(ex.label) + " is outside the model's " +
                     std::to_string(c.numLabels) + " labels");
       std::vector<int64_t> ids;
-      if (cls >= 0) ids.push_back(cls);
-      for (auto id : tokenizer.encode(ex.text)) ids.push_back(id);
-      if (sep >= 0) ids.push_back(sep);
-      if (!ex.textPair.empty()) {
-        for (auto id : tokenizer.encode(ex.textPair)) ids.push_back(id);
-        if (sep >= 0) ids.push_back(sep);
+      try {
+        ids = encodeExample(tokenizer, ex, maxLen, c.vocabSize);
+      } catch (const Error& e) {
+        throw Error("example " + std::to_string(i + b + 1) + ": " + e.what());
       }
-      if (static_cast<int64_t>(ids.size()) > maxLen) {
-        ids.resize(maxLen);
-        if (sep >= 0) ids.back() = sep;
-      }
-      for (auto id : ids)
-        if (id < 0 || id >= c.vocabSize)
-          throw Error("example " + std::to_string(i + b + 1) + ": token id " + std::to_string(id) +
-                      " is outside the model's vocabulary of " + std::to_string(c.vocabSize));
       len = std::max<int64_t>(len, static_cast<int64_t>(ids.size()));
       encoded.push_back(std::move(ids));
     }

@@ -18,6 +18,11 @@ struct ClassificationOptions {
   int64_t maxLength = 0;  // 0 = the model's context
 };
 
+// BERT-style ids of one example: [CLS] text [SEP] (text_pair [SEP]), cut to `maxLength` with [SEP]
+// kept last. Throws ranklab::Error when an id is outside [0, vocab).
+std::vector<int64_t> encodeExample(const tokenize::Tokenizer& tokenizer, const data::LabelledExample& example,
+                                   int64_t maxLength, int64_t vocab);
+
 // Throws ranklab::Error for models without a classifier or labels outside its range.
 api::AccuracyResult accuracy(models::LanguageModel& model, const tokenize::Tokenizer& tokenizer,
                              const std::vector<data::LabelledExample>& examples,

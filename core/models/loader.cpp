@@ -2,13 +2,18 @@
 
 #include <torch/torch.h>
 
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "common/device.h"
 #include "common/error.h"
+#include "io/atomic_file.h"
 #include "io/binary_io.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
+#include "models/low_rank_linear.h"
+#include "models/weight_loader.h"
 
 namespace ranklab::models {
 namespace fs = std::filesystem;
@@ -190,6 +195,69 @@ api::ModelSummary LoadedModel::summary() const {
 
 namespace {
 
+// Module path ("h_0.q") of every op slot, in op order.
+std::vector<std::string> slotPaths(const LanguageModel& model) {
+  std::vector<std::string> out;
+  const auto named = model.named_modules("", /*include_self=*/false);
+  for (const auto& e : model.ops().entries()) {
+    std::string path;
+    for (const auto& item : named)
+      if (item.value().get() == e.slot.get()) path = item.key();
+    if (path.empty()) throw Error("op '" + e.info.name + "' is not a submodule of the model");
+    out.push_back(path);
+  }
+  return out;
+}
+
+void loadFactorized(const fs::path& dir, const LoadOptions& options, LoadedModel& out) {
+  const fs::path manifestFile = dir / "ranklab.json";
+  nlohmann::json manifest;
+  {
+    std::ifstream in(manifestFile);
+    if (!in) throw Error(manifestFile.string() + ": cannot open");
+    try {
+      in >> manifest;
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(manifestFile.string() + ": not valid JSON (" + e.what() + ")");
+    }
+  }
+  if (manifest.value("format", "") != "ranklab-factorized")
+    throw Error(manifestFile.string() + ": not a RankLab factorised model (format is not \"ranklab-factorized\")");
+  if (manifest.value("version", 0) != 1)
+    throw Error(manifestFile.string() + ": factorised format version " + manifest.value("version", nlohmann::json()).dump() +
+                " is not supported (this build reads version 1)");
+  const auto config = io::parseHfConfig(dir / "config.json");
+  out.model = createModel(config, /*initialise=*/false);
+  const auto& entries = out.model->ops().entries();
+  const auto& ops = manifest.at("ops");
+  if (!ops.is_array() || ops.size() != entries.size())
+    throw Error(manifestFile.string() + ": lists " + std::to_string(ops.is_array() ? ops.size() : 0) +
+                " ops, the architecture in config.json has " + std::to_string(entries.size()));
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& op = ops[i];
+    const auto& info = entries[i].info;
+    if (op.at("name").get<std::string>() != info.name)
+      throw Error(manifestFile.string() + ": op " + std::to_string(i) + " is '" + op.at("name").get<std::string>() +
+                  "', expected '" + info.name + "'");
+    if (op.at("factorized").get<bool>()) {
+      const int64_t k = op.at("rank").get<int64_t>();
+      if (k < 0 || k > std::min(info.inFeatures, info.outFeatures))
+        throw Error(manifestFile.string() + ": op '" + info.name + "' has rank " + std::to_string(k) + " outside [0, " +
+                    std::to_string(std::min(info.inFeatures, info.outFeatures)) + "]");
+      entries[i].slot->replace(std::make_shared<LowRankLinear>(at::empty({info.inFeatures, k}),
+                                                               at::empty({k, info.outFeatures}),
+                                                               info.hasBias ? at::empty({info.outFeatures}) : at::Tensor()));
+    }
+  }
+  const fs::path factorsFile = dir / "factors.safetensors";
+  const auto tensors = io::readSafetensors(factorsFile);
+  detail::WeightLoader w(tensors, factorsFile.string());
+  for (auto& item : out.model->named_parameters(/*recurse=*/true)) w.into(item.value(), item.key());
+  for (auto& item : out.model->named_buffers(/*recurse=*/true)) w.into(item.value(), item.key());
+  out.model->eval();
+  out.model->to(parseDevice(options.device));
+}
+
 LoadedModel loadModelUnchecked(const fs::path& path, const LoadOptions& options) {
   if (!fs::exists(path)) throw Error(path.string() + ": no such file or directory");
   LoadedModel out;
@@ -197,12 +265,19 @@ LoadedModel loadModelUnchecked(const fs::path& path, const LoadOptions& options)
   // Parse the device first: a bad --device should fail before any heavy reading.
   parseDevice(options.device);
   if (fs::is_directory(path)) {
-    out.format = "hf-safetensors";
-    const auto config = io::parseHfConfig(path / "config.json");
-    auto weights = io::readSafetensorsModel(path);
-    checkWeightsFitConfig(config, weights, path.string());
-    out.model = createModel(config, /*initialise=*/false);
-    finish(out, weights, options);
+    io::ModelConfig config;
+    if (fs::exists(path / "ranklab.json")) {
+      out.format = "ranklab-factorized";
+      loadFactorized(path, options, out);
+      config = out.model->config();
+    } else {
+      out.format = "hf-safetensors";
+      config = io::parseHfConfig(path / "config.json");
+      auto weights = io::readSafetensorsModel(path);
+      checkWeightsFitConfig(config, weights, path.string());
+      out.model = createModel(config, /*initialise=*/false);
+      finish(out, weights, options);
+    }
     if (!options.tokenizerPath.empty()) {
       loadTokenizerFrom(out, options.tokenizerPath, config.vocabSize);
     } else if (fs::exists(path / "tokenizer.bin")) {
@@ -280,18 +355,15 @@ void writeLlama2cTokenizer(const io::Llama2cVocab& vocab, const fs::path& file) 
   w.commit();
 }
 
-void saveHfDirectory(const LoadedModel& loaded, const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(dir.string() + ": cannot create directory: " + ec.message());
-  const auto& c = loaded.model->config();
-  {
-    io::AtomicFileWriter w(dir / "config.json");
-    const std::string text = io::toHfConfigJson(c).dump(2) + "\n";
-    w.write(text.data(), text.size());
-    w.commit();
-  }
-  io::writeSafetensors(dir / "model.safetensors", loaded.model->hfWeights(), {{"format", "pt"}});
+namespace {
+
+void writeText(const fs::path& file, const std::string& text) {
+  io::AtomicFileWriter w(file);
+  w.write(text.data(), text.size());
+  w.commit();
+}
+
+void copyTokenizerFiles(const LoadedModel& loaded, const fs::path& dir) {
   if (loaded.scoredVocab) {
     writeLlama2cTokenizer(*loaded.scoredVocab, dir / "tokenizer.bin");
   } else if (!loaded.tokenizerSource.empty()) {
@@ -309,6 +381,69 @@ void saveHfDirectory(const LoadedModel& loaded, const fs::path& dir) {
       copy(loaded.tokenizerSource);
     }
   }
+}
+
+}  // namespace
+
+void saveHfDirectory(const LoadedModel& loaded, const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir.string() + ": cannot create directory: " + ec.message());
+  const auto& c = loaded.model->config();
+  writeText(dir / "config.json", io::toHfConfigJson(c).dump(2) + "\n");
+  io::writeSafetensors(dir / "model.safetensors", loaded.model->hfWeights(), {{"format", "pt"}});
+  copyTokenizerFiles(loaded, dir);
+}
+
+void saveFactorizedDirectory(const LoadedModel& loaded, const fs::path& dir, const nlohmann::json& extra) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir.string() + ": cannot create directory: " + ec.message());
+  const auto& model = *loaded.model;
+  writeText(dir / "config.json", io::toHfConfigJson(model.config()).dump(2) + "\n");
+  io::TensorMap tensors;
+  for (const auto& item : model.named_parameters(/*recurse=*/true))
+    tensors[item.key()] = item.value().detach().to(at::kCPU).contiguous();
+  for (const auto& item : model.named_buffers(/*recurse=*/true))
+    tensors[item.key()] = item.value().detach().to(at::kCPU).contiguous();
+  io::writeSafetensors(dir / "factors.safetensors", tensors, {{"format", "ranklab-factorized"}});
+
+  nlohmann::json manifest = extra.is_object() ? extra : nlohmann::json::object();
+  // Ops kept dense under the dense-if-cheaper rule still have a chosen rank; the caller may pass it.
+  const nlohmann::json chosen = manifest.contains("op_ranks") ? manifest["op_ranks"] : nlohmann::json();
+  manifest.erase("op_ranks");
+  manifest["format"] = "ranklab-factorized";
+  manifest["version"] = 1;
+  manifest["architecture"] = io::architectureName(model.config().arch);
+  nlohmann::json ops = nlohmann::json::array(), pattern = nlohmann::json::object();
+  std::map<int64_t, int> rankCounts;
+  const auto paths = slotPaths(model);
+  const auto& entries = model.ops().entries();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& info = entries[i].info;
+    const int64_t full = std::min(info.inFeatures, info.outFeatures);
+    auto lowRank = std::dynamic_pointer_cast<LowRankLinear>(entries[i].slot->impl());
+    const int64_t rank = lowRank ? lowRank->rank()
+                                 : (chosen.is_array() && chosen.size() == entries.size() ? chosen[i].get<int64_t>() : full);
+    ops.push_back({{"name", info.name}, {"module", paths[i]}, {"in", info.inFeatures}, {"out", info.outFeatures},
+                   {"rank", rank}, {"full_rank", full}, {"factorized", static_cast<bool>(lowRank)}});
+    if (rank < full) {
+      pattern[info.name] = rank;
+      ++rankCounts[rank];
+    }
+  }
+  manifest["ops"] = ops;
+  manifest["rank_pattern"] = pattern;
+  int64_t common = 0;
+  int best = 0;
+  for (const auto& [rank, count] : rankCounts)
+    if (count > best) {
+      best = count;
+      common = rank;
+    }
+  manifest["r"] = common;
+  writeText(dir / "ranklab.json", manifest.dump(2) + "\n");
+  copyTokenizerFiles(loaded, dir);
 }
 
 void saveGguf(const LoadedModel& loaded, const fs::path& file) {

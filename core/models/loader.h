@@ -1,6 +1,7 @@
 // Loading models from disk in any supported format, and writing them back out.
 //
-// Formats: a Hugging Face directory (config.json + model.safetensors or a sharded index), a GGUF
+// Formats: a RankLab factorised directory (ranklab.json + factors.safetensors + config.json, see
+// saveFactorizedDirectory), a Hugging Face directory (config.json + model.safetensors or a sharded index), a GGUF
 // file (llama architecture; F32/F16/BF16/Q8_0 tensors; embedded tokenizer), a llama2.c checkpoint
 // (.bin; tokenizer passed separately). Everything is validated before use; failures throw
 // ranklab::Error naming the file and the problem.
@@ -9,6 +10,7 @@
 #include <c10/core/Device.h>
 
 #include <filesystem>
+#include <nlohmann/json_fwd.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,7 +30,7 @@ struct LoadOptions {
 struct LoadedModel {
   std::shared_ptr<LanguageModel> model;
   std::shared_ptr<tokenize::Tokenizer> tokenizer;  // null when none was found
-  std::string format;                              // "hf-safetensors", "gguf", "llama2c"
+  std::string format;                              // "hf-safetensors", "ranklab-factorized", "gguf", "llama2c"
   std::filesystem::path source;
   // Scored-piece vocabulary (llama2.c / GGUF llama tokenizers), kept so converters can write it.
   std::optional<io::Llama2cVocab> scoredVocab;
@@ -43,6 +45,20 @@ LoadedModel loadModel(const std::filesystem::path& path, const LoadOptions& opti
 // Writes a Hugging Face directory: config.json, model.safetensors and the tokenizer files
 // (copied from a HF source; tokenizer.bin in llama2.c format for scored-piece vocabularies).
 void saveHfDirectory(const LoadedModel& loaded, const std::filesystem::path& dir);
+
+// Writes a RankLab factorised directory that loadModel reloads with identical logits:
+//  - config.json: the Hugging Face config of the uncompressed architecture;
+//  - factors.safetensors: every parameter and buffer of the model under its LibTorch module path
+//    (an op stored low-rank holds "<slot>.impl.a" [M, k] and "<slot>.impl.b" [k, N], a dense one
+//    "<slot>.impl.weight" [out, in]; "<slot>.impl.bias" when the op has a bias);
+//  - ranklab.json: {"format": "ranklab-factorized", "version": 1, "architecture", "ops": [{"name",
+//    "module", "in", "out", "rank", "full_rank", "factorized"}], "rank_pattern": {op name: rank}
+//    (PEFT-style, every op stored below full rank), "r": the most common such rank} merged with
+//    `extra` (the job's ledger, decomposition, selector, source model and run id; an "op_ranks"
+//    array in `extra`, one rank per op, names the chosen rank of ops kept dense as cheaper);
+//  - the tokenizer files, as saveHfDirectory copies them.
+// Each file is written atomically. Throws ranklab::Error naming the file.
+void saveFactorizedDirectory(const LoadedModel& loaded, const std::filesystem::path& dir, const nlohmann::json& extra);
 
 // Writes a GGUF v3 file (llama architecture only) with the embedded tokenizer when the model has
 // a scored-piece vocabulary. q/k weights are permuted to GGUF's interleaved RoPE layout.

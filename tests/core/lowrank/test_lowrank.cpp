@@ -8,8 +8,8 @@
 
 #include "common/error.h"
 #include "eval/perplexity.h"
-#include "lowrank/low_rank_linear.h"
-#include "lowrank/svd.h"
+#include "models/low_rank_linear.h"
+#include "lowrank/decompose.h"
 #include "models/loader.h"
 #include "select/ledger.h"
 #include "test_paths.h"
@@ -22,12 +22,12 @@ namespace {
 TEST(LowRank, TruncationErrorEqualsDiscardedSingularValues) {
   torch::manual_seed(31);
   models::DenseLinear dense(48, 24, true);
-  const auto d = lowrank::svdOf(dense);
+  const auto d = lowrank::decomposeWeight(dense.denseWeight().t(), dense.bias(), lowrank::Method::Svd, nullptr);
   ASSERT_EQ(d.s.size(0), 24);
   EXPECT_TRUE((d.s.slice(0, 0, 23) >= d.s.slice(0, 1, 24)).all().item<bool>());  // descending
   const at::Tensor w = dense.denseWeight().t();  // M x N
   for (int64_t k : {0, 5, 12, 24}) {
-    lowrank::LowRankLinear lr(d.a.narrow(1, 0, k).clone(), d.b.narrow(0, 0, k).clone(), d.bias);
+    models::LowRankLinear lr(d.a.narrow(1, 0, k).clone(), d.b.narrow(0, 0, k).clone(), d.bias);
     const double err = (lr.denseWeight().t() - w).pow(2).sum().item<double>();
     const double discarded = d.s.narrow(0, k, 24 - k).pow(2).sum().item<double>();
     // Metric: squared Frobenius error vs the sum of discarded s_i^2 (Eckart-Young), tolerance 1e-4 relative + 1e-8.
@@ -39,18 +39,18 @@ TEST(LowRank, TruncationErrorEqualsDiscardedSingularValues) {
 TEST(LowRank, FactorsReproduceTheDenseOpAndMasksSwitchDirectionsOff) {
   torch::manual_seed(32);
   models::DenseLinear dense(16, 40, true);
-  const auto d = lowrank::svdOf(dense);
-  lowrank::LowRankLinear full(d.a, d.b, d.bias);
+  const auto d = lowrank::decomposeWeight(dense.denseWeight().t(), dense.bias(), lowrank::Method::Svd, nullptr);
+  models::LowRankLinear full(d.a, d.b, d.bias);
   auto x = torch::randn({3, 5, 16});
   // Metric: max abs output difference at full rank, tolerance 1e-4.
   EXPECT_LT((full.forward(x) - dense.forward(x)).abs().max().item<float>(), 1e-4f);
   auto mask = torch::ones({16});
   mask.narrow(0, 10, 6).zero_();
   full.setMask(mask);
-  lowrank::LowRankLinear truncated(d.a.narrow(1, 0, 10).clone(), d.b.narrow(0, 0, 10).clone(), d.bias);
+  models::LowRankLinear truncated(d.a.narrow(1, 0, 10).clone(), d.b.narrow(0, 0, 10).clone(), d.bias);
   EXPECT_LT((full.forward(x) - truncated.forward(x)).abs().max().item<float>(), 1e-5f);
   EXPECT_THROW(full.setMask(torch::ones({3})), Error);
-  EXPECT_THROW(lowrank::LowRankLinear(torch::zeros({4, 3}), torch::zeros({2, 5}), at::Tensor()), Error);
+  EXPECT_THROW(models::LowRankLinear(torch::zeros({4, 3}), torch::zeros({2, 5}), at::Tensor()), Error);
 }
 
 class ReferenceTruncation : public ::testing::Test {
@@ -71,8 +71,7 @@ TEST_F(ReferenceTruncation, UniformSvdAtHalfTheBudgetMeetsItAndCostsPerplexity) 
   const auto text = m_ref / "TinyStories-valid.first69.txt";
   const double dense = eval::perplexityOfFile(*m.model, *m.tokenizer, text, o).perplexity;
 
-  std::vector<lowrank::OpDecomposition> decs;
-  for (const auto& e : m.model->ops().entries()) decs.push_back(lowrank::svdOf(*e.slot->impl()));
+  const auto decs = lowrank::decomposeModel(*m.model, lowrank::Method::Svd, nullptr);
   const auto infos = m.model->ops().infos();
   const auto ranks = select::uniformRanksAtBudget(infos, 0.5);
   const auto l = select::ledger(infos, ranks);

@@ -1,10 +1,10 @@
-#include "lowrank/low_rank_linear.h"
+#include "models/low_rank_linear.h"
 
 #include <torch/torch.h>
 
 #include "common/error.h"
 
-namespace ranklab::lowrank {
+namespace ranklab::models {
 
 namespace {
 std::string shape(const at::Tensor& t) {
@@ -46,4 +46,4 @@ void LowRankLinear::setMask(const at::Tensor& mask) {
   m_mask = mask.defined() ? register_buffer("mask", mask.to(m_a.options())) : at::Tensor();
 }
 
-}  // namespace ranklab::lowrank
+}  // namespace ranklab::models

@@ -6,9 +6,9 @@
 
 #include "models/linear_op.h"
 
-namespace ranklab::lowrank {
+namespace ranklab::models {
 
-class LowRankLinear : public models::LinearOp {
+class LowRankLinear : public LinearOp {
  public:
   // Throws ranklab::Error when the shapes do not chain (A [M, k], B [k, N], bias [N]).
   LowRankLinear(at::Tensor a, at::Tensor b, at::Tensor bias);
@@ -32,4 +32,4 @@ class LowRankLinear : public models::LinearOp {
   at::Tensor m_a, m_b, m_bias, m_mask;
 };
 
-}  // namespace ranklab::lowrank
+}  // namespace ranklab::models

@@ -1,0 +1,75 @@
+// Torch-free description of a compression job (what the CLI, the GUI's job panel and sweeps fill
+// in) and of its outcome. Plain data; JSON form in jobs/job_spec.h.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "api/run.h"
+
+namespace ranklab::api {
+
+struct JobSpec {
+  // Model: any form `ranklab-cli info` takes; tokenizer overrides the one found next to it.
+  std::string model;
+  std::string tokenizer;
+  std::string device = "auto";  // auto | cpu | cuda[:N]
+  int threads = 0;              // 0: LibTorch's default
+
+  // Method (ALGORITHMS.md sections 1 and 4).
+  std::string decomposition = "svd";  // svd | fwsvd | iwsvd | asvd | whiten
+  std::string selector = "uniform";   // uniform | energy | manual | sensitivity
+  double keep = 0.5;                  // p, the kept fraction of compressible parameters
+  double rankRatio = -1.0;            // uniform: >= 0 selects k = floor(r min(M, N)) instead of the budget
+  double energy = -1.0;               // energy: >= 0 is the threshold; < 0 searches the one meeting `keep`
+  std::map<std::string, double> manualRanks;  // manual: op name or glob -> rank (or fraction < 1)
+  std::vector<double> sensitivityRatios;      // sensitivity: empty = 0.1 .. 0.9
+  bool randomizedSvd = false;                 // top-k randomized SVD when the ranks are known up front
+
+  // Data. Calibration: text for causal LMs, a labelled set for classifiers.
+  std::string calib;
+  int64_t calibSamples = 32;
+  int64_t calibLength = 0;  // tokens per window; 0 = min(context, 512)
+  std::string evalText;     // perplexity (eval's protocol)
+  std::string evalLabelled; // accuracy
+  std::string separator = "<|endoftext|>";
+  bool truncate = false;
+  int64_t evalContext = 0;
+  int64_t maxEvalDocuments = 0;
+
+  // Fine-tuning after compression.
+  std::string train;        // defaults to calib
+  int64_t finetuneSteps = 0;
+  double learningRate = 1e-4;
+  int64_t batchSize = 8;
+  uint64_t seed = 0;
+
+  // Outputs.
+  std::string db;                        // run database; empty = the default (RunStore::defaultPath)
+  bool store = true;                     // false: run without recording (benchmarks)
+  std::string exportDir;
+  std::string exportFormat = "factorized";  // factorized | dense
+  std::string cacheDir;                  // decomposition cache; empty = the default
+  bool useCache = true;
+
+  // Labels.
+  std::string name;
+  std::vector<std::string> tags;
+  std::string sweepId;
+};
+
+// Exactly one outcome per job.
+struct JobOutcome {
+  std::string status;  // succeeded | cancelled | failed
+  std::string error;   // failed: the message
+  RunData data;        // the run as stored (id 0 when not stored)
+  std::string databasePath;
+  std::string exportedTo;
+  bool decompositionFromCache = false;
+  bool sensitivityFromCache = false;
+  std::vector<std::string> warnings;  // things the user should know that did not stop the job
+};
+
+}  // namespace ranklab::api

@@ -1,0 +1,102 @@
+// Torch-free value types for stored runs: what a compression job produced, as the run store keeps
+// it and the UI / CLI show it. Plain data; copyable.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ranklab::api {
+
+// Run status: "running" while a job writes it, then exactly one of "succeeded" or "failed". A
+// cancelled job deletes its run; a run whose process was killed stays "running" (sweeps re-run it).
+struct RunRecord {
+  int64_t id = 0;            // store-local id (changes when merged into another database)
+  std::string uuid;          // globally unique, kept across merges
+  std::string status;        // running | succeeded | failed
+  std::string name;          // short human label, e.g. "svd+uniform p=0.50"
+  std::string createdAt;     // ISO 8601 UTC, "2026-11-27T21:04:05Z"
+  std::string finishedAt;    // empty while running
+  double seconds = 0.0;      // wall time of the job
+  // Reproducibility capsule.
+  std::string modelPath;
+  std::string modelHash;     // SHA-256 of the model's files (hex)
+  std::string architecture;  // gpt2 | llama | bert
+  std::string decomposition; // svd | fwsvd | iwsvd | asvd | whiten
+  std::string selector;      // uniform | energy | manual | sensitivity | ars | rankdyna
+  double keepTarget = 0.0;   // requested p
+  double keptFraction = 0.0; // achieved p (ALGORITHMS.md section 0)
+  int64_t compressibleBefore = 0, compressibleAfter = 0;  // T_total, T(k)
+  int64_t totalBefore = 0, totalAfter = 0;                // whole-model parameters
+  std::string calibPath, calibHash;  // calibration data and its SHA-256
+  std::string evalPath, evalHash;    // evaluation data and its SHA-256
+  int64_t seed = 0;
+  std::string configJson;    // the full job spec as JSON
+  std::string versionsJson;  // {"ranklab": ..., "torch": ..., "sqlite": ...}
+  std::string device;        // "cpu", "cuda:0 (NVIDIA H100 ...)"
+  std::string error;         // failure message (status failed)
+  std::string sweepId;       // empty unless the run belongs to a sweep
+  std::string specHash;      // hash of the job spec (sweeps find finished points by it)
+  std::string notes;
+  std::vector<std::string> tags;
+  // Headline metrics (NaN when not measured): perplexity or accuracy, before and after.
+  std::string metric;        // "perplexity" | "accuracy"
+  double metricBefore = 0.0, metricAfter = 0.0;
+};
+
+// One op's outcome in a run.
+struct OpResult {
+  int64_t index = 0;         // position in the model's op order
+  std::string name;          // "layers.3.attn.q"
+  int layer = 0;
+  std::string kind;          // q k v o gate up down
+  int64_t inFeatures = 0, outFeatures = 0;
+  int64_t rank = 0;          // chosen rank k
+  int64_t fullRank = 0;      // min(M, N)
+  bool factorised = false;   // false: kept dense (full rank or dense-if-cheaper)
+  double energyKept = 1.0;   // sum_{i<k} s_i^2 / sum s_i^2 of the decomposed matrix
+  std::vector<float> spectrum;       // singular values of the matrix decomposed (weighted), descending
+  std::vector<float> plainSpectrum;  // singular values of W itself (equal to spectrum for plain SVD)
+};
+
+// A scalar series value at a training step ("loss", "R", "R_align", "budget", "lr", ...).
+struct SeriesPoint {
+  int64_t step = 0;
+  std::string name;
+  double value = 0.0;
+};
+
+// Mask state at one logged step: kept rank per op (op order) and optionally the packed mask bits
+// of each op (bit i of op l = byte i/8, bit i%8 LSB-first; empty when not recorded).
+struct MaskFrame {
+  int64_t step = 0;
+  std::vector<int32_t> ranks;
+  std::vector<std::vector<uint8_t>> bits;
+};
+
+// One evaluation: `stage` "before" (uncompressed) or "after"; metric "perplexity" | "accuracy".
+struct EvalPoint {
+  std::string stage;
+  std::string dataset;       // file evaluated
+  std::string metric;
+  double keptFraction = 1.0;
+  double value = 0.0;
+  int64_t count = 0;         // tokens or examples counted
+};
+
+// ASVD-style sensitivity table: calibration perplexity with only op `op` truncated to `ratio`.
+struct SensitivityEntry {
+  int64_t opIndex = 0;
+  double ratio = 0.0;
+  double perplexity = 0.0;
+};
+
+struct RunData {
+  RunRecord run;
+  std::vector<OpResult> ops;
+  std::vector<SeriesPoint> series;
+  std::vector<MaskFrame> frames;
+  std::vector<EvalPoint> evals;
+};
+
+}  // namespace ranklab::api

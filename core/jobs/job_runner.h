@@ -1,0 +1,33 @@
+// JobRunner: one compression job from spec to stored run (DESIGN.md "core modules", jobs).
+//
+// load -> evaluate before -> calibrate -> decompose (cached) -> select ranks -> apply -> fine-tune
+// -> evaluate after (same data) -> export -> store. Synchronous; call it on a worker thread.
+// Exactly one outcome, never an exception:
+//  - succeeded: the run is stored complete (status "succeeded");
+//  - cancelled: CancelToken set; the run's rows are deleted in one transaction, nothing half-written
+//    stays in the store (an export directory is written only after the last cancellation point);
+//  - failed: a clear message naming the file or op; the run stays stored with status "failed" and
+//    that message (unless the store itself failed, which the message then says).
+#pragma once
+
+#include "api/job.h"
+#include "common/progress.h"
+
+namespace ranklab::jobs {
+
+// Live observation for views that draw a running job. Called on the job's thread; keep it cheap.
+class JobObserver {
+ public:
+  virtual ~JobObserver() = default;
+  virtual void runStarted(const api::RunRecord&) {}
+  virtual void seriesPoint(const api::SeriesPoint&) {}
+  virtual void opsChosen(const std::vector<api::OpResult>&) {}
+};
+
+class JobRunner {
+ public:
+  api::JobOutcome run(const api::JobSpec& spec, ProgressSink& progress, CancelToken& cancel,
+                      JobObserver* observer = nullptr);
+};
+
+}  // namespace ranklab::jobs

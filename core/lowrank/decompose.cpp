@@ -1,0 +1,326 @@
+#include "lowrank/decompose.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "common/compat.h"
+#include "common/error.h"
+#include "common/hash.h"
+#include "io/safetensors.h"
+#include "models/low_rank_linear.h"
+#include "select/ledger.h"
+
+namespace fs = std::filesystem;
+
+namespace ranklab::lowrank {
+
+Method parseMethod(const std::string& name) {
+  if (name == "svd") return Method::Svd;
+  if (name == "fwsvd") return Method::Fwsvd;
+  if (name == "iwsvd") return Method::Iwsvd;
+  if (name == "asvd") return Method::Asvd;
+  if (name == "whiten" || name == "svd-llm") return Method::Whiten;
+  throw Error("unknown decomposition '" + name + "' (expected svd, fwsvd, iwsvd, asvd or whiten)");
+}
+
+std::string methodName(Method method) {
+  switch (method) {
+    case Method::Svd: return "svd";
+    case Method::Fwsvd: return "fwsvd";
+    case Method::Iwsvd: return "iwsvd";
+    case Method::Asvd: return "asvd";
+    case Method::Whiten: return "whiten";
+  }
+  return "svd";
+}
+
+CalibrationNeeds needsOf(Method method) {
+  CalibrationNeeds n;
+  n.fisher = method == Method::Fwsvd;
+  n.importance = method == Method::Iwsvd;
+  n.absMean = method == Method::Asvd;
+  n.gram = method == Method::Whiten;
+  return n;
+}
+
+double OpDecomposition::energyKept(int64_t k) const {
+  if (totalEnergy <= 0.0) return 1.0;
+  const int64_t kk = std::min<int64_t>(std::max<int64_t>(k, 0), s.size(0));
+  return std::min(1.0, s.narrow(0, 0, kk).to(at::kDouble).square().sum().item<double>() / totalEnergy);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> randomizedSvd(const at::Tensor& a, int64_t k, int64_t oversample,
+                                                             int64_t powerIterations, uint64_t seed) {
+  const int64_t l = std::min(std::min(a.size(0), a.size(1)), k + std::max<int64_t>(0, oversample));
+  auto gen = at::detail::createCPUGenerator(seed);
+  const at::Tensor g = at::randn({a.size(1), l}, gen, a.options().device(at::kCPU)).to(a.device());
+  at::Tensor q = std::get<0>(at::linalg_qr(at::matmul(a, g)));
+  for (int64_t i = 0; i < powerIterations; ++i) {
+    // Subspace iteration with re-orthonormalisation sharpens the spectrum's decay (Halko et al. 4.5).
+    const at::Tensor z = std::get<0>(at::linalg_qr(at::matmul(a.t(), q)));
+    q = std::get<0>(at::linalg_qr(at::matmul(a, z)));
+  }
+  auto [ub, s, vh] = compat::svd(at::matmul(q.t(), a));
+  return {at::matmul(q, ub).narrow(1, 0, k), s.narrow(0, 0, k), vh.narrow(0, 0, k)};
+}
+
+namespace {
+
+std::string shapeOf(const at::Tensor& t) {
+  std::string s = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + "]";
+}
+
+at::Tensor requireStat(const at::Tensor& t, const char* what, std::vector<int64_t> shape, Method method) {
+  if (!t.defined())
+    throw Error(methodName(method) + " needs " + what + " from a calibration pass (pass calibration data)");
+  if (t.sizes() != at::IntArrayRef(shape))
+    throw Error(methodName(method) + ": " + what + " has shape " + shapeOf(t) + ", the weight needs " +
+                shapeOf(at::empty(shape, at::kFloat)));
+  return t;
+}
+
+// Row scales clamped away from zero, so that dividing them back out is safe.
+at::Tensor guarded(const at::Tensor& scale, double guard) {
+  const double mean = scale.mean().item<double>();
+  if (!(mean > 0.0)) return at::ones_like(scale);  // no signal at all: fall back to the plain SVD
+  return scale.clamp_min(guard * mean);
+}
+
+}  // namespace
+
+OpDecomposition decomposeWeight(const at::Tensor& w, const at::Tensor& bias, Method method, const OpStats* stats,
+                                const DecomposeOptions& options) {
+  if (w.dim() != 2) throw Error("decomposition: weight must be a matrix, got " + shapeOf(w));
+  if (method != Method::Svd && !stats) throw Error(methodName(method) + " needs a calibration pass");
+  torch::NoGradGuard guard;
+  const int64_t m = w.size(0), n = w.size(1);
+  OpDecomposition d;
+  if (bias.defined()) d.bias = bias.detach().clone();
+
+  // The matrix to decompose, and how to fold its left factor back into W's basis.
+  at::Tensor x;
+  at::Tensor rowScale;  // diagonal weighting (fwsvd, iwsvd, asvd)
+  at::Tensor lower;     // Cholesky factor (whiten), float64
+  switch (method) {
+    case Method::Svd:
+      x = w;
+      break;
+    case Method::Fwsvd:
+    case Method::Iwsvd: {
+      const auto& f = method == Method::Fwsvd ? requireStat(stats->fisher, "Fisher diagonals", {m, n}, method)
+                                              : requireStat(stats->importance, "importance scores", {m, n}, method);
+      rowScale = guarded(f.to(at::kDouble).sum(1), options.rowGuard).sqrt().to(w.dtype());
+      x = w * rowScale.unsqueeze(1);
+      break;
+    }
+    case Method::Asvd: {
+      const auto& mean = requireStat(stats->absMean, "input activation means", {m}, method);
+      rowScale = guarded(mean.to(at::kDouble), options.rowGuard).pow(options.asvdAlpha).to(w.dtype());
+      x = w * rowScale.unsqueeze(1);
+      break;
+    }
+    case Method::Whiten: {
+      const auto& c = requireStat(stats->gram, "the input covariance X^T X", {m, m}, method);
+      const at::Tensor c64 = c.to(at::kDouble);
+      const double meanDiag = c64.diagonal().mean().item<double>();
+      if (!(meanDiag > 0.0)) throw Error("whiten: the op saw no calibration tokens (X^T X is zero)");
+      double delta = 0.0;
+      for (int attempt = 0;; ++attempt) {
+        const at::Tensor shifted = delta > 0.0 ? c64 + delta * at::eye(m, c64.options()) : c64;
+        auto [l, info] = at::linalg_cholesky_ex(shifted);
+        if (info.item<int64_t>() == 0 && at::isfinite(l).all().item<bool>()) {
+          lower = l;
+          break;
+        }
+        if (attempt >= 12)
+          throw Error("whiten: X^T X stays not positive definite after 12 retries (delta " + std::to_string(delta) + ")");
+        // Not positive definite (too few tokens for M, or dead inputs): shift the spectrum a little more.
+        delta = delta == 0.0 ? 1e-9 * meanDiag : delta * 10.0;
+        d.whitenRetries = attempt + 1;
+      }
+      d.whitenDelta = delta;
+      x = at::matmul(lower.t(), w.to(at::kDouble)).to(w.dtype());
+      break;
+    }
+  }
+
+  d.totalEnergy = x.to(at::kDouble).square().sum().item<double>();
+  const int64_t full = std::min(m, n);
+  at::Tensor u, s, vh;
+  if (options.maxRank > 0 && options.maxRank + options.oversample < full / 2) {
+    std::tie(u, s, vh) = randomizedSvd(x, options.maxRank, options.oversample, options.powerIterations, options.seed);
+  } else {
+    std::tie(u, s, vh) = compat::svd(x);
+  }
+  at::Tensor us = u * s.unsqueeze(0);
+  if (rowScale.defined()) {
+    us = us / rowScale.unsqueeze(1);
+  } else if (lower.defined()) {
+    // A = L^-T U S: solve L^T A = U S (triangular, float64).
+    us = at::linalg_solve_triangular(lower.t(), us.to(at::kDouble), /*upper=*/true).to(w.dtype());
+  }
+  d.a = us.contiguous();
+  d.b = vh.contiguous();
+  d.s = s.contiguous();
+  if (method == Method::Svd && s.size(0) == full) {
+    d.plainS = d.s;
+  } else if (options.plainSpectrum) {
+    d.plainS = at::linalg_svdvals(w);
+  }
+  return d;
+}
+
+std::vector<OpDecomposition> decomposeModel(const models::LanguageModel& model, Method method,
+                                            const Calibration* calibration, const DecomposeOptions& options,
+                                            ProgressSink* progress, const CancelToken* cancel) {
+  const auto& entries = model.ops().entries();
+  if (method != Method::Svd && (!calibration || calibration->ops.size() != entries.size()))
+    throw Error(methodName(method) + " needs a calibration pass over the model's " + std::to_string(entries.size()) +
+                " ops");
+  torch::NoGradGuard guard;
+  std::vector<OpDecomposition> out;
+  out.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (cancel) cancel->check();
+    const auto& impl = *entries[i].slot->impl();
+    const at::Tensor w = impl.denseWeight().detach().to(at::kFloat).t();
+    try {
+      out.push_back(decomposeWeight(w, impl.bias(), method, calibration ? &calibration->ops[i] : nullptr, options));
+    } catch (const Error& e) {
+      throw Error("op '" + entries[i].info.name + "': " + e.what());
+    }
+    if (progress) progress->progress("decompose", static_cast<long long>(i + 1), static_cast<long long>(entries.size()));
+  }
+  return out;
+}
+
+std::string decompositionCacheKey(const std::string& modelHash, Method method, const std::string& calibrationHash,
+                                  const DecomposeOptions& o) {
+  std::ostringstream k;
+  k.precision(17);
+  k << "ranklab-decomposition-v1|" << modelHash << "|" << methodName(method) << "|"
+    << (method == Method::Svd ? std::string() : calibrationHash) << "|" << o.asvdAlpha << "|" << o.rowGuard << "|"
+    << o.plainSpectrum << "|" << o.maxRank << "|" << o.oversample << "|" << o.powerIterations << "|" << o.seed;
+  return sha256Hex(k.str());
+}
+
+fs::path defaultCacheDir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "ranklab" / "decompositions";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return fs::path(home) / ".cache" / "ranklab" / "decompositions";
+  return fs::temp_directory_path() / "ranklab-decompositions";
+}
+
+namespace {
+std::string opSignature(const models::LanguageModel& model) {
+  std::string sig;
+  for (const auto& e : model.ops().entries())
+    sig += e.info.name + ":" + std::to_string(e.info.inFeatures) + "x" + std::to_string(e.info.outFeatures) + ";";
+  return sig;
+}
+}  // namespace
+
+std::vector<OpDecomposition> loadCachedDecompositions(const fs::path& dir, const std::string& key,
+                                                      const models::LanguageModel& model) {
+  const fs::path file = dir / (key + ".safetensors");
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return {};
+  try {
+    const auto header = io::readSafetensorsHeader(file);
+    auto meta = [&](const std::string& k) {
+      auto it = header.metadata.find(k);
+      if (it == header.metadata.end()) throw Error("missing " + k);
+      return it->second;
+    };
+    if (meta("ops") != opSignature(model)) return {};
+    auto tensors = io::readSafetensors(file);
+    const auto device = model.device();
+    std::vector<OpDecomposition> out;
+    const auto& entries = model.ops().entries();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const std::string p = std::to_string(i) + ".";
+      OpDecomposition d;
+      d.a = tensors.at(p + "a").to(device);
+      d.b = tensors.at(p + "b").to(device);
+      d.s = tensors.at(p + "s").to(device);
+      if (tensors.count(p + "plain_s")) d.plainS = tensors.at(p + "plain_s").to(device);
+      d.totalEnergy = std::stod(meta(p + "total_energy"));
+      d.whitenRetries = std::stoi(meta(p + "whiten_retries"));
+      d.whitenDelta = std::stod(meta(p + "whiten_delta"));
+      const auto& info = entries[i].info;
+      if (d.a.size(0) != info.inFeatures || d.b.size(1) != info.outFeatures || d.a.size(1) != d.b.size(0)) return {};
+      const at::Tensor bias = entries[i].slot->impl()->bias();
+      if (bias.defined()) d.bias = bias.detach().clone();
+      out.push_back(std::move(d));
+    }
+    return out;
+  } catch (const std::exception&) {
+    return {};  // a damaged or foreign cache file is recomputed, not fatal
+  }
+}
+
+void storeCachedDecompositions(const fs::path& dir, const std::string& key, const models::LanguageModel& model,
+                               const std::vector<OpDecomposition>& decompositions) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir.string() + ": cannot create the decomposition cache: " + ec.message());
+  io::TensorMap tensors;
+  std::map<std::string, std::string> meta{{"ops", opSignature(model)}, {"format", "ranklab-decompositions-v1"}};
+  for (size_t i = 0; i < decompositions.size(); ++i) {
+    const auto& d = decompositions[i];
+    const std::string p = std::to_string(i) + ".";
+    tensors[p + "a"] = d.a.detach().to(at::kCPU);
+    tensors[p + "b"] = d.b.detach().to(at::kCPU);
+    tensors[p + "s"] = d.s.detach().to(at::kCPU);
+    if (d.plainS.defined()) tensors[p + "plain_s"] = d.plainS.detach().to(at::kCPU);
+    std::ostringstream e, delta;
+    e.precision(17);
+    delta.precision(17);
+    e << d.totalEnergy;
+    delta << d.whitenDelta;
+    meta[p + "total_energy"] = e.str();
+    meta[p + "whiten_retries"] = std::to_string(d.whitenRetries);
+    meta[p + "whiten_delta"] = delta.str();
+  }
+  io::writeSafetensors(dir / (key + ".safetensors"), tensors, meta);
+}
+
+void applyRanks(models::LanguageModel& model, const std::vector<OpDecomposition>& decompositions,
+                const std::vector<int64_t>& ranks) {
+  const auto& entries = model.ops().entries();
+  if (decompositions.size() != entries.size() || ranks.size() != entries.size())
+    throw Error("applying ranks: " + std::to_string(ranks.size()) + " ranks and " +
+                std::to_string(decompositions.size()) + " decompositions for " + std::to_string(entries.size()) + " ops");
+  torch::NoGradGuard guard;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& info = entries[i].info;
+    const int64_t k = ranks[i];
+    if (k < 0 || k > select::fullRank(info))
+      throw Error("applying ranks: rank " + std::to_string(k) + " for op '" + info.name + "' is outside [0, " +
+                  std::to_string(select::fullRank(info)) + "]");
+    if (k == select::fullRank(info)) continue;
+    const auto& d = decompositions[i];
+    if (k > d.a.size(1))
+      throw Error("applying ranks: op '" + info.name + "' asks for rank " + std::to_string(k) + " but its decomposition holds " +
+                  std::to_string(d.a.size(1)) + " triplets");
+    const at::Tensor a = d.a.narrow(1, 0, k).to(at::kFloat).clone();
+    const at::Tensor b = d.b.narrow(0, 0, k).to(at::kFloat).clone();
+    if (select::isFactorised(info, k)) {
+      entries[i].slot->replace(std::make_shared<models::LowRankLinear>(a, b, d.bias.defined() ? d.bias.clone() : at::Tensor()));
+    } else {
+      // Dense is cheaper at this rank: store the rank-k product as a dense weight.
+      auto dense = std::make_shared<models::DenseLinear>(info.inFeatures, info.outFeatures, d.bias.defined(), false);
+      dense->to(a.device());
+      dense->weight().copy_(torch::matmul(a, b).t());
+      if (d.bias.defined()) dense->mutableBias().copy_(d.bias);
+      entries[i].slot->replace(dense);
+    }
+  }
+}
+
+}  // namespace ranklab::lowrank

@@ -1,0 +1,81 @@
+#include "train/finetune.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <random>
+
+#include "common/error.h"
+
+namespace ranklab::train {
+
+FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank::CalibrationSample>& data,
+                        const FinetuneOptions& options, ProgressSink* progress, const CancelToken* cancel,
+                        const std::function<void(const api::SeriesPoint&)>& onPoint) {
+  FinetuneResult result;
+  if (options.steps <= 0) return result;
+  if (data.empty()) throw Error("fine-tuning: no training data");
+  std::vector<at::Tensor> params;
+  for (auto& p : model.parameters())
+    if (p.requires_grad()) params.push_back(p);
+  if (params.empty()) throw Error("fine-tuning: the model has no trainable parameters");
+  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(options.learningRate).weight_decay(options.weightDecay));
+  const int64_t warmup = options.warmupSteps >= 0 ? options.warmupSteps : options.steps / 10;
+  auto rateAt = [&](int64_t step) {
+    if (step < warmup) return options.learningRate * static_cast<double>(step + 1) / static_cast<double>(warmup + 1);
+    const double progressed = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, options.steps - warmup));
+    return options.learningRate * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(M_PI * progressed)));
+  };
+  std::mt19937_64 rng(options.seed);
+  std::vector<size_t> order(data.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  size_t cursor = order.size();
+  const size_t batch = static_cast<size_t>(std::max<int64_t>(1, options.batchSize));
+  double intervalLoss = 0.0;
+  int64_t intervalSteps = 0;
+  auto emit = [&](api::SeriesPoint p) {
+    result.series.push_back(p);
+    if (onPoint) onPoint(p);
+  };
+  model.train();
+  struct EvalOnExit {
+    models::LanguageModel& m;
+    ~EvalOnExit() { m.eval(); }
+  } evalOnExit{model};
+  for (int64_t step = 0; step < options.steps; ++step) {
+    if (cancel) cancel->check();
+    std::vector<const lowrank::CalibrationSample*> b;
+    while (b.size() < batch) {
+      if (cursor >= order.size()) {
+        // A seeded reshuffle each epoch (own Fisher-Yates: std::shuffle differs between libraries).
+        for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<size_t>(rng() % i)]);
+        cursor = 0;
+      }
+      b.push_back(&data[order[cursor++]]);
+      if (b.size() == data.size()) break;
+    }
+    const double lr = rateAt(step);
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    optimizer.zero_grad();
+    at::Tensor loss = lowrank::taskLoss(model, b, options.padId);
+    const double value = loss.item<double>();
+    if (!std::isfinite(value)) throw Error("fine-tuning diverged at step " + std::to_string(step + 1) + " (loss is not finite)");
+    loss.backward();
+    if (options.clipNorm > 0.0) torch::nn::utils::clip_grad_norm_(params, options.clipNorm);
+    optimizer.step();
+    intervalLoss += value;
+    ++intervalSteps;
+    result.finalLoss = value;
+    const bool last = step + 1 == options.steps;
+    if ((options.logEvery > 0 && (step + 1) % options.logEvery == 0) || last) {
+      emit({step + 1, "finetune_loss", intervalLoss / static_cast<double>(intervalSteps)});
+      emit({step + 1, "lr", lr});
+      intervalLoss = 0.0;
+      intervalSteps = 0;
+    }
+    if (progress) progress->progress("finetune", step + 1, options.steps);
+  }
+  return result;
+}
+
+}  // namespace ranklab::train
