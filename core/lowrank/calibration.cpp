@@ -58,8 +58,9 @@ class CaptureOp : public models::LinearOp {
     if (!r.needs.gram) return;
     if (r.firstSample) {
       // Ops of one layer fed the very same tensor (q, k, v; gate, up) share one X^T X.
-      for (size_t j = 0; j < m_index; ++j) {
-        if (r.layerOf[j] == r.layerOf[m_index] && r.ownsGram[j] && r.firstInputs[j].defined() &&
+      // (Evaluation order is not op order: C++ may run up before gate in silu(gate(x)) * up(x).)
+      for (size_t j = 0; j < r.firstInputs.size(); ++j) {
+        if (j != m_index && r.layerOf[j] == r.layerOf[m_index] && r.ownsGram[j] && r.firstInputs[j].defined() &&
             r.firstInputs[j].unsafeGetTensorImpl() == x.unsafeGetTensorImpl()) {
           s.gram = (*r.stats)[j].gram;
           r.ownsGram[m_index] = false;

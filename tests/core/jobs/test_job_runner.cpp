@@ -1,0 +1,335 @@
+// JobRunner end to end on real models: the reference stories260K (the five decompositions at
+// p = 0.5), tiny GPT-2 and BERT models written to disk by the test (export round trips, cancel,
+// failure, caches, classification with fine-tuning). Every job writes to a temporary database.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "jobs/job_runner.h"
+#include "jobs/job_spec.h"
+#include "lowrank/decompose.h"
+#include "models/loader.h"
+#include "models/low_rank_linear.h"
+#include "store/run_store.h"
+#include "support/tiny_config.h"
+#include "test_paths.h"
+
+namespace fs = std::filesystem;
+using namespace ranklab;
+using ::testing::HasSubstr;
+
+namespace {
+
+class CancelAt : public ProgressSink {
+ public:
+  CancelAt(CancelToken& token, std::string phase, long long at) : m_token(token), m_phase(std::move(phase)), m_at(at) {}
+  void progress(const std::string& phase, long long done, long long) override {
+    phases.insert(phase);
+    if (phase == m_phase && done >= m_at) m_token.cancel();
+  }
+  std::set<std::string> phases;
+
+ private:
+  CancelToken& m_token;
+  std::string m_phase;
+  long long m_at;
+};
+
+class Jobs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_dir = fs::temp_directory_path() / ("ranklab_jobs_" + std::to_string(::getpid()) + "_" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(m_dir);
+    fs::create_directories(m_dir);
+  }
+  void TearDown() override { fs::remove_all(m_dir); }
+
+  api::JobSpec baseSpec(const fs::path& model) const {
+    api::JobSpec s;
+    s.model = model.string();
+    s.device = "cpu";
+    s.db = (m_dir / "runs.db").string();
+    s.cacheDir = (m_dir / "cache").string();
+    return s;
+  }
+
+  api::JobOutcome run(const api::JobSpec& spec) {
+    CancelToken cancel;
+    NullProgress progress;
+    return jobs::JobRunner().run(spec, progress, cancel);
+  }
+
+  // A tiny GPT-2 directory with RankLab's shipped GPT-2 tokenizer, and text for it.
+  fs::path tinyGpt2() {
+    torch::manual_seed(41);
+    auto c = test::tinyConfig(io::Architecture::Gpt2, {50257, 32, 2, 2, 0, 64, 64});
+    c.bosTokenId = c.eosTokenId = 50256;
+    models::LoadedModel m;
+    m.model = models::createModel(c);
+    const auto dir = m_dir / "gpt2";
+    models::saveHfDirectory(m, dir);
+    const auto tok = fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2";
+    fs::copy_file(tok / "vocab.json", dir / "vocab.json");
+    fs::copy_file(tok / "merges.txt", dir / "merges.txt");
+    std::ofstream text(m_dir / "text.txt");
+    for (int d = 0; d < 12; ++d)
+      text << "Document " << d << ": the quick brown fox jumps over the lazy dog while the cat watches from the "
+           << "window, and then everyone goes home for dinner and a long quiet evening.\n<|endoftext|>\n";
+    return dir;
+  }
+
+  fs::path m_dir;
+};
+
+// ALGORITHMS.md and issue 4: at p = 0.5 without fine-tuning, whitening and ASVD keep stories260K
+// far better than plain SVD. Calibration uses stories 25-69, evaluation stories 1-24 (held out).
+TEST_F(Jobs, ReferenceModelOrderingOfTheFiveDecompositions) {
+  const fs::path ref = fs::path(RANKLAB_REFERENCE_DIR) / "stories260K";
+  if (!fs::exists(ref / "stories260K.bin")) GTEST_SKIP() << "reference model not found at " << ref;
+  std::ifstream in(ref / "TinyStories-valid.first69.txt");
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  std::vector<std::string> docs;
+  for (size_t pos = 0;;) {
+    const size_t next = text.find("<|endoftext|>", pos);
+    docs.push_back(text.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
+    if (next == std::string::npos) break;
+    pos = next + 13;
+  }
+  ASSERT_GE(docs.size(), 60u);
+  std::ofstream evalFile(m_dir / "eval.txt"), calibFile(m_dir / "calib.txt");
+  for (size_t i = 0; i < docs.size(); ++i) (i < 24 ? evalFile : calibFile) << docs[i] << "<|endoftext|>";
+  evalFile.close();
+  calibFile.close();
+
+  std::map<std::string, double> after;
+  double before = 0.0;
+  for (const char* method : {"svd", "fwsvd", "iwsvd", "asvd", "whiten"}) {
+    auto spec = baseSpec(ref / "stories260K.bin");
+    spec.tokenizer = (ref / "tok512.bin").string();
+    spec.decomposition = method;
+    spec.keep = 0.5;
+    spec.calib = (m_dir / "calib.txt").string();
+    spec.calibLength = 256;
+    spec.calibSamples = 24;
+    spec.evalText = (m_dir / "eval.txt").string();
+    spec.maxEvalDocuments = 12;
+    const auto out = run(spec);
+    ASSERT_EQ(out.status, "succeeded") << method << ": " << out.error;
+    const auto& r = out.data.run;
+    // Metric: achieved p, at most the budget and within 2% below it (uniform floors per op).
+    EXPECT_LE(r.keptFraction, 0.5);
+    EXPECT_GT(r.keptFraction, 0.48);
+    before = r.metricBefore;
+    after[method] = r.metricAfter;
+  }
+  std::printf("stories260K, 12 held-out stories, uniform p = 0.5, no fine-tuning: dense %.3f", before);
+  for (const auto& [m, v] : after) std::printf(", %s %.1f", m.c_str(), v);
+  std::printf("\n");
+  EXPECT_LT(after["whiten"], after["svd"]);
+  EXPECT_LT(after["asvd"], after["svd"]);
+  // Whitening is truncation-aware: ALGORITHMS.md expects it in the hundreds, plain SVD in the thousands.
+  EXPECT_LT(after["whiten"] * 3, after["svd"]);
+  for (const auto& [m, v] : after) EXPECT_GT(v, before) << m;
+
+  store::RunStore db(m_dir / "runs.db");
+  const auto runs = db.listRuns();
+  ASSERT_EQ(runs.size(), 5u);
+  const auto stored = db.loadRun(runs[0].id);
+  EXPECT_EQ(stored.run.status, "succeeded");
+  EXPECT_EQ(stored.ops.size(), 35u);
+  EXPECT_EQ(stored.evals.size(), 2u);
+  EXPECT_EQ(stored.run.modelHash.size(), 64u);
+  EXPECT_FALSE(stored.run.calibHash.empty());
+  EXPECT_THAT(stored.run.versionsJson, HasSubstr("torch"));
+}
+
+TEST_F(Jobs, FactorisedExportReloadsWithIdenticalLogitsAndDenseExportLoadsAsAPlainModel) {
+  const auto model = tinyGpt2();
+  auto spec = baseSpec(model);
+  spec.keep = 0.3;
+  spec.evalText = (m_dir / "text.txt").string();
+  spec.exportDir = (m_dir / "factorised").string();
+  const auto out = run(spec);
+  ASSERT_EQ(out.status, "succeeded") << out.error;
+
+  // The same compression in process: decompose, apply the job's ranks.
+  auto original = models::loadModel(model, {"cpu", ""});
+  const auto decs = lowrank::decomposeModel(*original.model, lowrank::Method::Svd, nullptr);
+  std::vector<int64_t> ranks;
+  for (const auto& op : out.data.ops) ranks.push_back(op.rank);
+  lowrank::applyRanks(*original.model, decs, ranks);
+
+  auto reloaded = models::loadModel(m_dir / "factorised", {"cpu", ""});
+  EXPECT_EQ(reloaded.format, "ranklab-factorized");
+  ASSERT_NE(reloaded.tokenizer, nullptr);
+  int lowRank = 0;
+  for (const auto& e : reloaded.model->ops().entries())
+    lowRank += std::dynamic_pointer_cast<models::LowRankLinear>(e.slot->impl()) != nullptr;
+  EXPECT_EQ(lowRank, 12);  // every op factorised at p = 0.3
+  torch::InferenceMode guard;
+  const auto ids = torch::randint(0, 50257, {2, 20}, torch::kLong);
+  const auto a = original.model->forward(ids, nullptr), b = reloaded.model->forward(ids, nullptr);
+  // Metric: max abs logit difference, 1e-5.
+  EXPECT_LT((a - b).abs().max().item<float>(), 1e-5f);
+
+  std::ifstream manifestIn(m_dir / "factorised" / "ranklab.json");
+  const auto manifest = nlohmann::json::parse(manifestIn);
+  EXPECT_EQ(manifest["rank_pattern"].size(), 12u);
+  EXPECT_EQ(manifest["rank_pattern"]["layers.0.attn.q"], ranks[0]);
+  EXPECT_DOUBLE_EQ(manifest["kept_fraction"].get<double>(), out.data.run.keptFraction);
+
+  spec.exportDir = (m_dir / "dense").string();
+  spec.exportFormat = "dense";
+  ASSERT_EQ(run(spec).status, "succeeded");
+  EXPECT_TRUE(fs::exists(m_dir / "dense" / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(m_dir / "dense" / "ranklab.json"));
+  auto dense = models::loadModel(m_dir / "dense", {"cpu", ""});
+  EXPECT_EQ(dense.format, "hf-safetensors");
+  for (const auto& e : dense.model->ops().entries())
+    EXPECT_NE(std::dynamic_pointer_cast<models::DenseLinear>(e.slot->impl()), nullptr);
+  // Metric: max abs logit difference, 1e-4 (A B multiplied out in float32).
+  EXPECT_LT((dense.model->forward(ids, nullptr) - a).abs().max().item<float>(), 1e-4f);
+
+  // A damaged manifest is a clear error naming the file.
+  std::ofstream(m_dir / "factorised" / "ranklab.json", std::ios::trunc) << "{\"format\": \"ranklab-factorized\", \"version\": 7}";
+  try {
+    models::loadModel(m_dir / "factorised", {"cpu", ""});
+    FAIL() << "a version-7 manifest loaded";
+  } catch (const Error& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("ranklab.json"));
+    EXPECT_THAT(std::string(e.what()), HasSubstr("version"));
+  }
+}
+
+TEST_F(Jobs, CancelledJobsLeaveNothingInTheStoreAndWriteNoExport) {
+  const auto model = tinyGpt2();
+  for (const auto& [phase, at] : std::vector<std::pair<std::string, long long>>{
+           {"calibrate", 2}, {"decompose", 3}, {"finetune", 2}, {"perplexity", 1}}) {
+    auto spec = baseSpec(model);
+    spec.decomposition = "fwsvd";
+    spec.calib = spec.evalText = (m_dir / "text.txt").string();
+    spec.calibLength = 16;
+    spec.finetuneSteps = 4;
+    spec.batchSize = 2;
+    spec.exportDir = (m_dir / ("export-" + phase)).string();
+    CancelToken cancel;
+    CancelAt progress(cancel, phase, at);
+    const auto out = jobs::JobRunner().run(spec, progress, cancel);
+    EXPECT_EQ(out.status, "cancelled") << phase;
+    EXPECT_TRUE(progress.phases.count(phase)) << phase;
+    EXPECT_FALSE(fs::exists(spec.exportDir)) << phase;
+    store::RunStore db(spec.db);
+    EXPECT_TRUE(db.listRuns().empty()) << phase;
+  }
+}
+
+TEST_F(Jobs, FailuresAreRecordedWithAClearMessage) {
+  const auto model = tinyGpt2();
+  auto spec = baseSpec(model);
+  spec.decomposition = "whiten";  // needs calibration data, none given
+  spec.evalText = (m_dir / "text.txt").string();
+  const auto out = run(spec);
+  EXPECT_EQ(out.status, "failed");
+  EXPECT_THAT(out.error, HasSubstr("--calib"));
+  store::RunStore db(spec.db);
+  auto runs = db.listRuns();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "failed");
+  EXPECT_EQ(runs[0].error, out.error);
+  EXPECT_TRUE(std::isfinite(runs[0].metricBefore));  // what was measured before the failure stays
+
+  spec = baseSpec(m_dir / "missing-model");
+  const auto missing = run(spec);
+  EXPECT_EQ(missing.status, "failed");
+  EXPECT_THAT(missing.error, HasSubstr("missing-model"));
+  spec = baseSpec(model);
+  spec.keep = 1.5;
+  EXPECT_THAT(run(spec).error, HasSubstr("--keep"));
+  spec.keep = 0.5;
+  spec.selector = "ars?";
+  EXPECT_THAT(run(spec).error, HasSubstr("ars?"));
+  EXPECT_EQ(db.listRuns().size(), 1u);  // invalid specs fail before anything is stored
+}
+
+TEST_F(Jobs, DecompositionsAndSensitivityTablesAreReusedAcrossBudgets) {
+  const auto model = tinyGpt2();
+  auto spec = baseSpec(model);
+  spec.decomposition = "asvd";
+  spec.selector = "sensitivity";
+  spec.sensitivityRatios = {0.25, 0.5, 0.75};
+  spec.calib = spec.evalText = (m_dir / "text.txt").string();
+  spec.calibLength = 24;
+  spec.keep = 0.5;
+  const auto first = run(spec);
+  ASSERT_EQ(first.status, "succeeded") << first.error;
+  EXPECT_FALSE(first.decompositionFromCache);
+  EXPECT_FALSE(first.sensitivityFromCache);
+  const auto again = run(spec);
+  ASSERT_EQ(again.status, "succeeded") << again.error;
+  EXPECT_TRUE(again.decompositionFromCache);
+  EXPECT_TRUE(again.sensitivityFromCache);
+  EXPECT_EQ(again.data.run.metricAfter, first.data.run.metricAfter);
+  spec.keep = 0.3;  // another budget: same decomposition and table, new ranks
+  const auto smaller = run(spec);
+  ASSERT_EQ(smaller.status, "succeeded") << smaller.error;
+  EXPECT_TRUE(smaller.decompositionFromCache);
+  EXPECT_TRUE(smaller.sensitivityFromCache);
+  EXPECT_LE(smaller.data.run.keptFraction, 0.3);
+  EXPECT_GT(smaller.data.run.keptFraction, 0.25);
+  EXPECT_LE(first.data.run.keptFraction, 0.5);
+  EXPECT_GT(first.data.run.keptFraction, 0.45);
+  // The same spec hashes the same; another budget does not.
+  spec.keep = 0.5;
+  EXPECT_EQ(first.data.run.specHash, jobs::specHash(spec));
+  EXPECT_NE(smaller.data.run.specHash, first.data.run.specHash);
+  // The spec round-trips through JSON (sweeps and `ranklab-cli run` read it back).
+  EXPECT_EQ(jobs::toJson(jobs::jobSpecFromJson(jobs::toJson(spec), "test")), jobs::toJson(spec));
+  EXPECT_THROW(jobs::jobSpecFromJson({{"kep", 0.5}}, "spec.json"), Error);
+}
+
+TEST_F(Jobs, ClassifierCompressionWithFisherWeightsAndFineTuning) {
+  torch::manual_seed(42);
+  auto c = test::tinyConfig(io::Architecture::Bert, {37, 32, 2, 2, 0, 64, 32}, 2);
+  c.id2label = {"negative", "positive"};
+  models::LoadedModel m;
+  m.model = models::createModel(c);
+  const auto dir = m_dir / "bert";
+  models::saveHfDirectory(m, dir);
+  fs::copy_file(fs::path(RANKLAB_TEST_DATA_DIR) / "wordpiece" / "vocab.txt", dir / "vocab.txt");
+  std::ofstream set(m_dir / "set.tsv");
+  for (int i = 0; i < 24; ++i)
+    set << (i % 2 ? "hello world ! the state of art\tpositive\n" : "unwanted running , resume ( )\tnegative\n");
+  set.close();
+
+  auto spec = baseSpec(dir);
+  spec.decomposition = "fwsvd";
+  spec.keep = 0.4;
+  spec.calib = spec.evalLabelled = (m_dir / "set.tsv").string();
+  spec.finetuneSteps = 30;
+  spec.learningRate = 3e-3;
+  spec.batchSize = 4;
+  const auto out = run(spec);
+  ASSERT_EQ(out.status, "succeeded") << out.error;
+  EXPECT_EQ(out.data.run.metric, "accuracy");
+  EXPECT_LE(out.data.run.keptFraction, 0.4);
+  // Two clearly separable sentence types: 30 steps of fine-tuning learn them.
+  EXPECT_DOUBLE_EQ(out.data.run.metricAfter, 1.0);
+  store::RunStore db(spec.db);
+  const auto stored = db.loadRun(out.data.run.id);
+  const auto losses = db.series(out.data.run.id, "finetune_loss");
+  ASSERT_EQ(losses.size(), 3u);  // every 10 steps
+  EXPECT_LT(losses.back().value, losses.front().value);
+  EXPECT_EQ(stored.evals.size(), 2u);
+  EXPECT_EQ(stored.evals[0].metric, "accuracy");
+  EXPECT_EQ(stored.evals[0].count, 24);
+}
+
+}  // namespace
