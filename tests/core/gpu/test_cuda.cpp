@@ -5,9 +5,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "common/device.h"
 #include "eval/perplexity.h"
+#include "jobs/job_runner.h"
 #include "models/generate.h"
 #include "models/loader.h"
 #include "test_paths.h"
@@ -50,6 +52,43 @@ TEST_F(Cuda, PerplexityMatchesTheReferenceOnTheGpu) {
   EXPECT_EQ(r.tokens, 22045);
   // Metric: perplexity, relative tolerance 0.5% against the independent 3.44.
   EXPECT_NEAR(r.perplexity, 3.44, 3.44 * 0.005);
+}
+
+// The whole compression job on the GPU (calibration with gradients, whitening's Cholesky, SVDs,
+// fine-tuning) lands where the CPU does.
+TEST_F(Cuda, CompressionJobMatchesTheCpu) {
+  const auto scratch = fs::temp_directory_path() / ("ranklab_gpu_job_" + std::to_string(::getpid()));
+  fs::create_directories(scratch);
+  std::map<std::string, double> after;
+  for (const char* device : {"cpu", "cuda"}) {
+    for (const char* method : {"svd", "fwsvd", "whiten"}) {
+      api::JobSpec spec;
+      spec.model = (refDir() / "stories260K.bin").string();
+      spec.tokenizer = (refDir() / "tok512.bin").string();
+      spec.device = device;
+      spec.decomposition = method;
+      spec.keep = 0.5;
+      spec.calib = spec.evalText = (refDir() / "TinyStories-valid.first69.txt").string();
+      spec.calibSamples = 16;
+      spec.calibLength = 256;
+      spec.maxEvalDocuments = 12;
+      spec.db = (scratch / "runs.db").string();
+      spec.useCache = false;
+      CancelToken cancel;
+      NullProgress progress;
+      const auto out = jobs::JobRunner().run(spec, progress, cancel);
+      ASSERT_EQ(out.status, "succeeded") << device << " " << method << ": " << out.error;
+      EXPECT_EQ(out.data.run.device.rfind(device, 0), 0u) << out.data.run.device;
+      after[std::string(device) + "/" + method] = out.data.run.metricAfter;
+    }
+  }
+  fs::remove_all(scratch);
+  for (const char* method : {"svd", "fwsvd", "whiten"}) {
+    const double cpu = after[std::string("cpu/") + method], gpu = after[std::string("cuda/") + method];
+    std::printf("%s at p = 0.5: perplexity %.3f on the CPU, %.3f on the GPU\n", method, cpu, gpu);
+    // Metric: relative perplexity difference, 2% (TF32 matmuls and a different SVD driver).
+    EXPECT_NEAR(gpu, cpu, 0.02 * cpu) << method;
+  }
 }
 
 }  // namespace
