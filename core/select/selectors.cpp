@@ -142,7 +142,9 @@ std::vector<int64_t> manualRanks(const std::vector<api::OpInfo>& ops, const std:
     out.push_back(k);
   }
   for (const auto& [key, wasUsed] : used)
-    if (!wasUsed) throw Error("manual ranks: '" + key + "' matches no op of the model");
+    if (!wasUsed)
+      throw Error("manual ranks: '" + key + "' sets no op's rank (it matches no op of the model, or only ops that a more " +
+                  "specific entry sets)");
   return out;
 }
 

@@ -54,6 +54,10 @@ struct SensitivityTable {
 std::vector<int64_t> sensitivityRanks(const std::vector<api::OpInfo>& ops, const SensitivityTable& table, double keep,
                                       double* thresholdOut = nullptr);
 
+// A knapsack fill: it is not monotone in the budget. A larger budget (whose threshold ranks are
+// never lower) may leave an op a rank step below what a smaller budget's fill had given it (more
+// when that fill had pushed a small op into the dense regime, where further ranks cost nothing).
+//
 // Raises ranks one at a time while the budget allows, always taking the op whose next rank has
 // the highest gain(op, currentRank) per added parameter (ledger cost, so crossing into the dense
 // regime is charged correctly). Gains <= 0 are never taken.
