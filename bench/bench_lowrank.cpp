@@ -4,7 +4,9 @@
 //  - randomized truncated SVD (k = 64, 192) vs the full thin SVD of one 768x3072 matrix with a decaying
 //    spectrum, with the randomized one's error as counters;
 //  - forward latency of the model factorised at a uniform budget p = 0.3, 0.5, 0.7 vs the dense model, at
-//    GPT-2 small's widths and at the stories260K shape, where the layers are too small for it to pay.
+//    GPT-2 small's widths and at the stories260K shape, where the layers are too small for it to pay;
+//  - the same for single ops (768x3072, 3072x768, 4096x4096 on 512 tokens): the layer-level gain,
+//    without the attention, norms and head that no rank choice speeds up.
 // The factorised sides also run their baseline, untimed, in every iteration and report the paired
 // ratio as a counter (x_bare_svd, x_full_svd, x_dense: below 1 is faster), robust to load that drifts
 // between benchmarks. Threads are the defaults: at::get_num_threads() (a counter; 1 in Debian's LibTorch) for
@@ -329,3 +331,26 @@ BENCHMARK(BM_ForwardDenseStories260K)->Apply(wallClockMs);
 BENCHMARK(BM_ForwardFactorisedStories260K)->Arg(30)->Arg(50)->Arg(70)->Apply(wallClockMs);
 
 }  // namespace
+
+// ---- One op: factorised vs dense ----
+
+// x [512, M] through a 768x3072, 3072x768 or 4096x4096 op at k = floor(p M N / (M + N)).
+void BM_OpFactorised(benchmark::State& state) {
+  const int64_t m = state.range(0), n = state.range(1), percent = state.range(2);
+  torch::manual_seed(kSeed);
+  models::DenseLinear dense(m, n, /*withBias=*/true);
+  const int64_t k = m * n * percent / 100 / (m + n);
+  const auto d = lowrank::decomposeWeight(dense.denseWeight().t(), dense.bias(), lowrank::Method::Svd, nullptr);
+  models::LowRankLinear factorised(d.a.narrow(1, 0, k).contiguous(), d.b.narrow(0, 0, k).contiguous(), d.bias);
+  const at::Tensor x = torch::randn({512, m});
+  torch::InferenceMode guard;
+  pairedLoop(
+      state, [&] { benchmark::DoNotOptimize(factorised.forward(x)); },
+      [&] { benchmark::DoNotOptimize(dense.forward(x)); }, "x_dense");
+  state.counters["rank"] = static_cast<double>(k);
+}
+BENCHMARK(BM_OpFactorised)
+    ->ArgsProduct({{768}, {3072}, {30, 50, 70}})
+    ->ArgsProduct({{3072}, {768}, {50}})
+    ->ArgsProduct({{4096}, {4096}, {30, 50, 70}})
+    ->Apply(wallClockMs);

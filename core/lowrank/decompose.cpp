@@ -149,13 +149,14 @@ OpDecomposition decomposeWeight(const at::Tensor& w, const at::Tensor& bias, Met
     }
   }
 
-  d.totalEnergy = x.to(at::kDouble).square().sum().item<double>();
   const int64_t full = std::min(m, n);
   at::Tensor u, s, vh;
   if (options.maxRank > 0 && options.maxRank + options.oversample < full / 2) {
     std::tie(u, s, vh) = randomizedSvd(x, options.maxRank, options.oversample, options.powerIterations, options.seed);
+    d.totalEnergy = x.to(at::kDouble).square().sum().item<double>();  // the truncated spectrum cannot say
   } else {
     std::tie(u, s, vh) = compat::svd(x);
+    d.totalEnergy = s.to(at::kDouble).square().sum().item<double>();
   }
   at::Tensor us = u * s.unsqueeze(0);
   if (rowScale.defined()) {

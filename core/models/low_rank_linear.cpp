@@ -25,10 +25,15 @@ LowRankLinear::LowRankLinear(at::Tensor a, at::Tensor b, at::Tensor bias) {
 }
 
 at::Tensor LowRankLinear::forward(const at::Tensor& x) {
-  at::Tensor h = torch::matmul(x, m_a);
+  // Two 2-D products on the flattened tokens, the bias fused into the second (addmm), as the dense
+  // path fuses it into its one product.
+  const at::Tensor flat = x.reshape({-1, x.size(-1)});
+  at::Tensor h = torch::mm(flat, m_a);
   if (m_mask.defined()) h = h * m_mask;
-  h = torch::matmul(h, m_b);
-  return m_bias.defined() ? h + m_bias : h;
+  h = m_bias.defined() ? torch::addmm(m_bias, h, m_b) : torch::mm(h, m_b);
+  auto shape = x.sizes().vec();
+  shape.back() = m_b.size(1);
+  return h.view(shape);
 }
 
 int64_t LowRankLinear::parameterCount() const {
