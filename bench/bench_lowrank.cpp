@@ -32,6 +32,7 @@
 #include "models/loader.h"
 #include "models/low_rank_linear.h"
 #include "select/ledger.h"
+#include "support/tiny_config.h"
 
 namespace fs = std::filesystem;
 using namespace ranklab;
@@ -49,36 +50,9 @@ constexpr int64_t kPowerIterations = 2;
 // time (attention, norms and the head are the rest), so factorising them cannot pay.
 enum class Size { Gpt2Width, Stories260K };
 
-io::ModelConfig gpt2WidthConfig() {
-  io::ModelConfig c;
-  c.arch = io::Architecture::Gpt2;
-  c.modelType = io::architectureName(c.arch);
-  c.vocabSize = 1000;
-  c.hiddenSize = 768;
-  c.numLayers = 2;
-  c.numHeads = 12;
-  c.numKvHeads = 12;
-  c.intermediateSize = 3072;
-  c.maxPositions = 256;
-  c.hiddenAct = "gelu_new";
-  c.qkvBias = c.oBias = c.mlpBias = true;
-  return c;
-}
+io::ModelConfig gpt2WidthConfig() { return test::tinyConfig(io::Architecture::Gpt2, {1000, 768, 2, 12, 0, 3072, 256}); }
 
-io::ModelConfig stories260KConfig() {
-  io::ModelConfig c;
-  c.arch = io::Architecture::Llama;
-  c.modelType = io::architectureName(c.arch);
-  c.vocabSize = 512;
-  c.hiddenSize = 64;
-  c.numLayers = 5;
-  c.numHeads = 8;
-  c.numKvHeads = 4;
-  c.intermediateSize = 172;
-  c.maxPositions = 512;
-  c.hiddenAct = "silu";
-  return c;
-}
+io::ModelConfig stories260KConfig() { return test::tinyConfig(io::Architecture::Llama, {512, 64, 5, 8, 4, 172, 512}); }
 
 // A new instance each call with the same weights (the reference file, or the same seed), so the dense
 // baseline and every factorised variant start from identical W.

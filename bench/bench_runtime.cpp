@@ -13,6 +13,7 @@
 #include "common/compat.h"
 #include "data/corpus.h"
 #include "models/loader.h"
+#include "support/tiny_config.h"
 #include "tokenize/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -27,15 +28,7 @@ models::LoadedModel& model() {
   static models::LoadedModel m = [] {
     if (fs::exists(kRef / "stories260K.bin")) return models::loadModel(kRef / "stories260K.bin", {"cpu", kRef / "tok512.bin"});
     torch::manual_seed(0);
-    io::ModelConfig c;
-    c.arch = io::Architecture::Llama;
-    c.vocabSize = 512;
-    c.hiddenSize = 64;
-    c.numLayers = 5;
-    c.numHeads = 8;
-    c.numKvHeads = 4;
-    c.intermediateSize = 172;
-    c.maxPositions = 512;
+    const auto c = test::tinyConfig(io::Architecture::Llama, {512, 64, 5, 8, 4, 172, 512});
     models::LoadedModel out;
     out.model = models::createModel(c);
     out.model->eval();

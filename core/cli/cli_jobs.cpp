@@ -284,28 +284,18 @@ int runJob(JobCommands& c, api::JobSpec spec) {
   }
   const auto& r = outcome.data.run;
   if (c.asJson) {
-    json j{{"run_id", r.id},
-           {"uuid", r.uuid},
-           {"status", r.status},
-           {"db", outcome.databasePath},
-           {"model", r.modelPath},
-           {"decomposition", r.decomposition},
-           {"selector", r.selector},
-           {"keep_target", r.keepTarget},
-           {"kept_fraction", r.keptFraction},
-           {"compressible_params_before", r.compressibleBefore},
-           {"compressible_params_after", r.compressibleAfter},
-           {"total_params_before", r.totalBefore},
-           {"total_params_after", r.totalAfter},
-           {"before", evalJson(outcome.data.evals, "before")},
-           {"after", evalJson(outcome.data.evals, "after")},
-           {"decomposition_from_cache", outcome.decompositionFromCache},
-           {"sensitivity_from_cache", outcome.sensitivityFromCache},
-           {"exported_to", outcome.exportedTo},
-           {"seconds", r.seconds},
-           {"device", r.device},
-           {"warnings", outcome.warnings},
-           {"ops", opsJson(outcome.data.ops, false)}};
+    // The stored run's fields, plus what only the job knows.
+    json j = runJson(r);
+    j.erase("config");
+    j["run_id"] = r.id;
+    j["db"] = outcome.databasePath;
+    j["before"] = evalJson(outcome.data.evals, "before");
+    j["after"] = evalJson(outcome.data.evals, "after");
+    j["decomposition_from_cache"] = outcome.decompositionFromCache;
+    j["sensitivity_from_cache"] = outcome.sensitivityFromCache;
+    j["exported_to"] = outcome.exportedTo;
+    j["warnings"] = outcome.warnings;
+    j["ops"] = opsJson(outcome.data.ops, false);
     if (!r.configJson.empty()) {
       auto config = json::parse(r.configJson, nullptr, false);
       if (config.is_object() && config.contains("_details")) j["details"] = config["_details"];
