@@ -26,6 +26,7 @@
 #include "eval/perplexity.h"
 #include "models/generate.h"
 #include "models/loader.h"
+#include "tokenize/bpe_trainer.h"
 #include "tokenize/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -339,6 +340,48 @@ int cmdDemo(const std::string& modelPath, const std::string& textFile, const Com
   return 0;
 }
 
+int cmdBpeTrain(const std::vector<std::string>& inputs, const std::string& out, int64_t vocabSize, int64_t minFrequency,
+                const std::string& docSep, const Common& c) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> texts;
+  int64_t bytes = 0;
+  for (const auto& f : inputs) {
+    texts.push_back(data::readTextFile(f));
+    bytes += static_cast<int64_t>(texts.back().size());
+  }
+  tokenize::BpeTrainOptions o;
+  o.vocabSize = vocabSize;
+  o.minFrequency = minFrequency;
+  o.documentSeparator = docSep;
+  StderrProgress progress(!c.asJson);
+  CancelToken cancel;
+  const auto v = tokenize::trainByteLevelBpe(texts, o, &progress, &cancel);
+  tokenize::writeGpt2VocabMerges(v, out);
+  // Read the files back through the encoder: what the models will use, and its compression.
+  const auto tok = tokenize::loadTokenizer(out);
+  int64_t tokens = 0;
+  for (const auto& t : texts)
+    for (const auto& doc : data::splitDocuments(t, docSep)) tokens += static_cast<int64_t>(tok->encode(doc).size());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double perToken = tokens > 0 ? static_cast<double>(bytes) / static_cast<double>(tokens) : 0.0;
+  if (c.asJson) {
+    std::cout << json{{"out", out}, {"vocab_size", v.idToToken.size()}, {"merges", v.merges.size()},
+                      {"end_of_text_id", v.endOfTextId}, {"pieces", v.pieces}, {"distinct_pieces", v.distinctPieces},
+                      {"bytes", bytes}, {"tokens", tokens}, {"bytes_per_token", perToken}, {"seconds", seconds}}
+                     .dump(-1, ' ', false, json::error_handler_t::replace)
+              << "\n";
+  } else {
+    std::cout << "wrote        " << (fs::path(out) / "vocab.json").string() << " and merges.txt\n"
+              << "vocabulary   " << v.idToToken.size() << " (256 bytes, " << v.merges.size()
+              << " merges, <|endoftext|> = " << v.endOfTextId << ")\n"
+              << "training     " << withThousands(bytes) << " bytes, " << withThousands(v.pieces) << " pre-tokens ("
+              << withThousands(v.distinctPieces) << " distinct)\n"
+              << std::fixed << std::setprecision(2) << "compression  " << perToken << " bytes per token on the training text\n"
+              << std::setprecision(1) << "finished in " << seconds << " s\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 namespace ranklab::cli {
@@ -405,6 +448,17 @@ int run(int argc, char** argv) {
   demo->add_option("--text", demoText, "Evaluate perplexity on this text file");
   addCommon(demo, true);
 
+  std::vector<std::string> bpeInputs;
+  std::string bpeOut;
+  int64_t bpeVocab = 8192, bpeMinFrequency = 2;
+  auto* bpe = app.add_subcommand("bpe-train", "Train a GPT-2-format byte-level BPE tokenizer (vocab.json + merges.txt)");
+  bpe->add_option("TEXT", bpeInputs, "Training text files (documents separated by --doc-sep)")->required()->check(CLI::ExistingFile);
+  bpe->add_option("--out", bpeOut, "Output directory")->required();
+  bpe->add_option("--vocab-size", bpeVocab, "Total vocabulary: 256 bytes + merges + <|endoftext|>")->capture_default_str();
+  bpe->add_option("--min-frequency", bpeMinFrequency, "Pairs seen fewer times are not merged")->capture_default_str();
+  bpe->add_option("--doc-sep", docSep, "Document separator (never part of a token)")->capture_default_str();
+  bpe->add_flag("--json", common.asJson, "Print one JSON object on stdout");
+
   auto jobCommands = detail::addJobCommands(app);
 
   try {
@@ -428,6 +482,7 @@ int run(int argc, char** argv) {
     if (ev->parsed()) return cmdEval(model, text, labelled, docSep, ctx, truncate, batch, common);
     if (conv->parsed()) return cmdConvert(model, output, format, common);
     if (demo->parsed()) return cmdDemo(demoModel, demoText, common);
+    if (bpe->parsed()) return cmdBpeTrain(bpeInputs, bpeOut, bpeVocab, bpeMinFrequency, docSep, common);
     if (const int rc = detail::runJobCommands(*jobCommands); rc >= 0) return rc;
   } catch (const ranklab::Error& e) {
     std::cerr << "ranklab-cli: " << e.what() << "\n";

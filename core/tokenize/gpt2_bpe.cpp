@@ -1,8 +1,5 @@
 #include "tokenize/gpt2_bpe.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include <algorithm>
 #include <array>
 #include <climits>
@@ -12,38 +9,15 @@
 #include <unordered_set>
 
 #include "common/error.h"
+#include "tokenize/gpt2_pretokenizer.h"
 #include "tokenize/tokenizer_util.h"
 
 namespace ranklab::tokenize {
 namespace {
 
-constexpr const char* kGpt2Pattern =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 constexpr const char* kEndOfText = "<|endoftext|>";
 // The per-word cache only saves time; clearing it when it grows this large bounds its memory.
 constexpr size_t kMaxCacheEntries = 200000;
-
-// GPT-2's bytes_to_unicode(): printable Latin-1 bytes map to themselves, the other 68 bytes to
-// U+0100.. in byte order, so every byte has a visible, non-space symbol.
-std::array<char32_t, 256> bytesToUnicode() {
-  std::array<char32_t, 256> table{};
-  std::array<bool, 256> direct{};
-  for (int b = '!'; b <= '~'; ++b) direct[b] = true;
-  for (int b = 0xA1; b <= 0xAC; ++b) direct[b] = true;
-  for (int b = 0xAE; b <= 0xFF; ++b) direct[b] = true;
-  char32_t next = 256;
-  for (int b = 0; b < 256; ++b) {
-    table[b] = direct[b] ? static_cast<char32_t>(b) : next++;
-  }
-  return table;
-}
-
-struct Pcre2CodeDeleter {
-  void operator()(pcre2_code* code) const { pcre2_code_free(code); }
-};
-struct Pcre2MatchDataDeleter {
-  void operator()(pcre2_match_data* data) const { pcre2_match_data_free(data); }
-};
 
 class Gpt2Bpe final : public Tokenizer {
  public:
@@ -86,7 +60,7 @@ class Gpt2Bpe final : public Tokenizer {
       }
     }
 
-    const std::array<char32_t, 256> table = bytesToUnicode();
+    const std::array<char32_t, 256> table = detail::gpt2BytesToUnicode();
     m_unicodeToByte.fill(-1);
     for (int b = 0; b < 256; ++b) {
       detail::appendUtf8(m_byteSymbol[b], table[b]);
@@ -119,18 +93,6 @@ class Gpt2Bpe final : public Tokenizer {
       m_ranks.emplace(merge, static_cast<int>(i));
     }
 
-    int errorCode = 0;
-    PCRE2_SIZE errorOffset = 0;
-    m_pattern.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(kGpt2Pattern), PCRE2_ZERO_TERMINATED,
-                                  PCRE2_UTF | PCRE2_UCP, &errorCode, &errorOffset, nullptr));
-    if (!m_pattern) {
-      PCRE2_UCHAR message[256];
-      pcre2_get_error_message(errorCode, message, sizeof(message));
-      throw Error(std::string("GPT-2 pre-tokeniser: PCRE2 cannot compile the pattern: ") +
-                  reinterpret_cast<const char*>(message));
-    }
-    // JIT is an optimisation only; the interpreter gives the same matches when it is unavailable.
-    pcre2_jit_compile(m_pattern.get(), PCRE2_JIT_COMPLETE);
   }
 
   std::vector<int64_t> encode(const std::string& text) const override {
@@ -142,38 +104,12 @@ class Gpt2Bpe final : public Tokenizer {
       pos += len;
     }
     std::vector<int64_t> ids;
-    std::unique_ptr<pcre2_match_data, Pcre2MatchDataDeleter> match(
-        pcre2_match_data_create_from_pattern(m_pattern.get(), nullptr));
-    if (!match) {
-      throw Error("gpt2-bpe encode: out of memory for PCRE2 match data");
-    }
     for (const auto& [segment, specialId] : detail::splitOnSpecials(text, m_specials)) {
       if (specialId >= 0) {
         ids.push_back(specialId);
         continue;
       }
-      const auto* subject = reinterpret_cast<PCRE2_SPTR>(segment.data());
-      PCRE2_SIZE offset = 0;
-      while (offset < segment.size()) {
-        const int rc = pcre2_match(m_pattern.get(), subject, segment.size(), offset, PCRE2_NO_UTF_CHECK,
-                                   match.get(), nullptr);
-        if (rc == PCRE2_ERROR_NOMATCH) {
-          break;
-        }
-        if (rc < 0) {
-          PCRE2_UCHAR message[256];
-          pcre2_get_error_message(rc, message, sizeof(message));
-          throw Error("gpt2-bpe encode: PCRE2 match failed at byte " + std::to_string(offset) + ": " +
-                      reinterpret_cast<const char*>(message));
-        }
-        const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.get());
-        if (ovector[1] <= ovector[0]) {  // the pattern cannot match empty; guard against looping anyway
-          offset = ovector[0] + 1;
-          continue;
-        }
-        encodeWord(segment.substr(ovector[0], ovector[1] - ovector[0]), ids);
-        offset = ovector[1];
-      }
+      m_preTokenizer.split(segment, [&](std::string_view piece) { encodeWord(std::string(piece), ids); });
     }
     return ids;
   }
@@ -284,7 +220,7 @@ class Gpt2Bpe final : public Tokenizer {
   int64_t m_eosId;
   std::vector<std::pair<std::string, int64_t>> m_specials;
   std::unordered_set<int64_t> m_specialIds;
-  std::unique_ptr<pcre2_code, Pcre2CodeDeleter> m_pattern;
+  detail::Gpt2PreTokenizer m_preTokenizer;
   mutable std::mutex m_cacheMutex;
   mutable std::unordered_map<std::string, std::vector<int64_t>> m_cache;
 };

@@ -133,4 +133,32 @@ TEST(Cli, ConvertToHfAndGgufThenEvalAgrees) {
   fs::remove_all(dir);
 }
 
+// bpe-train writes a tokenizer that `tokenize` loads and that round-trips text.
+TEST(Cli, BpeTrainWritesATokenizerTheOtherCommandsLoad) {
+  const auto dir = fs::temp_directory_path() / ("ranklab_cli_bpe_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  {
+    std::ofstream text(dir / "text.txt");
+    for (int i = 0; i < 50; ++i) text << "It was the best of times, it was the worst of times.<|endoftext|>";
+  }
+  auto r = cli("bpe-train " + (dir / "text.txt").string() + " --vocab-size 1000 --min-frequency 2 --out " +
+               (dir / "tok").string() + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  // The text holds 22 mergeable pairs before every word is one token: training stops there, short
+  // of the 1000 asked for.
+  EXPECT_EQ(j["merges"], 22);
+  EXPECT_EQ(j["vocab_size"], 256 + 22 + 1);
+  EXPECT_GT(j["bytes_per_token"].get<double>(), 3.0);
+  auto t = cli("tokenize --tokenizer " + (dir / "tok").string() + " --text 'It was the best of times' --json");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_EQ(nlohmann::json::parse(t.out)["tokenizer"], "gpt2-bpe");
+  EXPECT_EQ(nlohmann::json::parse(t.out)["count"].get<int>(), 6);  // one learned token per word
+  auto bad = cli("bpe-train " + (dir / "text.txt").string() + " --vocab-size 10 --out " + (dir / "x").string());
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("257"));
+  fs::remove_all(dir);
+}
+
 }  // namespace
