@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "cli/cli_jobs.h"
+#include "cli/cli_util.h"
 #include "common/allocator.h"
 #include "common/compat.h"
 #include "common/device.h"
@@ -32,6 +33,8 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace ranklab;
+using ranklab::cli::detail::StderrProgress;
+using ranklab::cli::detail::withThousands;
 
 namespace {
 
@@ -61,12 +64,6 @@ const tokenize::Tokenizer& requireTokenizer(const models::LoadedModel& m) {
   return *m.tokenizer;
 }
 
-std::string withThousands(int64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > (v < 0 ? 1 : 0); i -= 3) s.insert(static_cast<size_t>(i), ",");
-  return s;
-}
-
 json summaryJson(const api::ModelSummary& s) {
   json ops = json::array();
   for (const auto& op : s.ops)
@@ -94,20 +91,6 @@ void printSummary(const api::ModelSummary& s, std::ostream& out) {
     out << std::left << std::setw(24) << op.name << std::right << std::setw(8) << op.inFeatures << std::setw(9)
         << op.outFeatures << std::setw(12) << withThousands(op.params()) << "  " << (op.hasBias ? "yes" : "no") << "\n";
 }
-
-// Progress on stderr (a TTY nicety; silent with --json).
-class StderrProgress : public ProgressSink {
- public:
-  explicit StderrProgress(bool enabled) : m_enabled(enabled) {}
-  void progress(const std::string& phase, long long done, long long total) override {
-    if (!m_enabled) return;
-    std::fprintf(stderr, "\r%s %lld/%lld", phase.c_str(), done, total);
-    if (done == total) std::fprintf(stderr, "\n");
-  }
-
- private:
-  bool m_enabled;
-};
 
 json perplexityJson(const api::PerplexityResult& r) {
   return {{"documents", r.documents}, {"tokens", r.tokens}, {"bytes", r.bytes}, {"mean_nll", r.meanNll},

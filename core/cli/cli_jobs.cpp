@@ -1,4 +1,5 @@
 #include "cli/cli_jobs.h"
+#include "cli/cli_util.h"
 
 #include <csignal>
 #include <cstdio>
@@ -29,27 +30,7 @@ extern "C" void onInterrupt(int) {
   if (g_cancel) g_cancel->cancel();
 }
 
-class StderrProgress : public ProgressSink {
- public:
-  explicit StderrProgress(bool enabled) : m_enabled(enabled) {}
-  void progress(const std::string& phase, long long done, long long total) override {
-    if (!m_enabled) return;
-    if (total > 0) std::fprintf(stderr, "\r%-12s %lld/%lld   ", phase.c_str(), done, total);
-    else std::fprintf(stderr, "\r%-12s ...   ", phase.c_str());
-    if (done == total) std::fprintf(stderr, "\n");
-  }
-
- private:
-  bool m_enabled;
-};
-
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-std::string withThousands(int64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > (v < 0 ? 1 : 0); i -= 3) s.insert(static_cast<size_t>(i), ",");
-  return s;
-}
 
 json numberOrNull(double v) { return std::isfinite(v) ? json(v) : json(); }
 

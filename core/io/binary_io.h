@@ -1,7 +1,7 @@
 // Internal helpers shared by the format readers and writers in core/io (not part of the public API):
 // overflow-checked size arithmetic, a bounded little-endian file reader that refuses to read past
-// the end of the file, and an atomic file writer (temporary file in the same directory + fsync +
-// rename). All failures throw ranklab::Error prefixed with the given context.
+// the end of the file (writers use common/atomic_file.h). All failures throw ranklab::Error
+// prefixed with the given context.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "io/atomic_file.h"
+#include "common/atomic_file.h"
 
 namespace ranklab::io::detail {
 
@@ -53,8 +53,5 @@ class BoundedReader {
   uint64_t m_size = 0;
   uint64_t m_pos = 0;
 };
-
-// The atomic file writer is public (io/atomic_file.h); readers and writers here use it by this name.
-using AtomicFileWriter = ranklab::io::AtomicFileWriter;
 
 }  // namespace ranklab::io::detail

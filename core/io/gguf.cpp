@@ -298,7 +298,7 @@ at::Tensor readTensor(BoundedReader& in, const GgufTensorInfo& t, uint64_t dataO
 
 // ---- writing ----
 
-void writeString(detail::AtomicFileWriter& out, const std::string& s) {
+void writeString(AtomicFileWriter& out, const std::string& s) {
   out.writeLe<uint64_t>(s.size());
   out.write(s.data(), s.size());
 }
@@ -310,7 +310,7 @@ T numberAs(const json& v, const std::string& key) {
   return v.get<T>();
 }
 
-void writeValue(detail::AtomicFileWriter& out, GgufType type, GgufType arrayType, const json& v,
+void writeValue(AtomicFileWriter& out, GgufType type, GgufType arrayType, const json& v,
                 const std::string& key) {
   switch (type) {
     case GgufType::U8: out.writeLe(numberAs<uint8_t>(v, key)); return;
@@ -461,7 +461,7 @@ void writeGguf(const std::filesystem::path& file, const std::map<std::string, Gg
     plan.push_back(std::move(p));
   }
 
-  detail::AtomicFileWriter out(file);
+  AtomicFileWriter out(file);
   try {
     out.writeLe<uint32_t>(kGgufMagic);
     out.writeLe<uint32_t>(3);

@@ -278,7 +278,7 @@ void writeSafetensors(const std::filesystem::path& file, const TensorMap& tensor
   // reference implementation does; readers may then map tensors without copying.
   text.append((8 - (text.size() % 8)) % 8, ' ');
 
-  detail::AtomicFileWriter out(file);
+  AtomicFileWriter out(file);
   out.writeLe<uint64_t>(text.size());
   out.write(text.data(), text.size());
   for (const at::Tensor& t : payload) out.write(t.data_ptr(), static_cast<uint64_t>(t.nbytes()));

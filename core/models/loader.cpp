@@ -8,7 +8,7 @@
 
 #include "common/device.h"
 #include "common/error.h"
-#include "io/atomic_file.h"
+#include "common/atomic_file.h"
 #include "io/binary_io.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
@@ -343,7 +343,7 @@ LoadedModel loadModel(const fs::path& path, const LoadOptions& options) {
 }
 
 void writeLlama2cTokenizer(const io::Llama2cVocab& vocab, const fs::path& file) {
-  io::AtomicFileWriter w(file);
+  AtomicFileWriter w(file);
   int32_t maxLen = 0;
   for (const auto& p : vocab.pieces) maxLen = std::max<int32_t>(maxLen, static_cast<int32_t>(p.size()));
   w.writeLe<int32_t>(maxLen);
@@ -356,12 +356,6 @@ void writeLlama2cTokenizer(const io::Llama2cVocab& vocab, const fs::path& file) 
 }
 
 namespace {
-
-void writeText(const fs::path& file, const std::string& text) {
-  io::AtomicFileWriter w(file);
-  w.write(text.data(), text.size());
-  w.commit();
-}
 
 void copyTokenizerFiles(const LoadedModel& loaded, const fs::path& dir) {
   if (loaded.scoredVocab) {
@@ -390,7 +384,7 @@ void saveHfDirectory(const LoadedModel& loaded, const fs::path& dir) {
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir.string() + ": cannot create directory: " + ec.message());
   const auto& c = loaded.model->config();
-  writeText(dir / "config.json", io::toHfConfigJson(c).dump(2) + "\n");
+  writeFileAtomically(dir / "config.json", io::toHfConfigJson(c).dump(2) + "\n");
   io::writeSafetensors(dir / "model.safetensors", loaded.model->hfWeights(), {{"format", "pt"}});
   copyTokenizerFiles(loaded, dir);
 }
@@ -400,7 +394,7 @@ void saveFactorizedDirectory(const LoadedModel& loaded, const fs::path& dir, con
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir.string() + ": cannot create directory: " + ec.message());
   const auto& model = *loaded.model;
-  writeText(dir / "config.json", io::toHfConfigJson(model.config()).dump(2) + "\n");
+  writeFileAtomically(dir / "config.json", io::toHfConfigJson(model.config()).dump(2) + "\n");
   io::TensorMap tensors;
   for (const auto& item : model.named_parameters(/*recurse=*/true))
     tensors[item.key()] = item.value().detach().to(at::kCPU).contiguous();
@@ -442,7 +436,7 @@ void saveFactorizedDirectory(const LoadedModel& loaded, const fs::path& dir, con
       common = rank;
     }
   manifest["r"] = common;
-  writeText(dir / "ranklab.json", manifest.dump(2) + "\n");
+  writeFileAtomically(dir / "ranklab.json", manifest.dump(2) + "\n");
   copyTokenizerFiles(loaded, dir);
 }
 

@@ -1,12 +1,12 @@
 #include "tokenize/bpe_trainer.h"
 
 #include <algorithm>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "data/corpus.h"
 #include "tokenize/gpt2_pretokenizer.h"
@@ -31,23 +31,6 @@ struct Word {
 // Adds `sign` * count for every adjacent pair of `symbols` to `counts`.
 void countPairs(const std::vector<int32_t>& symbols, int64_t weight, std::unordered_map<Pair, int64_t>& counts) {
   for (size_t i = 0; i + 1 < symbols.size(); ++i) counts[pairOf(symbols[i], symbols[i + 1])] += weight;
-}
-
-void writeText(const fs::path& file, const std::string& text) {
-  const fs::path tmp = file.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw Error(file.string() + ": cannot write (disk full or not writable)");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, file, ec);
-  if (ec) throw Error(file.string() + ": cannot write: " + ec.message());
 }
 
 }  // namespace
@@ -196,10 +179,10 @@ void writeGpt2VocabMerges(const BpeVocabulary& vocabulary, const fs::path& dir) 
   if (ec) throw Error(dir.string() + ": cannot create directory: " + ec.message());
   nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
   for (size_t id = 0; id < vocabulary.idToToken.size(); ++id) vocab[vocabulary.idToToken[id]] = id;
-  writeText(dir / "vocab.json", vocab.dump() + "\n");
+  writeFileAtomically(dir / "vocab.json", vocab.dump() + "\n");
   std::string merges = "#version: 0.2\n";
   for (const auto& m : vocabulary.merges) merges += m + "\n";
-  writeText(dir / "merges.txt", merges);
+  writeFileAtomically(dir / "merges.txt", merges);
 }
 
 }  // namespace ranklab::tokenize

@@ -1,5 +1,5 @@
 // AtomicFileWriter: writes a file so that readers only ever see the old file or the complete new one.
-// Used by every writer in RankLab (safetensors, GGUF, config.json, tokenizer files). Not thread-safe;
+// Used by every writer in RankLab (safetensors, GGUF, config.json, tokenizer files). Torch-free. Not thread-safe;
 // one writer per file. Throws ranklab::Error naming the file (e.g. on a full disk).
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace ranklab::io {
+namespace ranklab {
 
 // Writes `file` atomically: bytes go to a temporary file beside it, which is flushed to disk and
 // renamed over `file` by commit(). Destroying an uncommitted writer removes the temporary file, so
@@ -41,4 +41,7 @@ class AtomicFileWriter {
   std::vector<char> m_buffer;
 };
 
-}  // namespace ranklab::io
+// Writes `text` to `file` through an AtomicFileWriter.
+void writeFileAtomically(const std::filesystem::path& file, const std::string& text);
+
+}  // namespace ranklab
