@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "cli/cli_jobs.h"
+#include "cli/cli_train.h"
 #include "cli/cli_util.h"
 #include "common/allocator.h"
 #include "common/compat.h"
@@ -33,6 +34,7 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace ranklab;
+using ranklab::cli::detail::perplexityJson;
 using ranklab::cli::detail::StderrProgress;
 using ranklab::cli::detail::withThousands;
 
@@ -90,11 +92,6 @@ void printSummary(const api::ModelSummary& s, std::ostream& out) {
   for (const auto& op : s.ops)
     out << std::left << std::setw(24) << op.name << std::right << std::setw(8) << op.inFeatures << std::setw(9)
         << op.outFeatures << std::setw(12) << withThousands(op.params()) << "  " << (op.hasBias ? "yes" : "no") << "\n";
-}
-
-json perplexityJson(const api::PerplexityResult& r) {
-  return {{"documents", r.documents}, {"tokens", r.tokens}, {"bytes", r.bytes}, {"mean_nll", r.meanNll},
-          {"perplexity", r.perplexity}, {"bits_per_byte", r.bitsPerByte}};
 }
 
 // --- commands ------------------------------------------------------------------------------
@@ -222,109 +219,9 @@ int cmdConvert(const std::string& model, const std::string& output, const std::s
   return 0;
 }
 
-// The demo job on the embedded default. Until RankLab ships its own trained demo models (a later
-// issue), it builds a small seeded LLaMA-architecture model on the spot, so its perplexity is that of
-// an untrained model; point --model at a real model for meaningful numbers.
-int cmdDemo(const std::string& modelPath, const std::string& textFile, const Common& c) {
-  const auto start = std::chrono::steady_clock::now();
-  models::LoadedModel m;
-  std::string text;
-  if (!modelPath.empty()) {
-    m = load(modelPath, c);
-  } else {
-    torch::manual_seed(0);
-    io::ModelConfig cfg;
-    cfg.arch = io::Architecture::Llama;
-    cfg.modelType = "llama";
-    cfg.vocabSize = 256 + 3;
-    cfg.hiddenSize = 128;
-    cfg.numLayers = 4;
-    cfg.numHeads = 4;
-    cfg.numKvHeads = 2;
-    cfg.intermediateSize = 344;
-    cfg.maxPositions = 256;
-    cfg.hiddenAct = "silu";
-    cfg.bosTokenId = 1;
-    cfg.eosTokenId = 2;
-    m.model = models::createModel(cfg);
-    m.model->eval();
-    m.model->to(parseDevice(c.device));
-    m.format = "built on the spot (seeded, untrained)";
-    m.source = "demo-llama-4x128";
-    m.tokenizer = tokenize::makeByteTokenizer();
-  }
-  if (!textFile.empty()) {
-    text = data::readTextFile(textFile);
-  } else {
-    // Public domain: the opening of Herman Melville's Moby-Dick (1851).
-    text = "Call me Ishmael. Some years ago - never mind how long precisely - having little or no money in my "
-           "purse, and nothing particular to interest me on shore, I thought I would sail about a little and see "
-           "the watery part of the world. It is a way I have of driving off the spleen and regulating the "
-           "circulation.";
-  }
-  const auto summary = m.summary();
-  const auto& tok = requireTokenizer(m);
-  eval::PerplexityOptions po;
-  auto ppl = eval::perplexity(*m.model, tok, text, po);
-  // The spectrum of every op: how much of each weight's energy the top 25% / 50% of its singular
-  // values hold. This is what later rank selection works with.
-  struct Row {
-    std::string name;
-    int64_t m, n, k;
-    double top, e25, e50;
-  };
-  std::vector<Row> rows;
-  {
-    torch::NoGradGuard guard;
-    for (const auto& e : m.model->ops().entries()) {
-      auto w = e.slot->impl()->denseWeight().detach().to(torch::kCPU, torch::kFloat);
-      auto s = std::get<1>(compat::svd(w));
-      auto energy = s.pow(2);
-      const double total = energy.sum().item<double>();
-      const int64_t k = s.numel();
-      auto frac = [&](double f) {
-        const int64_t r = std::max<int64_t>(1, static_cast<int64_t>(f * static_cast<double>(k)));
-        return total > 0 ? energy.narrow(0, 0, r).sum().item<double>() / total : 0.0;
-      };
-      rows.push_back({e.info.name, e.info.inFeatures, e.info.outFeatures, k, s[0].item<double>(), frac(0.25), frac(0.5)});
-    }
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (c.asJson) {
-    json ops = json::array();
-    for (const auto& r : rows)
-      ops.push_back({{"name", r.name}, {"in", r.m}, {"out", r.n}, {"full_rank", r.k}, {"sigma_max", r.top},
-                     {"energy_top25", r.e25}, {"energy_top50", r.e50}});
-    std::cout << json{{"model", summaryJson(summary)}, {"perplexity", perplexityJson(ppl)}, {"ops", ops},
-                      {"device", deviceName(m.model->device())}, {"seconds", seconds}}
-                     .dump(-1, ' ', false, json::error_handler_t::replace)
-              << "\n";
-    return 0;
-  }
-  std::cout << "RankLab demo job\n================\n";
-  if (modelPath.empty())
-    std::cout << "Note: RankLab's own trained demo models are not shipped yet; this job uses a small seeded,\n"
-                 "untrained LLaMA-architecture model built on the spot (pass --model PATH for a real one).\n\n";
-  std::cout << "model        " << summary.source << " (" << summary.format << ")\n"
-            << "architecture " << summary.architecture << ", " << summary.layers << " layers, hidden " << summary.hidden
-            << ", " << withThousands(summary.totalParams) << " params (" << withThousands(summary.compressibleParams)
-            << " compressible)\n"
-            << "device       " << deviceName(m.model->device()) << "\n"
-            << std::fixed << std::setprecision(3) << "perplexity   " << ppl.perplexity << " over " << ppl.tokens
-            << " tokens (mean NLL " << std::setprecision(4) << ppl.meanNll << " nats)\n\n";
-  std::cout << std::left << std::setw(22) << "op" << std::right << std::setw(6) << "M" << std::setw(6) << "N"
-            << std::setw(7) << "rank" << std::setw(10) << "sigma_max" << std::setw(13) << "energy@25%" << std::setw(13)
-            << "energy@50%" << "\n";
-  for (const auto& r : rows)
-    std::cout << std::left << std::setw(22) << r.name << std::right << std::setw(6) << r.m << std::setw(6) << r.n
-              << std::setw(7) << r.k << std::setw(10) << std::setprecision(3) << r.top << std::setw(12)
-              << std::setprecision(1) << 100.0 * r.e25 << "%" << std::setw(12) << 100.0 * r.e50 << "%\n";
-  std::cout << "\nfinished in " << std::setprecision(2) << seconds << " s\n";
-  return 0;
-}
-
-int cmdBpeTrain(const std::vector<std::string>& inputs, const std::string& out, int64_t vocabSize, int64_t minFrequency,
-                const std::string& docSep, const Common& c) {
+int cmdBpeTrain(const std::vector<std::string>& inputs, const std::string& out, tokenize::BpeTrainOptions o,
+                const Common& c) {
+  const std::string docSep = o.documentSeparator;
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::string> texts;
   int64_t bytes = 0;
@@ -332,10 +229,6 @@ int cmdBpeTrain(const std::vector<std::string>& inputs, const std::string& out, 
     texts.push_back(data::readTextFile(f));
     bytes += static_cast<int64_t>(texts.back().size());
   }
-  tokenize::BpeTrainOptions o;
-  o.vocabSize = vocabSize;
-  o.minFrequency = minFrequency;
-  o.documentSeparator = docSep;
   StderrProgress progress(!c.asJson);
   CancelToken cancel;
   const auto v = tokenize::trainByteLevelBpe(texts, o, &progress, &cancel);
@@ -349,14 +242,16 @@ int cmdBpeTrain(const std::vector<std::string>& inputs, const std::string& out, 
   const double perToken = tokens > 0 ? static_cast<double>(bytes) / static_cast<double>(tokens) : 0.0;
   if (c.asJson) {
     std::cout << json{{"out", out}, {"vocab_size", v.idToToken.size()}, {"merges", v.merges.size()},
-                      {"end_of_text_id", v.endOfTextId}, {"pieces", v.pieces}, {"distinct_pieces", v.distinctPieces},
+                      {"end_of_text_id", v.endOfTextId}, {"pad_id", v.padId}, {"mask_id", v.maskId}, {"pieces", v.pieces}, {"distinct_pieces", v.distinctPieces},
                       {"bytes", bytes}, {"tokens", tokens}, {"bytes_per_token", perToken}, {"seconds", seconds}}
                      .dump(-1, ' ', false, json::error_handler_t::replace)
               << "\n";
   } else {
     std::cout << "wrote        " << (fs::path(out) / "vocab.json").string() << " and merges.txt\n"
               << "vocabulary   " << v.idToToken.size() << " (256 bytes, " << v.merges.size()
-              << " merges, <|endoftext|> = " << v.endOfTextId << ")\n"
+              << " merges, <|endoftext|> = " << v.endOfTextId
+              << (v.padId >= 0 ? ", " + o.padToken + " = " + std::to_string(v.padId) : std::string())
+              << (v.maskId >= 0 ? ", " + o.maskToken + " = " + std::to_string(v.maskId) : std::string()) << ")\n"
               << "training     " << withThousands(bytes) << " bytes, " << withThousands(v.pieces) << " pre-tokens ("
               << withThousands(v.distinctPieces) << " distinct)\n"
               << std::fixed << std::setprecision(2) << "compression  " << perToken << " bytes per token on the training text\n"
@@ -425,24 +320,21 @@ int run(int argc, char** argv) {
   conv->add_option("--format", format, "hf | gguf (default: from OUTPUT's extension)");
   addCommon(conv, true);
 
-  std::string demoModel, demoText;
-  auto* demo = app.add_subcommand("demo", "Run the demo job on the embedded default and print its result table");
-  demo->add_option("--model", demoModel, "Use this model instead of the embedded default");
-  demo->add_option("--text", demoText, "Evaluate perplexity on this text file");
-  addCommon(demo, true);
-
   std::vector<std::string> bpeInputs;
   std::string bpeOut;
-  int64_t bpeVocab = 8192, bpeMinFrequency = 2;
+  tokenize::BpeTrainOptions bpeOptions;
   auto* bpe = app.add_subcommand("bpe-train", "Train a GPT-2-format byte-level BPE tokenizer (vocab.json + merges.txt)");
   bpe->add_option("TEXT", bpeInputs, "Training text files (documents separated by --doc-sep)")->required()->check(CLI::ExistingFile);
   bpe->add_option("--out", bpeOut, "Output directory")->required();
-  bpe->add_option("--vocab-size", bpeVocab, "Total vocabulary: 256 bytes + merges + <|endoftext|>")->capture_default_str();
-  bpe->add_option("--min-frequency", bpeMinFrequency, "Pairs seen fewer times are not merged")->capture_default_str();
+  bpe->add_option("--vocab-size", bpeOptions.vocabSize, "Total vocabulary: 256 bytes + merges + <|endoftext|> + extra specials")->capture_default_str();
+  bpe->add_option("--min-frequency", bpeOptions.minFrequency, "Pairs seen fewer times are not merged")->capture_default_str();
+  bpe->add_option("--pad-token", bpeOptions.padToken, "Add a padding token (e.g. '<pad>') for encoders");
+  bpe->add_option("--mask-token", bpeOptions.maskToken, "Add a mask token (e.g. '<mask>') for masked-LM pretraining");
   bpe->add_option("--doc-sep", docSep, "Document separator (never part of a token)")->capture_default_str();
   bpe->add_flag("--json", common.asJson, "Print one JSON object on stdout");
 
   auto jobCommands = detail::addJobCommands(app);
+  auto trainCommands = detail::addTrainCommands(app);
 
   try {
     app.parse(argc, argv);
@@ -464,9 +356,14 @@ int run(int argc, char** argv) {
     if (gen->parsed()) return cmdGenerate(model, steps, prompt, temperature, seed, common);
     if (ev->parsed()) return cmdEval(model, text, labelled, docSep, ctx, truncate, batch, common);
     if (conv->parsed()) return cmdConvert(model, output, format, common);
-    if (demo->parsed()) return cmdDemo(demoModel, demoText, common);
-    if (bpe->parsed()) return cmdBpeTrain(bpeInputs, bpeOut, bpeVocab, bpeMinFrequency, docSep, common);
+    if (bpe->parsed()) {
+      bpeOptions.documentSeparator = docSep;
+      return cmdBpeTrain(bpeInputs, bpeOut, bpeOptions, common);
+    }
     if (const int rc = detail::runJobCommands(*jobCommands); rc >= 0) return rc;
+    std::string commandLine = "ranklab-cli";
+    for (int i = 1; i < argc; ++i) commandLine += std::string(" ") + argv[i];
+    if (const int rc = detail::runTrainCommands(*trainCommands, commandLine); rc >= 0) return rc;
   } catch (const ranklab::Error& e) {
     std::cerr << "ranklab-cli: " << e.what() << "\n";
     return kUsageError;

@@ -1,7 +1,5 @@
 #include "cli/cli_jobs.h"
-#include "cli/cli_util.h"
 
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
@@ -9,8 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/cli_util.h"
 #include "common/error.h"
 #include "common/progress.h"
+#include "common/resources.h"
 #include "jobs/job_runner.h"
 #include "jobs/job_spec.h"
 #include "store/run_store.h"
@@ -23,12 +23,6 @@ namespace {
 
 constexpr int kJobFailed = 2;
 constexpr int kInterrupted = 130;
-
-// Ctrl-C cancels the running job cleanly (the store keeps nothing half-written).
-CancelToken* g_cancel = nullptr;
-extern "C" void onInterrupt(int) {
-  if (g_cancel) g_cancel->cancel();
-}
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -155,6 +149,7 @@ std::string metricText(const std::string& metric, double v) {
 struct JobCommands {
   CLI::App* compress = nullptr;
   CLI::App* runSpec = nullptr;
+  CLI::App* demo = nullptr;
   CLI::App* runs = nullptr;
   CLI::App *list = nullptr, *show = nullptr, *del = nullptr, *merge = nullptr, *tag = nullptr, *note = nullptr;
   api::JobSpec spec;
@@ -163,6 +158,11 @@ struct JobCommands {
   bool noStore = false, noCache = false, asJson = false, quiet = false, spectra = false, yes = false;
   int64_t id = 0;
   std::vector<std::string> tags;
+  // demo
+  std::string demoModel, demoText, demoDevice = "auto";
+  double demoKeep = 0.5;
+  int64_t demoDocs = 6;
+  int demoThreads = 0;
 };
 
 std::shared_ptr<JobCommands> addJobCommands(CLI::App& app) {
@@ -207,6 +207,19 @@ std::shared_ptr<JobCommands> addJobCommands(CLI::App& app) {
   cmp->add_option("--threads", s.threads, "CPU threads for LibTorch");
   cmp->add_flag("--json", c->asJson, "Print one JSON object on stdout");
 
+  auto* demo = app.add_subcommand(
+      "demo", "The demo job: compress the shipped gpt-mini with plain SVD and uniform ranks, evaluate before and after");
+  c->demo = demo;
+  demo->add_option("--model", c->demoModel, "Model (default: the shipped gpt-mini)");
+  demo->add_option("--text", c->demoText, "Evaluation text (default: the shipped held-out test split, resources/data/lm/test.txt)");
+  demo->add_option("--keep", c->demoKeep, "Budget p: kept fraction of the compressible parameters")->capture_default_str();
+  demo->add_option("--max-docs", c->demoDocs, "Evaluate the first N documents (0: all)")->capture_default_str();
+  demo->add_option("--db", c->db, "Run database (default: $RANKLAB_DB or ~/.local/share/ranklab/runs.db)");
+  demo->add_flag("--no-store", c->noStore, "Do not record the run");
+  demo->add_option("--device", c->demoDevice, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  demo->add_option("--threads", c->demoThreads, "CPU threads for LibTorch");
+  demo->add_flag("--json", c->asJson, "Print one JSON object on stdout");
+
   auto* rs = app.add_subcommand("run", "Run a job described by a JSON spec (the keys of a run's config)");
   c->runSpec = rs;
   rs->add_option("SPEC", c->specFile, "Job spec JSON file")->required()->check(CLI::ExistingFile);
@@ -247,13 +260,12 @@ namespace {
 
 int runJob(JobCommands& c, api::JobSpec spec) {
   CancelToken cancel;
-  g_cancel = &cancel;
-  auto previous = std::signal(SIGINT, onInterrupt);
   StderrProgress progress(!c.asJson);
   jobs::JobRunner runner;
-  const auto outcome = runner.run(spec, progress, cancel);
-  std::signal(SIGINT, previous);
-  g_cancel = nullptr;
+  const auto outcome = [&] {
+    CancelOnInterrupt interrupts(cancel);
+    return runner.run(spec, progress, cancel);
+  }();
   for (const auto& w : outcome.warnings) std::cerr << "ranklab-cli: warning: " << w << "\n";
   if (outcome.status == "cancelled") {
     std::cerr << "ranklab-cli: cancelled; nothing was stored\n";
@@ -428,6 +440,25 @@ int runJobCommands(JobCommands& c) {
     if (j.is_object()) j.erase("_details");
     auto spec = jobs::jobSpecFromJson(j, c.specFile);
     if (!c.db.empty()) spec.db = c.db;
+    return runJob(c, spec);
+  }
+  if (c.demo->parsed()) {
+    api::JobSpec spec;
+    spec.model = c.demoModel.empty() ? shippedModel("gpt-mini").string() : c.demoModel;
+    spec.evalText = c.demoText.empty() ? (resourcesDir() / "data" / "lm" / "test.txt").string() : c.demoText;
+    spec.decomposition = "svd";
+    spec.selector = "uniform";
+    spec.keep = c.demoKeep;
+    spec.maxEvalDocuments = c.demoDocs;
+    spec.device = c.demoDevice;
+    spec.threads = c.demoThreads;
+    spec.db = c.db;
+    spec.store = !c.noStore;
+    spec.name = "demo";
+    spec.tags = {"demo"};
+    if (!c.asJson)
+      std::cout << "RankLab demo job: " << spec.model << "\nplain SVD, uniform ranks, keeping p = " << spec.keep
+                << " of the compressible parameters; perplexity on " << spec.evalText << "\n\n";
     return runJob(c, spec);
   }
   if (c.runs->parsed()) return runRuns(c);

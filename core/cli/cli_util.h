@@ -1,10 +1,14 @@
 // Small helpers shared by ranklab-cli's command files (internal to the cli module).
 #pragma once
 
+#include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 
+#include "api/types.h"
 #include "common/progress.h"
 
 namespace ranklab::cli::detail {
@@ -23,6 +27,40 @@ class StderrProgress : public ProgressSink {
  private:
   bool m_enabled;
 };
+
+// While alive, Ctrl-C (SIGINT) and SIGTERM cancel `token` instead of killing the process, so a job
+// stops cleanly (a training run saves its checkpoint, a compression job stores nothing half-written).
+class CancelOnInterrupt {
+ public:
+  explicit CancelOnInterrupt(CancelToken& token) {
+    target() = &token;
+    m_int = std::signal(SIGINT, &CancelOnInterrupt::handle);
+    m_term = std::signal(SIGTERM, &CancelOnInterrupt::handle);
+  }
+  ~CancelOnInterrupt() {
+    std::signal(SIGINT, m_int);
+    std::signal(SIGTERM, m_term);
+    target() = nullptr;
+  }
+  CancelOnInterrupt(const CancelOnInterrupt&) = delete;
+  CancelOnInterrupt& operator=(const CancelOnInterrupt&) = delete;
+
+ private:
+  static CancelToken*& target() {
+    static CancelToken* token = nullptr;
+    return token;
+  }
+  static void handle(int) {
+    if (CancelToken* t = target()) t->cancel();
+  }
+  void (*m_int)(int);
+  void (*m_term)(int);
+};
+
+inline nlohmann::json perplexityJson(const api::PerplexityResult& r) {
+  return {{"documents", r.documents}, {"tokens", r.tokens}, {"bytes", r.bytes}, {"mean_nll", r.meanNll},
+          {"perplexity", r.perplexity}, {"bits_per_byte", r.bitsPerByte}};
+}
 
 // 1234567 -> "1,234,567".
 inline std::string withThousands(int64_t v) {

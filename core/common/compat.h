@@ -4,6 +4,7 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
 #include <cmath>
@@ -35,6 +36,55 @@ inline at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::
   return at::matmul(at::softmax(scores, -1), v);
 #endif
 }
+
+// Mixed precision for one scope: ops on `device` run under autocast to `dtype` (bf16 on the CPU,
+// bf16/fp16 on CUDA), as torch.autocast does. 2.4 replaced the per-device setters by ones taking the
+// device type. Not reentrant across threads: autocast state is thread-local, like LibTorch's.
+class AutocastScope {
+ public:
+  AutocastScope(c10::DeviceType device, at::ScalarType dtype) : m_device(device) {
+#if RANKLAB_TORCH_AT_LEAST(2, 4)
+    m_wasEnabled = at::autocast::is_autocast_enabled(device);
+    m_oldDtype = at::autocast::get_autocast_dtype(device);
+    at::autocast::set_autocast_dtype(device, dtype);
+    at::autocast::set_autocast_enabled(device, true);
+#else
+    const bool cpu = device == c10::DeviceType::CPU;
+    m_wasEnabled = cpu ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+    m_oldDtype = cpu ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
+    if (cpu) {
+      at::autocast::set_autocast_cpu_dtype(dtype);
+      at::autocast::set_cpu_enabled(true);
+    } else {
+      at::autocast::set_autocast_gpu_dtype(dtype);
+      at::autocast::set_enabled(true);
+    }
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if RANKLAB_TORCH_AT_LEAST(2, 4)
+    at::autocast::set_autocast_enabled(m_device, m_wasEnabled);
+    at::autocast::set_autocast_dtype(m_device, m_oldDtype);
+#else
+    if (m_device == c10::DeviceType::CPU) {
+      at::autocast::set_cpu_enabled(m_wasEnabled);
+      at::autocast::set_autocast_cpu_dtype(m_oldDtype);
+    } else {
+      at::autocast::set_enabled(m_wasEnabled);
+      at::autocast::set_autocast_gpu_dtype(m_oldDtype);
+    }
+#endif
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  c10::DeviceType m_device;
+  bool m_wasEnabled = false;
+  at::ScalarType m_oldDtype = at::kFloat;
+};
 
 inline const char* torchVersion() { return TORCH_VERSION; }
 

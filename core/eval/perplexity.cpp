@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 #include "common/error.h"
 #include "data/corpus.h"
@@ -111,6 +112,63 @@ api::PerplexityResult perplexityOfFile(models::LanguageModel& model, const token
   } catch (const Error& e) {
     throw Error(file.string() + ": " + e.what());
   }
+}
+
+api::PerplexityResult bigramPerplexity(const tokenize::Tokenizer& tokenizer, const std::string& trainText,
+                                       const std::string& evalText, const PerplexityOptions& options,
+                                       double smoothing) {
+  const int64_t vocab = tokenizer.vocabSize();
+  const int64_t bos = tokenizer.bosId() >= 0 ? tokenizer.bosId() : tokenizer.eosId();
+  auto encodeDoc = [&](const std::string& doc) {
+    std::vector<int64_t> ids;
+    if (bos >= 0) ids.push_back(bos);
+    const auto encoded = tokenizer.encode(doc);
+    ids.insert(ids.end(), encoded.begin(), encoded.end());
+    return ids;
+  };
+  std::vector<double> unigram(static_cast<size_t>(vocab), 0.0), context(static_cast<size_t>(vocab), 0.0);
+  std::unordered_map<uint64_t, double> pairs;
+  double total = 0.0;
+  for (const auto& doc : data::splitDocuments(trainText, options.documentSeparator)) {
+    const auto ids = encodeDoc(doc);
+    for (size_t t = 0; t < ids.size(); ++t) {
+      unigram[static_cast<size_t>(ids[t])] += 1.0;
+      total += 1.0;
+      if (t + 1 < ids.size()) {
+        context[static_cast<size_t>(ids[t])] += 1.0;
+        pairs[static_cast<uint64_t>(ids[t]) * static_cast<uint64_t>(vocab) + static_cast<uint64_t>(ids[t + 1])] += 1.0;
+      }
+    }
+  }
+  if (total == 0.0) throw Error("bigram baseline: the training text holds no tokens");
+  auto docs = data::splitDocuments(evalText, options.documentSeparator);
+  if (options.maxDocuments > 0 && static_cast<int64_t>(docs.size()) > options.maxDocuments) docs.resize(options.maxDocuments);
+  if (docs.empty()) throw Error("bigram baseline: the text holds no documents");
+  api::PerplexityResult result;
+  result.documents = static_cast<int64_t>(docs.size());
+  double nllSum = 0.0;
+  for (const auto& doc : docs) {
+    auto ids = encodeDoc(doc);
+    if (options.truncate && options.context > 0 && static_cast<int64_t>(ids.size()) > options.context) {
+      ids.resize(static_cast<size_t>(options.context));
+      result.bytes += static_cast<int64_t>(tokenizer.decode(ids).size());
+    } else {
+      result.bytes += static_cast<int64_t>(doc.size());
+    }
+    for (size_t t = 1; t < ids.size(); ++t) {
+      const auto a = static_cast<uint64_t>(ids[t - 1]), b = static_cast<uint64_t>(ids[t]);
+      const double pb = (unigram[b] + 1.0) / (total + static_cast<double>(vocab));
+      const auto it = pairs.find(a * static_cast<uint64_t>(vocab) + b);
+      const double cab = it == pairs.end() ? 0.0 : it->second;
+      nllSum -= std::log((cab + smoothing * pb) / (context[a] + smoothing));
+      ++result.tokens;
+    }
+  }
+  if (result.tokens == 0) throw Error("bigram baseline: no token to predict");
+  result.meanNll = nllSum / static_cast<double>(result.tokens);
+  result.perplexity = std::exp(result.meanNll);
+  result.bitsPerByte = result.bytes > 0 ? nllSum / std::log(2.0) / static_cast<double>(result.bytes) : 0.0;
+  return result;
 }
 
 }  // namespace ranklab::eval

@@ -38,4 +38,13 @@ api::PerplexityResult perplexityOfFile(models::LanguageModel& model, const token
                                        const std::filesystem::path& file, const PerplexityOptions& options = {},
                                        ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr);
 
+// The bigram baseline under the same protocol (documents, BOS, tokens predicted; `truncate` and
+// `maxDocuments` honoured): every token after the first of a document is predicted from the one before it,
+// P(b | a) = (c(a, b) + k P(b)) / (c(a) + k) with P(b) = (c(b) + 1) / (N + V), counts c taken from
+// `trainText` split and BOS-prefixed the same way (k: `smoothing`, a Dirichlet prior on the unigram
+// distribution). The yardstick a trained model must clearly beat. Throws ranklab::Error for empty texts.
+api::PerplexityResult bigramPerplexity(const tokenize::Tokenizer& tokenizer, const std::string& trainText,
+                                       const std::string& evalText, const PerplexityOptions& options = {},
+                                       double smoothing = 1.0);
+
 }  // namespace ranklab::eval

@@ -379,13 +379,21 @@ void copyTokenizerFiles(const LoadedModel& loaded, const fs::path& dir) {
 
 }  // namespace
 
-void saveHfDirectory(const LoadedModel& loaded, const fs::path& dir) {
+void saveHfDirectory(const LoadedModel& loaded, const fs::path& dir, c10::ScalarType dtype) {
+  if (dtype != at::kFloat && dtype != at::kHalf && dtype != at::kBFloat16)
+    throw Error(dir.string() + ": weights can be saved as float32, float16 or bfloat16 only");
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir.string() + ": cannot create directory: " + ec.message());
   const auto& c = loaded.model->config();
-  writeFileAtomically(dir / "config.json", io::toHfConfigJson(c).dump(2) + "\n");
-  io::writeSafetensors(dir / "model.safetensors", loaded.model->hfWeights(), {{"format", "pt"}});
+  auto config = io::toHfConfigJson(c);
+  config["torch_dtype"] = dtype == at::kHalf ? "float16" : dtype == at::kBFloat16 ? "bfloat16" : "float32";
+  writeFileAtomically(dir / "config.json", config.dump(2) + "\n");
+  auto weights = loaded.model->hfWeights();
+  if (dtype != at::kFloat)
+    for (auto& [name, t] : weights)
+      if (t.is_floating_point()) t = t.to(dtype);
+  io::writeSafetensors(dir / "model.safetensors", weights, {{"format", "pt"}});
   copyTokenizerFiles(loaded, dir);
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include <filesystem>
 #include <nlohmann/json_fwd.hpp>
@@ -44,7 +45,8 @@ LoadedModel loadModel(const std::filesystem::path& path, const LoadOptions& opti
 
 // Writes a Hugging Face directory: config.json, model.safetensors and the tokenizer files
 // (copied from a HF source; tokenizer.bin in llama2.c format for scored-piece vocabularies).
-void saveHfDirectory(const LoadedModel& loaded, const std::filesystem::path& dir);
+// Floating-point weights are stored as `dtype` (float32, float16 or bfloat16).
+void saveHfDirectory(const LoadedModel& loaded, const std::filesystem::path& dir, c10::ScalarType dtype = c10::kFloat);
 
 // Writes a RankLab factorised directory that loadModel reloads with identical logits:
 //  - config.json: the Hugging Face config of the uncompressed architecture;

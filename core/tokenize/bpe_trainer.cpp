@@ -37,9 +37,15 @@ void countPairs(const std::vector<int32_t>& symbols, int64_t weight, std::unorde
 
 BpeVocabulary trainByteLevelBpe(const std::vector<std::string>& texts, const BpeTrainOptions& options,
                                 ProgressSink* progress, const CancelToken* cancel) {
-  if (options.vocabSize < 257)
-    throw Error("bpe-train: the vocabulary needs at least 257 entries (256 bytes and <|endoftext|>), got " +
+  const int64_t extra = (options.padToken.empty() ? 0 : 1) + (options.maskToken.empty() ? 0 : 1);
+  if (options.vocabSize < 257 + extra)
+    throw Error("bpe-train: the vocabulary needs at least " + std::to_string(257 + extra) +
+                " entries (256 bytes, <|endoftext|> and the extra special tokens), got " +
                 std::to_string(options.vocabSize));
+  for (const std::string* t : {&options.padToken, &options.maskToken})
+    if (*t == "<|endoftext|>") throw Error("bpe-train: '" + *t + "' is already the end-of-text token");
+  if (!options.padToken.empty() && options.padToken == options.maskToken)
+    throw Error("bpe-train: the pad and mask tokens must differ (both are '" + options.padToken + "')");
   BpeVocabulary out;
 
   // Pre-token frequencies over all documents.
@@ -110,7 +116,7 @@ BpeVocabulary trainByteLevelBpe(const std::vector<std::string>& texts, const Bpe
   std::priority_queue<Entry> heap;
   for (const auto& [p, c] : counts) heap.push({c, p});
 
-  const int64_t targetMerges = options.vocabSize - 257;
+  const int64_t targetMerges = options.vocabSize - 257 - extra;
   std::unordered_map<Pair, int64_t> delta;
   while (static_cast<int64_t>(out.merges.size()) < targetMerges && !heap.empty()) {
     if (cancel) cancel->check();
@@ -170,6 +176,14 @@ BpeVocabulary trainByteLevelBpe(const std::vector<std::string>& texts, const Bpe
   if (progress) progress->progress("bpe-train", static_cast<long long>(out.merges.size()), static_cast<long long>(out.merges.size()));
   out.endOfTextId = static_cast<int64_t>(out.idToToken.size());
   out.idToToken.push_back("<|endoftext|>");
+  if (!options.padToken.empty()) {
+    out.padId = static_cast<int64_t>(out.idToToken.size());
+    out.idToToken.push_back(options.padToken);
+  }
+  if (!options.maskToken.empty()) {
+    out.maskId = static_cast<int64_t>(out.idToToken.size());
+    out.idToToken.push_back(options.maskToken);
+  }
   return out;
 }
 
@@ -183,6 +197,11 @@ void writeGpt2VocabMerges(const BpeVocabulary& vocabulary, const fs::path& dir) 
   std::string merges = "#version: 0.2\n";
   for (const auto& m : vocabulary.merges) merges += m + "\n";
   writeFileAtomically(dir / "merges.txt", merges);
+  nlohmann::ordered_json specials = {{"bos_token", "<|endoftext|>"}, {"eos_token", "<|endoftext|>"},
+                                     {"unk_token", "<|endoftext|>"}};
+  if (vocabulary.padId >= 0) specials["pad_token"] = vocabulary.idToToken[static_cast<size_t>(vocabulary.padId)];
+  if (vocabulary.maskId >= 0) specials["mask_token"] = vocabulary.idToToken[static_cast<size_t>(vocabulary.maskId)];
+  writeFileAtomically(dir / "special_tokens_map.json", specials.dump(2) + "\n");
 }
 
 }  // namespace ranklab::tokenize

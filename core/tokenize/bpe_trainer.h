@@ -23,6 +23,10 @@ struct BpeTrainOptions {
   int64_t vocabSize = 8192;  // total, including the 256 byte symbols and <|endoftext|>
   int64_t minFrequency = 2;  // pairs seen fewer times are not merged
   std::string documentSeparator = "<|endoftext|>";
+  // Extra special tokens for encoders (masked-LM pretraining, padded batches), appended after
+  // <|endoftext|> and counted in vocabSize; empty = none. RoBERTa spells them "<pad>" and "<mask>".
+  std::string padToken;
+  std::string maskToken;
 };
 
 struct BpeVocabulary {
@@ -32,17 +36,22 @@ struct BpeVocabulary {
   std::vector<std::string> idToToken;
   std::vector<std::string> merges;  // "left right", in merge order
   int64_t endOfTextId = -1;
+  int64_t padId = -1;   // when BpeTrainOptions::padToken was given
+  int64_t maskId = -1;  // when BpeTrainOptions::maskToken was given
   int64_t pieces = 0;               // pre-tokens seen in the training text
   int64_t distinctPieces = 0;
 };
 
-// Throws ranklab::Error for vocabSize < 257, invalid UTF-8 (naming the document and byte) or an
+// Throws ranklab::Error for a vocabSize below 257 plus the extra specials, pad/mask tokens that are equal or
+// "<|endoftext|>", invalid UTF-8 (naming the document and byte) or an
 // empty text; ranklab::Cancelled when cancelled. Progress phase "bpe-train", one unit per merge.
 BpeVocabulary trainByteLevelBpe(const std::vector<std::string>& texts, const BpeTrainOptions& options,
                                 ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr);
 
-// Writes vocab.json ({"token": id}) and merges.txt ("#version: 0.2" then one merge per line) into
-// `dir` (created), each atomically: the files loadTokenizer reads as a GPT-2 BPE tokenizer.
+// Writes vocab.json ({"token": id}), merges.txt ("#version: 0.2" then one merge per line) and
+// special_tokens_map.json (bos/eos/unk "<|endoftext|>", plus pad_token/mask_token when present) into
+// `dir` (created), each atomically: the files loadTokenizer (and transformers) read as a GPT-2 BPE
+// tokenizer.
 void writeGpt2VocabMerges(const BpeVocabulary& vocabulary, const std::filesystem::path& dir);
 
 }  // namespace ranklab::tokenize

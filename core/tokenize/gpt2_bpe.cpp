@@ -23,8 +23,9 @@ class Gpt2Bpe final : public Tokenizer {
  public:
   Gpt2Bpe(std::vector<std::string> idToToken, std::vector<std::string> merges, int64_t bosId, int64_t eosId,
           std::vector<std::pair<std::string, int64_t>> specials,
-          const std::vector<std::pair<std::string, int64_t>>& plainAdded, const std::string& source)
-      : m_idToToken(std::move(idToToken)), m_bosId(bosId), m_eosId(eosId), m_specials(std::move(specials)) {
+          const std::vector<std::pair<std::string, int64_t>>& plainAdded, const std::string& source,
+          const Gpt2Roles& roles)
+      : m_idToToken(std::move(idToToken)), m_bosId(bosId), m_eosId(eosId), m_roles(roles), m_specials(std::move(specials)) {
     const int64_t size = static_cast<int64_t>(m_idToToken.size());
     for (int64_t id = 0; id < size; ++id) {
       if (!m_idToToken[id].empty()) {
@@ -52,7 +53,11 @@ class Gpt2Bpe final : public Tokenizer {
       }
       m_specials.emplace_back(text, id);
     }
-    for (int64_t id : {bosId, eosId}) {
+    for (int64_t id : {bosId, eosId, roles.pad, roles.mask, roles.unk, roles.cls, roles.sep}) {
+      if (id >= size) {
+        throw Error(source + ": special id " + std::to_string(id) + " is outside the vocabulary (" +
+                    std::to_string(size) + " ids)");
+      }
       if (id >= 0) {
         if (m_specialIds.insert(id).second && !m_idToToken[id].empty()) {
           m_specials.emplace_back(m_idToToken[id], id);
@@ -132,6 +137,11 @@ class Gpt2Bpe final : public Tokenizer {
   std::string kind() const override { return "gpt2-bpe"; }
   int64_t bosId() const override { return m_bosId; }
   int64_t eosId() const override { return m_eosId; }
+  int64_t padId() const override { return m_roles.pad; }
+  int64_t maskId() const override { return m_roles.mask; }
+  int64_t unkId() const override { return m_roles.unk; }
+  int64_t clsId() const override { return m_roles.cls; }
+  int64_t sepId() const override { return m_roles.sep; }
 
  private:
   void appendToken(int64_t id, std::string& out) const {
@@ -218,6 +228,7 @@ class Gpt2Bpe final : public Tokenizer {
   std::array<int, 0x144> m_unicodeToByte{};  // bytes_to_unicode's image is U+0021..U+0143
   int64_t m_bosId;
   int64_t m_eosId;
+  Gpt2Roles m_roles;
   std::vector<std::pair<std::string, int64_t>> m_specials;
   std::unordered_set<int64_t> m_specialIds;
   detail::Gpt2PreTokenizer m_preTokenizer;
@@ -290,6 +301,46 @@ std::string configTokenText(const nlohmann::json& config, const char* key) {
     return value["content"].get<std::string>();
   }
   return {};
+}
+
+// The special tokens named next to the tables: special_tokens_map.json, then tokenizer_config.json
+// (the later file fills only what the earlier left unnamed). Keys: bos/eos/pad/mask/unk/cls/sep_token.
+struct SideFileTokens {
+  std::string bos, eos, pad, mask, unk, cls, sep;
+};
+
+SideFileTokens readSideFileTokens(const std::filesystem::path& dir) {
+  SideFileTokens t;
+  for (const char* file : {"special_tokens_map.json", "tokenizer_config.json"}) {
+    const std::filesystem::path path = dir / file;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) continue;
+    const nlohmann::json config = parseJson(detail::readFile(path), path.string());
+    auto fill = [&](std::string& slot, const char* key) {
+      if (slot.empty()) slot = configTokenText(config, key);
+    };
+    fill(t.bos, "bos_token");
+    fill(t.eos, "eos_token");
+    fill(t.pad, "pad_token");
+    fill(t.mask, "mask_token");
+    fill(t.unk, "unk_token");
+    fill(t.cls, "cls_token");
+    fill(t.sep, "sep_token");
+  }
+  return t;
+}
+
+// Role ids for the named tokens. A named token missing from the vocabulary leaves its role unset, as
+// an unnamed one does (published tokenizer_config.json files name tokens their tables lack).
+Gpt2Roles rolesFor(const SideFileTokens& t, const std::vector<std::string>& idToToken) {
+  auto id = [&](const std::string& text) -> int64_t { return text.empty() ? -1 : findToken(idToToken, text); };
+  Gpt2Roles r;
+  r.pad = id(t.pad);
+  r.mask = id(t.mask);
+  r.unk = id(t.unk);
+  r.cls = id(t.cls);
+  r.sep = id(t.sep);
+  return r;
 }
 
 // Any nlohmann::json exception (a field of the wrong type read with value()/get<>) becomes a
@@ -394,9 +445,9 @@ std::unique_ptr<Tokenizer> makeGpt2BpeWithSpecials(std::vector<std::string> idTo
                                                    int64_t eosId,
                                                    std::vector<std::pair<std::string, int64_t>> specials,
                                                    std::vector<std::pair<std::string, int64_t>> plainAdded,
-                                                   const std::string& source) {
+                                                   const std::string& source, const Gpt2Roles& roles) {
   return std::make_unique<Gpt2Bpe>(std::move(idToToken), std::move(merges), bosId, eosId, std::move(specials),
-                                   plainAdded, source);
+                                   plainAdded, source, roles);
 }
 
 std::unique_ptr<Tokenizer> makeGpt2Bpe(std::vector<std::string> idToToken, std::vector<std::string> merges,
@@ -434,14 +485,18 @@ std::unique_ptr<Tokenizer> loadGpt2VocabMerges(const std::filesystem::path& voca
     merges.push_back(std::move(line));
   }
 
+  const std::string source = vocabSource + " + " + mergesTxt.filename().string();
+  const SideFileTokens side = readSideFileTokens(vocabJson.parent_path());
   const int64_t endOfText = findToken(idToToken, kEndOfText);
   std::vector<std::pair<std::string, int64_t>> specials;
   if (endOfText >= 0) {
     specials.emplace_back(kEndOfText, endOfText);
   }
-  return makeGpt2BpeWithSpecials(std::move(idToToken), std::move(merges), endOfText, endOfText,
-                                 std::move(specials), {},
-                                 vocabSource + " + " + mergesTxt.filename().string());
+  const int64_t bosId = side.bos.empty() ? endOfText : findToken(idToToken, side.bos);
+  const int64_t eosId = side.eos.empty() ? endOfText : findToken(idToToken, side.eos);
+  const Gpt2Roles roles = rolesFor(side, idToToken);
+  return makeGpt2BpeWithSpecials(std::move(idToToken), std::move(merges), bosId, eosId, std::move(specials), {},
+                                 source, roles);
 }
 
 std::unique_ptr<Tokenizer> loadGpt2TokenizerJson(const nlohmann::json& root,
@@ -510,21 +565,12 @@ std::unique_ptr<Tokenizer> loadGpt2TokenizerJson(const nlohmann::json& root,
     }
   });
 
-  std::string bosText = kEndOfText;
-  std::string eosText = kEndOfText;
-  const std::filesystem::path configPath = source.parent_path() / "tokenizer_config.json";
-  std::error_code ec;
-  if (std::filesystem::is_regular_file(configPath, ec)) {
-    const nlohmann::json config = parseJson(detail::readFile(configPath), configPath.string());
-    const std::string bos = configTokenText(config, "bos_token");
-    const std::string eos = configTokenText(config, "eos_token");
-    if (!bos.empty()) bosText = bos;
-    if (!eos.empty()) eosText = eos;
-  }
-  const int64_t bosId = findToken(idToToken, bosText);
-  const int64_t eosId = findToken(idToToken, eosText);
+  const SideFileTokens side = readSideFileTokens(source.parent_path());
+  const int64_t bosId = findToken(idToToken, side.bos.empty() ? kEndOfText : side.bos);
+  const int64_t eosId = findToken(idToToken, side.eos.empty() ? kEndOfText : side.eos);
+  const Gpt2Roles roles = rolesFor(side, idToToken);
   return makeGpt2BpeWithSpecials(std::move(idToToken), std::move(merges), bosId, eosId, std::move(specials),
-                                 std::move(plainAdded), name);
+                                 std::move(plainAdded), name, roles);
 }
 
 }  // namespace ranklab::tokenize

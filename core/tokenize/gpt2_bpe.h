@@ -39,13 +39,19 @@ std::string gpt2ByteLevelProblem(const nlohmann::json& root);
 std::unique_ptr<Tokenizer> loadGpt2TokenizerJson(const nlohmann::json& root,
                                                  const std::filesystem::path& source);
 
+// Ids of the special roles beyond BOS/EOS (-1: none). RoBERTa-style byte-level BPE (and RankLab's
+// own encoder tokenizer) names them in special_tokens_map.json / tokenizer_config.json.
+struct Gpt2Roles {
+  int64_t pad = -1, mask = -1, unk = -1, cls = -1, sep = -1;
+};
+
 // makeGpt2Bpe with added tokens (text -> id) that encode() matches literally: `specials` are dropped by
-// decode() (like BOS/EOS), `plainAdded` decode to their text.
+// decode() (like BOS/EOS), `plainAdded` decode to their text. Role tokens are specials too.
 std::unique_ptr<Tokenizer> makeGpt2BpeWithSpecials(std::vector<std::string> idToToken,
                                                    std::vector<std::string> merges, int64_t bosId,
                                                    int64_t eosId,
                                                    std::vector<std::pair<std::string, int64_t>> specials,
                                                    std::vector<std::pair<std::string, int64_t>> plainAdded,
-                                                   const std::string& source);
+                                                   const std::string& source, const Gpt2Roles& roles = {});
 
 }  // namespace ranklab::tokenize

@@ -78,4 +78,24 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
   return result;
 }
 
+std::shared_ptr<models::LanguageModel> withClassifier(const models::LanguageModel& encoder,
+                                                      const std::vector<std::string>& labels, uint64_t seed) {
+  if (encoder.isCausal()) throw Error("a classification head needs an encoder (BERT-family); this model is a decoder");
+  if (labels.size() < 2) throw Error("a classification head needs at least two labels");
+  auto config = encoder.config();
+  config.numLabels = static_cast<int64_t>(labels.size());
+  config.id2label = labels;
+  torch::manual_seed(seed);
+  auto model = models::createModel(config, /*initialise=*/true);
+  torch::NoGradGuard noGrad;
+  const auto source = encoder.named_parameters(/*recurse=*/true);
+  for (auto& item : model->named_parameters(/*recurse=*/true)) {
+    const auto* from = source.find(item.key());
+    if (from && from->sizes() == item.value().sizes()) item.value().copy_(*from);
+  }
+  model->to(encoder.device());
+  model->eval();
+  return model;
+}
+
 }  // namespace ranklab::train

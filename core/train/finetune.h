@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "api/run.h"
@@ -39,5 +41,13 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
                         const FinetuneOptions& options, ProgressSink* progress = nullptr,
                         const CancelToken* cancel = nullptr,
                         const std::function<void(const api::SeriesPoint&)>& onPoint = {});
+
+// The encoder `encoder` (BERT-family, masked-LM head or classifier) with a fresh sequence-classification
+// head for `labels` (pooler and classifier initialised from `seed`), every other weight copied: how a
+// task model starts from a pretrained encoder (transformers' BertForSequenceClassification.from_pretrained
+// of a BertForMaskedLM checkpoint does the same). On the encoder's device, in eval mode. Throws
+// ranklab::Error for decoders and for fewer than two labels.
+std::shared_ptr<models::LanguageModel> withClassifier(const models::LanguageModel& encoder,
+                                                      const std::vector<std::string>& labels, uint64_t seed);
 
 }  // namespace ranklab::train

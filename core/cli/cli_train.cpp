@@ -1,0 +1,494 @@
+// ranklab-cli pretrain / finetune: training RankLab's own models (issue 3). Both write a Hugging Face
+// directory (config.json, model.safetensors, the tokenizer files) plus training.json: the command,
+// the options, the loss series, the timings and the validation figures measured on the saved weights
+// (after rounding to the stored precision), so the numbers in README can be checked against the files.
+#include "cli/cli_train.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_util.h"
+#include "common/atomic_file.h"
+#include "common/device.h"
+#include "common/error.h"
+#include "data/corpus.h"
+#include "eval/classification.h"
+#include "eval/perplexity.h"
+#include "lowrank/calibration.h"
+#include "models/loader.h"
+#include "tokenize/tokenizer.h"
+#include "train/finetune.h"
+#include "train/pretrain.h"
+
+namespace ranklab::cli::detail {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct TrainCommands {
+  CLI::App* pretrain = nullptr;
+  CLI::App* finetune = nullptr;
+  bool asJson = false;
+  std::string device = "auto";
+  int threads = 0;
+  std::string saveDtype = "fp16";
+  std::string docSep = "<|endoftext|>";
+  std::string out;
+  std::string valid;
+  // pretrain
+  bool mlm = false;
+  std::string tokenizer;
+  std::vector<std::string> trainFiles;
+  int64_t layers = 4, hidden = 256, heads = 4, ff = 1024, ctx = 128;
+  train::PretrainOptions po;
+  // finetune
+  std::string model, labelled, text, labels;
+  train::FinetuneOptions fo;
+  int64_t maxLength = 128, seqLen = 128;
+};
+
+namespace {
+
+constexpr int kInterrupted = 130;
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+json numberOrNull(double v) { return std::isfinite(v) ? json(v) : json(); }
+
+c10::ScalarType storageType(const std::string& name) {
+  if (name == "fp16") return at::kHalf;
+  if (name == "bf16") return at::kBFloat16;
+  if (name == "fp32") return at::kFloat;
+  throw Error("--save-dtype must be fp16, bf16 or fp32, got '" + name + "'");
+}
+
+void requireFile(const std::string& file, const char* what) {
+  if (!fs::is_regular_file(file)) throw Error(file + ": no such file (" + what + ")");
+}
+
+std::string formatDuration(double seconds) {
+  const auto s = static_cast<long long>(std::max(0.0, seconds));
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, (s / 60) % 60);
+  else std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
+  return buf;
+}
+
+// Training progress on stderr: step, last logged loss, throughput and ETA, at most twice a second.
+class TrainProgress : public ProgressSink {
+ public:
+  TrainProgress(bool enabled, int64_t tokensPerStep) : m_enabled(enabled), m_tokensPerStep(tokensPerStep) {}
+  void setLoss(double loss) { m_loss = loss; }
+  void progress(const std::string& phase, long long done, long long total) override {
+    if (!m_enabled) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (m_firstDone < 0) {
+      m_firstDone = done - 1;  // the first report closes one step
+      m_start = now;
+      m_last = now - std::chrono::seconds(1);
+    }
+    if (done != total && now - m_last < std::chrono::milliseconds(500)) return;
+    m_last = now;
+    const double elapsed = std::chrono::duration<double>(now - m_start).count();
+    const double stepsDone = static_cast<double>(done - m_firstDone);
+    const double perStep = stepsDone > 0 ? elapsed / stepsDone : 0.0;
+    char loss[32] = "-";
+    if (std::isfinite(m_loss)) std::snprintf(loss, sizeof loss, "%.4f", m_loss);
+    std::fprintf(stderr, "\r%-9s %lld/%lld  loss %s  %.0f tok/s  ETA %s   ", phase.c_str(), done, total, loss,
+                 perStep > 0 ? static_cast<double>(m_tokensPerStep) / perStep : 0.0,
+                 formatDuration(perStep * static_cast<double>(total - done)).c_str());
+    if (done == total) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  bool m_enabled;
+  int64_t m_tokensPerStep;
+  double m_loss = std::numeric_limits<double>::quiet_NaN();
+  long long m_firstDone = -1;
+  std::chrono::steady_clock::time_point m_start, m_last;
+};
+
+json seriesJson(const std::vector<api::SeriesPoint>& series) {
+  std::map<std::string, json> byName;
+  for (const auto& p : series) byName[p.name].push_back({p.step, p.value});
+  json out = json::object();
+  for (auto& [name, points] : byName) out[name] = std::move(points);
+  return out;
+}
+
+std::string readAll(const std::vector<std::string>& files, const std::string& separator) {
+  std::string text;
+  for (const auto& f : files) {
+    if (!text.empty()) text += "\n" + separator + "\n";
+    text += data::readTextFile(f);
+  }
+  return text;
+}
+
+// Reloads what was written, on the training device: the figures are those of the stored weights.
+models::LoadedModel reload(const std::string& dir, const std::string& device) {
+  models::LoadOptions lo;
+  lo.device = device;
+  return models::loadModel(dir, lo);
+}
+
+// Labels of a labelled set: --labels FILE, else labels.txt next to the data, else the integers seen.
+std::vector<std::string> labelNames(const std::string& labelsFile, const std::string& dataFile) {
+  fs::path file = labelsFile;
+  if (file.empty() && fs::is_regular_file(fs::path(dataFile).parent_path() / "labels.txt"))
+    file = fs::path(dataFile).parent_path() / "labels.txt";
+  std::vector<std::string> names;
+  if (!file.empty()) {
+    for (const auto& line : data::splitDocuments(data::readTextFile(file), "\n")) names.push_back(line);
+    if (names.size() < 2) throw Error(file.string() + ": a label file needs at least two lines, one label per line");
+    return names;
+  }
+  int64_t most = -1;
+  for (const auto& ex : data::readLabelled(dataFile, {})) most = std::max(most, ex.label);
+  for (int64_t i = 0; i <= most; ++i) names.push_back(std::to_string(i));
+  if (names.size() < 2) throw Error(dataFile + ": fewer than two labels; pass --labels FILE");
+  return names;
+}
+
+double majorityShare(const std::vector<data::LabelledExample>& examples) {
+  std::map<int64_t, int64_t> counts;
+  for (const auto& ex : examples) ++counts[ex.label];
+  int64_t best = 0;
+  for (const auto& [label, n] : counts) best = std::max(best, n);
+  return examples.empty() ? 0.0 : static_cast<double>(best) / static_cast<double>(examples.size());
+}
+
+int cmdPretrain(TrainCommands& c, const std::string& commandLine) {
+  for (const auto& f : c.trainFiles) requireFile(f, "training text");
+  if (!c.valid.empty()) requireFile(c.valid, "validation text");
+  const auto dtype = storageType(c.saveDtype);
+  auto& o = c.po;
+  o.objective = c.mlm ? train::Objective::MaskedLm : train::Objective::CausalLm;
+  std::shared_ptr<tokenize::Tokenizer> tok = tokenize::loadTokenizer(c.tokenizer);
+  if (o.sequenceLength <= 0) o.sequenceLength = c.ctx;
+
+  io::ModelConfig cfg;
+  cfg.vocabSize = tok->vocabSize();
+  cfg.hiddenSize = c.hidden;
+  cfg.numLayers = c.layers;
+  cfg.numHeads = c.heads;
+  cfg.numKvHeads = c.heads;
+  cfg.intermediateSize = c.ff;
+  cfg.maxPositions = c.ctx;
+  cfg.qkvBias = cfg.oBias = cfg.mlpBias = true;
+  cfg.tieWordEmbeddings = true;
+  cfg.bosTokenId = tok->bosId();
+  cfg.eosTokenId = tok->eosId();
+  cfg.padTokenId = tok->padId();
+  if (c.mlm) {
+    cfg.arch = io::Architecture::Bert;
+    cfg.modelType = "bert";
+    cfg.hiddenAct = "gelu";
+    cfg.normEps = 1e-12;
+    o.maskId = tok->maskId();
+    o.clsId = tok->clsId() >= 0 ? tok->clsId() : tok->bosId();
+    if (o.maskId < 0)
+      throw Error(c.tokenizer + ": the tokenizer has no mask token (train one with bpe-train --mask-token '<mask>')");
+  } else {
+    cfg.arch = io::Architecture::Gpt2;
+    cfg.modelType = "gpt2";
+    cfg.hiddenAct = "gelu_new";
+    cfg.normEps = 1e-5;
+  }
+  if (c.hidden % c.heads != 0)
+    throw Error("--hidden " + std::to_string(c.hidden) + " is not a multiple of --heads " + std::to_string(c.heads));
+
+  const std::string trainText = readAll(c.trainFiles, c.docSep);
+  const auto trainTokens = train::tokenStream(*tok, trainText, c.docSep);
+  std::string validText;
+  std::vector<int64_t> validTokens;
+  if (!c.valid.empty()) {
+    validText = data::readTextFile(c.valid);
+    validTokens = train::tokenStream(*tok, validText, c.docSep);
+  }
+
+  torch::manual_seed(o.seed);
+  auto model = models::createModel(cfg);
+  model->to(parseDevice(c.device));
+  o.checkpointDir = fs::path(c.out) / "checkpoint";
+  if (!c.asJson) {
+    std::cerr << "pretraining " << (c.mlm ? "a BERT encoder (masked LM)" : "a GPT-2 decoder (causal LM)") << ": "
+              << withThousands(model->totalParams()) << " parameters, " << withThousands(static_cast<int64_t>(trainTokens.size()))
+              << " training tokens, " << o.steps << " steps of " << o.batchSize << " x " << o.sequenceLength
+              << " tokens on " << deviceName(model->device()) << " (" << at::get_num_threads() << " threads)\n";
+  }
+  TrainProgress progress(!c.asJson, o.batchSize * o.sequenceLength);
+  CancelToken cancel;
+  train::PretrainResult r;
+  try {
+    CancelOnInterrupt interrupts(cancel);
+    r = train::pretrain(*model, trainTokens, validTokens, o, &progress, &cancel, [&](const api::SeriesPoint& p) {
+      if (p.name == "train_loss") progress.setLoss(p.value);
+    });
+  } catch (const Cancelled&) {
+    std::cerr << "\nranklab-cli: cancelled; the checkpoint in " << o.checkpointDir.string()
+              << " resumes the run when the same command is given again\n";
+    return kInterrupted;
+  }
+  if (r.resumedFrom > 0 && !c.asJson) std::cerr << "(resumed from the checkpoint at step " << r.resumedFrom << ")\n";
+
+  models::LoadedModel lm;
+  lm.model = model;
+  lm.tokenizer = tok;
+  lm.tokenizerSource = c.tokenizer;
+  models::saveHfDirectory(lm, c.out, dtype);
+  auto saved = reload(c.out, c.device);
+
+  json report = {{"command", commandLine},
+                 {"objective", c.mlm ? "masked-lm" : "causal-lm"},
+                 {"architecture", c.mlm ? "bert" : "gpt2"},
+                 {"parameters", saved.model->totalParams()},
+                 {"compressible_parameters", saved.summary().compressibleParams},
+                 {"train_files", c.trainFiles},
+                 {"valid_file", c.valid},
+                 {"train_tokens", trainTokens.size()},
+                 {"valid_tokens", validTokens.size()},
+                 {"steps", o.steps},
+                 {"batch", o.batchSize},
+                 {"seq_len", o.sequenceLength},
+                 {"eval_windows", o.evalWindows},
+                 {"mask_prob", o.maskProbability},
+                 {"lr", o.learningRate},
+                 {"seed", o.seed},
+                 {"precision", o.precision},
+                 {"saved_dtype", c.saveDtype},
+                 {"resumed_from", r.resumedFrom},
+                 {"seconds", r.seconds},
+                 {"tokens_per_second", r.tokensPerSecond},
+                 {"threads", at::get_num_threads()},
+                 {"device", deviceName(model->device())},
+                 {"final_train_loss", r.finalTrainLoss},
+                 {"valid_loss_training_precision", numberOrNull(r.validLoss)},
+                 {"series", seriesJson(r.series)}};
+  api::PerplexityResult ppl, bigram;
+  double mlmLoss = std::numeric_limits<double>::quiet_NaN();
+  if (!c.valid.empty()) {
+    if (c.mlm) {
+      mlmLoss = train::validationLoss(*saved.model, validTokens, o);
+      report["valid"] = {{"masked_lm_loss", numberOrNull(mlmLoss)}, {"masked_lm_perplexity", numberOrNull(std::exp(mlmLoss))},
+                         {"windows", std::min<int64_t>(o.evalWindows, static_cast<int64_t>(validTokens.size()) / o.sequenceLength)}};
+    } else {
+      eval::PerplexityOptions po;
+      po.documentSeparator = c.docSep;
+      po.context = c.ctx;
+      ppl = eval::perplexity(*saved.model, *saved.tokenizer, validText, po);
+      bigram = eval::bigramPerplexity(*saved.tokenizer, trainText, validText, po);
+      report["valid"] = perplexityJson(ppl);
+      report["bigram_valid"] = perplexityJson(bigram);
+    }
+  }
+  writeFileAtomically(fs::path(c.out) / "training.json", report.dump(2) + "\n");
+
+  if (c.asJson) {
+    report.erase("series");
+    std::cout << dump(report) << "\n";
+    return 0;
+  }
+  std::cout << "wrote        " << c.out << " (config.json, model.safetensors as " << c.saveDtype
+            << ", tokenizer, training.json)\n"
+            << "parameters   " << withThousands(saved.model->totalParams()) << " (" << withThousands(saved.summary().compressibleParams)
+            << " in compressible linear ops)\n"
+            << std::fixed << std::setprecision(1) << "training     " << formatDuration(r.seconds) << ", "
+            << r.tokensPerSecond << " tokens/s, final train loss " << std::setprecision(4) << r.finalTrainLoss << "\n";
+  if (!c.valid.empty()) {
+    if (c.mlm)
+      std::cout << "validation   masked-LM loss " << mlmLoss << " (perplexity " << std::setprecision(2) << std::exp(mlmLoss)
+                << ")\n";
+    else
+      std::cout << "validation   perplexity " << std::setprecision(2) << ppl.perplexity << " over " << withThousands(ppl.tokens)
+                << " tokens; bigram baseline " << bigram.perplexity << "\n";
+  }
+  return 0;
+}
+
+int cmdFinetune(TrainCommands& c, const std::string& commandLine) {
+  if (c.labelled.empty() == c.text.empty()) throw Error("finetune: give exactly one of --labelled FILE or --text FILE");
+  const std::string trainFile = c.labelled.empty() ? c.text : c.labelled;
+  requireFile(trainFile, "training data");
+  if (!c.valid.empty()) requireFile(c.valid, "validation data");
+  const auto dtype = storageType(c.saveDtype);
+  auto loaded = reload(c.model, c.device);
+  if (!loaded.tokenizer) throw Error(c.model + ": no tokenizer found next to the model");
+  const auto& tok = *loaded.tokenizer;
+  auto& o = c.fo;
+  o.padId = std::max<int64_t>(0, tok.padId());
+  json report = {{"command", commandLine}, {"base_model", c.model}, {"train_file", trainFile}, {"valid_file", c.valid},
+                 {"steps", o.steps}, {"batch", o.batchSize}, {"lr", o.learningRate}, {"seed", o.seed},
+                 {"saved_dtype", c.saveDtype}};
+  std::vector<lowrank::CalibrationSample> samples;
+  std::vector<data::LabelledExample> validExamples;
+  std::string validText;
+  api::PerplexityResult before;
+  eval::PerplexityOptions po;
+  po.documentSeparator = c.docSep;
+  if (!c.labelled.empty()) {
+    if (loaded.model->isCausal()) throw Error(c.model + ": sequence classification needs an encoder (BERT-family)");
+    const auto names = labelNames(c.labels, c.labelled);
+    const auto examples = data::readLabelled(c.labelled, names);
+    if (!c.valid.empty()) validExamples = data::readLabelled(c.valid, names);
+    const auto& cfg = loaded.model->config();
+    if (!loaded.model->hasClassifier() || cfg.numLabels != static_cast<int64_t>(names.size()))
+      loaded.model = train::withClassifier(*loaded.model, names, o.seed);
+    samples = lowrank::labelledSamples(tok, examples, static_cast<int64_t>(examples.size()), c.maxLength,
+                                       cfg.vocabSize, o.seed);
+    report["task"] = "sequence-classification";
+    report["labels"] = names;
+    report["train_examples"] = examples.size();
+  } else {
+    if (!loaded.model->isCausal()) throw Error(c.model + ": causal-LM fine-tuning needs a decoder");
+    const std::string text = data::readTextFile(c.text);
+    samples = lowrank::textSamples(tok, text, c.docSep, std::numeric_limits<int32_t>::max(), c.seqLen, o.seed);
+    if (!c.valid.empty()) {
+      validText = data::readTextFile(c.valid);
+      po.context = c.seqLen;
+      before = eval::perplexity(*loaded.model, tok, validText, po);
+      report["valid_before"] = perplexityJson(before);
+    }
+    report["task"] = "causal-lm";
+    report["train_windows"] = samples.size();
+  }
+  if (!c.asJson)
+    std::cerr << "fine-tuning " << c.model << " on " << samples.size() << (c.labelled.empty() ? " windows" : " examples")
+              << ", " << o.steps << " steps of " << o.batchSize << " on " << deviceName(loaded.model->device()) << "\n";
+  TrainProgress progress(!c.asJson, o.batchSize * (c.labelled.empty() ? c.seqLen : c.maxLength));
+  CancelToken cancel;
+  train::FinetuneResult r;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    CancelOnInterrupt interrupts(cancel);
+    r = train::finetune(*loaded.model, samples, o, &progress, &cancel, [&](const api::SeriesPoint& p) {
+      if (p.name == "finetune_loss") progress.setLoss(p.value);
+    });
+  } catch (const Cancelled&) {
+    std::cerr << "\nranklab-cli: cancelled; nothing was written\n";
+    return kInterrupted;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  models::saveHfDirectory(loaded, c.out, dtype);
+  auto saved = reload(c.out, c.device);
+  report["seconds"] = seconds;
+  report["final_train_loss"] = r.finalLoss;
+  report["series"] = seriesJson(r.series);
+  report["threads"] = at::get_num_threads();
+  report["device"] = deviceName(saved.model->device());
+  api::AccuracyResult acc;
+  api::PerplexityResult after;
+  if (!c.valid.empty()) {
+    if (!c.labelled.empty()) {
+      eval::ClassificationOptions co;
+      co.maxLength = c.maxLength;
+      acc = eval::accuracy(*saved.model, *saved.tokenizer, validExamples, co);
+      report["valid"] = {{"examples", acc.examples}, {"correct", acc.correct}, {"accuracy", acc.accuracy},
+                         {"majority_baseline", majorityShare(validExamples)}, {"max_length", c.maxLength}};
+    } else {
+      after = eval::perplexity(*saved.model, *saved.tokenizer, validText, po);
+      report["valid"] = perplexityJson(after);
+    }
+  }
+  writeFileAtomically(fs::path(c.out) / "training.json", report.dump(2) + "\n");
+  if (c.asJson) {
+    report.erase("series");
+    std::cout << dump(report) << "\n";
+    return 0;
+  }
+  std::cout << "wrote        " << c.out << " (config.json, model.safetensors as " << c.saveDtype
+            << ", tokenizer, training.json)\n"
+            << std::fixed << "training     " << formatDuration(seconds) << ", final loss " << std::setprecision(4)
+            << r.finalLoss << "\n";
+  if (!c.valid.empty()) {
+    if (!c.labelled.empty())
+      std::cout << std::setprecision(2) << "validation   accuracy " << 100.0 * acc.accuracy << "% (" << acc.correct << "/"
+                << acc.examples << "); majority class " << 100.0 * majorityShare(validExamples) << "%\n";
+    else
+      std::cout << std::setprecision(2) << "validation   perplexity " << before.perplexity << " -> " << after.perplexity << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::shared_ptr<TrainCommands> addTrainCommands(CLI::App& app) {
+  auto c = std::make_shared<TrainCommands>();
+  auto common = [&](CLI::App* sub) {
+    sub->add_option("--out", c->out, "Output directory (Hugging Face layout)")->required();
+    sub->add_option("--valid", c->valid, "Validation file: figures in training.json are measured on it");
+    sub->add_option("--save-dtype", c->saveDtype, "Stored weight precision: fp16 | bf16 | fp32")->capture_default_str();
+    sub->add_option("--doc-sep", c->docSep, "Document separator in text files")->capture_default_str();
+    sub->add_flag("--json", c->asJson, "Print one JSON object on stdout");
+    sub->add_option("--device", c->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+    sub->add_option("--threads", c->threads, "CPU threads for LibTorch (default: LibTorch's choice)");
+  };
+  auto& po = c->po;
+  po.sequenceLength = 0;
+  po.checkpointEvery = 200;
+  auto* pre = app.add_subcommand("pretrain", "Pretrain a GPT-2 decoder (causal LM) or, with --mlm, a BERT encoder from scratch");
+  c->pretrain = pre;
+  pre->add_option("TEXT", c->trainFiles, "Training text files (documents separated by --doc-sep)")->required();
+  pre->add_option("--tokenizer", c->tokenizer, "Tokenizer directory (e.g. from bpe-train); copied into --out")->required();
+  pre->add_flag("--mlm", c->mlm, "Masked-LM pretraining of a BERT-architecture encoder");
+  pre->add_option("--layers", c->layers, "Transformer blocks")->capture_default_str()->check(CLI::PositiveNumber);
+  pre->add_option("--hidden", c->hidden, "Hidden size")->capture_default_str()->check(CLI::PositiveNumber);
+  pre->add_option("--heads", c->heads, "Attention heads")->capture_default_str()->check(CLI::PositiveNumber);
+  pre->add_option("--ff", c->ff, "MLP width")->capture_default_str()->check(CLI::PositiveNumber);
+  pre->add_option("--ctx", c->ctx, "Context (position embeddings)")->capture_default_str()->check(CLI::PositiveNumber);
+  pre->add_option("--seq-len", po.sequenceLength, "Tokens per training example (default: --ctx)");
+  pre->add_option("--steps", po.steps, "Optimiser steps")->capture_default_str()->check(CLI::PositiveNumber);
+  pre->add_option("--batch", po.batchSize, "Examples per step")->capture_default_str()->check(CLI::PositiveNumber);
+  pre->add_option("--lr", po.learningRate, "Peak learning rate")->capture_default_str();
+  pre->add_option("--min-lr-fraction", po.minLearningRateFraction, "Cosine decay floor, as a fraction of --lr")->capture_default_str();
+  pre->add_option("--warmup", po.warmupSteps, "Warm-up steps (default: 5% of --steps)");
+  pre->add_option("--weight-decay", po.weightDecay, "AdamW weight decay on matrices")->capture_default_str();
+  pre->add_option("--clip", po.clipNorm, "Gradient-norm clipping (0: off)")->capture_default_str();
+  pre->add_option("--precision", po.precision, "fp32 | bf16 (autocast)")->capture_default_str();
+  pre->add_option("--seed", po.seed, "Seed of the initial weights, the windows and the masks")->capture_default_str();
+  pre->add_option("--mask-prob", po.maskProbability, "Masked LM: fraction of positions predicted")->capture_default_str();
+  pre->add_option("--log-every", po.logEvery, "Loss series resolution in steps")->capture_default_str();
+  pre->add_option("--eval-every", po.evalEvery, "Validation loss every N steps (0: at the end)")->capture_default_str();
+  pre->add_option("--eval-windows", po.evalWindows, "Validation windows for the loss")->capture_default_str();
+  pre->add_option("--checkpoint-every", po.checkpointEvery, "Checkpoint (in --out/checkpoint) every N steps")->capture_default_str();
+  common(pre);
+
+  auto& fo = c->fo;
+  fo.learningRate = 1e-4;
+  fo.batchSize = 16;
+  fo.weightDecay = 0.01;
+  fo.steps = 500;
+  auto* fin = app.add_subcommand("finetune", "Fine-tune a model: sequence classification (--labelled) or causal LM (--text)");
+  c->finetune = fin;
+  fin->add_option("MODEL", c->model, "Model directory or file (a BERT encoder gets a fresh classifier when it lacks one)")->required();
+  fin->add_option("--labelled", c->labelled, "Labelled TSV/JSONL training set");
+  fin->add_option("--labels", c->labels, "Label names, one per line (default: labels.txt next to the data)");
+  fin->add_option("--text", c->text, "Text file for causal-LM fine-tuning");
+  fin->add_option("--max-length", c->maxLength, "Classification: tokens per example")->capture_default_str();
+  fin->add_option("--seq-len", c->seqLen, "Causal LM: tokens per training window")->capture_default_str();
+  fin->add_option("--steps", fo.steps, "Optimiser steps")->capture_default_str()->check(CLI::PositiveNumber);
+  fin->add_option("--batch", fo.batchSize, "Examples per step")->capture_default_str()->check(CLI::PositiveNumber);
+  fin->add_option("--lr", fo.learningRate, "Peak learning rate")->capture_default_str();
+  fin->add_option("--warmup", fo.warmupSteps, "Warm-up steps (default: 10% of --steps)");
+  fin->add_option("--weight-decay", fo.weightDecay, "AdamW weight decay")->capture_default_str();
+  fin->add_option("--clip", fo.clipNorm, "Gradient-norm clipping (0: off)")->capture_default_str();
+  fin->add_option("--seed", fo.seed, "Seed of the head, the example choice and the batch order")->capture_default_str();
+  common(fin);
+  return c;
+}
+
+int runTrainCommands(TrainCommands& c, const std::string& commandLine) {
+  if (c.threads > 0) at::set_num_threads(c.threads);
+  if (c.pretrain->parsed()) return cmdPretrain(c, commandLine);
+  if (c.finetune->parsed()) return cmdFinetune(c, commandLine);
+  return -1;
+}
+
+}  // namespace ranklab::cli::detail

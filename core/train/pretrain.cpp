@@ -1,0 +1,356 @@
+#include "train/pretrain.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <sstream>
+
+#include "common/atomic_file.h"
+#include "common/compat.h"
+#include "common/error.h"
+#include "common/hash.h"
+#include "data/corpus.h"
+
+namespace ranklab::train {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kIgnore = -100;
+constexpr const char* kCheckpointFile = "checkpoint.pt";
+
+uint64_t splitmix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+struct Batch {
+  at::Tensor input;   // [B, L]
+  at::Tensor target;  // [B, L], kIgnore where no loss is taken
+};
+
+// Examples starting at `starts`: causal windows of L + 1 tokens (input L, targets shifted by one), or
+// masked-LM windows of L tokens with positions chosen by `rng`.
+Batch makeBatch(const at::Tensor& stream, const std::vector<int64_t>& starts, const PretrainOptions& o,
+                int64_t vocab, std::mt19937_64& rng) {
+  const int64_t b = static_cast<int64_t>(starts.size()), l = o.sequenceLength;
+  const bool causal = o.objective == Objective::CausalLm;
+  auto offsets = torch::tensor(starts, torch::kLong).unsqueeze(1) + torch::arange(causal ? l + 1 : l, torch::kLong);
+  auto windows = stream.index_select(0, offsets.reshape({-1})).reshape({b, -1});
+  if (causal) return {windows.narrow(1, 0, l).contiguous(), windows.narrow(1, 1, l).contiguous()};
+
+  auto input = windows.clone();
+  auto target = torch::full({b, l}, kIgnore, torch::kLong);
+  auto in = input.accessor<int64_t, 2>();
+  auto tg = target.accessor<int64_t, 2>();
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::uniform_int_distribution<int64_t> position(1, l - 1), token(0, vocab - 1);
+  for (int64_t i = 0; i < b; ++i) {
+    if (o.clsId >= 0) in[i][0] = o.clsId;
+    std::vector<int64_t> chosen;
+    for (int64_t t = 1; t < l; ++t)
+      if (unit(rng) < o.maskProbability) chosen.push_back(t);
+    if (chosen.empty()) chosen.push_back(position(rng));
+    for (int64_t t : chosen) {
+      tg[i][t] = in[i][t];
+      const double u = unit(rng);
+      if (u < 0.8) in[i][t] = o.maskId;
+      else if (u < 0.9) in[i][t] = token(rng);
+    }
+  }
+  return {input, target};
+}
+
+// Mean cross-entropy over the positions with a target.
+at::Tensor lossOf(models::LanguageModel& model, const Batch& batch, const PretrainOptions& o) {
+  at::Tensor logits;
+  {
+    std::optional<compat::AutocastScope> autocast;
+    if (o.precision == "bf16") autocast.emplace(model.device().type(), at::kBFloat16);
+    logits = model.forward(batch.input.to(model.device()));
+  }
+  return torch::nn::functional::cross_entropy(
+      logits.to(at::kFloat).reshape({-1, logits.size(-1)}), batch.target.to(model.device()).reshape({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore));
+}
+
+// The options that change what a run computes (not where it reports or checkpoints).
+json resultOptions(const PretrainOptions& o) {
+  return {{"objective", o.objective == Objective::CausalLm ? "causal" : "mlm"},
+          {"steps", o.steps},
+          {"batch", o.batchSize},
+          {"seq_len", o.sequenceLength},
+          {"lr", o.learningRate},
+          {"min_lr_fraction", o.minLearningRateFraction},
+          {"warmup", o.warmupSteps},
+          {"weight_decay", o.weightDecay},
+          {"betas", {o.beta1, o.beta2}},
+          {"clip", o.clipNorm},
+          {"precision", o.precision},
+          {"seed", o.seed},
+          {"mask_p", o.maskProbability},
+          {"mask_id", o.maskId},
+          {"cls_id", o.clsId}};
+}
+
+std::string fingerprintOf(const models::LanguageModel& model, const std::vector<int64_t>& tokens,
+                          const PretrainOptions& o) {
+  Sha256 tokensHash;
+  tokensHash.update(tokens.data(), tokens.size() * sizeof(int64_t));
+  return sha256Hex(json{{"config", io::toHfConfigJson(model.config())},
+                        {"options", resultOptions(o)},
+                        {"train_tokens", tokensHash.hexDigest()}}
+                       .dump());
+}
+
+json seriesJson(const std::vector<api::SeriesPoint>& series) {
+  json out = json::array();
+  for (const auto& p : series) out.push_back({p.step, p.name, p.value});
+  return out;
+}
+
+void saveCheckpoint(const fs::path& dir, models::LanguageModel& model, torch::optim::Optimizer& optimizer,
+                    int64_t step, const std::string& fingerprint, const std::vector<api::SeriesPoint>& series) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir.string() + ": cannot create the checkpoint directory: " + ec.message());
+  torch::serialize::OutputArchive archive, weights, state;
+  model.save(weights);
+  optimizer.save(state);
+  archive.write("format", c10::IValue(std::string("ranklab-pretrain-checkpoint-1")));
+  archive.write("fingerprint", c10::IValue(fingerprint));
+  archive.write("step", c10::IValue(step));
+  archive.write("series", c10::IValue(seriesJson(series).dump()));
+  archive.write("model", weights);
+  archive.write("optimizer", state);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  writeFileAtomically(dir / kCheckpointFile, bytes.str());
+}
+
+// Loads the checkpoint in `dir` when there is one; returns the step it was saved at (0: none).
+int64_t loadCheckpoint(const fs::path& dir, models::LanguageModel& model, torch::optim::Optimizer& optimizer,
+                       const std::string& fingerprint, std::vector<api::SeriesPoint>& series) {
+  const fs::path file = dir / kCheckpointFile;
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return 0;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(file.string(), model.device());
+    c10::IValue value;
+    archive.read("format", value);
+    if (!value.isString() || value.toStringRef() != "ranklab-pretrain-checkpoint-1")
+      throw Error(file.string() + ": not a RankLab pretraining checkpoint");
+    archive.read("fingerprint", value);
+    if (value.toStringRef() != fingerprint)
+      throw Error(file.string() + ": this checkpoint belongs to a different run (other model, data or options); "
+                  "delete it or write to another directory");
+    archive.read("step", value);
+    const int64_t step = value.toInt();
+    archive.read("series", value);
+    series.clear();
+    for (const auto& p : json::parse(value.toStringRef()))
+      series.push_back({p.at(0).get<int64_t>(), p.at(1).get<std::string>(), p.at(2).get<double>()});
+    torch::serialize::InputArchive weights, state;
+    archive.read("model", weights);
+    archive.read("optimizer", state);
+    model.load(weights);
+    optimizer.load(state);
+    return step;
+  } catch (const c10::Error& e) {
+    throw Error(file.string() + ": unreadable checkpoint (" + e.what_without_backtrace() + ")");
+  } catch (const json::exception& e) {
+    throw Error(file.string() + ": corrupt series in the checkpoint (" + e.what() + ")");
+  }
+}
+
+}  // namespace
+
+double validationLoss(models::LanguageModel& model, const std::vector<int64_t>& tokens, const PretrainOptions& o) {
+  const bool causal = o.objective == Objective::CausalLm;
+  const int64_t l = o.sequenceLength;
+  const int64_t available = (static_cast<int64_t>(tokens.size()) - (causal ? 1 : 0)) / l;
+  const int64_t windows = std::min<int64_t>(o.evalWindows, available);
+  if (windows <= 0) return std::numeric_limits<double>::quiet_NaN();
+  const auto stream = torch::tensor(tokens, torch::kLong);
+  torch::NoGradGuard noGrad;
+  model.eval();
+  std::mt19937_64 rng(splitmix(0x76616c6964ull));
+  double sum = 0.0;
+  int64_t counted = 0;
+  for (int64_t w = 0; w < windows; w += o.batchSize) {
+    std::vector<int64_t> starts;
+    for (int64_t i = w; i < std::min(windows, w + o.batchSize); ++i) starts.push_back(i * l);
+    const auto batch = makeBatch(stream, starts, o, model.config().vocabSize, rng);
+    const int64_t n = batch.target.ne(kIgnore).sum().item<int64_t>();
+    sum += lossOf(model, batch, o).item<double>() * static_cast<double>(n);
+    counted += n;
+  }
+  return counted ? sum / static_cast<double>(counted) : std::numeric_limits<double>::quiet_NaN();
+}
+
+std::vector<int64_t> tokenStream(const tokenize::Tokenizer& tokenizer, const std::string& text,
+                                 const std::string& separator) {
+  const int64_t first = tokenizer.bosId() >= 0 ? tokenizer.bosId() : tokenizer.eosId();
+  std::vector<int64_t> out;
+  for (const auto& doc : data::splitDocuments(text, separator)) {
+    if (first >= 0) out.push_back(first);
+    const auto ids = tokenizer.encode(doc);
+    out.insert(out.end(), ids.begin(), ids.end());
+  }
+  if (out.empty()) throw Error("the text holds no tokens");
+  return out;
+}
+
+PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>& trainTokens,
+                        const std::vector<int64_t>& validTokens, const PretrainOptions& o, ProgressSink* progress,
+                        const CancelToken* cancel, const std::function<void(const api::SeriesPoint&)>& onPoint) {
+  const auto started = std::chrono::steady_clock::now();
+  const bool causal = o.objective == Objective::CausalLm;
+  const auto& config = model.config();
+  const int64_t vocab = config.vocabSize, l = o.sequenceLength;
+  if (o.steps <= 0) throw Error("pretraining: steps must be positive");
+  if (o.batchSize <= 0) throw Error("pretraining: the batch size must be positive");
+  if (l < 2 || l > config.maxPositions)
+    throw Error("pretraining: the sequence length " + std::to_string(l) + " must lie in [2, " +
+                std::to_string(config.maxPositions) + "] (the model's context)");
+  if (causal != model.isCausal())
+    throw Error(causal ? "pretraining: a causal-LM objective needs a decoder; this model is an encoder (use masked LM)"
+                       : "pretraining: masked-LM pretraining needs an encoder; this model is a decoder");
+  if (!model.hasLmHead()) throw Error("pretraining: the model has no language-model head");
+  if (!causal && (o.maskId < 0 || o.maskId >= vocab))
+    throw Error("pretraining: masked LM needs a mask token inside the vocabulary (the tokenizer has none)");
+  if (!causal && !(o.maskProbability > 0.0 && o.maskProbability < 1.0))
+    throw Error("pretraining: the mask probability must lie in (0, 1)");
+  if (o.precision != "fp32" && o.precision != "bf16")
+    throw Error("pretraining: precision must be fp32 or bf16, got '" + o.precision + "'");
+  const int64_t need = causal ? l + 1 : l;
+  if (static_cast<int64_t>(trainTokens.size()) < need)
+    throw Error("pretraining: the training text holds " + std::to_string(trainTokens.size()) +
+                " tokens, fewer than one example of " + std::to_string(need));
+  for (const auto* stream : {&trainTokens, &validTokens})
+    for (int64_t id : *stream)
+      if (id < 0 || id >= vocab)
+        throw Error("pretraining: token id " + std::to_string(id) + " is outside the model's vocabulary of " +
+                    std::to_string(vocab) + " (tokenizer and model do not match)");
+
+  const auto trainStream = torch::tensor(trainTokens, torch::kLong);
+
+  // AdamW; matrices (and embeddings) decay, vectors (biases, norms) do not, as GPT-2-style recipes do.
+  std::vector<at::Tensor> decay, noDecay, all;
+  for (auto& p : model.parameters()) {
+    if (!p.requires_grad()) continue;
+    (p.dim() >= 2 ? decay : noDecay).push_back(p);
+    all.push_back(p);
+  }
+  auto groupOptions = [&](double wd) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(o.learningRate).betas({o.beta1, o.beta2}).weight_decay(wd));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, groupOptions(o.weightDecay));
+  if (!noDecay.empty()) groups.emplace_back(noDecay, groupOptions(0.0));
+  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(o.learningRate));
+
+  const int64_t warmup = o.warmupSteps >= 0 ? o.warmupSteps : o.steps / 20;
+  auto rateAt = [&](int64_t step) {
+    if (step < warmup) return o.learningRate * static_cast<double>(step + 1) / static_cast<double>(warmup);
+    const double done = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, o.steps - warmup));
+    const double floor = o.minLearningRateFraction;
+    return o.learningRate * (floor + (1.0 - floor) * 0.5 * (1.0 + std::cos(M_PI * done)));
+  };
+
+  PretrainResult result;
+  result.validLoss = std::numeric_limits<double>::quiet_NaN();
+  const std::string fingerprint = fingerprintOf(model, trainTokens, o);
+  const bool checkpoints = !o.checkpointDir.empty();
+  if (checkpoints) result.resumedFrom = loadCheckpoint(o.checkpointDir, model, optimizer, fingerprint, result.series);
+  auto emit = [&](api::SeriesPoint p) {
+    result.series.push_back(p);
+    if (onPoint) onPoint(p);
+  };
+
+  auto validLoss = [&]() -> double {
+    if (validTokens.empty()) return std::numeric_limits<double>::quiet_NaN();
+    const double v = validationLoss(model, validTokens, o);
+    model.train();
+    return v;
+  };
+
+  model.train();
+  struct EvalOnExit {
+    models::LanguageModel& m;
+    ~EvalOnExit() { m.eval(); }
+  } evalOnExit{model};
+  const int64_t lastStart = trainStream.numel() - need;
+  double intervalLoss = 0.0, intervalNorm = 0.0;
+  int64_t intervalSteps = 0, step = result.resumedFrom;
+  try {
+    for (; step < o.steps; ++step) {
+      if (cancel) cancel->check();
+      std::mt19937_64 rng(splitmix(o.seed ^ splitmix(static_cast<uint64_t>(step))));
+      std::uniform_int_distribution<int64_t> startOf(0, lastStart);
+      std::vector<int64_t> starts(static_cast<size_t>(o.batchSize));
+      for (auto& s : starts) s = startOf(rng);
+      const auto batch = makeBatch(trainStream, starts, o, vocab, rng);
+      const double lr = rateAt(step);
+      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+      optimizer.zero_grad();
+      auto loss = lossOf(model, batch, o);
+      const double value = loss.item<double>();
+      if (!std::isfinite(value))
+        throw Error("pretraining diverged at step " + std::to_string(step + 1) +
+                    " (loss is not finite); lower the learning rate or use fp32");
+      loss.backward();
+      const double norm = o.clipNorm > 0.0 ? torch::nn::utils::clip_grad_norm_(all, o.clipNorm)
+                                           : torch::nn::utils::clip_grad_norm_(all, 1e30);
+      optimizer.step();
+      intervalLoss += value;
+      intervalNorm += norm;
+      ++intervalSteps;
+      const bool last = step + 1 == o.steps;
+      if ((o.logEvery > 0 && (step + 1) % o.logEvery == 0) || last) {
+        result.finalTrainLoss = intervalLoss / static_cast<double>(intervalSteps);
+        emit({step + 1, "train_loss", result.finalTrainLoss});
+        emit({step + 1, "grad_norm", intervalNorm / static_cast<double>(intervalSteps)});
+        emit({step + 1, "lr", lr});
+        intervalLoss = intervalNorm = 0.0;
+        intervalSteps = 0;
+      }
+      if ((o.evalEvery > 0 && (step + 1) % o.evalEvery == 0) || last) {
+        const double v = validLoss();
+        if (std::isfinite(v)) emit({step + 1, "valid_loss", v});
+        if (last) result.validLoss = v;
+      }
+      if (checkpoints && o.checkpointEvery > 0 && (step + 1) % o.checkpointEvery == 0 && !last)
+        saveCheckpoint(o.checkpointDir, model, optimizer, step + 1, fingerprint, result.series);
+      if (progress) progress->progress("pretrain", step + 1, o.steps);
+    }
+  } catch (const Cancelled&) {
+    // Keep what was learned: the next run with the same options continues from here.
+    if (checkpoints && step > result.resumedFrom)
+      saveCheckpoint(o.checkpointDir, model, optimizer, step, fingerprint, result.series);
+    throw;
+  }
+  if (checkpoints) {
+    // Finished: the checkpoint would only resume a run that has nothing left to do.
+    std::error_code ec;
+    fs::remove(o.checkpointDir / kCheckpointFile, ec);
+    fs::remove(o.checkpointDir, ec);  // only when empty
+  }
+  result.steps = o.steps;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double tokens = static_cast<double>((o.steps - result.resumedFrom) * o.batchSize * l);
+  result.tokensPerSecond = result.seconds > 0 ? tokens / result.seconds : 0.0;
+  return result;
+}
+
+}  // namespace ranklab::train
