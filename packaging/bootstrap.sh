@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine:
-#   packaging/bootstrap.sh run   [ARGS...]  install deps, build (Release) into build/, run RankLab:
-#                                           the GUI when a display is available, else the CLI demo job
+#   packaging/bootstrap.sh run   [ARGS...]  install deps, build (Release) into build/, run the demo job
+#                                           (compress the shipped gpt-mini, print before/after), then
+#                                           open the GUI on gpt-mini when a display is available
 #   packaging/bootstrap.sh test  [ARGS...]  install deps, build, run all tests with ctest
 #   packaging/bootstrap.sh build            install deps, build
-# ARGS after the verb are passed to the program (ranklab, ranklab-cli demo, or ctest).
+# ARGS after the verb are passed to ranklab-cli demo (run) or ctest (test).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -53,12 +54,11 @@ case "$verb" in
     ctest --test-dir "$build_dir" --output-on-failure -j2 --timeout 1200 "$@"
     ;;
   run)
-    if [[ -n "${DISPLAY:-}" || -n "${WAYLAND_DISPLAY:-}" ]]; then
-      log "Starting the RankLab GUI"
-      exec "$build_dir/app/ranklab" "$@"
-    else
-      log "No display (DISPLAY/WAYLAND_DISPLAY unset): running the CLI demo job"
-      exec "$build_dir/app/ranklab-cli" demo "$@"
+    log "Running the demo job"
+    "$build_dir/app/ranklab-cli" demo "$@"
+    if [[ -n "${DISPLAY:-}" || -n "${WAYLAND_DISPLAY:-}" ]] && [[ -x "$build_dir/app/ranklab" ]]; then
+      log "Opening the RankLab GUI on gpt-mini"
+      exec "$build_dir/app/ranklab" "$root/resources/models/gpt-mini"
     fi
     ;;
 esac

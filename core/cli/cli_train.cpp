@@ -324,6 +324,7 @@ int cmdFinetune(TrainCommands& c, const std::string& commandLine) {
   const auto& tok = *loaded.tokenizer;
   auto& o = c.fo;
   o.padId = std::max<int64_t>(0, tok.padId());
+  o.checkpointDir = fs::path(c.out) / "checkpoint";
   json report = {{"command", commandLine}, {"base_model", c.model}, {"train_file", trainFile}, {"valid_file", c.valid},
                  {"steps", o.steps}, {"batch", o.batchSize}, {"lr", o.learningRate}, {"seed", o.seed},
                  {"saved_dtype", c.saveDtype}};
@@ -372,13 +373,16 @@ int cmdFinetune(TrainCommands& c, const std::string& commandLine) {
       if (p.name == "finetune_loss") progress.setLoss(p.value);
     });
   } catch (const Cancelled&) {
-    std::cerr << "\nranklab-cli: cancelled; nothing was written\n";
+    std::cerr << "\nranklab-cli: cancelled; the checkpoint in " << o.checkpointDir.string()
+              << " resumes the run when the same command is given again\n";
     return kInterrupted;
   }
+  if (r.resumedFrom > 0 && !c.asJson) std::cerr << "(resumed from the checkpoint at step " << r.resumedFrom << ")\n";
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   models::saveHfDirectory(loaded, c.out, dtype);
   auto saved = reload(c.out, c.device);
   report["seconds"] = seconds;
+  report["resumed_from"] = r.resumedFrom;
   report["final_train_loss"] = r.finalLoss;
   report["series"] = seriesJson(r.series);
   report["threads"] = at::get_num_threads();
@@ -465,6 +469,7 @@ std::shared_ptr<TrainCommands> addTrainCommands(CLI::App& app) {
   fo.batchSize = 16;
   fo.weightDecay = 0.01;
   fo.steps = 500;
+  fo.checkpointEvery = 100;
   auto* fin = app.add_subcommand("finetune", "Fine-tune a model: sequence classification (--labelled) or causal LM (--text)");
   c->finetune = fin;
   fin->add_option("MODEL", c->model, "Model directory or file (a BERT encoder gets a fresh classifier when it lacks one)")->required();
@@ -480,6 +485,7 @@ std::shared_ptr<TrainCommands> addTrainCommands(CLI::App& app) {
   fin->add_option("--weight-decay", fo.weightDecay, "AdamW weight decay")->capture_default_str();
   fin->add_option("--clip", fo.clipNorm, "Gradient-norm clipping (0: off)")->capture_default_str();
   fin->add_option("--seed", fo.seed, "Seed of the head, the example choice and the batch order")->capture_default_str();
+  fin->add_option("--checkpoint-every", fo.checkpointEvery, "Checkpoint (in --out/checkpoint) every N steps")->capture_default_str();
   common(fin);
   return c;
 }

@@ -3,9 +3,13 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "common/error.h"
+#include "common/hash.h"
+#include "io/model_config.h"
+#include "train/checkpoint.h"
 
 namespace ranklab::train {
 
@@ -26,6 +30,32 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
     const double progressed = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, options.steps - warmup));
     return options.learningRate * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(M_PI * progressed)));
   };
+  std::string fingerprint;
+  if (!options.checkpointDir.empty()) {
+    Sha256 h;
+    const nlohmann::json o = {{"config", io::toHfConfigJson(model.config())},
+                              {"steps", options.steps},
+                              {"lr", options.learningRate},
+                              {"wd", options.weightDecay},
+                              {"batch", options.batchSize},
+                              {"warmup", options.warmupSteps},
+                              {"clip", options.clipNorm},
+                              {"seed", options.seed},
+                              {"pad", options.padId}};
+    h.update(o.dump());
+    // The starting weights: a checkpoint of the same recipe on another base model is another run.
+    for (const auto& item : model.named_parameters(/*recurse=*/true)) {
+      const auto t = item.value().detach().to(at::kCPU).contiguous();
+      h.update(item.key());
+      h.update(t.data_ptr(), static_cast<size_t>(t.nbytes()));
+    }
+    for (const auto& sample : data) {
+      h.update(sample.ids.data(), sample.ids.size() * sizeof(int64_t));
+      h.update(&sample.label, sizeof sample.label);
+    }
+    fingerprint = h.hexDigest();
+    result.resumedFrom = detail::loadCheckpoint(options.checkpointDir, model, optimizer, fingerprint, result.series);
+  }
   std::mt19937_64 rng(options.seed);
   std::vector<size_t> order(data.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -42,39 +72,50 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
     models::LanguageModel& m;
     ~EvalOnExit() { m.eval(); }
   } evalOnExit{model};
-  for (int64_t step = 0; step < options.steps; ++step) {
-    if (cancel) cancel->check();
-    std::vector<const lowrank::CalibrationSample*> b;
-    while (b.size() < batch) {
-      if (cursor >= order.size()) {
-        // A seeded reshuffle each epoch (own Fisher-Yates: std::shuffle differs between libraries).
-        for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<size_t>(rng() % i)]);
-        cursor = 0;
+  int64_t step = 0;
+  try {
+    for (; step < options.steps; ++step) {
+      if (cancel) cancel->check();
+      std::vector<const lowrank::CalibrationSample*> b;
+      while (b.size() < batch) {
+        if (cursor >= order.size()) {
+          // A seeded reshuffle each epoch (own Fisher-Yates: std::shuffle differs between libraries).
+          for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<size_t>(rng() % i)]);
+          cursor = 0;
+        }
+        b.push_back(&data[order[cursor++]]);
+        if (b.size() == data.size()) break;
       }
-      b.push_back(&data[order[cursor++]]);
-      if (b.size() == data.size()) break;
+      if (step < result.resumedFrom) continue;  // replaying the batch order up to the checkpoint
+      const double lr = rateAt(step);
+      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+      optimizer.zero_grad();
+      at::Tensor loss = lowrank::taskLoss(model, b, options.padId);
+      const double value = loss.item<double>();
+      if (!std::isfinite(value)) throw Error("fine-tuning diverged at step " + std::to_string(step + 1) + " (loss is not finite)");
+      loss.backward();
+      if (options.clipNorm > 0.0) torch::nn::utils::clip_grad_norm_(params, options.clipNorm);
+      optimizer.step();
+      intervalLoss += value;
+      ++intervalSteps;
+      result.finalLoss = value;
+      const bool last = step + 1 == options.steps;
+      if ((options.logEvery > 0 && (step + 1) % options.logEvery == 0) || last) {
+        emit({step + 1, "finetune_loss", intervalLoss / static_cast<double>(intervalSteps)});
+        emit({step + 1, "lr", lr});
+        intervalLoss = 0.0;
+        intervalSteps = 0;
+      }
+      if (!fingerprint.empty() && options.checkpointEvery > 0 && (step + 1) % options.checkpointEvery == 0 && !last)
+        detail::saveCheckpoint(options.checkpointDir, model, optimizer, step + 1, fingerprint, result.series);
+      if (progress) progress->progress("finetune", step + 1, options.steps);
     }
-    const double lr = rateAt(step);
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    optimizer.zero_grad();
-    at::Tensor loss = lowrank::taskLoss(model, b, options.padId);
-    const double value = loss.item<double>();
-    if (!std::isfinite(value)) throw Error("fine-tuning diverged at step " + std::to_string(step + 1) + " (loss is not finite)");
-    loss.backward();
-    if (options.clipNorm > 0.0) torch::nn::utils::clip_grad_norm_(params, options.clipNorm);
-    optimizer.step();
-    intervalLoss += value;
-    ++intervalSteps;
-    result.finalLoss = value;
-    const bool last = step + 1 == options.steps;
-    if ((options.logEvery > 0 && (step + 1) % options.logEvery == 0) || last) {
-      emit({step + 1, "finetune_loss", intervalLoss / static_cast<double>(intervalSteps)});
-      emit({step + 1, "lr", lr});
-      intervalLoss = 0.0;
-      intervalSteps = 0;
-    }
-    if (progress) progress->progress("finetune", step + 1, options.steps);
+  } catch (const Cancelled&) {
+    if (!fingerprint.empty() && step > result.resumedFrom)
+      detail::saveCheckpoint(options.checkpointDir, model, optimizer, step, fingerprint, result.series);
+    throw;
   }
+  if (!fingerprint.empty()) detail::removeCheckpoint(options.checkpointDir);
   return result;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,15 +29,23 @@ struct FinetuneOptions {
   uint64_t seed = 0;
   int64_t logEvery = 10;     // a "finetune_loss" point every logEvery steps (and at the last step)
   int64_t padId = 0;
+  // Checkpoints (as pretraining writes them; see train/pretrain.h): every checkpointEvery steps and on
+  // cancel, resumed by the same run (same model, data and options); removed when the run finishes. An
+  // empty directory disables them.
+  std::filesystem::path checkpointDir;
+  int64_t checkpointEvery = 0;
 };
 
 struct FinetuneResult {
   std::vector<api::SeriesPoint> series;  // "finetune_loss" (mean over the logged interval), "lr"
   double finalLoss = 0.0;
+  int64_t resumedFrom = 0;  // step of the checkpoint the run continued from (0: fresh)
 };
 
-// Throws ranklab::Error for empty data; ranklab::Cancelled when cancelled (the model then holds the
-// weights of the last finished step). `onPoint` (optional) sees every series point as it is made.
+// Throws ranklab::Error for empty data or a checkpoint of another run; ranklab::Cancelled when
+// cancelled (the model then holds the weights of the last finished step, saved as a checkpoint when
+// checkpoints are enabled). The batch order is a pure function of the seed, so a resumed run
+// continues exactly as the uninterrupted one. `onPoint` (optional) sees every series point as it is made.
 FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank::CalibrationSample>& data,
                         const FinetuneOptions& options, ProgressSink* progress = nullptr,
                         const CancelToken* cancel = nullptr,

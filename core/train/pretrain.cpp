@@ -10,11 +10,11 @@
 #include <random>
 #include <sstream>
 
-#include "common/atomic_file.h"
 #include "common/compat.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "data/corpus.h"
+#include "train/checkpoint.h"
 
 namespace ranklab::train {
 namespace fs = std::filesystem;
@@ -23,7 +23,6 @@ using nlohmann::json;
 namespace {
 
 constexpr int64_t kIgnore = -100;
-constexpr const char* kCheckpointFile = "checkpoint.pt";
 
 uint64_t splitmix(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -109,67 +108,6 @@ std::string fingerprintOf(const models::LanguageModel& model, const std::vector<
                         {"options", resultOptions(o)},
                         {"train_tokens", tokensHash.hexDigest()}}
                        .dump());
-}
-
-json seriesJson(const std::vector<api::SeriesPoint>& series) {
-  json out = json::array();
-  for (const auto& p : series) out.push_back({p.step, p.name, p.value});
-  return out;
-}
-
-void saveCheckpoint(const fs::path& dir, models::LanguageModel& model, torch::optim::Optimizer& optimizer,
-                    int64_t step, const std::string& fingerprint, const std::vector<api::SeriesPoint>& series) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(dir.string() + ": cannot create the checkpoint directory: " + ec.message());
-  torch::serialize::OutputArchive archive, weights, state;
-  model.save(weights);
-  optimizer.save(state);
-  archive.write("format", c10::IValue(std::string("ranklab-pretrain-checkpoint-1")));
-  archive.write("fingerprint", c10::IValue(fingerprint));
-  archive.write("step", c10::IValue(step));
-  archive.write("series", c10::IValue(seriesJson(series).dump()));
-  archive.write("model", weights);
-  archive.write("optimizer", state);
-  std::ostringstream bytes;
-  archive.save_to(bytes);
-  writeFileAtomically(dir / kCheckpointFile, bytes.str());
-}
-
-// Loads the checkpoint in `dir` when there is one; returns the step it was saved at (0: none).
-int64_t loadCheckpoint(const fs::path& dir, models::LanguageModel& model, torch::optim::Optimizer& optimizer,
-                       const std::string& fingerprint, std::vector<api::SeriesPoint>& series) {
-  const fs::path file = dir / kCheckpointFile;
-  std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) return 0;
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(file.string(), model.device());
-    c10::IValue value;
-    archive.read("format", value);
-    if (!value.isString() || value.toStringRef() != "ranklab-pretrain-checkpoint-1")
-      throw Error(file.string() + ": not a RankLab pretraining checkpoint");
-    archive.read("fingerprint", value);
-    if (value.toStringRef() != fingerprint)
-      throw Error(file.string() + ": this checkpoint belongs to a different run (other model, data or options); "
-                  "delete it or write to another directory");
-    archive.read("step", value);
-    const int64_t step = value.toInt();
-    archive.read("series", value);
-    series.clear();
-    for (const auto& p : json::parse(value.toStringRef()))
-      series.push_back({p.at(0).get<int64_t>(), p.at(1).get<std::string>(), p.at(2).get<double>()});
-    torch::serialize::InputArchive weights, state;
-    archive.read("model", weights);
-    archive.read("optimizer", state);
-    model.load(weights);
-    optimizer.load(state);
-    return step;
-  } catch (const c10::Error& e) {
-    throw Error(file.string() + ": unreadable checkpoint (" + e.what_without_backtrace() + ")");
-  } catch (const json::exception& e) {
-    throw Error(file.string() + ": corrupt series in the checkpoint (" + e.what() + ")");
-  }
 }
 
 }  // namespace
@@ -272,7 +210,8 @@ PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>
   result.validLoss = std::numeric_limits<double>::quiet_NaN();
   const std::string fingerprint = fingerprintOf(model, trainTokens, o);
   const bool checkpoints = !o.checkpointDir.empty();
-  if (checkpoints) result.resumedFrom = loadCheckpoint(o.checkpointDir, model, optimizer, fingerprint, result.series);
+  if (checkpoints)
+    result.resumedFrom = detail::loadCheckpoint(o.checkpointDir, model, optimizer, fingerprint, result.series);
   auto emit = [&](api::SeriesPoint p) {
     result.series.push_back(p);
     if (onPoint) onPoint(p);
@@ -331,21 +270,17 @@ PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>
         if (last) result.validLoss = v;
       }
       if (checkpoints && o.checkpointEvery > 0 && (step + 1) % o.checkpointEvery == 0 && !last)
-        saveCheckpoint(o.checkpointDir, model, optimizer, step + 1, fingerprint, result.series);
+        detail::saveCheckpoint(o.checkpointDir, model, optimizer, step + 1, fingerprint, result.series);
       if (progress) progress->progress("pretrain", step + 1, o.steps);
     }
   } catch (const Cancelled&) {
     // Keep what was learned: the next run with the same options continues from here.
     if (checkpoints && step > result.resumedFrom)
-      saveCheckpoint(o.checkpointDir, model, optimizer, step, fingerprint, result.series);
+      detail::saveCheckpoint(o.checkpointDir, model, optimizer, step, fingerprint, result.series);
     throw;
   }
-  if (checkpoints) {
-    // Finished: the checkpoint would only resume a run that has nothing left to do.
-    std::error_code ec;
-    fs::remove(o.checkpointDir / kCheckpointFile, ec);
-    fs::remove(o.checkpointDir, ec);  // only when empty
-  }
+  // Finished: the checkpoint would only resume a run that has nothing left to do.
+  if (checkpoints) detail::removeCheckpoint(o.checkpointDir);
   result.steps = o.steps;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const double tokens = static_cast<double>((o.steps - result.resumedFrom) * o.batchSize * l);

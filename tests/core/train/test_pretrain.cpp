@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "common/error.h"
 #include "data/corpus.h"
 #include "eval/perplexity.h"
+#include "lowrank/calibration.h"
 #include "models/loader.h"
 #include "support/tiny_config.h"
 #include "test_paths.h"
@@ -249,6 +251,54 @@ TEST_F(Pretrain, AClassifierStartsFromTheEncodersWeights) {
   auto gpt = models::createModel(tinyGpt2());
   EXPECT_THROW(train::withClassifier(*gpt, {"a", "b"}, 0), Error);
   EXPECT_THROW(train::withClassifier(*encoder, {"only"}, 0), Error);
+}
+
+TEST_F(Pretrain, AnInterruptedFineTuneResumesBitExactly) {
+  // Classification samples: windows of the shipped text, labelled by whether they hold an 'e'.
+  const auto tokens = stream();
+  std::vector<lowrank::CalibrationSample> samples;
+  const int64_t e = bytes().encode("e").back();
+  for (size_t i = 0; i + 16 < 1600; i += 16) {
+    lowrank::CalibrationSample s;
+    s.ids.assign(tokens.begin() + static_cast<long>(i), tokens.begin() + static_cast<long>(i + 16));
+    s.label = std::count(s.ids.begin(), s.ids.end(), e) > 1 ? 1 : 0;
+    samples.push_back(std::move(s));
+  }
+  train::FinetuneOptions o;
+  o.steps = 10;
+  o.batchSize = 4;
+  o.learningRate = 1e-3;
+  o.seed = 11;
+  o.logEvery = 2;
+  auto fresh = [] {
+    torch::manual_seed(21);
+    return train::withClassifier(*models::createModel(tinyBert()), {"no", "yes"}, 5);
+  };
+  auto straight = fresh();
+  const auto full = train::finetune(*straight, samples, o);
+
+  o.checkpointDir = m_dir / "ft";
+  auto first = fresh();
+  CancelToken cancel;
+  CancelAt cancelAt(cancel, 4);
+  EXPECT_THROW(train::finetune(*first, samples, o, &cancelAt, &cancel), Cancelled);
+  ASSERT_TRUE(fs::exists(o.checkpointDir / "checkpoint.pt"));
+  auto resumed = fresh();
+  const auto rest = train::finetune(*resumed, samples, o);
+  EXPECT_EQ(rest.resumedFrom, 4);
+  for (const auto& item : straight->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), resumed->named_parameters()[item.key()])) << item.key();
+  EXPECT_DOUBLE_EQ(rest.finalLoss, full.finalLoss);
+  EXPECT_FALSE(fs::exists(o.checkpointDir));
+
+  // Another base model with the same recipe is another run: its checkpoint is refused.
+  first = fresh();
+  CancelToken again;
+  CancelAt at3(again, 3);
+  EXPECT_THROW(train::finetune(*first, samples, o, &at3, &again), Cancelled);
+  torch::manual_seed(22);
+  auto other = train::withClassifier(*models::createModel(tinyBert()), {"no", "yes"}, 5);
+  EXPECT_THROW(train::finetune(*other, samples, o), Error);
 }
 
 TEST(Bigram, MatchesItsFormulaOnAToyText) {
