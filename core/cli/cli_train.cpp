@@ -381,6 +381,8 @@ int cmdFinetune(TrainCommands& c, const std::string& commandLine) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   models::saveHfDirectory(loaded, c.out, dtype);
   auto saved = reload(c.out, c.device);
+  report["parameters"] = saved.model->totalParams();
+  report["compressible_parameters"] = saved.summary().compressibleParams;
   report["seconds"] = seconds;
   report["resumed_from"] = r.resumedFrom;
   report["final_train_loss"] = r.finalLoss;

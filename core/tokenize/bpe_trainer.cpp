@@ -202,6 +202,10 @@ void writeGpt2VocabMerges(const BpeVocabulary& vocabulary, const fs::path& dir) 
   if (vocabulary.padId >= 0) specials["pad_token"] = vocabulary.idToToken[static_cast<size_t>(vocabulary.padId)];
   if (vocabulary.maskId >= 0) specials["mask_token"] = vocabulary.idToToken[static_cast<size_t>(vocabulary.maskId)];
   writeFileAtomically(dir / "special_tokens_map.json", specials.dump(2) + "\n");
+  // transformers' AutoTokenizer picks the class from here (a BERT config alone would ask for vocab.txt).
+  nlohmann::ordered_json config = {{"tokenizer_class", "GPT2Tokenizer"}, {"add_prefix_space", false}};
+  for (const auto& [key, value] : specials.items()) config[key] = value;
+  writeFileAtomically(dir / "tokenizer_config.json", config.dump(2) + "\n");
 }
 
 }  // namespace ranklab::tokenize

@@ -49,9 +49,9 @@ BpeVocabulary trainByteLevelBpe(const std::vector<std::string>& texts, const Bpe
                                 ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr);
 
 // Writes vocab.json ({"token": id}), merges.txt ("#version: 0.2" then one merge per line) and
-// special_tokens_map.json (bos/eos/unk "<|endoftext|>", plus pad_token/mask_token when present) into
-// `dir` (created), each atomically: the files loadTokenizer (and transformers) read as a GPT-2 BPE
-// tokenizer.
+// special_tokens_map.json (bos/eos/unk "<|endoftext|>", plus pad_token/mask_token when present) and
+// tokenizer_config.json (tokenizer_class GPT2Tokenizer and the same tokens) into `dir` (created), each
+// atomically: the files loadTokenizer (and transformers' AutoTokenizer) read as a GPT-2 BPE tokenizer.
 void writeGpt2VocabMerges(const BpeVocabulary& vocabulary, const std::filesystem::path& dir);
 
 }  // namespace ranklab::tokenize

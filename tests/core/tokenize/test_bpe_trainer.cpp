@@ -144,6 +144,7 @@ TEST_F(BpeTrainer, PadAndMaskTokensForEncoders) {
   EXPECT_EQ(v.maskId + 1, static_cast<int64_t>(v.idToToken.size()));
   tokenize::writeGpt2VocabMerges(v, m_dir);
   EXPECT_THAT(readAll(m_dir / "special_tokens_map.json"), ::testing::HasSubstr("\"mask_token\": \"<mask>\""));
+  EXPECT_THAT(readAll(m_dir / "tokenizer_config.json"), ::testing::HasSubstr("\"tokenizer_class\": \"GPT2Tokenizer\""));
   const auto tok = tokenize::loadTokenizer(m_dir);
   EXPECT_EQ(tok->padId(), v.padId);
   EXPECT_EQ(tok->maskId(), v.maskId);
