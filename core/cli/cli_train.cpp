@@ -205,19 +205,33 @@ int cmdPretrain(TrainCommands& c, const std::string& commandLine) {
   if (c.hidden % c.heads != 0)
     throw Error("--hidden " + std::to_string(c.hidden) + " is not a multiple of --heads " + std::to_string(c.heads));
 
+  auto streamOf = [&](const std::string& text, const std::string& files) {
+    try {
+      return train::tokenStream(*tok, text, c.docSep);
+    } catch (const Error& e) {
+      throw Error(files + ": " + e.what());
+    }
+  };
+  std::string trainNames;
+  for (const auto& f : c.trainFiles) trainNames += (trainNames.empty() ? "" : ", ") + f;
   const std::string trainText = readAll(c.trainFiles, c.docSep);
-  const auto trainTokens = train::tokenStream(*tok, trainText, c.docSep);
+  const auto trainTokens = streamOf(trainText, trainNames);
+  const int64_t need = o.sequenceLength + (c.mlm ? 0 : 1);
+  if (static_cast<int64_t>(trainTokens.size()) < need)
+    throw Error(trainNames + ": " + std::to_string(trainTokens.size()) + " tokens, fewer than one training example of " +
+                std::to_string(need));
   std::string validText;
   std::vector<int64_t> validTokens;
   if (!c.valid.empty()) {
     validText = data::readTextFile(c.valid);
-    validTokens = train::tokenStream(*tok, validText, c.docSep);
+    validTokens = streamOf(validText, c.valid);
   }
 
   torch::manual_seed(o.seed);
   auto model = models::createModel(cfg);
   model->to(parseDevice(c.device));
   o.checkpointDir = fs::path(c.out) / "checkpoint";
+  o.keepFinishedCheckpoint = true;  // removed below, once the model is saved
   if (!c.asJson) {
     std::cerr << "pretraining " << (c.mlm ? "a BERT encoder (masked LM)" : "a GPT-2 decoder (causal LM)") << ": "
               << withThousands(model->totalParams()) << " parameters, " << withThousands(static_cast<int64_t>(trainTokens.size()))
@@ -244,6 +258,7 @@ int cmdPretrain(TrainCommands& c, const std::string& commandLine) {
   lm.tokenizer = tok;
   lm.tokenizerSource = c.tokenizer;
   models::saveHfDirectory(lm, c.out, dtype);
+  train::removeCheckpoint(o.checkpointDir);
   auto saved = reload(c.out, c.device);
 
   json report = {{"command", commandLine},
@@ -283,8 +298,12 @@ int cmdPretrain(TrainCommands& c, const std::string& commandLine) {
       eval::PerplexityOptions po;
       po.documentSeparator = c.docSep;
       po.context = c.ctx;
-      ppl = eval::perplexity(*saved.model, *saved.tokenizer, validText, po);
-      bigram = eval::bigramPerplexity(*saved.tokenizer, trainText, validText, po);
+      try {
+        ppl = eval::perplexity(*saved.model, *saved.tokenizer, validText, po);
+        bigram = eval::bigramPerplexity(*saved.tokenizer, trainText, validText, po);
+      } catch (const Error& e) {
+        throw Error(c.valid + ": " + e.what());
+      }
       report["valid"] = perplexityJson(ppl);
       report["bigram_valid"] = perplexityJson(bigram);
     }
@@ -325,6 +344,7 @@ int cmdFinetune(TrainCommands& c, const std::string& commandLine) {
   auto& o = c.fo;
   o.padId = std::max<int64_t>(0, tok.padId());
   o.checkpointDir = fs::path(c.out) / "checkpoint";
+  o.keepFinishedCheckpoint = true;
   json report = {{"command", commandLine}, {"base_model", c.model}, {"train_file", trainFile}, {"valid_file", c.valid},
                  {"steps", o.steps}, {"batch", o.batchSize}, {"lr", o.learningRate}, {"seed", o.seed},
                  {"saved_dtype", c.saveDtype}};
@@ -339,18 +359,22 @@ int cmdFinetune(TrainCommands& c, const std::string& commandLine) {
     const auto names = labelNames(c.labels, c.labelled);
     const auto examples = data::readLabelled(c.labelled, names);
     if (!c.valid.empty()) validExamples = data::readLabelled(c.valid, names);
-    const auto& cfg = loaded.model->config();
-    if (!loaded.model->hasClassifier() || cfg.numLabels != static_cast<int64_t>(names.size()))
+    if (!loaded.model->hasClassifier() || loaded.model->config().numLabels != static_cast<int64_t>(names.size()))
       loaded.model = train::withClassifier(*loaded.model, names, o.seed);
     samples = lowrank::labelledSamples(tok, examples, static_cast<int64_t>(examples.size()), c.maxLength,
-                                       cfg.vocabSize, o.seed);
+                                       loaded.model->config().vocabSize, o.seed);
+    if (samples.empty()) throw Error(c.labelled + ": no examples to train on");
     report["task"] = "sequence-classification";
     report["labels"] = names;
     report["train_examples"] = examples.size();
   } else {
     if (!loaded.model->isCausal()) throw Error(c.model + ": causal-LM fine-tuning needs a decoder");
     const std::string text = data::readTextFile(c.text);
-    samples = lowrank::textSamples(tok, text, c.docSep, std::numeric_limits<int32_t>::max(), c.seqLen, o.seed);
+    try {
+      samples = lowrank::textSamples(tok, text, c.docSep, std::numeric_limits<int32_t>::max(), c.seqLen, o.seed);
+    } catch (const Error& e) {
+      throw Error(c.text + ": " + e.what());
+    }
     if (!c.valid.empty()) {
       validText = data::readTextFile(c.valid);
       po.context = c.seqLen;
@@ -380,6 +404,7 @@ int cmdFinetune(TrainCommands& c, const std::string& commandLine) {
   if (r.resumedFrom > 0 && !c.asJson) std::cerr << "(resumed from the checkpoint at step " << r.resumedFrom << ")\n";
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   models::saveHfDirectory(loaded, c.out, dtype);
+  train::removeCheckpoint(o.checkpointDir);
   auto saved = reload(c.out, c.device);
   report["parameters"] = saved.model->totalParams();
   report["compressible_parameters"] = saved.summary().compressibleParams;
@@ -393,6 +418,7 @@ int cmdFinetune(TrainCommands& c, const std::string& commandLine) {
   api::PerplexityResult after;
   if (!c.valid.empty()) {
     if (!c.labelled.empty()) {
+      if (validExamples.empty()) throw Error(c.valid + ": no examples");
       eval::ClassificationOptions co;
       co.maxLength = c.maxLength;
       acc = eval::accuracy(*saved.model, *saved.tokenizer, validExamples, co);

@@ -30,6 +30,7 @@ class StderrProgress : public ProgressSink {
 
 // While alive, Ctrl-C (SIGINT) and SIGTERM cancel `token` instead of killing the process, so a job
 // stops cleanly (a training run saves its checkpoint, a compression job stores nothing half-written).
+// The first signal restores the default action, so a second one ends the process at once.
 class CancelOnInterrupt {
  public:
   explicit CancelOnInterrupt(CancelToken& token) {
@@ -50,8 +51,9 @@ class CancelOnInterrupt {
     static CancelToken* token = nullptr;
     return token;
   }
-  static void handle(int) {
-    if (CancelToken* t = target()) t->cancel();
+  static void handle(int signal) {
+    std::signal(signal, SIG_DFL);
+    if (CancelToken* t = target()) t->cancel();  // a lock-free atomic store
   }
   void (*m_int)(int);
   void (*m_term)(int);

@@ -176,6 +176,12 @@ BpeVocabulary trainByteLevelBpe(const std::vector<std::string>& texts, const Bpe
   if (progress) progress->progress("bpe-train", static_cast<long long>(out.merges.size()), static_cast<long long>(out.merges.size()));
   out.endOfTextId = static_cast<int64_t>(out.idToToken.size());
   out.idToToken.push_back("<|endoftext|>");
+  for (const std::string* special : {&options.padToken, &options.maskToken}) {
+    if (special->empty()) continue;
+    for (const auto& token : out.idToToken)
+      if (token == *special)
+        throw Error("bpe-train: the special token '" + *special + "' is also a token learned from the text; pick another");
+  }
   if (!options.padToken.empty()) {
     out.padId = static_cast<int64_t>(out.idToToken.size());
     out.idToToken.push_back(options.padToken);

@@ -492,8 +492,11 @@ std::unique_ptr<Tokenizer> loadGpt2VocabMerges(const std::filesystem::path& voca
   if (endOfText >= 0) {
     specials.emplace_back(kEndOfText, endOfText);
   }
-  const int64_t bosId = side.bos.empty() ? endOfText : findToken(idToToken, side.bos);
-  const int64_t eosId = side.eos.empty() ? endOfText : findToken(idToToken, side.eos);
+  // Named BOS/EOS tokens that the vocabulary lacks fall back to <|endoftext|>, as unnamed ones do.
+  const int64_t namedBos = side.bos.empty() ? -1 : findToken(idToToken, side.bos);
+  const int64_t namedEos = side.eos.empty() ? -1 : findToken(idToToken, side.eos);
+  const int64_t bosId = namedBos >= 0 ? namedBos : endOfText;
+  const int64_t eosId = namedEos >= 0 ? namedEos : endOfText;
   const Gpt2Roles roles = rolesFor(side, idToToken);
   return makeGpt2BpeWithSpecials(std::move(idToToken), std::move(merges), bosId, eosId, std::move(specials), {},
                                  source, roles);

@@ -8,6 +8,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/hash.h"
 
 namespace ranklab::train::detail {
 namespace fs = std::filesystem;
@@ -28,7 +29,8 @@ json seriesJson(const std::vector<api::SeriesPoint>& series) {
 }  // namespace
 
 void saveCheckpoint(const fs::path& dir, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                    int64_t step, const std::string& fingerprint, const std::vector<api::SeriesPoint>& series) {
+                    int64_t step, const std::string& fingerprint, const std::vector<api::SeriesPoint>& series,
+                    const std::vector<double>& running) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir.string() + ": cannot create the checkpoint directory: " + ec.message());
@@ -39,6 +41,7 @@ void saveCheckpoint(const fs::path& dir, torch::nn::Module& model, torch::optim:
   archive.write("fingerprint", c10::IValue(fingerprint));
   archive.write("step", c10::IValue(step));
   archive.write("series", c10::IValue(seriesJson(series).dump()));
+  archive.write("running", c10::IValue(json(running).dump()));
   archive.write("model", weights);
   archive.write("optimizer", state);
   std::ostringstream bytes;
@@ -47,7 +50,8 @@ void saveCheckpoint(const fs::path& dir, torch::nn::Module& model, torch::optim:
 }
 
 int64_t loadCheckpoint(const fs::path& dir, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                       const std::string& fingerprint, std::vector<api::SeriesPoint>& series) {
+                       const std::string& fingerprint, std::vector<api::SeriesPoint>& series,
+                       std::vector<double>& running) {
   const fs::path file = dir / kCheckpointFile;
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) return 0;
@@ -70,6 +74,8 @@ int64_t loadCheckpoint(const fs::path& dir, torch::nn::Module& model, torch::opt
     series.clear();
     for (const auto& p : json::parse(value.toStringRef()))
       series.push_back({p.at(0).get<int64_t>(), p.at(1).get<std::string>(), p.at(2).get<double>()});
+    archive.read("running", value);
+    running = json::parse(value.toStringRef()).get<std::vector<double>>();
     torch::serialize::InputArchive weights, state;
     archive.read("model", weights);
     archive.read("optimizer", state);
@@ -80,13 +86,31 @@ int64_t loadCheckpoint(const fs::path& dir, torch::nn::Module& model, torch::opt
     throw Error(file.string() + ": unreadable checkpoint (" + e.what_without_backtrace() + ")");
   } catch (const json::exception& e) {
     throw Error(file.string() + ": corrupt series in the checkpoint (" + e.what() + ")");
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(file.string() + ": unreadable checkpoint (" + e.what() + ")");
   }
 }
 
-void removeCheckpoint(const fs::path& dir) {
-  std::error_code ec;
-  fs::remove(dir / kCheckpointFile, ec);
-  fs::remove(dir, ec);  // only when empty
+std::string weightsHash(const torch::nn::Module& module) {
+  Sha256 h;
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) {
+    const auto t = item.value().detach().to(at::kCPU).contiguous();
+    h.update(item.key());
+    h.update(t.data_ptr(), static_cast<size_t>(t.nbytes()));
+  }
+  return h.hexDigest();
 }
 
 }  // namespace ranklab::train::detail
+
+namespace ranklab::train {
+
+void removeCheckpoint(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::remove(dir / detail::kCheckpointFile, ec);
+  std::filesystem::remove(dir, ec);  // only when empty
+}
+
+}  // namespace ranklab::train

@@ -10,6 +10,7 @@
 #include "common/hash.h"
 #include "io/model_config.h"
 #include "train/checkpoint.h"
+#include "train/pretrain.h"
 
 namespace ranklab::train {
 
@@ -44,25 +45,32 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
                               {"pad", options.padId}};
     h.update(o.dump());
     // The starting weights: a checkpoint of the same recipe on another base model is another run.
-    for (const auto& item : model.named_parameters(/*recurse=*/true)) {
-      const auto t = item.value().detach().to(at::kCPU).contiguous();
-      h.update(item.key());
-      h.update(t.data_ptr(), static_cast<size_t>(t.nbytes()));
-    }
+    h.update(detail::weightsHash(model));
     for (const auto& sample : data) {
       h.update(sample.ids.data(), sample.ids.size() * sizeof(int64_t));
       h.update(&sample.label, sizeof sample.label);
     }
     fingerprint = h.hexDigest();
-    result.resumedFrom = detail::loadCheckpoint(options.checkpointDir, model, optimizer, fingerprint, result.series);
   }
+  double intervalLoss = 0.0, intervalSteps = 0.0;
+  if (!fingerprint.empty()) {
+    std::vector<double> running;
+    result.resumedFrom = detail::loadCheckpoint(options.checkpointDir, model, optimizer, fingerprint, result.series, running);
+    if (running.size() == 3) {
+      intervalLoss = running[0];
+      intervalSteps = running[1];
+      result.finalLoss = running[2];
+    }
+  }
+  auto save = [&](int64_t step) {
+    detail::saveCheckpoint(options.checkpointDir, model, optimizer, step, fingerprint, result.series,
+                           {intervalLoss, intervalSteps, result.finalLoss});
+  };
   std::mt19937_64 rng(options.seed);
   std::vector<size_t> order(data.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   size_t cursor = order.size();
   const size_t batch = static_cast<size_t>(std::max<int64_t>(1, options.batchSize));
-  double intervalLoss = 0.0;
-  int64_t intervalSteps = 0;
   auto emit = [&](api::SeriesPoint p) {
     result.series.push_back(p);
     if (onPoint) onPoint(p);
@@ -97,25 +105,24 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
       if (options.clipNorm > 0.0) torch::nn::utils::clip_grad_norm_(params, options.clipNorm);
       optimizer.step();
       intervalLoss += value;
-      ++intervalSteps;
+      intervalSteps += 1.0;
       result.finalLoss = value;
       const bool last = step + 1 == options.steps;
       if ((options.logEvery > 0 && (step + 1) % options.logEvery == 0) || last) {
-        emit({step + 1, "finetune_loss", intervalLoss / static_cast<double>(intervalSteps)});
+        emit({step + 1, "finetune_loss", intervalLoss / intervalSteps});
         emit({step + 1, "lr", lr});
-        intervalLoss = 0.0;
-        intervalSteps = 0;
+        intervalLoss = intervalSteps = 0.0;
       }
-      if (!fingerprint.empty() && options.checkpointEvery > 0 && (step + 1) % options.checkpointEvery == 0 && !last)
-        detail::saveCheckpoint(options.checkpointDir, model, optimizer, step + 1, fingerprint, result.series);
+      if (!fingerprint.empty() && ((options.checkpointEvery > 0 && (step + 1) % options.checkpointEvery == 0) ||
+                                   (last && options.keepFinishedCheckpoint)))
+        save(step + 1);
       if (progress) progress->progress("finetune", step + 1, options.steps);
     }
   } catch (const Cancelled&) {
-    if (!fingerprint.empty() && step > result.resumedFrom)
-      detail::saveCheckpoint(options.checkpointDir, model, optimizer, step, fingerprint, result.series);
+    if (!fingerprint.empty() && step > result.resumedFrom) save(step);
     throw;
   }
-  if (!fingerprint.empty()) detail::removeCheckpoint(options.checkpointDir);
+  if (!fingerprint.empty() && !options.keepFinishedCheckpoint) removeCheckpoint(options.checkpointDir);
   return result;
 }
 
@@ -130,9 +137,16 @@ std::shared_ptr<models::LanguageModel> withClassifier(const models::LanguageMode
   auto model = models::createModel(config, /*initialise=*/true);
   torch::NoGradGuard noGrad;
   const auto source = encoder.named_parameters(/*recurse=*/true);
-  for (auto& item : model->named_parameters(/*recurse=*/true)) {
-    const auto* from = source.find(item.key());
-    if (from && from->sizes() == item.value().sizes()) item.value().copy_(*from);
+  auto target = model->named_parameters(/*recurse=*/true);
+  for (const auto& item : source) {
+    // The masked-LM head and an old classifier are replaced; a pooler is kept, as transformers does.
+    const bool head = item.key().rfind("mlm_", 0) == 0 || item.key().rfind("classifier.", 0) == 0;
+    if (head) continue;
+    auto* to = target.find(item.key());
+    if (!to || to->sizes() != item.value().sizes())
+      throw Error("cannot start a classifier from this encoder: its weight '" + item.key() +
+                  "' has no dense counterpart (a factorised model? fine-tune the dense encoder, then compress it)");
+    to->copy_(item.value());
   }
   model->to(encoder.device());
   model->eval();

@@ -34,6 +34,7 @@ struct FinetuneOptions {
   // empty directory disables them.
   std::filesystem::path checkpointDir;
   int64_t checkpointEvery = 0;
+  bool keepFinishedCheckpoint = false;  // as PretrainOptions: the caller removes it after saving
 };
 
 struct FinetuneResult {
@@ -55,7 +56,8 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
 // head for `labels` (pooler and classifier initialised from `seed`), every other weight copied: how a
 // task model starts from a pretrained encoder (transformers' BertForSequenceClassification.from_pretrained
 // of a BertForMaskedLM checkpoint does the same). On the encoder's device, in eval mode. Throws
-// ranklab::Error for decoders and for fewer than two labels.
+// ranklab::Error for decoders, for fewer than two labels, and for encoders whose weights do not map
+// onto a dense model (a factorised export: fine-tune the dense encoder, then compress it).
 std::shared_ptr<models::LanguageModel> withClassifier(const models::LanguageModel& encoder,
                                                       const std::vector<std::string>& labels, uint64_t seed);
 

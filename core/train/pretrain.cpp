@@ -105,9 +105,19 @@ std::string fingerprintOf(const models::LanguageModel& model, const std::vector<
   Sha256 tokensHash;
   tokensHash.update(tokens.data(), tokens.size() * sizeof(int64_t));
   return sha256Hex(json{{"config", io::toHfConfigJson(model.config())},
+                        {"weights", detail::weightsHash(model)},
                         {"options", resultOptions(o)},
+                        {"series", {o.logEvery, o.evalEvery, o.evalWindows}},
                         {"train_tokens", tokensHash.hexDigest()}}
                        .dump());
+}
+
+// The global 2-norm of the gradients (what clip_grad_norm_ returns), without scaling them.
+double gradientNorm(const std::vector<at::Tensor>& params) {
+  double sum = 0.0;
+  for (const auto& p : params)
+    if (p.grad().defined()) sum += p.grad().detach().to(at::kDouble).pow(2).sum().item<double>();
+  return std::sqrt(sum);
 }
 
 }  // namespace
@@ -210,8 +220,20 @@ PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>
   result.validLoss = std::numeric_limits<double>::quiet_NaN();
   const std::string fingerprint = fingerprintOf(model, trainTokens, o);
   const bool checkpoints = !o.checkpointDir.empty();
-  if (checkpoints)
-    result.resumedFrom = detail::loadCheckpoint(o.checkpointDir, model, optimizer, fingerprint, result.series);
+  double intervalLoss = 0.0, intervalNorm = 0.0, intervalSteps = 0.0;
+  if (checkpoints) {
+    std::vector<double> running;
+    result.resumedFrom = detail::loadCheckpoint(o.checkpointDir, model, optimizer, fingerprint, result.series, running);
+    if (running.size() == 3) {
+      intervalLoss = running[0];
+      intervalNorm = running[1];
+      intervalSteps = running[2];
+    }
+  }
+  auto save = [&](int64_t step) {
+    detail::saveCheckpoint(o.checkpointDir, model, optimizer, step, fingerprint, result.series,
+                           {intervalLoss, intervalNorm, intervalSteps});
+  };
   auto emit = [&](api::SeriesPoint p) {
     result.series.push_back(p);
     if (onPoint) onPoint(p);
@@ -230,8 +252,7 @@ PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>
     ~EvalOnExit() { m.eval(); }
   } evalOnExit{model};
   const int64_t lastStart = trainStream.numel() - need;
-  double intervalLoss = 0.0, intervalNorm = 0.0;
-  int64_t intervalSteps = 0, step = result.resumedFrom;
+  int64_t step = result.resumedFrom;
   try {
     for (; step < o.steps; ++step) {
       if (cancel) cancel->check();
@@ -249,38 +270,43 @@ PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>
         throw Error("pretraining diverged at step " + std::to_string(step + 1) +
                     " (loss is not finite); lower the learning rate or use fp32");
       loss.backward();
-      const double norm = o.clipNorm > 0.0 ? torch::nn::utils::clip_grad_norm_(all, o.clipNorm)
-                                           : torch::nn::utils::clip_grad_norm_(all, 1e30);
+      const double norm = o.clipNorm > 0.0 ? torch::nn::utils::clip_grad_norm_(all, o.clipNorm) : gradientNorm(all);
       optimizer.step();
       intervalLoss += value;
       intervalNorm += norm;
-      ++intervalSteps;
+      intervalSteps += 1.0;
       const bool last = step + 1 == o.steps;
       if ((o.logEvery > 0 && (step + 1) % o.logEvery == 0) || last) {
-        result.finalTrainLoss = intervalLoss / static_cast<double>(intervalSteps);
+        result.finalTrainLoss = intervalLoss / intervalSteps;
         emit({step + 1, "train_loss", result.finalTrainLoss});
-        emit({step + 1, "grad_norm", intervalNorm / static_cast<double>(intervalSteps)});
+        emit({step + 1, "grad_norm", intervalNorm / intervalSteps});
         emit({step + 1, "lr", lr});
-        intervalLoss = intervalNorm = 0.0;
-        intervalSteps = 0;
+        intervalLoss = intervalNorm = intervalSteps = 0.0;
       }
       if ((o.evalEvery > 0 && (step + 1) % o.evalEvery == 0) || last) {
         const double v = validLoss();
         if (std::isfinite(v)) emit({step + 1, "valid_loss", v});
         if (last) result.validLoss = v;
       }
-      if (checkpoints && o.checkpointEvery > 0 && (step + 1) % o.checkpointEvery == 0 && !last)
-        detail::saveCheckpoint(o.checkpointDir, model, optimizer, step + 1, fingerprint, result.series);
+      if (checkpoints && ((o.checkpointEvery > 0 && (step + 1) % o.checkpointEvery == 0) ||
+                          (last && o.keepFinishedCheckpoint)))
+        save(step + 1);
       if (progress) progress->progress("pretrain", step + 1, o.steps);
     }
   } catch (const Cancelled&) {
     // Keep what was learned: the next run with the same options continues from here.
-    if (checkpoints && step > result.resumedFrom)
-      detail::saveCheckpoint(o.checkpointDir, model, optimizer, step, fingerprint, result.series);
+    if (checkpoints && step > result.resumedFrom) save(step);
     throw;
   }
+  if (result.resumedFrom == o.steps) {
+    // The checkpoint of a finished run (kept for the caller, who did not get to save the result):
+    // report what the run ended with.
+    for (const auto& p : result.series)
+      if (p.name == "train_loss") result.finalTrainLoss = p.value;
+    result.validLoss = validLoss();
+  }
   // Finished: the checkpoint would only resume a run that has nothing left to do.
-  if (checkpoints) detail::removeCheckpoint(o.checkpointDir);
+  if (checkpoints && !o.keepFinishedCheckpoint) removeCheckpoint(o.checkpointDir);
   result.steps = o.steps;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const double tokens = static_cast<double>((o.steps - result.resumedFrom) * o.batchSize * l);

@@ -14,11 +14,11 @@
 //
 // Determinism and resuming: the windows and masks of step t are drawn from a generator seeded by
 // (seed, t) alone, so a run resumed from a checkpoint at step t continues exactly as the uninterrupted
-// run would (bit-exact on the CPU). A checkpoint (checkpoint.pt: weights and buffers, optimizer.pt:
-// AdamW state, checkpoint.json: step, fingerprint and the series so far; each written atomically) is
-// saved every `checkpointEvery` steps and when the run is cancelled. It is only resumed by the run it
-// belongs to: the fingerprint covers the model config, the training tokens and every option that
-// changes the result.
+// run would (weights bit-exact on the CPU, the same series). A checkpoint (<checkpointDir>/checkpoint.pt,
+// one file written atomically: weights and buffers, AdamW state, step, fingerprint, the series so far)
+// is saved every `checkpointEvery` steps and when the run is cancelled. It is only resumed by the run
+// it belongs to: the fingerprint covers the model config, the starting weights, the training tokens
+// and every option that changes the result or its series.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +61,9 @@ struct PretrainOptions {
   // Checkpoints; an empty directory disables them.
   std::filesystem::path checkpointDir;
   int64_t checkpointEvery = 0;  // 0: only on cancel
+  // false: the checkpoint is removed when the run completes. true: the caller removes it (with
+  // removeCheckpoint) once it has saved the result, so a crash in between loses nothing.
+  bool keepFinishedCheckpoint = false;
 };
 
 struct PretrainResult {
@@ -87,6 +90,9 @@ PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>
 // non-overlapping windows of `tokens` (masked-LM windows masked with a fixed seed, the same for every
 // run), in batches of options.batchSize, in eval mode. NaN when `tokens` holds no window.
 double validationLoss(models::LanguageModel& model, const std::vector<int64_t>& tokens, const PretrainOptions& options);
+
+// Removes a finished run's checkpoint (<dir>/checkpoint.pt, and `dir` when that leaves it empty).
+void removeCheckpoint(const std::filesystem::path& dir);
 
 // The token stream of a text: documents split at `separator`, each encoded with the tokenizer's BOS
 // (or EOS, when it has no BOS) in front, concatenated. Throws ranklab::Error when it is empty.

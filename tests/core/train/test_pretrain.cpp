@@ -17,6 +17,7 @@
 #include "eval/perplexity.h"
 #include "lowrank/calibration.h"
 #include "models/loader.h"
+#include "models/low_rank_linear.h"
 #include "support/tiny_config.h"
 #include "test_paths.h"
 #include "tokenize/tokenizer.h"
@@ -152,19 +153,20 @@ TEST_F(Pretrain, AnInterruptedRunResumesBitExactly) {
   torch::manual_seed(3);
   auto first = models::createModel(tinyGpt2());
   CancelToken cancel;
-  CancelAt cancelAt(cancel, 5);
+  CancelAt cancelAt(cancel, 7);  // between two log points (every 5 steps)
   EXPECT_THROW(train::pretrain(*first, tokens, {}, o, &cancelAt, &cancel), Cancelled);
   ASSERT_TRUE(fs::exists(o.checkpointDir / "checkpoint.pt"));
 
-  // A new process would start from a differently initialised model: the checkpoint overrides it.
-  torch::manual_seed(99);
+  // A new process builds the same starting model (same seed) and continues from the checkpoint.
+  torch::manual_seed(3);
   auto resumed = models::createModel(tinyGpt2());
   const auto rest = train::pretrain(*resumed, tokens, {}, o);
-  EXPECT_EQ(rest.resumedFrom, 5);
+  EXPECT_EQ(rest.resumedFrom, 7);
   const auto a = straight->named_parameters(), b = resumed->named_parameters();
   ASSERT_EQ(a.size(), b.size());
   for (const auto& item : a) EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
-  // The loss series continues the interrupted one: same points as the uninterrupted run.
+  // The loss series continues the interrupted one (the half-done logging interval included): the same
+  // points as the uninterrupted run.
   ASSERT_EQ(rest.series.size(), full.series.size());
   for (size_t i = 0; i < full.series.size(); ++i) {
     EXPECT_EQ(rest.series[i].step, full.series[i].step);
@@ -183,12 +185,22 @@ TEST_F(Pretrain, ACheckpointOfAnotherRunIsRefused) {
   CancelToken cancel;
   CancelAt cancelAt(cancel, 3);
   EXPECT_THROW(train::pretrain(*model, tokens, {}, o, &cancelAt, &cancel), Cancelled);
-  o.learningRate *= 2;  // another run
+  auto other = o;
+  other.learningRate *= 2;  // another run
   try {
-    train::pretrain(*model, tokens, {}, o);
+    train::pretrain(*model, tokens, {}, other);
     FAIL() << "a checkpoint of a different run was resumed";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr((m_dir / "checkpoint.pt").string()));
+    EXPECT_THAT(e.what(), HasSubstr("different run"));
+  }
+  // So is the same recipe from other starting weights.
+  torch::manual_seed(1234);
+  auto otherStart = models::createModel(tinyGpt2());
+  try {
+    train::pretrain(*otherStart, tokens, {}, o);
+    FAIL() << "a checkpoint of other starting weights was resumed";
+  } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("different run"));
   }
   // A corrupt checkpoint is an error naming the file, not a crash.
@@ -251,6 +263,13 @@ TEST_F(Pretrain, AClassifierStartsFromTheEncodersWeights) {
   auto gpt = models::createModel(tinyGpt2());
   EXPECT_THROW(train::withClassifier(*gpt, {"a", "b"}, 0), Error);
   EXPECT_THROW(train::withClassifier(*encoder, {"only"}, 0), Error);
+  // A factorised encoder's weights have no dense counterpart: refused, not silently replaced.
+  auto factorised = models::createModel(tinyBert());
+  const auto first = factorised->ops().entries().front().info;
+  factorised->ops().replace(first.name, std::make_shared<models::LowRankLinear>(
+                                            at::randn({first.inFeatures, 4}), at::randn({4, first.outFeatures}),
+                                            at::randn({first.outFeatures})));
+  EXPECT_THROW(train::withClassifier(*factorised, {"a", "b"}, 0), Error);
 }
 
 TEST_F(Pretrain, AnInterruptedFineTuneResumesBitExactly) {
@@ -280,12 +299,15 @@ TEST_F(Pretrain, AnInterruptedFineTuneResumesBitExactly) {
   o.checkpointDir = m_dir / "ft";
   auto first = fresh();
   CancelToken cancel;
-  CancelAt cancelAt(cancel, 4);
+  CancelAt cancelAt(cancel, 5);  // between two log points (every 2 steps)
   EXPECT_THROW(train::finetune(*first, samples, o, &cancelAt, &cancel), Cancelled);
   ASSERT_TRUE(fs::exists(o.checkpointDir / "checkpoint.pt"));
   auto resumed = fresh();
   const auto rest = train::finetune(*resumed, samples, o);
-  EXPECT_EQ(rest.resumedFrom, 4);
+  EXPECT_EQ(rest.resumedFrom, 5);
+  ASSERT_EQ(rest.series.size(), full.series.size());
+  for (size_t i = 0; i < full.series.size(); ++i)
+    EXPECT_DOUBLE_EQ(rest.series[i].value, full.series[i].value) << full.series[i].name << " @" << full.series[i].step;
   for (const auto& item : straight->named_parameters())
     EXPECT_TRUE(torch::equal(item.value(), resumed->named_parameters()[item.key()])) << item.key();
   EXPECT_DOUBLE_EQ(rest.finalLoss, full.finalLoss);
