@@ -2,15 +2,19 @@
 // on the reference model when it is present.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "support/cli_runner.h"
 #include "test_paths.h"
@@ -243,6 +247,55 @@ TEST(Cli, PretrainAndFinetuneWriteModelsTheOtherCommandsLoad) {
             (dir / "x").string());
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.err, HasSubstr("encoder"));
+  fs::remove_all(dir);
+}
+
+// Ctrl-C during pretraining saves a checkpoint and exits 130; the same command then resumes it.
+TEST(Cli, InterruptedPretrainingResumesFromItsCheckpoint) {
+  const auto dir = fs::temp_directory_path() / ("ranklab_cli_resume_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path res = fs::path(RANKLAB_SOURCE_DIR) / "resources";
+  const std::string cliPath = std::string(RANKLAB_BINARY_DIR) + "/app/ranklab-cli";
+  const std::vector<std::string> args = {cliPath, "pretrain", (res / "data" / "lm" / "valid.txt").string(),
+                                         "--tokenizer", (res / "models" / "tokenizer").string(),
+                                         "--out", (dir / "m").string(), "--layers", "1", "--hidden", "16",
+                                         "--heads", "2", "--ff", "32", "--ctx", "16", "--batch", "2",
+                                         "--steps", "600", "--checkpoint-every", "20", "--device", "cpu",
+                                         "--threads", "1", "--json"};
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    ::execv(cliPath.c_str(), argv.data());
+    ::_exit(127);
+  }
+  // Interrupt as soon as the first periodic checkpoint exists (the run is then well under way).
+  const auto checkpoint = dir / "m" / "checkpoint" / "checkpoint.pt";
+  for (int i = 0; i < 600 && !fs::exists(checkpoint); ++i) ::usleep(50000);
+  ASSERT_TRUE(fs::exists(checkpoint)) << "no checkpoint after 30 s";
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  ASSERT_TRUE(fs::exists(checkpoint));
+  EXPECT_FALSE(fs::exists(dir / "m" / "model.safetensors"));
+
+  std::string command;
+  for (size_t i = 1; i < args.size(); ++i) command += " " + args[i];
+  auto r = cli(command);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_GE(j["resumed_from"].get<int>(), 20);
+  EXPECT_LT(j["resumed_from"].get<int>(), 600);
+  EXPECT_TRUE(fs::exists(dir / "m" / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(dir / "m" / "checkpoint"));
   fs::remove_all(dir);
 }
 
