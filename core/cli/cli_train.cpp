@@ -165,6 +165,20 @@ double majorityShare(const std::vector<data::LabelledExample>& examples) {
   return examples.empty() ? 0.0 : static_cast<double>(best) / static_cast<double>(examples.size());
 }
 
+// Writes <out>/training.json; with --json prints it (without the series) and returns true, else
+// prints the "wrote" line of the human-readable report and returns false.
+bool publishReport(json report, const TrainCommands& c) {
+  writeFileAtomically(fs::path(c.out) / "training.json", report.dump(2) + "\n");
+  if (c.asJson) {
+    report.erase("series");
+    std::cout << dump(report) << "\n";
+    return true;
+  }
+  std::cout << "wrote        " << c.out << " (config.json, model.safetensors as " << c.saveDtype
+            << ", tokenizer, training.json)\n";
+  return false;
+}
+
 int cmdPretrain(TrainCommands& c, const std::string& commandLine) {
   for (const auto& f : c.trainFiles) requireFile(f, "training text");
   if (!c.valid.empty()) requireFile(c.valid, "validation text");
@@ -308,16 +322,8 @@ int cmdPretrain(TrainCommands& c, const std::string& commandLine) {
       report["bigram_valid"] = perplexityJson(bigram);
     }
   }
-  writeFileAtomically(fs::path(c.out) / "training.json", report.dump(2) + "\n");
-
-  if (c.asJson) {
-    report.erase("series");
-    std::cout << dump(report) << "\n";
-    return 0;
-  }
-  std::cout << "wrote        " << c.out << " (config.json, model.safetensors as " << c.saveDtype
-            << ", tokenizer, training.json)\n"
-            << "parameters   " << withThousands(saved.model->totalParams()) << " (" << withThousands(saved.summary().compressibleParams)
+  if (publishReport(report, c)) return 0;
+  std::cout << "parameters   " << withThousands(saved.model->totalParams()) << " (" << withThousands(saved.summary().compressibleParams)
             << " in compressible linear ops)\n"
             << std::fixed << std::setprecision(1) << "training     " << formatDuration(r.seconds) << ", "
             << r.tokensPerSecond << " tokens/s, final train loss " << std::setprecision(4) << r.finalTrainLoss << "\n";
@@ -429,15 +435,8 @@ int cmdFinetune(TrainCommands& c, const std::string& commandLine) {
       report["valid"] = perplexityJson(after);
     }
   }
-  writeFileAtomically(fs::path(c.out) / "training.json", report.dump(2) + "\n");
-  if (c.asJson) {
-    report.erase("series");
-    std::cout << dump(report) << "\n";
-    return 0;
-  }
-  std::cout << "wrote        " << c.out << " (config.json, model.safetensors as " << c.saveDtype
-            << ", tokenizer, training.json)\n"
-            << std::fixed << "training     " << formatDuration(seconds) << ", final loss " << std::setprecision(4)
+  if (publishReport(report, c)) return 0;
+  std::cout << std::fixed << "training     " << formatDuration(seconds) << ", final loss " << std::setprecision(4)
             << r.finalLoss << "\n";
   if (!c.valid.empty()) {
     if (!c.labelled.empty())
