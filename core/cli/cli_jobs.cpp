@@ -458,7 +458,10 @@ int runJobCommands(JobCommands& c) {
     spec.tags = {"demo"};
     if (!c.asJson)
       std::cout << "RankLab demo job: " << spec.model << "\nplain SVD, uniform ranks, keeping p = " << spec.keep
-                << " of the compressible parameters; perplexity on " << spec.evalText << "\n\n";
+                << " of the compressible parameters; perplexity on "
+                << (spec.maxEvalDocuments > 0 ? "the first " + std::to_string(spec.maxEvalDocuments) + " documents of "
+                                              : std::string("all of "))
+                << spec.evalText << "\n\n";
     return runJob(c, spec);
   }
   if (c.runs->parsed()) return runRuns(c);
