@@ -308,6 +308,9 @@ int cmdPretrain(TrainCommands& c, const std::string& commandLine) {
       mlmLoss = train::validationLoss(*saved.model, validTokens, o);
       report["valid"] = {{"masked_lm_loss", numberOrNull(mlmLoss)}, {"masked_lm_perplexity", numberOrNull(std::exp(mlmLoss))},
                          {"windows", std::min<int64_t>(o.evalWindows, static_cast<int64_t>(validTokens.size()) / o.sequenceLength)}};
+      eval::PerplexityOptions po;
+      po.documentSeparator = c.docSep;
+      report["unigram_valid"] = perplexityJson(eval::unigramPerplexity(*saved.tokenizer, trainText, validText, po));
     } else {
       eval::PerplexityOptions po;
       po.documentSeparator = c.docSep;
@@ -330,7 +333,7 @@ int cmdPretrain(TrainCommands& c, const std::string& commandLine) {
   if (!c.valid.empty()) {
     if (c.mlm)
       std::cout << "validation   masked-LM loss " << mlmLoss << " (perplexity " << std::setprecision(2) << std::exp(mlmLoss)
-                << ")\n";
+                << "); unigram baseline " << report["unigram_valid"]["mean_nll"].get<double>() << " nats\n";
     else
       std::cout << "validation   perplexity " << std::setprecision(2) << ppl.perplexity << " over " << withThousands(ppl.tokens)
                 << " tokens; bigram baseline " << bigram.perplexity << "\n";

@@ -114,9 +114,13 @@ api::PerplexityResult perplexityOfFile(models::LanguageModel& model, const token
   }
 }
 
-api::PerplexityResult bigramPerplexity(const tokenize::Tokenizer& tokenizer, const std::string& trainText,
-                                       const std::string& evalText, const PerplexityOptions& options,
-                                       double smoothing) {
+namespace {
+
+// The n-gram baselines: `order` 1 (unigram, add-one) or 2 (bigram with a Dirichlet prior of weight
+// `smoothing` on the unigram distribution), documents split and BOS-prefixed as perplexity() does.
+api::PerplexityResult ngramPerplexity(const tokenize::Tokenizer& tokenizer, const std::string& trainText,
+                                      const std::string& evalText, const PerplexityOptions& options, int order,
+                                      double smoothing) {
   const int64_t vocab = tokenizer.vocabSize();
   const int64_t bos = tokenizer.bosId() >= 0 ? tokenizer.bosId() : tokenizer.eosId();
   auto encodeDoc = [&](const std::string& doc) {
@@ -140,10 +144,10 @@ api::PerplexityResult bigramPerplexity(const tokenize::Tokenizer& tokenizer, con
       }
     }
   }
-  if (total == 0.0) throw Error("bigram baseline: the training text holds no tokens");
+  if (total == 0.0) throw Error("n-gram baseline: the training text holds no tokens");
   auto docs = data::splitDocuments(evalText, options.documentSeparator);
   if (options.maxDocuments > 0 && static_cast<int64_t>(docs.size()) > options.maxDocuments) docs.resize(options.maxDocuments);
-  if (docs.empty()) throw Error("bigram baseline: the text holds no documents");
+  if (docs.empty()) throw Error("n-gram baseline: the text holds no documents");
   api::PerplexityResult result;
   result.documents = static_cast<int64_t>(docs.size());
   double nllSum = 0.0;
@@ -158,17 +162,34 @@ api::PerplexityResult bigramPerplexity(const tokenize::Tokenizer& tokenizer, con
     for (size_t t = 1; t < ids.size(); ++t) {
       const auto a = static_cast<uint64_t>(ids[t - 1]), b = static_cast<uint64_t>(ids[t]);
       const double pb = (unigram[b] + 1.0) / (total + static_cast<double>(vocab));
-      const auto it = pairs.find(a * static_cast<uint64_t>(vocab) + b);
-      const double cab = it == pairs.end() ? 0.0 : it->second;
-      nllSum -= std::log((cab + smoothing * pb) / (context[a] + smoothing));
+      if (order == 1) {
+        nllSum -= std::log(pb);
+      } else {
+        const auto it = pairs.find(a * static_cast<uint64_t>(vocab) + b);
+        const double cab = it == pairs.end() ? 0.0 : it->second;
+        nllSum -= std::log((cab + smoothing * pb) / (context[a] + smoothing));
+      }
       ++result.tokens;
     }
   }
-  if (result.tokens == 0) throw Error("bigram baseline: no token to predict");
+  if (result.tokens == 0) throw Error("n-gram baseline: no token to predict");
   result.meanNll = nllSum / static_cast<double>(result.tokens);
   result.perplexity = std::exp(result.meanNll);
   result.bitsPerByte = result.bytes > 0 ? nllSum / std::log(2.0) / static_cast<double>(result.bytes) : 0.0;
   return result;
+}
+
+}  // namespace
+
+api::PerplexityResult bigramPerplexity(const tokenize::Tokenizer& tokenizer, const std::string& trainText,
+                                       const std::string& evalText, const PerplexityOptions& options,
+                                       double smoothing) {
+  return ngramPerplexity(tokenizer, trainText, evalText, options, 2, smoothing);
+}
+
+api::PerplexityResult unigramPerplexity(const tokenize::Tokenizer& tokenizer, const std::string& trainText,
+                                        const std::string& evalText, const PerplexityOptions& options) {
+  return ngramPerplexity(tokenizer, trainText, evalText, options, 1, 0.0);
 }
 
 }  // namespace ranklab::eval

@@ -47,4 +47,11 @@ api::PerplexityResult bigramPerplexity(const tokenize::Tokenizer& tokenizer, con
                                        const std::string& evalText, const PerplexityOptions& options = {},
                                        double smoothing = 1.0);
 
+// The unigram baseline under the same protocol: every token after the first of a document predicted
+// with P(b) = (c(b) + 1) / (N + V) from `trainText`. For a masked LM (which predicts positions drawn
+// uniformly) exp of this mean NLL is the yardstick for its masked-token perplexity: a model that has
+// learned nothing from context scores no better.
+api::PerplexityResult unigramPerplexity(const tokenize::Tokenizer& tokenizer, const std::string& trainText,
+                                        const std::string& evalText, const PerplexityOptions& options = {});
+
 }  // namespace ranklab::eval

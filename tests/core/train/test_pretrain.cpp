@@ -339,6 +339,9 @@ TEST(Bigram, MatchesItsFormulaOnAToyText) {
   // Metric: mean NLL, tolerance 1e-12 (the same arithmetic).
   EXPECT_NEAR(r.meanNll, -(std::log(pSpace) + std::log(pA) + std::log(pB)) / 3.0, 1e-12);
   EXPECT_NEAR(r.perplexity, std::exp(r.meanNll), 1e-12);
+  // Unigram: P(b) = (c(b) + 1) / (N + V) for the same three tokens.
+  const auto u = eval::unigramPerplexity(tok, "ab<|endoftext|>aa", "ab");
+  EXPECT_NEAR(u.meanNll, -(std::log(uni(2.0)) + std::log(uni(3.0)) + std::log(uni(1.0))) / 3.0, 1e-12);
 }
 
 }  // namespace
