@@ -42,7 +42,7 @@ fi
 if todo bert-mini; then
   echo "== bert-mini"
   "$cli" pretrain "$data/lm/train.txt" --valid "$data/lm/valid.txt" --tokenizer "$tokenizer" --out "$out/bert-mini" \
-    --mlm --layers 4 --hidden 192 --heads 4 --ff 768 --ctx 128 --steps 2400 --batch 16 --lr 7e-4 --warmup 200 \
+    --mlm --layers 4 --hidden 192 --heads 4 --ff 768 --ctx 128 --steps 2000 --batch 16 --lr 7e-4 --warmup 200 \
     --seed 2 --eval-every 400 --save-dtype fp16 --threads "$threads"
 fi
 
@@ -50,7 +50,7 @@ for task in spam sotu-era; do
   if todo "bert-mini-$task"; then
     echo "== bert-mini-$task"
     "$cli" finetune "$out/bert-mini" --labelled "$data/$task/train.tsv" --valid "$data/$task/valid.tsv" \
-      --out "$out/bert-mini-$task" --steps 600 --batch 16 --lr 2e-4 --max-length 128 --seed 3 --save-dtype fp16 \
+      --out "$out/bert-mini-$task" --steps 500 --batch 16 --lr 2e-4 --max-length 128 --seed 3 --save-dtype fp16 \
       --threads "$threads"
   fi
 done
