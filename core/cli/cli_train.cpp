@@ -165,6 +165,24 @@ double majorityShare(const std::vector<data::LabelledExample>& examples) {
   return examples.empty() ? 0.0 : static_cast<double>(best) / static_cast<double>(examples.size());
 }
 
+// Runs a training loop (`train(cancel)` returns the step it resumed from) with Ctrl-C cancelling it.
+// Returns false when it was cancelled, after saying how to resume from the checkpoint it left.
+template <typename Train>
+bool runResumable(const fs::path& checkpointDir, bool quiet, Train&& train) {
+  CancelToken cancel;
+  int64_t resumedFrom = 0;
+  try {
+    CancelOnInterrupt interrupts(cancel);
+    resumedFrom = train(cancel);
+  } catch (const Cancelled&) {
+    std::cerr << "\nranklab-cli: cancelled; the checkpoint in " << checkpointDir.string()
+              << " resumes the run when the same command is given again\n";
+    return false;
+  }
+  if (resumedFrom > 0 && !quiet) std::cerr << "(resumed from the checkpoint at step " << resumedFrom << ")\n";
+  return true;
+}
+
 // Writes <out>/training.json; with --json prints it (without the series) and returns true, else
 // prints the "wrote" line of the human-readable report and returns false.
 bool publishReport(json report, const TrainCommands& c) {
@@ -253,19 +271,14 @@ int cmdPretrain(TrainCommands& c, const std::string& commandLine) {
               << " tokens on " << deviceName(model->device()) << " (" << at::get_num_threads() << " threads)\n";
   }
   TrainProgress progress(!c.asJson, o.batchSize * o.sequenceLength);
-  CancelToken cancel;
   train::PretrainResult r;
-  try {
-    CancelOnInterrupt interrupts(cancel);
+  const bool finished = runResumable(o.checkpointDir, c.asJson, [&](const CancelToken& cancel) {
     r = train::pretrain(*model, trainTokens, validTokens, o, &progress, &cancel, [&](const api::SeriesPoint& p) {
       if (p.name == "train_loss") progress.setLoss(p.value);
     });
-  } catch (const Cancelled&) {
-    std::cerr << "\nranklab-cli: cancelled; the checkpoint in " << o.checkpointDir.string()
-              << " resumes the run when the same command is given again\n";
-    return kInterrupted;
-  }
-  if (r.resumedFrom > 0 && !c.asJson) std::cerr << "(resumed from the checkpoint at step " << r.resumedFrom << ")\n";
+    return r.resumedFrom;
+  });
+  if (!finished) return kInterrupted;
 
   models::LoadedModel lm;
   lm.model = model;
@@ -397,20 +410,15 @@ int cmdFinetune(TrainCommands& c, const std::string& commandLine) {
     std::cerr << "fine-tuning " << c.model << " on " << samples.size() << (c.labelled.empty() ? " windows" : " examples")
               << ", " << o.steps << " steps of " << o.batchSize << " on " << deviceName(loaded.model->device()) << "\n";
   TrainProgress progress(!c.asJson, o.batchSize * (c.labelled.empty() ? c.seqLen : c.maxLength));
-  CancelToken cancel;
   train::FinetuneResult r;
   const auto start = std::chrono::steady_clock::now();
-  try {
-    CancelOnInterrupt interrupts(cancel);
+  const bool finished = runResumable(o.checkpointDir, c.asJson, [&](const CancelToken& cancel) {
     r = train::finetune(*loaded.model, samples, o, &progress, &cancel, [&](const api::SeriesPoint& p) {
       if (p.name == "finetune_loss") progress.setLoss(p.value);
     });
-  } catch (const Cancelled&) {
-    std::cerr << "\nranklab-cli: cancelled; the checkpoint in " << o.checkpointDir.string()
-              << " resumes the run when the same command is given again\n";
-    return kInterrupted;
-  }
-  if (r.resumedFrom > 0 && !c.asJson) std::cerr << "(resumed from the checkpoint at step " << r.resumedFrom << ")\n";
+    return r.resumedFrom;
+  });
+  if (!finished) return kInterrupted;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   models::saveHfDirectory(loaded, c.out, dtype);
   train::removeCheckpoint(o.checkpointDir);
