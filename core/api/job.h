@@ -20,13 +20,22 @@ struct JobSpec {
 
   // Method (ALGORITHMS.md sections 1 and 4).
   std::string decomposition = "svd";  // svd | fwsvd | iwsvd | asvd | whiten
-  std::string selector = "uniform";   // uniform | energy | manual | sensitivity
+  std::string selector = "uniform";   // uniform | energy | manual | sensitivity | ars
   double keep = 0.5;                  // p, the kept fraction of compressible parameters
   double rankRatio = -1.0;            // uniform: >= 0 selects k = floor(r min(M, N)) instead of the budget
   double energy = -1.0;               // energy: >= 0 is the threshold; < 0 searches the one meeting `keep`
   std::map<std::string, double> manualRanks;  // manual: op name or glob -> rank (or fraction < 1)
   std::vector<double> sensitivityRatios;      // sensitivity: empty = 0.1 .. 0.9
   bool randomizedSvd = false;                 // top-k randomized SVD when the ranks are known up front
+  // ars (ALGORITHMS.md section 2): hypernetwork masks trained on the calibration data, batch batchSize.
+  int64_t arsSteps = 1000;      // the most steps (fewer when the budget is met and the loss plateaus)
+  double arsLambda = 16.0;      // budget hinge weight
+  double arsGamma = 10.0;       // alignment regulariser weight (singular values normalised by the largest)
+  double arsTau = 0.4;          // Gumbel-sigmoid temperature
+  double arsBias = 3.0;         // logit bias b
+  double arsLearningRate = 1e-3;
+  bool arsEarlyStop = true;
+  int64_t logEvery = 10;        // ARS: a series point set and a mask frame every logEvery steps
 
   // Data. Calibration: text for causal LMs, a labelled set for classifiers.
   std::string calib;
@@ -43,7 +52,7 @@ struct JobSpec {
   std::string train;        // defaults to calib
   int64_t finetuneSteps = 0;
   double learningRate = 1e-4;
-  int64_t batchSize = 8;
+  int64_t batchSize = 8;    // fine-tuning and ARS batches
   uint64_t seed = 0;
 
   // Outputs.

@@ -74,7 +74,8 @@ struct MaskFrame {
   std::vector<std::vector<uint8_t>> bits;
 };
 
-// One evaluation: `stage` "before" (uncompressed) or "after"; metric "perplexity" | "accuracy".
+// One evaluation: `stage` "before" (uncompressed), "compressed" (compressed, before fine-tuning; only when the job
+// fine-tunes) or "after" (the final model); metric "perplexity" | "accuracy".
 struct EvalPoint {
   std::string stage;
   std::string dataset;       // file evaluated

@@ -172,7 +172,7 @@ std::shared_ptr<JobCommands> addJobCommands(CLI::App& app) {
   c->compress = cmp;
   cmp->add_option("MODEL", s.model, "Hugging Face directory, .gguf file, llama2.c .bin or a RankLab export")->required();
   cmp->add_option("--decomp", s.decomposition, "svd | fwsvd | iwsvd | asvd | whiten")->capture_default_str();
-  cmp->add_option("--select", s.selector, "uniform | energy | manual | sensitivity")->capture_default_str();
+  cmp->add_option("--select", s.selector, "uniform | energy | manual | sensitivity | ars")->capture_default_str();
   cmp->add_option("--keep", s.keep, "Budget p: kept fraction of the compressible linear parameters")->capture_default_str();
   cmp->add_option("--svdllm-ratio", c->svdLlmRatio, "Budget in SVD-LLM's convention (fraction removed): p = 1 - r");
   cmp->add_option("--rank-ratio", s.rankRatio, "uniform: k = floor(r min(M, N)) per op instead of the budget");
@@ -180,6 +180,14 @@ std::shared_ptr<JobCommands> addJobCommands(CLI::App& app) {
   cmp->add_option("--ranks", c->ranks, "manual: JSON file (op or glob -> rank; or a ranklab.json) or name=rank,glob=rank");
   cmp->add_option("--sensitivity-ratios", s.sensitivityRatios, "sensitivity: the ratio grid (default 0.1 .. 0.9)");
   cmp->add_flag("--randomized-svd", s.randomizedSvd, "Randomized top-k SVD (uniform and manual ranks only)");
+  cmp->add_option("--ars-steps", s.arsSteps, "ars: the most hypernetwork training steps")->capture_default_str();
+  cmp->add_option("--lambda", s.arsLambda, "ars: budget hinge weight")->capture_default_str();
+  cmp->add_option("--gamma", s.arsGamma, "ars: alignment regulariser weight")->capture_default_str();
+  cmp->add_option("--tau", s.arsTau, "ars: Gumbel-sigmoid temperature")->capture_default_str();
+  cmp->add_option("--ars-bias", s.arsBias, "ars: logit bias b (3: start near full rank)")->capture_default_str();
+  cmp->add_option("--ars-lr", s.arsLearningRate, "ars: Adam learning rate of the hypernetwork")->capture_default_str();
+  cmp->add_flag("!--no-early-stop", s.arsEarlyStop, "ars: run every --ars-steps even when the budget is met and the loss has plateaued");
+  cmp->add_option("--log-every", s.logEvery, "ars: record the losses and the mask every K steps")->capture_default_str();
   cmp->add_option("--calib", s.calib, "Calibration data: text (causal LMs) or a labelled set (classifiers)");
   cmp->add_option("--calib-samples", s.calibSamples, "Calibration windows or examples")->capture_default_str();
   cmp->add_option("--calib-len", s.calibLength, "Tokens per calibration window (default min(context, 512))");
@@ -192,7 +200,7 @@ std::shared_ptr<JobCommands> addJobCommands(CLI::App& app) {
   cmp->add_option("--max-docs", s.maxEvalDocuments, "Evaluate at most this many documents");
   cmp->add_option("--finetune-steps", s.finetuneSteps, "Fine-tune the compressed model for N steps")->capture_default_str();
   cmp->add_option("--lr", s.learningRate, "Fine-tuning peak learning rate")->capture_default_str();
-  cmp->add_option("--batch", s.batchSize, "Fine-tuning batch size")->capture_default_str();
+  cmp->add_option("--batch", s.batchSize, "Fine-tuning and ARS batch size")->capture_default_str();
   cmp->add_option("--seed", s.seed, "Seed for calibration sampling and fine-tuning")->capture_default_str();
   cmp->add_option("--db", s.db, "Run database (default: $RANKLAB_DB or ~/.local/share/ranklab/runs.db)");
   cmp->add_flag("--no-store", c->noStore, "Do not record the run");
@@ -284,6 +292,7 @@ int runJob(JobCommands& c, api::JobSpec spec) {
     j["db"] = outcome.databasePath;
     j["before"] = evalJson(outcome.data.evals, "before");
     j["after"] = evalJson(outcome.data.evals, "after");
+    if (spec.finetuneSteps > 0) j["compressed"] = evalJson(outcome.data.evals, "compressed");
     j["decomposition_from_cache"] = outcome.decompositionFromCache;
     j["sensitivity_from_cache"] = outcome.sensitivityFromCache;
     j["exported_to"] = outcome.exportedTo;
@@ -303,10 +312,10 @@ int runJob(JobCommands& c, api::JobSpec spec) {
             << std::fixed << std::setprecision(4) << "budget    target p = " << r.keepTarget << ", achieved p = " << r.keptFraction
             << " (compressible " << withThousands(r.compressibleBefore) << " -> " << withThousands(r.compressibleAfter)
             << "; whole model " << withThousands(r.totalBefore) << " -> " << withThousands(r.totalAfter) << ")\n";
-  for (const char* stage : {"before", "after"})
+  for (const char* stage : {"before", "compressed", "after"})
     for (const auto& e : outcome.data.evals)
       if (e.stage == stage)
-        std::cout << std::left << std::setw(10) << stage << e.metric << " " << metricText(e.metric, e.value) << " ("
+        std::cout << std::left << std::setw(11) << stage << e.metric << " " << metricText(e.metric, e.value) << " ("
                   << withThousands(e.count) << (e.metric == "perplexity" ? " tokens" : " examples") << ")\n";
   if (!outcome.exportedTo.empty()) std::cout << "exported  " << outcome.exportedTo << " (" << spec.exportFormat << ")\n";
   if (r.id > 0) std::cout << "run       " << r.id << " stored in " << outcome.databasePath << "\n";

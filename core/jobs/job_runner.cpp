@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "ars/ars.h"
 #include "common/compat.h"
 #include "common/device.h"
 #include "common/error.h"
@@ -54,11 +55,28 @@ void requireFile(const std::string& file, const char* what) {
   if (!file.empty() && !fs::exists(file)) throw Error(file + ": no such file (" + what + ")");
 }
 
+ars::ArsOptions arsOptions(const api::JobSpec& s) {
+  ars::ArsOptions o;
+  o.keep = s.keep;
+  o.steps = s.arsSteps;
+  o.lambda = s.arsLambda;
+  o.gamma = s.arsGamma;
+  o.tau = s.arsTau;
+  o.bias = s.arsBias;
+  o.learningRate = s.arsLearningRate;
+  o.batchSize = s.batchSize;
+  o.logEvery = s.logEvery;
+  o.seed = s.seed;
+  o.earlyStop = s.arsEarlyStop;
+  return o;
+}
+
 void validate(const api::JobSpec& s) {
   if (s.model.empty()) throw Error("no model given");
   lowrank::parseMethod(s.decomposition);
-  if (s.selector != "uniform" && s.selector != "energy" && s.selector != "manual" && s.selector != "sensitivity")
-    throw Error("unknown rank selector '" + s.selector + "' (expected uniform, energy, manual or sensitivity)");
+  if (s.selector != "uniform" && s.selector != "energy" && s.selector != "manual" && s.selector != "sensitivity" &&
+      s.selector != "ars")
+    throw Error("unknown rank selector '" + s.selector + "' (expected uniform, energy, manual, sensitivity or ars)");
   if (!(s.keep >= 0.0 && s.keep <= 1.0)) throw Error("--keep must lie in [0, 1] (the kept fraction p), got " + std::to_string(s.keep));
   if (s.rankRatio > 1.0) throw Error("the uniform rank ratio must lie in [0, 1]");
   if (s.energy > 1.0) throw Error("the energy threshold must lie in [0, 1]");
@@ -69,6 +87,7 @@ void validate(const api::JobSpec& s) {
   if (s.calibSamples <= 0) throw Error("the calibration sample count must be positive");
   for (double r : s.sensitivityRatios)
     if (!(r > 0.0 && r < 1.0)) throw Error("sensitivity ratios must lie in (0, 1)");
+  if (s.selector == "ars") ars::validate(arsOptions(s));
   requireFile(s.calib, "calibration data");
   requireFile(s.train, "training data");
   requireFile(s.evalText, "evaluation text");
@@ -218,10 +237,12 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
     out.data.evals = before;
 
     // --- calibration data ---
-    const bool needCalib = method != lowrank::Method::Svd || spec.selector == "sensitivity";
+    const bool needCalib = method != lowrank::Method::Svd || spec.selector == "sensitivity" || spec.selector == "ars";
     const std::string trainFile = !spec.train.empty() ? spec.train : spec.calib;
     if (needCalib && spec.calib.empty())
-      throw Error(spec.decomposition + (spec.selector == "sensitivity" ? " with the sensitivity selector" : "") +
+      throw Error(spec.decomposition +
+                  (spec.selector == "sensitivity" ? " with the sensitivity selector"
+                                                  : spec.selector == "ars" ? " with the ARS selector" : "") +
                   " needs calibration data: pass --calib FILE (" + (causal ? "text" : "a labelled set") + ")");
     if (spec.finetuneSteps > 0 && trainFile.empty())
       throw Error("fine-tuning needs training data: pass --train FILE (or --calib FILE)");
@@ -324,6 +345,34 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
       ranks = select::sensitivityRanks(infos, table, spec.keep, &threshold);
       details["sensitivity_key"] = key;
       details["sensitivity_threshold"] = threshold;
+    } else if (spec.selector == "ars") {
+      auto ao = arsOptions(spec);
+      ao.padId = padId;
+      const auto r = ars::trainArs(model, decs, calibSamples, ao, &progress, &cancel, [&](const ars::ArsLog& log) {
+        if (db) {
+          db->appendSeries(runId, log.points);
+          db->appendFrames(runId, {log.frame});
+        }
+        out.data.series.insert(out.data.series.end(), log.points.begin(), log.points.end());
+        out.data.frames.push_back(log.frame);
+        if (observer) {
+          for (const auto& p : log.points) observer->seriesPoint(p);
+          observer->maskFrame(log.frame);
+        }
+      });
+      ranks = r.readOff.ranks;
+      details["ars"] = {{"steps", r.steps},
+                        {"stopped_because", r.stoppedBecause},
+                        {"final_task_loss", r.finalTaskLoss},
+                        {"final_budget_noise_free", r.finalBudget},
+                        {"readoff_noise_free_ranks", r.readOff.noiseFree},
+                        {"readoff_threshold", r.readOff.threshold},
+                        {"readoff_filled_ranks", r.readOff.filled},
+                        {"frames", r.frames},
+                        {"training_seconds", r.trainingSeconds},
+                        {"logging_seconds", r.loggingSeconds},
+                        {"alignment_spectrum", "each op's singular values divided by its largest"},
+                        {"gumbel", "g ~ Gumbel(0, 1) per position, straight-through round(sigmoid((o + g + b) / tau))"}};
     }
     cancel.check();
 
@@ -357,6 +406,9 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
 
     // --- fine-tune ---
     if (spec.finetuneSteps > 0) {
+      // The compressed model before fine-tuning, on the same data: what the ranks alone achieve.
+      const auto compressed = evaluate("compressed", ledger.keptFraction);
+      out.data.evals.insert(out.data.evals.end(), compressed.begin(), compressed.end());
       const auto trainSamples = samplesOf(trainFile, std::numeric_limits<int32_t>::max());
       train::FinetuneOptions fo;
       fo.steps = spec.finetuneSteps;
@@ -368,7 +420,7 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
         if (observer) observer->seriesPoint(p);
       });
       if (db) db->appendSeries(runId, result.series);
-      out.data.series = result.series;
+      out.data.series.insert(out.data.series.end(), result.series.begin(), result.series.end());
     }
 
     // --- evaluate after ---

@@ -1,6 +1,6 @@
 // JobRunner: one compression job from spec to stored run (DESIGN.md "core modules", jobs).
 //
-// load -> evaluate before -> calibrate -> decompose (cached) -> select ranks -> apply -> fine-tune
+// load -> evaluate before -> calibrate -> decompose (cached) -> select ranks (ARS trains here) -> apply -> fine-tune
 // -> evaluate after (same data) -> export -> store. Synchronous; call it on a worker thread.
 // Exactly one outcome, never an exception:
 //  - succeeded: the run is stored complete (status "succeeded");
@@ -22,6 +22,8 @@ class JobObserver {
   virtual void runStarted(const api::RunRecord&) {}
   virtual void seriesPoint(const api::SeriesPoint&) {}
   virtual void opsChosen(const std::vector<api::OpResult>&) {}
+  // ARS: every logged step's mask (the series points of that step arrive through seriesPoint).
+  virtual void maskFrame(const api::MaskFrame&) {}
 };
 
 class JobRunner {

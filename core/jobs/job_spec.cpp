@@ -22,6 +22,14 @@ json toJson(const api::JobSpec& s) {
           {"manual_ranks", s.manualRanks},
           {"sensitivity_ratios", s.sensitivityRatios},
           {"randomized_svd", s.randomizedSvd},
+          {"ars_steps", s.arsSteps},
+          {"ars_lambda", s.arsLambda},
+          {"ars_gamma", s.arsGamma},
+          {"ars_tau", s.arsTau},
+          {"ars_bias", s.arsBias},
+          {"ars_lr", s.arsLearningRate},
+          {"ars_early_stop", s.arsEarlyStop},
+          {"log_every", s.logEvery},
           {"calib", s.calib},
           {"calib_samples", s.calibSamples},
           {"calib_length", s.calibLength},
@@ -68,6 +76,14 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
     s.manualRanks = merged.at("manual_ranks").get<std::map<std::string, double>>();
     s.sensitivityRatios = merged.at("sensitivity_ratios").get<std::vector<double>>();
     s.randomizedSvd = merged.at("randomized_svd").get<bool>();
+    s.arsSteps = merged.at("ars_steps").get<int64_t>();
+    s.arsLambda = merged.at("ars_lambda").get<double>();
+    s.arsGamma = merged.at("ars_gamma").get<double>();
+    s.arsTau = merged.at("ars_tau").get<double>();
+    s.arsBias = merged.at("ars_bias").get<double>();
+    s.arsLearningRate = merged.at("ars_lr").get<double>();
+    s.arsEarlyStop = merged.at("ars_early_stop").get<bool>();
+    s.logEvery = merged.at("log_every").get<int64_t>();
     s.calib = merged.at("calib").get<std::string>();
     s.calibSamples = merged.at("calib_samples").get<int64_t>();
     s.calibLength = merged.at("calib_length").get<int64_t>();
@@ -100,7 +116,7 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
 std::string specHash(const api::JobSpec& spec) {
   json j = toJson(spec);
   for (const char* k : {"device", "threads", "db", "store", "export", "format", "cache_dir", "use_cache", "name", "tags",
-                        "sweep_id"})
+                        "sweep_id", "log_every"})
     j.erase(k);
   return sha256Hex(j.dump());
 }

@@ -30,6 +30,7 @@ at::Tensor LowRankLinear::forward(const at::Tensor& x) {
   const at::Tensor flat = x.reshape({-1, x.size(-1)});
   at::Tensor h = torch::mm(flat, m_a);
   if (m_mask.defined()) h = h * m_mask;
+  if (m_gate.defined()) h = h * m_gate;
   h = m_bias.defined() ? torch::addmm(m_bias, h, m_b) : torch::mm(h, m_b);
   auto shape = x.sizes().vec();
   shape.back() = m_b.size(1);
@@ -42,6 +43,7 @@ int64_t LowRankLinear::parameterCount() const {
 
 at::Tensor LowRankLinear::denseWeight() const {
   at::Tensor a = m_mask.defined() ? m_a * m_mask : m_a;
+  if (m_gate.defined()) a = a * m_gate;
   return torch::matmul(a, m_b).t();
 }
 
@@ -49,6 +51,12 @@ void LowRankLinear::setMask(const at::Tensor& mask) {
   if (mask.defined() && (mask.dim() != 1 || mask.size(0) != rank()))
     throw Error("LowRankLinear: mask " + shape(mask) + " does not match rank " + std::to_string(rank()));
   m_mask = mask.defined() ? register_buffer("mask", mask.to(m_a.options())) : at::Tensor();
+}
+
+void LowRankLinear::setGate(const at::Tensor& gate) {
+  if (gate.defined() && (gate.dim() != 1 || gate.size(0) != rank()))
+    throw Error("LowRankLinear: gate " + shape(gate) + " does not match rank " + std::to_string(rank()));
+  m_gate = gate;
 }
 
 }  // namespace ranklab::models

@@ -1,7 +1,7 @@
 // LowRankLinear: a compressible op stored as factors, y = (x A) B + b.
 // A: [M, k] (in x rank), B: [k, N] (rank x out), b: [N] or undefined; float, on the model's device.
 // An optional mask [k] (0/1 floats) switches singular directions off without changing the shapes:
-// y = ((x A) * mask) B + b. Not thread-safe (a module of one model).
+// y = ((x A) * mask) B + b; a transient gate (setGate) multiplies the same way. Not thread-safe (a module of one model).
 #pragma once
 
 #include "models/linear_op.h"
@@ -27,9 +27,14 @@ class LowRankLinear : public LinearOp {
   // mask [k] of 0/1 (undefined = all directions on). Throws ranklab::Error on a wrong length.
   void setMask(const at::Tensor& mask);
   const at::Tensor& mask() const { return m_mask; }
+  // A transient gate [k] multiplied in like the mask, but neither a buffer nor exported: it may carry
+  // autograd history (ARS trains it through the hypernetwork). Undefined clears it. Throws
+  // ranklab::Error on a wrong length.
+  void setGate(const at::Tensor& gate);
+  const at::Tensor& gate() const { return m_gate; }
 
  private:
-  at::Tensor m_a, m_b, m_bias, m_mask;
+  at::Tensor m_a, m_b, m_bias, m_mask, m_gate;
 };
 
 }  // namespace ranklab::models

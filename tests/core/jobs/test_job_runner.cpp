@@ -327,9 +327,102 @@ TEST_F(Jobs, ClassifierCompressionWithFisherWeightsAndFineTuning) {
   const auto losses = db.series(out.data.run.id, "finetune_loss");
   ASSERT_EQ(losses.size(), 3u);  // every 10 steps
   EXPECT_LT(losses.back().value, losses.front().value);
-  EXPECT_EQ(stored.evals.size(), 2u);
+  // Before, compressed (before fine-tuning) and after, on the same examples.
+  ASSERT_EQ(stored.evals.size(), 3u);
+  EXPECT_EQ(stored.evals[0].stage, "before");
+  EXPECT_EQ(stored.evals[1].stage, "compressed");
+  EXPECT_EQ(stored.evals[2].stage, "after");
   EXPECT_EQ(stored.evals[0].metric, "accuracy");
   EXPECT_EQ(stored.evals[0].count, 24);
+  EXPECT_EQ(stored.evals[1].count, 24);
+}
+
+// Issue 5 through the job runner: ARS on a decoder (LM loss). Every logEvery steps a mask frame and
+// the series reach the store; the achieved budget is within 1% below p; the same seed gives the
+// same ranks; a job cancelled while ARS trains leaves nothing stored.
+TEST_F(Jobs, ArsRunRecordsMaskFramesAndSeriesAndMeetsTheBudget) {
+  const auto dir = tinyGpt2();
+  auto spec = baseSpec(dir);
+  spec.selector = "ars";
+  spec.keep = 0.4;
+  spec.calib = spec.evalText = (m_dir / "text.txt").string();
+  spec.calibLength = 16;
+  spec.calibSamples = 12;
+  spec.arsSteps = 60;
+  spec.arsLearningRate = 1e-2;
+  spec.logEvery = 20;
+  spec.batchSize = 4;
+  const auto out = run(spec);
+  ASSERT_EQ(out.status, "succeeded") << out.error;
+  const auto& r = out.data.run;
+  EXPECT_EQ(r.selector, "ars");
+  EXPECT_LE(r.keptFraction, 0.4);
+  EXPECT_GE(r.keptFraction, 0.4 * 0.99);
+  store::RunStore db(spec.db);
+  const auto frames = db.frames(r.id);
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames.back().step, 60);
+  ASSERT_EQ(frames[0].ranks.size(), out.data.ops.size());
+  for (const auto& f : frames)
+    for (size_t i = 0; i < f.ranks.size(); ++i) {
+      int bits = 0;
+      for (uint8_t b : f.bits[i]) bits += __builtin_popcount(b);
+      EXPECT_EQ(bits, f.ranks[i]) << "frame " << f.step << " op " << i;
+      EXPECT_EQ(f.bits[i].size(), static_cast<size_t>((out.data.ops[i].fullRank + 7) / 8));
+    }
+  for (const char* name : {"task_loss", "R", "R_align", "budget", "budget_readoff", "mean_prob"})
+    EXPECT_EQ(db.series(r.id, name).size(), 3u) << name;
+  const auto budget = db.series(r.id, "budget_readoff");
+  EXPECT_LT(budget.back().value, budget.front().value);
+  const auto details = nlohmann::json::parse(db.findRun(r.id)->configJson).at("_details").at("ars");
+  EXPECT_EQ(details.at("stopped_because"), "steps");
+  EXPECT_EQ(details.at("steps"), 60);
+
+  const auto again = run(spec);
+  ASSERT_EQ(again.status, "succeeded") << again.error;
+  for (size_t i = 0; i < out.data.ops.size(); ++i) EXPECT_EQ(again.data.ops[i].rank, out.data.ops[i].rank);
+
+  CancelToken cancel;
+  CancelAt progress(cancel, "ars", 10);
+  const auto cancelled = jobs::JobRunner().run(spec, progress, cancel);
+  EXPECT_EQ(cancelled.status, "cancelled");
+  EXPECT_EQ(db.listRuns().size(), 2u);
+
+  spec.arsTau = 0.0;
+  const auto bad = run(spec);
+  EXPECT_EQ(bad.status, "failed");
+  EXPECT_THAT(bad.error, HasSubstr("tau"));
+}
+
+// ARS on an encoder: the classification loss on a labelled calibration set, over FWSVD's spectra.
+TEST_F(Jobs, ArsOnAClassifierWithFisherWeights) {
+  torch::manual_seed(43);
+  auto c = test::tinyConfig(io::Architecture::Bert, {37, 32, 2, 2, 0, 64, 32}, 2);
+  c.id2label = {"negative", "positive"};
+  models::LoadedModel m;
+  m.model = models::createModel(c);
+  const auto dir = m_dir / "bert";
+  models::saveHfDirectory(m, dir);
+  fs::copy_file(fs::path(RANKLAB_TEST_DATA_DIR) / "wordpiece" / "vocab.txt", dir / "vocab.txt");
+  std::ofstream set(m_dir / "set.tsv");
+  for (int i = 0; i < 24; ++i)
+    set << (i % 2 ? "hello world ! the state of art\tpositive\n" : "unwanted running , resume ( )\tnegative\n");
+  set.close();
+  auto spec = baseSpec(dir);
+  spec.decomposition = "fwsvd";
+  spec.selector = "ars";
+  spec.keep = 0.3;
+  spec.calib = spec.evalLabelled = (m_dir / "set.tsv").string();
+  spec.arsSteps = 40;
+  spec.arsLearningRate = 1e-2;
+  spec.batchSize = 4;
+  const auto out = run(spec);
+  ASSERT_EQ(out.status, "succeeded") << out.error;
+  EXPECT_EQ(out.data.run.metric, "accuracy");
+  EXPECT_LE(out.data.run.keptFraction, 0.3);
+  EXPECT_GE(out.data.run.keptFraction, 0.3 * 0.99);
+  store::RunStore db(spec.db);
+  EXPECT_EQ(db.frames(out.data.run.id).size(), 4u);  // every 10 steps
 }
 
 }  // namespace
