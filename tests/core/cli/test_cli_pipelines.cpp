@@ -70,6 +70,53 @@ TEST_F(Pipelines, Gpt2DirectoryWithTheShippedTokenizer) {
   EXPECT_LE(nlohmann::json::parse(gen.out)["tokens"].get<int>(), 5);
 }
 
+// `compress --select ars` with its flags: the run reports its ARS details, the compressed (before
+// fine-tuning) evaluation, meets the budget, and `runs show` finds it; bad ARS flags are clear errors.
+TEST_F(Pipelines, ArsThroughTheCli) {
+  torch::manual_seed(22);
+  auto c = test::tinyConfig(io::Architecture::Gpt2, {50257, 16, 2, 2, 0, 64, 64});
+  c.bosTokenId = c.eosTokenId = 50256;
+  models::LoadedModel m;
+  m.model = models::createModel(c);
+  const auto model = m_dir / "gpt2";
+  models::saveHfDirectory(m, model);
+  const auto tokDir = fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2";
+  fs::copy_file(tokDir / "vocab.json", model / "vocab.json");
+  fs::copy_file(tokDir / "merges.txt", model / "merges.txt");
+  {
+    std::ofstream text(m_dir / "text.txt");
+    for (int d = 0; d < 10; ++d) text << "Story " << d << ": a small cat sat on the warm mat and looked at the rain.<|endoftext|>";
+  }
+  const std::string common = model.string() + " --calib " + (m_dir / "text.txt").string() + " --eval " +
+                             (m_dir / "text.txt").string() + " --calib-len 12 --calib-samples 8 --db " +
+                             (m_dir / "runs.db").string() + " --cache-dir " + (m_dir / "cache").string();
+  auto run = cli("compress " + common +
+                 " --select ars --keep 0.45 --ars-steps 30 --ars-lr 0.01 --lambda 20 --gamma 5 --tau 0.5 --log-every 10"
+                 " --batch 4 --finetune-steps 5 --json");
+  ASSERT_EQ(run.code, 0) << run.err;
+  const auto j = nlohmann::json::parse(run.out);
+  EXPECT_EQ(j["selector"], "ars");
+  EXPECT_LE(j["kept_fraction"].get<double>(), 0.45);
+  EXPECT_GE(j["kept_fraction"].get<double>(), 0.45 * 0.99);
+  EXPECT_EQ(j["details"]["ars"]["steps"], 30);
+  EXPECT_EQ(j["details"]["ars"]["frames"], 3);
+  EXPECT_TRUE(j["compressed"].contains("perplexity"));
+  auto shown = cli("runs show " + std::to_string(j["run_id"].get<int>()) + " --db " + (m_dir / "runs.db").string() + " --json");
+  ASSERT_EQ(shown.code, 0) << shown.err;
+  const auto stored = nlohmann::json::parse(shown.out);
+  EXPECT_EQ(stored["run"]["selector"], "ars");
+  EXPECT_EQ(stored["run"]["config"]["ars_lambda"], 20.0);
+  EXPECT_EQ(stored["run"]["config"]["ars_tau"], 0.5);
+  EXPECT_EQ(stored["mask_frames"], 3);
+
+  auto bad = cli("compress " + common + " --select ars --tau 0");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("--tau must be positive"));
+  auto noCalib = cli("compress " + model.string() + " --select ars --no-store");
+  EXPECT_NE(noCalib.code, 0);
+  EXPECT_THAT(noCalib.err, HasSubstr("needs calibration data"));
+}
+
 TEST_F(Pipelines, BertClassifierWithWordPieceAndALabelledFile) {
   torch::manual_seed(22);
   auto c = test::tinyConfig(io::Architecture::Bert, {37, 16, 1, 2, 0, 32, 32}, 2);

@@ -1,0 +1,133 @@
+// ARS training step vs a plain forward + backward of the same model on the same batch (issue 5's
+// goal: <= 1.3x). The ARS side is trainArs for kSteps steps (hypernetwork forward, Gumbel noise, the
+// masked full-rank factorised forward, task loss + hinge + alignment, backward to the hypernetwork,
+// Adam, the read-off at the end), divided by kSteps; the baseline is kSteps plain steps (forward,
+// task loss, backward into every weight of the dense model) on the same samples. Both run in each
+// iteration; the counter x_plain is the paired ratio per iteration (below 1: ARS is cheaper).
+// Models: the shipped gpt-mini (8 x 128 tokens per step) and the reference stories260K (8 x 128).
+// BM_ArsLogToStore: what one logged ARS step costs the job in the run store, for a 100-op model with
+// 768 singular values per op (GPT-2 small's width): six series points and one mask frame (ranks and
+// packed bits, 9.6 kB), each in its own transaction, into a file database, 500 frames as a 5000-step
+// run logging every 10 steps writes.
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "ars/ars.h"
+#include "bench_paths.h"
+#include "common/resources.h"
+#include "data/corpus.h"
+#include "lowrank/calibration.h"
+#include "lowrank/decompose.h"
+#include "models/loader.h"
+#include "store/run_store.h"
+
+namespace fs = std::filesystem;
+using namespace ranklab;
+
+namespace {
+
+constexpr int64_t kSteps = 10;
+constexpr int64_t kBatch = 8;
+constexpr int64_t kLength = 129;  // 128 predicted tokens per window
+
+struct Setup {
+  models::LoadedModel loaded;
+  std::vector<lowrank::OpDecomposition> decs;
+  std::vector<lowrank::CalibrationSample> samples;
+};
+
+Setup* setupFor(int which) {
+  static std::map<int, std::unique_ptr<Setup>> cache;
+  auto& s = cache[which];
+  if (s) return s.get();
+  s = std::make_unique<Setup>();
+  std::string text;
+  if (which == 0) {
+    s->loaded = models::loadModel(shippedModel("gpt-mini"), {"cpu", {}});
+    text = data::readTextFile(resourcesDir() / "data" / "lm" / "valid.txt");
+  } else {
+    const fs::path ref = fs::path(RANKLAB_BENCH_REFERENCE_DIR) / "stories260K";
+    if (!fs::exists(ref / "stories260K.bin")) return nullptr;
+    s->loaded = models::loadModel(ref / "stories260K.bin", {"cpu", ref / "tok512.bin"});
+    text = data::readTextFile(ref / "TinyStories-valid.first69.txt");
+  }
+  s->loaded.model->eval();
+  s->samples = lowrank::textSamples(*s->loaded.tokenizer, text, "<|endoftext|>", kBatch, kLength, 0);
+  s->decs = lowrank::decomposeModel(*s->loaded.model, lowrank::Method::Svd, nullptr);
+  return s.get();
+}
+
+void BM_ArsStepVsPlainStep(benchmark::State& state) {
+  Setup* s = setupFor(static_cast<int>(state.range(0)));
+  if (!s) {
+    state.SkipWithError("reference model not found");
+    return;
+  }
+  auto& model = *s->loaded.model;
+  std::vector<const lowrank::CalibrationSample*> batch;
+  for (const auto& x : s->samples) batch.push_back(&x);
+  ars::ArsOptions o;
+  o.keep = 0.5;
+  o.steps = kSteps;
+  o.batchSize = kBatch;  // all samples every step: the same batch as the baseline
+  o.earlyStop = false;
+  o.logEvery = 1000;
+  double ratioSum = 0.0, plainSum = 0.0;
+  int64_t n = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < kSteps; ++i) {
+      for (auto& p : model.parameters()) p.mutable_grad() = at::Tensor();
+      lowrank::taskLoss(model, batch).backward();
+    }
+    const auto t1 = std::chrono::steady_clock::now();
+    ars::trainArs(model, s->decs, s->samples, o);
+    const auto t2 = std::chrono::steady_clock::now();
+    const double plain = std::chrono::duration<double>(t1 - t0).count();
+    const double arsTime = std::chrono::duration<double>(t2 - t1).count();
+    state.SetIterationTime(arsTime / kSteps);
+    plainSum += plain / kSteps;
+    ratioSum += arsTime / plain;
+    ++n;
+  }
+  for (auto& p : model.parameters()) p.mutable_grad() = at::Tensor();
+  state.counters["x_plain"] = ratioSum / static_cast<double>(n);
+  state.counters["plain_ms"] = 1e3 * plainSum / static_cast<double>(n);
+  state.counters["ops"] = static_cast<double>(model.ops().size());
+}
+BENCHMARK(BM_ArsStepVsPlainStep)->Arg(0)->Arg(1)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+void BM_ArsLogToStore(benchmark::State& state) {
+  const fs::path file = fs::temp_directory_path() / ("ranklab_bench_ars_" + std::to_string(::getpid()) + ".db");
+  fs::remove(file);
+  {
+    store::RunStore db(file);
+    api::RunRecord r;
+    r.status = "running";
+    const int64_t run = db.beginRun(r);
+    api::MaskFrame frame;
+    frame.ranks.assign(100, 384);
+    frame.bits.assign(100, std::vector<uint8_t>(96, 0x5a));
+    int64_t step = 0;
+    for (auto _ : state) {
+      step += 10;
+      frame.step = step;
+      db.appendSeries(run, {{step, "task_loss", 1.0}, {step, "R", 0.1}, {step, "R_align", 0.2}, {step, "budget", 0.5},
+                            {step, "budget_readoff", 0.5}, {step, "mean_prob", 0.5}});
+      db.appendFrames(run, {frame});
+    }
+    state.counters["frame_bytes"] = 100 * 96 + 100 * 4;
+  }
+  fs::remove(file);
+  fs::remove(file.string() + "-wal");
+  fs::remove(file.string() + "-shm");
+}
+BENCHMARK(BM_ArsLogToStore)->Iterations(500)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+}  // namespace
