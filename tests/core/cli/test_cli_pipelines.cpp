@@ -32,21 +32,27 @@ class Pipelines : public ::testing::Test {
     fs::create_directories(m_dir);
   }
   void TearDown() override { fs::remove_all(m_dir); }
+
+  // A tiny GPT-2 Hugging Face directory with RankLab's shipped GPT-2 tokenizer.
+  fs::path tinyGpt2(uint64_t seed) {
+    torch::manual_seed(seed);
+    auto c = test::tinyConfig(io::Architecture::Gpt2, {50257, 16, 2, 2, 0, 64, 64});
+    c.bosTokenId = c.eosTokenId = 50256;
+    models::LoadedModel m;
+    m.model = models::createModel(c);
+    m.source = "tiny-gpt2";
+    const auto model = m_dir / "gpt2";
+    models::saveHfDirectory(m, model);
+    const auto tokDir = fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2";
+    fs::copy_file(tokDir / "vocab.json", model / "vocab.json");
+    fs::copy_file(tokDir / "merges.txt", model / "merges.txt");
+    return model;
+  }
   fs::path m_dir;
 };
 
 TEST_F(Pipelines, Gpt2DirectoryWithTheShippedTokenizer) {
-  torch::manual_seed(21);
-  auto c = test::tinyConfig(io::Architecture::Gpt2, {50257, 16, 2, 2, 0, 64, 64});
-  c.bosTokenId = c.eosTokenId = 50256;
-  models::LoadedModel m;
-  m.model = models::createModel(c);
-  m.source = "tiny-gpt2";
-  const auto model = m_dir / "gpt2";
-  models::saveHfDirectory(m, model);
-  const auto tokDir = fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2";
-  fs::copy_file(tokDir / "vocab.json", model / "vocab.json");
-  fs::copy_file(tokDir / "merges.txt", model / "merges.txt");
+  const auto model = tinyGpt2(21);
 
   auto info = cli("info " + model.string() + " --json");
   ASSERT_EQ(info.code, 0) << info.err;
@@ -73,16 +79,7 @@ TEST_F(Pipelines, Gpt2DirectoryWithTheShippedTokenizer) {
 // `compress --select ars` with its flags: the run reports its ARS details, the compressed (before
 // fine-tuning) evaluation, meets the budget, and `runs show` finds it; bad ARS flags are clear errors.
 TEST_F(Pipelines, ArsThroughTheCli) {
-  torch::manual_seed(22);
-  auto c = test::tinyConfig(io::Architecture::Gpt2, {50257, 16, 2, 2, 0, 64, 64});
-  c.bosTokenId = c.eosTokenId = 50256;
-  models::LoadedModel m;
-  m.model = models::createModel(c);
-  const auto model = m_dir / "gpt2";
-  models::saveHfDirectory(m, model);
-  const auto tokDir = fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2";
-  fs::copy_file(tokDir / "vocab.json", model / "vocab.json");
-  fs::copy_file(tokDir / "merges.txt", model / "merges.txt");
+  const auto model = tinyGpt2(22);
   {
     std::ofstream text(m_dir / "text.txt");
     for (int d = 0; d < 10; ++d) text << "Story " << d << ": a small cat sat on the warm mat and looked at the rain.<|endoftext|>";

@@ -86,6 +86,23 @@ class Jobs : public ::testing::Test {
     return dir;
   }
 
+  // A tiny BERT classifier (2 labels) with a WordPiece vocabulary, and m_dir/set.tsv: 24 examples of
+  // two clearly separable sentence types.
+  fs::path tinyBertClassifier(uint64_t seed) {
+    torch::manual_seed(seed);
+    auto c = test::tinyConfig(io::Architecture::Bert, {37, 32, 2, 2, 0, 64, 32}, 2);
+    c.id2label = {"negative", "positive"};
+    models::LoadedModel m;
+    m.model = models::createModel(c);
+    const auto dir = m_dir / "bert";
+    models::saveHfDirectory(m, dir);
+    fs::copy_file(fs::path(RANKLAB_TEST_DATA_DIR) / "wordpiece" / "vocab.txt", dir / "vocab.txt");
+    std::ofstream set(m_dir / "set.tsv");
+    for (int i = 0; i < 24; ++i)
+      set << (i % 2 ? "hello world ! the state of art\tpositive\n" : "unwanted running , resume ( )\tnegative\n");
+    return dir;
+  }
+
   fs::path m_dir;
 };
 
@@ -296,19 +313,7 @@ TEST_F(Jobs, DecompositionsAndSensitivityTablesAreReusedAcrossBudgets) {
 }
 
 TEST_F(Jobs, ClassifierCompressionWithFisherWeightsAndFineTuning) {
-  torch::manual_seed(42);
-  auto c = test::tinyConfig(io::Architecture::Bert, {37, 32, 2, 2, 0, 64, 32}, 2);
-  c.id2label = {"negative", "positive"};
-  models::LoadedModel m;
-  m.model = models::createModel(c);
-  const auto dir = m_dir / "bert";
-  models::saveHfDirectory(m, dir);
-  fs::copy_file(fs::path(RANKLAB_TEST_DATA_DIR) / "wordpiece" / "vocab.txt", dir / "vocab.txt");
-  std::ofstream set(m_dir / "set.tsv");
-  for (int i = 0; i < 24; ++i)
-    set << (i % 2 ? "hello world ! the state of art\tpositive\n" : "unwanted running , resume ( )\tnegative\n");
-  set.close();
-
+  const auto dir = tinyBertClassifier(42);
   auto spec = baseSpec(dir);
   spec.decomposition = "fwsvd";
   spec.keep = 0.4;
@@ -396,18 +401,7 @@ TEST_F(Jobs, ArsRunRecordsMaskFramesAndSeriesAndMeetsTheBudget) {
 
 // ARS on an encoder: the classification loss on a labelled calibration set, over FWSVD's spectra.
 TEST_F(Jobs, ArsOnAClassifierWithFisherWeights) {
-  torch::manual_seed(43);
-  auto c = test::tinyConfig(io::Architecture::Bert, {37, 32, 2, 2, 0, 64, 32}, 2);
-  c.id2label = {"negative", "positive"};
-  models::LoadedModel m;
-  m.model = models::createModel(c);
-  const auto dir = m_dir / "bert";
-  models::saveHfDirectory(m, dir);
-  fs::copy_file(fs::path(RANKLAB_TEST_DATA_DIR) / "wordpiece" / "vocab.txt", dir / "vocab.txt");
-  std::ofstream set(m_dir / "set.tsv");
-  for (int i = 0; i < 24; ++i)
-    set << (i % 2 ? "hello world ! the state of art\tpositive\n" : "unwanted running , resume ( )\tnegative\n");
-  set.close();
+  const auto dir = tinyBertClassifier(43);
   auto spec = baseSpec(dir);
   spec.decomposition = "fwsvd";
   spec.selector = "ars";
