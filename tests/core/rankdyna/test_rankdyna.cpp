@@ -1,0 +1,124 @@
+// RankDyna's building blocks (ALGORITHMS.md section 3): the budget schedule, the smoothed scores, the
+// global reallocation (meets b(t), revives a group whose score rises), the SVD-parametrised op and
+// the orthogonality term's gradient.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "common/compat.h"
+#include "common/error.h"
+#include "rankdyna/rankdyna.h"
+
+using namespace ranklab;
+
+namespace {
+api::OpInfo op(const std::string& name, int64_t in, int64_t out) {
+  api::OpInfo o;
+  o.name = name;
+  o.inFeatures = in;
+  o.outFeatures = out;
+  return o;
+}
+}  // namespace
+
+// Warm-up at b0, the cubic decrease, then bT for the final steps (metric: exact values, 1e-9).
+TEST(RankDyna, BudgetScheduleHasWarmupCubicAndFinalPhases) {
+  rankdyna::BudgetSchedule b{100, 10, 20, 1000.0, 400.0};
+  b.validate();
+  EXPECT_EQ(b.at(0), 1000.0);
+  EXPECT_EQ(b.at(9), 1000.0);
+  EXPECT_EQ(b.at(10), 1000.0);  // x = 1 at the start of the decrease
+  // t = 45: (t - ti) / (T - ti - tf) = 35 / 70 = 0.5 -> 400 + 600 * 0.125.
+  EXPECT_NEAR(b.at(45), 475.0, 1e-9);
+  EXPECT_NEAR(b.at(24), 400.0 + 600.0 * std::pow(1.0 - 14.0 / 70.0, 3), 1e-9);
+  EXPECT_EQ(b.at(80), 400.0);
+  EXPECT_EQ(b.at(99), 400.0);
+  for (int64_t t = 1; t < 100; ++t) EXPECT_LE(b.at(t), b.at(t - 1));
+  EXPECT_THROW((rankdyna::BudgetSchedule{100, 50, 50, 1.0, 0.5}.validate()), Error);
+  EXPECT_THROW((rankdyna::BudgetSchedule{100, 10, 10, 1.0, 2.0}.validate()), Error);
+}
+
+// I_bar <- b1 I_bar + (1 - b1) I; U_bar <- b2 U_bar + (1 - b2) |I - I_bar|; score = I_bar U_bar.
+TEST(RankDyna, ScoresFollowTheEmaFormulas) {
+  rankdyna::GroupScores s(2, 0.85, 0.85);
+  s.update(torch::tensor({1.0, 0.0}));
+  // I_bar = 0.15, U_bar = 0.15 * |1 - 0.15| = 0.1275 for group 0.
+  EXPECT_NEAR(s.importance()[0].item<double>(), 0.15, 1e-12);
+  EXPECT_NEAR(s.uncertainty()[0].item<double>(), 0.1275, 1e-12);
+  s.update(torch::tensor({2.0, 0.0}));
+  const double i = 0.85 * 0.15 + 0.15 * 2.0;
+  const double u = 0.85 * 0.1275 + 0.15 * std::abs(2.0 - i);
+  EXPECT_NEAR(s.importance()[0].item<double>(), i, 1e-12);
+  EXPECT_NEAR(s.uncertainty()[0].item<double>(), u, 1e-12);
+  EXPECT_NEAR(s.score()[0].item<double>(), i * u, 1e-12);
+  EXPECT_EQ(s.score()[1].item<double>(), 0.0);
+  EXPECT_THROW(s.update(torch::tensor({1.0})), Error);
+  EXPECT_THROW(rankdyna::GroupScores(2, 1.0, 0.5), Error);
+}
+
+// Groups are kept by score per parameter until the budget is met; a masked group whose score rises
+// comes back at the next reallocation.
+TEST(RankDyna, ReallocationMeetsTheBudgetAndRevivesGroups) {
+  const std::vector<api::OpInfo> ops = {op("a", 10, 10), op("b", 30, 10)};  // group costs 20 and 40
+  std::vector<at::Tensor> scores = {torch::tensor({8.0, 4.0, 1.0}), torch::tensor({20.0, 6.0, 1.0})};
+  // Per parameter: a {0.4, 0.2, 0.05}, b {0.5, 0.15, 0.025}; budget 90: b0 (40) + a0 (20) + a1 (20) = 80,
+  // then b1 (40) does not fit and everything below it is masked.
+  auto masks = rankdyna::reallocate(ops, scores, 90.0);
+  EXPECT_TRUE(torch::equal(masks[0], torch::tensor({1.0f, 1.0f, 0.0f})));
+  EXPECT_TRUE(torch::equal(masks[1], torch::tensor({1.0f, 0.0f, 0.0f})));
+  double cost = 20.0 * masks[0].sum().item<double>() + 40.0 * masks[1].sum().item<double>();
+  EXPECT_LE(cost, 90.0);
+  // Group a2's score rises above a1's: it comes back, a1 goes.
+  scores[0] = torch::tensor({8.0, 4.0, 5.0});
+  masks = rankdyna::reallocate(ops, scores, 90.0);
+  EXPECT_TRUE(torch::equal(masks[0], torch::tensor({1.0f, 0.0f, 1.0f})));
+  EXPECT_THROW(rankdyna::reallocate(ops, {scores[0]}, 100.0), Error);
+}
+
+// The op computes x U diag(s * mask) V^T + b; a masked group adds nothing and gets no gradient in U,
+// V or s, but keeps a sensitivity through its effective singular value.
+TEST(RankDyna, SvdLinearMasksGroupsAndKeepsTheirSensitivity) {
+  torch::manual_seed(3);
+  const auto w = torch::randn({6, 4});
+  auto [u, s, vh] = compat::svd(w);
+  const auto bias = torch::randn({4});
+  rankdyna::SvdLinear op(u, s, vh.t(), bias);
+  const auto x = torch::randn({5, 6});
+  EXPECT_LT((op.forward(x) - (torch::mm(x, w) + bias)).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((op.denseWeight() - w.t()).abs().max().item<double>(), 1e-5);
+  op.setMask(torch::tensor({1.0f, 1.0f, 0.0f, 1.0f}));
+  EXPECT_EQ(op.activeRank(), 3);
+  EXPECT_EQ(op.parameterCount(), 3 * (6 + 4) + 4);
+  const auto expected = torch::mm(torch::mm(x, u) * (s * torch::tensor({1.0f, 1.0f, 0.0f, 1.0f})), vh) + bias;
+  const auto y = op.forward(x);
+  EXPECT_LT((y - expected).abs().max().item<double>(), 1e-5);
+  y.pow(2).sum().backward();
+  EXPECT_EQ(op.s().grad()[2].item<double>(), 0.0);
+  EXPECT_EQ(op.u().grad().select(1, 2).abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(op.v().grad().select(1, 2).abs().sum().item<double>(), 0.0);
+  const auto sens = op.groupSensitivity();
+  ASSERT_EQ(sens.size(0), 4);
+  EXPECT_GT(sens[2].item<double>(), 0.0);  // |s_2 * dL/d(s_2 mask_2)| / (1 + M + N)
+  EXPECT_NEAR(sens[2].item<double>(), std::abs(s[2].item<double>() * op.effectiveGrad()[2].item<double>()) / 11.0, 1e-6);
+  EXPECT_THROW(op.setMask(torch::ones({3})), Error);
+  EXPECT_THROW(rankdyna::SvdLinear(u, s, u, bias), Error);  // V [6, 4] does not match the 4 outputs
+}
+
+// ||U^T U - I||^2 + ||V^T V - I||^2: zero for the SVD's own factors; its gradient in U is
+// 4 U (U^T U - I) (metric: max abs difference to the analytic gradient, 1e-4).
+TEST(RankDyna, OrthogonalityTermAndItsGradient) {
+  torch::manual_seed(4);
+  const auto w = torch::randn({8, 5});
+  auto [u, s, vh] = compat::svd(w);
+  rankdyna::SvdLinear op(u, s, vh.t(), at::Tensor());
+  EXPECT_LT(op.orthogonalityPenalty().item<double>(), 1e-8);
+  rankdyna::SvdLinear off(u + 0.1 * torch::randn_like(u), s, vh.t(), at::Tensor());
+  const auto penalty = off.orthogonalityPenalty();
+  EXPECT_GT(penalty.item<double>(), 1e-3);
+  penalty.backward();
+  const auto uu = off.u().detach();
+  const auto expected = 4.0 * torch::mm(uu, torch::mm(uu.t(), uu) - torch::eye(5));
+  EXPECT_LT((off.u().grad() - expected).abs().max().item<double>(), 1e-4);
+  EXPECT_LT(off.v().grad().abs().max().item<double>(), 1e-4);  // V is still orthonormal
+}
