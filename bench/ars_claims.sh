@@ -5,7 +5,8 @@
 # briefly on the calibration data and evaluates again ("after"), so one run gives both columns.
 # Usage: bench/ars_claims.sh CLI OUTDIR [REFERENCE_DIR]   (writes OUTDIR/*.json and OUTDIR/table.md)
 # Env: MODELS (default "stories260K bert-mini-sotu-era gpt-mini"), BUDGETS ("0.5 0.3"), DECOMPS ("svd fwsvd"),
-#      ARS_STEPS (1500; ARS stops earlier once within budget and the loss has plateaued), FT_STEPS (100).
+#      ARS_STEPS (1500; ARS stops earlier once within budget and the loss has plateaued), FT_STEPS (100),
+#      ARS_ARGS (more flags for the ARS runs only, e.g. "--ars-lr 3e-3" where 1500 steps at 1e-3 do not reach p).
 set -euo pipefail
 cli=$(realpath "$1") out=$(realpath -m "$2")
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,8 +44,10 @@ for m in $models; do
       for s in uniform ars; do
         f="$out/$m-$d-$s-$p.json"
         [[ -s "$f" ]] && continue
-        echo "$cli compress ${margs[*]} --decomp $d --select $s --keep $p ${common[*]}" > "$f.cmd"
-        "$cli" compress "${margs[@]}" --decomp "$d" --select "$s" --keep "$p" "${common[@]}" > "$f.tmp" 2> "$f.err" &&
+        extra=()
+        [[ $s == ars && -n "${ARS_ARGS:-}" ]] && read -r -a extra <<< "$ARS_ARGS"
+        echo "$cli compress ${margs[*]} --decomp $d --select $s --keep $p ${common[*]} ${extra[*]}" > "$f.cmd"
+        "$cli" compress "${margs[@]}" --decomp "$d" --select "$s" --keep "$p" "${common[@]}" "${extra[@]}" > "$f.tmp" 2> "$f.err" &&
           mv "$f.tmp" "$f" || echo "failed: $m $d $s $p (see $f.err)" >&2
       done
     done

@@ -20,7 +20,7 @@ struct JobSpec {
 
   // Method (ALGORITHMS.md sections 1 and 4).
   std::string decomposition = "svd";  // svd | fwsvd | iwsvd | asvd | whiten
-  std::string selector = "uniform";   // uniform | energy | manual | sensitivity | ars
+  std::string selector = "uniform";   // uniform | energy | manual | sensitivity | ars | rankdyna
   double keep = 0.5;                  // p, the kept fraction of compressible parameters
   double rankRatio = -1.0;            // uniform: >= 0 selects k = floor(r min(M, N)) instead of the budget
   double energy = -1.0;               // energy: >= 0 is the threshold; < 0 searches the one meeting `keep`
@@ -36,6 +36,13 @@ struct JobSpec {
   double arsLearningRate = 1e-3;
   bool arsEarlyStop = true;
   int64_t logEvery = 10;        // ARS: a series point set and a mask frame every logEvery steps
+  // rankdyna (ALGORITHMS.md section 3, RankLab's reading): compresses during the finetuneSteps run of
+  // a plain-SVD re-parametrised model.
+  int64_t warmupSteps = -1;     // t_i at full rank; -1: 10% of the steps
+  int64_t finalSteps = -1;      // t_f at the final budget, masks frozen; -1: 20% of the steps
+  int64_t reallocEvery = 10;    // delta_t
+  double beta1 = 0.85, beta2 = 0.85;  // score smoothing
+  double orthReg = 0.1;         // orthogonality regulariser weight
 
   // Data. Calibration: text for causal LMs, a labelled set for classifiers.
   std::string calib;

@@ -172,7 +172,7 @@ std::shared_ptr<JobCommands> addJobCommands(CLI::App& app) {
   c->compress = cmp;
   cmp->add_option("MODEL", s.model, "Hugging Face directory, .gguf file, llama2.c .bin or a RankLab export")->required();
   cmp->add_option("--decomp", s.decomposition, "svd | fwsvd | iwsvd | asvd | whiten")->capture_default_str();
-  cmp->add_option("--select", s.selector, "uniform | energy | manual | sensitivity | ars")->capture_default_str();
+  cmp->add_option("--select", s.selector, "uniform | energy | manual | sensitivity | ars | rankdyna")->capture_default_str();
   cmp->add_option("--keep", s.keep, "Budget p: kept fraction of the compressible linear parameters")->capture_default_str();
   cmp->add_option("--svdllm-ratio", c->svdLlmRatio, "Budget in SVD-LLM's convention (fraction removed): p = 1 - r");
   cmp->add_option("--rank-ratio", s.rankRatio, "uniform: k = floor(r min(M, N)) per op instead of the budget");
@@ -188,6 +188,12 @@ std::shared_ptr<JobCommands> addJobCommands(CLI::App& app) {
   cmp->add_option("--ars-lr", s.arsLearningRate, "ars: Adam learning rate of the hypernetwork")->capture_default_str();
   cmp->add_flag("!--no-early-stop", s.arsEarlyStop, "ars: run every --ars-steps even when the budget is met and the loss has plateaued");
   cmp->add_option("--log-every", s.logEvery, "ars: record the losses and the mask every K steps")->capture_default_str();
+  cmp->add_option("--warmup-steps", s.warmupSteps, "rankdyna: steps at full rank first (default 10% of --finetune-steps)");
+  cmp->add_option("--final-steps", s.finalSteps, "rankdyna: last steps at the final budget, masks frozen (default 20%)");
+  cmp->add_option("--realloc-every", s.reallocEvery, "rankdyna: reallocate ranks every N steps")->capture_default_str();
+  cmp->add_option("--beta1", s.beta1, "rankdyna: smoothing of the importance scores")->capture_default_str();
+  cmp->add_option("--beta2", s.beta2, "rankdyna: smoothing of their uncertainty")->capture_default_str();
+  cmp->add_option("--orth-reg", s.orthReg, "rankdyna: orthogonality regulariser weight")->capture_default_str();
   cmp->add_option("--calib", s.calib, "Calibration data: text (causal LMs) or a labelled set (classifiers)");
   cmp->add_option("--calib-samples", s.calibSamples, "Calibration windows or examples")->capture_default_str();
   cmp->add_option("--calib-len", s.calibLength, "Tokens per calibration window (default min(context, 512))");

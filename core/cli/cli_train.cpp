@@ -139,24 +139,6 @@ models::LoadedModel reload(const std::string& dir, const std::string& device) {
   return models::loadModel(dir, lo);
 }
 
-// Labels of a labelled set: --labels FILE, else labels.txt next to the data, else the integers seen.
-std::vector<std::string> labelNames(const std::string& labelsFile, const std::string& dataFile) {
-  fs::path file = labelsFile;
-  if (file.empty() && fs::is_regular_file(fs::path(dataFile).parent_path() / "labels.txt"))
-    file = fs::path(dataFile).parent_path() / "labels.txt";
-  std::vector<std::string> names;
-  if (!file.empty()) {
-    for (const auto& line : data::splitDocuments(data::readTextFile(file), "\n")) names.push_back(line);
-    if (names.size() < 2) throw Error(file.string() + ": a label file needs at least two lines, one label per line");
-    return names;
-  }
-  int64_t most = -1;
-  for (const auto& ex : data::readLabelled(dataFile, {})) most = std::max(most, ex.label);
-  for (int64_t i = 0; i <= most; ++i) names.push_back(std::to_string(i));
-  if (names.size() < 2) throw Error(dataFile + ": fewer than two labels; pass --labels FILE");
-  return names;
-}
-
 double majorityShare(const std::vector<data::LabelledExample>& examples) {
   std::map<int64_t, int64_t> counts;
   for (const auto& ex : examples) ++counts[ex.label];
@@ -378,7 +360,7 @@ int cmdFinetune(TrainCommands& c, const std::string& commandLine) {
   po.documentSeparator = c.docSep;
   if (!c.labelled.empty()) {
     if (loaded.model->isCausal()) throw Error(c.model + ": sequence classification needs an encoder (BERT-family)");
-    const auto names = labelNames(c.labels, c.labelled);
+    const auto names = data::labelNames(c.labels, c.labelled);
     const auto examples = data::readLabelled(c.labelled, names);
     if (!c.valid.empty()) validExamples = data::readLabelled(c.valid, names);
     if (!loaded.model->hasClassifier() || loaded.model->config().numLabels != static_cast<int64_t>(names.size()))

@@ -1,5 +1,6 @@
 #include "data/corpus.h"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -77,9 +78,16 @@ std::vector<std::string> splitDocuments(const std::string& text, const std::stri
   return docs;
 }
 
-std::vector<LabelledExample> readLabelled(const fs::path& file, const std::vector<std::string>& labelNames) {
+namespace {
+
+struct RawExample {
+  std::string text, textPair, label, where;
+};
+
+// The examples of a labelled file with their labels as written (names or integers).
+std::vector<RawExample> readRaw(const fs::path& file) {
   const std::string content = readTextFile(file);
-  std::vector<LabelledExample> out;
+  std::vector<RawExample> out;
   std::istringstream in(content);
   std::string line;
   int lineNo = 0;
@@ -88,14 +96,14 @@ std::vector<LabelledExample> readLabelled(const fs::path& file, const std::vecto
     ++lineNo;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (strip(line).empty()) continue;
-    const std::string where = file.string() + ":" + std::to_string(lineNo);
-    LabelledExample ex;
+    RawExample ex;
+    ex.where = file.string() + ":" + std::to_string(lineNo);
     if (jsonl) {
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(line);
       } catch (const std::exception& e) {
-        throw Error(where + ": not valid JSON (" + std::string(e.what()) + ")");
+        throw Error(ex.where + ": not valid JSON (" + std::string(e.what()) + ")");
       }
       auto text = [&](std::initializer_list<const char*> keys) -> std::string {
         for (const char* k : keys)
@@ -104,24 +112,66 @@ std::vector<LabelledExample> readLabelled(const fs::path& file, const std::vecto
       };
       ex.text = text({"text", "sentence", "sentence1", "question"});
       ex.textPair = text({"text_pair", "sentence2"});
-      if (ex.text.empty()) throw Error(where + ": no \"text\" field");
-      if (!j.contains("label")) throw Error(where + ": no \"label\" field");
+      if (ex.text.empty()) throw Error(ex.where + ": no \"text\" field");
+      if (!j.contains("label")) throw Error(ex.where + ": no \"label\" field");
       const auto& l = j["label"];
-      ex.label = parseLabel(l.is_string() ? l.get<std::string>() : l.dump(), labelNames, where);
+      ex.label = l.is_string() ? l.get<std::string>() : l.dump();
     } else {
       auto fields = splitTabs(line);
       if (fields.size() < 2 || fields.size() > 3)
-        throw Error(where + ": expected 'text<TAB>label' or 'text<TAB>text_pair<TAB>label', found " +
+        throw Error(ex.where + ": expected 'text<TAB>label' or 'text<TAB>text_pair<TAB>label', found " +
                     std::to_string(fields.size()) + " field(s)");
       if (lineNo == 1 && strip(fields.back()) == "label") continue;
       ex.text = fields[0];
       if (fields.size() == 3) ex.textPair = fields[1];
-      ex.label = parseLabel(strip(fields.back()), labelNames, where);
+      ex.label = strip(fields.back());
     }
     out.push_back(std::move(ex));
   }
   if (out.empty()) throw Error(file.string() + ": no labelled examples found");
   return out;
+}
+
+}  // namespace
+
+std::vector<LabelledExample> readLabelled(const fs::path& file, const std::vector<std::string>& labelNames) {
+  std::vector<LabelledExample> out;
+  for (auto& raw : readRaw(file)) {
+    LabelledExample ex;
+    ex.text = std::move(raw.text);
+    ex.textPair = std::move(raw.textPair);
+    ex.label = parseLabel(raw.label, labelNames, raw.where);
+    out.push_back(std::move(ex));
+  }
+  return out;
+}
+
+std::vector<std::string> labelNames(const fs::path& labelsFile, const fs::path& dataFile) {
+  fs::path file = labelsFile;
+  if (file.empty() && fs::is_regular_file(fs::path(dataFile).parent_path() / "labels.txt"))
+    file = fs::path(dataFile).parent_path() / "labels.txt";
+  std::vector<std::string> names;
+  if (!file.empty()) {
+    for (const auto& line : splitDocuments(readTextFile(file), "\n")) names.push_back(line);
+    if (names.size() < 2) throw Error(file.string() + ": a label file needs at least two lines, one label per line");
+    return names;
+  }
+  // No label file: integers 0 .. the largest seen, or the distinct names in sorted order.
+  const auto raw = readRaw(dataFile);
+  const bool integers = std::all_of(raw.begin(), raw.end(), [](const RawExample& ex) {
+    return !ex.label.empty() && std::all_of(ex.label.begin(), ex.label.end(), [](char c) { return c >= '0' && c <= '9'; });
+  });
+  if (integers) {
+    int64_t most = -1;
+    for (const auto& ex : raw) most = std::max<int64_t>(most, std::stoll(ex.label));
+    for (int64_t i = 0; i <= most; ++i) names.push_back(std::to_string(i));
+  } else {
+    for (const auto& ex : raw) names.push_back(ex.label);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+  }
+  if (names.size() < 2) throw Error(dataFile.string() + ": fewer than two labels; give the label names (labels.txt next to the data)");
+  return names;
 }
 
 }  // namespace ranklab::data

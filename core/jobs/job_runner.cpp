@@ -20,6 +20,7 @@
 #include "lowrank/calibration.h"
 #include "lowrank/decompose.h"
 #include "lowrank/sensitivity.h"
+#include "rankdyna/rankdyna.h"
 #include "models/loader.h"
 #include "select/ledger.h"
 #include "select/selectors.h"
@@ -75,8 +76,14 @@ void validate(const api::JobSpec& s) {
   if (s.model.empty()) throw Error("no model given");
   lowrank::parseMethod(s.decomposition);
   if (s.selector != "uniform" && s.selector != "energy" && s.selector != "manual" && s.selector != "sensitivity" &&
-      s.selector != "ars")
-    throw Error("unknown rank selector '" + s.selector + "' (expected uniform, energy, manual, sensitivity or ars)");
+      s.selector != "ars" && s.selector != "rankdyna")
+    throw Error("unknown rank selector '" + s.selector +
+                "' (expected uniform, energy, manual, sensitivity, ars or rankdyna)");
+  if (s.selector == "rankdyna") {
+    if (s.decomposition != "svd")
+      throw Error("RankDyna re-parametrises every op by its plain SVD: use it with --decomp svd");
+    if (s.finetuneSteps <= 0) throw Error("RankDyna compresses while fine-tuning: give it --finetune-steps N");
+  }
   if (!(s.keep >= 0.0 && s.keep <= 1.0)) throw Error("--keep must lie in [0, 1] (the kept fraction p), got " + std::to_string(s.keep));
   if (s.rankRatio > 1.0) throw Error("the uniform rank ratio must lie in [0, 1]");
   if (s.energy > 1.0) throw Error("the energy threshold must lie in [0, 1]");
@@ -147,12 +154,20 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
     lo.device = spec.device;
     lo.tokenizerPath = spec.tokenizer;
     auto loaded = models::loadModel(spec.model, lo);
+    if (!loaded.model->isCausal() && !loaded.model->hasClassifier()) {
+      // A general pretrained encoder: a seeded classification head for the labelled task, as fine-tuning
+      // from a masked-LM checkpoint starts (train::withClassifier).
+      const std::string labelled = !spec.evalLabelled.empty() ? spec.evalLabelled : !spec.train.empty() ? spec.train : spec.calib;
+      if (labelled.empty())
+        throw Error(spec.model + ": an encoder without a classification head needs a labelled set (--labelled, --train or --calib)");
+      const auto names = data::labelNames({}, labelled);
+      loaded.model = train::withClassifier(*loaded.model, names, spec.seed);
+      details["classifier_attached"] = {{"labels", names}, {"seed", spec.seed}};
+    }
     auto& model = *loaded.model;
     progress.progress("load", 1, 1);
     cancel.check();
     const bool causal = model.isCausal();
-    if (!causal && !model.hasClassifier())
-      throw Error(spec.model + ": an encoder without a classification head cannot be evaluated or calibrated here");
     if (!loaded.tokenizer) throw Error(spec.model + ": no tokenizer found next to the model; pass --tokenizer PATH");
     const auto& tokenizer = *loaded.tokenizer;
     const int64_t padId = std::max<int64_t>(0, tokenizer.padId());
@@ -262,6 +277,7 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
 
     // --- ranks known up front (randomized SVD) ---
     std::vector<int64_t> ranks;
+    std::vector<std::vector<int64_t>> rankDynaKept;
     auto upFrontRanks = [&]() -> std::vector<int64_t> {
       if (spec.selector == "uniform")
         return spec.rankRatio >= 0.0 ? select::uniformRanksAtRatio(infos, spec.rankRatio)
@@ -345,6 +361,46 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
       ranks = select::sensitivityRanks(infos, table, spec.keep, &threshold);
       details["sensitivity_key"] = key;
       details["sensitivity_threshold"] = threshold;
+    } else if (spec.selector == "rankdyna") {
+      rankdyna::RankDynaOptions ro;
+      ro.keep = spec.keep;
+      ro.warmupSteps = spec.warmupSteps;
+      ro.finalSteps = spec.finalSteps;
+      ro.reallocEvery = spec.reallocEvery;
+      ro.beta1 = spec.beta1;
+      ro.beta2 = spec.beta2;
+      ro.orthReg = spec.orthReg;
+      ro.finetune.steps = spec.finetuneSteps;
+      ro.finetune.learningRate = spec.learningRate;
+      ro.finetune.batchSize = spec.batchSize;
+      ro.finetune.seed = spec.seed;
+      ro.finetune.padId = padId;
+      const auto trainSamples = samplesOf(trainFile, std::numeric_limits<int32_t>::max());
+      const auto r = rankdyna::runRankDyna(
+          model, decs, trainSamples, ro, &progress, &cancel,
+          [&](const api::SeriesPoint& p) {
+            out.data.series.push_back(p);
+            if (observer) observer->seriesPoint(p);
+          },
+          [&](const rankdyna::RankDynaLog& log) {
+            if (db) {
+              db->appendSeries(runId, log.points);
+              db->appendFrames(runId, {log.frame});
+            }
+            out.data.series.insert(out.data.series.end(), log.points.begin(), log.points.end());
+            out.data.frames.push_back(log.frame);
+            if (observer) {
+              for (const auto& p : log.points) observer->seriesPoint(p);
+              observer->maskFrame(log.frame);
+            }
+          });
+      if (db) db->appendSeries(runId, r.finetune.series);
+      ranks = r.ranks;
+      rankDynaKept = r.kept;
+      details["rankdyna"] = {{"reallocations", r.reallocations},
+                             {"revived_groups", r.revived},
+                             {"final_loss", r.finetune.finalLoss},
+                             {"reading", "RankLab's reading of RankDyna (ALGORITHMS.md section 3; the paper's full text was not at hand)"}};
     } else if (spec.selector == "ars") {
       auto ao = arsOptions(spec);
       ao.padId = padId;
@@ -376,8 +432,8 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
     }
     cancel.check();
 
-    // --- apply ---
-    lowrank::applyRanks(model, decs, ranks);
+    // --- apply (RankDyna has applied its ranks while training) ---
+    if (spec.selector != "rankdyna") lowrank::applyRanks(model, decs, ranks);
     const auto ledger = select::ledger(infos, ranks);
     rec.keptFraction = ledger.keptFraction;
     rec.compressibleAfter = ledger.compressibleAfter;
@@ -395,6 +451,13 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
       r.fullRank = select::fullRank(infos[i]);
       r.factorised = ranks[i] < r.fullRank && select::isFactorised(infos[i], ranks[i]);
       r.energyKept = decs[i].energyKept(ranks[i]);
+      if (!rankDynaKept.empty()) {
+        // The groups RankDyna kept need not be the top ones: their share of the starting spectrum.
+        const at::Tensor s = decs[i].s.detach().to(at::kCPU, at::kDouble);
+        double kept = 0.0;
+        for (int64_t j : rankDynaKept[i]) kept += std::pow(s[j].item<double>(), 2);
+        r.energyKept = decs[i].totalEnergy > 0.0 ? kept / decs[i].totalEnergy : 1.0;
+      }
       r.spectrum = toFloats(decs[i].s);
       r.plainSpectrum = toFloats(decs[i].plainS);
       opResults.push_back(std::move(r));
@@ -404,8 +467,8 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
     if (observer) observer->opsChosen(opResults);
     out.data.ops = opResults;
 
-    // --- fine-tune ---
-    if (spec.finetuneSteps > 0) {
+    // --- fine-tune (RankDyna's fine-tuning was its compression) ---
+    if (spec.finetuneSteps > 0 && spec.selector != "rankdyna") {
       // The compressed model before fine-tuning, on the same data: what the ranks alone achieve.
       const auto compressed = evaluate("compressed", ledger.keptFraction);
       out.data.evals.insert(out.data.evals.end(), compressed.begin(), compressed.end());

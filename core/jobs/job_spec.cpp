@@ -30,6 +30,12 @@ json toJson(const api::JobSpec& s) {
           {"ars_lr", s.arsLearningRate},
           {"ars_early_stop", s.arsEarlyStop},
           {"log_every", s.logEvery},
+          {"warmup_steps", s.warmupSteps},
+          {"final_steps", s.finalSteps},
+          {"realloc_every", s.reallocEvery},
+          {"beta1", s.beta1},
+          {"beta2", s.beta2},
+          {"orth_reg", s.orthReg},
           {"calib", s.calib},
           {"calib_samples", s.calibSamples},
           {"calib_length", s.calibLength},
@@ -84,6 +90,12 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
     s.arsLearningRate = merged.at("ars_lr").get<double>();
     s.arsEarlyStop = merged.at("ars_early_stop").get<bool>();
     s.logEvery = merged.at("log_every").get<int64_t>();
+    s.warmupSteps = merged.at("warmup_steps").get<int64_t>();
+    s.finalSteps = merged.at("final_steps").get<int64_t>();
+    s.reallocEvery = merged.at("realloc_every").get<int64_t>();
+    s.beta1 = merged.at("beta1").get<double>();
+    s.beta2 = merged.at("beta2").get<double>();
+    s.orthReg = merged.at("orth_reg").get<double>();
     s.calib = merged.at("calib").get<std::string>();
     s.calibSamples = merged.at("calib_samples").get<int64_t>();
     s.calibLength = merged.at("calib_length").get<int64_t>();

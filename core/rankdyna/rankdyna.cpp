@@ -6,7 +6,9 @@
 #include <cmath>
 #include <tuple>
 
+#include "ars/ars.h"
 #include "common/error.h"
+#include "select/ledger.h"
 
 namespace ranklab::rankdyna {
 
@@ -139,6 +141,143 @@ std::vector<at::Tensor> reallocate(const std::vector<api::OpInfo>& ops, const st
     masks[g.op][g.index] = 1.0f;
   }
   return masks;
+}
+
+RankDynaResult runRankDyna(models::LanguageModel& model, const std::vector<lowrank::OpDecomposition>& svds,
+                           const std::vector<lowrank::CalibrationSample>& data, const RankDynaOptions& o,
+                           ProgressSink* progress, const CancelToken* cancel,
+                           const std::function<void(const api::SeriesPoint&)>& onPoint,
+                           const std::function<void(const RankDynaLog&)>& onRealloc) {
+  const auto infos = model.ops().infos();
+  const int64_t steps = o.finetune.steps;
+  if (steps <= 0) throw Error("RankDyna compresses while fine-tuning: give it fine-tuning steps (--finetune-steps N)");
+  if (!(o.keep > 0.0 && o.keep <= 1.0)) throw Error("RankDyna: the budget p must lie in (0, 1]");
+  if (o.reallocEvery <= 0) throw Error("RankDyna: --realloc-every must be positive");
+  if (o.orthReg < 0.0) throw Error("RankDyna: --orth-reg must not be negative");
+  if (!o.finetune.checkpointDir.empty()) throw Error("RankDyna runs do not support checkpoints");
+  if (svds.size() != infos.size())
+    throw Error("RankDyna: " + std::to_string(svds.size()) + " decompositions for " + std::to_string(infos.size()) + " ops");
+  BudgetSchedule schedule;
+  schedule.totalSteps = steps;
+  schedule.warmupSteps = o.warmupSteps >= 0 ? o.warmupSteps : steps / 10;
+  schedule.finalSteps = o.finalSteps >= 0 ? o.finalSteps : steps / 5;
+  double tTotal = 0.0, fullCost = 0.0;
+  for (const auto& info : infos) {
+    tTotal += static_cast<double>(info.inFeatures) * static_cast<double>(info.outFeatures);
+    fullCost += static_cast<double>(select::fullRank(info)) * static_cast<double>(info.inFeatures + info.outFeatures);
+  }
+  schedule.initialBudget = fullCost;
+  schedule.finalBudget = o.keep * tTotal;
+  schedule.validate();
+  const int64_t freezeAt = steps - schedule.finalSteps;  // the last reallocation, at the final budget
+
+  // Re-parametrise: U = a / s (a = U S), V = b^T.
+  const auto& entries = model.ops().entries();
+  std::vector<std::shared_ptr<models::LinearOp>> originals;
+  std::vector<std::shared_ptr<SvdLinear>> ops;
+  std::vector<GroupScores> scores;
+  for (size_t i = 0; i < infos.size(); ++i) {
+    const auto& d = svds[i];
+    const int64_t full = select::fullRank(infos[i]);
+    if (!d.s.defined() || d.s.size(0) != full || d.a.size(1) != full)
+      throw Error("RankDyna: op " + infos[i].name + " needs its full plain SVD (" + std::to_string(full) + " triplets)");
+    const at::Tensor s = d.s.detach().to(d.a.options());
+    const at::Tensor safe = torch::where(s > 0, s, torch::ones_like(s));
+    const at::Tensor u = torch::where(s > 0, d.a.detach() / safe, torch::zeros_like(d.a));
+    ops.push_back(std::make_shared<SvdLinear>(u, s, d.b.detach().t(), d.bias.defined() ? d.bias.detach() : at::Tensor()));
+    scores.emplace_back(full, o.beta1, o.beta2);
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    originals.push_back(entries[i].slot->impl());
+    entries[i].slot->replace(ops[i]);
+  }
+  struct Restore {
+    const std::vector<models::OpEntry>& entries;
+    std::vector<std::shared_ptr<models::LinearOp>>& originals;
+    bool armed = true;
+    ~Restore() {
+      if (armed)
+        for (size_t i = 0; i < originals.size(); ++i) entries[i].slot->replace(originals[i]);
+    }
+  } restore{entries, originals};
+
+  RankDynaResult result;
+  std::vector<at::Tensor> masks;
+  for (const auto& op : ops) masks.push_back(op->mask().detach().cpu().clone());
+  train::FinetuneHooks hooks;
+  if (o.orthReg > 0.0)
+    hooks.extraLoss = [&]() {
+      at::Tensor sum = ops[0]->orthogonalityPenalty();
+      for (size_t i = 1; i < ops.size(); ++i) sum = sum + ops[i]->orthogonalityPenalty();
+      return o.orthReg * sum;
+    };
+  hooks.afterBackward = [&](int64_t) {
+    for (size_t i = 0; i < ops.size(); ++i) scores[static_cast<size_t>(i)].update(ops[i]->groupSensitivity());
+  };
+  hooks.afterStep = [&](int64_t t) {
+    const bool due = t > schedule.warmupSteps && t <= freezeAt && ((t - schedule.warmupSteps) % o.reallocEvery == 0 || t == freezeAt);
+    if (!due) return;
+    std::vector<at::Tensor> sc;
+    double scoreSum = 0.0;
+    int64_t groups = 0;
+    for (const auto& s : scores) {
+      sc.push_back(s.score());
+      scoreSum += s.score().sum().item<double>();
+      groups += s.score().size(0);
+    }
+    const double budget = schedule.at(t);
+    auto next = reallocate(infos, sc, budget);
+    RankDynaLog log;
+    log.frame.step = t;
+    int64_t revived = 0, masked = 0;
+    double kept = 0.0;
+    for (size_t i = 0; i < ops.size(); ++i) {
+      revived += ((next[i] > 0.5) & (masks[i] < 0.5)).sum().item<int64_t>();
+      const int64_t k = static_cast<int64_t>(next[i].sum().item<double>());
+      masked += next[i].size(0) - k;
+      kept += static_cast<double>(k) * static_cast<double>(infos[i].inFeatures + infos[i].outFeatures);
+      ops[i]->setMask(next[i]);
+      log.frame.ranks.push_back(static_cast<int32_t>(k));
+      log.frame.bits.push_back(ars::packBits(next[i]));
+    }
+    masks = std::move(next);
+    result.revived += revived;
+    ++result.reallocations;
+    log.points = {{t, "budget", budget / tTotal},
+                  {t, "kept", kept / tTotal},
+                  {t, "score_mean", groups ? scoreSum / static_cast<double>(groups) : 0.0},
+                  {t, "revived", static_cast<double>(revived)},
+                  {t, "masked", static_cast<double>(masked)}};
+    if (onRealloc) onRealloc(log);
+  };
+  result.finetune = train::finetune(model, data, o.finetune, progress, cancel, onPoint, &hooks);
+
+  // The final model: each op's active groups as low-rank factors (dense when that is cheaper), every
+  // other trained weight as it is.
+  std::vector<lowrank::OpDecomposition> finals(ops.size());
+  {
+    torch::NoGradGuard noGrad;
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const auto& op = *ops[i];
+      const at::Tensor idx = op.mask().nonzero().flatten();
+      auto dense = std::make_shared<models::DenseLinear>(op.inFeatures(), op.outFeatures(), op.bias().defined(), false);
+      dense->to(op.u().device());
+      dense->weight().copy_(op.denseWeight());
+      if (op.bias().defined()) dense->mutableBias().copy_(op.bias().detach());
+      entries[i].slot->replace(dense);
+      auto& f = finals[i];
+      f.s = op.s().detach().index_select(0, idx);
+      f.a = (op.u().detach().index_select(1, idx) * f.s).contiguous();
+      f.b = op.v().detach().index_select(1, idx).t().contiguous();
+      if (op.bias().defined()) f.bias = op.bias().detach().clone();
+      result.ranks.push_back(idx.size(0));
+      const at::Tensor idxCpu = idx.cpu().to(at::kLong).contiguous();
+      result.kept.emplace_back(idxCpu.data_ptr<int64_t>(), idxCpu.data_ptr<int64_t>() + idxCpu.numel());
+    }
+  }
+  restore.armed = false;
+  lowrank::applyRanks(model, finals, result.ranks);
+  return result;
 }
 
 }  // namespace ranklab::rankdyna

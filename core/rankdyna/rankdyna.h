@@ -1,5 +1,5 @@
-// RankDyna's building blocks (ALGORITHMS.md section 3, RankLab's reading of the method: the paper's
-// full text is not at hand). The training loop, the job and the CLI come with issue 6's remaining work.
+// RankDyna (ALGORITHMS.md section 3), RankLab's reading of the method: the paper's full text is not
+// at hand, so what the section assumes is what this implements.
 //
 // Every compressible op is re-parametrised by its SVD, W = U diag(s) V^T (U [M, K], V [N, K], all
 // trainable); a triplet (u_i, s_i, v_i) is a singular group. A group's importance is the mean over its
@@ -14,10 +14,17 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
+#include "api/run.h"
 #include "api/types.h"
+#include "common/progress.h"
+#include "lowrank/calibration.h"
+#include "lowrank/decompose.h"
+#include "models/language_model.h"
 #include "models/linear_op.h"
+#include "train/finetune.h"
 
 namespace ranklab::rankdyna {
 
@@ -88,5 +95,40 @@ class GroupScores {
 // lower index (the larger singular value). Throws ranklab::Error on size mismatches.
 std::vector<at::Tensor> reallocate(const std::vector<api::OpInfo>& ops, const std::vector<at::Tensor>& scores,
                                    double budget);
+
+struct RankDynaOptions {
+  double keep = 0.5;           // p: the final budget is p T_total
+  int64_t warmupSteps = -1;    // t_i at full rank; -1: 10% of the steps
+  int64_t finalSteps = -1;     // t_f at the final budget with the masks frozen; -1: 20% of the steps
+  int64_t reallocEvery = 10;   // delta_t
+  double beta1 = 0.85, beta2 = 0.85;
+  double orthReg = 0.1;        // weight of the orthogonality term
+  train::FinetuneOptions finetune;  // steps (T), rate, batch, seed, ...; checkpoints are not supported
+};
+
+// One reallocation: the per-op ranks it chose, b(t) and the scores' summary.
+struct RankDynaLog {
+  std::vector<api::SeriesPoint> points;  // budget (b(t) / T_total), kept (T(k) / T_total), score_mean, revived, masked
+  api::MaskFrame frame;                  // per-op active groups (rank) and the mask bits
+};
+
+struct RankDynaResult {
+  std::vector<int64_t> ranks;  // final active groups per op (model.ops() order)
+  std::vector<std::vector<int64_t>> kept;  // their indices in the starting spectrum
+  int64_t reallocations = 0;
+  int64_t revived = 0;         // groups that came back after being masked, over the run
+  train::FinetuneResult finetune;
+};
+
+// Re-parametrises every op of `model` by its plain SVD (`svds`, full spectra: U = a / s, V = b^T),
+// fine-tunes everything on `data` for options.finetune.steps while reallocating ranks, and leaves
+// the model with its ops at the final ranks (LowRankLinear over the active groups, or dense when
+// that is cheaper). Throws ranklab::Error on bad options or a truncated decomposition; on an error
+// or cancellation the model's ops are left as they were.
+RankDynaResult runRankDyna(models::LanguageModel& model, const std::vector<lowrank::OpDecomposition>& svds,
+                           const std::vector<lowrank::CalibrationSample>& data, const RankDynaOptions& options,
+                           ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr,
+                           const std::function<void(const api::SeriesPoint&)>& onPoint = {},
+                           const std::function<void(const RankDynaLog&)>& onRealloc = {});
 
 }  // namespace ranklab::rankdyna

@@ -16,7 +16,7 @@ namespace ranklab::train {
 
 FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank::CalibrationSample>& data,
                         const FinetuneOptions& options, ProgressSink* progress, const CancelToken* cancel,
-                        const std::function<void(const api::SeriesPoint&)>& onPoint) {
+                        const std::function<void(const api::SeriesPoint&)>& onPoint, const FinetuneHooks* hooks) {
   FinetuneResult result;
   if (options.steps <= 0) return result;
   if (data.empty()) throw Error("fine-tuning: no training data");
@@ -101,9 +101,15 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
       at::Tensor loss = lowrank::taskLoss(model, b, options.padId);
       const double value = loss.item<double>();
       if (!std::isfinite(value)) throw Error("fine-tuning diverged at step " + std::to_string(step + 1) + " (loss is not finite)");
+      if (hooks && hooks->extraLoss) {
+        const at::Tensor extra = hooks->extraLoss();
+        if (extra.defined()) loss = loss + extra;
+      }
       loss.backward();
+      if (hooks && hooks->afterBackward) hooks->afterBackward(step + 1);
       if (options.clipNorm > 0.0) torch::nn::utils::clip_grad_norm_(params, options.clipNorm);
       optimizer.step();
+      if (hooks && hooks->afterStep) hooks->afterStep(step + 1);
       intervalLoss += value;
       intervalSteps += 1.0;
       result.finalLoss = value;

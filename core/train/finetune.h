@@ -43,6 +43,13 @@ struct FinetuneResult {
   int64_t resumedFrom = 0;  // step of the checkpoint the run continued from (0: fresh)
 };
 
+// Per-step hooks for methods that train through fine-tuning (RankDyna's scores and reallocation).
+struct FinetuneHooks {
+  std::function<at::Tensor()> extraLoss;             // added to the task loss (a regulariser); undefined: none
+  std::function<void(int64_t step)> afterBackward;   // this step's gradients are in place (before clipping)
+  std::function<void(int64_t step)> afterStep;       // after the update; `step` counts from 1
+};
+
 // Throws ranklab::Error for empty data or a checkpoint of another run; ranklab::Cancelled when
 // cancelled (the model then holds the weights of the last finished step, saved as a checkpoint when
 // checkpoints are enabled). The batch order is a pure function of the seed, so a resumed run
@@ -50,7 +57,8 @@ struct FinetuneResult {
 FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank::CalibrationSample>& data,
                         const FinetuneOptions& options, ProgressSink* progress = nullptr,
                         const CancelToken* cancel = nullptr,
-                        const std::function<void(const api::SeriesPoint&)>& onPoint = {});
+                        const std::function<void(const api::SeriesPoint&)>& onPoint = {},
+                        const FinetuneHooks* hooks = nullptr);
 
 // The encoder `encoder` (BERT-family, masked-LM head or classifier) with a fresh sequence-classification
 // head for `labels` (pooler and classifier initialised from `seed`), every other weight copied: how a

@@ -114,6 +114,29 @@ TEST_F(Pipelines, ArsThroughTheCli) {
   EXPECT_THAT(noCalib.err, HasSubstr("needs calibration data"));
 }
 
+// `compress --select rankdyna` with its flags on a decoder: LM fine-tuning while the ranks move.
+TEST_F(Pipelines, RankDynaThroughTheCli) {
+  const auto model = tinyGpt2(23);
+  {
+    std::ofstream text(m_dir / "text.txt");
+    for (int d = 0; d < 10; ++d) text << "Story " << d << ": a small cat sat on the warm mat and looked at the rain.<|endoftext|>";
+  }
+  auto run = cli("compress " + model.string() + " --select rankdyna --keep 0.4 --train " + (m_dir / "text.txt").string() +
+                 " --eval " + (m_dir / "text.txt").string() +
+                 " --calib-len 12 --finetune-steps 30 --warmup-steps 5 --final-steps 5 --realloc-every 4 --beta1 0.8"
+                 " --beta2 0.9 --orth-reg 0.05 --batch 4 --no-store --no-cache --json");
+  ASSERT_EQ(run.code, 0) << run.err;
+  const auto j = nlohmann::json::parse(run.out);
+  EXPECT_EQ(j["selector"], "rankdyna");
+  EXPECT_LE(j["kept_fraction"].get<double>(), 0.4);
+  // Reallocations at t = 9, 13, 17, 21 and 25 (= T - t_f, the final budget).
+  EXPECT_EQ(j["details"]["rankdyna"]["reallocations"], 5);
+  auto weighted = cli("compress " + model.string() + " --select rankdyna --decomp fwsvd --finetune-steps 10 --calib " +
+                      (m_dir / "text.txt").string() + " --no-store");
+  EXPECT_NE(weighted.code, 0);
+  EXPECT_THAT(weighted.err, HasSubstr("plain SVD"));
+}
+
 TEST_F(Pipelines, BertClassifierWithWordPieceAndALabelledFile) {
   torch::manual_seed(22);
   auto c = test::tinyConfig(io::Architecture::Bert, {37, 16, 1, 2, 0, 32, 32}, 2);

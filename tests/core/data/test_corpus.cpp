@@ -42,6 +42,26 @@ TEST(Corpus, ReadsTsvWithHeaderPairsAndLabelNames) {
   EXPECT_EQ(pairs[0].label, 2);
 }
 
+// Label names: labels.txt next to the data wins; else the integers up to the largest; else the
+// distinct names, sorted; fewer than two is an error naming the file.
+TEST(Corpus, LabelNamesComeFromTheLabelFileTheIntegersOrTheNames) {
+  EXPECT_THAT(data::labelNames({}, writeFile("ints.tsv", "a\t0\nb\t3\n")), ElementsAre("0", "1", "2", "3"));
+  EXPECT_THAT(data::labelNames({}, writeFile("names.jsonl", "{\"text\": \"a\", \"label\": \"spam\"}\n"
+                                                             "{\"text\": \"b\", \"label\": \"ham\"}\n")),
+              ElementsAre("ham", "spam"));
+  const auto sub = fs::temp_directory_path() / ("ranklab_data_" + std::to_string(::getpid())) / "task";
+  fs::create_directories(sub);
+  std::ofstream(sub / "labels.txt") << "zero\none\n";
+  std::ofstream(sub / "set.tsv") << "a\tone\n";
+  EXPECT_THAT(data::labelNames({}, sub / "set.tsv"), ElementsAre("zero", "one"));
+  try {
+    data::labelNames({}, writeFile("single.tsv", "a\tonly\n"));
+    FAIL() << "one label was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("single.tsv"));
+  }
+}
+
 TEST(Corpus, ReadsJsonl) {
   auto f = writeFile("set.jsonl", "{\"text\": \"hello\", \"label\": 1}\n\n{\"sentence1\": \"a\", \"sentence2\": \"b\", \"label\": \"yes\"}\n");
   auto ex = data::readLabelled(f, {"no", "yes"});

@@ -419,4 +419,53 @@ TEST_F(Jobs, ArsOnAClassifierWithFisherWeights) {
   EXPECT_EQ(db.frames(out.data.run.id).size(), 4u);  // every 10 steps
 }
 
+// Issue 6 through the job runner: a general pretrained encoder (masked-LM head, no classifier) gets a
+// seeded classification head for the labelled task and is compressed while it is fine-tuned, ranks
+// reallocated every delta_t steps and recorded as mask frames.
+TEST_F(Jobs, RankDynaCompressesAGeneralEncoderWhileFineTuning) {
+  tinyBertClassifier(44);  // writes set.tsv
+  torch::manual_seed(44);
+  models::LoadedModel m;
+  m.model = models::createModel(test::tinyConfig(io::Architecture::Bert, {37, 32, 2, 2, 0, 64, 32}));
+  ASSERT_FALSE(m.model->hasClassifier());
+  const auto dir = m_dir / "bert-mlm";
+  models::saveHfDirectory(m, dir);
+  fs::copy_file(fs::path(RANKLAB_TEST_DATA_DIR) / "wordpiece" / "vocab.txt", dir / "vocab.txt");
+  auto spec = baseSpec(dir);
+  spec.selector = "rankdyna";
+  spec.keep = 0.4;
+  spec.train = spec.evalLabelled = (m_dir / "set.tsv").string();
+  spec.finetuneSteps = 40;
+  spec.learningRate = 3e-3;
+  spec.batchSize = 4;
+  spec.reallocEvery = 5;
+  const auto out = run(spec);
+  ASSERT_EQ(out.status, "succeeded") << out.error;
+  const auto& r = out.data.run;
+  EXPECT_EQ(r.selector, "rankdyna");
+  EXPECT_EQ(r.metric, "accuracy");
+  EXPECT_LE(r.keptFraction, 0.4);
+  const auto details = nlohmann::json::parse(r.configJson).at("_details");
+  EXPECT_EQ(details.at("classifier_attached").at("labels"), nlohmann::json({"negative", "positive"}));
+  // Warm-up 4 steps, final 8: reallocations at t = 9, 14, 19, 24, 29 and 32 (the final budget).
+  EXPECT_EQ(details.at("rankdyna").at("reallocations"), 6);
+  store::RunStore db(spec.db);
+  const auto frames = db.frames(r.id);
+  ASSERT_EQ(frames.size(), 6u);
+  EXPECT_EQ(frames.back().step, 32);
+  for (size_t i = 0; i < out.data.ops.size(); ++i) EXPECT_EQ(out.data.ops[i].rank, frames.back().ranks[i]);
+  EXPECT_EQ(db.series(r.id, "budget").size(), 6u);
+  EXPECT_FALSE(db.series(r.id, "finetune_loss").empty());
+  // The two sentence types are separable: the compressed classifier learns them while compressing.
+  EXPECT_GT(r.metricAfter, 0.9);
+
+  spec.decomposition = "fwsvd";
+  const auto weighted = run(spec);
+  EXPECT_EQ(weighted.status, "failed");
+  EXPECT_THAT(weighted.error, HasSubstr("plain SVD"));
+  spec.decomposition = "svd";
+  spec.finetuneSteps = 0;
+  EXPECT_THAT(run(spec).error, HasSubstr("--finetune-steps"));
+}
+
 }  // namespace

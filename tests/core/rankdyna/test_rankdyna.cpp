@@ -5,10 +5,15 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <random>
 
 #include "common/compat.h"
 #include "common/error.h"
+#include "lowrank/decompose.h"
+#include "models/low_rank_linear.h"
 #include "rankdyna/rankdyna.h"
+#include "select/ledger.h"
+#include "support/tiny_config.h"
 
 using namespace ranklab;
 
@@ -121,4 +126,90 @@ TEST(RankDyna, OrthogonalityTermAndItsGradient) {
   const auto expected = 4.0 * torch::mm(uu, torch::mm(uu.t(), uu) - torch::eye(5));
   EXPECT_LT((off.u().grad() - expected).abs().max().item<double>(), 1e-4);
   EXPECT_LT(off.v().grad().abs().max().item<double>(), 1e-4);  // V is still orthonormal
+}
+
+namespace {
+std::shared_ptr<models::LanguageModel> tinyGpt2(uint64_t seed) {
+  torch::manual_seed(seed);
+  auto m = models::createModel(test::tinyConfig(io::Architecture::Gpt2, {61, 32, 2, 2, 0, 64, 32}));
+  m->eval();
+  return m;
+}
+
+std::vector<lowrank::CalibrationSample> randomSamples(int64_t count, int64_t length, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<lowrank::CalibrationSample> out(static_cast<size_t>(count));
+  for (auto& s : out)
+    for (int64_t t = 0; t < length; ++t) s.ids.push_back(static_cast<int64_t>(rng() % 61));
+  return out;
+}
+}  // namespace
+
+// A whole run on a tiny GPT-2: reallocations every delta_t steps between warm-up and the final phase,
+// b(t) falling to p T_total, the final ranks within it (counted as the training counts them, and by
+// the ledger), and the model left with low-rank ops at those ranks.
+TEST(RankDyna, RunMeetsTheBudgetAndRecordsEveryReallocation) {
+  auto model = tinyGpt2(7);
+  const auto samples = randomSamples(16, 20, 8);
+  const auto svds = lowrank::decomposeModel(*model, lowrank::Method::Svd, nullptr);
+  const auto infos = model->ops().infos();
+  rankdyna::RankDynaOptions o;
+  o.keep = 0.4;
+  o.warmupSteps = 10;
+  o.finalSteps = 10;
+  o.reallocEvery = 5;
+  o.finetune.steps = 60;
+  o.finetune.learningRate = 1e-3;
+  o.finetune.batchSize = 4;
+  std::vector<rankdyna::RankDynaLog> logs;
+  const auto r = rankdyna::runRankDyna(*model, svds, samples, o, nullptr, nullptr, {},
+                                       [&](const rankdyna::RankDynaLog& l) { logs.push_back(l); });
+  // Due at t = 15, 20, ..., 50 (50 = T - t_f, the last one, at the final budget).
+  ASSERT_EQ(logs.size(), 8u);
+  EXPECT_EQ(r.reallocations, 8);
+  EXPECT_EQ(logs.front().frame.step, 15);
+  EXPECT_EQ(logs.back().frame.step, 50);
+  double previous = 2.0;
+  for (const auto& l : logs) {
+    ASSERT_EQ(l.points[0].name, "budget");
+    ASSERT_EQ(l.points[1].name, "kept");
+    EXPECT_LE(l.points[0].value, previous + 1e-12);
+    EXPECT_LE(l.points[1].value, l.points[0].value + 1e-12);  // the reallocation meets b(t)
+    previous = l.points[0].value;
+    ASSERT_EQ(l.frame.ranks.size(), infos.size());
+  }
+  EXPECT_NEAR(logs.back().points[0].value, 0.4, 1e-12);
+  double cost = 0.0, total = 0.0;
+  for (size_t i = 0; i < infos.size(); ++i) {
+    cost += static_cast<double>(r.ranks[i] * (infos[i].inFeatures + infos[i].outFeatures));
+    total += static_cast<double>(infos[i].inFeatures * infos[i].outFeatures);
+    EXPECT_EQ(r.ranks[i], logs.back().frame.ranks[i]);  // frozen after the last reallocation
+    EXPECT_EQ(static_cast<int64_t>(r.kept[i].size()), r.ranks[i]);
+  }
+  EXPECT_LE(cost, 0.4 * total);
+  EXPECT_LE(select::ledger(infos, r.ranks).keptFraction, 0.4);
+  for (size_t i = 0; i < infos.size(); ++i)
+    if (r.ranks[i] < select::fullRank(infos[i]) && select::isFactorised(infos[i], r.ranks[i]))
+      EXPECT_NE(std::dynamic_pointer_cast<models::LowRankLinear>(model->ops().entries()[i].slot->impl()), nullptr);
+  EXPECT_EQ(r.finetune.series.empty(), false);
+  const auto ids = torch::tensor(samples[0].ids, torch::kLong).unsqueeze(0);
+  EXPECT_TRUE(torch::isfinite(model->forward(ids)).all().item<bool>());
+}
+
+TEST(RankDyna, RefusesBadSchedulesAndRestoresTheModelWhenCancelled) {
+  auto model = tinyGpt2(8);
+  const auto samples = randomSamples(4, 12, 9);
+  const auto svds = lowrank::decomposeModel(*model, lowrank::Method::Svd, nullptr);
+  rankdyna::RankDynaOptions o;
+  EXPECT_THROW(rankdyna::runRankDyna(*model, svds, samples, o), Error);  // no steps
+  o.finetune.steps = 20;
+  o.warmupSteps = 10;
+  o.finalSteps = 10;
+  EXPECT_THROW(rankdyna::runRankDyna(*model, svds, samples, o), Error);
+  o.finalSteps = 2;
+  const auto impl = model->ops().entries()[0].slot->impl();
+  CancelToken cancel;
+  cancel.cancel();
+  EXPECT_THROW(rankdyna::runRankDyna(*model, svds, samples, o, nullptr, &cancel), Cancelled);
+  EXPECT_EQ(model->ops().entries()[0].slot->impl(), impl);
 }
