@@ -1,5 +1,6 @@
-// ARS training step vs a plain forward + backward of the same model on the same batch (issue 5's
-// goal: <= 1.3x). The ARS side is trainArs for kSteps steps (hypernetwork forward, Gumbel noise, the
+// The two methods' training steps against plain training of the same model on the same batches.
+//
+// ARS (issue 5's goal: <= 1.3x): one ARS training step vs a plain forward + backward. The ARS side is trainArs for kSteps steps (hypernetwork forward, Gumbel noise, the
 // masked full-rank factorised forward, task loss + hinge + alignment, backward to the hypernetwork,
 // Adam, the read-off at the end), divided by kSteps; the baseline is kSteps plain steps (forward,
 // task loss, backward into every weight of the dense model) on the same samples. Both run in each
@@ -25,7 +26,9 @@
 #include "lowrank/calibration.h"
 #include "lowrank/decompose.h"
 #include "models/loader.h"
+#include "rankdyna/rankdyna.h"
 #include "store/run_store.h"
+#include "train/finetune.h"
 
 namespace fs = std::filesystem;
 using namespace ranklab;
@@ -102,6 +105,55 @@ void BM_ArsStepVsPlainStep(benchmark::State& state) {
   state.counters["ops"] = static_cast<double>(model.ops().size());
 }
 BENCHMARK(BM_ArsStepVsPlainStep)->Arg(0)->Arg(1)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// RankDyna: a fine-tuning run of kSteps steps with RankDyna (SVD re-parametrised ops at full rank,
+// scores every step, a reallocation every 2 steps, the orthogonality term, the conversion to low-rank
+// ops at the end) vs kSteps steps of plain fine-tuning of the dense model (same AdamW, batches, rate).
+// Each iteration loads a fresh model for each side (untimed). Counter x_plain: the paired ratio.
+void BM_RankDynaStepVsPlainFinetuneStep(benchmark::State& state) {
+  Setup* s = setupFor(static_cast<int>(state.range(0)));
+  if (!s) {
+    state.SkipWithError("reference model not found");
+    return;
+  }
+  auto fresh = [&] {
+    auto m = models::loadModel(s->loaded.source, {"cpu", s->loaded.tokenizerSource}).model;
+    m->eval();
+    return m;
+  };
+  train::FinetuneOptions fo;
+  fo.steps = kSteps;
+  fo.batchSize = kBatch;
+  fo.logEvery = 1000;
+  rankdyna::RankDynaOptions ro;
+  ro.keep = 0.5;
+  ro.warmupSteps = 1;
+  ro.finalSteps = 1;
+  ro.reallocEvery = 2;
+  ro.finetune = fo;
+  double ratioSum = 0.0, plainSum = 0.0;
+  int64_t n = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto plainModel = fresh();
+    auto dynaModel = fresh();
+    state.ResumeTiming();
+    const auto t0 = std::chrono::steady_clock::now();
+    train::finetune(*plainModel, s->samples, fo);
+    const auto t1 = std::chrono::steady_clock::now();
+    rankdyna::runRankDyna(*dynaModel, s->decs, s->samples, ro);
+    const auto t2 = std::chrono::steady_clock::now();
+    const double plain = std::chrono::duration<double>(t1 - t0).count();
+    const double dyna = std::chrono::duration<double>(t2 - t1).count();
+    state.SetIterationTime(dyna / kSteps);
+    plainSum += plain / kSteps;
+    ratioSum += dyna / plain;
+    ++n;
+  }
+  state.counters["x_plain"] = ratioSum / static_cast<double>(n);
+  state.counters["plain_ms"] = 1e3 * plainSum / static_cast<double>(n);
+}
+BENCHMARK(BM_RankDynaStepVsPlainFinetuneStep)->Arg(0)->Arg(1)->Iterations(2)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 void BM_ArsLogToStore(benchmark::State& state) {
   const fs::path file = fs::temp_directory_path() / ("ranklab_bench_ars_" + std::to_string(::getpid()) + ".db");
