@@ -321,6 +321,20 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
     cancel.check();
 
     // --- select ---
+    // A logged ARS step or RankDyna reallocation: into the store as it happens, the outcome and the
+    // live views.
+    auto recordLog = [&](const std::vector<api::SeriesPoint>& points, const api::MaskFrame& frame) {
+      if (db) {
+        db->appendSeries(runId, points);
+        db->appendFrames(runId, {frame});
+      }
+      out.data.series.insert(out.data.series.end(), points.begin(), points.end());
+      out.data.frames.push_back(frame);
+      if (observer) {
+        for (const auto& p : points) observer->seriesPoint(p);
+        observer->maskFrame(frame);
+      }
+    };
     if (spec.selector == "energy") {
       std::vector<select::Spectrum> spectra;
       for (const auto& d : decs) spectra.push_back(spectrumOf(d));
@@ -382,18 +396,7 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
             out.data.series.push_back(p);
             if (observer) observer->seriesPoint(p);
           },
-          [&](const rankdyna::RankDynaLog& log) {
-            if (db) {
-              db->appendSeries(runId, log.points);
-              db->appendFrames(runId, {log.frame});
-            }
-            out.data.series.insert(out.data.series.end(), log.points.begin(), log.points.end());
-            out.data.frames.push_back(log.frame);
-            if (observer) {
-              for (const auto& p : log.points) observer->seriesPoint(p);
-              observer->maskFrame(log.frame);
-            }
-          });
+          [&](const rankdyna::RankDynaLog& log) { recordLog(log.points, log.frame); });
       if (db) db->appendSeries(runId, r.finetune.series);
       ranks = r.ranks;
       rankDynaKept = r.kept;
@@ -404,18 +407,8 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
     } else if (spec.selector == "ars") {
       auto ao = arsOptions(spec);
       ao.padId = padId;
-      const auto r = ars::trainArs(model, decs, calibSamples, ao, &progress, &cancel, [&](const ars::ArsLog& log) {
-        if (db) {
-          db->appendSeries(runId, log.points);
-          db->appendFrames(runId, {log.frame});
-        }
-        out.data.series.insert(out.data.series.end(), log.points.begin(), log.points.end());
-        out.data.frames.push_back(log.frame);
-        if (observer) {
-          for (const auto& p : log.points) observer->seriesPoint(p);
-          observer->maskFrame(log.frame);
-        }
-      });
+      const auto r = ars::trainArs(model, decs, calibSamples, ao, &progress, &cancel,
+                                   [&](const ars::ArsLog& log) { recordLog(log.points, log.frame); });
       ranks = r.readOff.ranks;
       details["ars"] = {{"steps", r.steps},
                         {"stopped_because", r.stoppedBecause},

@@ -6,12 +6,14 @@
 
 namespace ranklab::models {
 
-namespace {
-std::string shape(const at::Tensor& t) {
+std::string shapeString(const at::Tensor& t) {
   std::string s = "[";
   for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
   return s + "]";
 }
+
+namespace {
+std::string shape(const at::Tensor& t) { return shapeString(t); }
 }  // namespace
 
 LowRankLinear::LowRankLinear(at::Tensor a, at::Tensor b, at::Tensor bias) {

@@ -8,6 +8,9 @@
 
 namespace ranklab::models {
 
+// "[2, 3]": a tensor's shape for error messages.
+std::string shapeString(const at::Tensor& t);
+
 class LowRankLinear : public LinearOp {
  public:
   // Throws ranklab::Error when the shapes do not chain (A [M, k], B [k, N], bias [N]).

@@ -8,16 +8,13 @@
 
 #include "ars/ars.h"
 #include "common/error.h"
+#include "models/low_rank_linear.h"
 #include "select/ledger.h"
 
 namespace ranklab::rankdyna {
 
 namespace {
-std::string shape(const at::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
+std::string shape(const at::Tensor& t) { return models::shapeString(t); }
 }  // namespace
 
 void BudgetSchedule::validate() const {

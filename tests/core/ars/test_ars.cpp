@@ -17,36 +17,18 @@
 #include "models/low_rank_linear.h"
 #include "select/ledger.h"
 #include "support/tiny_config.h"
+#include "support/tiny_models.h"
 #include "test_paths.h"
 
 namespace fs = std::filesystem;
 using namespace ranklab;
 
 namespace {
-
-api::OpInfo op(const std::string& name, int64_t in, int64_t out) {
-  api::OpInfo o;
-  o.name = name;
-  o.inFeatures = in;
-  o.outFeatures = out;
-  return o;
-}
-
-std::shared_ptr<models::LanguageModel> tinyGpt2(uint64_t seed) {
-  torch::manual_seed(seed);
-  auto m = models::createModel(test::tinyConfig(io::Architecture::Gpt2, {61, 32, 2, 2, 0, 64, 32}));
-  m->eval();
-  return m;
-}
-
+using test::opInfo;
+std::shared_ptr<models::LanguageModel> tinyGpt2(uint64_t seed) { return test::tinyGpt2Model(seed); }
 std::vector<lowrank::CalibrationSample> randomSamples(int64_t count, int64_t length, int64_t vocab, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<lowrank::CalibrationSample> out(static_cast<size_t>(count));
-  for (auto& s : out)
-    for (int64_t t = 0; t < length; ++t) s.ids.push_back(static_cast<int64_t>(rng() % static_cast<uint64_t>(vocab)));
-  return out;
+  return test::randomSamples(count, length, vocab, seed);
 }
-
 }  // namespace
 
 // The forward value is the rounded sigmoid; the backward is the sigmoid's derivative, so a loss
@@ -137,7 +119,7 @@ TEST(Ars, PacksMaskBitsLsbFirst) {
 // The read-off keeps the TOP-k triplets, k = the number of positions the noise-free mask keeps,
 // whatever positions those were; then it meets the budget from below without going over.
 TEST(Ars, ReadOffKeepsTopKAndMeetsTheBudgetFromBelow) {
-  const std::vector<api::OpInfo> ops = {op("a", 100, 100), op("b", 100, 50)};  // T_total = 15000
+  const std::vector<api::OpInfo> ops = {opInfo("a", 100, 100), opInfo("b", 100, 50)};  // T_total = 15000
   // Op a keeps 3 scattered positions (scores > 0), op b keeps 1.
   std::vector<std::vector<float>> scores = {std::vector<float>(50, -4.0f), std::vector<float>(50, -4.0f)};
   scores[0][1] = 2.0f;

@@ -14,17 +14,12 @@
 #include "rankdyna/rankdyna.h"
 #include "select/ledger.h"
 #include "support/tiny_config.h"
+#include "support/tiny_models.h"
 
 using namespace ranklab;
 
 namespace {
-api::OpInfo op(const std::string& name, int64_t in, int64_t out) {
-  api::OpInfo o;
-  o.name = name;
-  o.inFeatures = in;
-  o.outFeatures = out;
-  return o;
-}
+using test::opInfo;
 }  // namespace
 
 // Warm-up at b0, the cubic decrease, then bT for the final steps (metric: exact values, 1e-9).
@@ -65,7 +60,7 @@ TEST(RankDyna, ScoresFollowTheEmaFormulas) {
 // Groups are kept by score per parameter until the budget is met; a masked group whose score rises
 // comes back at the next reallocation.
 TEST(RankDyna, ReallocationMeetsTheBudgetAndRevivesGroups) {
-  const std::vector<api::OpInfo> ops = {op("a", 10, 10), op("b", 30, 10)};  // group costs 20 and 40
+  const std::vector<api::OpInfo> ops = {opInfo("a", 10, 10), opInfo("b", 30, 10)};  // group costs 20 and 40
   std::vector<at::Tensor> scores = {torch::tensor({8.0, 4.0, 1.0}), torch::tensor({20.0, 6.0, 1.0})};
   // Per parameter: a {0.4, 0.2, 0.05}, b {0.5, 0.15, 0.025}; budget 90: b0 (40) + a0 (20) + a1 (20) = 80,
   // then b1 (40) does not fit and everything below it is masked.
@@ -129,19 +124,9 @@ TEST(RankDyna, OrthogonalityTermAndItsGradient) {
 }
 
 namespace {
-std::shared_ptr<models::LanguageModel> tinyGpt2(uint64_t seed) {
-  torch::manual_seed(seed);
-  auto m = models::createModel(test::tinyConfig(io::Architecture::Gpt2, {61, 32, 2, 2, 0, 64, 32}));
-  m->eval();
-  return m;
-}
-
+std::shared_ptr<models::LanguageModel> tinyGpt2(uint64_t seed) { return test::tinyGpt2Model(seed); }
 std::vector<lowrank::CalibrationSample> randomSamples(int64_t count, int64_t length, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<lowrank::CalibrationSample> out(static_cast<size_t>(count));
-  for (auto& s : out)
-    for (int64_t t = 0; t < length; ++t) s.ids.push_back(static_cast<int64_t>(rng() % 61));
-  return out;
+  return test::randomSamples(count, length, test::kTinyGpt2Vocab, seed);
 }
 }  // namespace
 
