@@ -9,6 +9,7 @@
 #include <random>
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "models/low_rank_linear.h"
 #include "select/ledger.h"
 #include "select/selectors.h"
@@ -16,13 +17,6 @@
 namespace ranklab::ars {
 
 namespace {
-
-uint64_t splitmix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 double seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();

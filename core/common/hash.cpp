@@ -78,4 +78,11 @@ std::string sha256OfPath(const std::filesystem::path& path) {
   return h.hexDigest();
 }
 
+uint64_t splitmix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
 }  // namespace ranklab

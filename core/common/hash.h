@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -28,6 +29,10 @@ class Sha256 {
 };
 
 std::string sha256Hex(const std::string& text);
+
+// SplitMix64's output function: a well-mixed 64-bit value from any input (seeds derived from a seed
+// and a step, so each step draws independently and reproducibly).
+uint64_t splitmix(uint64_t x);
 // A file's bytes; for a directory, every regular file directly inside it, in name order, each
 // preceded by its name (so renaming a file changes the hash).
 std::string sha256OfPath(const std::filesystem::path& path);

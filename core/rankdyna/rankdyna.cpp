@@ -13,9 +13,6 @@
 
 namespace ranklab::rankdyna {
 
-namespace {
-std::string shape(const at::Tensor& t) { return models::shapeString(t); }
-}  // namespace
 
 void BudgetSchedule::validate() const {
   if (warmupSteps < 0 || finalSteps < 0 || warmupSteps + finalSteps >= totalSteps)
@@ -35,10 +32,10 @@ double BudgetSchedule::at(int64_t step) const {
 
 SvdLinear::SvdLinear(const at::Tensor& u, const at::Tensor& s, const at::Tensor& v, const at::Tensor& bias) {
   if (u.dim() != 2 || s.dim() != 1 || v.dim() != 2 || u.size(1) != s.size(0) || v.size(1) != s.size(0))
-    throw Error("SvdLinear: U " + shape(u) + ", s " + shape(s) + " and V " + shape(v) +
+    throw Error("SvdLinear: U " + models::shapeString(u) + ", s " + models::shapeString(s) + " and V " + models::shapeString(v) +
                 " do not chain (expected [M, K], [K] and [N, K])");
   if (bias.defined() && (bias.dim() != 1 || bias.size(0) != v.size(0)))
-    throw Error("SvdLinear: bias " + shape(bias) + " does not match " + std::to_string(v.size(0)) + " outputs");
+    throw Error("SvdLinear: bias " + models::shapeString(bias) + " does not match " + std::to_string(v.size(0)) + " outputs");
   m_u = register_parameter("u", u.detach().contiguous().clone());
   m_s = register_parameter("s", s.detach().contiguous().clone());
   m_v = register_parameter("v", v.detach().contiguous().clone());
@@ -70,7 +67,7 @@ at::Tensor SvdLinear::denseWeight() const {
 
 void SvdLinear::setMask(const at::Tensor& mask) {
   if (mask.dim() != 1 || mask.size(0) != rank())
-    throw Error("SvdLinear: mask " + shape(mask) + " does not match rank " + std::to_string(rank()));
+    throw Error("SvdLinear: mask " + models::shapeString(mask) + " does not match rank " + std::to_string(rank()));
   torch::NoGradGuard noGrad;
   m_mask.copy_(mask.to(m_mask.options()));
 }
@@ -102,7 +99,7 @@ GroupScores::GroupScores(int64_t groups, double beta1, double beta2) : m_beta1(b
 
 void GroupScores::update(const at::Tensor& sensitivity) {
   if (sensitivity.dim() != 1 || sensitivity.size(0) != m_importance.size(0))
-    throw Error("RankDyna: " + shape(sensitivity) + " sensitivities for " + std::to_string(m_importance.size(0)) + " groups");
+    throw Error("RankDyna: " + models::shapeString(sensitivity) + " sensitivities for " + std::to_string(m_importance.size(0)) + " groups");
   const at::Tensor i = sensitivity.detach().to(at::kCPU, at::kDouble);
   m_importance = m_beta1 * m_importance + (1.0 - m_beta1) * i;
   m_uncertainty = m_beta2 * m_uncertainty + (1.0 - m_beta2) * (i - m_importance).abs();

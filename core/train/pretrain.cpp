@@ -24,13 +24,6 @@ namespace {
 
 constexpr int64_t kIgnore = -100;
 
-uint64_t splitmix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 struct Batch {
   at::Tensor input;   // [B, L]
   at::Tensor target;  // [B, L], kIgnore where no loss is taken
