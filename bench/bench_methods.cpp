@@ -11,11 +11,13 @@
 // packed bits, 9.6 kB), each in its own transaction, into a file database, 500 frames as a 5000-step
 // run logging every 10 steps writes.
 #include <benchmark/benchmark.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -36,6 +38,17 @@ using namespace ranklab;
 namespace {
 
 constexpr int64_t kSteps = 10;
+
+// RANKLAB_BENCH_DEVICE=cuda runs both sides of each pair on the GPU (default: cpu).
+std::string benchDevice() {
+  const char* d = std::getenv("RANKLAB_BENCH_DEVICE");
+  return d && *d ? d : "cpu";
+}
+
+// Waits for queued GPU work so that wall-clock timestamps cover it.
+void sync() {
+  if (benchDevice().rfind("cuda", 0) == 0) torch::cuda::synchronize();
+}
 constexpr int64_t kBatch = 8;
 constexpr int64_t kLength = 129;  // 128 predicted tokens per window
 
@@ -52,12 +65,12 @@ Setup* setupFor(int which) {
   s = std::make_unique<Setup>();
   std::string text;
   if (which == 0) {
-    s->loaded = models::loadModel(shippedModel("gpt-mini"), {"cpu", {}});
+    s->loaded = models::loadModel(shippedModel("gpt-mini"), {benchDevice(), {}});
     text = data::readTextFile(resourcesDir() / "data" / "lm" / "valid.txt");
   } else {
     const fs::path ref = fs::path(RANKLAB_BENCH_REFERENCE_DIR) / "stories260K";
     if (!fs::exists(ref / "stories260K.bin")) return nullptr;
-    s->loaded = models::loadModel(ref / "stories260K.bin", {"cpu", ref / "tok512.bin"});
+    s->loaded = models::loadModel(ref / "stories260K.bin", {benchDevice(), ref / "tok512.bin"});
     text = data::readTextFile(ref / "TinyStories-valid.first69.txt");
   }
   s->loaded.model->eval();
@@ -84,13 +97,16 @@ void BM_ArsStepVsPlainStep(benchmark::State& state) {
   double ratioSum = 0.0, plainSum = 0.0;
   int64_t n = 0;
   for (auto _ : state) {
+    sync();
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < kSteps; ++i) {
       for (auto& p : model.parameters()) p.mutable_grad() = at::Tensor();
       lowrank::taskLoss(model, batch).backward();
     }
+    sync();
     const auto t1 = std::chrono::steady_clock::now();
     ars::trainArs(model, s->decs, s->samples, o);
+    sync();
     const auto t2 = std::chrono::steady_clock::now();
     const double plain = std::chrono::duration<double>(t1 - t0).count();
     const double arsTime = std::chrono::duration<double>(t2 - t1).count();
@@ -117,7 +133,7 @@ void BM_RankDynaStepVsPlainFinetuneStep(benchmark::State& state) {
     return;
   }
   auto fresh = [&] {
-    auto m = models::loadModel(s->loaded.source, {"cpu", s->loaded.tokenizerSource}).model;
+    auto m = models::loadModel(s->loaded.source, {benchDevice(), s->loaded.tokenizerSource}).model;
     m->eval();
     return m;
   };
@@ -137,11 +153,14 @@ void BM_RankDynaStepVsPlainFinetuneStep(benchmark::State& state) {
     state.PauseTiming();
     auto plainModel = fresh();
     auto dynaModel = fresh();
+    sync();
     state.ResumeTiming();
     const auto t0 = std::chrono::steady_clock::now();
     train::finetune(*plainModel, s->samples, fo);
+    sync();
     const auto t1 = std::chrono::steady_clock::now();
     rankdyna::runRankDyna(*dynaModel, s->decs, s->samples, ro);
+    sync();
     const auto t2 = std::chrono::steady_clock::now();
     const double plain = std::chrono::duration<double>(t1 - t0).count();
     const double dyna = std::chrono::duration<double>(t2 - t1).count();

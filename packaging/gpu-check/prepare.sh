@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 rm -rf build-device && mkdir -p build-device/debs build-device/reference
 (cd build-device/debs && apt-get download libsqlite3-dev libsqlite3-0 libssl-dev nlohmann-json3-dev libcli11-dev \
-  libsentencepiece-dev libsentencepiece0 libpcre2-dev libpcre2-8-0 libutf8proc-dev libutf8proc2 libgtest-dev libgmock-dev)
+  libsentencepiece-dev libsentencepiece0 libpcre2-dev libpcre2-8-0 libutf8proc-dev libutf8proc2 libgtest-dev libgmock-dev \
+  libbenchmark-dev libbenchmark1debian)
 for d in build-device/debs/*.deb; do dpkg -x "$d" build-device/root; done
 rm -rf build-device/debs build-device/root/usr/share/doc build-device/root/usr/share/man
 ln -sfn "$(realpath ../shared/reference/stories260K)" build-device/reference/stories260K
