@@ -17,17 +17,24 @@ docs = ["The quick brown fox jumps over the lazy dog. " * (3 + i) for i in range
 text = os.path.join(work, "text.txt")
 open(text, "w").write("<|endoftext|>".join(docs))
 tok = GPT2TokenizerFast(vocab_file=os.path.join(tokdir, "vocab.json"), merges_file=os.path.join(tokdir, "merges.txt"))
+def encode(d):
+    ids = tok.encode(d)
+    if not ids:  # some transformers releases build an empty fast tokenizer from vocab + merges alone
+        r = subprocess.run([cli, "tokenize", "--tokenizer", tokdir, "--text", d, "--json"], capture_output=True, text=True, check=True)
+        ids = json.loads(r.stdout)["ids"]
+    return ids
 
 def hf_ppl(m):
     nll, n = 0.0, 0
     with torch.no_grad():
         for d in docs:
-            ids = [50256] + tok.encode(d.strip())
+            ids = [50256] + encode(d.strip())
             for s in range(0, len(ids) - 1, 128):
                 w = ids[s:s + 129]
                 x = torch.tensor([w[:-1]]); y = torch.tensor([w[1:]])
                 logits = m(x).logits[0]
                 nll += torch.nn.functional.cross_entropy(logits, y[0], reduction="sum").item(); n += y.numel()
+    if n == 0: sys.exit("hf_check: no tokens to score")
     return math.exp(nll / n), n
 
 def rl(*args):

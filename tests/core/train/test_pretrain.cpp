@@ -232,12 +232,12 @@ TEST_F(Pretrain, SavedWeightsRoundTripExactly) {
   m.model->eval();
   models::saveHfDirectory(m, m_dir / "fp32");
   const auto ids = torch::randint(0, 259, {2, 16}, torch::kLong);
-  auto back = models::loadModel(m_dir / "fp32");
+  auto back = models::loadModel(m_dir / "fp32", {"cpu", {}});
   torch::NoGradGuard noGrad;
   EXPECT_TRUE(torch::equal(m.model->forward(ids), back.model->forward(ids)));
   // fp16 storage: the reloaded weights are exactly the float16-rounded ones.
   models::saveHfDirectory(m, m_dir / "fp16", at::kHalf);
-  auto half = models::loadModel(m_dir / "fp16");
+  auto half = models::loadModel(m_dir / "fp16", {"cpu", {}});
   const auto original = m.model->hfWeights(), rounded = half.model->hfWeights();
   for (const auto& [name, t] : original) EXPECT_TRUE(torch::equal(t.to(at::kHalf).to(at::kFloat), rounded.at(name))) << name;
   EXPECT_THAT(data::readTextFile(m_dir / "fp16" / "config.json"), HasSubstr("\"torch_dtype\": \"float16\""));
