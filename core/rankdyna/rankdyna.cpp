@@ -100,7 +100,13 @@ GroupScores::GroupScores(int64_t groups, double beta1, double beta2) : m_beta1(b
 void GroupScores::update(const at::Tensor& sensitivity) {
   if (sensitivity.dim() != 1 || sensitivity.size(0) != m_importance.size(0))
     throw Error("RankDyna: " + models::shapeString(sensitivity) + " sensitivities for " + std::to_string(m_importance.size(0)) + " groups");
-  const at::Tensor i = sensitivity.detach().to(at::kCPU, at::kDouble);
+  // The smoothed scores live where the sensitivities are computed: on a GPU an update is then two
+  // small kernels instead of a device-to-host copy (and a stall) per op per step.
+  const at::Tensor i = sensitivity.detach().to(at::kDouble);
+  if (m_importance.device() != i.device()) {
+    m_importance = m_importance.to(i.device());
+    m_uncertainty = m_uncertainty.to(i.device());
+  }
   m_importance = m_beta1 * m_importance + (1.0 - m_beta1) * i;
   m_uncertainty = m_beta2 * m_uncertainty + (1.0 - m_beta2) * (i - m_importance).abs();
 }
