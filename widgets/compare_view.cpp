@@ -1,0 +1,714 @@
+#include "widgets/compare_view.h"
+
+#include <qcustomplot.h>
+
+#include <QCheckBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QHash>
+#include <QHeaderView>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QLocale>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSaveFile>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QTextStream>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <map>
+
+#include "widgets/plot_export.h"
+
+namespace ranklab::widgets {
+namespace {
+
+const QString kAbsent = QStringLiteral("\u2013");  // en dash: the run lacks this key / not measured
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+// Shortest text that reads back as the same double, so 0.5 from the record and 0.500000 from the
+// JSON compare equal.
+QString shortest(double v) { return QString::number(v, 'g', QLocale::FloatingPointShortest); }
+
+QString jsonText(const QJsonValue& v) {
+  switch (v.type()) {
+    case QJsonValue::String:
+      return v.toString();
+    case QJsonValue::Double:
+      return shortest(v.toDouble());
+    case QJsonValue::Bool:
+      return v.toBool() ? QStringLiteral("true") : QStringLiteral("false");
+    case QJsonValue::Null:
+      return QStringLiteral("null");
+    case QJsonValue::Array:
+      return QString::fromUtf8(QJsonDocument(v.toArray()).toJson(QJsonDocument::Compact));
+    case QJsonValue::Object:
+      return QString::fromUtf8(QJsonDocument(v.toObject()).toJson(QJsonDocument::Compact));
+    default:
+      return QString();
+  }
+}
+
+// Nested objects become dotted keys; arrays and empty objects stay one value.
+void flatten(const QJsonObject& object, const QString& prefix, std::map<QString, QString>& out) {
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    const QString key = prefix.isEmpty() ? it.key() : prefix + QLatin1Char('.') + it.key();
+    if (it.value().isObject() && !it.value().toObject().isEmpty()) {
+      flatten(it.value().toObject(), key, out);
+    } else {
+      out[key] = jsonText(it.value());
+    }
+  }
+}
+
+std::map<QString, QString> configValues(const std::string& json) {
+  std::map<QString, QString> values;
+  if (json.empty()) return values;
+  QJsonParseError error{};
+  const QJsonDocument doc = QJsonDocument::fromJson(QByteArray::fromStdString(json), &error);
+  if (error.error != QJsonParseError::NoError) {
+    values[QStringLiteral("configJson")] =
+        CompareView::tr("not valid JSON (%1 at offset %2)").arg(error.errorString()).arg(error.offset);
+  } else if (!doc.isObject()) {
+    values[QStringLiteral("configJson")] = CompareView::tr("not a JSON object");
+  } else {
+    flatten(doc.object(), QString(), values);
+  }
+  return values;
+}
+
+QString metricText(const std::string& metric, double v) {
+  if (!std::isfinite(v)) return kAbsent;
+  return QLocale().toString(v, 'f', metric == "accuracy" ? 4 : 2);
+}
+
+QString signedText(double v, int decimals, const QString& suffix = QString()) {
+  if (!std::isfinite(v)) return kAbsent;
+  const QString text = QLocale().toString(v, 'f', decimals) + suffix;
+  return v > 0.0 ? QLatin1Char('+') + text : text;
+}
+
+QString paramsText(int64_t n) { return n > 0 ? QLocale().toString(qlonglong(n)) : kAbsent; }
+
+QString csvField(const QString& text) {
+  if (!text.contains(QLatin1Char(',')) && !text.contains(QLatin1Char('"')) &&
+      !text.contains(QLatin1Char('\n')) && !text.contains(QLatin1Char('\r'))) {
+    return text;
+  }
+  QString quoted = text;
+  quoted.replace(QLatin1String("\""), QLatin1String("\"\""));
+  return QLatin1Char('"') + quoted + QLatin1Char('"');
+}
+
+QString pickLossSeries(const std::vector<api::SeriesPoint>& series) {
+  auto has = [&](const char* name) {
+    return std::any_of(series.begin(), series.end(),
+                       [&](const api::SeriesPoint& p) { return p.name == name; });
+  };
+  if (has("task_loss")) return QStringLiteral("task_loss");
+  if (has("finetune_loss")) return QStringLiteral("finetune_loss");
+  for (const api::SeriesPoint& p : series)
+    if (p.name.find("loss") != std::string::npos) return qs(p.name);
+  return series.empty() ? QString() : qs(series.front().name);
+}
+
+QTableWidgetItem* readOnlyItem(const QString& text) {
+  auto* item = new QTableWidgetItem(text);
+  item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
+  return item;
+}
+
+// Saves by suffix at no less than a readable size (the view may be hidden or small when exporting).
+bool savePlot(QCustomPlot& plot, const QString& path, int minWidth, int minHeight, QString* error) {
+  const QString suffix = QFileInfo(path).suffix().toLower();
+  const int width = std::max(plot.width(), minWidth);
+  const int height = std::max(plot.height(), minHeight);
+  if (suffix == QLatin1String("png")) return PlotExport::savePng(plot, path, error, width, height);
+  if (suffix == QLatin1String("pdf")) return PlotExport::savePdf(plot, path, error, width, height);
+  if (error) *error = CompareView::tr("saving %1: unknown format (use .png, .pdf or .csv)").arg(path);
+  return false;
+}
+
+}  // namespace
+
+CompareView::CompareView(QWidget* parent) : QWidget(parent) {
+  m_placeholder = new QLabel(this);
+  m_placeholder->setObjectName(QStringLiteral("comparePlaceholder"));
+  m_placeholder->setAlignment(Qt::AlignCenter);
+  m_placeholder->setWordWrap(true);
+
+  // Summary tab: metrics above the config diff.
+  m_metricsTable = new QTableWidget(this);
+  m_metricsTable->setObjectName(QStringLiteral("compareMetrics"));
+  m_metricsTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  m_metricsTable->verticalHeader()->setVisible(false);
+  m_metricsTable->horizontalHeader()->setStretchLastSection(true);
+
+  m_diffTable = new QTableWidget(this);
+  m_diffTable->setObjectName(QStringLiteral("compareDiff"));
+  m_diffTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  m_diffTable->verticalHeader()->setVisible(false);
+  m_diffTable->horizontalHeader()->setStretchLastSection(true);
+  m_diffTable->setWordWrap(false);
+
+  m_diffCount = new QLabel(this);
+  m_showAll = new QCheckBox(tr("Show all"), this);
+  m_showAll->setObjectName(QStringLiteral("compareShowAll"));
+  m_showAll->setToolTip(tr("Show every setting, not only those that differ between the runs"));
+  connect(m_showAll, &QCheckBox::toggled, this, [this] { fillDiffTable(); });
+  auto* diffExport = new QPushButton(tr("Export CSV\u2026"), this);
+  connect(diffExport, &QPushButton::clicked, this, [this] {
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export config diff"), QDir::home().filePath(QStringLiteral("compare-config.csv")),
+        tr("CSV data (*.csv)"));
+    if (path.isEmpty()) return;
+    QString error;
+    if (!exportDiffCsv(path, &error)) QMessageBox::warning(this, tr("Export failed"), error);
+  });
+
+  auto* diffBox = new QWidget(this);
+  auto* diffBar = new QHBoxLayout;
+  diffBar->addWidget(new QLabel(tr("<b>Configuration</b>"), diffBox));
+  diffBar->addWidget(m_diffCount, 1);
+  diffBar->addWidget(m_showAll);
+  diffBar->addWidget(diffExport);
+  auto* diffLayout = new QVBoxLayout(diffBox);
+  diffLayout->setContentsMargins(0, 0, 0, 0);
+  diffLayout->addLayout(diffBar);
+  diffLayout->addWidget(m_diffTable, 1);
+
+  auto* metricsBox = new QWidget(this);
+  auto* metricsLayout = new QVBoxLayout(metricsBox);
+  metricsLayout->setContentsMargins(0, 0, 0, 0);
+  metricsLayout->addWidget(new QLabel(tr("<b>Metrics</b> (deltas against the first run)"), metricsBox));
+  metricsLayout->addWidget(m_metricsTable, 1);
+
+  auto* summary = new QSplitter(Qt::Vertical, this);
+  summary->addWidget(metricsBox);
+  summary->addWidget(diffBox);
+  summary->setStretchFactor(1, 1);
+
+  // Rank allocation tab.
+  m_rankPlot = new QCustomPlot(this);
+  m_rankPlot->setObjectName(QStringLiteral("compareRanks"));
+  m_rankPlot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  m_rankPlot->plotLayout()->clear();  // rows are added per run
+  auto* rankPage = new QWidget(this);
+  auto* rankExport = new QPushButton(tr("Export\u2026"), rankPage);
+  connect(rankExport, &QPushButton::clicked, this,
+          [this] { exportWithDialog(m_rankPlot, QStringLiteral("compare-ranks")); });
+  auto* rankBar = new QHBoxLayout;
+  rankBar->addWidget(
+      new QLabel(tr("Kept rank per op, one row per run (drag or wheel to pan and zoom the ops)"), rankPage),
+      1);
+  rankBar->addWidget(rankExport);
+  auto* rankLayout = new QVBoxLayout(rankPage);
+  rankLayout->addLayout(rankBar);
+  rankLayout->addWidget(m_rankPlot, 1);
+
+  // Curves tab.
+  m_curvePlot = new QCustomPlot(this);
+  m_curvePlot->setObjectName(QStringLiteral("compareCurves"));
+  m_curvePlot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  m_curvePlot->legend->setVisible(true);
+  m_curvePlot->xAxis->setLabel(tr("step"));
+  auto* curvePage = new QWidget(this);
+  auto* curveExport = new QPushButton(tr("Export\u2026"), curvePage);
+  connect(curveExport, &QPushButton::clicked, this,
+          [this] { exportWithDialog(m_curvePlot, QStringLiteral("compare-curves")); });
+  auto* curveBar = new QHBoxLayout;
+  curveBar->addWidget(new QLabel(tr("Each run's loss against the training step"), curvePage), 1);
+  curveBar->addWidget(curveExport);
+  auto* curveLayout = new QVBoxLayout(curvePage);
+  curveLayout->addLayout(curveBar);
+  curveLayout->addWidget(m_curvePlot, 1);
+
+  m_tabs = new QTabWidget(this);
+  m_tabs->addTab(summary, tr("Summary"));
+  m_tabs->addTab(rankPage, tr("Rank allocation"));
+  m_tabs->addTab(curvePage, tr("Curves"));
+
+  m_stack = new QStackedWidget(this);
+  m_stack->addWidget(m_placeholder);
+  m_stack->addWidget(m_tabs);
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(m_stack);
+
+  setRuns({});
+}
+
+QColor CompareView::runColour(int run) {
+  static const QColor kColours[kMaxRuns] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e),
+                                            QColor(0x2c, 0xa0, 0x2c), QColor(0xd6, 0x27, 0x28)};
+  return kColours[((run % kMaxRuns) + kMaxRuns) % kMaxRuns];
+}
+
+bool CompareView::showsPlaceholder() const { return m_stack->currentWidget() == m_placeholder; }
+
+QString CompareView::placeholderText() const {
+  return showsPlaceholder() ? m_placeholder->text() : QString();
+}
+
+void CompareView::setRuns(const std::vector<api::RunData>& runs) {
+  const int n = int(runs.size());
+  if (n == 0) {
+    showPlaceholder(tr("Select 2 to 4 runs in the run browser and choose Compare."));
+    return;
+  }
+  if (n < kMinRuns) {
+    showPlaceholder(
+        tr("Compare needs at least 2 runs; 1 run was given. Select 2 to 4 runs in the run browser."));
+    return;
+  }
+  if (n > kMaxRuns) {
+    showPlaceholder(
+        tr("Compare shows at most 4 runs side by side; %1 runs were given. Select fewer runs.").arg(n));
+    return;
+  }
+  try {
+    build(runs);
+    m_stack->setCurrentWidget(m_tabs);
+  } catch (const std::exception& e) {
+    showPlaceholder(tr("Could not compare these runs: %1").arg(QString::fromLocal8Bit(e.what())));
+  }
+}
+
+void CompareView::showPlaceholder(const QString& text) {
+  m_records.clear();
+  m_diff.clear();
+  m_opNames.clear();
+  m_curveNames.clear();
+  clearPlots();
+  m_diffTable->clear();
+  m_diffTable->setRowCount(0);
+  m_diffTable->setColumnCount(0);
+  m_metricsTable->clear();
+  m_metricsTable->setRowCount(0);
+  m_metricsTable->setColumnCount(0);
+  m_diffCount->clear();
+  m_placeholder->setText(text);
+  m_stack->setCurrentWidget(m_placeholder);
+}
+
+void CompareView::build(const std::vector<api::RunData>& runs) {
+  m_records.clear();
+  for (const api::RunData& d : runs) m_records.push_back(d.run);
+  buildDiff(runs);
+  fillDiffTable();
+  buildMetrics();
+  clearPlots();
+  buildRankPlot(runs);
+  buildCurves(runs);
+}
+
+QString CompareView::runLabel(int run) const {
+  const api::RunRecord& r = m_records[size_t(run)];
+  return r.name.empty() ? QStringLiteral("#%1").arg(r.id)
+                        : QStringLiteral("#%1 %2").arg(r.id).arg(qs(r.name));
+}
+
+// ---- config diff ----
+
+void CompareView::buildDiff(const std::vector<api::RunData>& runs) {
+  m_diff.clear();
+  const size_t n = runs.size();
+  auto finish = [](DiffRow& row) {
+    row.differs = std::any_of(row.values.begin(), row.values.end(),
+                              [&](const std::optional<QString>& v) { return v != row.values.front(); });
+  };
+
+  struct Field {
+    const char* key;
+    QString (*text)(const api::RunRecord&);
+  };
+  static const Field kFields[] = {
+      {"model", [](const api::RunRecord& r) { return qs(r.modelPath); }},
+      {"decomposition", [](const api::RunRecord& r) { return qs(r.decomposition); }},
+      {"selector", [](const api::RunRecord& r) { return qs(r.selector); }},
+      {"keepTarget", [](const api::RunRecord& r) { return shortest(r.keepTarget); }},
+      {"keptFraction", [](const api::RunRecord& r) { return shortest(r.keptFraction); }},
+      {"seed", [](const api::RunRecord& r) { return QString::number(r.seed); }},
+      {"device", [](const api::RunRecord& r) { return qs(r.device); }},
+  };
+  QHash<QString, size_t> fieldRow;
+  for (const Field& f : kFields) {
+    DiffRow row;
+    row.key = QString::fromLatin1(f.key);
+    for (const api::RunData& d : runs) row.values.emplace_back(f.text(d.run));
+    finish(row);
+    fieldRow.insert(row.key, m_diff.size());
+    m_diff.push_back(std::move(row));
+  }
+
+  std::vector<std::map<QString, QString>> configs;
+  std::map<QString, bool> configKeys;  // sorted union of every run's keys
+  for (const api::RunData& d : runs) {
+    configs.push_back(configValues(d.run.configJson));
+    for (const auto& [key, value] : configs.back()) configKeys[key] = true;
+  }
+  for (const auto& [key, unused] : configKeys) {
+    DiffRow row;
+    row.key = key;
+    for (size_t i = 0; i < n; ++i) {
+      const auto it = configs[i].find(key);
+      row.values.push_back(it == configs[i].end() ? std::nullopt : std::optional<QString>(it->second));
+    }
+    finish(row);
+    const auto field = fieldRow.constFind(key);
+    if (field != fieldRow.constEnd()) {
+      // The spec repeats most record fields; show such a key once unless the two disagree.
+      if (row.values == m_diff[field.value()].values) continue;
+      row.key = QStringLiteral("config.") + key;
+    }
+    m_diff.push_back(std::move(row));
+  }
+}
+
+void CompareView::fillDiffTable() {
+  const bool all = m_showAll->isChecked();
+  const int runs = runCount();
+  m_diffTable->clear();
+  m_diffTable->setColumnCount(runs + 1);
+  QStringList headers = {tr("Setting")};
+  for (int r = 0; r < runs; ++r) headers << runLabel(r);
+  m_diffTable->setHorizontalHeaderLabels(headers);
+  for (int r = 0; r < runs; ++r) m_diffTable->horizontalHeaderItem(r + 1)->setForeground(runColour(r));
+
+  const QColor highlight(255, 193, 7, 70);  // amber, translucent so it reads on light and dark themes
+  int shown = 0, differing = 0;
+  m_diffTable->setRowCount(0);
+  for (const DiffRow& row : m_diff) {
+    if (row.differs) ++differing;
+    if (!all && !row.differs) continue;
+    const int tableRow = shown++;
+    m_diffTable->insertRow(tableRow);
+    m_diffTable->setItem(tableRow, 0, readOnlyItem(row.key));
+    for (int r = 0; r < runs; ++r) {
+      const auto& value = row.values[size_t(r)];
+      QTableWidgetItem* item = readOnlyItem(value ? *value : kAbsent);
+      item->setToolTip(value ? *value : tr("%1 has no %2").arg(runLabel(r), row.key));
+      if (r > 0 && value != row.values.front()) {
+        QFont bold = item->font();
+        bold.setBold(true);
+        item->setFont(bold);
+      }
+      m_diffTable->setItem(tableRow, r + 1, item);
+    }
+    if (row.differs) {
+      for (int c = 0; c <= runs; ++c) m_diffTable->item(tableRow, c)->setBackground(highlight);
+    }
+  }
+  m_diffTable->resizeColumnToContents(0);
+  m_diffCount->setText(differing == 0 ? tr("identical settings (%1 compared)").arg(m_diff.size())
+                                      : tr("%1 of %2 settings differ").arg(differing).arg(m_diff.size()));
+}
+
+QStringList CompareView::keys() const {
+  QStringList out;
+  for (const DiffRow& row : m_diff) out << row.key;
+  return out;
+}
+
+QStringList CompareView::differingKeys() const {
+  QStringList out;
+  for (const DiffRow& row : m_diff)
+    if (row.differs) out << row.key;
+  return out;
+}
+
+const CompareView::DiffRow* CompareView::findRow(const QString& key) const {
+  for (const DiffRow& row : m_diff)
+    if (row.key == key) return &row;
+  return nullptr;
+}
+
+QString CompareView::cellText(const QString& key, int runColumn) const {
+  const DiffRow* row = findRow(key);
+  if (!row || runColumn < 0 || size_t(runColumn) >= row->values.size()) return QString();
+  const auto& value = row->values[size_t(runColumn)];
+  return value ? *value : kAbsent;
+}
+
+void CompareView::setShowAll(bool showAll) { m_showAll->setChecked(showAll); }
+
+bool CompareView::showAll() const { return m_showAll->isChecked(); }
+
+// ---- metrics ----
+
+double CompareView::metricDelta(int run) const {
+  if (run < 0 || run >= runCount()) return std::nan("");
+  const api::RunRecord& first = m_records.front();
+  const api::RunRecord& r = m_records[size_t(run)];
+  if (r.metric != first.metric) return std::nan("");
+  const double delta = r.metricAfter - first.metricAfter;
+  return std::isfinite(delta) ? delta : std::nan("");
+}
+
+double CompareView::metricDeltaPercent(int run) const {
+  const double delta = metricDelta(run);
+  if (!std::isfinite(delta) || m_records.front().metricAfter == 0.0) return std::nan("");
+  return 100.0 * delta / m_records.front().metricAfter;
+}
+
+void CompareView::buildMetrics() {
+  const int runs = runCount();
+  const QString first = QStringLiteral("#%1").arg(m_records.front().id);
+  const QStringList rows = {tr("Metric"),
+                            tr("Before"),
+                            tr("After"),
+                            tr("\u0394 after vs %1").arg(first),
+                            tr("\u0394 after vs %1 (%)").arg(first),
+                            tr("Compressible params before"),
+                            tr("Compressible params after"),
+                            tr("Kept fraction")};
+  m_metricsTable->clear();
+  m_metricsTable->setRowCount(int(rows.size()));
+  m_metricsTable->setColumnCount(runs + 1);
+  QStringList headers = {QString()};
+  for (int r = 0; r < runs; ++r) headers << runLabel(r);
+  m_metricsTable->setHorizontalHeaderLabels(headers);
+  for (int r = 0; r < runs; ++r) m_metricsTable->horizontalHeaderItem(r + 1)->setForeground(runColour(r));
+  for (int i = 0; i < rows.size(); ++i) m_metricsTable->setItem(i, 0, readOnlyItem(rows[i]));
+
+  for (int r = 0; r < runs; ++r) {
+    const api::RunRecord& rec = m_records[size_t(r)];
+    const double delta = metricDelta(r);
+    const double percent = metricDeltaPercent(r);
+    const QStringList cells = {rec.metric.empty() ? kAbsent : qs(rec.metric),
+                               metricText(rec.metric, rec.metricBefore),
+                               metricText(rec.metric, rec.metricAfter),
+                               r == 0 ? tr("reference") : signedText(delta, rec.metric == "accuracy" ? 4 : 2),
+                               r == 0 ? tr("reference") : signedText(percent, 1, QStringLiteral("%")),
+                               paramsText(rec.compressibleBefore),
+                               paramsText(rec.compressibleAfter),
+                               std::isfinite(rec.keptFraction) && rec.keptFraction > 0.0
+                                   ? QLocale().toString(rec.keptFraction, 'f', 3)
+                                   : kAbsent};
+    for (int i = 0; i < cells.size(); ++i) {
+      QTableWidgetItem* item = readOnlyItem(cells[i]);
+      if (i > 0) item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+      m_metricsTable->setItem(i, r + 1, item);
+    }
+    if (r > 0 && std::isfinite(delta) && delta != 0.0) {
+      // Lower perplexity is better, higher accuracy is better.
+      const bool better = rec.metric == "accuracy" ? delta > 0.0 : delta < 0.0;
+      const QColor colour = better ? QColor(0x2e, 0x7d, 0x32) : QColor(0xc6, 0x28, 0x28);
+      m_metricsTable->item(3, r + 1)->setForeground(colour);
+      m_metricsTable->item(4, r + 1)->setForeground(colour);
+    }
+    if (r > 0 && !std::isfinite(delta) && rec.metric != m_records.front().metric) {
+      m_metricsTable->item(3, r + 1)->setToolTip(tr("Different metrics cannot be compared"));
+    }
+  }
+  m_metricsTable->resizeColumnToContents(0);
+}
+
+// ---- plots ----
+
+void CompareView::clearPlots() {
+  m_bars.clear();
+  m_rankPlot->clearPlottables();
+  m_rankPlot->plotLayout()->clear();
+  delete m_marginGroup;
+  m_marginGroup = nullptr;
+  m_rankPlot->replot(QCustomPlot::rpQueuedReplot);
+  m_curvePlot->clearGraphs();
+  m_curvePlot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void CompareView::buildRankPlot(const std::vector<api::RunData>& runs) {
+  // The shared op axis: the first run's op order, then ops only later runs have.
+  QHash<QString, int> position;
+  m_opNames.clear();
+  std::vector<std::vector<const api::OpResult*>> ordered(runs.size());
+  for (size_t r = 0; r < runs.size(); ++r) {
+    for (const api::OpResult& op : runs[r].ops) ordered[r].push_back(&op);
+    std::stable_sort(ordered[r].begin(), ordered[r].end(),
+                     [](const api::OpResult* a, const api::OpResult* b) { return a->index < b->index; });
+    for (const api::OpResult* op : ordered[r]) {
+      const QString name = qs(op->name);
+      if (!position.contains(name)) {
+        position.insert(name, int(m_opNames.size()));
+        m_opNames << name;
+      }
+    }
+  }
+  double maxRank = 1.0;
+  for (const auto& ops : ordered)
+    for (const api::OpResult* op : ops) maxRank = std::max(maxRank, double(op->rank));
+
+  const int count = int(m_opNames.size());
+  auto ticker = QSharedPointer<QCPAxisTickerText>::create();
+  // Every label up to ~48 ops; beyond that every k-th so they stay legible.
+  const int every = std::max(1, (count + 47) / 48);
+  for (int i = 0; i < count; i += every) ticker->addTick(i, m_opNames[i]);
+
+  m_marginGroup = new QCPMarginGroup(m_rankPlot);
+  std::vector<QCPAxis*> xAxes;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    auto* rect = new QCPAxisRect(m_rankPlot);
+    m_rankPlot->plotLayout()->addElement(int(r), 0, rect);
+    rect->setMarginGroup(QCP::msLeft | QCP::msRight, m_marginGroup);
+    rect->setRangeDrag(Qt::Horizontal);
+    rect->setRangeZoom(Qt::Horizontal);
+    QCPAxis* x = rect->axis(QCPAxis::atBottom);
+    QCPAxis* y = rect->axis(QCPAxis::atLeft);
+    x->setTicker(ticker);
+    x->setSubTicks(false);
+    x->setTickLabelRotation(60);
+    x->setTickLabels(r + 1 == runs.size());
+    x->setRange(-0.5, count - 0.5);
+    y->setRange(0.0, maxRank * 1.05);
+    y->setLabel(QStringLiteral("#%1 rank").arg(runs[r].run.id));
+    y->setLabelColor(runColour(int(r)));
+
+    auto* bars = new QCPBars(x, y);
+    bars->setName(runLabel(int(r)));
+    bars->setWidth(0.8);
+    bars->setPen(Qt::NoPen);
+    bars->setBrush(runColour(int(r)));
+    QVector<double> keys, values;
+    for (const api::OpResult* op : ordered[r]) {
+      keys << position.value(qs(op->name));
+      values << double(op->rank);
+    }
+    // Positions follow op order only for the first run; later runs may interleave.
+    bars->setData(keys, values, false);
+    m_bars.push_back(bars);
+    xAxes.push_back(x);
+  }
+  for (QCPAxis* x : xAxes) {
+    connect(x, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [xAxes](const QCPRange& range) {
+      for (QCPAxis* other : xAxes) other->setRange(range);
+    });
+  }
+  m_rankPlot->setMinimumHeight(140 * int(runs.size()) + 60);
+  m_rankPlot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void CompareView::buildCurves(const std::vector<api::RunData>& runs) {
+  m_curveNames.clear();
+  QStringList distinct;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const QString name = pickLossSeries(runs[r].series);
+    m_curveNames << name;
+    if (name.isEmpty()) continue;
+    if (!distinct.contains(name)) distinct << name;
+    std::vector<std::pair<int64_t, double>> points;
+    const std::string wanted = name.toStdString();
+    for (const api::SeriesPoint& p : runs[r].series)
+      if (p.name == wanted) points.emplace_back(p.step, p.value);
+    std::stable_sort(points.begin(), points.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    QVector<double> x, y;
+    for (const auto& [step, value] : points) {
+      x << double(step);
+      y << value;
+    }
+    QCPGraph* graph = m_curvePlot->addGraph();
+    graph->setName(QStringLiteral("%1 (%2)").arg(runLabel(int(r)), name));
+    graph->setPen(QPen(runColour(int(r)), 2));
+    graph->setData(x, y, true);
+  }
+  m_curvePlot->yAxis->setLabel(distinct.size() == 1 ? distinct.front() : tr("loss"));
+  m_curvePlot->rescaleAxes();
+  m_curvePlot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+int CompareView::rankPlotCount() const {
+  int count = 0;
+  for (QCPAxisRect* rect : m_rankPlot->axisRects())
+    if (!rect->plottables().isEmpty()) ++count;
+  return count;
+}
+
+std::vector<double> CompareView::rankBars(int run) const {
+  if (run < 0 || size_t(run) >= m_bars.size()) return {};
+  std::vector<double> heights(size_t(m_opNames.size()), std::nan(""));
+  const auto data = m_bars[size_t(run)]->data();
+  for (auto it = data->constBegin(); it != data->constEnd(); ++it) {
+    const auto i = size_t(std::llround(it->key));
+    if (i < heights.size()) heights[i] = it->value;
+  }
+  return heights;
+}
+
+QString CompareView::curveSeriesName(int run) const {
+  return run >= 0 && run < m_curveNames.size() ? m_curveNames[run] : QString();
+}
+
+// ---- export ----
+
+bool CompareView::exportRankPlot(const QString& path, QString* error) {
+  if (QFileInfo(path).suffix().compare(QLatin1String("csv"), Qt::CaseInsensitive) == 0) {
+    QVector<PlotExport::Series> series;
+    for (size_t r = 0; r < m_bars.size(); ++r) {
+      PlotExport::Series s;
+      s.name = runLabel(int(r));
+      const std::vector<double> heights = rankBars(int(r));
+      for (size_t i = 0; i < heights.size(); ++i) {
+        if (!std::isfinite(heights[i])) continue;
+        s.x << double(i);
+        s.y << heights[i];
+      }
+      series << s;
+    }
+    return PlotExport::saveCsv(path, series, error, QStringLiteral("op_index"), QStringLiteral("rank"));
+  }
+  return savePlot(*m_rankPlot, path, 900, 160 * std::max(1, rankPlotCount()) + 100, error);
+}
+
+bool CompareView::exportCurvePlot(const QString& path, QString* error) {
+  if (QFileInfo(path).suffix().compare(QLatin1String("csv"), Qt::CaseInsensitive) == 0) {
+    return PlotExport::saveCsv(path, PlotExport::graphSeries(*m_curvePlot), error, QStringLiteral("step"),
+                               QStringLiteral("value"));
+  }
+  return savePlot(*m_curvePlot, path, 800, 500, error);
+}
+
+bool CompareView::exportDiffCsv(const QString& path, QString* error) const {
+  QSaveFile file(path);
+  if (!file.open(QIODevice::WriteOnly | QIODevice::Text)) {
+    if (error) *error = tr("saving CSV %1: %2").arg(path, file.errorString());
+    return false;
+  }
+  QTextStream out(&file);
+  out << "key";
+  for (int r = 0; r < runCount(); ++r) out << ',' << csvField(runLabel(r));
+  out << ",differs\n";
+  for (const DiffRow& row : m_diff) {
+    out << csvField(row.key);
+    for (const auto& value : row.values) out << ',' << (value ? csvField(*value) : QString());
+    out << ',' << (row.differs ? "yes" : "no") << '\n';
+  }
+  out.flush();
+  if (!file.commit()) {
+    if (error) *error = tr("saving CSV %1: %2").arg(path, file.errorString());
+    return false;
+  }
+  return true;
+}
+
+void CompareView::exportWithDialog(QCustomPlot* plot, const QString& baseName) {
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Export plot"), QDir::home().filePath(baseName + QStringLiteral(".png")),
+      tr("PNG image (*.png);;PDF document (*.pdf);;CSV data (*.csv)"));
+  if (path.isEmpty()) return;
+  QString error;
+  const bool ok = plot == m_rankPlot ? exportRankPlot(path, &error) : exportCurvePlot(path, &error);
+  if (!ok) QMessageBox::warning(this, tr("Export failed"), error);
+}
+
+}  // namespace ranklab::widgets

@@ -1,0 +1,388 @@
+#include "widgets/job_panel.h"
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSlider>
+#include <QSpinBox>
+#include <QToolButton>
+#include <QVBoxLayout>
+#include <cmath>
+
+namespace ranklab::widgets {
+
+namespace {
+
+QSpinBox* spin(int min, int max, int value, const QString& tip) {
+  auto* s = new QSpinBox;
+  s->setRange(min, max);
+  s->setValue(value);
+  s->setToolTip(tip);
+  s->setAccelerated(true);
+  return s;
+}
+
+QDoubleSpinBox* dspin(double min, double max, double value, int decimals, double step, const QString& tip) {
+  auto* s = new QDoubleSpinBox;
+  s->setRange(min, max);
+  s->setDecimals(decimals);
+  s->setSingleStep(step);
+  s->setValue(value);
+  s->setToolTip(tip);
+  return s;
+}
+
+QString count(double n) { return QLocale().toString(qlonglong(std::llround(n))); }
+
+QString duration(double seconds) {
+  if (seconds < 0) return QStringLiteral("?");
+  const qint64 s = qint64(std::llround(seconds));
+  if (s < 60) return QStringLiteral("%1 s").arg(s);
+  if (s < 3600) return QStringLiteral("%1 min %2 s").arg(s / 60).arg(s % 60);
+  return QStringLiteral("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60);
+}
+
+bool isLabelledSet(const QString& path) {
+  const QString suffix = QFileInfo(path).suffix().toLower();
+  return suffix == QLatin1String("tsv") || suffix == QLatin1String("jsonl") || QFileInfo(path).isDir();
+}
+
+}  // namespace
+
+JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
+  auto* layout = new QVBoxLayout(this);
+
+  auto* modelBox = new QGroupBox(tr("Model and data"));
+  auto* modelForm = new QFormLayout(modelBox);
+  m_model = new QComboBox;
+  m_model->setEditable(true);
+  m_model->setInsertPolicy(QComboBox::NoInsert);
+  m_model->setMinimumContentsLength(24);
+  m_model->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  m_model->setToolTip(tr("A Hugging Face directory, a .gguf file or a llama2.c .bin (shipped demos first)"));
+  auto* browse = new QToolButton;
+  browse->setText(QStringLiteral("…"));
+  browse->setToolTip(tr("Choose a model directory"));
+  auto* modelRow = new QHBoxLayout;
+  modelRow->addWidget(m_model, 1);
+  modelRow->addWidget(browse);
+  modelForm->addRow(tr("&Model"), modelRow);
+  m_tokenizer = new QLineEdit;
+  m_tokenizer->setPlaceholderText(tr("found next to the model"));
+  modelForm->addRow(tr("Tokenizer"), m_tokenizer);
+  auto dataRow = [&](QLineEdit*& edit, const QString& label, const QString& placeholder, const QString& title) {
+    edit = new QLineEdit;
+    edit->setPlaceholderText(placeholder);
+    auto* button = new QToolButton;
+    button->setText(QStringLiteral("…"));
+    auto* row = new QHBoxLayout;
+    row->addWidget(edit, 1);
+    row->addWidget(button);
+    modelForm->addRow(label, row);
+    QLineEdit* target = edit;
+    connect(button, &QToolButton::clicked, this, [this, target, title] { browseData(target, title); });
+  };
+  dataRow(m_calib, tr("&Calibration"), tr("text (decoders) or labelled .tsv (classifiers)"), tr("Calibration data"));
+  dataRow(m_eval, tr("&Evaluation"), tr("text: perplexity; .tsv/.jsonl: accuracy"), tr("Evaluation data"));
+  m_calibSamples = spin(1, 100000, 32, tr("Calibration windows (or examples)"));
+  modelForm->addRow(tr("Calibration samples"), m_calibSamples);
+  layout->addWidget(modelBox);
+
+  auto* methodBox = new QGroupBox(tr("Method and budget"));
+  auto* methodForm = new QFormLayout(methodBox);
+  m_decomposition = new QComboBox;
+  m_decomposition->addItem(tr("SVD"), QStringLiteral("svd"));
+  m_decomposition->addItem(tr("Fisher-weighted SVD"), QStringLiteral("fwsvd"));
+  m_decomposition->addItem(tr("Importance-weighted SVD"), QStringLiteral("iwsvd"));
+  m_decomposition->addItem(tr("Activation-aware SVD"), QStringLiteral("asvd"));
+  m_decomposition->addItem(tr("Whitened SVD (SVD-LLM)"), QStringLiteral("whiten"));
+  methodForm->addRow(tr("&Decomposition"), m_decomposition);
+  m_selector = new QComboBox;
+  m_selector->addItem(tr("Uniform ranks"), QStringLiteral("uniform"));
+  m_selector->addItem(tr("Energy threshold"), QStringLiteral("energy"));
+  m_selector->addItem(tr("Sensitivity search (ASVD)"), QStringLiteral("sensitivity"));
+  m_selector->addItem(tr("ARS (learned masks)"), QStringLiteral("ars"));
+  m_selector->addItem(tr("RankDyna (RankLab's reading)"), QStringLiteral("rankdyna"));
+  m_selector->setItemData(4, tr("Ranks move between layers during one fine-tuning run. The paper's full text was not at hand: "
+                                "this follows ALGORITHMS.md section 3, which says what was assumed."),
+                          Qt::ToolTipRole);
+  methodForm->addRow(tr("&Rank selector"), m_selector);
+  m_keep = dspin(0.01, 1.0, 0.5, 3, 0.05, tr("p: the kept fraction of the compressible parameters (ALGORITHMS.md section 0)"));
+  m_keepSlider = new QSlider(Qt::Horizontal);
+  m_keepSlider->setRange(1, 100);
+  m_keepSlider->setValue(50);
+  auto* keepRow = new QHBoxLayout;
+  keepRow->addWidget(m_keepSlider, 1);
+  keepRow->addWidget(m_keep);
+  methodForm->addRow(tr("&Budget p"), keepRow);
+  m_ledger = new QLabel;
+  m_ledger->setWordWrap(true);
+  m_ledger->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  methodForm->addRow(QString(), m_ledger);
+  layout->addWidget(methodBox);
+
+  m_arsBox = new QGroupBox(tr("ARS"));
+  auto* arsForm = new QFormLayout(m_arsBox);
+  m_arsSteps = spin(1, 1000000, 1000, tr("The most mask-training steps (fewer when the budget is met and the loss plateaus)"));
+  m_lambda = dspin(0.0, 1e6, 16.0, 2, 1.0, tr("Budget hinge weight lambda"));
+  m_gamma = dspin(0.0, 1e6, 10.0, 2, 1.0, tr("Alignment regulariser weight gamma"));
+  m_tau = dspin(0.01, 10.0, 0.4, 2, 0.05, tr("Gumbel-sigmoid temperature tau"));
+  m_logEvery = spin(1, 100000, 10, tr("Record the masks every N steps"));
+  arsForm->addRow(tr("Steps"), m_arsSteps);
+  arsForm->addRow(tr("λ (budget)"), m_lambda);
+  arsForm->addRow(tr("γ (alignment)"), m_gamma);
+  arsForm->addRow(tr("τ (temperature)"), m_tau);
+  arsForm->addRow(tr("Log every"), m_logEvery);
+  layout->addWidget(m_arsBox);
+
+  m_dynaBox = new QGroupBox(tr("RankDyna"));
+  auto* dynaForm = new QFormLayout(m_dynaBox);
+  m_warmup = spin(-1, 1000000, -1, tr("Steps at full rank; -1: 10% of the steps"));
+  m_final = spin(-1, 1000000, -1, tr("Steps at the final budget with masks frozen; -1: 20% of the steps"));
+  m_realloc = spin(1, 100000, 10, tr("Reallocate every N steps"));
+  dynaForm->addRow(tr("Warm-up steps"), m_warmup);
+  dynaForm->addRow(tr("Final steps"), m_final);
+  dynaForm->addRow(tr("Reallocate every"), m_realloc);
+  layout->addWidget(m_dynaBox);
+
+  auto* trainBox = new QGroupBox(tr("Fine-tuning and device"));
+  auto* trainForm = new QFormLayout(trainBox);
+  m_finetuneSteps = spin(0, 10000000, 0, tr("Fine-tuning steps after compression (RankDyna: its whole run); 0: none"));
+  m_learningRate = dspin(1e-7, 1.0, 1e-4, 6, 1e-5, tr("Fine-tuning learning rate"));
+  m_batch = spin(1, 4096, 8, tr("Batch size (fine-tuning and ARS)"));
+  m_device = new QComboBox;
+  m_device->addItems({QStringLiteral("auto"), QStringLiteral("cpu")});
+  m_seed = spin(0, 1 << 30, 0, tr("Seed: same seed, same ranks"));
+  trainForm->addRow(tr("&Fine-tune steps"), m_finetuneSteps);
+  trainForm->addRow(tr("Learning rate"), m_learningRate);
+  trainForm->addRow(tr("Batch"), m_batch);
+  trainForm->addRow(tr("De&vice"), m_device);
+  trainForm->addRow(tr("Seed"), m_seed);
+  layout->addWidget(trainBox);
+
+  m_problem = new QLabel;
+  m_problem->setWordWrap(true);
+  m_problem->setStyleSheet(QStringLiteral("color: palette(highlight);"));
+  layout->addWidget(m_problem);
+  auto* buttons = new QHBoxLayout;
+  m_run = new QPushButton(tr("&Run"));
+  m_run->setToolTip(tr("Run this job now (Ctrl+R)"));
+  m_queue = new QPushButton(tr("&Queue"));
+  m_queue->setToolTip(tr("Run it after the jobs already waiting"));
+  m_cancel = new QPushButton(tr("Cancel"));
+  m_cancel->setToolTip(tr("Cancel the running job (Esc)"));
+  buttons->addWidget(m_run);
+  buttons->addWidget(m_queue);
+  buttons->addWidget(m_cancel);
+  layout->addLayout(buttons);
+  m_progress = new QProgressBar;
+  m_progress->setRange(0, 1);
+  m_progress->setValue(0);
+  m_progress->setTextVisible(true);
+  layout->addWidget(m_progress);
+  m_status = new QLabel(tr("Idle"));
+  m_status->setWordWrap(true);
+  m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  layout->addWidget(m_status);
+  layout->addStretch(1);
+
+  connect(browse, &QToolButton::clicked, this, &JobPanel::browseModel);
+  connect(m_model, &QComboBox::currentTextChanged, this, &JobPanel::updateState);
+  // Inspecting a model reads every weight: only when a path is picked or typing is finished.
+  connect(m_model, &QComboBox::textActivated, this, [this](const QString& text) {
+    if (!text.trimmed().isEmpty()) emit modelChosen(text.trimmed());
+  });
+  connect(m_model->lineEdit(), &QLineEdit::editingFinished, this, [this] {
+    const QString text = m_model->currentText().trimmed();
+    if (!text.isEmpty() && text != m_lastChosen) emit modelChosen(text);
+    m_lastChosen = text;
+  });
+  connect(m_keepSlider, &QSlider::valueChanged, this, [this](int v) {
+    if (std::lround(m_keep->value() * 100) != v) m_keep->setValue(v / 100.0);
+  });
+  connect(m_keep, &QDoubleSpinBox::valueChanged, this, [this](double v) {
+    const QSignalBlocker block(m_keepSlider);
+    m_keepSlider->setValue(int(std::lround(v * 100)));
+    updateLedger();
+  });
+  for (QComboBox* box : {m_selector, m_decomposition})
+    connect(box, &QComboBox::currentIndexChanged, this, &JobPanel::updateState);
+  connect(m_finetuneSteps, &QSpinBox::valueChanged, this, &JobPanel::updateState);
+  connect(m_run, &QPushButton::clicked, this, [this] {
+    if (problem().isEmpty()) emit runRequested(spec());
+  });
+  connect(m_queue, &QPushButton::clicked, this, [this] {
+    if (problem().isEmpty()) emit queueRequested(spec());
+  });
+  connect(m_cancel, &QPushButton::clicked, this, &JobPanel::cancelRequested);
+  updateState();
+  updateLedger();
+}
+
+api::JobSpec JobPanel::spec() const {
+  api::JobSpec s = m_base;
+  s.model = m_model->currentText().trimmed().toStdString();
+  s.tokenizer = m_tokenizer->text().trimmed().toStdString();
+  s.calib = m_calib->text().trimmed().toStdString();
+  const QString eval = m_eval->text().trimmed();
+  s.evalText.clear();
+  s.evalLabelled.clear();
+  if (!eval.isEmpty()) (isLabelledSet(eval) ? s.evalLabelled : s.evalText) = eval.toStdString();
+  s.calibSamples = m_calibSamples->value();
+  s.decomposition = m_decomposition->currentData().toString().toStdString();
+  s.selector = m_selector->currentData().toString().toStdString();
+  s.keep = m_keep->value();
+  s.arsSteps = m_arsSteps->value();
+  s.arsLambda = m_lambda->value();
+  s.arsGamma = m_gamma->value();
+  s.arsTau = m_tau->value();
+  s.logEvery = m_logEvery->value();
+  s.warmupSteps = m_warmup->value();
+  s.finalSteps = m_final->value();
+  s.reallocEvery = m_realloc->value();
+  s.finetuneSteps = m_finetuneSteps->value();
+  s.learningRate = m_learningRate->value();
+  s.batchSize = m_batch->value();
+  s.device = m_device->currentText().toStdString();
+  s.seed = static_cast<uint64_t>(m_seed->value());
+  return s;
+}
+
+void JobPanel::setSpec(const api::JobSpec& s) {
+  m_base = s;
+  m_model->setCurrentText(QString::fromStdString(s.model));
+  m_tokenizer->setText(QString::fromStdString(s.tokenizer));
+  m_calib->setText(QString::fromStdString(s.calib));
+  m_eval->setText(QString::fromStdString(!s.evalLabelled.empty() ? s.evalLabelled : s.evalText));
+  m_calibSamples->setValue(int(s.calibSamples));
+  auto select = [](QComboBox* box, const std::string& value) {
+    const int i = box->findData(QString::fromStdString(value));
+    if (i >= 0) box->setCurrentIndex(i);
+  };
+  select(m_decomposition, s.decomposition);
+  select(m_selector, s.selector);
+  m_keep->setValue(s.keep);
+  m_arsSteps->setValue(int(s.arsSteps));
+  m_lambda->setValue(s.arsLambda);
+  m_gamma->setValue(s.arsGamma);
+  m_tau->setValue(s.arsTau);
+  m_logEvery->setValue(int(s.logEvery));
+  m_warmup->setValue(int(s.warmupSteps));
+  m_final->setValue(int(s.finalSteps));
+  m_realloc->setValue(int(s.reallocEvery));
+  m_finetuneSteps->setValue(int(s.finetuneSteps));
+  m_learningRate->setValue(s.learningRate);
+  m_batch->setValue(int(s.batchSize));
+  if (m_device->findText(QString::fromStdString(s.device)) < 0) m_device->addItem(QString::fromStdString(s.device));
+  m_device->setCurrentText(QString::fromStdString(s.device));
+  m_seed->setValue(int(s.seed));
+  updateState();
+}
+
+void JobPanel::setModelChoices(const QStringList& paths) {
+  const QString current = m_model->currentText();
+  const QSignalBlocker block(m_model);
+  m_model->clear();
+  m_model->addItems(paths);
+  m_model->setCurrentText(current);
+}
+
+void JobPanel::setDevices(const QStringList& devices) {
+  const QString current = m_device->currentText();
+  m_device->clear();
+  m_device->addItems(devices);
+  if (m_device->findText(current) >= 0) m_device->setCurrentText(current);
+}
+
+void JobPanel::setModelSummary(const api::ModelSummary& summary) {
+  m_summary = summary;
+  updateLedger();
+}
+
+void JobPanel::setRunning(bool running) {
+  m_running = running;
+  if (!running) {
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+  }
+  updateState();
+}
+
+void JobPanel::showProgress(const QString& phase, qint64 done, qint64 total, double elapsedSeconds, double etaSeconds) {
+  if (total > 0) {
+    m_progress->setRange(0, 1000);
+    m_progress->setValue(int(std::lround(1000.0 * double(done) / double(total))));
+    m_progress->setFormat(QStringLiteral("%1 %2/%3").arg(phase).arg(done).arg(total));
+  } else {
+    m_progress->setRange(0, 0);  // busy indicator
+    m_progress->setFormat(phase);
+  }
+  m_status->setText(tr("%1 — elapsed %2, this phase %3 left").arg(phase, duration(elapsedSeconds), duration(etaSeconds)));
+}
+
+void JobPanel::showIdle(const QString& message) { m_status->setText(message); }
+
+QString JobPanel::problem() const {
+  if (m_model->currentText().trimmed().isEmpty()) return tr("Choose a model to compress.");
+  const QString selector = m_selector->currentData().toString();
+  if (selector == QLatin1String("rankdyna")) {
+    if (m_decomposition->currentData().toString() != QLatin1String("svd"))
+      return tr("RankDyna re-parametrises the weights with a plain SVD: choose SVD.");
+    if (m_finetuneSteps->value() <= 0) return tr("RankDyna compresses during fine-tuning: set fine-tune steps.");
+  }
+  return {};
+}
+
+QString JobPanel::ledgerText() const { return m_ledger->text(); }
+
+void JobPanel::updateState() {
+  const QString selector = m_selector->currentData().toString();
+  m_arsBox->setVisible(selector == QLatin1String("ars"));
+  m_dynaBox->setVisible(selector == QLatin1String("rankdyna"));
+  const QString why = problem();
+  m_problem->setText(why);
+  m_problem->setVisible(!why.isEmpty());
+  m_run->setEnabled(why.isEmpty() && !m_running);
+  m_queue->setEnabled(why.isEmpty());
+  m_cancel->setEnabled(m_running);
+}
+
+void JobPanel::updateLedger() {
+  if (m_summary.compressibleParams <= 0) {
+    m_ledger->setText(tr("Load the model to see the parameter ledger."));
+    return;
+  }
+  const double p = m_keep->value();
+  const double compressible = double(m_summary.compressibleParams);
+  const double total = double(m_summary.totalParams);
+  const double kept = p * compressible;
+  m_ledger->setText(tr("%1 ops. Compressible %2 → at most %3; whole model %4 → at most %5 (%6% of it).")
+                        .arg(m_summary.ops.size())
+                        .arg(count(compressible), count(kept), count(total), count(total - compressible + kept))
+                        .arg(QLocale().toString(100.0 * (total - compressible + kept) / total, 'f', 1)));
+}
+
+void JobPanel::browseModel() {
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Model directory"), m_model->currentText());
+  if (dir.isEmpty()) return;
+  m_model->setCurrentText(dir);
+  m_lastChosen = dir;
+  emit modelChosen(dir);
+}
+
+void JobPanel::browseData(QLineEdit* target, const QString& title) {
+  const QString file = QFileDialog::getOpenFileName(this, title, target->text(),
+                                                    tr("Text or labelled data (*.txt *.tsv *.jsonl);;All files (*)"));
+  if (!file.isEmpty()) target->setText(file);
+}
+
+}  // namespace ranklab::widgets

@@ -1,0 +1,117 @@
+// JobPanel: the form that describes a compression job (api::JobSpec) and starts, queues and cancels
+// it: model, data, decomposition, rank selector and its parameters, budget with a live parameter
+// ledger, fine-tuning, device and seed; below it the running job's phase, progress and ETA.
+//
+// The panel only edits a JobSpec and emits requests; the app layer runs jobs (JobController). It
+// checks what it can before a request is sent (a model is named; RankDyna needs plain SVD and
+// fine-tuning steps) and says why Run is disabled. GUI thread only.
+#pragma once
+
+#include <QWidget>
+
+#include "api/job.h"
+#include "api/types.h"
+
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSlider;
+class QSpinBox;
+class QGroupBox;
+
+namespace ranklab::widgets {
+
+class JobPanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit JobPanel(QWidget* parent = nullptr);
+
+  // The form as a JobSpec (fields the form does not show keep the values last given to setSpec()).
+  api::JobSpec spec() const;
+  void setSpec(const api::JobSpec& spec);
+
+  // Models offered in the model box (shipped demos first, then recent ones); the text stays editable.
+  void setModelChoices(const QStringList& paths);
+  // Devices offered ("auto", "cpu", "cuda:0", ...).
+  void setDevices(const QStringList& devices);
+  // The loaded model's op table feeds the ledger (compressible and whole-model parameters before and
+  // after at the chosen p). An empty summary clears it.
+  void setModelSummary(const api::ModelSummary& summary);
+
+  // Job state: while running, Run becomes unavailable and Cancel available; Queue stays available.
+  void setRunning(bool running);
+  // `etaSeconds` < 0: unknown.
+  void showProgress(const QString& phase, qint64 done, qint64 total, double elapsedSeconds, double etaSeconds);
+  void showIdle(const QString& message);
+
+  // Why Run is disabled (empty when it is enabled).
+  QString problem() const;
+  QString ledgerText() const;
+
+  QComboBox* modelBox() const { return m_model; }
+  QComboBox* selectorBox() const { return m_selector; }
+  QComboBox* decompositionBox() const { return m_decomposition; }
+  QDoubleSpinBox* keepBox() const { return m_keep; }
+  QSpinBox* finetuneStepsBox() const { return m_finetuneSteps; }
+  QPushButton* runButton() const { return m_run; }
+  QPushButton* queueButton() const { return m_queue; }
+  QPushButton* cancelButton() const { return m_cancel; }
+  QProgressBar* progressBar() const { return m_progress; }
+  QLabel* statusLabel() const { return m_status; }
+
+ signals:
+  void runRequested(const ranklab::api::JobSpec& spec);
+  void queueRequested(const ranklab::api::JobSpec& spec);
+  void cancelRequested();
+  // The model text changed to a path (typed, picked or browsed): the app may inspect it.
+  void modelChosen(const QString& path);
+
+ private:
+  void updateState();
+  void updateLedger();
+  void browseModel();
+  void browseData(QLineEdit* target, const QString& title);
+
+  api::JobSpec m_base;
+  api::ModelSummary m_summary;
+  bool m_running = false;
+  QString m_lastChosen;
+
+  QComboBox* m_model = nullptr;
+  QLineEdit* m_tokenizer = nullptr;
+  QLineEdit* m_calib = nullptr;
+  QLineEdit* m_eval = nullptr;
+  QComboBox* m_decomposition = nullptr;
+  QComboBox* m_selector = nullptr;
+  QDoubleSpinBox* m_keep = nullptr;
+  QSlider* m_keepSlider = nullptr;
+  QLabel* m_ledger = nullptr;
+  QGroupBox* m_arsBox = nullptr;
+  QSpinBox* m_arsSteps = nullptr;
+  QDoubleSpinBox* m_lambda = nullptr;
+  QDoubleSpinBox* m_gamma = nullptr;
+  QDoubleSpinBox* m_tau = nullptr;
+  QSpinBox* m_logEvery = nullptr;
+  QGroupBox* m_dynaBox = nullptr;
+  QSpinBox* m_warmup = nullptr;
+  QSpinBox* m_final = nullptr;
+  QSpinBox* m_realloc = nullptr;
+  QSpinBox* m_finetuneSteps = nullptr;
+  QDoubleSpinBox* m_learningRate = nullptr;
+  QSpinBox* m_batch = nullptr;
+  QSpinBox* m_calibSamples = nullptr;
+  QComboBox* m_device = nullptr;
+  QSpinBox* m_seed = nullptr;
+  QPushButton* m_run = nullptr;
+  QPushButton* m_queue = nullptr;
+  QPushButton* m_cancel = nullptr;
+  QProgressBar* m_progress = nullptr;
+  QLabel* m_status = nullptr;
+  QLabel* m_problem = nullptr;
+};
+
+}  // namespace ranklab::widgets

@@ -1,0 +1,45 @@
+#include "widgets/plot_theme.h"
+
+#include <QPalette>
+#include <qcustomplot.h>
+
+namespace ranklab::widgets {
+
+void applyPlotTheme(QCustomPlot& plot) {
+  const QPalette palette = plot.palette();
+  const QColor base = palette.color(QPalette::Base);
+  const QColor text = palette.color(QPalette::WindowText);
+  QColor grid = text;
+  grid.setAlpha(45);
+  QColor subGrid = text;
+  subGrid.setAlpha(20);
+  plot.setBackground(base);
+  for (QCPAxisRect* rect : plot.axisRects()) {
+    rect->setBackground(base);
+    for (QCPAxis* axis : rect->axes()) {
+      axis->setBasePen(QPen(text));
+      axis->setTickPen(QPen(text));
+      axis->setSubTickPen(QPen(text));
+      axis->setTickLabelColor(text);
+      axis->setLabelColor(text);
+      axis->grid()->setPen(QPen(grid, 1, Qt::DotLine));
+      axis->grid()->setSubGridPen(QPen(subGrid, 1, Qt::DotLine));
+      axis->grid()->setZeroLinePen(QPen(grid));
+    }
+  }
+  for (QCPLegend* legend : plot.findChildren<QCPLegend*>()) {
+    legend->setBrush(base);
+    legend->setTextColor(text);
+    legend->setBorderPen(QPen(grid));
+  }
+  for (int i = 0; i < plot.plotLayout()->elementCount(); ++i)
+    if (auto* title = qobject_cast<QCPTextElement*>(plot.plotLayout()->elementAt(i))) title->setTextColor(text);
+  plot.replot(QCustomPlot::rpQueuedReplot);
+}
+
+void applyPlotThemeTree(QWidget& root) {
+  if (auto* plot = qobject_cast<QCustomPlot*>(&root)) applyPlotTheme(*plot);
+  for (QCustomPlot* plot : root.findChildren<QCustomPlot*>()) applyPlotTheme(*plot);
+}
+
+}  // namespace ranklab::widgets

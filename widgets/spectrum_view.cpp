@@ -1,0 +1,344 @@
+#include "widgets/spectrum_view.h"
+
+#include <qcustomplot.h>
+
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QMenu>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSaveFile>
+#include <QStackedWidget>
+#include <QTextStream>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <numeric>
+
+#include "widgets/plot_export.h"
+
+namespace ranklab::widgets {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+bool maskBit(const std::vector<uint8_t>& bits, size_t i) {
+  const size_t byte = i / 8;
+  return byte < bits.size() && ((bits[byte] >> (i % 8)) & 1u) != 0;
+}
+
+// Shortest text that reads back as the same float, so the CSV carries exactly what was stored.
+QString floatText(float v) {
+  char buffer[32];
+  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), v);
+  return QString::fromLatin1(buffer, int(result.ptr - buffer));
+}
+
+QString count(int64_t n) { return QLocale().toString(qlonglong(n)); }
+
+// A log axis cannot show s <= 0; NaN leaves a gap in the curve instead of a plunge to -infinity.
+QVector<double> logSafe(const std::vector<float>& values) {
+  QVector<double> out;
+  out.reserve(qsizetype(values.size()));
+  for (float v : values) out.append(v > 0.0f && std::isfinite(v) ? double(v) : kNaN);
+  return out;
+}
+
+}  // namespace
+
+SpectrumView::SpectrumView(QWidget* parent) : QWidget(parent) {
+  m_info = new QLabel(this);
+  m_info->setObjectName(QStringLiteral("spectrumInfo"));
+  m_info->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_info->setWordWrap(true);
+  m_exportButton = new QPushButton(tr("Export..."), this);
+  m_exportButton->setObjectName(QStringLiteral("exportButton"));
+  connect(m_exportButton, &QPushButton::clicked, this, &SpectrumView::exportWithDialog);
+
+  m_plot = new QCustomPlot(this);
+  m_plot->setObjectName(QStringLiteral("spectrumPlot"));
+  m_plot->setContextMenuPolicy(Qt::CustomContextMenu);
+  connect(m_plot, &QWidget::customContextMenuRequested, this, [this](const QPoint& pos) {
+    QMenu menu(this);
+    menu.addAction(tr("Export..."), this, &SpectrumView::exportWithDialog);
+    menu.exec(m_plot->mapToGlobal(pos));
+  });
+  m_plot->xAxis->setLabel(tr("index i (0 = largest)"));
+  m_plot->yAxis->setLabel(tr("singular value"));
+  m_plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
+  m_plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+  m_plot->yAxis->setNumberFormat(QStringLiteral("eb"));
+  m_plot->yAxis->setNumberPrecision(0);
+  m_plot->yAxis->grid()->setSubGridVisible(true);
+  m_plot->legend->setVisible(true);
+  m_plot->legend->setFont(QFont(font().family(), 8));
+  m_plot->legend->setBrush(QColor(255, 255, 255, 220));
+  m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+
+  m_spectrum = m_plot->addGraph();
+  m_spectrum->setName(tr("decomposed (weighted)"));
+  m_spectrum->setPen(QPen(QColor(78, 121, 167), 1.6));
+  m_plain = m_plot->addGraph();
+  m_plain->setName(tr("plain W"));
+  m_plain->setPen(QPen(QColor(150, 150, 150), 1.2, Qt::DashLine));
+  m_mask = m_plot->addGraph();
+  m_mask->setName(tr("kept by mask"));
+  m_mask->setLineStyle(QCPGraph::lsNone);
+  m_mask->setScatterStyle(
+      QCPScatterStyle(QCPScatterStyle::ssDisc, QColor(242, 142, 43), QColor(242, 142, 43), 5));
+
+  m_cut = new QCPItemStraightLine(m_plot);
+  m_cut->setPen(QPen(QColor(225, 87, 89), 1.5));
+  m_cut->point1->setCoords(0, 1);
+  m_cut->point2->setCoords(0, 2);
+
+  m_placeholder = new QLabel(this);
+  m_placeholder->setObjectName(QStringLiteral("placeholder"));
+  m_placeholder->setAlignment(Qt::AlignCenter);
+  m_placeholder->setWordWrap(true);
+  m_stack = new QStackedWidget(this);
+  m_stack->addWidget(m_placeholder);
+  m_stack->addWidget(m_plot);
+
+  auto* top = new QHBoxLayout;
+  top->addWidget(m_info, 1);
+  top->addWidget(m_exportButton, 0, Qt::AlignTop);
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(top);
+  layout->addWidget(m_stack, 1);
+
+  clear();
+}
+
+int SpectrumView::spectrumGraphCount() const {
+  if (placeholderShown()) return 0;
+  return int(m_spectrum->visible()) + int(m_plain->visible());
+}
+
+bool SpectrumView::plainSpectrumShown() const { return !placeholderShown() && m_plain->visible(); }
+
+QString SpectrumView::infoText() const { return m_info->text(); }
+
+bool SpectrumView::placeholderShown() const { return m_stack->currentWidget() == m_placeholder; }
+
+void SpectrumView::showPlaceholder(const QString& text) {
+  m_placeholder->setText(text);
+  m_stack->setCurrentWidget(m_placeholder);
+  m_exportButton->setEnabled(m_hasOp);
+}
+
+void SpectrumView::clear() {
+  m_op = api::OpResult();
+  m_hasOp = false;
+  m_hasMask = false;
+  m_plainDiffers = false;
+  m_energy = kNaN;
+  m_masked.clear();
+  m_info->clear();
+  m_spectrum->data()->clear();
+  m_plain->data()->clear();
+  m_mask->data()->clear();
+  showPlaceholder(tr("No op selected. Click a bar or a heatmap cell in the rank allocation."));
+}
+
+void SpectrumView::setOp(const api::OpResult& op, const std::vector<uint8_t>& maskBits) {
+  try {
+    m_op = op;
+    m_hasOp = true;
+    m_hasMask = !maskBits.empty();
+    const std::vector<float>& s = op.spectrum;
+    const std::vector<float>& plain = op.plainSpectrum;
+    // The mask lives on the decomposed spectrum; with only a plain spectrum stored, it is drawn there.
+    const std::vector<float>& base = s.empty() ? plain : s;
+    m_plainDiffers = !plain.empty() && plain != s;
+
+    const int64_t k = std::max<int64_t>(0, op.rank);
+    double total = 0.0, kept = 0.0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      const double v = double(s[i]) * double(s[i]);
+      total += v;
+      if (int64_t(i) < k) kept += v;
+    }
+    m_energy = total > 0.0 ? kept / total : op.energyKept;
+
+    m_masked.clear();
+    if (m_hasMask) {
+      const size_t n = base.empty() ? size_t(std::max<int64_t>(0, op.fullRank)) : base.size();
+      for (size_t i = 0; i < n; ++i)
+        if (maskBit(maskBits, i)) m_masked.push_back(int(i));
+    }
+
+    const int64_t m = op.inFeatures, n = op.outFeatures;
+    const int64_t dense = m * n;
+    const int64_t factored = k * (m + n);
+    QString info = tr("<b>%1</b>  (%2, layer %3, %4 \u00d7 %5)<br>")
+                       .arg(QString::fromStdString(op.name).toHtmlEscaped(),
+                            QString::fromStdString(op.kind).toHtmlEscaped())
+                       .arg(op.layer)
+                       .arg(m)
+                       .arg(n);
+    info += tr("rank %1 of %2 \u00b7 energy kept %3% \u00b7 storage k(M+N) = %4 vs MN = %5")
+                .arg(k)
+                .arg(op.fullRank)
+                .arg(100.0 * m_energy, 0, 'f', 2)
+                .arg(count(factored), count(dense));
+    if (dense > 0) info += tr(" (%1%)").arg(100.0 * double(factored) / double(dense), 0, 'f', 1);
+    if (!op.factorised) info += tr(" \u00b7 kept dense");
+    if (m_hasMask) {
+      const bool prefix = !m_masked.empty() && m_masked.back() == int(m_masked.size()) - 1;
+      info += tr(" \u00b7 mask keeps %1").arg(m_masked.size());
+      if (!m_masked.empty() && !prefix) info += tr(" (not a prefix)");
+    }
+    if (s.empty()) info += tr("<br>No decomposed spectrum stored; energy kept is the run's stored value.");
+    m_info->setText(info);
+
+    if (base.empty()) {
+      showPlaceholder(tr("No singular values were stored for this op."));
+      return;
+    }
+
+    const auto indices = [](size_t n) {
+      QVector<double> keys(static_cast<qsizetype>(n));
+      std::iota(keys.begin(), keys.end(), 0.0);
+      return keys;
+    };
+    m_spectrum->setData(indices(s.size()), logSafe(s), true);
+    m_spectrum->setVisible(!s.empty());
+    if (!s.empty()) {
+      m_spectrum->addToLegend();
+    } else {
+      m_spectrum->removeFromLegend();
+    }
+    const bool showPlain = !plain.empty() && (s.empty() || m_plainDiffers);
+    m_plain->setData(indices(plain.size()), logSafe(plain), true);
+    m_plain->setVisible(showPlain);
+    if (showPlain) {
+      m_plain->addToLegend();
+    } else {
+      m_plain->removeFromLegend();
+    }
+    QVector<double> maskKeys, maskValues;
+    for (int i : m_masked) {
+      const float v = base[size_t(i)];
+      if (v > 0.0f && std::isfinite(v)) {
+        maskKeys.append(i);
+        maskValues.append(v);
+      }
+    }
+    m_mask->setData(maskKeys, maskValues, true);
+    m_mask->setVisible(m_hasMask);
+    if (m_hasMask) {
+      m_mask->addToLegend();
+    } else {
+      m_mask->removeFromLegend();
+    }
+
+    double lowest = std::numeric_limits<double>::infinity(), highest = 0.0;
+    for (const std::vector<float>* values : {&s, &plain}) {
+      if (values == &plain && !showPlain) continue;
+      for (float v : *values) {
+        if (v > 0.0f && std::isfinite(v)) {
+          lowest = std::min(lowest, double(v));
+          highest = std::max(highest, double(v));
+        }
+      }
+    }
+    if (highest > 0.0) {
+      m_plot->yAxis->setRange(lowest / 1.5, highest * 1.5);
+    } else {
+      m_plot->yAxis->setRange(1e-3, 1.0);
+    }
+    const size_t length = std::max(s.size(), plain.size());
+    m_plot->xAxis->setRange(-0.5, double(length) - 0.5);
+    m_cut->point1->setCoords(double(k) - 0.5, 1.0);
+    m_cut->point2->setCoords(double(k) - 0.5, 2.0);
+    m_cut->setVisible(true);
+
+    m_stack->setCurrentWidget(m_plot);
+    m_exportButton->setEnabled(true);
+    m_plot->replot();
+  } catch (const std::exception& e) {
+    showPlaceholder(tr("Cannot show this op: %1").arg(QString::fromLocal8Bit(e.what())));
+  }
+}
+
+bool SpectrumView::writeCsv(const QString& path, QString* error) const {
+  QSaveFile file(path);
+  if (!file.open(QIODevice::WriteOnly | QIODevice::Text)) {
+    if (error) *error = tr("saving CSV %1: %2").arg(path, file.errorString());
+    return false;
+  }
+  QTextStream out(&file);
+  out << "index,singular value,plain singular value,kept\n";
+  const std::vector<float>& s = m_op.spectrum;
+  const std::vector<float>& plain = m_op.plainSpectrum;
+  std::vector<bool> keptByMask;
+  if (m_hasMask) {
+    keptByMask.assign(std::max(s.size(), plain.size()), false);
+    for (int i : m_masked)
+      if (size_t(i) < keptByMask.size()) keptByMask[size_t(i)] = true;
+  }
+  for (size_t i = 0; i < std::max(s.size(), plain.size()); ++i) {
+    const bool kept = m_hasMask ? bool(keptByMask[i]) : int64_t(i) < m_op.rank;
+    out << i << ',' << (i < s.size() ? floatText(s[i]) : QString()) << ','
+        << (i < plain.size() ? floatText(plain[i]) : QString()) << ',' << (kept ? 1 : 0) << '\n';
+  }
+  out.flush();
+  if (out.status() != QTextStream::Ok || !file.commit()) {
+    if (error) *error = tr("saving CSV %1: %2").arg(path, file.errorString());
+    return false;
+  }
+  return true;
+}
+
+bool SpectrumView::exportTo(const QString& path, QString* error) {
+  try {
+    if (!m_hasOp) {
+      if (error) *error = tr("exporting %1: no op is shown").arg(path);
+      return false;
+    }
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (suffix == QLatin1String("csv")) return writeCsv(path, error);
+    if (placeholderShown() && (suffix == QLatin1String("png") || suffix == QLatin1String("pdf"))) {
+      if (error) *error = tr("exporting %1: this op has no spectrum to plot").arg(path);
+      return false;
+    }
+    if (suffix == QLatin1String("png")) return PlotExport::savePng(*m_plot, path, error);
+    if (suffix == QLatin1String("pdf")) return PlotExport::savePdf(*m_plot, path, error);
+    if (error) *error = tr("saving %1: unknown format '%2' (use .png, .pdf or .csv)").arg(path, suffix);
+    return false;
+  } catch (const std::exception& e) {
+    if (error) *error = tr("exporting %1: %2").arg(path, QString::fromLocal8Bit(e.what()));
+    return false;
+  }
+}
+
+void SpectrumView::exportWithDialog() {
+  if (!m_hasOp) return;
+  QString base = QString::fromStdString(m_op.name);
+  base.replace(QLatin1Char('.'), QLatin1Char('_'));
+  QString selectedFilter;
+  QString path = QFileDialog::getSaveFileName(
+      this, tr("Export spectrum"), QStringLiteral("spectrum_%1.png").arg(base),
+      tr("PNG image (*.png);;PDF document (*.pdf);;CSV data (*.csv)"), &selectedFilter);
+  if (path.isEmpty()) return;
+  if (QFileInfo(path).suffix().isEmpty()) {
+    if (selectedFilter.contains(QLatin1String("*.pdf"))) {
+      path += QStringLiteral(".pdf");
+    } else if (selectedFilter.contains(QLatin1String("*.csv"))) {
+      path += QStringLiteral(".csv");
+    } else {
+      path += QStringLiteral(".png");
+    }
+  }
+  QString error;
+  if (!exportTo(path, &error)) QMessageBox::warning(this, tr("Export spectrum"), error);
+}
+
+}  // namespace ranklab::widgets
