@@ -15,6 +15,14 @@
 #include <optional>
 
 #include "app/main_window.h"
+#include "api/job.h"
+#include "common/resources.h"
+#include "widgets/job_panel.h"
+#include "widgets/run_browser.h"
+#include "widgets/run_table_model.h"
+#include <QAction>
+#include <QPushButton>
+#include <QTabWidget>
 #include "common/allocator.h"
 
 namespace {
@@ -80,6 +88,14 @@ struct Options {
       QStringLiteral("Open the main window, save an image of it to FILE (PNG) and exit. With a MODEL, the "
                      "image is taken once the model has loaded."),
       QStringLiteral("FILE")};
+  QCommandLineOption viewShots{
+      QStringLiteral("view-screenshots"),
+      QStringLiteral("Run two real jobs on the shipped gpt-mini (ARS and uniform ranks, into a scratch database "
+                     "unless --db is given), save a PNG of every view to DIR and exit (packaging/screenshots.sh)."),
+      QStringLiteral("DIR")};
+  QCommandLineOption database{QStringLiteral("db"),
+                              QStringLiteral("Run database to open (default: $RANKLAB_DB, else ~/.local/share/ranklab/runs.db)."),
+                              QStringLiteral("FILE")};
   QCommandLineOption tokenizer{
       QStringLiteral("tokenizer"),
       QStringLiteral("Tokenizer for a llama2.c .bin MODEL (tokenizer.bin; optional)."), QStringLiteral("FILE")};
@@ -97,6 +113,8 @@ void setUp(QCommandLineParser& parser, const Options& options) {
   parser.addOption(options.smokeTest);
   parser.addOption(options.screenshot);
   parser.addOption(options.tokenizer);
+  parser.addOption(options.database);
+  parser.addOption(options.viewShots);
   parser.addPositionalArgument(
       QStringLiteral("MODEL"),
       QStringLiteral("Model to open: a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint."),
@@ -135,6 +153,74 @@ std::optional<int> parseArguments(QCommandLineParser& parser, const Options& opt
   return std::nullopt;
 }
 
+// --view-screenshots: two real jobs through the window, then every tab and the window itself as PNGs.
+int viewScreenshots(const QString& dir, const QString& databasePath) {
+  QTemporaryDir scratch;
+  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, scratch.path());
+  if (!QDir().mkpath(dir)) {
+    std::fprintf(stderr, "ranklab: cannot create %s\n", qPrintable(dir));
+    return 1;
+  }
+  ranklab::app::MainWindow window(nullptr, databasePath.isEmpty() ? scratch.filePath(QStringLiteral("runs.db")) : databasePath);
+  window.resize(1600, 1000);
+  window.show();
+  const QString resources = QString::fromStdString(ranklab::resourcesDir().string());
+  ranklab::api::JobSpec spec;
+  spec.model = (resources + QStringLiteral("/models/gpt-mini")).toStdString();
+  spec.calib = (resources + QStringLiteral("/data/lm/valid.txt")).toStdString();
+  spec.evalText = (resources + QStringLiteral("/data/lm/test.txt")).toStdString();
+  spec.maxEvalDocuments = 2;
+  spec.calibSamples = 8;
+  spec.calibLength = 128;
+  spec.batchSize = 4;
+  spec.selector = "ars";
+  spec.arsSteps = 200;
+  spec.logEvery = 5;
+  spec.keep = 0.5;
+  spec.device = "cpu";
+  window.openModel(QString::fromStdString(spec.model));
+  window.jobPanel()->setSpec(spec);
+  int jobsDone = 0;
+  bool ok = true;
+  auto shoot = [&](const QString& name) {
+    const QString file = QDir(dir).filePath(name + QStringLiteral(".png"));
+    const bool saved = window.grab().save(file, "PNG");
+    std::printf("ranklab: %s %s\n", saved ? "saved" : "could not save", qPrintable(file));
+    ok = ok && saved;
+  };
+  QObject::connect(&window, &ranklab::app::MainWindow::jobEnded, &window, [&](qint64, const QString& status) {
+    if (status != QLatin1String("succeeded")) {
+      std::fprintf(stderr, "ranklab: screenshot job %s\n", qPrintable(status));
+      QCoreApplication::exit(1);
+      return;
+    }
+    if (++jobsDone == 1) {
+      auto uniform = spec;
+      uniform.selector = "uniform";
+      window.jobPanel()->setSpec(uniform);
+      window.jobPanel()->runButton()->click();
+      return;
+    }
+    QTimer::singleShot(kScreenshotDelayMs, &window, [&] {
+      auto* runs = window.runBrowser()->model();
+      window.showRun(runs->runAt(1)->id);  // the ARS run (newest first)
+      const QStringList names = {QStringLiteral("view-model"), QStringLiteral("view-ranks"), QStringLiteral("view-spectrum"),
+                                 QStringLiteral("view-masks"), QStringLiteral("view-budget")};
+      for (int i = 0; i < names.size(); ++i) {
+        window.tabs()->setCurrentIndex(i);
+        shoot(names[i]);
+      }
+      window.runBrowser()->selectIds({runs->runAt(1)->id, runs->runAt(0)->id});
+      window.compareRuns({runs->runAt(1)->id, runs->runAt(0)->id});
+      shoot(QStringLiteral("view-compare"));
+      window.close();
+      QCoreApplication::exit(ok ? 0 : 1);
+    });
+  });
+  QTimer::singleShot(1500, &window, [&] { window.jobPanel()->runButton()->click(); });
+  return QApplication::exec();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -162,6 +248,7 @@ int main(int argc, char** argv) {
   app.setDesktopFileName(QStringLiteral("ranklab"));
   if (auto code = parseArguments(parser, options, app.arguments())) return *code;
 
+  if (parser.isSet(options.viewShots)) return viewScreenshots(parser.value(options.viewShots), parser.value(options.database));
   const bool smokeTest = parser.isSet(options.smokeTest);
   const QString screenshotPath = parser.value(options.screenshot);
   const QString modelPath = parser.positionalArguments().value(0);
@@ -171,7 +258,7 @@ int main(int argc, char** argv) {
     QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, scratchSettings.path());
   }
 
-  ranklab::app::MainWindow window;
+  ranklab::app::MainWindow window(nullptr, parser.value(options.database));
   window.show();
 
   if (smokeTest) {

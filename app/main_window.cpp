@@ -16,18 +16,47 @@
 #include <QProgressBar>
 #include <QSettings>
 #include <QStatusBar>
+#include <QTabWidget>
+#include <QTimer>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QMimeData>
+#include <QPushButton>
+#include <QUrl>
+#include <QFile>
+#include <QScrollArea>
+#include <QComboBox>
+#include <QLineEdit>
 
+#include "api/inspect.h"
+#include "app/job_controller.h"
 #include "app/model_loader.h"
+#include "app/run_repository.h"
+#include "common/resources.h"
+#include "widgets/budget_curve_view.h"
+#include "widgets/compare_view.h"
+#include "widgets/job_panel.h"
 #include "widgets/log_view.h"
+#include "widgets/mask_evolution_view.h"
 #include "widgets/model_summary_view.h"
+#include "widgets/rank_allocation_view.h"
+#include "widgets/run_browser.h"
+#include "widgets/run_table_model.h"
+#include "widgets/spectrum_view.h"
+#include "widgets/plot_theme.h"
+#include <QStyleFactory>
 
 namespace ranklab::app {
 namespace {
 const char kGeometryKey[] = "mainWindow/geometry";
 const char kStateKey[] = "mainWindow/state";
 const char kRecentKey[] = "recentModels";
+const char kBrowserKey[] = "runBrowser/state";
+const char kTabKey[] = "mainWindow/tab";
+const char kLastModelKey[] = "jobPanel/model";
+const char kDarkKey[] = "view/dark";
 // Bump when the set of docks changes so an old saved layout is not applied to new docks.
-constexpr int kStateVersion = 1;
+constexpr int kStateVersion = 2;
 constexpr int kStatusMessageMs = 5000;
 constexpr int kRecentEntryWidthPx = 420;
 
@@ -52,40 +81,128 @@ QString modelPathFor(const QString& chosenFile) {
   }
   return info.absoluteFilePath();
 }
+
+// The shipped demo models (resources/models/*/config.json), for the job panel's model box.
+QStringList shippedModels() {
+  QStringList models;
+  const QDir dir(QString::fromStdString((resourcesDir() / "models").string()));
+  for (const QString& name : dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
+    if (QFileInfo::exists(dir.filePath(name + QStringLiteral("/config.json")))) models << dir.filePath(name);
+  return models;
+}
+
+// Sensible data for a shipped model: the LM text for decoders and general encoders, the task's own
+// files for a fine-tuned classifier. Empty strings where nothing fits.
+std::pair<QString, QString> defaultData(const QString& modelPath) {
+  const QString data = QString::fromStdString((resourcesDir() / "data").string());
+  const QString name = QFileInfo(QDir::cleanPath(modelPath)).fileName();
+  for (const QString& task : {QStringLiteral("sotu-era"), QStringLiteral("spam")})
+    if (name.endsWith(task)) return {data + "/" + task + "/train.tsv", data + "/" + task + "/valid.tsv"};
+  if (QFileInfo::exists(data + QStringLiteral("/lm/valid.txt")))
+    return {data + QStringLiteral("/lm/valid.txt"), data + QStringLiteral("/lm/test.txt")};
+  return {};
+}
+
+// Resident memory of this process (Linux /proc), or -1.
+qint64 residentBytes() {
+  QFile statm(QStringLiteral("/proc/self/statm"));
+  if (!statm.open(QIODevice::ReadOnly)) return -1;
+  const QList<QByteArray> fields = statm.readAll().split(' ');
+  if (fields.size() < 2) return -1;
+  return fields.at(1).toLongLong() * 4096;
+}
 }  // namespace
 
-MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+MainWindow::MainWindow(QWidget* parent, const QString& databasePath)
+    : QMainWindow(parent), m_runs(std::make_unique<RunRepository>()) {
   setObjectName(QStringLiteral("MainWindow"));
   setWindowTitle(tr("RankLab"));
-
-  m_summaryView = new widgets::ModelSummaryView(this);
-  m_summaryView->setSummary({});
-  setCentralWidget(m_summaryView);
+  setAcceptDrops(true);
 
   m_loader = new ModelLoader(this);
   connect(m_loader, &ModelLoader::started, this, &MainWindow::onLoadStarted);
   connect(m_loader, &ModelLoader::loaded, this, &MainWindow::onModelLoaded);
   connect(m_loader, &ModelLoader::failed, this, &MainWindow::onModelFailed);
+  m_jobs = new JobController(this);
 
+  createViews();
   createDocks();
   createMenus();
   createStatusBar();
+  wireJobs();
+  wireRuns();
+  themePlots();
 
-  resize(1100, 720);
+  resize(1400, 900);
   restoreSettings();
 
   m_logView->appendMessage(tr("RankLab %1 started (Qt %2, platform %3)")
                                .arg(QStringLiteral(RANKLAB_VERSION), QString::fromLatin1(qVersion()),
                                     QGuiApplication::platformName()));
+  if (m_runs->open(databasePath)) {
+    m_logView->appendMessage(tr("Run database %1").arg(QDir::toNativeSeparators(m_runs->path())));
+  } else {
+    m_logView->appendMessage(tr("Could not open the run database: %1").arg(m_runs->lastError()),
+                             widgets::LogView::Level::Error);
+  }
+  refreshRuns();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createViews() {
+  m_summaryView = new widgets::ModelSummaryView(this);
+  m_summaryView->setSummary({});
+  m_rankView = new widgets::RankAllocationView(this);
+  m_spectrumView = new widgets::SpectrumView(this);
+  m_maskView = new widgets::MaskEvolutionView(this);
+  m_budgetView = new widgets::BudgetCurveView(this);
+  m_compareView = new widgets::CompareView(this);
+  m_tabs = new QTabWidget(this);
+  m_tabs->setObjectName(QStringLiteral("viewTabs"));
+  m_tabs->setDocumentMode(true);
+  m_tabs->addTab(m_summaryView, tr("&Model"));
+  m_tabs->addTab(m_rankView, tr("R&anks"));
+  m_tabs->addTab(m_spectrumView, tr("&Spectrum"));
+  m_tabs->addTab(m_maskView, tr("Mask &evolution"));
+  m_tabs->addTab(m_budgetView, tr("&Budget curves"));
+  m_tabs->addTab(m_compareView, tr("Com&pare"));
+  setCentralWidget(m_tabs);
 }
 
 void MainWindow::createDocks() {
+  auto* jobDock = new QDockWidget(tr("Job"), this);
+  jobDock->setObjectName(QStringLiteral("jobDock"));
+  m_jobPanel = new widgets::JobPanel(jobDock);
+  QStringList models = shippedModels();
+  for (const QString& recent : recentModels())
+    if (!models.contains(recent)) models << recent;
+  m_jobPanel->setModelChoices(models);
+  QStringList devices;
+  for (const auto& d : api::availableDevices()) devices << QString::fromStdString(d);
+  m_jobPanel->setDevices(devices);
+  auto* scroll = new QScrollArea(jobDock);
+  scroll->setWidget(m_jobPanel);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  jobDock->setWidget(scroll);
+  addDockWidget(Qt::LeftDockWidgetArea, jobDock);
+
+  auto* runsDock = new QDockWidget(tr("Runs"), this);
+  runsDock->setObjectName(QStringLiteral("runsDock"));
+  m_browser = new widgets::RunBrowser(runsDock);
+  runsDock->setWidget(m_browser);
+  addDockWidget(Qt::BottomDockWidgetArea, runsDock);
+
   auto* logDock = new QDockWidget(tr("Log"), this);
   logDock->setObjectName(QStringLiteral("logDock"));  // saveState() keys docks by object name
   m_logView = new widgets::LogView(logDock);
   logDock->setWidget(m_logView);
   addDockWidget(Qt::BottomDockWidgetArea, logDock);
-  resizeDocks({logDock}, {140}, Qt::Vertical);
+  tabifyDockWidget(runsDock, logDock);
+  runsDock->raise();
+  resizeDocks({runsDock}, {220}, Qt::Vertical);
+  resizeDocks({jobDock}, {380}, Qt::Horizontal);
 }
 
 void MainWindow::createMenus() {
@@ -109,9 +226,42 @@ void MainWindow::createMenus() {
   quit->setShortcut(QKeySequence::Quit);
   quit->setMenuRole(QAction::QuitRole);
 
+  QMenu* job = menuBar()->addMenu(tr("&Job"));
+  job->setObjectName(QStringLiteral("jobMenu"));
+  QAction* run = job->addAction(tr("&Run"), m_jobPanel->runButton(), &QPushButton::click);
+  run->setObjectName(QStringLiteral("runAction"));
+  run->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+  QAction* queue = job->addAction(tr("&Queue"), m_jobPanel->queueButton(), &QPushButton::click);
+  queue->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
+  QAction* cancel = job->addAction(tr("&Cancel Running Job"), this, [this] {
+    if (m_jobs->isBusy()) m_jobs->cancel(m_jobs->runningTicket());
+  });
+  cancel->setObjectName(QStringLiteral("cancelAction"));
+  cancel->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
+  job->addAction(tr("Cancel &All Jobs"), m_jobs, &JobController::cancelAll);
+
+  QMenu* runs = menuBar()->addMenu(tr("&Runs"));
+  runs->setObjectName(QStringLiteral("runsMenu"));
+  QAction* compare = runs->addAction(tr("&Compare Selected"), m_browser, &widgets::RunBrowser::compareSelected);
+  compare->setObjectName(QStringLiteral("compareAction"));
+  compare->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+  QAction* refresh = runs->addAction(tr("&Refresh"), this, &MainWindow::refreshRuns);
+  refresh->setShortcut(QKeySequence::Refresh);
+  runs->addAction(tr("&Filter\u2026"), this, [this] {
+    m_browser->filterEdit()->setFocus();
+    m_browser->filterEdit()->selectAll();
+  });
+
   QMenu* view = menuBar()->addMenu(tr("&View"));
   view->setObjectName(QStringLiteral("viewMenu"));
   for (QDockWidget* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
+  view->addSeparator();
+  QAction* dark = view->addAction(tr("&Dark Theme"));
+  dark->setObjectName(QStringLiteral("darkThemeAction"));
+  dark->setCheckable(true);
+  dark->setChecked(QSettings().value(kDarkKey, false).toBool());
+  connect(dark, &QAction::toggled, this, &MainWindow::setDarkTheme);
+  if (dark->isChecked()) setDarkTheme(true);
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   QAction* about = help->addAction(tr("&About RankLab"), this, &MainWindow::showAbout);
@@ -129,13 +279,272 @@ void MainWindow::createStatusBar() {
   m_busyBar->hide();
   m_modelStatus = new QLabel(tr("No model loaded"), this);
   m_modelStatus->setObjectName(QStringLiteral("modelStatus"));
+  m_jobStatus = new QLabel(tr("No job running"), this);
+  m_jobStatus->setObjectName(QStringLiteral("jobStatus"));
+  m_deviceStatus = new QLabel(this);
+  m_deviceStatus->setObjectName(QStringLiteral("deviceStatus"));
+  m_deviceStatus->setToolTip(tr("Where \"auto\" runs jobs, and this process's resident memory"));
   statusBar()->addPermanentWidget(m_busyBar);
+  statusBar()->addPermanentWidget(m_jobStatus);
   statusBar()->addPermanentWidget(m_modelStatus);
+  statusBar()->addPermanentWidget(m_deviceStatus);
+  m_memoryTimer = new QTimer(this);
+  m_memoryTimer->setInterval(2000);
+  connect(m_memoryTimer, &QTimer::timeout, this, &MainWindow::updateMemory);
+  m_memoryTimer->start();
+  updateMemory();
   statusBar()->showMessage(tr("Ready"), kStatusMessageMs);
 }
 
 void MainWindow::openModel(const QString& path, const QString& tokenizerPath) {
   m_loader->load(path, tokenizerPath);
+  if (QDir::cleanPath(m_jobPanel->modelBox()->currentText()) != QDir::cleanPath(path)) {
+    api::JobSpec spec = m_jobPanel->spec();
+    spec.model = path.toStdString();
+    spec.tokenizer = tokenizerPath.toStdString();
+    const auto [calib, eval] = defaultData(path);
+    if (!calib.isEmpty()) {
+      spec.calib = calib.toStdString();
+      spec.evalText.clear();
+      spec.evalLabelled.clear();
+      (eval.endsWith(QLatin1String(".tsv")) ? spec.evalLabelled : spec.evalText) = eval.toStdString();
+    }
+    m_jobPanel->setSpec(spec);
+  }
+}
+
+void MainWindow::wireJobs() {
+  connect(m_jobPanel, &widgets::JobPanel::modelChosen, this, [this](const QString& path) {
+    if (m_loader->currentPath() != path) openModel(path);
+  });
+  connect(m_jobPanel, &widgets::JobPanel::runRequested, this, [this](const api::JobSpec& spec) {
+    if (!m_jobs->isBusy()) m_jobs->submit(spec);
+  });
+  connect(m_jobPanel, &widgets::JobPanel::queueRequested, m_jobs, &JobController::submit);
+  connect(m_jobPanel, &widgets::JobPanel::cancelRequested, this, [this] {
+    if (m_jobs->isBusy()) m_jobs->cancel(m_jobs->runningTicket());
+  });
+  connect(m_jobs, &JobController::jobStarted, this, &MainWindow::onJobStarted);
+  connect(m_jobs, &JobController::progress, this, &MainWindow::onJobProgress);
+  connect(m_jobs, &JobController::runStarted, this, [this](qint64, const api::RunRecord& run) {
+    m_liveRunId = run.id;
+    m_browser->model()->upsertRun(run);
+    api::RunData live;
+    live.run = run;
+    // The live mask view names ops from the loaded model when the job compresses that model.
+    std::vector<api::OpResult> ops;
+    if (QDir::cleanPath(QString::fromStdString(m_summary.source)) == QDir::cleanPath(QString::fromStdString(run.modelPath))) {
+      for (size_t i = 0; i < m_summary.ops.size(); ++i) {
+        const auto& info = m_summary.ops[i];
+        api::OpResult op;
+        op.index = int64_t(i);
+        op.name = info.name;
+        op.layer = info.layer;
+        op.kind = info.kind;
+        op.inFeatures = info.inFeatures;
+        op.outFeatures = info.outFeatures;
+        op.fullRank = std::min(info.inFeatures, info.outFeatures);
+        op.rank = op.fullRank;
+        ops.push_back(op);
+      }
+    }
+    live.ops = ops;
+    m_shown = live;
+    m_maskView->startLive(ops);
+  });
+  connect(m_jobs, &JobController::seriesPoints, this, [this](qint64, const std::vector<api::SeriesPoint>& points) {
+    for (const auto& p : points) m_maskView->appendSeries(p);
+  });
+  connect(m_jobs, &JobController::maskFrames, this, [this](qint64, const std::vector<api::MaskFrame>& frames) {
+    for (const auto& f : frames) m_maskView->appendFrame(f);
+  });
+  connect(m_jobs, &JobController::opsChosen, this, [this](qint64, const std::vector<api::OpResult>& ops) {
+    if (!m_shown) return;
+    m_shown->ops = ops;
+    m_rankView->setRun(*m_shown);
+  });
+  connect(m_jobs, &JobController::finished, this, [this](qint64 ticket, const api::JobOutcome& outcome) {
+    onJobEnded(ticket, QStringLiteral("succeeded"), QString(), outcome.data.run.id);
+  });
+  connect(m_jobs, &JobController::cancelled, this,
+          [this](qint64 ticket) { onJobEnded(ticket, QStringLiteral("cancelled"), QString(), 0); });
+  connect(m_jobs, &JobController::failed, this, [this](qint64 ticket, const QString& message) {
+    onJobEnded(ticket, QStringLiteral("failed"), message, m_liveRunId);
+  });
+  connect(m_jobs, &JobController::queueChanged, this, [this](int queued) {
+    if (queued > 0) statusBar()->showMessage(tr("%n job(s) waiting", nullptr, queued), kStatusMessageMs);
+  });
+}
+
+void MainWindow::wireRuns() {
+  connect(m_browser, &widgets::RunBrowser::runActivated, this, &MainWindow::showRun);
+  connect(m_browser, &widgets::RunBrowser::compareRequested, this, &MainWindow::compareRuns);
+  connect(m_budgetView, &widgets::BudgetCurveView::runActivated, this, &MainWindow::showRun);
+  connect(m_browser, &widgets::RunBrowser::deleteRequested, this, [this](const QList<qint64>& ids) {
+    QList<qint64> deletable;
+    for (qint64 id : ids)
+      if (id != m_liveRunId || !m_jobs->isBusy()) deletable << id;
+    const bool ok = m_runs->deleteRuns(deletable);
+    if (!ok) showError(tr("Could Not Delete Runs"), m_runs->lastError());
+    if (deletable.size() < ids.size())
+      m_logView->appendMessage(tr("The running job's run is kept until the job ends."), widgets::LogView::Level::Warning);
+    refreshRuns();
+  });
+  connect(m_browser->model(), &widgets::RunTableModel::tagsEdited, this, [this](qint64 id, const QStringList& tags) {
+    if (!m_runs->setTags(id, tags)) showError(tr("Could Not Save Tags"), m_runs->lastError());
+  });
+  connect(m_browser->model(), &widgets::RunTableModel::notesEdited, this, [this](qint64 id, const QString& notes) {
+    if (!m_runs->setNotes(id, notes)) showError(tr("Could Not Save Notes"), m_runs->lastError());
+  });
+  connect(m_rankView, &widgets::RankAllocationView::opActivated, this, &MainWindow::showOp);
+}
+
+void MainWindow::refreshRuns() {
+  const auto runs = m_runs->listRuns();
+  m_browser->model()->setRuns(runs);
+  m_budgetView->setRuns(runs);
+}
+
+void MainWindow::showRun(qint64 runId) {
+  auto data = m_runs->loadRun(runId);
+  if (!data) {
+    showError(tr("Could Not Open Run"), m_runs->lastError().isEmpty() ? tr("run %1 was not found").arg(runId) : m_runs->lastError());
+    return;
+  }
+  m_shown = std::move(*data);
+  m_rankView->setRun(*m_shown);
+  m_maskView->setRun(*m_shown);
+  if (!m_shown->ops.empty()) showOp(0);
+  themePlots();
+  statusBar()->showMessage(tr("Showing run %1: %2").arg(runId).arg(QString::fromStdString(m_shown->run.name)), kStatusMessageMs);
+  if (m_tabs->currentWidget() == m_summaryView || m_tabs->currentWidget() == m_compareView) m_tabs->setCurrentWidget(m_rankView);
+}
+
+void MainWindow::compareRuns(const QList<qint64>& ids) {
+  std::vector<api::RunData> runs;
+  for (qint64 id : ids) {
+    if (auto data = m_runs->loadRun(id)) {
+      runs.push_back(std::move(*data));
+    } else {
+      showError(tr("Could Not Open Run"), m_runs->lastError());
+      return;
+    }
+  }
+  m_compareView->setRuns(runs);
+  if (runs.size() >= 2) m_rankView->setComparison(runs[0], runs[1]);
+  themePlots();
+  m_tabs->setCurrentWidget(m_compareView);
+}
+
+void MainWindow::showOp(int opIndex) {
+  if (!m_shown || opIndex < 0 || size_t(opIndex) >= m_shown->ops.size()) return;
+  std::vector<uint8_t> bits;
+  if (!m_shown->frames.empty() && size_t(opIndex) < m_shown->frames.back().bits.size()) bits = m_shown->frames.back().bits[size_t(opIndex)];
+  m_spectrumView->setOp(m_shown->ops[size_t(opIndex)], bits);
+  if (sender() == m_rankView) m_tabs->setCurrentWidget(m_spectrumView);
+}
+
+void MainWindow::onJobStarted(qint64 ticket, const api::JobSpec& spec) {
+  m_liveRunId = 0;
+  m_jobPanel->setRunning(true);
+  const QString what = tr("%1 + %2, p = %3 on %4")
+                           .arg(QString::fromStdString(spec.decomposition), QString::fromStdString(spec.selector))
+                           .arg(spec.keep)
+                           .arg(QFileInfo(QString::fromStdString(spec.model)).fileName());
+  m_jobStatus->setText(tr("Job %1: %2").arg(ticket).arg(what));
+  m_logView->appendMessage(tr("Job %1 started: %2").arg(ticket).arg(what));
+  if (spec.selector == "ars" || spec.selector == "rankdyna") m_tabs->setCurrentWidget(m_maskView);
+}
+
+void MainWindow::onJobProgress(qint64 ticket, const JobProgress& p) {
+  m_jobPanel->showProgress(p.phase, p.done, p.total, p.elapsedSeconds, p.phaseEtaSeconds);
+  m_jobStatus->setText(p.total > 0 ? tr("Job %1: %2 %3/%4").arg(ticket).arg(p.phase).arg(p.done).arg(p.total)
+                                   : tr("Job %1: %2").arg(ticket).arg(p.phase));
+}
+
+void MainWindow::onJobEnded(qint64 ticket, const QString& status, const QString& message, qint64 runId) {
+  m_jobPanel->setRunning(m_jobs->isBusy());
+  m_jobStatus->setText(tr("Job %1 %2").arg(ticket).arg(status));
+  if (status == QLatin1String("succeeded")) {
+    m_jobPanel->showIdle(tr("Job %1 finished: run %2").arg(ticket).arg(runId));
+    m_logView->appendMessage(tr("Job %1 finished: run %2").arg(ticket).arg(runId));
+  } else if (status == QLatin1String("cancelled")) {
+    m_jobPanel->showIdle(tr("Job %1 cancelled; nothing was stored").arg(ticket));
+    m_logView->appendMessage(tr("Job %1 cancelled; nothing was stored").arg(ticket), widgets::LogView::Level::Warning);
+  } else {
+    m_jobPanel->showIdle(tr("Job %1 failed").arg(ticket));
+    m_logView->appendMessage(tr("Job %1 failed: %2").arg(ticket).arg(message), widgets::LogView::Level::Error);
+    showError(tr("Job Failed"), message);
+  }
+  m_liveRunId = 0;
+  refreshRuns();
+  if (runId > 0 && status == QLatin1String("succeeded")) {
+    showRun(runId);
+    m_browser->selectIds({runId});
+  }
+  emit jobEnded(ticket, status);
+}
+
+void MainWindow::showError(const QString& title, const QString& message) {
+  // open(), not exec(): no nested event loop; the text can be selected and copied.
+  auto* box = new QMessageBox(QMessageBox::Critical, title, message, QMessageBox::Ok, this);
+  box->setObjectName(QStringLiteral("errorBox"));
+  box->setTextFormat(Qt::PlainText);
+  box->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->open();
+}
+
+void MainWindow::setDarkTheme(bool dark) {
+  QSettings().setValue(kDarkKey, dark);
+  // Fusion draws both palettes faithfully; the platform style may ignore a dark palette.
+  QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+  QPalette palette = QApplication::style()->standardPalette();
+  if (dark) {
+    const QColor window(45, 45, 48), base(30, 30, 32), text(225, 225, 228), highlight(66, 133, 244);
+    palette.setColor(QPalette::Window, window);
+    palette.setColor(QPalette::WindowText, text);
+    palette.setColor(QPalette::Base, base);
+    palette.setColor(QPalette::AlternateBase, window);
+    palette.setColor(QPalette::ToolTipBase, window);
+    palette.setColor(QPalette::ToolTipText, text);
+    palette.setColor(QPalette::Text, text);
+    palette.setColor(QPalette::Button, window);
+    palette.setColor(QPalette::ButtonText, text);
+    palette.setColor(QPalette::Highlight, highlight);
+    palette.setColor(QPalette::HighlightedText, Qt::white);
+    palette.setColor(QPalette::Link, highlight.lighter(130));
+    palette.setColor(QPalette::PlaceholderText, text.darker(160));
+    for (auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText})
+      palette.setColor(QPalette::Disabled, role, text.darker(200));
+  }
+  QApplication::setPalette(palette);
+  themePlots();
+}
+
+void MainWindow::themePlots() { widgets::applyPlotThemeTree(*this); }
+
+void MainWindow::changeEvent(QEvent* event) {
+  if (event->type() == QEvent::PaletteChange) themePlots();
+  QMainWindow::changeEvent(event);
+}
+
+void MainWindow::updateMemory() {
+  const QString device = QString::fromStdString(api::resolveDevice("auto"));
+  const qint64 rss = residentBytes();
+  m_deviceStatus->setText(rss > 0 ? tr("%1 · %2 MiB").arg(device).arg(rss >> 20) : device);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+  const QList<QUrl> urls = event->mimeData()->urls();
+  if (urls.size() == 1 && urls.first().isLocalFile()) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+  const QList<QUrl> urls = event->mimeData()->urls();
+  if (urls.size() != 1 || !urls.first().isLocalFile()) return;
+  openModel(modelPathFor(urls.first().toLocalFile()));
+  event->acceptProposedAction();
 }
 
 void MainWindow::chooseModelFile() {
@@ -166,6 +575,8 @@ void MainWindow::onModelLoaded(const api::ModelSummary& summary) {
   const QString path = m_loader->currentPath();
   setBusy(false, tr("Loaded %1").arg(displayName(path)));
   m_summaryView->setSummary(summary);
+  m_summary = summary;
+  m_jobPanel->setModelSummary(summary);
   m_modelStatus->setText(tr("%1: %2, %3")
                              .arg(displayName(path), QString::fromStdString(summary.architecture),
                                   opCount(summary.ops.size())));
@@ -261,6 +672,10 @@ void MainWindow::showAbout() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+  if (m_jobs->isBusy() || m_jobs->queuedCount() > 0) {
+    // Closing cancels: the running job stops within a second and stores nothing half-written.
+    m_jobs->cancelAll();
+  }
   saveSettings();
   event->accept();
 }
@@ -271,12 +686,20 @@ void MainWindow::restoreSettings() {
   if (!geometry.isEmpty()) restoreGeometry(geometry);
   const QByteArray state = settings.value(kStateKey).toByteArray();
   if (!state.isEmpty()) restoreState(state, kStateVersion);
+  const QByteArray browser = settings.value(kBrowserKey).toByteArray();
+  if (!browser.isEmpty()) m_browser->restoreState(browser);
+  m_tabs->setCurrentIndex(settings.value(kTabKey, 0).toInt());
+  const QString last = settings.value(kLastModelKey).toString();
+  if (!last.isEmpty()) m_jobPanel->modelBox()->setCurrentText(last);
 }
 
 void MainWindow::saveSettings() const {
   QSettings settings;
   settings.setValue(kGeometryKey, saveGeometry());
   settings.setValue(kStateKey, saveState(kStateVersion));
+  settings.setValue(kBrowserKey, m_browser->saveState());
+  settings.setValue(kTabKey, m_tabs->currentIndex());
+  settings.setValue(kLastModelKey, m_jobPanel->modelBox()->currentText());
 }
 
 }  // namespace ranklab::app

@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   QCoreApplication::setApplicationName(QStringLiteral("test_ui"));
   QTemporaryDir settingsDir;
   QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir.path());
+  // Runs and the decomposition cache go to the scratch folder too, never the user's own.
+  qputenv("RANKLAB_DB", (settingsDir.path() + QStringLiteral("/runs.db")).toLocal8Bit());
+  qputenv("XDG_CACHE_HOME", (settingsDir.path() + QStringLiteral("/cache")).toLocal8Bit());
   QApplication app(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();

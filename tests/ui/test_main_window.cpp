@@ -27,7 +27,7 @@ TEST(MainWindow, ConstructShowClose) {
   auto window = std::make_unique<MainWindow>();
   window->show();
   ASSERT_TRUE(QTest::qWaitForWindowExposed(window.get()));
-  EXPECT_EQ(menuTitles(*window), QStringList({"File", "View", "Help"}));
+  EXPECT_EQ(menuTitles(*window), QStringList({"File", "Job", "Runs", "View", "Help"}));
   EXPECT_EQ(window->modelSummaryView()->opModel()->rowCount(), 0);
   EXPECT_FALSE(window->logView()->toPlainText().isEmpty());
   EXPECT_TRUE(window->close());
@@ -57,7 +57,7 @@ TEST(MainWindow, PersistsGeometryAndDockState) {
     MainWindow window;
     window.show();
     ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
-    window.resize(900, 640);
+    window.resize(1210, 810);  // above the docks' minimum size
     window.findChild<QDockWidget*>("logDock")->hide();
     window.close();
   }
@@ -66,7 +66,7 @@ TEST(MainWindow, PersistsGeometryAndDockState) {
   MainWindow restored;
   restored.show();
   ASSERT_TRUE(QTest::qWaitForWindowExposed(&restored));
-  EXPECT_EQ(restored.size(), QSize(900, 640));
+  EXPECT_EQ(restored.size(), QSize(1210, 810));
   EXPECT_FALSE(restored.findChild<QDockWidget*>("logDock")->isVisible());
   restored.close();
   QSettings().clear();

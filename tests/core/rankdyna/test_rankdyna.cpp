@@ -174,8 +174,9 @@ TEST(RankDyna, RunMeetsTheBudgetAndRecordsEveryReallocation) {
   EXPECT_LE(cost, 0.4 * total);
   EXPECT_LE(select::ledger(infos, r.ranks).keptFraction, 0.4);
   for (size_t i = 0; i < infos.size(); ++i)
-    if (r.ranks[i] < select::fullRank(infos[i]) && select::isFactorised(infos[i], r.ranks[i]))
+    if (r.ranks[i] < select::fullRank(infos[i]) && select::isFactorised(infos[i], r.ranks[i])) {
       EXPECT_NE(std::dynamic_pointer_cast<models::LowRankLinear>(model->ops().entries()[i].slot->impl()), nullptr);
+    }
   EXPECT_EQ(r.finetune.series.empty(), false);
   const auto ids = torch::tensor(samples[0].ids, torch::kLong).unsqueeze(0);
   EXPECT_TRUE(torch::isfinite(model->forward(ids)).all().item<bool>());

@@ -1,0 +1,78 @@
+#include "app/run_repository.h"
+
+#include <exception>
+
+#include "store/run_store.h"
+
+namespace ranklab::app {
+
+RunRepository::RunRepository() = default;
+RunRepository::~RunRepository() = default;
+
+template <typename F>
+bool RunRepository::guarded(F&& f) {
+  if (!m_store) {
+    m_lastError = QStringLiteral("no run database is open");
+    return false;
+  }
+  try {
+    f(*m_store);
+    m_lastError.clear();
+    return true;
+  } catch (const std::exception& e) {
+    m_lastError = QString::fromStdString(e.what());
+    return false;
+  }
+}
+
+QString RunRepository::defaultPath() { return QString::fromStdString(store::RunStore::defaultPath().string()); }
+
+bool RunRepository::open(const QString& path) {
+  const QString file = path.isEmpty() ? defaultPath() : path;
+  try {
+    auto opened = std::make_unique<store::RunStore>(file.toStdString());
+    m_store = std::move(opened);
+    m_path = file;
+    m_lastError.clear();
+    return true;
+  } catch (const std::exception& e) {
+    m_lastError = QString::fromStdString(e.what());
+    return false;
+  }
+}
+
+std::vector<api::RunRecord> RunRepository::listRuns() {
+  std::vector<api::RunRecord> runs;
+  guarded([&](store::RunStore& s) { runs = s.listRuns(); });
+  return runs;
+}
+
+std::optional<api::RunRecord> RunRepository::findRun(qint64 id) {
+  std::optional<api::RunRecord> run;
+  guarded([&](store::RunStore& s) { run = s.findRun(id); });
+  return run;
+}
+
+std::optional<api::RunData> RunRepository::loadRun(qint64 id) {
+  std::optional<api::RunData> data;
+  guarded([&](store::RunStore& s) { data = s.loadRun(id); });
+  return data;
+}
+
+bool RunRepository::deleteRuns(const QList<qint64>& ids) {
+  return guarded([&](store::RunStore& s) {
+    for (qint64 id : ids) s.deleteRun(id);
+  });
+}
+
+bool RunRepository::setTags(qint64 id, const QStringList& tags) {
+  std::vector<std::string> list;
+  for (const QString& t : tags) list.push_back(t.toStdString());
+  return guarded([&](store::RunStore& s) { s.setTags(id, list); });
+}
+
+bool RunRepository::setNotes(qint64 id, const QString& notes) {
+  return guarded([&](store::RunStore& s) { s.setNotes(id, notes.toStdString()); });
+}
+
+}  // namespace ranklab::app

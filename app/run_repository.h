@@ -1,0 +1,55 @@
+// RunRepository: the GUI thread's read side of the run store (DESIGN.md "Run store": one SQLite
+// connection per thread; the job's worker writes through its own). Views never see SQL or the store:
+// they get api value types from here, through the app layer.
+//
+// Every call catches core's errors: it returns an empty result / false and puts the message (which
+// names the database file) in lastError(), so a damaged or locked database never crashes the UI.
+// GUI thread only.
+#pragma once
+
+#include <QList>
+#include <QString>
+#include <QStringList>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "api/run.h"
+
+namespace ranklab::store {
+class RunStore;
+}
+
+namespace ranklab::app {
+
+class RunRepository {
+ public:
+  RunRepository();
+  ~RunRepository();
+
+  // Opens (creating when missing) the database at `path`; empty = the default database
+  // (RunStore::defaultPath()). False and lastError() on failure; the previous database stays open.
+  bool open(const QString& path = {});
+  bool isOpen() const { return m_store != nullptr; }
+  QString path() const { return m_path; }
+  static QString defaultPath();
+
+  std::vector<api::RunRecord> listRuns();                // newest first
+  std::optional<api::RunRecord> findRun(qint64 id);
+  std::optional<api::RunData> loadRun(qint64 id);        // the whole run: ops, series, frames, evals
+  bool deleteRuns(const QList<qint64>& ids);             // each in its own transaction
+  bool setTags(qint64 id, const QStringList& tags);
+  bool setNotes(qint64 id, const QString& notes);
+
+  QString lastError() const { return m_lastError; }
+
+ private:
+  template <typename F>
+  bool guarded(F&& f);
+
+  std::unique_ptr<store::RunStore> m_store;
+  QString m_path;
+  QString m_lastError;
+};
+
+}  // namespace ranklab::app

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Renders every view of the workbench to PNG from real runs (two jobs on the shipped gpt-mini: ARS
+# and uniform ranks, into a scratch database), under Xvfb when it is installed, else offscreen.
+# Usage: packaging/screenshots.sh [BUILD_DIR] [OUT_DIR]   (defaults: build, docs/screenshots)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${1:-build}"
+out="${2:-docs/screenshots}"
+app="$build/app/ranklab"
+[[ -x "$app" ]] || { echo "screenshots: $app not found; build first (packaging/bootstrap.sh)" >&2; exit 2; }
+mkdir -p "$out"
+if command -v xvfb-run >/dev/null; then
+  xvfb-run -a -s "-screen 0 1920x1200x24" "$app" --view-screenshots "$out"
+else
+  QT_QPA_PLATFORM=offscreen "$app" --view-screenshots "$out"
+fi
+ls -l "$out"/view-*.png
