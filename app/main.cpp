@@ -188,6 +188,28 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
     std::printf("ranklab: %s %s\n", saved ? "saved" : "could not save", qPrintable(file));
     ok = ok && saved;
   };
+  // Every view of the ARS run, then the two runs compared (named here so that the timer below
+  // copies a closure whose references point at this function's locals).
+  auto finish = [&] {
+    auto* runs = window.runBrowser()->model();
+    if (runs->rowCount() < 2) {
+      std::fprintf(stderr, "ranklab: expected two runs in the browser, found %d\n", runs->rowCount());
+      QCoreApplication::exit(1);
+      return;
+    }
+    window.showRun(runs->runAt(1)->id);  // the ARS run (newest first)
+    const QStringList names = {QStringLiteral("view-model"), QStringLiteral("view-ranks"), QStringLiteral("view-spectrum"),
+                               QStringLiteral("view-masks"), QStringLiteral("view-budget")};
+    for (int i = 0; i < names.size(); ++i) {
+      window.tabs()->setCurrentIndex(i);
+      shoot(names[i]);
+    }
+    window.runBrowser()->selectIds({runs->runAt(1)->id, runs->runAt(0)->id});
+    window.compareRuns({runs->runAt(1)->id, runs->runAt(0)->id});
+    shoot(QStringLiteral("view-compare"));
+    window.close();
+    QCoreApplication::exit(ok ? 0 : 1);
+  };
   QObject::connect(&window, &ranklab::app::MainWindow::jobEnded, &window, [&](qint64, const QString& status) {
     if (status != QLatin1String("succeeded")) {
       std::fprintf(stderr, "ranklab: screenshot job %s\n", qPrintable(status));
@@ -201,21 +223,7 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
       window.jobPanel()->runButton()->click();
       return;
     }
-    QTimer::singleShot(kScreenshotDelayMs, &window, [&] {
-      auto* runs = window.runBrowser()->model();
-      window.showRun(runs->runAt(1)->id);  // the ARS run (newest first)
-      const QStringList names = {QStringLiteral("view-model"), QStringLiteral("view-ranks"), QStringLiteral("view-spectrum"),
-                                 QStringLiteral("view-masks"), QStringLiteral("view-budget")};
-      for (int i = 0; i < names.size(); ++i) {
-        window.tabs()->setCurrentIndex(i);
-        shoot(names[i]);
-      }
-      window.runBrowser()->selectIds({runs->runAt(1)->id, runs->runAt(0)->id});
-      window.compareRuns({runs->runAt(1)->id, runs->runAt(0)->id});
-      shoot(QStringLiteral("view-compare"));
-      window.close();
-      QCoreApplication::exit(ok ? 0 : 1);
-    });
+    QTimer::singleShot(kScreenshotDelayMs, &window, finish);
   });
   QTimer::singleShot(1500, &window, [&] { window.jobPanel()->runButton()->click(); });
   return QApplication::exec();

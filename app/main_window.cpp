@@ -317,10 +317,16 @@ void MainWindow::wireJobs() {
   connect(m_jobPanel, &widgets::JobPanel::modelChosen, this, [this](const QString& path) {
     if (m_loader->currentPath() != path) openModel(path);
   });
-  connect(m_jobPanel, &widgets::JobPanel::runRequested, this, [this](const api::JobSpec& spec) {
-    if (!m_jobs->isBusy()) m_jobs->submit(spec);
+  // Jobs write into the database this window shows.
+  auto withDatabase = [this](api::JobSpec spec) {
+    if (m_runs->isOpen()) spec.db = m_runs->path().toStdString();
+    return spec;
+  };
+  connect(m_jobPanel, &widgets::JobPanel::runRequested, this, [this, withDatabase](const api::JobSpec& spec) {
+    if (!m_jobs->isBusy()) m_jobs->submit(withDatabase(spec));
   });
-  connect(m_jobPanel, &widgets::JobPanel::queueRequested, m_jobs, &JobController::submit);
+  connect(m_jobPanel, &widgets::JobPanel::queueRequested, this,
+          [this, withDatabase](const api::JobSpec& spec) { m_jobs->submit(withDatabase(spec)); });
   connect(m_jobPanel, &widgets::JobPanel::cancelRequested, this, [this] {
     if (m_jobs->isBusy()) m_jobs->cancel(m_jobs->runningTicket());
   });

@@ -14,8 +14,10 @@
 #include <QTableView>
 #include <QTest>
 #include <QTimer>
+#include <QTemporaryDir>
 
 #include "app/main_window.h"
+#include "app/run_repository.h"
 #include "test_paths.h"
 #include "widgets/budget_curve_view.h"
 #include "widgets/compare_view.h"
@@ -83,7 +85,8 @@ class StallProbe {
 };
 
 TEST(GuiJob, ARealArsJobFromThePanelFillsTheBrowserAndEveryView) {
-  MainWindow window;
+  QTemporaryDir dir;  // not $RANKLAB_DB: the window's jobs must write where the window reads
+  MainWindow window(nullptr, dir.filePath(QStringLiteral("gui.db")));
   window.show();
   ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
   auto* panel = window.jobPanel();
@@ -134,10 +137,14 @@ TEST(GuiJob, ARealArsJobFromThePanelFillsTheBrowserAndEveryView) {
   EXPECT_EQ(window.tabs()->currentWidget(), window.compareView());
   EXPECT_TRUE(window.rankView()->comparisonMode());
   EXPECT_EQ(window.budgetView()->methodNames().size(), 2);
+  ranklab::app::RunRepository file;
+  ASSERT_TRUE(file.open(dir.filePath(QStringLiteral("gui.db"))));
+  EXPECT_EQ(file.listRuns().size(), 2u);
 }
 
 TEST(GuiJob, CancellingARunningJobStoresNothingAndReenablesRun) {
-  MainWindow window;
+  QTemporaryDir dir;  // not $RANKLAB_DB: the window's jobs must write where the window reads
+  MainWindow window(nullptr, dir.filePath(QStringLiteral("gui.db")));
   window.show();
   ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
   auto spec = arsJob();
@@ -162,7 +169,8 @@ TEST(GuiJob, CancellingARunningJobStoresNothingAndReenablesRun) {
 }
 
 TEST(GuiJob, AFailedJobShowsOneCopyableErrorAndTheWindowStaysUsable) {
-  MainWindow window;
+  QTemporaryDir dir;  // not $RANKLAB_DB: the window's jobs must write where the window reads
+  MainWindow window(nullptr, dir.filePath(QStringLiteral("gui.db")));
   window.show();
   ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
   auto spec = arsJob();

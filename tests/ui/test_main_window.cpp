@@ -6,8 +6,16 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTest>
+#include <QApplication>
+#include <QComboBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QMimeData>
+#include <QUrl>
 
 #include "app/main_window.h"
+#include "test_paths.h"
+#include "widgets/job_panel.h"
 #include "widgets/log_view.h"
 #include "widgets/model_summary_view.h"
 #include "widgets/op_table_model.h"
@@ -70,4 +78,27 @@ TEST(MainWindow, PersistsGeometryAndDockState) {
   EXPECT_FALSE(restored.findChild<QDockWidget*>("logDock")->isVisible());
   restored.close();
   QSettings().clear();
+}
+
+// Dropping a model folder on the window opens it (and puts it in the job panel with its data).
+TEST(MainWindow, DroppingAModelFolderOpensIt) {
+  MainWindow window;
+  window.show();
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
+  const QString model = QStringLiteral(RANKLAB_SOURCE_DIR "/resources/models/gpt-mini");
+  QMimeData data;
+  data.setUrls({QUrl::fromLocalFile(model)});
+  QDragEnterEvent enter(QPoint(50, 50), Qt::CopyAction, &data, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&window, &enter);
+  EXPECT_TRUE(enter.isAccepted());
+  QDropEvent drop(QPointF(50, 50), Qt::CopyAction, &data, Qt::LeftButton, Qt::NoModifier);
+  QSignalSpy loaded(&window, &MainWindow::modelLoadFinished);
+  QApplication::sendEvent(&window, &drop);
+  ASSERT_TRUE(loaded.wait(60000));
+  EXPECT_TRUE(loaded.first().at(0).toBool());
+  EXPECT_EQ(window.modelSummaryView()->opModel()->rowCount(), 24);
+  EXPECT_EQ(window.jobPanel()->modelBox()->currentText(), model);
+  EXPECT_TRUE(window.jobPanel()->spec().calib.find("lm/valid.txt") != std::string::npos);
+  EXPECT_TRUE(window.jobPanel()->ledgerText().contains(QStringLiteral("24 ops")));
+  window.close();
 }
