@@ -2,12 +2,9 @@
 
 #include <qcustomplot.h>
 
-#include <QFileDialog>
-#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHash>
 #include <QLabel>
-#include <QMessageBox>
 #include <QToolButton>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -400,20 +397,22 @@ void BudgetCurveView::onMouseRelease(QMouseEvent* event) {
 
 bool BudgetCurveView::exportTo(const QString& path, QString* error) {
   try {
-    if (QFileInfo(path).suffix().compare(QLatin1String("csv"), Qt::CaseInsensitive) != 0)
-      return PlotExport::save(*m_plot, path, error);
-    // PlotExport's tidy CSV has one series column; "<method> #<id>" keeps both in it.
+    if (!PlotExport::isCsvPath(path)) return PlotExport::save(*m_plot, path, error);
     std::vector<const ShownRun*> sorted;
     for (const ShownRun& run : m_runs) sorted.push_back(&run);
     std::stable_sort(sorted.begin(), sorted.end(), [](const ShownRun* a, const ShownRun* b) {
       return a->method != b->method ? a->method < b->method : a->kept < b->kept;
     });
-    QVector<PlotExport::Series> series;
+    QVector<QStringList> rows;
+    rows.reserve(qsizetype(sorted.size()));
     for (const ShownRun* run : sorted) {
-      series.append({QStringLiteral("%1 #%2").arg(run->method).arg(run->id), {run->kept}, {run->metric}});
+      rows.append({run->method, QString::number(run->id), PlotExport::csvNumber(run->kept),
+                   PlotExport::csvNumber(run->metric)});
     }
-    return PlotExport::saveCsv(path, series, error, QStringLiteral("kept_fraction"),
-                               m_metric.isEmpty() ? QStringLiteral("metric") : m_metric);
+    const QStringList header{QStringLiteral("method"), QStringLiteral("run_id"),
+                             QStringLiteral("kept_fraction"),
+                             m_metric.isEmpty() ? QStringLiteral("metric") : m_metric};
+    return PlotExport::saveTable(path, header, rows, error);
   } catch (const std::exception& e) {
     if (error) *error = tr("exporting %1: %2").arg(path, QString::fromLocal8Bit(e.what()));
     return false;
@@ -421,18 +420,9 @@ bool BudgetCurveView::exportTo(const QString& path, QString* error) {
 }
 
 void BudgetCurveView::exportWithDialog() {
-  QString selected;
-  QString path = QFileDialog::getSaveFileName(
-      this, tr("Export budget curves"), QStringLiteral("budget_curves.png"),
-      tr("PNG image (*.png);;PDF document (*.pdf);;CSV data (*.csv)"), &selected);
-  if (path.isEmpty()) return;
-  if (QFileInfo(path).suffix().isEmpty()) {
-    path += selected.contains(QLatin1String("*.pdf"))   ? QStringLiteral(".pdf")
-            : selected.contains(QLatin1String("*.csv")) ? QStringLiteral(".csv")
-                                                        : QStringLiteral(".png");
-  }
-  QString error;
-  if (!exportTo(path, &error)) QMessageBox::warning(this, tr("Export budget curves"), error);
+  PlotExport::exportWithDialog(this, QStringLiteral("budget_curves"), PlotExport::Formats::FigureAndCsv,
+                               tr("Export budget curves"),
+                               [this](const QString& path, QString* error) { return exportTo(path, error); });
 }
 
 }  // namespace ranklab::widgets

@@ -72,8 +72,8 @@ class BudgetCurveView : public QWidget {
   // The hover tooltip for `pixel`; empty when no run is near.
   QString toolTipAt(const QPoint& pixel) const;
 
-  // Saves by suffix: .png / .pdf the plot (PlotExport), .csv one row per run shown as a tidy table
-  // `series,kept_fraction,<metric>` whose series is "<method> #<run id>".
+  // Saves by suffix: .png / .pdf the plot (PlotExport), .csv a table
+  // `method,run_id,kept_fraction,<metric>` with one row per run shown, by method then kept fraction.
   bool exportTo(const QString& path, QString* error = nullptr);
 
   QCustomPlot* plot() const { return m_plot; }

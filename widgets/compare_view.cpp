@@ -4,8 +4,6 @@
 
 #include <QCheckBox>
 #include <QDir>
-#include <QFileDialog>
-#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHash>
 #include <QHeaderView>
@@ -14,20 +12,17 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QLocale>
-#include <QMessageBox>
 #include <QPushButton>
-#include <QSaveFile>
 #include <QSplitter>
-#include <QStackedWidget>
 #include <QTabWidget>
 #include <QTableWidget>
-#include <QTextStream>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
 #include <exception>
 #include <map>
 
+#include "widgets/placeholder_stack.h"
 #include "widgets/plot_export.h"
 
 namespace ranklab::widgets {
@@ -37,16 +32,13 @@ const QString kAbsent = QStringLiteral("\u2013");  // en dash: the run lacks thi
 
 QString qs(const std::string& s) { return QString::fromStdString(s); }
 
-// Shortest text that reads back as the same double, so 0.5 from the record and 0.500000 from the
-// JSON compare equal.
-QString shortest(double v) { return QString::number(v, 'g', QLocale::FloatingPointShortest); }
-
 QString jsonText(const QJsonValue& v) {
   switch (v.type()) {
     case QJsonValue::String:
       return v.toString();
+    // The shortest exact form, so 0.5 from the record and 0.500000 from the JSON compare equal.
     case QJsonValue::Double:
-      return shortest(v.toDouble());
+      return PlotExport::csvNumber(v.toDouble());
     case QJsonValue::Bool:
       return v.toBool() ? QStringLiteral("true") : QStringLiteral("false");
     case QJsonValue::Null:
@@ -101,16 +93,6 @@ QString signedText(double v, int decimals, const QString& suffix = QString()) {
 
 QString paramsText(int64_t n) { return n > 0 ? QLocale().toString(qlonglong(n)) : kAbsent; }
 
-QString csvField(const QString& text) {
-  if (!text.contains(QLatin1Char(',')) && !text.contains(QLatin1Char('"')) &&
-      !text.contains(QLatin1Char('\n')) && !text.contains(QLatin1Char('\r'))) {
-    return text;
-  }
-  QString quoted = text;
-  quoted.replace(QLatin1String("\""), QLatin1String("\"\""));
-  return QLatin1Char('"') + quoted + QLatin1Char('"');
-}
-
 QString pickLossSeries(const std::vector<api::SeriesPoint>& series) {
   auto has = [&](const char* name) {
     return std::any_of(series.begin(), series.end(),
@@ -131,23 +113,13 @@ QTableWidgetItem* readOnlyItem(const QString& text) {
 
 // Saves by suffix at no less than a readable size (the view may be hidden or small when exporting).
 bool savePlot(QCustomPlot& plot, const QString& path, int minWidth, int minHeight, QString* error) {
-  const QString suffix = QFileInfo(path).suffix().toLower();
-  const int width = std::max(plot.width(), minWidth);
-  const int height = std::max(plot.height(), minHeight);
-  if (suffix == QLatin1String("png")) return PlotExport::savePng(plot, path, error, width, height);
-  if (suffix == QLatin1String("pdf")) return PlotExport::savePdf(plot, path, error, width, height);
-  if (error) *error = CompareView::tr("saving %1: unknown format (use .png, .pdf or .csv)").arg(path);
-  return false;
+  return PlotExport::saveFigure(plot, path, error, std::max(plot.width(), minWidth),
+                                std::max(plot.height(), minHeight));
 }
 
 }  // namespace
 
 CompareView::CompareView(QWidget* parent) : QWidget(parent) {
-  m_placeholder = new QLabel(this);
-  m_placeholder->setObjectName(QStringLiteral("comparePlaceholder"));
-  m_placeholder->setAlignment(Qt::AlignCenter);
-  m_placeholder->setWordWrap(true);
-
   // Summary tab: metrics above the config diff.
   m_metricsTable = new QTableWidget(this);
   m_metricsTable->setObjectName(QStringLiteral("compareMetrics"));
@@ -169,12 +141,10 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   connect(m_showAll, &QCheckBox::toggled, this, [this] { fillDiffTable(); });
   auto* diffExport = new QPushButton(tr("Export CSV\u2026"), this);
   connect(diffExport, &QPushButton::clicked, this, [this] {
-    const QString path = QFileDialog::getSaveFileName(
-        this, tr("Export config diff"), QDir::home().filePath(QStringLiteral("compare-config.csv")),
-        tr("CSV data (*.csv)"));
-    if (path.isEmpty()) return;
-    QString error;
-    if (!exportDiffCsv(path, &error)) QMessageBox::warning(this, tr("Export failed"), error);
+    PlotExport::exportWithDialog(
+        this, QDir::home().filePath(QStringLiteral("compare-config")), PlotExport::Formats::Csv,
+        tr("Export config diff"),
+        [this](const QString& path, QString* error) { return exportDiffCsv(path, error); });
   });
 
   auto* diffBox = new QWidget(this);
@@ -239,9 +209,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   m_tabs->addTab(rankPage, tr("Rank allocation"));
   m_tabs->addTab(curvePage, tr("Curves"));
 
-  m_stack = new QStackedWidget(this);
-  m_stack->addWidget(m_placeholder);
-  m_stack->addWidget(m_tabs);
+  m_stack = new PlaceholderStack(m_tabs, QStringLiteral("comparePlaceholder"), this);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(m_stack);
@@ -255,10 +223,10 @@ QColor CompareView::runColour(int run) {
   return kColours[((run % kMaxRuns) + kMaxRuns) % kMaxRuns];
 }
 
-bool CompareView::showsPlaceholder() const { return m_stack->currentWidget() == m_placeholder; }
+bool CompareView::showsPlaceholder() const { return m_stack->placeholderShown(); }
 
 QString CompareView::placeholderText() const {
-  return showsPlaceholder() ? m_placeholder->text() : QString();
+  return showsPlaceholder() ? m_stack->placeholderText() : QString();
 }
 
 void CompareView::setRuns(const std::vector<api::RunData>& runs) {
@@ -279,7 +247,7 @@ void CompareView::setRuns(const std::vector<api::RunData>& runs) {
   }
   try {
     build(runs);
-    m_stack->setCurrentWidget(m_tabs);
+    m_stack->showContent();
   } catch (const std::exception& e) {
     showPlaceholder(tr("Could not compare these runs: %1").arg(QString::fromLocal8Bit(e.what())));
   }
@@ -298,8 +266,7 @@ void CompareView::showPlaceholder(const QString& text) {
   m_metricsTable->setRowCount(0);
   m_metricsTable->setColumnCount(0);
   m_diffCount->clear();
-  m_placeholder->setText(text);
-  m_stack->setCurrentWidget(m_placeholder);
+  m_stack->showPlaceholder(text);
 }
 
 void CompareView::build(const std::vector<api::RunData>& runs) {
@@ -337,8 +304,8 @@ void CompareView::buildDiff(const std::vector<api::RunData>& runs) {
       {"model", [](const api::RunRecord& r) { return qs(r.modelPath); }},
       {"decomposition", [](const api::RunRecord& r) { return qs(r.decomposition); }},
       {"selector", [](const api::RunRecord& r) { return qs(r.selector); }},
-      {"keepTarget", [](const api::RunRecord& r) { return shortest(r.keepTarget); }},
-      {"keptFraction", [](const api::RunRecord& r) { return shortest(r.keptFraction); }},
+      {"keepTarget", [](const api::RunRecord& r) { return PlotExport::csvNumber(r.keepTarget); }},
+      {"keptFraction", [](const api::RunRecord& r) { return PlotExport::csvNumber(r.keptFraction); }},
       {"seed", [](const api::RunRecord& r) { return QString::number(r.seed); }},
       {"device", [](const api::RunRecord& r) { return qs(r.device); }},
   };
@@ -652,7 +619,7 @@ QString CompareView::curveSeriesName(int run) const {
 // ---- export ----
 
 bool CompareView::exportRankPlot(const QString& path, QString* error) {
-  if (QFileInfo(path).suffix().compare(QLatin1String("csv"), Qt::CaseInsensitive) == 0) {
+  if (PlotExport::isCsvPath(path)) {
     QVector<PlotExport::Series> series;
     for (size_t r = 0; r < m_bars.size(); ++r) {
       PlotExport::Series s;
@@ -671,7 +638,7 @@ bool CompareView::exportRankPlot(const QString& path, QString* error) {
 }
 
 bool CompareView::exportCurvePlot(const QString& path, QString* error) {
-  if (QFileInfo(path).suffix().compare(QLatin1String("csv"), Qt::CaseInsensitive) == 0) {
+  if (PlotExport::isCsvPath(path)) {
     return PlotExport::saveCsv(path, PlotExport::graphSeries(*m_curvePlot), error, QStringLiteral("step"),
                                QStringLiteral("value"));
   }
@@ -679,36 +646,26 @@ bool CompareView::exportCurvePlot(const QString& path, QString* error) {
 }
 
 bool CompareView::exportDiffCsv(const QString& path, QString* error) const {
-  QSaveFile file(path);
-  if (!file.open(QIODevice::WriteOnly | QIODevice::Text)) {
-    if (error) *error = tr("saving CSV %1: %2").arg(path, file.errorString());
-    return false;
-  }
-  QTextStream out(&file);
-  out << "key";
-  for (int r = 0; r < runCount(); ++r) out << ',' << csvField(runLabel(r));
-  out << ",differs\n";
+  QStringList header{QStringLiteral("key")};
+  for (int r = 0; r < runCount(); ++r) header << runLabel(r);
+  header << QStringLiteral("differs");
+  QVector<QStringList> rows;
+  rows.reserve(qsizetype(m_diff.size()));
   for (const DiffRow& row : m_diff) {
-    out << csvField(row.key);
-    for (const auto& value : row.values) out << ',' << (value ? csvField(*value) : QString());
-    out << ',' << (row.differs ? "yes" : "no") << '\n';
+    QStringList fields{row.key};
+    for (const auto& value : row.values) fields << value.value_or(QString());
+    fields << (row.differs ? QStringLiteral("yes") : QStringLiteral("no"));
+    rows.append(fields);
   }
-  out.flush();
-  if (!file.commit()) {
-    if (error) *error = tr("saving CSV %1: %2").arg(path, file.errorString());
-    return false;
-  }
-  return true;
+  return PlotExport::saveTable(path, header, rows, error);
 }
 
 void CompareView::exportWithDialog(QCustomPlot* plot, const QString& baseName) {
-  const QString path = QFileDialog::getSaveFileName(
-      this, tr("Export plot"), QDir::home().filePath(baseName + QStringLiteral(".png")),
-      tr("PNG image (*.png);;PDF document (*.pdf);;CSV data (*.csv)"));
-  if (path.isEmpty()) return;
-  QString error;
-  const bool ok = plot == m_rankPlot ? exportRankPlot(path, &error) : exportCurvePlot(path, &error);
-  if (!ok) QMessageBox::warning(this, tr("Export failed"), error);
+  PlotExport::exportWithDialog(this, QDir::home().filePath(baseName), PlotExport::Formats::FigureAndCsv,
+                               tr("Export plot"), [this, plot](const QString& path, QString* error) {
+                                 return plot == m_rankPlot ? exportRankPlot(path, error)
+                                                           : exportCurvePlot(path, error);
+                               });
 }
 
 }  // namespace ranklab::widgets

@@ -26,11 +26,12 @@ class QCPBars;
 class QCPMarginGroup;
 class QCustomPlot;
 class QLabel;
-class QStackedWidget;
 class QTableWidget;
 class QTabWidget;
 
 namespace ranklab::widgets {
+
+class PlaceholderStack;
 
 class CompareView : public QWidget {
   Q_OBJECT
@@ -116,8 +117,7 @@ class CompareView : public QWidget {
   std::vector<QCPBars*> m_bars;
   QStringList m_curveNames;
 
-  QStackedWidget* m_stack = nullptr;
-  QLabel* m_placeholder = nullptr;
+  PlaceholderStack* m_stack = nullptr;
   QTabWidget* m_tabs = nullptr;
   QTableWidget* m_metricsTable = nullptr;
   QTableWidget* m_diffTable = nullptr;

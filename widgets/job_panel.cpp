@@ -66,7 +66,7 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   m_model = new QComboBox;
   m_model->setEditable(true);
   m_model->setInsertPolicy(QComboBox::NoInsert);
-  m_model->setMinimumContentsLength(24);
+  m_model->setMinimumContentsLength(10);
   m_model->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   m_model->setToolTip(tr("A Hugging Face directory, a .gguf file or a llama2.c .bin (shipped demos first)"));
   auto* browse = new QToolButton;

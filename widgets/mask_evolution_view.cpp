@@ -3,13 +3,10 @@
 #include <qcustomplot.h>
 
 #include <QComboBox>
-#include <QFileDialog>
-#include <QFileInfo>
 #include <QFontMetrics>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMenu>
-#include <QMessageBox>
 #include <QPushButton>
 #include <QSlider>
 #include <QTimer>
@@ -24,6 +21,7 @@
 #include <utility>
 
 #include "widgets/plot_export.h"
+#include "widgets/plot_theme.h"
 
 namespace ranklab::widgets {
 namespace {
@@ -49,24 +47,15 @@ void guarded(const char* what, F&& f) noexcept {
   }
 }
 
-// Perceptually ordered (viridis-like) so that kept fraction reads as lightness.
 QCPColorGradient keptGradient() {
-  QCPColorGradient gradient;
-  gradient.clearColorStops();
-  gradient.setColorStopAt(0.0, QColor(0x44, 0x01, 0x54));
-  gradient.setColorStopAt(0.25, QColor(0x3b, 0x52, 0x8b));
-  gradient.setColorStopAt(0.5, QColor(0x21, 0x91, 0x8c));
-  gradient.setColorStopAt(0.75, QColor(0x5e, 0xc9, 0x62));
-  gradient.setColorStopAt(1.0, QColor(0xfd, 0xe7, 0x25));
+  QCPColorGradient gradient = keptFractionGradient();
   gradient.setNanHandling(QCPColorGradient::nhTransparent);
   return gradient;
 }
 
 QCPColorGradient bitGradient() {
-  QCPColorGradient gradient;
-  gradient.clearColorStops();
-  gradient.setColorStopAt(0.0, QColor(0xe6, 0xe6, 0xe6));
-  gradient.setColorStopAt(1.0, QColor(0x1f, 0x4e, 0x79));
+  QCPColorGradient gradient =
+      colorGradient({{0.0, QColor(0xe6, 0xe6, 0xe6)}, {1.0, QColor(0x1f, 0x4e, 0x79)}});
   gradient.setLevelCount(2);
   gradient.setNanHandling(QCPColorGradient::nhTransparent);
   return gradient;
@@ -322,18 +311,7 @@ void MaskEvolutionView::setRunImpl(const api::RunData& run) {
   }
   for (auto it = points.begin(); it != points.end(); ++it) {
     it.key()->setData(it.value().first, it.value().second);
-    const bool right = it.key()->valueAxis() == m_curveRect->axis(QCPAxis::atRight);
-    for (double v : it.value().second) {
-      if (!std::isfinite(v)) continue;
-      double& lo = right ? m_rightMin : m_leftMin;
-      double& hi = right ? m_rightMax : m_leftMax;
-      if (hi < lo) {
-        lo = hi = v;
-      } else {
-        lo = std::min(lo, v);
-        hi = std::max(hi, v);
-      }
-    }
+    for (double v : it.value().second) includeValue(*it.key(), v);
   }
 
   refreshOpWidgets();
@@ -545,8 +523,12 @@ QCPGraph* MaskEvolutionView::graphFor(const QString& name) {
 
 void MaskEvolutionView::addSeriesPoint(QCPGraph* graph, double step, double value) {
   graph->addData(step, value);
+  includeValue(*graph, value);
+}
+
+void MaskEvolutionView::includeValue(const QCPGraph& graph, double value) {
   if (!std::isfinite(value)) return;
-  const bool right = graph->valueAxis() == m_curveRect->axis(QCPAxis::atRight);
+  const bool right = graph.valueAxis() == m_curveRect->axis(QCPAxis::atRight);
   double& lo = right ? m_rightMin : m_leftMin;
   double& hi = right ? m_rightMax : m_leftMax;
   if (hi < lo) {
@@ -764,17 +746,15 @@ QAbstractButton* MaskEvolutionView::playButton() const { return m_play; }
 
 bool MaskEvolutionView::exportTo(const QString& path, QString* error) {
   try {
-    if (QFileInfo(path).suffix().compare(QLatin1String("csv"), Qt::CaseInsensitive) != 0)
-      return PlotExport::save(*m_plot, path, error);
-    QVector<PlotExport::Series> series(opCount());
-    for (int op = 0; op < opCount(); ++op) series[op].name = m_ops[size_t(op)].name;
+    if (!PlotExport::isCsvPath(path)) return PlotExport::save(*m_plot, path, error);
+    QVector<QStringList> rows;
     for (const api::MaskFrame& frame : m_frames) {
-      for (size_t op = 0; op < frame.ranks.size() && op < m_ops.size(); ++op) {
-        series[int(op)].x.append(double(frame.step));
-        series[int(op)].y.append(double(frame.ranks[op]));
-      }
+      const QString step = QString::number(frame.step);
+      for (size_t op = 0; op < frame.ranks.size() && op < m_ops.size(); ++op)
+        rows.append({step, m_ops[op].name, QString::number(frame.ranks[op])});
     }
-    return PlotExport::saveCsv(path, series, error, QStringLiteral("step"), QStringLiteral("rank"));
+    return PlotExport::saveTable(path, {QStringLiteral("step"), QStringLiteral("op"), QStringLiteral("rank")},
+                                 rows, error);
   } catch (const std::exception& e) {
     if (error) *error = tr("exporting %1: %2").arg(path, QString::fromLocal8Bit(e.what()));
     return false;
@@ -792,22 +772,14 @@ bool MaskEvolutionView::exportSeriesCsv(const QString& path, QString* error) {
 }
 
 void MaskEvolutionView::exportWithDialog(int what) {
-  const bool figure = what == kFigure;
-  const QString filter = figure ? tr("PNG image (*.png);;PDF document (*.pdf)") : tr("CSV data (*.csv)");
-  const QString base = what == kCurvesCsv ? QStringLiteral("curves.csv")
-                       : figure           ? QStringLiteral("mask_evolution.png")
-                                          : QStringLiteral("mask_frames.csv");
-  QString selected;
-  QString path = QFileDialog::getSaveFileName(this, tr("Export"), base, filter, &selected);
-  if (path.isEmpty()) return;
-  if (QFileInfo(path).suffix().isEmpty()) {
-    path += !figure                                     ? QStringLiteral(".csv")
-            : selected.contains(QLatin1String("*.pdf")) ? QStringLiteral(".pdf")
-                                                        : QStringLiteral(".png");
-  }
-  QString error;
-  const bool ok = what == kCurvesCsv ? exportSeriesCsv(path, &error) : exportTo(path, &error);
-  if (!ok) QMessageBox::warning(this, tr("Export"), error);
+  const auto formats = what == kFigure ? PlotExport::Formats::Figure : PlotExport::Formats::Csv;
+  const QString base = what == kCurvesCsv ? QStringLiteral("curves")
+                       : what == kFigure  ? QStringLiteral("mask_evolution")
+                                          : QStringLiteral("mask_frames");
+  PlotExport::exportWithDialog(
+      this, base, formats, tr("Export"), [this, what](const QString& path, QString* error) {
+        return what == kCurvesCsv ? exportSeriesCsv(path, error) : exportTo(path, error);
+      });
 }
 
 void MaskEvolutionView::replot() { m_plot->replot(QCustomPlot::rpQueuedReplot); }

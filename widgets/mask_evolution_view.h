@@ -100,8 +100,8 @@ class MaskEvolutionView : public QWidget {
   // Time between frames during playback, in milliseconds (default 120).
   void setPlayInterval(int milliseconds);
 
-  // Saves by suffix: .png / .pdf the whole figure (PlotExport), .csv the frames as a tidy table
-  // `series,step,rank` with the op name as series (one row per op per frame).
+  // Saves by suffix: .png / .pdf the whole figure (PlotExport), .csv the frames as a table
+  // `step,op,rank`, one row per op per frame (frames in order, ops in run order).
   bool exportTo(const QString& path, QString* error = nullptr);
   // The curves as a tidy CSV `series,step,value`.
   bool exportSeriesCsv(const QString& path, QString* error = nullptr);
@@ -142,6 +142,8 @@ class MaskEvolutionView : public QWidget {
 
   QCPGraph* graphFor(const QString& name);
   void addSeriesPoint(QCPGraph* graph, double step, double value);
+  // Widens the value range of the axis `graph` is drawn against to `value` (non-finite: no change).
+  void includeValue(const QCPGraph& graph, double value);
   void updateValueRanges();
 
   void showBitsPanel(bool show);

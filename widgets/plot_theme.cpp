@@ -42,4 +42,19 @@ void applyPlotThemeTree(QWidget& root) {
   for (QCustomPlot* plot : root.findChildren<QCustomPlot*>()) applyPlotTheme(*plot);
 }
 
+QCPColorGradient colorGradient(std::initializer_list<std::pair<double, QColor>> stops) {
+  QCPColorGradient gradient;
+  gradient.clearColorStops();
+  for (const auto& [position, colour] : stops) gradient.setColorStopAt(position, colour);
+  return gradient;
+}
+
+QCPColorGradient keptFractionGradient() {
+  return colorGradient({{0.0, QColor(68, 1, 84)},
+                        {0.25, QColor(59, 82, 139)},
+                        {0.5, QColor(33, 145, 140)},
+                        {0.75, QColor(94, 201, 98)},
+                        {1.0, QColor(253, 231, 37)}});
+}
+
 }  // namespace ranklab::widgets

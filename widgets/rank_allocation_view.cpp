@@ -3,16 +3,8 @@
 #include <qcustomplot.h>
 
 #include <QCheckBox>
-#include <QFileDialog>
-#include <QFileInfo>
 #include <QHBoxLayout>
-#include <QLabel>
-#include <QMenu>
-#include <QMessageBox>
 #include <QPushButton>
-#include <QSaveFile>
-#include <QStackedWidget>
-#include <QTextStream>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
@@ -23,7 +15,9 @@
 #include <set>
 #include <unordered_map>
 
+#include "widgets/placeholder_stack.h"
 #include "widgets/plot_export.h"
+#include "widgets/plot_theme.h"
 
 namespace ranklab::widgets {
 namespace {
@@ -40,13 +34,7 @@ const QColor kKindColours[] = {QColor(78, 121, 167),  QColor(242, 142, 43),  QCo
 QColor kindColour(int kind) { return kKindColours[kind % int(std::size(kKindColours))]; }
 
 QCPColorGradient keptGradient() {
-  QCPColorGradient g;
-  g.clearColorStops();
-  g.setColorStopAt(0.0, QColor(68, 1, 84));
-  g.setColorStopAt(0.25, QColor(59, 82, 139));
-  g.setColorStopAt(0.5, QColor(33, 145, 140));
-  g.setColorStopAt(0.75, QColor(94, 201, 98));
-  g.setColorStopAt(1.0, QColor(253, 231, 37));
+  QCPColorGradient g = keptFractionGradient();
   g.setNanHandling(QCPColorGradient::nhNanColor);
   g.setNanColor(QColor(220, 220, 220));
   return g;
@@ -54,11 +42,8 @@ QCPColorGradient keptGradient() {
 
 // White at the centre so that "no change" reads as neutral; the data range is kept symmetric.
 QCPColorGradient differenceGradient() {
-  QCPColorGradient g;
-  g.clearColorStops();
-  g.setColorStopAt(0.0, QColor(33, 102, 172));
-  g.setColorStopAt(0.5, QColor(247, 247, 247));
-  g.setColorStopAt(1.0, QColor(178, 24, 43));
+  QCPColorGradient g =
+      colorGradient({{0.0, QColor(33, 102, 172)}, {0.5, QColor(247, 247, 247)}, {1.0, QColor(178, 24, 43)}});
   g.setNanHandling(QCPColorGradient::nhNanColor);
   g.setNanColor(QColor(200, 200, 200));
   return g;
@@ -134,16 +119,6 @@ std::vector<int64_t> uniformRanksFor(const std::vector<api::OpResult>& ops, doub
   return ranksAt(candidates[lo]);
 }
 
-QString csvField(const QString& text) {
-  if (!text.contains(QLatin1Char(',')) && !text.contains(QLatin1Char('"')) &&
-      !text.contains(QLatin1Char('\n')) && !text.contains(QLatin1Char('\r'))) {
-    return text;
-  }
-  QString quoted = text;
-  quoted.replace(QLatin1String("\""), QLatin1String("\"\""));
-  return QLatin1Char('"') + quoted + QLatin1Char('"');
-}
-
 }  // namespace
 
 RankAllocationView::RankAllocationView(QWidget* parent) : QWidget(parent) {
@@ -163,12 +138,7 @@ RankAllocationView::RankAllocationView(QWidget* parent) : QWidget(parent) {
 
   m_plot = new QCustomPlot(this);
   m_plot->setObjectName(QStringLiteral("rankPlot"));
-  m_plot->setContextMenuPolicy(Qt::CustomContextMenu);
-  connect(m_plot, &QWidget::customContextMenuRequested, this, [this](const QPoint& pos) {
-    QMenu menu(this);
-    menu.addAction(tr("Export..."), this, &RankAllocationView::exportWithDialog);
-    menu.exec(m_plot->mapToGlobal(pos));
-  });
+  PlotExport::addExportMenu(*m_plot, [this] { exportWithDialog(); });
   connect(m_plot, &QCustomPlot::mousePress, this, [this](QMouseEvent* event) { m_pressPos = event->pos(); });
   connect(m_plot, &QCustomPlot::mouseRelease, this, &RankAllocationView::onMouseRelease);
 
@@ -229,13 +199,7 @@ RankAllocationView::RankAllocationView(QWidget* parent) : QWidget(parent) {
   m_heatmap->setColorScale(m_colorScale);
   m_colorScale->setType(QCPAxis::atRight);
 
-  m_placeholder = new QLabel(this);
-  m_placeholder->setObjectName(QStringLiteral("placeholder"));
-  m_placeholder->setAlignment(Qt::AlignCenter);
-  m_placeholder->setWordWrap(true);
-  m_stack = new QStackedWidget(this);
-  m_stack->addWidget(m_placeholder);
-  m_stack->addWidget(m_plot);
+  m_stack = new PlaceholderStack(m_plot, QStringLiteral("placeholder"), this);
 
   auto* controls = new QHBoxLayout;
   controls->addWidget(m_fractionBox);
@@ -293,9 +257,9 @@ void RankAllocationView::setShowFraction(bool on) {
   rebuild();
 }
 
-bool RankAllocationView::placeholderShown() const { return m_stack->currentWidget() == m_placeholder; }
+bool RankAllocationView::placeholderShown() const { return m_stack->placeholderShown(); }
 
-QString RankAllocationView::placeholderText() const { return m_placeholder->text(); }
+QString RankAllocationView::placeholderText() const { return m_stack->placeholderText(); }
 
 double RankAllocationView::barValue(const Entry& e) const {
   if (!m_comparison) return m_showFraction ? fraction(e.rankB, e.fullB) : double(e.rankB);
@@ -350,8 +314,7 @@ void RankAllocationView::showPlaceholder(const QString& text) {
   m_cellEntry.clear();
   m_uniformRanks.clear();
   m_uniformRatio = kNaN;
-  m_placeholder->setText(text);
-  m_stack->setCurrentWidget(m_placeholder);
+  m_stack->showPlaceholder(text);
   m_fractionBox->setEnabled(false);
   m_uniformBox->setEnabled(false);
   m_exportButton->setEnabled(false);
@@ -542,7 +505,7 @@ void RankAllocationView::rebuild() {
     m_fractionBox->setEnabled(true);
     m_uniformBox->setEnabled(!m_comparison);
     m_exportButton->setEnabled(true);
-    m_stack->setCurrentWidget(m_plot);
+    m_stack->showContent();
     m_plot->replot();
   } catch (const std::exception& e) {
     showPlaceholder(tr("Cannot show this run: %1").arg(QString::fromLocal8Bit(e.what())));
@@ -576,36 +539,27 @@ void RankAllocationView::onMouseRelease(QMouseEvent* event) {
 }
 
 bool RankAllocationView::writeCsv(const QString& path, QString* error) const {
-  QSaveFile file(path);
-  if (!file.open(QIODevice::WriteOnly | QIODevice::Text)) {
-    if (error) *error = tr("saving CSV %1: %2").arg(path, file.errorString());
-    return false;
-  }
-  QTextStream out(&file);
   const auto optional = [](bool present, int64_t value) {
     return present ? QString::number(value) : QString();
   };
-  if (m_comparison) {
-    out << "op,layer,kind,rank a,rank b,full rank,difference\n";
-  } else {
-    out << "op,layer,kind,rank,full rank,uniform rank\n";
-  }
+  const QStringList header =
+      (m_comparison ? QStringLiteral("op,layer,kind,rank a,rank b,full rank,difference")
+                    : QStringLiteral("op,layer,kind,rank,full rank,uniform rank"))
+          .split(QLatin1Char(','));
+  QVector<QStringList> rows;
+  rows.reserve(qsizetype(m_entries.size()));
   for (const Entry& e : m_entries) {
-    out << csvField(e.name) << ',' << e.layer << ',' << csvField(e.kind) << ',';
+    QStringList row{e.name, QString::number(e.layer), e.kind};
     if (m_comparison) {
       const bool inA = e.opA >= 0, inB = e.opB >= 0;
-      out << optional(inA, e.rankA) << ',' << optional(inB, e.rankB) << ',' << (inB ? e.fullB : e.fullA)
-          << ',' << optional(inA && inB, e.rankB - e.rankA) << '\n';
+      row << optional(inA, e.rankA) << optional(inB, e.rankB) << QString::number(inB ? e.fullB : e.fullA)
+          << optional(inA && inB, e.rankB - e.rankA);
     } else {
-      out << e.rankB << ',' << e.fullB << ',' << e.uniformRank << '\n';
+      row << QString::number(e.rankB) << QString::number(e.fullB) << QString::number(e.uniformRank);
     }
+    rows.append(row);
   }
-  out.flush();
-  if (out.status() != QTextStream::Ok || !file.commit()) {
-    if (error) *error = tr("saving CSV %1: %2").arg(path, file.errorString());
-    return false;
-  }
-  return true;
+  return PlotExport::saveTable(path, header, rows, error);
 }
 
 bool RankAllocationView::exportTo(const QString& path, QString* error) {
@@ -614,12 +568,8 @@ bool RankAllocationView::exportTo(const QString& path, QString* error) {
       if (error) *error = tr("exporting %1: no run is shown").arg(path);
       return false;
     }
-    const QString suffix = QFileInfo(path).suffix().toLower();
-    if (suffix == QLatin1String("png")) return PlotExport::savePng(*m_plot, path, error);
-    if (suffix == QLatin1String("pdf")) return PlotExport::savePdf(*m_plot, path, error);
-    if (suffix == QLatin1String("csv")) return writeCsv(path, error);
-    if (error) *error = tr("saving %1: unknown format '%2' (use .png, .pdf or .csv)").arg(path, suffix);
-    return false;
+    if (PlotExport::isCsvPath(path)) return writeCsv(path, error);
+    return PlotExport::saveFigure(*m_plot, path, error);
   } catch (const std::exception& e) {
     if (error) *error = tr("exporting %1: %2").arg(path, QString::fromLocal8Bit(e.what()));
     return false;
@@ -628,22 +578,9 @@ bool RankAllocationView::exportTo(const QString& path, QString* error) {
 
 void RankAllocationView::exportWithDialog() {
   if (placeholderShown()) return;
-  QString selectedFilter;
-  QString path = QFileDialog::getSaveFileName(
-      this, tr("Export rank allocation"), QStringLiteral("rank_allocation.png"),
-      tr("PNG image (*.png);;PDF document (*.pdf);;CSV data (*.csv)"), &selectedFilter);
-  if (path.isEmpty()) return;
-  if (QFileInfo(path).suffix().isEmpty()) {
-    if (selectedFilter.contains(QLatin1String("*.pdf"))) {
-      path += QStringLiteral(".pdf");
-    } else if (selectedFilter.contains(QLatin1String("*.csv"))) {
-      path += QStringLiteral(".csv");
-    } else {
-      path += QStringLiteral(".png");
-    }
-  }
-  QString error;
-  if (!exportTo(path, &error)) QMessageBox::warning(this, tr("Export rank allocation"), error);
+  PlotExport::exportWithDialog(this, QStringLiteral("rank_allocation"), PlotExport::Formats::FigureAndCsv,
+                               tr("Export rank allocation"),
+                               [this](const QString& path, QString* error) { return exportTo(path, error); });
 }
 
 }  // namespace ranklab::widgets

@@ -25,12 +25,12 @@ class QCPGraph;
 class QCPLegend;
 class QCPTextElement;
 class QCustomPlot;
-class QLabel;
 class QMouseEvent;
 class QPushButton;
-class QStackedWidget;
 
 namespace ranklab::widgets {
+
+class PlaceholderStack;
 
 class RankAllocationView : public QWidget {
   Q_OBJECT
@@ -126,8 +126,7 @@ class RankAllocationView : public QWidget {
   double m_uniformRatio = 0.0;
   QPoint m_pressPos;
 
-  QStackedWidget* m_stack = nullptr;
-  QLabel* m_placeholder = nullptr;
+  PlaceholderStack* m_stack = nullptr;
   QCheckBox* m_fractionBox = nullptr;
   QCheckBox* m_uniformBox = nullptr;
   QPushButton* m_exportButton = nullptr;

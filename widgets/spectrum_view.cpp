@@ -2,25 +2,19 @@
 
 #include <qcustomplot.h>
 
-#include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLocale>
-#include <QMenu>
-#include <QMessageBox>
 #include <QPushButton>
-#include <QSaveFile>
-#include <QStackedWidget>
-#include <QTextStream>
 #include <QVBoxLayout>
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <exception>
 #include <limits>
 #include <numeric>
 
+#include "widgets/placeholder_stack.h"
 #include "widgets/plot_export.h"
 
 namespace ranklab::widgets {
@@ -31,13 +25,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 bool maskBit(const std::vector<uint8_t>& bits, size_t i) {
   const size_t byte = i / 8;
   return byte < bits.size() && ((bits[byte] >> (i % 8)) & 1u) != 0;
-}
-
-// Shortest text that reads back as the same float, so the CSV carries exactly what was stored.
-QString floatText(float v) {
-  char buffer[32];
-  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), v);
-  return QString::fromLatin1(buffer, int(result.ptr - buffer));
 }
 
 QString count(int64_t n) { return QLocale().toString(qlonglong(n)); }
@@ -63,12 +50,7 @@ SpectrumView::SpectrumView(QWidget* parent) : QWidget(parent) {
 
   m_plot = new QCustomPlot(this);
   m_plot->setObjectName(QStringLiteral("spectrumPlot"));
-  m_plot->setContextMenuPolicy(Qt::CustomContextMenu);
-  connect(m_plot, &QWidget::customContextMenuRequested, this, [this](const QPoint& pos) {
-    QMenu menu(this);
-    menu.addAction(tr("Export..."), this, &SpectrumView::exportWithDialog);
-    menu.exec(m_plot->mapToGlobal(pos));
-  });
+  PlotExport::addExportMenu(*m_plot, [this] { exportWithDialog(); });
   m_plot->xAxis->setLabel(tr("index i (0 = largest)"));
   m_plot->yAxis->setLabel(tr("singular value"));
   m_plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
@@ -98,13 +80,7 @@ SpectrumView::SpectrumView(QWidget* parent) : QWidget(parent) {
   m_cut->point1->setCoords(0, 1);
   m_cut->point2->setCoords(0, 2);
 
-  m_placeholder = new QLabel(this);
-  m_placeholder->setObjectName(QStringLiteral("placeholder"));
-  m_placeholder->setAlignment(Qt::AlignCenter);
-  m_placeholder->setWordWrap(true);
-  m_stack = new QStackedWidget(this);
-  m_stack->addWidget(m_placeholder);
-  m_stack->addWidget(m_plot);
+  m_stack = new PlaceholderStack(m_plot, QStringLiteral("placeholder"), this);
 
   auto* top = new QHBoxLayout;
   top->addWidget(m_info, 1);
@@ -125,11 +101,10 @@ bool SpectrumView::plainSpectrumShown() const { return !placeholderShown() && m_
 
 QString SpectrumView::infoText() const { return m_info->text(); }
 
-bool SpectrumView::placeholderShown() const { return m_stack->currentWidget() == m_placeholder; }
+bool SpectrumView::placeholderShown() const { return m_stack->placeholderShown(); }
 
 void SpectrumView::showPlaceholder(const QString& text) {
-  m_placeholder->setText(text);
-  m_stack->setCurrentWidget(m_placeholder);
+  m_stack->showPlaceholder(text);
   m_exportButton->setEnabled(m_hasOp);
 }
 
@@ -260,7 +235,7 @@ void SpectrumView::setOp(const api::OpResult& op, const std::vector<uint8_t>& ma
     m_cut->point2->setCoords(double(k) - 0.5, 2.0);
     m_cut->setVisible(true);
 
-    m_stack->setCurrentWidget(m_plot);
+    m_stack->showContent();
     m_exportButton->setEnabled(true);
     m_plot->replot();
   } catch (const std::exception& e) {
@@ -269,32 +244,26 @@ void SpectrumView::setOp(const api::OpResult& op, const std::vector<uint8_t>& ma
 }
 
 bool SpectrumView::writeCsv(const QString& path, QString* error) const {
-  QSaveFile file(path);
-  if (!file.open(QIODevice::WriteOnly | QIODevice::Text)) {
-    if (error) *error = tr("saving CSV %1: %2").arg(path, file.errorString());
-    return false;
-  }
-  QTextStream out(&file);
-  out << "index,singular value,plain singular value,kept\n";
   const std::vector<float>& s = m_op.spectrum;
   const std::vector<float>& plain = m_op.plainSpectrum;
+  const size_t n = std::max(s.size(), plain.size());
   std::vector<bool> keptByMask;
   if (m_hasMask) {
-    keptByMask.assign(std::max(s.size(), plain.size()), false);
+    keptByMask.assign(n, false);
     for (int i : m_masked)
       if (size_t(i) < keptByMask.size()) keptByMask[size_t(i)] = true;
   }
-  for (size_t i = 0; i < std::max(s.size(), plain.size()); ++i) {
+  QVector<QStringList> rows;
+  rows.reserve(qsizetype(n));
+  for (size_t i = 0; i < n; ++i) {
     const bool kept = m_hasMask ? bool(keptByMask[i]) : int64_t(i) < m_op.rank;
-    out << i << ',' << (i < s.size() ? floatText(s[i]) : QString()) << ','
-        << (i < plain.size() ? floatText(plain[i]) : QString()) << ',' << (kept ? 1 : 0) << '\n';
+    rows.append({QString::number(i), i < s.size() ? PlotExport::csvNumber(s[i]) : QString(),
+                 i < plain.size() ? PlotExport::csvNumber(plain[i]) : QString(),
+                 kept ? QStringLiteral("1") : QStringLiteral("0")});
   }
-  out.flush();
-  if (out.status() != QTextStream::Ok || !file.commit()) {
-    if (error) *error = tr("saving CSV %1: %2").arg(path, file.errorString());
-    return false;
-  }
-  return true;
+  return PlotExport::saveTable(
+      path, QStringLiteral("index,singular value,plain singular value,kept").split(QLatin1Char(',')), rows,
+      error);
 }
 
 bool SpectrumView::exportTo(const QString& path, QString* error) {
@@ -303,16 +272,13 @@ bool SpectrumView::exportTo(const QString& path, QString* error) {
       if (error) *error = tr("exporting %1: no op is shown").arg(path);
       return false;
     }
+    if (PlotExport::isCsvPath(path)) return writeCsv(path, error);
     const QString suffix = QFileInfo(path).suffix().toLower();
-    if (suffix == QLatin1String("csv")) return writeCsv(path, error);
     if (placeholderShown() && (suffix == QLatin1String("png") || suffix == QLatin1String("pdf"))) {
       if (error) *error = tr("exporting %1: this op has no spectrum to plot").arg(path);
       return false;
     }
-    if (suffix == QLatin1String("png")) return PlotExport::savePng(*m_plot, path, error);
-    if (suffix == QLatin1String("pdf")) return PlotExport::savePdf(*m_plot, path, error);
-    if (error) *error = tr("saving %1: unknown format '%2' (use .png, .pdf or .csv)").arg(path, suffix);
-    return false;
+    return PlotExport::saveFigure(*m_plot, path, error);
   } catch (const std::exception& e) {
     if (error) *error = tr("exporting %1: %2").arg(path, QString::fromLocal8Bit(e.what()));
     return false;
@@ -323,22 +289,9 @@ void SpectrumView::exportWithDialog() {
   if (!m_hasOp) return;
   QString base = QString::fromStdString(m_op.name);
   base.replace(QLatin1Char('.'), QLatin1Char('_'));
-  QString selectedFilter;
-  QString path = QFileDialog::getSaveFileName(
-      this, tr("Export spectrum"), QStringLiteral("spectrum_%1.png").arg(base),
-      tr("PNG image (*.png);;PDF document (*.pdf);;CSV data (*.csv)"), &selectedFilter);
-  if (path.isEmpty()) return;
-  if (QFileInfo(path).suffix().isEmpty()) {
-    if (selectedFilter.contains(QLatin1String("*.pdf"))) {
-      path += QStringLiteral(".pdf");
-    } else if (selectedFilter.contains(QLatin1String("*.csv"))) {
-      path += QStringLiteral(".csv");
-    } else {
-      path += QStringLiteral(".png");
-    }
-  }
-  QString error;
-  if (!exportTo(path, &error)) QMessageBox::warning(this, tr("Export spectrum"), error);
+  PlotExport::exportWithDialog(this, QStringLiteral("spectrum_%1").arg(base),
+                               PlotExport::Formats::FigureAndCsv, tr("Export spectrum"),
+                               [this](const QString& path, QString* error) { return exportTo(path, error); });
 }
 
 }  // namespace ranklab::widgets

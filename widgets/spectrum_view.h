@@ -19,9 +19,10 @@ class QCPItemStraightLine;
 class QCustomPlot;
 class QLabel;
 class QPushButton;
-class QStackedWidget;
 
 namespace ranklab::widgets {
+
+class PlaceholderStack;
 
 class SpectrumView : public QWidget {
   Q_OBJECT
@@ -76,8 +77,7 @@ class SpectrumView : public QWidget {
 
   QLabel* m_info = nullptr;
   QPushButton* m_exportButton = nullptr;
-  QStackedWidget* m_stack = nullptr;
-  QLabel* m_placeholder = nullptr;
+  PlaceholderStack* m_stack = nullptr;
   QCustomPlot* m_plot = nullptr;
   QCPGraph* m_spectrum = nullptr;
   QCPGraph* m_plain = nullptr;

@@ -18,7 +18,7 @@
 
 #include "app/main_window.h"
 #include "app/run_repository.h"
-#include "test_paths.h"
+#include "tests/ui/ui_test_util.h"
 #include "widgets/budget_curve_view.h"
 #include "widgets/compare_view.h"
 #include "widgets/job_panel.h"
@@ -35,21 +35,12 @@ namespace {
 constexpr int kJobTimeoutMs = 300000;  // a loaded 2-core CI machine running tests in parallel
 
 ranklab::api::JobSpec arsJob() {
-  ranklab::api::JobSpec spec;
-  spec.model = RANKLAB_SOURCE_DIR "/resources/models/gpt-mini";
-  spec.device = "cpu";
+  ranklab::api::JobSpec spec = ranklab::test::gptMiniJob();
   spec.selector = "ars";
-  spec.keep = 0.5;
-  spec.calib = RANKLAB_SOURCE_DIR "/resources/data/lm/valid.txt";
-  spec.evalText = RANKLAB_SOURCE_DIR "/resources/data/lm/test.txt";
-  spec.maxEvalDocuments = 1;
-  spec.calibSamples = 4;
-  spec.calibLength = 64;
   spec.batchSize = 2;
   spec.arsSteps = 30;
   spec.arsEarlyStop = false;
   spec.logEvery = 5;
-  spec.useCache = false;
   return spec;
 }
 
@@ -84,12 +75,22 @@ class StallProbe {
   double m_maxGapMs = 0.0;
 };
 
-TEST(GuiJob, ARealArsJobFromThePanelFillsTheBrowserAndEveryView) {
-  QTemporaryDir dir;  // not $RANKLAB_DB: the window's jobs must write where the window reads
-  MainWindow window(nullptr, dir.filePath(QStringLiteral("gui.db")));
-  window.show();
-  ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
-  auto* panel = window.jobPanel();
+// Each test gets a shown main window on a database of its own (not $RANKLAB_DB: the window's jobs
+// must write where the window reads).
+class GuiJob : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_window.show();
+    ASSERT_TRUE(QTest::qWaitForWindowExposed(&m_window));
+  }
+  QString databasePath() const { return m_dir.filePath(QStringLiteral("gui.db")); }
+
+  QTemporaryDir m_dir;
+  MainWindow m_window{nullptr, databasePath()};
+};
+
+TEST_F(GuiJob, ARealArsJobFromThePanelFillsTheBrowserAndEveryView) {
+  auto* panel = m_window.jobPanel();
   panel->setSpec(arsJob());
   ASSERT_TRUE(panel->problem().isEmpty()) << panel->problem().toStdString();
   ASSERT_TRUE(panel->runButton()->isEnabled());
@@ -97,27 +98,27 @@ TEST(GuiJob, ARealArsJobFromThePanelFillsTheBrowserAndEveryView) {
   QTest::mouseClick(panel->runButton(), Qt::LeftButton);
   EXPECT_TRUE(panel->cancelButton()->isEnabled());
   EXPECT_FALSE(panel->runButton()->isEnabled());
-  ASSERT_EQ(waitForJob(window), QStringLiteral("succeeded"));
+  ASSERT_EQ(waitForJob(m_window), QStringLiteral("succeeded"));
   // Metric: longest GUI-thread stall during the job. The goal is 50 ms on a quiet machine
   // (the closing note reports the figure); the bound here allows for a loaded 2-core CI machine.
   std::printf("longest event-loop stall during the job: %.1f ms\n", probe.maxGapMs());
   EXPECT_LT(probe.maxGapMs(), 500.0);
 
   // The run is in the browser (read back from the SQLite store) and the views show it.
-  auto* runs = window.runBrowser()->model();
+  auto* runs = m_window.runBrowser()->model();
   ASSERT_EQ(runs->rowCount(), 1);
   const auto* run = runs->runAt(0);
   ASSERT_NE(run, nullptr);
   EXPECT_EQ(run->selector, "ars");
   EXPECT_EQ(run->status, "succeeded");
-  EXPECT_EQ(window.shownRunId(), run->id);
-  EXPECT_EQ(window.rankView()->barValues().size(), 24u);
-  EXPECT_FALSE(window.rankView()->uniformRanks().empty());
-  EXPECT_EQ(window.maskView()->frameCount(), 6);  // steps 5, 10, ..., 30
-  EXPECT_TRUE(window.maskView()->seriesNames().contains(QStringLiteral("task_loss")));
-  EXPECT_GE(window.spectrumView()->cutRank(), 1);
-  EXPECT_GT(window.spectrumView()->energyKept(), 0.0);
-  EXPECT_EQ(window.budgetView()->methodNames(), QStringList{QStringLiteral("svd+ars")});
+  EXPECT_EQ(m_window.shownRunId(), run->id);
+  EXPECT_EQ(m_window.rankView()->barValues().size(), 24u);
+  EXPECT_FALSE(m_window.rankView()->uniformRanks().empty());
+  EXPECT_EQ(m_window.maskView()->frameCount(), 6);  // steps 5, 10, ..., 30
+  EXPECT_TRUE(m_window.maskView()->seriesNames().contains(QStringLiteral("task_loss")));
+  EXPECT_GE(m_window.spectrumView()->cutRank(), 1);
+  EXPECT_GT(m_window.spectrumView()->energyKept(), 0.0);
+  EXPECT_EQ(m_window.budgetView()->methodNames(), QStringList{QStringLiteral("svd+ars")});
   EXPECT_TRUE(panel->runButton()->isEnabled());
   EXPECT_FALSE(panel->cancelButton()->isEnabled());
 
@@ -126,69 +127,61 @@ TEST(GuiJob, ARealArsJobFromThePanelFillsTheBrowserAndEveryView) {
   uniform.selector = "uniform";
   panel->setSpec(uniform);
   QTest::mouseClick(panel->runButton(), Qt::LeftButton);
-  ASSERT_EQ(waitForJob(window), QStringLiteral("succeeded"));
+  ASSERT_EQ(waitForJob(m_window), QStringLiteral("succeeded"));
   ASSERT_EQ(runs->rowCount(), 2);
-  window.runBrowser()->selectIds({runs->runAt(0)->id, runs->runAt(1)->id});
-  auto* compare = window.findChild<QAction*>(QStringLiteral("compareAction"));
+  m_window.runBrowser()->selectIds({runs->runAt(0)->id, runs->runAt(1)->id});
+  auto* compare = m_window.findChild<QAction*>(QStringLiteral("compareAction"));
   ASSERT_NE(compare, nullptr);
   compare->trigger();
-  EXPECT_EQ(window.compareView()->runCount(), 2);
-  EXPECT_TRUE(window.compareView()->differingKeys().contains(QStringLiteral("selector")));
-  EXPECT_EQ(window.tabs()->currentWidget(), window.compareView());
-  EXPECT_TRUE(window.rankView()->comparisonMode());
-  EXPECT_EQ(window.budgetView()->methodNames().size(), 2);
+  EXPECT_EQ(m_window.compareView()->runCount(), 2);
+  EXPECT_TRUE(m_window.compareView()->differingKeys().contains(QStringLiteral("selector")));
+  EXPECT_EQ(m_window.tabs()->currentWidget(), m_window.compareView());
+  EXPECT_TRUE(m_window.rankView()->comparisonMode());
+  EXPECT_EQ(m_window.budgetView()->methodNames().size(), 2);
   ranklab::app::RunRepository file;
-  ASSERT_TRUE(file.open(dir.filePath(QStringLiteral("gui.db"))));
+  ASSERT_TRUE(file.open(databasePath()));
   EXPECT_EQ(file.listRuns().size(), 2u);
 }
 
-TEST(GuiJob, CancellingARunningJobStoresNothingAndReenablesRun) {
-  QTemporaryDir dir;  // not $RANKLAB_DB: the window's jobs must write where the window reads
-  MainWindow window(nullptr, dir.filePath(QStringLiteral("gui.db")));
-  window.show();
-  ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
+TEST_F(GuiJob, CancellingARunningJobStoresNothingAndReenablesRun) {
   auto spec = arsJob();
   spec.arsSteps = 100000;
   spec.logEvery = 2;
-  window.jobPanel()->setSpec(spec);
-  QTest::mouseClick(window.jobPanel()->runButton(), Qt::LeftButton);
+  m_window.jobPanel()->setSpec(spec);
+  QTest::mouseClick(m_window.jobPanel()->runButton(), Qt::LeftButton);
   // Live: mask frames reach the mask evolution view while the job runs.
   QElapsedTimer clock;
   clock.start();
-  while (window.maskView()->frameCount() < 2 && clock.elapsed() < kJobTimeoutMs) QTest::qWait(50);
-  ASSERT_GE(window.maskView()->frameCount(), 2);
-  EXPECT_EQ(window.runBrowser()->model()->rowCount(), 1);  // the running run is listed
-  auto* cancel = window.findChild<QAction*>(QStringLiteral("cancelAction"));
+  while (m_window.maskView()->frameCount() < 2 && clock.elapsed() < kJobTimeoutMs) QTest::qWait(50);
+  ASSERT_GE(m_window.maskView()->frameCount(), 2);
+  EXPECT_EQ(m_window.runBrowser()->model()->rowCount(), 1);  // the running run is listed
+  auto* cancel = m_window.findChild<QAction*>(QStringLiteral("cancelAction"));
   ASSERT_NE(cancel, nullptr);
   clock.restart();
   cancel->trigger();
-  ASSERT_EQ(waitForJob(window, 10000), QStringLiteral("cancelled"));
+  ASSERT_EQ(waitForJob(m_window, 10000), QStringLiteral("cancelled"));
   EXPECT_LT(clock.elapsed(), 2000);
-  EXPECT_EQ(window.runBrowser()->model()->rowCount(), 0);
-  EXPECT_TRUE(window.jobPanel()->runButton()->isEnabled());
+  EXPECT_EQ(m_window.runBrowser()->model()->rowCount(), 0);
+  EXPECT_TRUE(m_window.jobPanel()->runButton()->isEnabled());
 }
 
-TEST(GuiJob, AFailedJobShowsOneCopyableErrorAndTheWindowStaysUsable) {
-  QTemporaryDir dir;  // not $RANKLAB_DB: the window's jobs must write where the window reads
-  MainWindow window(nullptr, dir.filePath(QStringLiteral("gui.db")));
-  window.show();
-  ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
+TEST_F(GuiJob, AFailedJobShowsOneCopyableErrorAndTheWindowStaysUsable) {
   auto spec = arsJob();
   spec.model = "/nonexistent/ranklab-model";
   spec.selector = "uniform";
-  window.jobPanel()->setSpec(spec);
-  QTest::mouseClick(window.jobPanel()->runButton(), Qt::LeftButton);
-  ASSERT_EQ(waitForJob(window), QStringLiteral("failed"));
+  m_window.jobPanel()->setSpec(spec);
+  QTest::mouseClick(m_window.jobPanel()->runButton(), Qt::LeftButton);
+  ASSERT_EQ(waitForJob(m_window), QStringLiteral("failed"));
   QTest::qWait(100);
-  const auto boxes = window.findChildren<QMessageBox*>(QStringLiteral("errorBox"));
+  const auto boxes = m_window.findChildren<QMessageBox*>(QStringLiteral("errorBox"));
   ASSERT_EQ(boxes.size(), 1);
   EXPECT_TRUE(boxes.first()->text().contains(QStringLiteral("/nonexistent/ranklab-model"))) << boxes.first()->text().toStdString();
   EXPECT_TRUE(boxes.first()->textInteractionFlags() & Qt::TextSelectableByKeyboard);
   boxes.first()->accept();
-  spec.model = RANKLAB_SOURCE_DIR "/resources/models/gpt-mini";
-  window.jobPanel()->setSpec(spec);
-  QTest::mouseClick(window.jobPanel()->runButton(), Qt::LeftButton);
-  ASSERT_EQ(waitForJob(window), QStringLiteral("succeeded"));
+  spec.model = ranklab::test::gptMiniJob().model;
+  m_window.jobPanel()->setSpec(spec);
+  QTest::mouseClick(m_window.jobPanel()->runButton(), Qt::LeftButton);
+  ASSERT_EQ(waitForJob(m_window), QStringLiteral("succeeded"));
 }
 
 }  // namespace

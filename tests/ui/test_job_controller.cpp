@@ -12,7 +12,7 @@
 
 #include "app/job_controller.h"
 #include "app/run_repository.h"
-#include "test_paths.h"
+#include "tests/ui/ui_test_util.h"
 
 using ranklab::api::JobOutcome;
 using ranklab::api::JobSpec;
@@ -24,17 +24,8 @@ namespace {
 constexpr int kJobTimeoutMs = 240000;  // a loaded 2-core CI machine running tests in parallel
 
 JobSpec smallJob(const QString& db) {
-  JobSpec spec;
-  spec.model = RANKLAB_SOURCE_DIR "/resources/models/gpt-mini";
-  spec.device = "cpu";
-  spec.keep = 0.5;
-  spec.calib = RANKLAB_SOURCE_DIR "/resources/data/lm/valid.txt";
-  spec.evalText = RANKLAB_SOURCE_DIR "/resources/data/lm/test.txt";
-  spec.maxEvalDocuments = 1;
-  spec.calibSamples = 4;
-  spec.calibLength = 64;
+  JobSpec spec = ranklab::test::gptMiniJob();
   spec.db = db.toStdString();
-  spec.useCache = false;
   return spec;
 }
 

@@ -20,11 +20,14 @@
 #include <functional>
 #include <limits>
 
+#include "tests/ui/ui_test_util.h"
 #include "views/sample_runs.h"
 #include "widgets/budget_curve_view.h"
 #include "widgets/mask_evolution_view.h"
 
 namespace api = ranklab::api;
+using ranklab::test::expectFigureExports;
+using ranklab::test::readAll;
 using ranklab::test::sampleRun;
 using ranklab::widgets::BudgetCurveView;
 using ranklab::widgets::MaskEvolutionView;
@@ -33,11 +36,6 @@ namespace {
 
 // Heatmap values are rank / fullRank computed in double by both sides; metric: absolute error.
 constexpr double kExact = 1e-12;
-
-QByteArray readAll(const QString& path) {
-  QFile f(path);
-  return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
 
 // Processes events until `done` holds or `ms` pass; returns whether it holds.
 bool waitFor(const std::function<bool()>& done, int ms) {
@@ -358,10 +356,10 @@ TEST(MaskEvolutionView, ExportsFramesCsvCurvesCsvAndFigures) {
   const QString csv = dir.filePath("frames.csv");
   ASSERT_TRUE(view.exportTo(csv, &error)) << error.toStdString();
   const QList<QByteArray> lines = readAll(csv).split('\n');
-  EXPECT_EQ(lines.front(), "series,step,rank");
+  EXPECT_EQ(lines.front(), "step,op,rank");
   EXPECT_EQ(lines.size(), 1 + 12 * 5 + 1);              // header, one row per op per frame, trailing newline
-  EXPECT_TRUE(lines.contains("layers.0.attn.q,0,20"));  // rank 16 + 4 frames still to shrink
-  EXPECT_TRUE(lines.contains("layers.1.mlp.down,40,29"));  // 16 + 8 + 5
+  EXPECT_TRUE(lines.contains("0,layers.0.attn.q,20"));  // rank 16 + 4 frames still to shrink
+  EXPECT_TRUE(lines.contains("40,layers.1.mlp.down,29"));  // 16 + 8 + 5
 
   const QString curves = dir.filePath("curves.csv");
   ASSERT_TRUE(view.exportSeriesCsv(curves, &error)) << error.toStdString();
@@ -369,12 +367,7 @@ TEST(MaskEvolutionView, ExportsFramesCsvCurvesCsvAndFigures) {
   EXPECT_EQ(curveLines.front(), "series,step,value");
   EXPECT_EQ(curveLines.size(), 1 + 2 * 5 + 1);
 
-  const QString png = dir.filePath("mask.png");
-  ASSERT_TRUE(view.exportTo(png, &error)) << error.toStdString();
-  EXPECT_FALSE(QImage(png).isNull());
-  const QString pdf = dir.filePath("mask.pdf");
-  ASSERT_TRUE(view.exportTo(pdf, &error)) << error.toStdString();
-  EXPECT_TRUE(readAll(pdf).startsWith("%PDF"));
+  ASSERT_NO_FATAL_FAILURE(expectFigureExports(view, dir, "mask"));
   EXPECT_FALSE(view.exportTo(dir.filePath("mask.xyz"), &error));
 }
 
@@ -568,21 +561,16 @@ TEST(BudgetCurveView, ExportsCsvPngAndPdf) {
   const QString csv = dir.filePath("budget.csv");
   ASSERT_TRUE(view.exportTo(csv, &error)) << error.toStdString();
   const QList<QByteArray> lines = readAll(csv).split('\n');
-  EXPECT_EQ(lines.front(), "series,kept_fraction,perplexity");
+  EXPECT_EQ(lines.front(), "method,run_id,kept_fraction,perplexity");
   ASSERT_EQ(lines.size(), 1 + 18 + 1);  // header, one row per run, trailing newline
-  EXPECT_TRUE(lines[1].startsWith("svd+ars #")) << lines[1].toStdString();
-  EXPECT_TRUE(lines[18].startsWith("svd+uniform #")) << lines[18].toStdString();
+  EXPECT_TRUE(lines[1].startsWith("svd+ars,")) << lines[1].toStdString();
+  EXPECT_TRUE(lines[18].startsWith("svd+uniform,")) << lines[18].toStdString();
   const auto first = std::find_if(lines.begin(), lines.end(),
-                                  [](const QByteArray& l) { return l.startsWith("svd+ars #1,"); });
+                                  [](const QByteArray& l) { return l.startsWith("svd+ars,1,"); });
   ASSERT_NE(first, lines.end());
   const QList<QByteArray> fields = first->split(',');
-  ASSERT_EQ(fields.size(), 3);
-  EXPECT_NEAR(fields[1].toDouble(), 0.299, 1e-12);  // kept fraction read back; metric: absolute error
-  EXPECT_EQ(fields[2], "120");
-  const QString png = dir.filePath("budget.png");
-  ASSERT_TRUE(view.exportTo(png, &error)) << error.toStdString();
-  EXPECT_FALSE(QImage(png).isNull());
-  const QString pdf = dir.filePath("budget.pdf");
-  ASSERT_TRUE(view.exportTo(pdf, &error)) << error.toStdString();
-  EXPECT_TRUE(readAll(pdf).startsWith("%PDF"));
+  ASSERT_EQ(fields.size(), 4);
+  EXPECT_NEAR(fields[2].toDouble(), 0.299, 1e-12);  // kept fraction read back; metric: absolute error
+  EXPECT_EQ(fields[3], "120");
+  ASSERT_NO_FATAL_FAILURE(expectFigureExports(view, dir, "budget"));
 }

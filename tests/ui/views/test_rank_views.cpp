@@ -9,10 +9,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tests/ui/ui_test_util.h"
 #include "views/sample_runs.h"
 #include "widgets/rank_allocation_view.h"
 #include "widgets/spectrum_view.h"
 
+using ranklab::test::expectFigureExports;
+using ranklab::test::readAll;
 using ranklab::test::sampleRun;
 using ranklab::widgets::RankAllocationView;
 using ranklab::widgets::SpectrumView;
@@ -20,19 +23,9 @@ namespace api = ranklab::api;
 
 namespace {
 
-QByteArray readAll(const QString& path) {
-  QFile f(path);
-  return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
 api::OpResult makeOp(const std::string& name, int layer, const std::string& kind, int64_t in, int64_t out,
                      int64_t rank) {
-  api::OpResult op;
-  op.name = name;
-  op.layer = layer;
-  op.kind = kind;
-  op.inFeatures = in;
-  op.outFeatures = out;
+  auto op = ranklab::test::namedOp<api::OpResult>(name, layer, kind, in, out);
   op.fullRank = std::min(in, out);
   op.rank = rank;
   op.factorised = true;
@@ -323,10 +316,7 @@ TEST(RankAllocationView, ExportsPngPdfAndCsv) {
   view.setRun(sampleRun(1));
   QTemporaryDir dir;
   QString error;
-  ASSERT_TRUE(view.exportTo(dir.filePath("ranks.png"), &error)) << error.toStdString();
-  EXPECT_TRUE(readAll(dir.filePath("ranks.png")).startsWith("\x89PNG"));
-  ASSERT_TRUE(view.exportTo(dir.filePath("ranks.pdf"), &error)) << error.toStdString();
-  EXPECT_TRUE(readAll(dir.filePath("ranks.pdf")).startsWith("%PDF"));
+  ASSERT_NO_FATAL_FAILURE(expectFigureExports(view, dir, "ranks"));
   ASSERT_TRUE(view.exportTo(dir.filePath("ranks.csv"), &error)) << error.toStdString();
   const QList<QByteArray> lines = readAll(dir.filePath("ranks.csv")).split('\n');
   ASSERT_EQ(lines.size(), 1 + 12 + 1);  // header, one row per op, trailing newline
@@ -462,10 +452,7 @@ TEST(SpectrumView, ExportsPngPdfAndCsv) {
   view.setOp(op, {0x27, 0x02});
   QTemporaryDir dir;
   QString error;
-  ASSERT_TRUE(view.exportTo(dir.filePath("s.png"), &error)) << error.toStdString();
-  EXPECT_TRUE(readAll(dir.filePath("s.png")).startsWith("\x89PNG"));
-  ASSERT_TRUE(view.exportTo(dir.filePath("s.pdf"), &error)) << error.toStdString();
-  EXPECT_TRUE(readAll(dir.filePath("s.pdf")).startsWith("%PDF"));
+  ASSERT_NO_FATAL_FAILURE(expectFigureExports(view, dir, "s"));
   ASSERT_TRUE(view.exportTo(dir.filePath("s.csv"), &error)) << error.toStdString();
   const QList<QByteArray> lines = readAll(dir.filePath("s.csv")).split('\n');
   ASSERT_EQ(lines.size(), 1 + 12 + 1);  // header, one row per singular value, trailing newline
