@@ -23,6 +23,7 @@
 #include <QAction>
 #include <QPushButton>
 #include <QTabWidget>
+#include <qcustomplot.h>
 #include "common/allocator.h"
 
 namespace {
@@ -90,7 +91,7 @@ struct Options {
       QStringLiteral("FILE")};
   QCommandLineOption viewShots{
       QStringLiteral("view-screenshots"),
-      QStringLiteral("Run two real jobs on the shipped gpt-mini (ARS and uniform ranks, into a scratch database "
+      QStringLiteral("Run seven real jobs on the shipped gpt-mini (ARS, and uniform ranks over SVD and whitening at three budgets; into a scratch database "
                      "unless --db is given), save a PNG of every view to DIR and exit (packaging/screenshots.sh)."),
       QStringLiteral("DIR")};
   QCommandLineOption database{QStringLiteral("db"),
@@ -183,6 +184,8 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
   int jobsDone = 0;
   bool ok = true;
   auto shoot = [&](const QString& name) {
+    // Views queue their replots; draw them now so the image shows the current data.
+    for (QCustomPlot* plot : window.findChildren<QCustomPlot*>()) plot->replot();
     const QString file = QDir(dir).filePath(name + QStringLiteral(".png"));
     const bool saved = window.grab().save(file, "PNG");
     std::printf("ranklab: %s %s\n", saved ? "saved" : "could not save", qPrintable(file));
@@ -190,42 +193,61 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
   };
   // Every view of the ARS run, then the two runs compared (named here so that the timer below
   // copies a closure whose references point at this function's locals).
+  // Every view of the ARS run, then ARS and uniform ranks at the same budget compared (named
+  // here so that the timer below copies a closure whose references point at this function's locals).
   auto finish = [&] {
     auto* runs = window.runBrowser()->model();
-    if (runs->rowCount() < 2) {
-      std::fprintf(stderr, "ranklab: expected two runs in the browser, found %d\n", runs->rowCount());
+    qint64 arsRun = 0, uniformRun = 0;
+    for (int row = 0; row < runs->rowCount(); ++row) {
+      const auto* r = runs->runAt(row);
+      if (r->selector == "ars") arsRun = r->id;
+      if (r->selector == "uniform" && r->decomposition == "svd" && r->keepTarget == spec.keep) uniformRun = r->id;
+    }
+    if (!arsRun || !uniformRun) {
+      std::fprintf(stderr, "ranklab: the screenshot runs are missing from the browser\n");
       QCoreApplication::exit(1);
       return;
     }
-    window.showRun(runs->runAt(1)->id);  // the ARS run (newest first)
+    window.showRun(arsRun);
     const QStringList names = {QStringLiteral("view-model"), QStringLiteral("view-ranks"), QStringLiteral("view-spectrum"),
                                QStringLiteral("view-masks"), QStringLiteral("view-budget")};
     for (int i = 0; i < names.size(); ++i) {
       window.tabs()->setCurrentIndex(i);
       shoot(names[i]);
     }
-    window.runBrowser()->selectIds({runs->runAt(1)->id, runs->runAt(0)->id});
-    window.compareRuns({runs->runAt(1)->id, runs->runAt(0)->id});
+    window.runBrowser()->selectIds({arsRun, uniformRun});
+    window.compareRuns({arsRun, uniformRun});
     shoot(QStringLiteral("view-compare"));
     window.close();
     QCoreApplication::exit(ok ? 0 : 1);
   };
+  // ARS at p = 0.5, then uniform ranks over plain SVD and over whitening at three budgets (the
+  // budget-curve view's data), all queued at once.
+  std::vector<ranklab::api::JobSpec> jobs{spec};
+  for (const char* decomposition : {"svd", "whiten"}) {
+    for (double keep : {0.3, 0.5, 0.7}) {
+      auto uniform = spec;
+      uniform.selector = "uniform";
+      uniform.decomposition = decomposition;
+      uniform.keep = keep;
+      jobs.push_back(uniform);
+    }
+  }
   QObject::connect(&window, &ranklab::app::MainWindow::jobEnded, &window, [&](qint64, const QString& status) {
     if (status != QLatin1String("succeeded")) {
       std::fprintf(stderr, "ranklab: screenshot job %s\n", qPrintable(status));
       QCoreApplication::exit(1);
       return;
     }
-    if (++jobsDone == 1) {
-      auto uniform = spec;
-      uniform.selector = "uniform";
-      window.jobPanel()->setSpec(uniform);
-      window.jobPanel()->runButton()->click();
-      return;
-    }
-    QTimer::singleShot(kScreenshotDelayMs, &window, finish);
+    if (++jobsDone == int(jobs.size())) QTimer::singleShot(kScreenshotDelayMs, &window, finish);
   });
-  QTimer::singleShot(1500, &window, [&] { window.jobPanel()->runButton()->click(); });
+  QTimer::singleShot(1500, &window, [&] {
+    for (const auto& job : jobs) {
+      window.jobPanel()->setSpec(job);
+      window.jobPanel()->queueButton()->click();
+    }
+    window.jobPanel()->setSpec(spec);
+  });
   return QApplication::exec();
 }
 

@@ -44,6 +44,7 @@
 #include "widgets/run_table_model.h"
 #include "widgets/spectrum_view.h"
 #include "widgets/plot_theme.h"
+#include "widgets/plot_export.h"
 #include <QStyleFactory>
 
 namespace ranklab::app {
@@ -185,6 +186,7 @@ void MainWindow::createDocks() {
   scroll->setWidget(m_jobPanel);
   scroll->setWidgetResizable(true);
   scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
   jobDock->setWidget(scroll);
   addDockWidget(Qt::LeftDockWidgetArea, jobDock);
 
@@ -202,7 +204,7 @@ void MainWindow::createDocks() {
   tabifyDockWidget(runsDock, logDock);
   runsDock->raise();
   resizeDocks({runsDock}, {220}, Qt::Vertical);
-  resizeDocks({jobDock}, {380}, Qt::Horizontal);
+  resizeDocks({jobDock}, {420}, Qt::Horizontal);
 }
 
 void MainWindow::createMenus() {
@@ -216,6 +218,10 @@ void MainWindow::createMenus() {
   openDir->setObjectName(QStringLiteral("openModelDirectoryAction"));
   openDir->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
   openDir->setStatusTip(tr("Open a Hugging Face model directory (config.json + safetensors)"));
+  QAction* exportView = file->addAction(tr("&Export Current View\u2026"), this, &MainWindow::exportCurrentView);
+  exportView->setObjectName(QStringLiteral("exportViewAction"));
+  exportView->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  exportView->setStatusTip(tr("Save the current view's plot as PNG or PDF, or its data as CSV"));
   m_recentMenu = file->addMenu(tr("Open &Recent"));
   m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
   // Rebuilt each time the File menu opens, so entries deleted on disk meanwhile disappear.
@@ -489,6 +495,48 @@ void MainWindow::onJobEnded(qint64 ticket, const QString& status, const QString&
     m_browser->selectIds({runId});
   }
   emit jobEnded(ticket, status);
+}
+
+PlotSaver MainWindow::currentViewSaver(QString* baseName) const {
+  QWidget* view = m_tabs->currentWidget();
+  const QString run = m_shown ? QStringLiteral("run%1-").arg(m_shown->run.id) : QString();
+  if (view == m_rankView) {
+    *baseName = run + QStringLiteral("ranks");
+    return [this](const QString& path, QString* error) { return m_rankView->exportTo(path, error); };
+  }
+  if (view == m_spectrumView) {
+    *baseName = run + QStringLiteral("spectrum");
+    return [this](const QString& path, QString* error) { return m_spectrumView->exportTo(path, error); };
+  }
+  if (view == m_maskView) {
+    *baseName = run + QStringLiteral("masks");
+    return [this](const QString& path, QString* error) { return m_maskView->exportTo(path, error); };
+  }
+  if (view == m_budgetView) {
+    *baseName = QStringLiteral("budget-curves");
+    return [this](const QString& path, QString* error) { return m_budgetView->exportTo(path, error); };
+  }
+  if (view == m_compareView) {
+    *baseName = QStringLiteral("compare");
+    // CSV: the configuration diff; a figure: the aligned rank allocations.
+    return [this](const QString& path, QString* error) {
+      return widgets::PlotExport::isCsvPath(path) ? m_compareView->exportDiffCsv(path, error)
+                                                  : m_compareView->exportRankPlot(path, error);
+    };
+  }
+  return {};
+}
+
+void MainWindow::exportCurrentView() {
+  QString base;
+  const PlotSaver saver = currentViewSaver(&base);
+  if (!saver) {
+    statusBar()->showMessage(tr("This view has no plot to export"), kStatusMessageMs);
+    return;
+  }
+  const QString saved = widgets::PlotExport::exportWithDialog(this, base, widgets::PlotExport::Formats::FigureAndCsv,
+                                                              tr("Export View"), saver);
+  if (!saved.isEmpty()) m_logView->appendMessage(tr("Exported %1").arg(QDir::toNativeSeparators(saved)));
 }
 
 void MainWindow::showError(const QString& title, const QString& message) {

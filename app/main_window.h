@@ -7,6 +7,7 @@
 
 #include <QMainWindow>
 #include <QStringList>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -44,6 +45,10 @@ class ModelLoader;
 class RunRepository;
 struct JobProgress;
 
+// Saves the current view to a path chosen by suffix (.png/.pdf figure, .csv data); false with a
+// reason in `error` on failure.
+using PlotSaver = std::function<bool(const QString& path, QString* error)>;
+
 class MainWindow : public QMainWindow {
   Q_OBJECT
 
@@ -64,6 +69,12 @@ class MainWindow : public QMainWindow {
   widgets::BudgetCurveView* budgetView() const { return m_budgetView; }
   widgets::CompareView* compareView() const { return m_compareView; }
   QTabWidget* tabs() const { return m_tabs; }
+  // What File > Export Current View saves for the current tab (tests call it without the dialog).
+  bool exportCurrentViewTo(const QString& path, QString* error = nullptr) const {
+    QString base;
+    const PlotSaver saver = currentViewSaver(&base);
+    return saver && saver(path, error);
+  }
   JobController* jobs() const { return m_jobs; }
   RunRepository* runs() const { return m_runs.get(); }
   ModelLoader* modelLoader() const { return m_loader; }
@@ -92,6 +103,8 @@ class MainWindow : public QMainWindow {
   void compareRuns(const QList<qint64>& ids);
   // Re-reads the run list from the database (browser and budget curves).
   void refreshRuns();
+  // File > Export Current View (Ctrl+E): the current tab's plot or data, through a file dialog.
+  void exportCurrentView();
 
  signals:
   // After the summary view (or the error report) has been updated for the newest openModel().
@@ -127,6 +140,8 @@ class MainWindow : public QMainWindow {
   void updateMemory();
   void showOp(int opIndex);
   void setDarkTheme(bool dark);
+  // The current tab's exporter and a suggested file name; empty for a tab without a plot.
+  PlotSaver currentViewSaver(QString* baseName) const;
   void themePlots();
 
   widgets::ModelSummaryView* m_summaryView = nullptr;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Renders every view of the workbench to PNG from real runs (two jobs on the shipped gpt-mini: ARS
-# and uniform ranks, into a scratch database), under Xvfb when it is installed, else offscreen.
+# Renders every view of the workbench to PNG from real runs (seven jobs on the shipped gpt-mini: ARS,
+# and uniform ranks over SVD and whitening at three budgets, into a scratch database), under Xvfb when
+# it is installed, else offscreen.
 # Usage: packaging/screenshots.sh [BUILD_DIR] [OUT_DIR]   (defaults: build, docs/screenshots)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -283,7 +283,33 @@ void BudgetCurveView::rebuildPlot() {
                           : m_lowerIsBetter  ? tr("%1 (lower is better)").arg(m_metric)
                                              : tr("%1 (higher is better)").arg(m_metric));
   fitRanges();
+  placeLegend();
   m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+// Puts the legend in the corner of the plot that holds the fewest runs, so it hides no point.
+void BudgetCurveView::placeLegend() {
+  const QCPRange x = m_plot->xAxis->range(), y = m_plot->yAxis->range();
+  const bool logY = m_plot->yAxis->scaleType() == QCPAxis::stLogarithmic;
+  auto fraction = [](double v, double lo, double hi) { return hi > lo ? (v - lo) / (hi - lo) : 0.5; };
+  const Qt::Alignment corners[] = {Qt::AlignTop | Qt::AlignRight, Qt::AlignTop | Qt::AlignLeft,
+                                   Qt::AlignBottom | Qt::AlignRight, Qt::AlignBottom | Qt::AlignLeft};
+  int best = 0, fewest = std::numeric_limits<int>::max();
+  for (int c = 0; c < 4; ++c) {
+    int inside = 0;
+    for (const ShownRun& run : m_runs) {
+      const double fx = fraction(run.kept, x.lower, x.upper);
+      const double fy = logY && run.metric > 0 && y.lower > 0 ? fraction(std::log(run.metric), std::log(y.lower), std::log(y.upper))
+                                                              : fraction(run.metric, y.lower, y.upper);
+      const bool right = corners[c] & Qt::AlignRight, top = corners[c] & Qt::AlignTop;
+      if ((right ? fx > 0.6 : fx < 0.4) && (top ? fy > 0.6 : fy < 0.4)) ++inside;
+    }
+    if (inside < fewest) {
+      fewest = inside;
+      best = c;
+    }
+  }
+  m_plot->axisRect()->insetLayout()->setInsetAlignment(0, corners[best]);
 }
 
 void BudgetCurveView::fitRanges() {

@@ -100,6 +100,7 @@ class BudgetCurveView : public QWidget {
   void setRunsImpl(const std::vector<api::RunRecord>& runs);
   void rebuildPlot();
   void fitRanges();
+  void placeLegend();
   int nearestRun(const QPoint& pixel) const;
   bool better(double a, double b) const;
   void onMouseMove(QMouseEvent* event);

@@ -7,6 +7,8 @@
 #include <QAction>
 #include <QApplication>
 #include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -18,6 +20,7 @@
 
 #include "app/main_window.h"
 #include "app/run_repository.h"
+#include "widgets/model_summary_view.h"
 #include "tests/ui/ui_test_util.h"
 #include "widgets/budget_curve_view.h"
 #include "widgets/compare_view.h"
@@ -119,6 +122,27 @@ TEST_F(GuiJob, ARealArsJobFromThePanelFillsTheBrowserAndEveryView) {
   EXPECT_GE(m_window.spectrumView()->cutRank(), 1);
   EXPECT_GT(m_window.spectrumView()->energyKept(), 0.0);
   EXPECT_EQ(m_window.budgetView()->methodNames(), QStringList{QStringLiteral("svd+ars")});
+  // File > Export Current View saves every plotted tab as a figure and as data.
+  QTemporaryDir exports;
+  for (QWidget* view : {static_cast<QWidget*>(m_window.rankView()), static_cast<QWidget*>(m_window.spectrumView()),
+                        static_cast<QWidget*>(m_window.maskView()), static_cast<QWidget*>(m_window.budgetView())}) {
+    m_window.tabs()->setCurrentWidget(view);
+    for (const char* suffix : {"png", "csv"}) {
+      const QString file = exports.filePath(QStringLiteral("%1.%2").arg(m_window.tabs()->currentIndex()).arg(suffix));
+      QString error;
+      ASSERT_TRUE(m_window.exportCurrentViewTo(file, &error)) << error.toStdString();
+      QFile written(file);
+      ASSERT_TRUE(written.open(QIODevice::ReadOnly)) << file.toStdString();
+      const QByteArray bytes = written.readAll();
+      if (QLatin1String(suffix) == QLatin1String("csv")) {
+        EXPECT_GE(bytes.count('\n'), 2) << file.toStdString() << ": a header and at least one row";
+      } else {
+        EXPECT_TRUE(bytes.startsWith("\x89PNG")) << file.toStdString();
+      }
+    }
+  }
+  m_window.tabs()->setCurrentWidget(m_window.modelSummaryView());
+  EXPECT_FALSE(m_window.exportCurrentViewTo(exports.filePath(QStringLiteral("model.png"))));
   EXPECT_TRUE(panel->runButton()->isEnabled());
   EXPECT_FALSE(panel->cancelButton()->isEnabled());
 
