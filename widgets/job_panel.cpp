@@ -136,11 +136,16 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   m_lambda = dspin(0.0, 1e6, 16.0, 2, 1.0, tr("Budget hinge weight lambda"));
   m_gamma = dspin(0.0, 1e6, 10.0, 2, 1.0, tr("Alignment regulariser weight gamma"));
   m_tau = dspin(0.01, 10.0, 0.4, 2, 0.05, tr("Gumbel-sigmoid temperature tau"));
+  m_alignNorm = new QComboBox;
+  m_alignNorm->addItem(tr("share of energy (2-norm)"), QStringLiteral("energy"));
+  m_alignNorm->addItem(tr("largest value (ALGORITHMS.md)"), QStringLiteral("max"));
+  m_alignNorm->setToolTip(tr("How each op's singular values are scaled in the alignment term"));
   m_logEvery = spin(1, 100000, 10, tr("Record the masks every N steps"));
   arsForm->addRow(tr("Steps"), m_arsSteps);
   arsForm->addRow(tr("λ (budget)"), m_lambda);
   arsForm->addRow(tr("γ (alignment)"), m_gamma);
   arsForm->addRow(tr("τ (temperature)"), m_tau);
+  arsForm->addRow(tr("Alignment scale"), m_alignNorm);
   arsForm->addRow(tr("Log every"), m_logEvery);
   layout->addWidget(m_arsBox);
 
@@ -245,6 +250,7 @@ api::JobSpec JobPanel::spec() const {
   s.arsLambda = m_lambda->value();
   s.arsGamma = m_gamma->value();
   s.arsTau = m_tau->value();
+  s.arsAlignNorm = m_alignNorm->currentData().toString().toStdString();
   s.logEvery = m_logEvery->value();
   s.warmupSteps = m_warmup->value();
   s.finalSteps = m_final->value();
@@ -275,6 +281,7 @@ void JobPanel::setSpec(const api::JobSpec& s) {
   m_lambda->setValue(s.arsLambda);
   m_gamma->setValue(s.arsGamma);
   m_tau->setValue(s.arsTau);
+  select(m_alignNorm, s.arsAlignNorm);
   m_logEvery->setValue(int(s.logEvery));
   m_warmup->setValue(int(s.warmupSteps));
   m_final->setValue(int(s.finalSteps));

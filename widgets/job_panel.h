@@ -95,6 +95,7 @@ class JobPanel : public QWidget {
   QDoubleSpinBox* m_lambda = nullptr;
   QDoubleSpinBox* m_gamma = nullptr;
   QDoubleSpinBox* m_tau = nullptr;
+  QComboBox* m_alignNorm = nullptr;
   QSpinBox* m_logEvery = nullptr;
   QGroupBox* m_dynaBox = nullptr;
   QSpinBox* m_warmup = nullptr;

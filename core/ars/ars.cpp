@@ -83,6 +83,8 @@ void validate(const ArsOptions& o) {
   if (!(o.lambda >= 0.0) || !std::isfinite(o.lambda)) throw Error("ARS: --lambda must be a finite number >= 0");
   if (!(o.gamma >= 0.0) || !std::isfinite(o.gamma)) throw Error("ARS: --gamma must be a finite number >= 0");
   if (!(o.tau > 0.0) || !std::isfinite(o.tau)) throw Error("ARS: --tau must be positive");
+  if (o.alignNorm != "max" && o.alignNorm != "energy")
+    throw Error("ARS: --align-norm '" + o.alignNorm + "': expected max or energy");
   if (!std::isfinite(o.bias)) throw Error("ARS: the logit bias b must be finite");
   if (!(o.learningRate > 0.0) || !std::isfinite(o.learningRate)) throw Error("ARS: the learning rate must be positive");
   if (o.batchSize <= 0) throw Error("ARS: the batch size must be positive");
@@ -240,13 +242,13 @@ ArsResult trainArs(models::LanguageModel& model, const std::vector<lowrank::OpDe
   const auto l = static_cast<int64_t>(infos.size());
   const auto started = std::chrono::steady_clock::now();
 
-  // Per mask position: the op's cost M + N, and the op's normalised spectrum s / max(s).
+  // Per mask position: the op's cost M + N, and the op's normalised spectrum (s / max(s), or s / |s|).
   std::vector<at::Tensor> sNorm, costs;
   double tTotal = 0.0;
   for (size_t i = 0; i < infos.size(); ++i) {
     const at::Tensor s = decs[i].s.detach().to(device, at::kFloat);
-    const double top = s[0].item<double>();
-    sNorm.push_back(top > 0.0 ? s / top : torch::zeros_like(s));
+    const double scale = o.alignNorm == "energy" ? s.norm().item<double>() : s[0].item<double>();
+    sNorm.push_back(scale > 0.0 ? s / scale : torch::zeros_like(s));
     costs.push_back(torch::full({sizes[i]}, static_cast<double>(infos[i].inFeatures + infos[i].outFeatures),
                                 at::TensorOptions().dtype(at::kFloat).device(device)));
     tTotal += static_cast<double>(infos[i].inFeatures) * static_cast<double>(infos[i].outFeatures);

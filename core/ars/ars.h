@@ -41,6 +41,12 @@ struct ArsOptions {
   int64_t steps = 1000;       // the most training steps
   double lambda = 16.0;       // budget hinge weight
   double gamma = 10.0;        // alignment regulariser weight
+  // How each op's singular values are scaled inside the alignment term. "energy" (the default)
+  // divides by the 2-norm, so a hole in the mask costs its share of the op's energy; "max" divides by
+  // the largest value, as ALGORITHMS.md section 2 says. With "max" the term holds ops with a flat
+  // spectrum far more firmly than ops with a dominant first singular value, and on gpt-mini ARS then
+  // cuts the MLP's up-projection to a tenth and loses to equal ranks (README, "ARS").
+  std::string alignNorm = "energy";
   double tau = 0.4;           // Gumbel-sigmoid temperature
   double bias = 3.0;          // b: added to the logits (starts near full rank)
   double learningRate = 1e-3; // Adam, constant

@@ -184,6 +184,9 @@ std::shared_ptr<JobCommands> addJobCommands(CLI::App& app) {
   cmp->add_option("--lambda", s.arsLambda, "ars: budget hinge weight")->capture_default_str();
   cmp->add_option("--gamma", s.arsGamma, "ars: alignment regulariser weight")->capture_default_str();
   cmp->add_option("--tau", s.arsTau, "ars: Gumbel-sigmoid temperature")->capture_default_str();
+  cmp->add_option("--align-norm", s.arsAlignNorm, "ars: scale of each op's spectrum in the alignment term: energy (2-norm) or max (largest value, as ALGORITHMS.md)")
+      ->check(CLI::IsMember({"max", "energy"}))
+      ->capture_default_str();
   cmp->add_option("--ars-bias", s.arsBias, "ars: logit bias b (3: start near full rank)")->capture_default_str();
   cmp->add_option("--ars-lr", s.arsLearningRate, "ars: Adam learning rate of the hypernetwork")->capture_default_str();
   cmp->add_flag("!--no-early-stop", s.arsEarlyStop, "ars: run every --ars-steps even when the budget is met and the loss has plateaued");

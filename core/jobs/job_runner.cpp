@@ -62,6 +62,7 @@ ars::ArsOptions arsOptions(const api::JobSpec& s) {
   o.steps = s.arsSteps;
   o.lambda = s.arsLambda;
   o.gamma = s.arsGamma;
+  o.alignNorm = s.arsAlignNorm;
   o.tau = s.arsTau;
   o.bias = s.arsBias;
   o.learningRate = s.arsLearningRate;
@@ -420,7 +421,8 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
                         {"frames", r.frames},
                         {"training_seconds", r.trainingSeconds},
                         {"logging_seconds", r.loggingSeconds},
-                        {"alignment_spectrum", "each op's singular values divided by its largest"},
+                        {"alignment_spectrum", spec.arsAlignNorm == "energy" ? "each op's singular values divided by their 2-norm"
+                                                                             : "each op's singular values divided by its largest"},
                         {"gumbel", "g ~ Gumbel(0, 1) per position, straight-through round(sigmoid((o + g + b) / tau))"}};
     }
     cancel.check();

@@ -25,6 +25,7 @@ json toJson(const api::JobSpec& s) {
           {"ars_steps", s.arsSteps},
           {"ars_lambda", s.arsLambda},
           {"ars_gamma", s.arsGamma},
+          {"ars_align_norm", s.arsAlignNorm},
           {"ars_tau", s.arsTau},
           {"ars_bias", s.arsBias},
           {"ars_lr", s.arsLearningRate},
@@ -85,6 +86,7 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
     s.arsSteps = merged.at("ars_steps").get<int64_t>();
     s.arsLambda = merged.at("ars_lambda").get<double>();
     s.arsGamma = merged.at("ars_gamma").get<double>();
+    s.arsAlignNorm = merged.at("ars_align_norm").get<std::string>();
     s.arsTau = merged.at("ars_tau").get<double>();
     s.arsBias = merged.at("ars_bias").get<double>();
     s.arsLearningRate = merged.at("ars_lr").get<double>();
