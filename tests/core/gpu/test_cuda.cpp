@@ -22,6 +22,22 @@ namespace {
 
 fs::path refDir() { return fs::path(RANKLAB_REFERENCE_DIR) / "stories260K"; }
 
+// A p = 0.5 job on the reference model, calibrated and evaluated on its text, without the cache.
+api::JobSpec referenceJob(const std::string& device, const fs::path& db) {
+  api::JobSpec spec;
+  spec.model = (refDir() / "stories260K.bin").string();
+  spec.tokenizer = (refDir() / "tok512.bin").string();
+  spec.device = device;
+  spec.keep = 0.5;
+  spec.calib = spec.evalText = (refDir() / "TinyStories-valid.first69.txt").string();
+  spec.calibSamples = 16;
+  spec.calibLength = 128;
+  spec.maxEvalDocuments = 12;
+  spec.db = db.string();
+  spec.useCache = false;
+  return spec;
+}
+
 class Cuda : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -63,18 +79,9 @@ TEST_F(Cuda, CompressionJobMatchesTheCpu) {
   std::map<std::string, double> after;
   for (const char* device : {"cpu", "cuda"}) {
     for (const char* method : {"svd", "fwsvd", "whiten"}) {
-      api::JobSpec spec;
-      spec.model = (refDir() / "stories260K.bin").string();
-      spec.tokenizer = (refDir() / "tok512.bin").string();
-      spec.device = device;
+      api::JobSpec spec = referenceJob(device, scratch / "runs.db");
       spec.decomposition = method;
-      spec.keep = 0.5;
-      spec.calib = spec.evalText = (refDir() / "TinyStories-valid.first69.txt").string();
-      spec.calibSamples = 16;
       spec.calibLength = 256;
-      spec.maxEvalDocuments = 12;
-      spec.db = (scratch / "runs.db").string();
-      spec.useCache = false;
       CancelToken cancel;
       NullProgress progress;
       const auto out = jobs::JobRunner().run(spec, progress, cancel);
@@ -104,18 +111,8 @@ TEST_F(Cuda, ArsAndRankDynaFollowTheCpu) {
   std::map<std::string, Result> results;
   for (const char* device : {"cpu", "cuda"}) {
     for (const char* selector : {"ars", "rankdyna"}) {
-      api::JobSpec spec;
-      spec.model = (refDir() / "stories260K.bin").string();
-      spec.tokenizer = (refDir() / "tok512.bin").string();
-      spec.device = device;
+      api::JobSpec spec = referenceJob(device, scratch / "runs.db");
       spec.selector = selector;
-      spec.keep = 0.5;
-      spec.calib = spec.evalText = (refDir() / "TinyStories-valid.first69.txt").string();
-      spec.calibSamples = 16;
-      spec.calibLength = 128;
-      spec.maxEvalDocuments = 12;
-      spec.db = (scratch / "runs.db").string();
-      spec.useCache = false;
       spec.arsSteps = 60;
       spec.arsEarlyStop = false;
       spec.logEvery = 10;
