@@ -185,7 +185,6 @@ void JobController::startNext() {
   if (m_running || m_queue.isEmpty()) return;
   Queued next = m_queue.dequeue();
   m_running = next.ticket;
-  m_runningSpec = next.spec;
   m_runningCancel = std::make_shared<CancelToken>();
   emit queueChanged(m_queue.size());
   emit jobStarted(next.ticket, next.spec);

@@ -72,7 +72,6 @@ class JobController : public QObject {
   bool isBusy() const { return m_running != 0; }
   qint64 runningTicket() const { return m_running; }
   int queuedCount() const { return m_queue.size(); }
-  const api::JobSpec* runningSpec() const { return m_running ? &m_runningSpec : nullptr; }
 
  signals:
   void jobStarted(qint64 ticket, const ranklab::api::JobSpec& spec);
@@ -102,7 +101,6 @@ class JobController : public QObject {
   QQueue<Queued> m_queue;
   qint64 m_nextTicket = 1;
   qint64 m_running = 0;
-  api::JobSpec m_runningSpec;
   std::shared_ptr<CancelToken> m_runningCancel;  // shared with the worker; set from this thread
 };
 

@@ -294,6 +294,7 @@ void MainWindow::createStatusBar() {
   statusBar()->addPermanentWidget(m_jobStatus);
   statusBar()->addPermanentWidget(m_modelStatus);
   statusBar()->addPermanentWidget(m_deviceStatus);
+  m_device = QString::fromStdString(api::resolveDevice("auto"));  // fixed for the process's life
   m_memoryTimer = new QTimer(this);
   m_memoryTimer->setInterval(2000);
   connect(m_memoryTimer, &QTimer::timeout, this, &MainWindow::updateMemory);
@@ -584,9 +585,8 @@ void MainWindow::changeEvent(QEvent* event) {
 }
 
 void MainWindow::updateMemory() {
-  const QString device = QString::fromStdString(api::resolveDevice("auto"));
   const qint64 rss = residentBytes();
-  m_deviceStatus->setText(rss > 0 ? tr("%1 · %2 MiB").arg(device).arg(rss >> 20) : device);
+  m_deviceStatus->setText(rss > 0 ? tr("%1 · %2 MiB").arg(m_device).arg(rss >> 20) : m_device);
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {

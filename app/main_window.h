@@ -166,6 +166,7 @@ class MainWindow : public QMainWindow {
   QLabel* m_deviceStatus = nullptr;
   QProgressBar* m_busyBar = nullptr;
   QTimer* m_memoryTimer = nullptr;
+  QString m_device;  // what "auto" resolves to
 };
 
 }  // namespace ranklab::app

@@ -73,6 +73,22 @@ ars::ArsOptions arsOptions(const api::JobSpec& s) {
   return o;
 }
 
+rankdyna::RankDynaOptions rankDynaOptions(const api::JobSpec& s) {
+  rankdyna::RankDynaOptions o;
+  o.keep = s.keep;
+  o.warmupSteps = s.warmupSteps;
+  o.finalSteps = s.finalSteps;
+  o.reallocEvery = s.reallocEvery;
+  o.beta1 = s.beta1;
+  o.beta2 = s.beta2;
+  o.orthReg = s.orthReg;
+  o.finetune.steps = s.finetuneSteps;
+  o.finetune.learningRate = s.learningRate;
+  o.finetune.batchSize = s.batchSize;
+  o.finetune.seed = s.seed;
+  return o;
+}
+
 void validate(const api::JobSpec& s) {
   if (s.model.empty()) throw Error("no model given");
   lowrank::parseMethod(s.decomposition);
@@ -377,18 +393,7 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
       details["sensitivity_key"] = key;
       details["sensitivity_threshold"] = threshold;
     } else if (spec.selector == "rankdyna") {
-      rankdyna::RankDynaOptions ro;
-      ro.keep = spec.keep;
-      ro.warmupSteps = spec.warmupSteps;
-      ro.finalSteps = spec.finalSteps;
-      ro.reallocEvery = spec.reallocEvery;
-      ro.beta1 = spec.beta1;
-      ro.beta2 = spec.beta2;
-      ro.orthReg = spec.orthReg;
-      ro.finetune.steps = spec.finetuneSteps;
-      ro.finetune.learningRate = spec.learningRate;
-      ro.finetune.batchSize = spec.batchSize;
-      ro.finetune.seed = spec.seed;
+      auto ro = rankDynaOptions(spec);
       ro.finetune.padId = padId;
       const auto trainSamples = samplesOf(trainFile, std::numeric_limits<int32_t>::max());
       const auto r = rankdyna::runRankDyna(
