@@ -13,6 +13,7 @@
 #include "common/resources.h"
 #include "jobs/job_runner.h"
 #include "jobs/job_spec.h"
+#include "jobs/sweep.h"
 #include "store/run_store.h"
 
 using nlohmann::json;
@@ -151,6 +152,8 @@ struct JobCommands {
   CLI::App* runSpec = nullptr;
   CLI::App* demo = nullptr;
   CLI::App* runs = nullptr;
+  CLI::App* sweep = nullptr;
+  CLI::App* mergeTop = nullptr;
   CLI::App *list = nullptr, *show = nullptr, *del = nullptr, *merge = nullptr, *tag = nullptr, *note = nullptr;
   api::JobSpec spec;
   std::string ranks, specFile, db, other, text, filterStatus, filterSweep, filterTag;
@@ -158,6 +161,12 @@ struct JobCommands {
   bool noStore = false, noCache = false, asJson = false, quiet = false, spectra = false, yes = false;
   int64_t id = 0;
   std::vector<std::string> tags;
+  bool skipFinished = false;
+  // sweep and merge
+  std::string gridFile, emitSlurmDir;
+  jobs::SlurmOptions slurm;
+  bool dryRun = false;
+  std::vector<std::string> shards;
   // demo
   std::string demoModel, demoText, demoDevice = "auto";
   double demoKeep = 0.5;
@@ -241,7 +250,28 @@ std::shared_ptr<JobCommands> addJobCommands(CLI::App& app) {
   c->runSpec = rs;
   rs->add_option("SPEC", c->specFile, "Job spec JSON file")->required()->check(CLI::ExistingFile);
   rs->add_option("--db", c->db, "Run database (overrides the spec's)");
+  rs->add_flag("--skip-finished", c->skipFinished,
+               "Do nothing when the database already holds a succeeded run of this spec (same hash and sweep id); "
+               "delete a run of it left running or failed first (Slurm array tasks, resubmitted)");
   rs->add_flag("--json", c->asJson, "Print one JSON object on stdout");
+
+  auto* sw = app.add_subcommand("sweep", "Run a grid of jobs (a job spec with lists in place of values), resumably, into one database");
+  c->sweep = sw;
+  sw->add_option("GRID", c->gridFile, "Sweep grid JSON: job spec keys, any of them a list")->required()->check(CLI::ExistingFile);
+  sw->add_option("--db", c->db, "Run database (overrides the grid's; default: $RANKLAB_DB or ~/.local/share/ranklab/runs.db)");
+  sw->add_flag("--dry-run", c->dryRun, "List the points and which are finished; run nothing");
+  sw->add_option("--emit-slurm", c->emitSlurmDir, "Write one task spec per point and an sbatch array script into DIR instead of running");
+  sw->add_option("--partition", c->slurm.partition, "Slurm partition (with --emit-slurm)");
+  sw->add_option("--gpus-per-task", c->slurm.gpusPerTask, "GPUs per array task (with --emit-slurm)");
+  sw->add_option("--cpus-per-task", c->slurm.cpusPerTask, "CPUs per array task (with --emit-slurm)");
+  sw->add_option("--time", c->slurm.time, "Time limit per array task, e.g. 02:00:00 (with --emit-slurm)");
+  sw->add_flag("--json", c->asJson, "One JSON object per point on stdout as it finishes, then the sweep's report");
+
+  auto* mg = app.add_subcommand("merge", "Fold run databases (e.g. a Slurm sweep's shards) into one (idempotent)");
+  c->mergeTop = mg;
+  mg->add_option("SHARDS", c->shards, "Databases to merge from")->required()->check(CLI::ExistingFile);
+  mg->add_option("--db", c->db, "Database to merge into (created when missing)")->required();
+  mg->add_flag("--json", c->asJson, "Print one JSON object on stdout");
 
   auto* runs = app.add_subcommand("runs", "List, show, delete, tag, annotate and merge stored runs");
   c->runs = runs;
@@ -431,6 +461,98 @@ int runRuns(JobCommands& c) {
   return -1;
 }
 
+json pointJson(const jobs::SweepPointResult& r, size_t total) {
+  return {{"point", r.index},        {"points", total},          {"status", r.status},
+          {"run_id", r.runId},       {"name", r.name},           {"seconds", r.seconds},
+          {"kept_fraction", r.keptFraction}, {"metric", r.metric}, {"metric_after", numberOrNull(r.metricAfter)},
+          {"decomposition_from_cache", r.decompositionFromCache}, {"error", r.error}};
+}
+
+int runSweepCommand(JobCommands& c) {
+  const auto grid = jobs::loadSweep(c.gridFile);
+  if (!c.emitSlurmDir.empty()) {
+    jobs::SlurmOptions o = c.slurm;
+    std::error_code ec;
+    o.cli = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    if (ec) throw Error("cannot find this ranklab-cli's own path (/proc/self/exe): " + ec.message());
+    const size_t n = jobs::emitSlurm(grid, c.emitSlurmDir, o);
+    const auto dir = std::filesystem::absolute(c.emitSlurmDir).lexically_normal().string();
+    if (c.asJson) {
+      std::cout << dump(json{{"sweep_id", grid.id}, {"tasks", n}, {"dir", dir}, {"script", dir + "/sweep.sbatch"}}) << "\n";
+    } else {
+      std::cout << "sweep " << grid.id << ": " << n << " tasks written to " << dir << "\n"
+                << "submit:  sbatch " << dir << "/sweep.sbatch\n"
+                << "merge:   " << o.cli << " merge " << dir << "/shard-*.db --db RUNS.db\n";
+    }
+    return 0;
+  }
+  const std::string path = !c.db.empty() ? c.db
+                           : !grid.points.empty() && !grid.points.front().db.empty() ? grid.points.front().db
+                                                                                       : store::RunStore::defaultPath().string();
+  if (c.dryRun) {
+    store::RunStore db(path);
+    const auto plan = jobs::planSweep(grid, db);
+    std::vector<bool> finished(grid.points.size(), false);
+    for (size_t i : plan.finished) finished[i] = true;
+    if (c.asJson) {
+      json points = json::array();
+      for (size_t i = 0; i < grid.points.size(); ++i) {
+        json p = jobs::toJson(grid.points[i]);
+        p["_finished"] = static_cast<bool>(finished[i]);
+        points.push_back(p);
+      }
+      std::cout << dump(json{{"sweep_id", grid.id}, {"db", path}, {"axes", grid.axes}, {"points", points},
+                             {"finished", plan.finished.size()}, {"stale_runs", plan.staleRuns.size()}})
+                << "\n";
+      return 0;
+    }
+    std::cout << "sweep " << grid.id << " in " << path << ": " << grid.points.size() << " points, " << plan.finished.size()
+              << " finished\n";
+    for (size_t i = 0; i < grid.points.size(); ++i) {
+      const auto& p = grid.points[i];
+      std::cout << std::setw(4) << i << "  " << (finished[i] ? "finished" : "pending ") << "  " << p.decomposition << "+"
+                << p.selector << " p=" << p.keep << " seed=" << p.seed << "  " << p.model << "\n";
+    }
+    return 0;
+  }
+  CancelToken cancel;
+  StderrProgress progress(!c.asJson);
+  jobs::SweepOptions options;
+  options.db = path;
+  options.onPoint = [&](const jobs::SweepPointResult& r, const jobs::SweepReport& report) {
+    if (c.asJson) {
+      std::cout << dump(pointJson(r, report.points)) << std::endl;  // flushed: a killed sweep leaves whole lines
+      return;
+    }
+    std::cout << "[" << r.index + 1 << "/" << report.points << "] " << std::left << std::setw(26) << r.name << std::setw(10)
+              << r.status << std::right << std::fixed << std::setprecision(4) << " p=" << r.keptFraction << "  " << r.metric << " "
+              << metricText(r.metric, r.metricAfter) << std::setprecision(1) << "  " << r.seconds << " s"
+              << (r.status == "succeeded" && !r.decompositionFromCache ? "  (decomposed)" : "")
+              << (r.error.empty() ? "" : "  " + r.error) << std::endl;
+  };
+  const auto report = [&] {
+    CancelOnInterrupt interrupts(cancel);
+    return jobs::runSweep(grid, options, progress, cancel);
+  }();
+  if (c.asJson) {
+    std::cout << dump(json{{"sweep_id", report.id}, {"db", report.db}, {"points", report.points}, {"skipped", report.skipped},
+                           {"succeeded", report.succeeded}, {"failed", report.failed}, {"cancelled", report.cancelled},
+                           {"stale_runs_removed", report.staleRunsRemoved},
+                           {"decompositions_computed", report.decompositionsComputed}, {"seconds", report.seconds}})
+              << std::endl;
+  } else {
+    std::cout << "sweep " << report.id << ": " << report.succeeded << " succeeded, " << report.failed << " failed, "
+              << report.skipped << " finished earlier" << (report.staleRunsRemoved ? ", " + std::to_string(report.staleRunsRemoved) + " half-done runs re-run" : "")
+              << "; " << report.decompositionsComputed << " decomposition(s) computed; " << std::fixed << std::setprecision(1)
+              << report.seconds << " s\nruns in " << report.db << " (ranklab-cli runs list --sweep " << report.id << ")\n";
+  }
+  if (report.cancelled) {
+    std::cerr << "ranklab-cli: sweep cancelled; run it again to resume\n";
+    return kInterrupted;
+  }
+  return report.failed > 0 ? kJobFailed : 0;
+}
+
 }  // namespace
 
 int runJobCommands(JobCommands& c) {
@@ -458,6 +580,23 @@ int runJobCommands(JobCommands& c) {
     if (j.is_object()) j.erase("_details");
     auto spec = jobs::jobSpecFromJson(j, c.specFile);
     if (!c.db.empty()) spec.db = c.db;
+    if (!c.skipFinished) return runJob(c, spec);
+    // One point of a sweep: skip it when finished, else clear its stale runs and run it under the lock.
+    const std::string path = spec.db.empty() ? store::RunStore::defaultPath().string() : spec.db;
+    jobs::SweepGrid one;
+    one.id = spec.sweepId;
+    one.points = {spec};
+    store::RunStore db(path);
+    jobs::SweepLock lock(path, spec.sweepId);
+    const auto plan = jobs::planSweep(one, db);
+    if (!plan.finished.empty()) {
+      if (c.asJson)
+        std::cout << dump(json{{"skipped", true}, {"db", path}, {"spec_hash", jobs::specHash(spec)}}) << "\n";
+      else
+        std::cout << c.specFile << ": already finished in " << path << "; nothing to do\n";
+      return 0;
+    }
+    for (int64_t id : plan.staleRuns) db.discardRun(id);
     return runJob(c, spec);
   }
   if (c.demo->parsed()) {
@@ -483,6 +622,28 @@ int runJobCommands(JobCommands& c) {
     return runJob(c, spec);
   }
   if (c.runs->parsed()) return runRuns(c);
+  if (c.sweep->parsed()) return runSweepCommand(c);
+  if (c.mergeTop->parsed()) {
+    store::RunStore db(c.db);
+    json shards = json::array();
+    int64_t added = 0, skipped = 0;
+    for (const auto& shard : c.shards) {
+      const auto r = db.merge(shard);
+      added += r.runsAdded;
+      skipped += r.runsSkipped;
+      shards.push_back({{"shard", shard}, {"runs_added", r.runsAdded}, {"runs_skipped", r.runsSkipped},
+                        {"sensitivity_added", r.sensitivityAdded}});
+      if (!c.asJson)
+        std::cout << shard << ": " << r.runsAdded << " runs added, " << r.runsSkipped << " already present\n";
+    }
+    if (c.asJson)
+      std::cout << dump(json{{"db", db.file().string()}, {"runs_added", added}, {"runs_skipped", skipped}, {"shards", shards}})
+                << "\n";
+    else
+      std::cout << "merged " << c.shards.size() << " database(s) into " << db.file().string() << ": " << added
+                << " runs added, " << skipped << " already present\n";
+    return 0;
+  }
   return -1;
 }
 

@@ -1,4 +1,4 @@
-// ranklab-cli's job commands: compress, run SPEC.json, runs list|show|delete|merge|tag|note.
+// ranklab-cli's job commands: compress, run SPEC.json, sweep GRID.json, merge SHARDS, runs list|show|delete|merge|tag|note.
 // Internal to the cli module.
 #pragma once
 

@@ -1,5 +1,6 @@
 #include "jobs/job_spec.h"
 
+#include <filesystem>
 #include <set>
 
 #include "common/error.h"
@@ -129,6 +130,15 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
 
 std::string specHash(const api::JobSpec& spec) {
   json j = toJson(spec);
+  // The same files named from another directory (a Slurm task's absolute paths) are the same job.
+  for (const char* k : {"model", "tokenizer", "calib", "train", "eval", "labelled"}) {
+    const std::string p = j[k].get<std::string>();
+    std::error_code ec;
+    if (!p.empty()) {
+      const auto a = std::filesystem::absolute(p, ec);
+      if (!ec) j[k] = a.lexically_normal().string();
+    }
+  }
   for (const char* k : {"device", "threads", "db", "store", "export", "format", "cache_dir", "use_cache", "name", "tags",
                         "sweep_id", "log_every"})
     j.erase(k);

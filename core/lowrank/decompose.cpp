@@ -206,7 +206,10 @@ std::string decompositionCacheKey(const std::string& modelHash, Method method, c
   k.precision(17);
   k << "ranklab-decomposition-v1|" << modelHash << "|" << methodName(method) << "|"
     << (method == Method::Svd ? std::string() : calibrationHash) << "|" << o.asvdAlpha << "|" << o.rowGuard << "|"
-    << o.plainSpectrum << "|" << o.maxRank << "|" << o.oversample << "|" << o.powerIterations << "|" << o.seed;
+    << o.plainSpectrum << "|" << o.maxRank;
+  // The seed, oversampling and power iterations only shape the randomized SVD: a full decomposition is
+  // the same for every seed, so a sweep over seeds shares it.
+  if (o.maxRank > 0) k << "|" << o.oversample << "|" << o.powerIterations << "|" << o.seed;
   return sha256Hex(k.str());
 }
 
