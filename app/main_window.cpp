@@ -32,8 +32,10 @@
 #include "app/job_controller.h"
 #include "app/model_loader.h"
 #include "app/run_repository.h"
+#include "app/sweep_queue.h"
 #include "common/resources.h"
 #include "widgets/budget_curve_view.h"
+#include "widgets/sweep_dialog.h"
 #include "widgets/compare_view.h"
 #include "widgets/job_panel.h"
 #include "widgets/log_view.h"
@@ -125,6 +127,7 @@ MainWindow::MainWindow(QWidget* parent, const QString& databasePath)
   connect(m_loader, &ModelLoader::loaded, this, &MainWindow::onModelLoaded);
   connect(m_loader, &ModelLoader::failed, this, &MainWindow::onModelFailed);
   m_jobs = new JobController(this);
+  m_sweeps = new SweepQueue(m_jobs, this);
 
   createViews();
   createDocks();
@@ -239,6 +242,8 @@ void MainWindow::createMenus() {
   run->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
   QAction* queue = job->addAction(tr("&Queue"), m_jobPanel->queueButton(), &QPushButton::click);
   queue->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
+  QAction* sweep = job->addAction(tr("S&weep..."), this, &MainWindow::openSweepDialog);
+  sweep->setObjectName(QStringLiteral("sweepAction"));
   QAction* cancel = job->addAction(tr("&Cancel Running Job"), this, [this] {
     if (m_jobs->isBusy()) m_jobs->cancel(m_jobs->runningTicket());
   });
@@ -337,6 +342,17 @@ void MainWindow::wireJobs() {
   connect(m_jobPanel, &widgets::JobPanel::cancelRequested, this, [this] {
     if (m_jobs->isBusy()) m_jobs->cancel(m_jobs->runningTicket());
   });
+  connect(m_jobPanel, &widgets::JobPanel::sweepRequested, this, &MainWindow::openSweepDialog);
+  connect(m_sweeps, &SweepQueue::sweepFinished, this, [this](const QString& id, int succeeded, int failed, int cancelled) {
+    m_logView->appendMessage(tr("Sweep %1 ended: %2 runs succeeded, %3 failed, %4 cancelled (%5 finished earlier)")
+                                 .arg(id)
+                                 .arg(succeeded)
+                                 .arg(failed)
+                                 .arg(cancelled)
+                                 .arg(m_sweeps->finishedEarlier()),
+                             failed > 0 ? widgets::LogView::Level::Warning : widgets::LogView::Level::Info);
+    refreshRuns();
+  });
   connect(m_jobs, &JobController::jobStarted, this, &MainWindow::onJobStarted);
   connect(m_jobs, &JobController::progress, this, &MainWindow::onJobProgress);
   connect(m_jobs, &JobController::runStarted, this, [this](qint64, const api::RunRecord& run) {
@@ -410,6 +426,38 @@ void MainWindow::wireRuns() {
     if (!m_runs->setNotes(id, notes)) showError(tr("Could Not Save Notes"), m_runs->lastError());
   });
   connect(m_rankView, &widgets::RankAllocationView::opActivated, this, &MainWindow::showOp);
+}
+
+void MainWindow::openSweepDialog() {
+  api::JobSpec base = m_jobPanel->spec();
+  if (base.model.empty()) {
+    showError(tr("No Model"), tr("Choose a model in the job panel first: a sweep varies its job."));
+    return;
+  }
+  widgets::SweepDialog dialog(base, this);
+  if (dialog.exec() == QDialog::Accepted) startSweep(dialog.request());
+}
+
+bool MainWindow::startSweep(const widgets::SweepRequest& request) {
+  if (!m_runs->isOpen()) {
+    showError(tr("Could Not Start Sweep"), tr("No run database is open."));
+    return false;
+  }
+  if (!m_sweeps->start(request, m_runs->path())) {
+    showError(tr("Could Not Start Sweep"), m_sweeps->lastError());
+    return false;
+  }
+  m_logView->appendMessage(tr("Sweep %1: %2 runs, %3 queued, %4 finished earlier%5")
+                               .arg(m_sweeps->sweepId())
+                               .arg(m_sweeps->points())
+                               .arg(m_sweeps->queued())
+                               .arg(m_sweeps->finishedEarlier())
+                               .arg(m_sweeps->staleRunsRemoved() > 0
+                                        ? tr(", %1 half-done runs removed to run again").arg(m_sweeps->staleRunsRemoved())
+                                        : QString()));
+  refreshRuns();
+  m_budgetView->setSweep(m_sweeps->sweepId());
+  return true;
 }
 
 void MainWindow::refreshRuns() {

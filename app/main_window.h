@@ -31,6 +31,7 @@ class ModelSummaryView;
 class RankAllocationView;
 class RunBrowser;
 class SpectrumView;
+struct SweepRequest;
 }  // namespace ranklab::widgets
 
 namespace ranklab::api {
@@ -43,6 +44,7 @@ namespace ranklab::app {
 class JobController;
 class ModelLoader;
 class RunRepository;
+class SweepQueue;
 struct JobProgress;
 
 // Saves the current view to a path chosen by suffix (.png/.pdf figure, .csv data); false with a
@@ -76,6 +78,7 @@ class MainWindow : public QMainWindow {
     return saver && saver(path, error);
   }
   JobController* jobs() const { return m_jobs; }
+  SweepQueue* sweeps() const { return m_sweeps; }
   RunRepository* runs() const { return m_runs.get(); }
   ModelLoader* modelLoader() const { return m_loader; }
   QProgressBar* busyIndicator() const { return m_busyBar; }
@@ -105,6 +108,11 @@ class MainWindow : public QMainWindow {
   void refreshRuns();
   // File > Export Current View (Ctrl+E): the current tab's plot or data, through a file dialog.
   void exportCurrentView();
+  // Job > Sweep... (and the job panel's button): the sweep dialog on the job panel's job.
+  void openSweepDialog();
+  // Queues a sweep into this window's database and shows it in the budget curves; false (after
+  // showing the reason) when it cannot start.
+  bool startSweep(const widgets::SweepRequest& request);
 
  signals:
   // After the summary view (or the error report) has been updated for the newest openModel().
@@ -156,6 +164,7 @@ class MainWindow : public QMainWindow {
   QTabWidget* m_tabs = nullptr;
   ModelLoader* m_loader = nullptr;
   JobController* m_jobs = nullptr;
+  SweepQueue* m_sweeps = nullptr;
   std::unique_ptr<RunRepository> m_runs;
   std::optional<api::RunData> m_shown;  // the run the views show (a live one while a job runs)
   api::ModelSummary m_summary;          // the loaded model (the job panel's ledger, live op names)

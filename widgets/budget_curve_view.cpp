@@ -2,9 +2,12 @@
 
 #include <qcustomplot.h>
 
+#include <QComboBox>
 #include <QHBoxLayout>
 #include <QHash>
 #include <QLabel>
+#include <QMap>
+#include <QSignalBlocker>
 #include <QToolButton>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -85,10 +88,26 @@ BudgetCurveView::BudgetCurveView(QWidget* parent) : QWidget(parent), m_reference
   m_export->setText(tr("Export..."));
   connect(m_export, &QToolButton::clicked, this, &BudgetCurveView::exportWithDialog);
 
+  m_sweepBox = new QComboBox(this);
+  m_sweepBox->setObjectName(QStringLiteral("sweepBox"));
+  m_sweepBox->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+  m_sweepBox->setToolTip(tr("Plot all runs, or only the runs of one sweep"));
+  connect(m_sweepBox, &QComboBox::currentIndexChanged, this, [this] {
+    m_sweep = m_sweepBox->currentData().toString();
+    applySweepFilter();
+  });
+  auto* top = new QHBoxLayout;
+  auto* runsLabel = new QLabel(tr("R&uns:"), this);
+  runsLabel->setBuddy(m_sweepBox);
+  top->addWidget(runsLabel);
+  top->addWidget(m_sweepBox);
+  top->addStretch(1);
+
   auto* bottom = new QHBoxLayout;
   bottom->addWidget(m_excludedLabel, 1);
   bottom->addWidget(m_export);
   auto* layout = new QVBoxLayout(this);
+  layout->addLayout(top);
   layout->addWidget(m_plot, 1);
   layout->addLayout(bottom);
 
@@ -99,7 +118,9 @@ BudgetCurveView::~BudgetCurveView() = default;
 
 void BudgetCurveView::setRuns(const std::vector<api::RunRecord>& runs) {
   try {
-    setRunsImpl(runs);
+    m_allRuns = runs;
+    rebuildSweepBox();
+    applySweepFilter();
   } catch (const std::exception& e) {
     qWarning("BudgetCurveView::setRuns failed: %s", e.what());
   } catch (...) {
@@ -108,6 +129,47 @@ void BudgetCurveView::setRuns(const std::vector<api::RunRecord>& runs) {
 }
 
 void BudgetCurveView::clear() { setRuns({}); }
+
+void BudgetCurveView::setSweep(const QString& id) {
+  m_sweep = id;
+  rebuildSweepBox();
+  applySweepFilter();
+}
+
+void BudgetCurveView::rebuildSweepBox() {
+  QMap<QString, int> counts;
+  for (const auto& r : m_allRuns)
+    if (!r.sweepId.empty()) ++counts[QString::fromStdString(r.sweepId)];
+  // A sweep chosen before its first run is stored (just queued) stays listed, with 0 runs.
+  if (!m_sweep.isEmpty() && !counts.contains(m_sweep)) counts[m_sweep] = 0;
+  const QSignalBlocker block(m_sweepBox);
+  m_sweepBox->clear();
+  m_sweepBox->addItem(tr("All runs (%1)").arg(m_allRuns.size()), QString());
+  for (auto it = counts.cbegin(); it != counts.cend(); ++it)
+    m_sweepBox->addItem(tr("Sweep %1 (%2 runs)").arg(it.key()).arg(it.value()), it.key());
+  m_sweepBox->setCurrentIndex(std::max(0, m_sweepBox->findData(m_sweep)));
+  m_sweepBox->setEnabled(!counts.isEmpty());
+}
+
+QString BudgetCurveView::sweep() const { return m_sweep; }
+
+QStringList BudgetCurveView::sweepIds() const {
+  QStringList ids;
+  for (int i = 1; i < m_sweepBox->count(); ++i) ids << m_sweepBox->itemData(i).toString();
+  return ids;
+}
+
+void BudgetCurveView::applySweepFilter() {
+  const std::string id = m_sweep.toStdString();
+  if (id.empty()) {
+    setRunsImpl(m_allRuns);
+    return;
+  }
+  std::vector<api::RunRecord> runs;
+  for (const auto& r : m_allRuns)
+    if (r.sweepId == id) runs.push_back(r);
+  setRunsImpl(runs);
+}
 
 void BudgetCurveView::setRunsImpl(const std::vector<api::RunRecord>& runs) {
   m_runs.clear();

@@ -8,6 +8,9 @@
 // more than 10x. Hovering a run shows its name, id, kept fraction and metric; clicking it emits
 // runActivated.
 //
+// A "Runs" box above the plot narrows it to one sweep (RunRecord::sweepId), listing every sweep among
+// the runs given with its run count; "All runs" shows everything.
+//
 // Runs left out (and counted in a label): status other than "succeeded", a metric other than the
 // one most runs use, or a non-finite metricAfter / keptFraction.
 //
@@ -22,6 +25,7 @@
 
 #include "api/run.h"
 
+class QComboBox;
 class QCustomPlot;
 class QCPItemStraightLine;
 class QCPItemText;
@@ -47,9 +51,15 @@ class BudgetCurveView : public QWidget {
   explicit BudgetCurveView(QWidget* parent = nullptr);
   ~BudgetCurveView() override;
 
-  // Replaces the runs shown.
+  // Replaces the runs (the sweep chosen stays chosen while any of its runs remain).
   void setRuns(const std::vector<api::RunRecord>& runs);
   void clear();
+  // Shows only the runs of sweep `id` (empty: all runs). A sweep without runs yet (just queued) is
+  // listed with 0 runs and fills in as setRuns brings them.
+  void setSweep(const QString& id);
+  QString sweep() const;
+  // The sweep ids among the runs, sorted.
+  QStringList sweepIds() const;
 
   // Methods shown, sorted by name.
   QStringList methodNames() const;
@@ -98,6 +108,8 @@ class BudgetCurveView : public QWidget {
   };
 
   void setRunsImpl(const std::vector<api::RunRecord>& runs);
+  void applySweepFilter();
+  void rebuildSweepBox();
   void rebuildPlot();
   void fitRanges();
   void placeLegend();
@@ -107,6 +119,8 @@ class BudgetCurveView : public QWidget {
   void onMouseRelease(QMouseEvent* event);
   void exportWithDialog();
 
+  std::vector<api::RunRecord> m_allRuns;
+  QString m_sweep;  // the sweep shown; empty: all runs
   std::vector<ShownRun> m_runs;
   std::vector<Method> m_methods;
   std::vector<int> m_pareto;  // indices into m_runs
@@ -120,6 +134,7 @@ class BudgetCurveView : public QWidget {
   QCPItemStraightLine* m_referenceLine = nullptr;
   QCPItemText* m_referenceText = nullptr;
   QLabel* m_excludedLabel = nullptr;
+  QComboBox* m_sweepBox = nullptr;
   QToolButton* m_export = nullptr;
 };
 

@@ -183,10 +183,13 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   m_run->setToolTip(tr("Run this job now (Ctrl+R)"));
   m_queue = new QPushButton(tr("&Queue"));
   m_queue->setToolTip(tr("Run it after the jobs already waiting"));
+  m_sweep = new QPushButton(tr("S&weep..."));
+  m_sweep->setToolTip(tr("Queue this job over several decompositions, selectors, budgets and seeds"));
   m_cancel = new QPushButton(tr("Cancel"));
   m_cancel->setToolTip(tr("Cancel the running job (Esc)"));
   buttons->addWidget(m_run);
   buttons->addWidget(m_queue);
+  buttons->addWidget(m_sweep);
   buttons->addWidget(m_cancel);
   layout->addLayout(buttons);
   m_progress = new QProgressBar;
@@ -227,6 +230,9 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   });
   connect(m_queue, &QPushButton::clicked, this, [this] {
     if (problem().isEmpty()) emit queueRequested(spec());
+  });
+  connect(m_sweep, &QPushButton::clicked, this, [this] {
+    if (!m_model->currentText().trimmed().isEmpty()) emit sweepRequested(spec());
   });
   connect(m_cancel, &QPushButton::clicked, this, &JobPanel::cancelRequested);
   updateState();
@@ -360,6 +366,8 @@ void JobPanel::updateState() {
   m_problem->setVisible(!why.isEmpty());
   m_run->setEnabled(why.isEmpty() && !m_running);
   m_queue->setEnabled(why.isEmpty());
+  // The sweep dialog checks its own grid (it may change the selector and decomposition): a model is enough.
+  m_sweep->setEnabled(!m_model->currentText().trimmed().isEmpty());
   m_cancel->setEnabled(m_running);
 }
 

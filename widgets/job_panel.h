@@ -59,6 +59,7 @@ class JobPanel : public QWidget {
   QSpinBox* finetuneStepsBox() const { return m_finetuneSteps; }
   QPushButton* runButton() const { return m_run; }
   QPushButton* queueButton() const { return m_queue; }
+  QPushButton* sweepButton() const { return m_sweep; }
   QPushButton* cancelButton() const { return m_cancel; }
   QProgressBar* progressBar() const { return m_progress; }
   QLabel* statusLabel() const { return m_status; }
@@ -67,6 +68,8 @@ class JobPanel : public QWidget {
   void runRequested(const ranklab::api::JobSpec& spec);
   void queueRequested(const ranklab::api::JobSpec& spec);
   void cancelRequested();
+  // Sweep... was pressed: the app opens the sweep dialog on this job.
+  void sweepRequested(const ranklab::api::JobSpec& spec);
   // The model text changed to a path (typed, picked or browsed): the app may inspect it.
   void modelChosen(const QString& path);
 
@@ -109,6 +112,7 @@ class JobPanel : public QWidget {
   QSpinBox* m_seed = nullptr;
   QPushButton* m_run = nullptr;
   QPushButton* m_queue = nullptr;
+  QPushButton* m_sweep = nullptr;
   QPushButton* m_cancel = nullptr;
   QProgressBar* m_progress = nullptr;
   QLabel* m_status = nullptr;

@@ -463,6 +463,51 @@ TEST(BudgetCurveView, AveragesSeedsIntoMeanMinMaxPerMethodAndKeep) {
   EXPECT_EQ(front->dataCount(), 3);
 }
 
+TEST(BudgetCurveView, RunsBoxNarrowsThePlotToOneSweepAndKeepsTheChoice) {
+  auto runs = sweep();
+  for (auto& r : runs) r.sweepId = r.seed == 2 ? "sweep-b" : "sweep-a";  // seeds 0, 1 in a; seed 2 in b
+  runs.push_back(record(99, "energy", 0.5, 101));                          // not in any sweep
+  BudgetCurveView view;
+  view.setRuns(runs);
+  EXPECT_EQ(view.sweepIds(), QStringList({"sweep-a", "sweep-b"}));
+  EXPECT_EQ(view.sweep(), QString());
+  EXPECT_EQ(view.shownCount(), 19);
+  view.setSweep("sweep-b");
+  EXPECT_EQ(view.shownCount(), 6);
+  EXPECT_EQ(view.methodNames(), QStringList({"svd+ars", "svd+uniform"}));
+  // Seed 2 alone: the ars point at p = 0.3 is 123's third seed, 123 -> min = max = mean = 123.
+  const auto ars = view.curve("svd+ars");
+  ASSERT_EQ(ars.size(), 3u);
+  EXPECT_EQ(ars[0].count, 1);
+  EXPECT_EQ(ars[0].mean, 123.0);  // an input value, exact
+  // The combo box drives the same filter.
+  auto* box = view.findChild<QComboBox*>("sweepBox");
+  ASSERT_NE(box, nullptr);
+  box->setCurrentIndex(box->findData(QString("sweep-a")));
+  EXPECT_EQ(view.shownCount(), 12);
+  // New runs arrive (a refresh): the chosen sweep stays chosen and grows.
+  auto more = runs;
+  api::RunRecord extra = record(100, "ars", 0.9, 85);
+  extra.sweepId = "sweep-a";
+  more.push_back(extra);
+  view.setRuns(more);
+  EXPECT_EQ(view.sweep(), "sweep-a");
+  EXPECT_EQ(view.shownCount(), 13);
+  // A sweep just queued, before its first run is stored: listed with no runs, then filled in.
+  view.setSweep("sweep-new");
+  EXPECT_EQ(view.sweep(), "sweep-new");
+  EXPECT_EQ(view.shownCount(), 0);
+  EXPECT_TRUE(view.sweepIds().contains("sweep-new"));
+  api::RunRecord first = record(101, "ars", 0.4, 99);
+  first.sweepId = "sweep-new";
+  more.push_back(first);
+  view.setRuns(more);
+  EXPECT_EQ(view.shownCount(), 1);
+  // "All runs" shows everything again.
+  view.setSweep(QString());
+  EXPECT_EQ(view.shownCount(), 21);
+}
+
 TEST(BudgetCurveView, ParetoFrontWithLowerPerplexityBetter) {
   // id: keep, perplexity. 2 loses to 1 at the same keep; 4 loses to 1 (less kept, better); 5 loses
   // to 3 (less kept, equal); 8 ties 3 exactly, so neither dominates the other.
