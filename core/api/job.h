@@ -85,6 +85,7 @@ struct JobOutcome {
   std::string databasePath;
   std::string exportedTo;
   bool decompositionFromCache = false;
+  bool beforeFromEarlierJob = false;  // the "before" evaluation came from an earlier job of the same runner
   bool sensitivityFromCache = false;
   std::vector<std::string> warnings;  // things the user should know that did not stop the job
 };

@@ -465,7 +465,8 @@ json pointJson(const jobs::SweepPointResult& r, size_t total) {
   return {{"point", r.index},        {"points", total},          {"status", r.status},
           {"run_id", r.runId},       {"name", r.name},           {"seconds", r.seconds},
           {"kept_fraction", r.keptFraction}, {"metric", r.metric}, {"metric_after", numberOrNull(r.metricAfter)},
-          {"decomposition_from_cache", r.decompositionFromCache}, {"error", r.error}};
+          {"decomposition_from_cache", r.decompositionFromCache}, {"before_shared", r.beforeFromEarlierJob},
+          {"error", r.error}};
 }
 
 int runSweepCommand(JobCommands& c) {
@@ -538,12 +539,14 @@ int runSweepCommand(JobCommands& c) {
     std::cout << dump(json{{"sweep_id", report.id}, {"db", report.db}, {"points", report.points}, {"skipped", report.skipped},
                            {"succeeded", report.succeeded}, {"failed", report.failed}, {"cancelled", report.cancelled},
                            {"stale_runs_removed", report.staleRunsRemoved},
-                           {"decompositions_computed", report.decompositionsComputed}, {"seconds", report.seconds}})
+                           {"decompositions_computed", report.decompositionsComputed},
+                           {"evaluations_shared", report.evaluationsShared}, {"seconds", report.seconds}})
               << std::endl;
   } else {
     std::cout << "sweep " << report.id << ": " << report.succeeded << " succeeded, " << report.failed << " failed, "
               << report.skipped << " finished earlier" << (report.staleRunsRemoved ? ", " + std::to_string(report.staleRunsRemoved) + " half-done runs re-run" : "")
-              << "; " << report.decompositionsComputed << " decomposition(s) computed; " << std::fixed << std::setprecision(1)
+              << "; " << report.decompositionsComputed << " decomposition(s) computed, " << report.evaluationsShared
+              << " dense evaluation(s) reused; " << std::fixed << std::setprecision(1)
               << report.seconds << " s\nruns in " << report.db << " (ranklab-cli runs list --sweep " << report.id << ")\n";
   }
   if (report.cancelled) {

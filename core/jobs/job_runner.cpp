@@ -264,7 +264,23 @@ api::JobOutcome JobRunner::run(const api::JobSpec& spec, ProgressSink& progress,
         if (p.metric == rec.metric) return p.value;
       return kNaN;
     };
-    auto before = evaluate("before", 1.0);
+    // The dense model's evaluation depends on the model, the data and how it is scored (and, for an
+    // encoder given a seeded head, the seed): an earlier job of this runner with the same key did it.
+    const std::string beforeKey = json{{"model", rec.modelHash}, {"tokenizer", spec.tokenizer.empty() ? "" : sha256OfPath(spec.tokenizer)},
+                                       {"eval", rec.evalHash}, {"text", !spec.evalText.empty()},
+                                       {"labelled", spec.evalLabelled.empty() ? "" : sha256OfPath(spec.evalLabelled)},
+                                       {"separator", spec.separator}, {"truncate", spec.truncate}, {"context", spec.evalContext},
+                                       {"max_documents", spec.maxEvalDocuments}, {"device", rec.device},
+                                       {"head_seed", details.contains("classifier_attached") ? json(spec.seed) : json()}}
+                                      .dump();
+    std::vector<api::EvalPoint> before;
+    if (const auto it = m_before.find(beforeKey); it != m_before.end() && !evalFile.empty()) {
+      before = it->second;
+      out.beforeFromEarlierJob = true;
+    } else {
+      before = evaluate("before", 1.0);
+      if (!evalFile.empty()) m_before[beforeKey] = before;
+    }
     rec.metricBefore = headline(before);
     out.data.evals = before;
 

@@ -10,6 +10,10 @@
 //    that message (unless the store itself failed, which the message then says).
 #pragma once
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "api/job.h"
 #include "common/progress.h"
 
@@ -26,10 +30,16 @@ class JobObserver {
   virtual void maskFrame(const api::MaskFrame&) {}
 };
 
+// One runner may run many jobs (a sweep, the GUI's queue): it remembers each dense model's
+// "before" evaluation (keyed by the model's and the data's SHA-256 and every evaluation option), so
+// the next job on the same model and data reuses it instead of evaluating the same model again.
 class JobRunner {
  public:
   api::JobOutcome run(const api::JobSpec& spec, ProgressSink& progress, CancelToken& cancel,
                       JobObserver* observer = nullptr);
+
+ private:
+  std::map<std::string, std::vector<api::EvalPoint>> m_before;
 };
 
 }  // namespace ranklab::jobs

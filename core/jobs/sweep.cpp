@@ -223,6 +223,7 @@ SweepReport runSweep(const SweepGrid& grid, const SweepOptions& options, Progres
     res.metricAfter = outcome.data.run.metricAfter;
     res.keptFraction = outcome.data.run.keptFraction;
     res.decompositionFromCache = outcome.decompositionFromCache;
+    res.beforeFromEarlierJob = outcome.beforeFromEarlierJob;
     if (outcome.status == "cancelled") {
       report.cancelled = true;
       if (options.onPoint) options.onPoint(res, report);
@@ -231,6 +232,7 @@ SweepReport runSweep(const SweepGrid& grid, const SweepOptions& options, Progres
     if (outcome.status == "succeeded") {
       ++report.succeeded;
       if (!outcome.decompositionFromCache) ++report.decompositionsComputed;
+      if (outcome.beforeFromEarlierJob) ++report.evaluationsShared;
     } else {
       ++report.failed;
     }

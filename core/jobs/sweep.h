@@ -11,7 +11,8 @@
 // Sharing: points are ordered so that those with the same model, decomposition and calibration set
 // run back to back, and JobRunner's decomposition cache then serves every point after the first one
 // of each group (one calibration pass and one decomposition per group; the seed also draws the
-// calibration windows, so each seed of a calibrated method is its own group).
+// calibration windows, so each seed of a calibrated method is its own group). One JobRunner runs
+// every point, so the dense model is evaluated once per model and evaluation set, not per point.
 //
 // Resuming: a point is finished when the database holds a succeeded run of this sweep with the
 // point's spec hash; running a sweep again skips those. A run of the sweep left "running" by a killed
@@ -79,6 +80,7 @@ struct SweepPointResult {
   int64_t runId = 0;
   std::string name;
   bool decompositionFromCache = false;
+  bool beforeFromEarlierJob = false;  // the dense model's evaluation came from an earlier point
   double seconds = 0.0;
   std::string metric;  // perplexity | accuracy | empty
   double metricAfter = 0.0;
@@ -93,6 +95,7 @@ struct SweepReport {
   size_t skipped = 0, succeeded = 0, failed = 0;
   int64_t staleRunsRemoved = 0;
   int64_t decompositionsComputed = 0;  // points that computed their decomposition instead of reading the cache
+  int64_t evaluationsShared = 0;       // points that reused an earlier point's "before" evaluation
   bool cancelled = false;
   double seconds = 0.0;
   std::vector<SweepPointResult> results;  // one per point, in order

@@ -168,12 +168,16 @@ TEST_F(SweepDir, SharesOneDecompositionPerMethodAndResumesWithoutDuplicates) {
   EXPECT_EQ(first.decompositionsComputed, 2);
   EXPECT_EQ(cacheFiles(), 2u);
   EXPECT_EQ(order.size(), 12u);
+  // The dense model is evaluated by the first point only; the other eleven reuse it.
+  EXPECT_EQ(first.evaluationsShared, 11);
+  EXPECT_FALSE(first.results[0].beforeFromEarlierJob);
 
   store::RunStore db(options.db);
   store::RunFilter f;
   f.sweepId = grid.id;
   auto runs = db.listRuns(f);
   ASSERT_EQ(runs.size(), 12u);
+  for (const auto& r : runs) EXPECT_EQ(r.metricBefore, runs.front().metricBefore) << r.name;  // one evaluation, exact
   std::map<std::string, int> perPoint;
   for (const auto& r : runs) {
     EXPECT_EQ(r.status, "succeeded");
