@@ -6,7 +6,7 @@
 #  - decoder: the shipped gpt-mini fine-tuned on lm/valid.txt (held-in text), perplexity on the first 6
 #    documents of lm/test.txt.
 # Usage: bench/rankdyna_claims.sh CLI OUTDIR   (writes OUTDIR/*.json and prints a markdown table)
-# Env: MODELS (default "bert-mini gpt-mini"), BUDGETS ("0.5 0.3 0.2"), STEPS (300), LR (2e-4).
+# Env: MODELS (default "bert-mini gpt-mini"), BUDGETS ("0.5 0.3 0.2"), STEPS (300), LR (2e-4), BATCH (8).
 set -euo pipefail
 cli=$(realpath "$1") out=$(realpath -m "$2")
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +16,8 @@ models=${MODELS:-bert-mini gpt-mini}
 budgets=${BUDGETS:-0.5 0.3 0.2}
 steps=${STEPS:-300}
 lr=${LR:-2e-4}
-common=(--db "$out/claims.db" --cache-dir "$out/cache" --json --finetune-steps "$steps" --lr "$lr" --batch 8)
+batch=${BATCH:-8}
+common=(--db "$out/claims.db" --cache-dir "$out/cache" --json --finetune-steps "$steps" --lr "$lr" --batch "$batch")
 
 args_for() {
   case $1 in

@@ -133,11 +133,19 @@ std::vector<at::Tensor> reallocate(const std::vector<api::OpInfo>& ops, const st
     masks.push_back(torch::zeros({sc.size(0)}, torch::kFloat));
   }
   std::stable_sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.perParam > b.perParam; });
+  // T(k) of ALGORITHMS.md section 0: an op costs min(k (M + N), M N), so a group's price is what it
+  // adds to that. A group that does not fit is skipped and cheaper ones further down still get in.
+  std::vector<int64_t> kept(ops.size(), 0);
+  auto opCost = [&](size_t l, int64_t k) {
+    const double mn = static_cast<double>(ops[l].inFeatures) * static_cast<double>(ops[l].outFeatures);
+    return std::min(static_cast<double>(k) * static_cast<double>(ops[l].inFeatures + ops[l].outFeatures), mn);
+  };
   double used = 0.0;
   for (const auto& g : groups) {
-    const double cost = static_cast<double>(ops[g.op].inFeatures + ops[g.op].outFeatures);
-    if (used + cost > budget) break;  // everything below this group is masked
-    used += cost;
+    const double price = opCost(g.op, kept[g.op] + 1) - opCost(g.op, kept[g.op]);
+    if (used + price > budget) continue;
+    used += price;
+    ++kept[g.op];
     masks[g.op][g.index] = 1.0f;
   }
   return masks;
@@ -161,12 +169,9 @@ RankDynaResult runRankDyna(models::LanguageModel& model, const std::vector<lowra
   schedule.totalSteps = steps;
   schedule.warmupSteps = o.warmupSteps >= 0 ? o.warmupSteps : steps / 10;
   schedule.finalSteps = o.finalSteps >= 0 ? o.finalSteps : steps / 5;
-  double tTotal = 0.0, fullCost = 0.0;
-  for (const auto& info : infos) {
-    tTotal += static_cast<double>(info.inFeatures) * static_cast<double>(info.outFeatures);
-    fullCost += static_cast<double>(select::fullRank(info)) * static_cast<double>(info.inFeatures + info.outFeatures);
-  }
-  schedule.initialBudget = fullCost;
+  double tTotal = 0.0;
+  for (const auto& info : infos) tTotal += static_cast<double>(info.inFeatures) * static_cast<double>(info.outFeatures);
+  schedule.initialBudget = tTotal;  // full rank: every op dense, T_total
   schedule.finalBudget = o.keep * tTotal;
   schedule.validate();
   const int64_t freezeAt = steps - schedule.finalSteps;  // the last reallocation, at the final budget
@@ -235,7 +240,8 @@ RankDynaResult runRankDyna(models::LanguageModel& model, const std::vector<lowra
       revived += ((next[i] > 0.5) & (masks[i] < 0.5)).sum().item<int64_t>();
       const int64_t k = static_cast<int64_t>(next[i].sum().item<double>());
       masked += next[i].size(0) - k;
-      kept += static_cast<double>(k) * static_cast<double>(infos[i].inFeatures + infos[i].outFeatures);
+      kept += std::min(static_cast<double>(k) * static_cast<double>(infos[i].inFeatures + infos[i].outFeatures),
+                       static_cast<double>(infos[i].inFeatures) * static_cast<double>(infos[i].outFeatures));
       ops[i]->setMask(next[i]);
       log.frame.ranks.push_back(static_cast<int32_t>(k));
       log.frame.bits.push_back(ars::packBits(next[i]));

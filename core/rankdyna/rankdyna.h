@@ -90,9 +90,12 @@ class GroupScores {
   at::Tensor m_importance, m_uncertainty;
 };
 
-// Global reallocation: every group of every op ranked by score / (M_l + N_l); groups are kept from the
-// top while sum_l (M_l + N_l) k_l <= budget. Returns one 0/1 mask per op (float, CPU). Ties keep the
-// lower index (the larger singular value). Throws ranklab::Error on size mismatches.
+// Global reallocation: every group of every op ranked by score / (M_l + N_l) and taken from the top
+// while the budget convention's T = sum_l min(k_l (M_l + N_l), M_l N_l) stays <= budget. A group that
+// does not fit is skipped and cheaper groups below it are still taken (the budget is filled); once an
+// op's groups cost M N (it is stored dense), its remaining groups are free. Returns one 0/1 mask per
+// op (float, CPU). Ties keep the lower index (the larger singular value). Throws ranklab::Error on
+// size mismatches.
 std::vector<at::Tensor> reallocate(const std::vector<api::OpInfo>& ops, const std::vector<at::Tensor>& scores,
                                    double budget);
 

@@ -76,6 +76,31 @@ TEST(RankDyna, ReallocationMeetsTheBudgetAndRevivesGroups) {
   EXPECT_THROW(rankdyna::reallocate(ops, {scores[0]}, 100.0), Error);
 }
 
+// The budget is T of ALGORITHMS.md section 0: a group that does not fit is skipped and cheaper ones
+// below it fill the leftover; an op whose groups reach M N is stored dense and its other groups are free.
+TEST(RankDyna, ReallocationFillsTheBudgetWithTheLedgersPrices) {
+  // a: 10 x 10 (M N 100, group 20, dense from k = 5); b: 30 x 10 (M N 300, group 40, dense from k = 8).
+  const std::vector<api::OpInfo> ops = {opInfo("a", 10, 10), opInfo("b", 30, 10)};
+  std::vector<at::Tensor> scores = {torch::tensor({8.0, 4.0, 1.0}), torch::tensor({20.0, 6.0, 1.0})};
+  // Budget 100: b0 (40), a0, a1 (20 each) = 80; b1 (40) no longer fits but a2 (20) still does: 100.
+  auto masks = rankdyna::reallocate(ops, scores, 100.0);
+  EXPECT_TRUE(torch::equal(masks[0], torch::tensor({1.0f, 1.0f, 1.0f})));
+  EXPECT_TRUE(torch::equal(masks[1], torch::tensor({1.0f, 0.0f, 0.0f})));
+
+  // Dense pricing: op a at full rank 10. Its first five groups cost 20 each (100 = M N); the other five
+  // add nothing to T, so they come with it. Budget 100 + 40: all of a and b's best group.
+  scores[0] = torch::tensor({9.0, 8.0, 7.0, 6.0, 5.0, 0.5, 0.4, 0.3, 0.2, 0.1});
+  masks = rankdyna::reallocate(ops, scores, 140.0);
+  EXPECT_EQ(masks[0].sum().item<double>(), 10.0);
+  EXPECT_TRUE(torch::equal(masks[1], torch::tensor({1.0f, 0.0f, 0.0f})));
+  // One parameter short of a's M N: a stops at four groups (80) and the rest goes to b (40 + ... <= 139).
+  masks = rankdyna::reallocate(ops, scores, 139.0);
+  EXPECT_EQ(masks[0].sum().item<double>(), 4.0);
+  const double t = 20.0 * masks[0].sum().item<double>() + 40.0 * masks[1].sum().item<double>();
+  EXPECT_LE(t, 139.0);
+  EXPECT_GE(t, 139.0 - 20.0) << "the leftover is smaller than the cheapest group";
+}
+
 // The op computes x U diag(s * mask) V^T + b; a masked group adds nothing and gets no gradient in U,
 // V or s, but keeps a sensitivity through its effective singular value.
 TEST(RankDyna, SvdLinearMasksGroupsAndKeepsTheirSensitivity) {
@@ -164,15 +189,20 @@ TEST(RankDyna, RunMeetsTheBudgetAndRecordsEveryReallocation) {
     ASSERT_EQ(l.frame.ranks.size(), infos.size());
   }
   EXPECT_NEAR(logs.back().points[0].value, 0.4, 1e-12);
-  double cost = 0.0, total = 0.0;
+  double cost = 0.0, total = 0.0, largestGroup = 0.0;
   for (size_t i = 0; i < infos.size(); ++i) {
-    cost += static_cast<double>(r.ranks[i] * (infos[i].inFeatures + infos[i].outFeatures));
-    total += static_cast<double>(infos[i].inFeatures * infos[i].outFeatures);
+    const double mn = static_cast<double>(infos[i].inFeatures * infos[i].outFeatures);
+    cost += std::min(static_cast<double>(r.ranks[i] * (infos[i].inFeatures + infos[i].outFeatures)), mn);
+    total += mn;
+    largestGroup = std::max(largestGroup, static_cast<double>(infos[i].inFeatures + infos[i].outFeatures));
     EXPECT_EQ(r.ranks[i], logs.back().frame.ranks[i]);  // frozen after the last reallocation
     EXPECT_EQ(static_cast<int64_t>(r.kept[i].size()), r.ranks[i]);
   }
   EXPECT_LE(cost, 0.4 * total);
+  // The budget is filled: less than one group's cost is left over (metric: kept fraction).
+  EXPECT_GT(cost, 0.4 * total - largestGroup);
   EXPECT_LE(select::ledger(infos, r.ranks).keptFraction, 0.4);
+  EXPECT_GT(select::ledger(infos, r.ranks).keptFraction, 0.4 - largestGroup / total);
   for (size_t i = 0; i < infos.size(); ++i)
     if (r.ranks[i] < select::fullRank(infos[i]) && select::isFactorised(infos[i], r.ranks[i])) {
       EXPECT_NE(std::dynamic_pointer_cast<models::LowRankLinear>(model->ops().entries()[i].slot->impl()), nullptr);
