@@ -6,6 +6,7 @@
 #include <QCommandLineParser>
 #include <QDir>
 #include <QPixmap>
+#include <QScreen>
 #include <QSettings>
 #include <QStringList>
 #include <QTemporaryDir>
@@ -15,11 +16,19 @@
 #include <optional>
 
 #include "app/main_window.h"
+#include "app/teach_session.h"
 #include "api/job.h"
 #include "common/resources.h"
 #include "widgets/job_panel.h"
+#include "widgets/mask_evolution_view.h"
 #include "widgets/run_browser.h"
 #include "widgets/run_table_model.h"
+#include "widgets/teach_geometry_view.h"
+#include "widgets/teach_image_view.h"
+#include "widgets/teach_layer_view.h"
+#include "widgets/teach_model_view.h"
+#include "widgets/teach_replay_view.h"
+#include "widgets/teach_window.h"
 #include <QAction>
 #include <QPushButton>
 #include <QTabWidget>
@@ -94,6 +103,17 @@ struct Options {
       QStringLiteral("Run seven real jobs on the shipped gpt-mini (ARS, and uniform ranks over SVD and whitening at three budgets; into a scratch database "
                      "unless --db is given), save a PNG of every view to DIR and exit (packaging/screenshots.sh)."),
       QStringLiteral("DIR")};
+  QCommandLineOption teach{
+      QStringLiteral("teach"),
+      QStringLiteral("Open the teaching mode (six chapters, from the SVD of a 2 x 2 matrix to a live ARS "
+                     "run; F5 for presenter mode) instead of the workbench.")};
+  QCommandLineOption teachShots{
+      QStringLiteral("teach-screenshots"),
+      QStringLiteral(
+          "Open the teaching mode, make the runs its chapters need (into a scratch database unless --db is "
+          "given), save a PNG of every chapter and of presenter mode to DIR and exit "
+          "(packaging/screenshots.sh)."),
+      QStringLiteral("DIR")};
   QCommandLineOption database{QStringLiteral("db"),
                               QStringLiteral("Run database to open (default: $RANKLAB_DB, else ~/.local/share/ranklab/runs.db)."),
                               QStringLiteral("FILE")};
@@ -116,6 +136,8 @@ void setUp(QCommandLineParser& parser, const Options& options) {
   parser.addOption(options.tokenizer);
   parser.addOption(options.database);
   parser.addOption(options.viewShots);
+  parser.addOption(options.teach);
+  parser.addOption(options.teachShots);
   parser.addPositionalArgument(
       QStringLiteral("MODEL"),
       QStringLiteral("Model to open: a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint."),
@@ -251,6 +273,105 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
   return QApplication::exec();
 }
 
+// --teach-screenshots: every chapter of the teaching mode with real data, then presenter mode.
+int teachScreenshots(const QString& dir, const QString& databasePath) {
+  QTemporaryDir scratch;
+  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, scratch.path());
+  if (!QDir().mkpath(dir)) {
+    std::fprintf(stderr, "ranklab: cannot create %s\n", qPrintable(dir));
+    return 1;
+  }
+  ranklab::app::TeachSession session(databasePath.isEmpty() ? scratch.filePath(QStringLiteral("runs.db"))
+                                                            : databasePath);
+  ranklab::widgets::TeachWindow* window = session.window();
+  window->resize(1600, 1000);
+  window->show();
+  bool ok = true;
+  auto shoot = [&](const QString& name) {
+    for (QCustomPlot* plot : window->findChildren<QCustomPlot*>()) plot->replot();
+    const QString file = QDir(dir).filePath(name + QStringLiteral(".png"));
+    const bool saved = window->grab().save(file, "PNG");
+    std::printf("ranklab: %s %s\n", saved ? "saved" : "could not save", qPrintable(file));
+    ok = ok && saved;
+  };
+  auto finish = [&] {
+    session.geometryChapter()->setAnimationDuration(0);
+    session.geometryChapter()->setStep(3);
+    session.imageChapter()->setStep(2);
+    auto* layer = session.layerChapter();
+    layer->setCurrentOp(layer->opBox()->findText(QStringLiteral("layers.1.mlp.up")));
+    layer->setRank(32);
+    session.modelChapter()->setStep(1);
+    auto* replay = session.replayChapter();
+    replay->maskView()->setCurrentFrame(replay->frameCount() / 2);
+    const QStringList names = {QStringLiteral("teach-1-geometry"), QStringLiteral("teach-2-image"),
+                               QStringLiteral("teach-3-layer"),    QStringLiteral("teach-4-model"),
+                               QStringLiteral("teach-5-live"),     QStringLiteral("teach-6-rankdyna")};
+    for (int i = 0; i < names.size(); ++i) {
+      window->setCurrentChapter(i);
+      shoot(names[i]);
+    }
+    // Presenter mode fills the screen (set here too: without a window manager full screen is only a
+    // request); the shot waits for the new size to be laid out.
+    window->setCurrentChapter(1);
+    window->setPresenterMode(true);
+    window->setGeometry(window->screen()->geometry());
+    QTimer::singleShot(kScreenshotDelayMs, window, [&] {
+      shoot(QStringLiteral("teach-presenter"));
+      window->close();
+      QCoreApplication::exit(ok ? 0 : 1);
+    });
+  };
+  // The image and the weighted spectra first, then the runs chapters 4-6 need, one after another.
+  int pending = 0;
+  bool imageReady = false, spectraReady = false, jobsStarted = false;
+  auto maybeStartJobs = [&] {
+    if (!imageReady || !spectraReady || jobsStarted) return;
+    jobsStarted = true;
+    if (session.modelChapter()->pairCount() == 0) {
+      ++pending;
+      session.startPairRuns();
+    }
+    ++pending;
+    session.startLiveRun();
+    if (session.replayChapter()->runCount() == 0) {
+      ++pending;
+      session.startShortRankDyna();
+    }
+  };
+  QObject::connect(&session, &ranklab::app::TeachSession::imageLoaded, &session, [&](bool loaded) {
+    if (!loaded) {
+      std::fprintf(stderr, "ranklab: the teaching image did not load\n");
+      QCoreApplication::exit(1);
+      return;
+    }
+    imageReady = true;
+    maybeStartJobs();
+  });
+  QObject::connect(&session, &ranklab::app::TeachSession::spectraLoaded, &session,
+                   [&](bool loaded, bool weighted) {
+                     if (!loaded) {
+                       std::fprintf(stderr, "ranklab: the spectra did not load\n");
+                       QCoreApplication::exit(1);
+                       return;
+                     }
+                     spectraReady = spectraReady || weighted;
+                     maybeStartJobs();
+                   });
+  QObject::connect(&session, &ranklab::app::TeachSession::jobEnded, &session,
+                   [&](const QString& purpose, const QString& status) {
+                     if (status != QLatin1String("succeeded")) {
+                       std::fprintf(stderr, "ranklab: teaching job %s %s\n", qPrintable(purpose),
+                                    qPrintable(status));
+                       QCoreApplication::exit(1);
+                       return;
+                     }
+                     if (--pending == 0) QTimer::singleShot(kScreenshotDelayMs, window, finish);
+                   });
+  session.start();
+  return QApplication::exec();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -279,6 +400,15 @@ int main(int argc, char** argv) {
   if (auto code = parseArguments(parser, options, app.arguments())) return *code;
 
   if (parser.isSet(options.viewShots)) return viewScreenshots(parser.value(options.viewShots), parser.value(options.database));
+  if (parser.isSet(options.teachShots))
+    return teachScreenshots(parser.value(options.teachShots), parser.value(options.database));
+  if (parser.isSet(options.teach)) {
+    ranklab::app::TeachSession session(parser.value(options.database));
+    session.window()->resize(1500, 950);
+    session.window()->show();
+    session.start();
+    return app.exec();
+  }
   const bool smokeTest = parser.isSet(options.smokeTest);
   const QString screenshotPath = parser.value(options.screenshot);
   const QString modelPath = parser.positionalArguments().value(0);

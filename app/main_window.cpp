@@ -33,6 +33,7 @@
 #include "app/model_loader.h"
 #include "app/run_repository.h"
 #include "app/sweep_queue.h"
+#include "app/teach_session.h"
 #include "common/resources.h"
 #include "widgets/budget_curve_view.h"
 #include "widgets/sweep_dialog.h"
@@ -273,6 +274,18 @@ void MainWindow::createMenus() {
   dark->setChecked(QSettings().value(kDarkKey, false).toBool());
   connect(dark, &QAction::toggled, this, &MainWindow::setDarkTheme);
   if (dark->isChecked()) setDarkTheme(true);
+  // The teaching mode's window, on this window's run database; made once and kept, so that it keeps
+  // its state when it is closed and opened again.
+  QAction* teach = view->addAction(tr("&Teaching Mode"), this, [this] {
+    auto* session = findChild<TeachSession*>();
+    if (!session) {
+      session = new TeachSession(m_runs->path(), this);
+      session->start();
+    }
+    session->showWindow();
+  });
+  teach->setObjectName(QStringLiteral("teachAction"));
+  teach->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T));
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   QAction* about = help->addAction(tr("&About RankLab"), this, &MainWindow::showAbout);

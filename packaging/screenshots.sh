@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Renders every view of the workbench to PNG from real runs (seven jobs on the shipped gpt-mini: ARS,
-# and uniform ranks over SVD and whitening at three budgets, into a scratch database), under Xvfb when
-# it is installed, else offscreen.
+# and uniform ranks over SVD and whitening at three budgets, into a scratch database), then every
+# chapter of the teaching mode and its presenter mode (teach-*.png; four more short jobs: a uniform and
+# an ARS run for chapter 4, the live ARS run of chapter 5, a short RankDyna run for chapter 6), under
+# Xvfb when it is installed, else offscreen.
 # Usage: packaging/screenshots.sh [BUILD_DIR] [OUT_DIR]   (defaults: build, docs/screenshots)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,9 +12,13 @@ out="${2:-docs/screenshots}"
 app="$build/app/ranklab"
 [[ -x "$app" ]] || { echo "screenshots: $app not found; build first (packaging/bootstrap.sh)" >&2; exit 2; }
 mkdir -p "$out"
-if command -v xvfb-run >/dev/null; then
-  xvfb-run -a -s "-screen 0 1920x1200x24" "$app" --view-screenshots "$out"
-else
-  QT_QPA_PLATFORM=offscreen "$app" --view-screenshots "$out"
-fi
-ls -l "$out"/view-*.png
+render() {
+  if command -v xvfb-run >/dev/null; then
+    xvfb-run -a -s "-screen 0 1920x1200x24" "$app" "$@"
+  else
+    QT_QPA_PLATFORM=offscreen "$app" "$@"
+  fi
+}
+render --view-screenshots "$out"
+render --teach-screenshots "$out"
+ls -l "$out"/view-*.png "$out"/teach-*.png

@@ -1,0 +1,447 @@
+#include "app/teach_session.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QImage>
+#include <QThread>
+#include <cmath>
+#include <exception>
+#include <optional>
+#include <vector>
+
+#include "api/inspect.h"
+#include "api/teach.h"
+#include "app/job_controller.h"
+#include "app/run_repository.h"
+#include "common/error.h"
+#include "common/progress.h"
+#include "common/resources.h"
+#include "widgets/teach_geometry_view.h"
+#include "widgets/teach_image_view.h"
+#include "widgets/teach_layer_view.h"
+#include "widgets/teach_live_view.h"
+#include "widgets/teach_model_view.h"
+#include "widgets/teach_replay_view.h"
+#include "widgets/teach_window.h"
+
+namespace ranklab::app {
+namespace {
+
+constexpr int64_t kCalibWindows = 8;
+constexpr int64_t kCalibLength = 128;
+constexpr int kMaxPairs = 8;
+
+QString resource(const QString& relative) {
+  return QDir(QString::fromStdString(resourcesDir().string())).filePath(relative);
+}
+
+// Shipped model directories (those with a config.json), gpt-mini first.
+void shippedModels(QStringList* names, QStringList* paths) {
+  QDir dir(resource(QStringLiteral("models")));
+  QStringList entries = dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
+  entries.removeAll(QStringLiteral("gpt-mini"));
+  entries.prepend(QStringLiteral("gpt-mini"));
+  for (const QString& name : entries) {
+    if (!QFileInfo::exists(dir.filePath(name + QStringLiteral("/config.json")))) continue;
+    names->append(name);
+    paths->append(QFileInfo(dir.filePath(name)).canonicalFilePath());
+  }
+}
+
+bool sameBudget(const api::RunRecord& a, const api::RunRecord& b) {
+  return a.modelHash == b.modelHash && a.decomposition == b.decomposition &&
+         std::abs(a.keepTarget - b.keepTarget) < 1e-9 && !a.evalHash.empty() && a.evalHash == b.evalHash &&
+         a.metric == b.metric;
+}
+
+QString describe(const api::RunRecord& run) {
+  if (run.metric == "perplexity")
+    return QObject::tr("Perplexity %1 before, %2 after; achieved p = %3.")
+        .arg(run.metricBefore, 0, 'f', 2)
+        .arg(run.metricAfter, 0, 'f', 2)
+        .arg(run.keptFraction, 0, 'f', 3);
+  return QObject::tr("Achieved p = %1.").arg(run.keptFraction, 0, 'f', 3);
+}
+
+}  // namespace
+
+api::JobSpec TeachSession::liveArsSpec() {
+  api::JobSpec spec;
+  spec.model = resource(QStringLiteral("models/gpt-mini")).toStdString();
+  spec.device = "cpu";
+  spec.decomposition = "svd";
+  spec.selector = "ars";
+  spec.keep = 0.5;
+  spec.calib = resource(QStringLiteral("data/lm/valid.txt")).toStdString();
+  spec.calibSamples = 8;
+  spec.calibLength = 64;
+  spec.batchSize = 2;
+  spec.arsSteps = 100;
+  spec.arsLearningRate = 1e-2;
+  spec.arsEarlyStop = false;
+  spec.logEvery = 2;
+  spec.evalText = resource(QStringLiteral("data/lm/test.txt")).toStdString();
+  spec.maxEvalDocuments = 1;
+  spec.name = "teach: live ARS";
+  spec.tags = {"teach"};
+  return spec;
+}
+
+api::JobSpec TeachSession::uniformPairSpec() {
+  api::JobSpec spec = liveArsSpec();
+  spec.selector = "uniform";
+  spec.name = "teach: uniform";
+  return spec;
+}
+
+api::JobSpec TeachSession::shortRankDynaSpec() {
+  api::JobSpec spec = liveArsSpec();
+  spec.selector = "rankdyna";
+  spec.finetuneSteps = 80;
+  spec.reallocEvery = 4;
+  spec.learningRate = 2e-4;
+  spec.name = "teach: short RankDyna";
+  return spec;
+}
+
+QString TeachSession::imagePath() { return resource(QStringLiteral("data/teach/astronaut-gray-256.png")); }
+
+TeachSession::TeachSession(const QString& databasePath, QObject* parent) : QObject(parent) {
+  m_runs = std::make_unique<RunRepository>();
+  m_jobs = new JobController(this);
+  m_thread = new QThread(this);
+  m_thread->setObjectName(QStringLiteral("teach worker"));
+  m_worker = new QObject;
+  m_worker->moveToThread(m_thread);
+  connect(m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+  m_thread->start();
+  buildChapters();
+  wireJobs();
+  if (!m_runs->open(databasePath)) {
+    const QString message = tr("The run database could not be opened: %1").arg(m_runs->lastError());
+    m_model->setBusy(false, message);
+    m_replay->setBusy(false, message);
+  }
+}
+
+TeachSession::~TeachSession() {
+  if (m_spectraCancel) m_spectraCancel->cancel();
+  // The job controller goes first, while the views its signals feed still exist.
+  QObject::disconnect(m_jobs, nullptr, this, nullptr);
+  delete m_jobs;
+  m_thread->quit();
+  m_thread->wait();
+  // The window goes while every member its chapters' signals reach is still alive.
+  m_window.reset();
+}
+
+void TeachSession::buildChapters() {
+  m_window = std::make_unique<widgets::TeachWindow>();
+  m_geometry = new widgets::TeachGeometryView;
+  m_image = new widgets::TeachImageView;
+  m_layer = new widgets::TeachLayerView;
+  m_model = new widgets::TeachModelView;
+  m_live = new widgets::TeachLiveView;
+  m_replay = new widgets::TeachReplayView;
+  for (widgets::TeachChapter* c :
+       std::initializer_list<widgets::TeachChapter*>{m_geometry, m_image, m_layer, m_model, m_live, m_replay})
+    m_window->addChapter(c);
+
+  QStringList names, paths;
+  shippedModels(&names, &paths);
+  m_layer->setModels(names, paths);
+  connect(m_layer, &widgets::TeachLayerView::modelChosen, this, &TeachSession::loadSpectra);
+  connect(m_model, &widgets::TeachModelView::runPairRequested, this, &TeachSession::startPairRuns);
+  connect(m_live, &widgets::TeachLiveView::startRequested, this, &TeachSession::startLiveRun);
+  connect(m_live, &widgets::TeachLiveView::cancelRequested, this, [this] {
+    for (auto it = m_purpose.cbegin(); it != m_purpose.cend(); ++it)
+      if (it.value() == QLatin1String("live")) m_jobs->cancel(it.key());
+  });
+  connect(m_replay, &widgets::TeachReplayView::runChosen, this, &TeachSession::loadReplayRun);
+  connect(m_replay, &widgets::TeachReplayView::shortRunRequested, this, &TeachSession::startShortRankDyna);
+  const api::JobSpec live = liveArsSpec();
+  m_live->setConfig(
+      tr("ARS on the shipped gpt-mini (4 layers, 24 ops), budget p = %1: %2 steps of %3 windows of %4 "
+         "tokens from lm/valid.txt, hypernetwork rate %5, a frame every %6 steps; perplexity on one "
+         "test document before and after. Time budget %7 s.")
+          .arg(live.keep)
+          .arg(live.arsSteps)
+          .arg(live.batchSize)
+          .arg(live.calibLength)
+          .arg(live.arsLearningRate)
+          .arg(live.logEvery)
+          .arg(kLiveBudgetSeconds),
+      kLiveBudgetSeconds);
+}
+
+void TeachSession::wireJobs() {
+  connect(m_jobs, &JobController::jobStarted, this, [this](qint64 ticket, const api::JobSpec&) {
+    m_clock.start();
+    if (m_purpose.value(ticket) != QLatin1String("live")) return;
+    std::vector<api::OpResult> ops;
+    for (size_t i = 0; i < m_liveModel.ops.size(); ++i) {
+      const auto& info = m_liveModel.ops[i];
+      api::OpResult op;
+      op.index = int64_t(i);
+      op.name = info.name;
+      op.layer = info.layer;
+      op.kind = info.kind;
+      op.inFeatures = info.inFeatures;
+      op.outFeatures = info.outFeatures;
+      op.fullRank = std::min(info.inFeatures, info.outFeatures);
+      op.rank = op.fullRank;
+      ops.push_back(op);
+    }
+    m_live->jobStarted(ops);
+  });
+  connect(m_jobs, &JobController::progress, this, [this](qint64 ticket, const JobProgress& p) {
+    const QString purpose = m_purpose.value(ticket);
+    const QString text = tr("%1 %2%3 \u00b7 %4 s")
+                             .arg(p.phase)
+                             .arg(p.done)
+                             .arg(p.total > 0 ? QStringLiteral("/%1").arg(p.total) : QString())
+                             .arg(p.elapsedSeconds, 0, 'f', 1);
+    if (purpose == QLatin1String("live"))
+      m_live->setProgress(p.phase, p.done, p.total, m_clock.elapsed() / 1000.0);
+    else if (purpose == QLatin1String("pair"))
+      m_model->setBusy(true, tr("Making the pair (%1 left): %2").arg(m_pairPending).arg(text));
+    else if (purpose == QLatin1String("rankdyna"))
+      m_replay->setBusy(true, tr("Short RankDyna run: %1").arg(text));
+  });
+  connect(m_jobs, &JobController::seriesPoints, this,
+          [this](qint64 ticket, const std::vector<api::SeriesPoint>& points) {
+            if (m_purpose.value(ticket) == QLatin1String("live")) m_live->appendSeries(points);
+          });
+  connect(m_jobs, &JobController::maskFrames, this,
+          [this](qint64 ticket, const std::vector<api::MaskFrame>& frames) {
+            if (m_purpose.value(ticket) == QLatin1String("live")) m_live->appendFrames(frames);
+          });
+  connect(m_jobs, &JobController::finished, this, [this](qint64 ticket, const api::JobOutcome& outcome) {
+    onJobEnded(ticket, QStringLiteral("succeeded"), describe(outcome.data.run), m_clock.elapsed() / 1000.0);
+  });
+  connect(m_jobs, &JobController::cancelled, this, [this](qint64 ticket) {
+    onJobEnded(ticket, QStringLiteral("cancelled"), QString(), m_clock.elapsed() / 1000.0);
+  });
+  connect(m_jobs, &JobController::failed, this, [this](qint64 ticket, const QString& message) {
+    onJobEnded(ticket, QStringLiteral("failed"), message, m_clock.elapsed() / 1000.0);
+  });
+}
+
+void TeachSession::showWindow() {
+  m_window->show();
+  m_window->raise();
+  m_window->activateWindow();
+}
+
+void TeachSession::start() {
+  loadImage();
+  const std::string liveModel = liveArsSpec().model;
+  onWorker([this, liveModel] {
+    try {
+      api::ModelSummary summary = api::inspectModel(liveModel);
+      QMetaObject::invokeMethod(
+          this, [this, summary] { m_liveModel = summary; }, Qt::QueuedConnection);
+    } catch (const std::exception& e) {
+      const QString message = QString::fromStdString(e.what());
+      QMetaObject::invokeMethod(
+          this, [this, message] { m_live->setConfig(message, kLiveBudgetSeconds); }, Qt::QueuedConnection);
+    }
+  });
+  if (!m_layer->currentModelPath().isEmpty()) {
+    loadSpectra(m_layer->currentModelPath());
+  } else {
+    m_layer->showProblem(tr("No shipped models found under %1.").arg(resource(QStringLiteral("models"))));
+  }
+  refreshRuns();
+}
+
+void TeachSession::onWorker(std::function<void()> task) {
+  QMetaObject::invokeMethod(
+      m_worker, [task = std::move(task)] { task(); }, Qt::QueuedConnection);
+}
+
+void TeachSession::loadImage() {
+  const QString path = imagePath();
+  onWorker([this, path] {
+    std::vector<float> pixels;
+    api::MatrixSvd svd;
+    QString error;
+    try {
+      QImage image(path);
+      if (image.isNull())
+        throw Error(path.toStdString() +
+                    ": cannot read the teaching image (missing or not a PNG; it ships in "
+                    "resources/data/teach)");
+      image = image.convertToFormat(QImage::Format_Grayscale8);
+      pixels.reserve(size_t(image.width()) * size_t(image.height()));
+      for (int y = 0; y < image.height(); ++y) {
+        const uchar* line = image.constScanLine(y);
+        for (int x = 0; x < image.width(); ++x) pixels.push_back(float(line[x]) / 255.0f);
+      }
+      svd = api::matrixSvd(pixels, image.height(), image.width());
+    } catch (const std::exception& e) {
+      error = QString::fromStdString(e.what());
+    }
+    QMetaObject::invokeMethod(
+        this,
+        [this, pixels, svd, error, path] {
+          if (error.isEmpty())
+            m_image->setImage(
+                pixels, svd,
+                tr("%1: Eileen Collins, NASA astronaut (NASA, public domain; via scikit-image), "
+                   "grayscale, %2 x %3.")
+                    .arg(QFileInfo(path).fileName())
+                    .arg(svd.rows)
+                    .arg(svd.cols));
+          else
+            m_image->showProblem(error);
+          emit imageLoaded(error.isEmpty());
+        },
+        Qt::QueuedConnection);
+  });
+}
+
+void TeachSession::loadSpectra(const QString& modelPath) {
+  const quint64 request = ++m_spectraRequest;
+  if (m_spectraCancel) m_spectraCancel->cancel();
+  auto cancel = std::make_shared<CancelToken>();
+  m_spectraCancel = cancel;
+  if (const auto cached = m_spectraCache.constFind(modelPath); cached != m_spectraCache.constEnd()) {
+    m_layer->setSpectra(cached->spectra);
+    m_layer->setStatus(cached->status);
+    emit spectraLoaded(true, cached->weighted);
+    return;
+  }
+  m_layer->setStatus(tr("Reading %1 and computing its spectra\u2026").arg(QFileInfo(modelPath).fileName()));
+  const std::string path = modelPath.toStdString();
+  const std::string calib = resource(QStringLiteral("data/lm/train.txt")).toStdString();
+  onWorker([this, request, cancel, path, calib, modelPath] {
+    // `last`: nothing more will come for this model, so the result is kept for the next visit.
+    auto deliver = [this, request, modelPath](std::optional<api::ModelSpectra> spectra, const QString& status,
+                                              bool weighted, bool last) {
+      QMetaObject::invokeMethod(
+          this,
+          [this, request, spectra, status, weighted, last, modelPath] {
+            if (spectra && last) m_spectraCache.insert(modelPath, {*spectra, status, weighted});
+            if (request != m_spectraRequest) return;
+            if (spectra)
+              m_layer->setSpectra(*spectra);
+            else
+              m_layer->showProblem(status);
+            m_layer->setStatus(status);
+            emit spectraLoaded(spectra.has_value(), weighted);
+          },
+          Qt::QueuedConnection);
+    };
+    try {
+      if (cancel->isCancelled()) return;
+      api::ModelSpectra plain = api::modelSpectra(path, {}, 0, 0, 0, cancel.get());
+      if (plain.summary.architecture == "bert") {
+        deliver(plain,
+                tr("%1 is an encoder: the weighted spectra here need a causal language model and calibration "
+                   "text, so only W's own spectrum is shown.")
+                    .arg(QString::fromStdString(path)),
+                false, true);
+        return;
+      }
+      deliver(plain,
+              tr("Plain spectra ready; calibrating on %1 windows of %2 tokens for the weighted ones\u2026")
+                  .arg(kCalibWindows)
+                  .arg(kCalibLength),
+              false, false);
+      api::ModelSpectra weighted =
+          api::modelSpectra(path, calib, kCalibWindows, kCalibLength, 0, cancel.get());
+      deliver(weighted,
+              tr("Weighted spectra from %1 windows (%2 tokens) of lm/train.txt.")
+                  .arg(weighted.calibSamples)
+                  .arg(weighted.calibTokens),
+              true, true);
+    } catch (const Cancelled&) {
+    } catch (const std::exception& e) {
+      deliver(std::nullopt, QString::fromStdString(e.what()), false, true);
+    }
+  });
+}
+
+void TeachSession::refreshRuns() {
+  std::vector<api::RunRecord> all = m_runs->isOpen() ? m_runs->listRuns() : std::vector<api::RunRecord>{};
+  std::vector<widgets::TeachModelView::Pair> pairs;
+  std::vector<api::RunRecord> rankdyna;
+  for (const auto& ars : all) {
+    if (ars.status != "succeeded") continue;
+    if (ars.selector == "rankdyna") rankdyna.push_back(ars);
+    if (ars.selector != "ars" || int(pairs.size()) >= kMaxPairs) continue;
+    for (const auto& uniform : all) {
+      if (uniform.status != "succeeded" || uniform.selector != "uniform" || !sameBudget(ars, uniform))
+        continue;
+      auto a = m_runs->loadRun(ars.id);
+      auto u = m_runs->loadRun(uniform.id);
+      if (a && u) pairs.push_back({*u, *a});
+      break;
+    }
+  }
+  m_model->setPairs(pairs);
+  m_replay->setRuns(rankdyna);
+}
+
+void TeachSession::loadReplayRun(qint64 runId) {
+  if (auto run = m_runs->loadRun(runId))
+    m_replay->setRun(*run);
+  else
+    m_replay->setBusy(false, tr("Run %1 could not be read: %2").arg(runId).arg(m_runs->lastError()));
+}
+
+qint64 TeachSession::submit(const api::JobSpec& spec, const QString& purpose) {
+  api::JobSpec job = spec;
+  job.db = m_runs->path().toStdString();
+  const qint64 ticket = m_jobs->submit(job);
+  m_purpose.insert(ticket, purpose);
+  return ticket;
+}
+
+void TeachSession::startLiveRun() {
+  if (m_live->isRunning() || m_purpose.key(QStringLiteral("live"))) return;
+  m_live->jobStarted({});
+  submit(liveArsSpec(), QStringLiteral("live"));
+}
+
+void TeachSession::startPairRuns() {
+  if (m_pairPending > 0) return;
+  m_pairPending = 2;
+  m_pairFailed = false;
+  m_model->setBusy(true, tr("Making the pair: waiting for the worker\u2026"));
+  api::JobSpec ars = liveArsSpec();
+  ars.name = "teach: ARS (pair)";
+  submit(uniformPairSpec(), QStringLiteral("pair"));
+  submit(ars, QStringLiteral("pair"));
+}
+
+void TeachSession::startShortRankDyna() {
+  if (m_purpose.key(QStringLiteral("rankdyna"))) return;
+  m_replay->setBusy(true, tr("Short RankDyna run: waiting for the worker\u2026"));
+  submit(shortRankDynaSpec(), QStringLiteral("rankdyna"));
+}
+
+void TeachSession::onJobEnded(qint64 ticket, const QString& status, const QString& message, double seconds) {
+  const QString purpose = m_purpose.take(ticket);
+  if (purpose == QLatin1String("live")) {
+    m_live->jobEnded(status, seconds, message);
+    refreshRuns();
+    emit jobEnded(purpose, status);
+  } else if (purpose == QLatin1String("pair")) {
+    m_pairFailed = m_pairFailed || status != QLatin1String("succeeded");
+    if (--m_pairPending > 0) return;
+    m_model->setBusy(
+        false, m_pairFailed ? tr("Making the pair did not succeed: %1 %2").arg(status, message) : QString());
+    refreshRuns();
+    emit jobEnded(purpose, m_pairFailed ? QStringLiteral("failed") : QStringLiteral("succeeded"));
+  } else if (purpose == QLatin1String("rankdyna")) {
+    m_replay->setBusy(false, status == QLatin1String("succeeded")
+                                 ? QString()
+                                 : tr("The RankDyna run %1: %2").arg(status, message));
+    refreshRuns();
+    emit jobEnded(purpose, status);
+  }
+}
+
+}  // namespace ranklab::app
