@@ -29,6 +29,7 @@
 #include <QLineEdit>
 
 #include "api/inspect.h"
+#include "app/full_rank_ops.h"
 #include "app/job_controller.h"
 #include "app/model_loader.h"
 #include "app/run_repository.h"
@@ -375,21 +376,8 @@ void MainWindow::wireJobs() {
     live.run = run;
     // The live mask view names ops from the loaded model when the job compresses that model.
     std::vector<api::OpResult> ops;
-    if (QDir::cleanPath(QString::fromStdString(m_summary.source)) == QDir::cleanPath(QString::fromStdString(run.modelPath))) {
-      for (size_t i = 0; i < m_summary.ops.size(); ++i) {
-        const auto& info = m_summary.ops[i];
-        api::OpResult op;
-        op.index = int64_t(i);
-        op.name = info.name;
-        op.layer = info.layer;
-        op.kind = info.kind;
-        op.inFeatures = info.inFeatures;
-        op.outFeatures = info.outFeatures;
-        op.fullRank = std::min(info.inFeatures, info.outFeatures);
-        op.rank = op.fullRank;
-        ops.push_back(op);
-      }
-    }
+    if (QDir::cleanPath(QString::fromStdString(m_summary.source)) == QDir::cleanPath(QString::fromStdString(run.modelPath)))
+      ops = fullRankOps(m_summary.ops);
     live.ops = ops;
     m_shown = live;
     m_maskView->startLive(ops);

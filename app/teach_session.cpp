@@ -11,6 +11,7 @@
 
 #include "api/inspect.h"
 #include "api/teach.h"
+#include "app/full_rank_ops.h"
 #include "app/job_controller.h"
 #include "app/run_repository.h"
 #include "common/error.h"
@@ -178,21 +179,7 @@ void TeachSession::wireJobs() {
   connect(m_jobs, &JobController::jobStarted, this, [this](qint64 ticket, const api::JobSpec&) {
     m_clock.start();
     if (m_purpose.value(ticket) != QLatin1String("live")) return;
-    std::vector<api::OpResult> ops;
-    for (size_t i = 0; i < m_liveModel.ops.size(); ++i) {
-      const auto& info = m_liveModel.ops[i];
-      api::OpResult op;
-      op.index = int64_t(i);
-      op.name = info.name;
-      op.layer = info.layer;
-      op.kind = info.kind;
-      op.inFeatures = info.inFeatures;
-      op.outFeatures = info.outFeatures;
-      op.fullRank = std::min(info.inFeatures, info.outFeatures);
-      op.rank = op.fullRank;
-      ops.push_back(op);
-    }
-    m_live->jobStarted(ops);
+    m_live->jobStarted(fullRankOps(m_liveModel.ops));
   });
   connect(m_jobs, &JobController::progress, this, [this](qint64 ticket, const JobProgress& p) {
     const QString purpose = m_purpose.value(ticket);

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "support/cli_runner.h"
+#include "support/reference.h"
 #include "test_paths.h"
 
 namespace fs = std::filesystem;
@@ -23,12 +24,9 @@ using ::testing::HasSubstr;
 
 namespace {
 
-fs::path ref() { return fs::path(RANKLAB_REFERENCE_DIR) / "stories260K"; }
-bool haveRef() {
-  return fs::exists(ref() / "stories260K.bin") && fs::exists(ref() / "tok512.bin") &&
-         fs::exists(ref() / "TinyStories-valid.first69.txt");
-}
-std::string text69() { return (ref() / "TinyStories-valid.first69.txt").string(); }
+fs::path ref() { return test::referenceDir(); }
+bool haveRef() { return test::haveReference(); }
+std::string text69() { return test::referenceText(); }
 std::string model() {
   return (ref() / "stories260K.bin").string() + " --tokenizer " + (ref() / "tok512.bin").string();
 }

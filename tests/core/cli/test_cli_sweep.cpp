@@ -22,6 +22,7 @@
 #include "jobs/sweep.h"
 #include "store/run_store.h"
 #include "support/cli_runner.h"
+#include "support/reference.h"
 #include "test_paths.h"
 
 namespace fs = std::filesystem;
@@ -31,11 +32,6 @@ using ::testing::HasSubstr;
 
 namespace {
 
-fs::path ref() { return fs::path(RANKLAB_REFERENCE_DIR) / "stories260K"; }
-bool haveRef() {
-  return fs::exists(ref() / "stories260K.bin") && fs::exists(ref() / "tok512.bin") &&
-         fs::exists(ref() / "TinyStories-valid.first69.txt");
-}
 std::string cli() { return std::string(RANKLAB_BINARY_DIR) + "/app/ranklab-cli"; }
 
 std::vector<json> jsonLines(const std::string& out) {
@@ -49,7 +45,7 @@ std::vector<json> jsonLines(const std::string& out) {
 class CliSweep : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!haveRef()) GTEST_SKIP() << "reference model, tokenizer or text not found under " << ref();
+    if (!test::haveReference()) GTEST_SKIP() << "reference model, tokenizer or text not found under " << test::referenceDir();
     m_dir = fs::temp_directory_path() / ("ranklab_cli_sweep_" + std::to_string(::getpid()) + "_" +
                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(m_dir);
@@ -60,15 +56,7 @@ class CliSweep : public ::testing::Test {
   }
 
   fs::path writeGrid(const json& axes) const {
-    const std::string text = (ref() / "TinyStories-valid.first69.txt").string();
-    json grid{{"model", (ref() / "stories260K.bin").string()},
-              {"tokenizer", (ref() / "tok512.bin").string()},
-              {"eval", text},
-              {"max_eval_documents", 12},
-              {"calib", text},
-              {"calib_samples", 8},
-              {"calib_length", 128},
-              {"cache_dir", (m_dir / "cache").string()}};
+    json grid = test::referenceSweepBase(m_dir / "cache");
     for (const auto& a : axes.items()) grid[a.key()] = a.value();
     const fs::path file = m_dir / "grid.json";
     std::ofstream(file) << grid.dump(2);

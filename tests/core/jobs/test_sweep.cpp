@@ -15,7 +15,7 @@
 #include "jobs/job_spec.h"
 #include "jobs/sweep.h"
 #include "store/run_store.h"
-#include "test_paths.h"
+#include "support/reference.h"
 
 namespace fs = std::filesystem;
 using namespace ranklab;
@@ -24,11 +24,8 @@ using ::testing::HasSubstr;
 
 namespace {
 
-fs::path ref() { return fs::path(RANKLAB_REFERENCE_DIR) / "stories260K"; }
-bool haveRef() {
-  return fs::exists(ref() / "stories260K.bin") && fs::exists(ref() / "tok512.bin") &&
-         fs::exists(ref() / "TinyStories-valid.first69.txt");
-}
+using test::haveReference;
+using test::referenceDir;
 
 std::string errorOf(const json& grid) {
   try {
@@ -49,20 +46,13 @@ class SweepDir : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(m_dir); }
 
-  // The grid on stories260K: 2 decompositions x 2 selectors x 3 budgets, 12 documents scored.
+  // The grid on stories260K: 2 decompositions x 2 selectors x 3 budgets.
   json referenceGrid() const {
-    const std::string text = (ref() / "TinyStories-valid.first69.txt").string();
-    return {{"model", (ref() / "stories260K.bin").string()},
-            {"tokenizer", (ref() / "tok512.bin").string()},
-            {"eval", text},
-            {"max_eval_documents", 12},
-            {"calib", text},
-            {"calib_samples", 8},
-            {"calib_length", 128},
-            {"cache_dir", (m_dir / "cache").string()},
-            {"decomposition", {"svd", "fwsvd"}},
-            {"selector", {"uniform", "energy"}},
-            {"keep", {0.3, 0.5, 0.7}}};
+    json grid = test::referenceSweepBase(m_dir / "cache");
+    grid["decomposition"] = {"svd", "fwsvd"};
+    grid["selector"] = {"uniform", "energy"};
+    grid["keep"] = {0.3, 0.5, 0.7};
+    return grid;
   }
   size_t cacheFiles() const {
     size_t n = 0;
@@ -152,7 +142,7 @@ TEST_F(SweepDir, LoadSweepNamesTheFile) {
 }
 
 TEST_F(SweepDir, SharesOneDecompositionPerMethodAndResumesWithoutDuplicates) {
-  if (!haveRef()) GTEST_SKIP() << "reference model, tokenizer or text not found under " << ref();
+  if (!haveReference()) GTEST_SKIP() << "reference model, tokenizer or text not found under " << referenceDir();
   const auto grid = jobs::expandSweep(referenceGrid(), "grid");
   ASSERT_EQ(grid.points.size(), 12u);
   jobs::SweepOptions options;
