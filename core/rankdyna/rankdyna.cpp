@@ -127,9 +127,8 @@ std::vector<at::Tensor> reallocate(const std::vector<api::OpInfo>& ops, const st
   for (size_t l = 0; l < ops.size(); ++l) {
     const at::Tensor sc = scores[l].detach().to(at::kCPU, at::kDouble).contiguous();
     if (sc.dim() != 1) throw Error("RankDyna: scores of op " + ops[l].name + " are not a vector");
-    const double cost = static_cast<double>(ops[l].inFeatures + ops[l].outFeatures);
     const double* v = sc.data_ptr<double>();
-    for (int64_t i = 0; i < sc.size(0); ++i) groups.push_back({v[i] / cost, l, i});
+    for (int64_t i = 0; i < sc.size(0); ++i) groups.push_back({v[i], l, i});
     masks.push_back(torch::zeros({sc.size(0)}, torch::kFloat));
   }
   std::stable_sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.perParam > b.perParam; });

@@ -6,9 +6,10 @@
 // entries of |theta * grad theta|, smoothed I_bar <- b1 I_bar + (1 - b1) I, with uncertainty
 // U_bar <- b2 U_bar + (1 - b2) |I - I_bar|; its score is I_bar * U_bar. The budget follows b(t): full
 // rank during warm-up, a cubic decrease, then the final budget for the last steps. Every delta_t steps
-// groups are ranked globally by score per parameter (score / (M_l + N_l)) and the lowest are masked
-// until the ranks fit b(t); a masked group keeps a score (through the gradient of its effective
-// singular value) and comes back when it rises.
+// groups are ranked globally by score, which is already per parameter (the sensitivity is averaged
+// over the group's 1 + M_l + N_l entries), and the lowest are masked until the ranks fit b(t); a
+// masked group keeps a score (through the gradient of its effective singular value) and comes back
+// when it rises.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -90,8 +91,13 @@ class GroupScores {
   at::Tensor m_importance, m_uncertainty;
 };
 
-// Global reallocation: every group of every op ranked by score / (M_l + N_l) and taken from the top
-// while the budget convention's T = sum_l min(k_l (M_l + N_l), M_l N_l) stays <= budget. A group that
+// Global reallocation: every group of every op ranked by its score and taken from the top while the
+// budget convention's T = sum_l min(k_l (M_l + N_l), M_l N_l) stays <= budget. The score is the cost
+// weighting ALGORITHMS.md asks for: GroupScores averages the sensitivity over the group's
+// 1 + M_l + N_l entries, so it is importance per parameter already. (Dividing it by M_l + N_l once
+// more, as RankLab first did, weighted the cost twice and starved the wide ops: gpt-mini's MLP
+// projections kept 15-35 of their 256 triplets at p = 0.2, and RankDyna lost to FWSVD-then-fine-tune
+// at p = 0.3 and 0.2.) A group that
 // does not fit is skipped and cheaper groups below it are still taken (the budget is filled); once an
 // op's groups cost M N (it is stored dense), its remaining groups are free. Returns one 0/1 mask per
 // op (float, CPU). Ties keep the lower index (the larger singular value). Throws ranklab::Error on

@@ -57,13 +57,13 @@ TEST(RankDyna, ScoresFollowTheEmaFormulas) {
   EXPECT_THROW(rankdyna::GroupScores(2, 1.0, 0.5), Error);
 }
 
-// Groups are kept by score per parameter until the budget is met; a masked group whose score rises
-// comes back at the next reallocation.
+// Groups are kept by score (already per parameter) until the budget is met; a masked group whose
+// score rises comes back at the next reallocation.
 TEST(RankDyna, ReallocationMeetsTheBudgetAndRevivesGroups) {
   const std::vector<api::OpInfo> ops = {opInfo("a", 10, 10), opInfo("b", 30, 10)};  // group costs 20 and 40
   std::vector<at::Tensor> scores = {torch::tensor({8.0, 4.0, 1.0}), torch::tensor({20.0, 6.0, 1.0})};
-  // Per parameter: a {0.4, 0.2, 0.05}, b {0.5, 0.15, 0.025}; budget 90: b0 (40) + a0 (20) + a1 (20) = 80,
-  // then b1 (40) does not fit and everything below it is masked.
+  // By score: b0 20, a0 8, b1 6, a1 4, then the ones. Budget 90: b0 (40) + a0 (20) = 60; b1 (40) would
+  // make 100; a1 (20) fits: 80; nothing else does.
   auto masks = rankdyna::reallocate(ops, scores, 90.0);
   EXPECT_TRUE(torch::equal(masks[0], torch::tensor({1.0f, 1.0f, 0.0f})));
   EXPECT_TRUE(torch::equal(masks[1], torch::tensor({1.0f, 0.0f, 0.0f})));
@@ -82,18 +82,22 @@ TEST(RankDyna, ReallocationFillsTheBudgetWithTheLedgersPrices) {
   // a: 10 x 10 (M N 100, group 20, dense from k = 5); b: 30 x 10 (M N 300, group 40, dense from k = 8).
   const std::vector<api::OpInfo> ops = {opInfo("a", 10, 10), opInfo("b", 30, 10)};
   std::vector<at::Tensor> scores = {torch::tensor({8.0, 4.0, 1.0}), torch::tensor({20.0, 6.0, 1.0})};
-  // Budget 100: b0 (40), a0, a1 (20 each) = 80; b1 (40) no longer fits but a2 (20) still does: 100.
-  auto masks = rankdyna::reallocate(ops, scores, 100.0);
-  EXPECT_TRUE(torch::equal(masks[0], torch::tensor({1.0f, 1.0f, 1.0f})));
+  // Budget 70: b0 (40) + a0 (20) = 60; b1 (40) does not fit, a1 (4, 20) would make 80; the leftover 10
+  // fits no group. Budget 80: b1 still does not fit but a1, ranked below it, does.
+  auto masks = rankdyna::reallocate(ops, scores, 70.0);
+  EXPECT_TRUE(torch::equal(masks[0], torch::tensor({1.0f, 0.0f, 0.0f})));
+  masks = rankdyna::reallocate(ops, scores, 80.0);
+  EXPECT_TRUE(torch::equal(masks[0], torch::tensor({1.0f, 1.0f, 0.0f})));
   EXPECT_TRUE(torch::equal(masks[1], torch::tensor({1.0f, 0.0f, 0.0f})));
 
-  // Dense pricing: op a at full rank 10. Its first five groups cost 20 each (100 = M N); the other five
-  // add nothing to T, so they come with it. Budget 100 + 40: all of a and b's best group.
-  scores[0] = torch::tensor({9.0, 8.0, 7.0, 6.0, 5.0, 0.5, 0.4, 0.3, 0.2, 0.1});
+  // Dense pricing: op a at full rank 10, its scores above all of b's but b0. Its first five groups
+  // cost 20 each (100 = M N); the other five add nothing to T, so they come with it. Budget 140: all of
+  // a and b's best group.
+  scores[0] = torch::tensor({19.0, 18.0, 17.0, 16.0, 15.0, 5.0, 4.0, 3.0, 2.0, 1.5});
   masks = rankdyna::reallocate(ops, scores, 140.0);
   EXPECT_EQ(masks[0].sum().item<double>(), 10.0);
   EXPECT_TRUE(torch::equal(masks[1], torch::tensor({1.0f, 0.0f, 0.0f})));
-  // One parameter short of a's M N: a stops at four groups (80) and the rest goes to b (40 + ... <= 139).
+  // 20 parameters short: a stops at four groups (80, one short of dense) and b gets b0 (40): 120.
   masks = rankdyna::reallocate(ops, scores, 139.0);
   EXPECT_EQ(masks[0].sum().item<double>(), 4.0);
   const double t = 20.0 * masks[0].sum().item<double>() + 40.0 * masks[1].sum().item<double>();
