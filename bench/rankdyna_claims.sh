@@ -6,7 +6,8 @@
 #  - decoder: the shipped gpt-mini fine-tuned on lm/valid.txt (held-in text), perplexity on the first 6
 #    documents of lm/test.txt.
 # Usage: bench/rankdyna_claims.sh CLI OUTDIR   (writes OUTDIR/*.json and prints a markdown table)
-# Env: MODELS (default "bert-mini gpt-mini"), BUDGETS ("0.5 0.3 0.2"), STEPS (300), LR (2e-4), BATCH (8).
+# Env: MODELS (default "bert-mini gpt-mini"), BUDGETS ("0.5 0.3 0.2"), STEPS (300), LR (2e-4), BATCH (8),
+# SEED (0: the seeded head, calibration and training batches).
 set -euo pipefail
 cli=$(realpath "$1") out=$(realpath -m "$2")
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +18,8 @@ budgets=${BUDGETS:-0.5 0.3 0.2}
 steps=${STEPS:-300}
 lr=${LR:-2e-4}
 batch=${BATCH:-8}
-common=(--db "$out/claims.db" --cache-dir "$out/cache" --json --finetune-steps "$steps" --lr "$lr" --batch "$batch")
+seed=${SEED:-0}
+common=(--db "$out/claims.db" --cache-dir "$out/cache" --json --finetune-steps "$steps" --lr "$lr" --batch "$batch" --seed "$seed")
 
 args_for() {
   case $1 in
