@@ -35,8 +35,7 @@ bool SweepQueue::start(const widgets::SweepRequest& request, const QString& data
     const auto sweep = jobs::expandSweep(grid, "the sweep dialog");
     store::RunStore db(database.toStdString());
     auto lock = std::make_unique<jobs::SweepLock>(database.toStdString(), sweep.id);
-    const auto plan = jobs::planSweep(sweep, db);
-    for (int64_t id : plan.staleRuns) db.discardRun(id);
+    const auto plan = jobs::resumeSweep(sweep, db);
     m_lock = std::move(lock);
     m_id = QString::fromStdString(sweep.id);
     m_points = static_cast<int>(sweep.points.size());

@@ -487,9 +487,7 @@ int runSweepCommand(JobCommands& c) {
     }
     return 0;
   }
-  const std::string path = !c.db.empty() ? c.db
-                           : !grid.points.empty() && !grid.points.front().db.empty() ? grid.points.front().db
-                                                                                       : store::RunStore::defaultPath().string();
+  const std::string path = jobs::sweepDatabase(grid, c.db);
   if (c.dryRun) {
     store::RunStore db(path);
     const auto plan = jobs::planSweep(grid, db);
@@ -585,21 +583,19 @@ int runJobCommands(JobCommands& c) {
     if (!c.db.empty()) spec.db = c.db;
     if (!c.skipFinished) return runJob(c, spec);
     // One point of a sweep: skip it when finished, else clear its stale runs and run it under the lock.
-    const std::string path = spec.db.empty() ? store::RunStore::defaultPath().string() : spec.db;
     jobs::SweepGrid one;
     one.id = spec.sweepId;
     one.points = {spec};
+    const std::string path = jobs::sweepDatabase(one);
     store::RunStore db(path);
     jobs::SweepLock lock(path, spec.sweepId);
-    const auto plan = jobs::planSweep(one, db);
-    if (!plan.finished.empty()) {
+    if (!jobs::resumeSweep(one, db).finished.empty()) {
       if (c.asJson)
         std::cout << dump(json{{"skipped", true}, {"db", path}, {"spec_hash", jobs::specHash(spec)}}) << "\n";
       else
         std::cout << c.specFile << ": already finished in " << path << "; nothing to do\n";
       return 0;
     }
-    for (int64_t id : plan.staleRuns) db.discardRun(id);
     return runJob(c, spec);
   }
   if (c.demo->parsed()) {

@@ -131,15 +131,28 @@ SweepPlan planSweep(const SweepGrid& grid, const store::RunStore& db) {
   SweepPlan plan;
   for (size_t i = 0; i < grid.points.size(); ++i) {
     const auto range = byHash.equal_range(specHash(grid.points[i]));
-    const bool done = std::any_of(range.first, range.second, [](const auto& kv) { return kv.second.status == "succeeded"; });
-    if (done) {
+    const auto done = std::find_if(range.first, range.second, [](const auto& kv) { return kv.second.status == "succeeded"; });
+    if (done != range.second) {
       plan.finished.push_back(i);
+      plan.finishedRuns.push_back(done->second);
       continue;
     }
     plan.pending.push_back(i);
     for (auto it = range.first; it != range.second; ++it) plan.staleRuns.push_back(it->second.id);
   }
   return plan;
+}
+
+SweepPlan resumeSweep(const SweepGrid& grid, store::RunStore& db) {
+  auto plan = planSweep(grid, db);
+  for (int64_t id : plan.staleRuns) db.discardRun(id);
+  return plan;
+}
+
+std::string sweepDatabase(const SweepGrid& grid, const std::string& override) {
+  if (!override.empty()) return override;
+  if (!grid.points.empty() && !grid.points.front().db.empty()) return grid.points.front().db;
+  return store::RunStore::defaultPath().string();
 }
 
 SweepLock::SweepLock(const fs::path& database, const std::string& sweepId) {
@@ -167,41 +180,30 @@ SweepReport runSweep(const SweepGrid& grid, const SweepOptions& options, Progres
   SweepReport report;
   report.id = grid.id;
   report.points = grid.points.size();
-  const std::string gridDb = grid.points.empty() ? std::string() : grid.points.front().db;
-  report.db = !options.db.empty() ? options.db : !gridDb.empty() ? gridDb : store::RunStore::defaultPath().string();
+  report.db = sweepDatabase(grid, options.db);
   if (report.db == ":memory:") throw Error("a sweep needs a database file to resume from, not :memory:");
   for (const auto& p : grid.points)
     if (!p.store) throw Error("sweep " + grid.id + ": every point must be stored (\"store\": false leaves nothing to resume from)");
 
   store::RunStore db(report.db);
   SweepLock lock(report.db, grid.id);
-  const auto plan = planSweep(grid, db);
-  for (int64_t id : plan.staleRuns) db.discardRun(id);
+  const auto plan = resumeSweep(grid, db);
   report.staleRunsRemoved = static_cast<int64_t>(plan.staleRuns.size());
   report.results.resize(grid.points.size());
   for (size_t i = 0; i < grid.points.size(); ++i) report.results[i].index = i;
 
-  if (!plan.finished.empty()) {
-    store::RunFilter filter;
-    filter.sweepId = grid.id;
-    filter.status = "succeeded";
-    std::map<std::string, api::RunRecord> done;
-    for (auto& r : db.listRuns(filter)) done.emplace(r.specHash, std::move(r));
-    for (size_t i : plan.finished) {
-      auto& res = report.results[i];
-      const auto it = done.find(specHash(grid.points[i]));
-      res.status = "skipped";
-      if (it != done.end()) {
-        res.runId = it->second.id;
-        res.name = it->second.name;
-        res.seconds = it->second.seconds;
-        res.metric = it->second.metric;
-        res.metricAfter = it->second.metricAfter;
-        res.keptFraction = it->second.keptFraction;
-      }
-      ++report.skipped;
-      if (options.onPoint) options.onPoint(res, report);
-    }
+  for (size_t f = 0; f < plan.finished.size(); ++f) {
+    const api::RunRecord& run = plan.finishedRuns[f];
+    auto& res = report.results[plan.finished[f]];
+    res.status = "skipped";
+    res.runId = run.id;
+    res.name = run.name;
+    res.seconds = run.seconds;
+    res.metric = run.metric;
+    res.metricAfter = run.metricAfter;
+    res.keptFraction = run.keptFraction;
+    ++report.skipped;
+    if (options.onPoint) options.onPoint(res, report);
   }
 
   JobRunner runner;

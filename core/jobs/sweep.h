@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "api/job.h"
+#include "api/run.h"
 #include "common/progress.h"
 
 namespace ranklab::store {
@@ -53,11 +54,17 @@ SweepGrid loadSweep(const std::filesystem::path& file);
 
 // Where a sweep stands against a database.
 struct SweepPlan {
-  std::vector<size_t> finished;     // indices of points with a succeeded run of this sweep
-  std::vector<size_t> pending;      // indices still to run, in order
-  std::vector<int64_t> staleRuns;   // runs of this sweep, left running or failed, to delete before re-running
+  std::vector<size_t> finished;               // indices of points with a succeeded run of this sweep
+  std::vector<api::RunRecord> finishedRuns;   // that run, one per entry of `finished`
+  std::vector<size_t> pending;                // indices still to run, in order
+  std::vector<int64_t> staleRuns;             // runs of this sweep, left running or failed, to delete before re-running
 };
 SweepPlan planSweep(const SweepGrid& grid, const store::RunStore& db);
+// planSweep, then deletes the stale runs so that each pending point can run afresh. Call it while
+// holding the sweep's SweepLock (another process may be writing them otherwise).
+SweepPlan resumeSweep(const SweepGrid& grid, store::RunStore& db);
+// The database a sweep writes: `override` if given, else the points' "db", else the default.
+std::string sweepDatabase(const SweepGrid& grid, const std::string& override = {});
 
 // Holds the sweep's lock file beside `database` for its lifetime. Throws ranklab::Error when another
 // process holds it (naming the lock file) or it cannot be created.
