@@ -118,7 +118,7 @@ std::vector<at::Tensor> reallocate(const std::vector<api::OpInfo>& ops, const st
   if (ops.size() != scores.size())
     throw Error("RankDyna: " + std::to_string(scores.size()) + " score vectors for " + std::to_string(ops.size()) + " ops");
   struct Group {
-    double perParam;
+    double score;
     size_t op;
     int64_t index;
   };
@@ -131,7 +131,7 @@ std::vector<at::Tensor> reallocate(const std::vector<api::OpInfo>& ops, const st
     for (int64_t i = 0; i < sc.size(0); ++i) groups.push_back({v[i], l, i});
     masks.push_back(torch::zeros({sc.size(0)}, torch::kFloat));
   }
-  std::stable_sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.perParam > b.perParam; });
+  std::stable_sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.score > b.score; });
   // T(k) of ALGORITHMS.md section 0: an op costs min(k (M + N), M N), so a group's price is what it
   // adds to that. A group that does not fit is skipped and cheaper ones further down still get in.
   std::vector<int64_t> kept(ops.size(), 0);

@@ -94,14 +94,11 @@ class GroupScores {
 // Global reallocation: every group of every op ranked by its score and taken from the top while the
 // budget convention's T = sum_l min(k_l (M_l + N_l), M_l N_l) stays <= budget. The score is the cost
 // weighting ALGORITHMS.md asks for: GroupScores averages the sensitivity over the group's
-// 1 + M_l + N_l entries, so it is importance per parameter already. (Dividing it by M_l + N_l once
-// more, as RankLab first did, weighted the cost twice and starved the wide ops: gpt-mini's MLP
-// projections kept 15-35 of their 256 triplets at p = 0.2, and RankDyna lost to FWSVD-then-fine-tune
-// at p = 0.3 and 0.2.) A group that
-// does not fit is skipped and cheaper groups below it are still taken (the budget is filled); once an
-// op's groups cost M N (it is stored dense), its remaining groups are free. Returns one 0/1 mask per
-// op (float, CPU). Ties keep the lower index (the larger singular value). Throws ranklab::Error on
-// size mismatches.
+// 1 + M_l + N_l entries, so it is importance per parameter already; dividing by M_l + N_l again would
+// weight the cost twice and starve the wide ops. A group that does not fit is skipped and cheaper
+// groups below it are still taken (the budget is filled); once an op's groups cost M N (it is stored
+// dense), its remaining groups are free. Returns one 0/1 mask per op (float, CPU). Ties keep the lower
+// index (the larger singular value). Throws ranklab::Error on size mismatches.
 std::vector<at::Tensor> reallocate(const std::vector<api::OpInfo>& ops, const std::vector<at::Tensor>& scores,
                                    double budget);
 
