@@ -1,7 +1,7 @@
-// JobRunner: one compression job from spec to stored run (DESIGN.md "core modules", jobs).
-//
-// load -> evaluate before -> calibrate -> decompose (cached) -> select ranks (ARS trains here) -> apply -> fine-tune
-// -> evaluate after (same data) -> export -> store. Synchronous; call it on a worker thread.
+// JobRunner: one compression job from spec to stored run (DESIGN.md "core modules", jobs), run as
+// the stages of jobs/job.h: load -> evaluate before -> calibrate and decompose (cached) -> select
+// ranks (ARS trains here) -> apply -> fine-tune -> evaluate after (same data) -> export -> store.
+// Synchronous; call it on a worker thread. Torch-free header.
 // Exactly one outcome, never an exception:
 //  - succeeded: the run is stored complete (status "succeeded");
 //  - cancelled: CancelToken set; the run's rows are deleted in one transaction, nothing half-written
@@ -39,7 +39,7 @@ class JobRunner {
                       JobObserver* observer = nullptr);
 
  private:
-  std::map<std::string, std::vector<api::EvalPoint>> m_before;
+  std::map<std::string, std::vector<api::EvalPoint>> m_before;  // jobs::BeforeCache
 };
 
 }  // namespace ranklab::jobs

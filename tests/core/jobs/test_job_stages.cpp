@@ -1,0 +1,235 @@
+// The job pipeline's stages (jobs/job.h), each run on its own against the reference stories260K:
+// what a stage leaves behind is checked right after it, without the stages that follow.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "jobs/job.h"
+#include "jobs/selector.h"
+#include "models/low_rank_linear.h"
+#include "select/ledger.h"
+#include "store/run_store.h"
+#include "support/reference.h"
+
+namespace fs = std::filesystem;
+using namespace ranklab;
+using ::testing::HasSubstr;
+
+namespace {
+
+class JobStages : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!test::haveReference()) GTEST_SKIP() << "reference model not found at " << test::referenceDir();
+    m_dir = fs::temp_directory_path() / ("ranklab_stages_" + std::to_string(::getpid()) + "_" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(m_dir);
+    fs::create_directories(m_dir);
+    m_spec.model = (test::referenceDir() / "stories260K.bin").string();
+    m_spec.tokenizer = (test::referenceDir() / "tok512.bin").string();
+    m_spec.device = "cpu";
+    m_spec.evalText = test::referenceText();
+    m_spec.maxEvalDocuments = 4;
+    m_spec.calibSamples = 4;
+    m_spec.calibLength = 128;
+    m_spec.db = (m_dir / "runs.db").string();
+    m_spec.cacheDir = (m_dir / "cache").string();
+  }
+  void TearDown() override {
+    if (!m_dir.empty()) fs::remove_all(m_dir);
+  }
+
+  // A job brought up to (and including) describe(): every later stage needs the model and its identity.
+  std::unique_ptr<jobs::Job> loaded() {
+    auto job = std::make_unique<jobs::Job>(m_spec, m_progress, m_cancel, nullptr, &m_before);
+    job->validate();
+    job->load();
+    job->describe();
+    return job;
+  }
+
+  fs::path m_dir;
+  api::JobSpec m_spec;
+  NullProgress m_progress;
+  CancelToken m_cancel;
+  jobs::BeforeCache m_before;
+};
+
+TEST(Selector, ParsesEveryNameOnceAndNamesTheChoicesOnATypo) {
+  for (const char* name : {"uniform", "energy", "manual", "sensitivity", "ars", "rankdyna"})
+    EXPECT_EQ(jobs::selectorName(jobs::parseSelector(name)), name);
+  try {
+    jobs::parseSelector("arss");
+    FAIL() << "a typo was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("unknown rank selector 'arss'"));
+    EXPECT_THAT(e.what(), HasSubstr("uniform, energy, manual, sensitivity, ars or rankdyna"));
+  }
+  EXPECT_TRUE(jobs::ranksKnownUpFront(jobs::Selector::Manual));
+  EXPECT_FALSE(jobs::ranksKnownUpFront(jobs::Selector::Energy));
+  EXPECT_TRUE(jobs::needsCalibration(jobs::Selector::Ars));
+  EXPECT_FALSE(jobs::needsCalibration(jobs::Selector::RankDyna));
+}
+
+TEST_F(JobStages, ValidateRefusesBadSpecsBeforeLoadingAnything) {
+  m_spec.selector = "energy";
+  m_spec.randomizedSvd = true;
+  jobs::Job job(m_spec, m_progress, m_cancel);
+  EXPECT_THROW(
+      {
+        try {
+          job.validate();
+        } catch (const Error& e) {
+          EXPECT_THAT(e.what(), HasSubstr("randomized SVD needs the ranks before decomposing"));
+          throw;
+        }
+      },
+      Error);
+  api::JobSpec missing = m_spec;
+  missing.selector = "uniform";
+  missing.randomizedSvd = false;
+  missing.calib = (m_dir / "absent.txt").string();
+  jobs::Job job2(missing, m_progress, m_cancel);
+  EXPECT_THROW(
+      {
+        try {
+          job2.validate();
+        } catch (const Error& e) {
+          EXPECT_THAT(e.what(), HasSubstr("absent.txt: no such file (calibration data)"));
+          throw;
+        }
+      },
+      Error);
+}
+
+TEST_F(JobStages, LoadAndDescribeIdentifyTheModelWithoutStoringAnything) {
+  auto job = loaded();
+  const auto& r = job->record();
+  EXPECT_EQ(r.architecture, "llama");
+  EXPECT_EQ(r.modelHash.size(), 64u);
+  EXPECT_EQ(r.evalHash.size(), 64u);
+  EXPECT_EQ(r.compressibleBefore, job->model().ops().compressibleParams());
+  EXPECT_EQ(job->model().ops().size(), 35u);  // PLATFORM-NOTES: 5 layers x 7 ops
+  EXPECT_EQ(r.metric, "perplexity");
+  EXPECT_FALSE(fs::exists(m_spec.db)) << "no stage before begin() opens the store";
+}
+
+TEST_F(JobStages, EvaluateBeforeMeasuresTheDenseModelOnceAndASecondJobReusesIt) {
+  auto first = loaded();
+  first->evaluateBefore();
+  // 4 held-out stories with the default protocol: near the reference model's 3.44 over all 69.
+  const double ppl = first->record().metricBefore;
+  EXPECT_GT(ppl, 2.0);
+  EXPECT_LT(ppl, 6.0);
+  EXPECT_FALSE(first->outcome().beforeFromEarlierJob);
+  auto second = loaded();
+  second->evaluateBefore();
+  EXPECT_TRUE(second->outcome().beforeFromEarlierJob);
+  EXPECT_EQ(second->record().metricBefore, ppl);  // exact: the same stored figure
+}
+
+TEST_F(JobStages, SampleCalibrationCutsWindowsOnlyWhenTheMethodNeedsThem) {
+  m_spec.decomposition = "whiten";
+  auto noData = loaded();
+  EXPECT_THROW(
+      {
+        try {
+          noData->sampleCalibration();
+        } catch (const Error& e) {
+          EXPECT_THAT(e.what(), HasSubstr("whiten needs calibration data: pass --calib FILE (text)"));
+          throw;
+        }
+      },
+      Error);
+  m_spec.calib = test::referenceText();
+  auto job = loaded();
+  job->sampleCalibration();
+  ASSERT_EQ(job->calibrationSamples().size(), 4u);
+  for (const auto& s : job->calibrationSamples()) EXPECT_EQ(s.ids.size(), 128u);
+  m_spec.decomposition = "svd";
+  auto plain = loaded();
+  plain->sampleCalibration();
+  EXPECT_TRUE(plain->calibrationSamples().empty());
+}
+
+TEST_F(JobStages, DecomposeComputesEveryOpOnceThenServesTheCache) {
+  auto job = loaded();
+  job->sampleCalibration();
+  job->decompose();
+  ASSERT_EQ(job->decompositions().size(), 35u);
+  EXPECT_FALSE(job->outcome().decompositionFromCache);
+  // Uniform ranks are known before decomposing (a randomized SVD could use them).
+  EXPECT_EQ(job->ranks(), select::uniformRanksAtBudget(job->model().ops().infos(), m_spec.keep));
+  auto again = loaded();
+  again->sampleCalibration();
+  again->decompose();
+  EXPECT_TRUE(again->outcome().decompositionFromCache);
+  // Metric: max abs difference of the singular values of op 0; tolerance 0 (the cache stores them exactly).
+  EXPECT_EQ((again->decompositions()[0].s - job->decompositions()[0].s).abs().max().item<float>(), 0.0f);
+}
+
+TEST_F(JobStages, SelectRanksMeetsTheBudgetAndApplyFactorisesTheModel) {
+  m_spec.selector = "energy";
+  m_spec.keep = 0.4;
+  auto job = loaded();
+  job->sampleCalibration();
+  job->decompose();
+  EXPECT_TRUE(job->ranks().empty()) << "energy ranks depend on the spectra";
+  job->selectRanks();
+  const auto infos = job->model().ops().infos();
+  ASSERT_EQ(job->ranks().size(), infos.size());
+  const auto ledger = select::ledger(infos, job->ranks());
+  EXPECT_LE(ledger.keptFraction, 0.4 + 1e-12);
+  EXPECT_GT(ledger.keptFraction, 0.37);
+  job->apply();
+  EXPECT_NEAR(job->record().keptFraction, ledger.keptFraction, 1e-12);
+  EXPECT_TRUE(job->decompositions().empty()) << "the factors live in the model after apply";
+  int factorised = 0;
+  for (const auto& e : job->model().ops().entries())
+    factorised += std::dynamic_pointer_cast<models::LowRankLinear>(e.slot->impl()) != nullptr;
+  int expected = 0;
+  for (const auto& op : job->outcome().data.ops) expected += op.factorised;
+  EXPECT_EQ(factorised, expected);
+  EXPECT_GT(factorised, 0);
+}
+
+TEST_F(JobStages, EvaluateAfterExportAndSucceedWorkWithoutAStore) {
+  m_spec.store = false;
+  m_spec.exportDir = (m_dir / "export").string();
+  auto job = loaded();
+  job->begin();
+  job->evaluateBefore();
+  job->sampleCalibration();
+  job->decompose();
+  job->selectRanks();
+  job->apply();
+  job->evaluateAfter();
+  EXPECT_GT(job->record().metricAfter, job->record().metricBefore) << "p = 0.5 plain SVD costs perplexity";
+  job->exportModel();
+  EXPECT_TRUE(fs::exists(m_dir / "export" / "ranklab.json"));
+  const auto out = job->succeed();
+  EXPECT_EQ(out.status, "succeeded");
+  EXPECT_EQ(out.data.run.id, 0);
+  EXPECT_FALSE(fs::exists(m_spec.db));
+}
+
+TEST_F(JobStages, BeginStoresARunningRunAndFailRecordsTheMessage) {
+  auto job = loaded();
+  job->begin();
+  ASSERT_GT(job->record().id, 0);
+  {
+    store::RunStore db(m_spec.db);
+    EXPECT_EQ(db.findRun(job->record().id)->status, "running");
+  }
+  const auto out = job->fail("layers.0.attn.q: something went wrong");
+  EXPECT_EQ(out.status, "failed");
+  store::RunStore db(m_spec.db);
+  const auto stored = db.findRun(job->record().id);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->status, "failed");
+  EXPECT_EQ(stored->error, "layers.0.attn.q: something went wrong");
+}
+
+}  // namespace
