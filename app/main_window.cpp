@@ -28,7 +28,7 @@
 #include <QComboBox>
 #include <QLineEdit>
 
-#include "api/inspect.h"
+#include "common/device_list.h"
 #include "app/full_rank_ops.h"
 #include "app/job_controller.h"
 #include "app/model_loader.h"
@@ -185,7 +185,7 @@ void MainWindow::createDocks() {
     if (!models.contains(recent)) models << recent;
   m_jobPanel->setModelChoices(models);
   QStringList devices;
-  for (const auto& d : api::availableDevices()) devices << QString::fromStdString(d);
+  for (const auto& d : availableDevices()) devices << QString::fromStdString(d);
   m_jobPanel->setDevices(devices);
   auto* scroll = new QScrollArea(jobDock);
   scroll->setWidget(m_jobPanel);
@@ -313,7 +313,7 @@ void MainWindow::createStatusBar() {
   statusBar()->addPermanentWidget(m_jobStatus);
   statusBar()->addPermanentWidget(m_modelStatus);
   statusBar()->addPermanentWidget(m_deviceStatus);
-  m_device = QString::fromStdString(api::resolveDevice("auto"));  // fixed for the process's life
+  m_device = QString::fromStdString(resolveDevice("auto"));  // fixed for the process's life
   m_memoryTimer = new QTimer(this);
   m_memoryTimer->setInterval(2000);
   connect(m_memoryTimer, &QTimer::timeout, this, &MainWindow::updateMemory);

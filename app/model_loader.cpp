@@ -5,7 +5,7 @@
 #include <QThread>
 #include <exception>
 
-#include "api/inspect.h"
+#include "models/inspect.h"
 
 namespace ranklab::app {
 namespace {
@@ -22,7 +22,7 @@ class InspectWorker : public QObject {
     QString error;
     bool ok = false;
     try {
-      summary = api::inspectModel(QFile::encodeName(path).toStdString(),
+      summary = models::inspectModel(QFile::encodeName(path).toStdString(),
                                   QFile::encodeName(tokenizerPath).toStdString());
       ok = true;
     } catch (const std::exception& e) {

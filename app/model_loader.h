@@ -1,4 +1,4 @@
-// ModelLoader: runs api::inspectModel (slow: reads every weight) on its own worker thread and reports
+// ModelLoader: runs models::inspectModel (slow: reads every weight) on its own worker thread and reports
 // the result back on the thread the loader lives on (the GUI thread) through queued signals.
 //
 // One load runs at a time. A request made while a load is running supersedes it: the running load

@@ -9,8 +9,8 @@
 #include <optional>
 #include <vector>
 
-#include "api/inspect.h"
-#include "api/teach.h"
+#include "models/inspect.h"
+#include "teach/teach.h"
 #include "app/full_rank_ops.h"
 #include "app/job_controller.h"
 #include "app/run_repository.h"
@@ -225,7 +225,7 @@ void TeachSession::start() {
   const std::string liveModel = liveArsSpec().model;
   onWorker([this, liveModel] {
     try {
-      api::ModelSummary summary = api::inspectModel(liveModel);
+      api::ModelSummary summary = models::inspectModel(liveModel);
       QMetaObject::invokeMethod(
           this, [this, summary] { m_liveModel = summary; }, Qt::QueuedConnection);
     } catch (const std::exception& e) {
@@ -265,7 +265,7 @@ void TeachSession::loadImage() {
         const uchar* line = image.constScanLine(y);
         for (int x = 0; x < image.width(); ++x) pixels.push_back(float(line[x]) / 255.0f);
       }
-      svd = api::matrixSvd(pixels, image.height(), image.width());
+      svd = teach::matrixSvd(pixels, image.height(), image.width());
     } catch (const std::exception& e) {
       error = QString::fromStdString(e.what());
     }
@@ -322,7 +322,7 @@ void TeachSession::loadSpectra(const QString& modelPath) {
     };
     try {
       if (cancel->isCancelled()) return;
-      api::ModelSpectra plain = api::modelSpectra(path, {}, 0, 0, 0, cancel.get());
+      api::ModelSpectra plain = teach::modelSpectra(path, {}, 0, 0, 0, cancel.get());
       if (plain.summary.architecture == "bert") {
         deliver(plain,
                 tr("%1 is an encoder: the weighted spectra here need a causal language model and calibration "
@@ -337,7 +337,7 @@ void TeachSession::loadSpectra(const QString& modelPath) {
                   .arg(kCalibLength),
               false, false);
       api::ModelSpectra weighted =
-          api::modelSpectra(path, calib, kCalibWindows, kCalibLength, 0, cancel.get());
+          teach::modelSpectra(path, calib, kCalibWindows, kCalibLength, 0, cancel.get());
       deliver(weighted,
               tr("Weighted spectra from %1 windows (%2 tokens) of lm/train.txt.")
                   .arg(weighted.calibSamples)

@@ -1,9 +1,9 @@
 // TeachSession: the teaching mode's composition root. It builds the TeachWindow with its six chapters
 // and feeds them from core:
 //  1. nothing (the geometry chapter is self-contained);
-//  2. the shipped image (resources/data/teach) and its SVD (api::matrixSvd);
+//  2. the shipped image (resources/data/teach) and its SVD (teach::matrixSvd);
 //  3. the shipped models' op spectra, plain at once and weighted after a calibration pass on
-//     lm/train.txt (api::modelSpectra);
+//     lm/train.txt (teach::modelSpectra);
 //  4. pairs of stored uniform / ARS runs at the same budget, or the two jobs to make one;
 //  5. a short live ARS job (liveArsSpec) whose frames and series stream into the chapter;
 //  6. stored RankDyna runs, or a short RankDyna job (shortRankDynaSpec).
@@ -22,6 +22,7 @@
 #include "api/job.h"
 #include "api/teach.h"
 #include "api/types.h"
+#include "common/progress.h"
 
 class QThread;
 

@@ -1,5 +1,5 @@
 // TeachImageView: chapter 2 of the teaching mode, rank-k approximation of an image. Given a grayscale
-// image A (M x N, values in [0, 1]) and its SVD (computed by core, api::matrixSvd), a rank slider
+// image A (M x N, values in [0, 1]) and its SVD (computed by core, teach::matrixSvd), a rank slider
 // picks k and the view draws the original, the rank-k reconstruction A_k = sum_{i<k} s_i u_i v_i^T and
 // the error A - A_k, the spectrum with the cut, and the discarded energy against k. The numbers side
 // by side make Eckart-Young visible: the relative Frobenius error measured on the pixels,

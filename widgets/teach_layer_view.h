@@ -8,7 +8,7 @@
 //  - the whitened output error ||X W - X W'_k||_F / ||X W||_F of the whitened rank-k truncation
 //    (SVD-LLM) on the calibration windows, exact by construction;
 //  - storage k (M + N) against M N.
-// The spectra come from core (api::modelSpectra, on a worker): setSpectra is called once with the
+// The spectra come from core (teach::modelSpectra, on a worker): setSpectra is called once with the
 // plain spectra and again when the weighted ones are ready. GUI thread only; never throws.
 #pragma once
 

@@ -1,6 +1,6 @@
-// Torch-free numerics for the teaching mode (app/teach_session.h): the SVD of a small matrix (an
-// image) and the singular spectra of every op of a model, plain and weighted. Implemented in
-// core/jobs/teach.cpp. Every function is synchronous, thread-safe and meant for a worker thread.
+// Value types of the teaching mode's numerics (computed by core/teach/teach.h, shown by the teaching
+// chapters): the SVD of a small matrix (an image) and the singular spectra of every op of a model,
+// plain and weighted. Plain data.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "api/types.h"
-#include "common/progress.h"
 
 namespace ranklab::api {
 
@@ -20,10 +19,6 @@ struct MatrixSvd {
   std::vector<float> s;
   std::vector<float> vt;
 };
-
-// The SVD of `values` (rows x cols, row-major), computed in float64 and returned as float32.
-// Throws ranklab::Error when values.size() != rows * cols or a dimension is not positive.
-MatrixSvd matrixSvd(const std::vector<float>& values, int64_t rows, int64_t cols);
 
 // The singular spectra of one op, W of shape M x N (in x out), each descending with min(M, N)
 // values; a weighted spectrum is empty when it was not computed:
@@ -48,15 +43,5 @@ struct ModelSpectra {
   int64_t calibSamples = 0;
   int64_t calibTokens = 0;
 };
-
-// Loads the model at `modelPath` on the CPU and computes every op's plain spectrum; with a
-// `calibPath` (a text file; causal language models only) it also runs a calibration pass over
-// `samples` windows of `length` tokens (a seeded choice) and computes the weighted spectra.
-// Seconds for the shipped gpt-mini. Throws ranklab::Error naming the file for a missing or
-// unreadable model or text, or when calibration is asked of a model that is not a causal LM;
-// ranklab::Cancelled when `cancel` is set.
-ModelSpectra modelSpectra(const std::string& modelPath, const std::string& calibPath = {},
-                          int64_t samples = 8, int64_t length = 128, uint64_t seed = 0,
-                          const CancelToken* cancel = nullptr);
 
 }  // namespace ranklab::api

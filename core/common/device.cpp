@@ -2,6 +2,7 @@
 
 #include <torch/cuda.h>
 
+#include "common/device_list.h"
 #include "common/error.h"
 
 namespace ranklab {
@@ -34,5 +35,20 @@ c10::Device parseDevice(const std::string& spec) {
 }
 
 std::string deviceName(const c10::Device& device) { return device.str(); }
+
+std::vector<std::string> availableDevices() {
+  std::vector<std::string> devices{"auto", "cpu"};
+  if (cudaAvailable())
+    for (int64_t i = 0; i < static_cast<int64_t>(torch::cuda::device_count()); ++i) devices.push_back("cuda:" + std::to_string(i));
+  return devices;
+}
+
+std::string resolveDevice(const std::string& spec) {
+  try {
+    return deviceName(parseDevice(spec));
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
 
 }  // namespace ranklab

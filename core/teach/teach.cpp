@@ -1,26 +1,18 @@
-#include "api/teach.h"
+#include "teach/teach.h"
 
 #include <torch/torch.h>
 
 #include "common/compat.h"
 #include "common/error.h"
+#include "common/tensor_util.h"
 #include "data/corpus.h"
 #include "lowrank/calibration.h"
 #include "lowrank/decompose.h"
 #include "models/loader.h"
 
-namespace ranklab::api {
+namespace ranklab::teach {
 
-namespace {
-
-std::vector<float> toVector(const at::Tensor& t) {
-  const at::Tensor c = t.detach().to(at::kFloat).contiguous().cpu();
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-}  // namespace
-
-MatrixSvd matrixSvd(const std::vector<float>& values, int64_t rows, int64_t cols) {
+api::MatrixSvd matrixSvd(const std::vector<float>& values, int64_t rows, int64_t cols) {
   if (rows <= 0 || cols <= 0)
     throw Error("matrixSvd: the matrix must have positive dimensions, got " + std::to_string(rows) + " x " +
                 std::to_string(cols));
@@ -32,22 +24,22 @@ MatrixSvd matrixSvd(const std::vector<float>& values, int64_t rows, int64_t cols
   const at::Tensor a =
       torch::from_blob(const_cast<float*>(values.data()), {rows, cols}, torch::kFloat).to(at::kDouble);
   auto [u, s, vh] = compat::svd(a);
-  MatrixSvd out;
+  api::MatrixSvd out;
   out.rows = rows;
   out.cols = cols;
-  out.u = toVector(u);
-  out.s = toVector(s);
-  out.vt = toVector(vh);
+  out.u = toFloatVector(u);
+  out.s = toFloatVector(s);
+  out.vt = toFloatVector(vh);
   return out;
 }
 
-ModelSpectra modelSpectra(const std::string& modelPath, const std::string& calibPath, int64_t samples,
+api::ModelSpectra modelSpectra(const std::string& modelPath, const std::string& calibPath, int64_t samples,
                           int64_t length, uint64_t seed, const CancelToken* cancel) {
   models::LoadOptions options;
   options.device = "cpu";
   models::LoadedModel loaded = models::loadModel(modelPath, options);
   models::LanguageModel& model = *loaded.model;
-  ModelSpectra out;
+  api::ModelSpectra out;
   out.summary = loaded.summary();
   const auto& entries = model.ops().entries();
 
@@ -82,18 +74,18 @@ ModelSpectra modelSpectra(const std::string& modelPath, const std::string& calib
     if (cancel) cancel->check();
     const auto& impl = *entries[i].slot->impl();
     const at::Tensor w = impl.denseWeight().detach().to(at::kFloat).t();  // [M, N], in x out
-    OpSpectra op;
+    api::OpSpectra op;
     op.op = entries[i].info;
-    op.plain = toVector(at::linalg_svdvals(w.to(at::kDouble)));
+    op.plain = toFloatVector(at::linalg_svdvals(w.to(at::kDouble)));
     if (weighted) {
       const lowrank::OpStats* stats = &calibration.ops[i];
       try {
         op.fisher =
-            toVector(lowrank::decomposeWeight(w, impl.bias(), lowrank::Method::Fwsvd, stats, decompose).s);
+            toFloatVector(lowrank::decomposeWeight(w, impl.bias(), lowrank::Method::Fwsvd, stats, decompose).s);
         op.activation =
-            toVector(lowrank::decomposeWeight(w, impl.bias(), lowrank::Method::Asvd, stats, decompose).s);
+            toFloatVector(lowrank::decomposeWeight(w, impl.bias(), lowrank::Method::Asvd, stats, decompose).s);
         op.whitened =
-            toVector(lowrank::decomposeWeight(w, impl.bias(), lowrank::Method::Whiten, stats, decompose).s);
+            toFloatVector(lowrank::decomposeWeight(w, impl.bias(), lowrank::Method::Whiten, stats, decompose).s);
       } catch (const Error& e) {
         throw Error("op '" + op.op.name + "': " + e.what());
       }
@@ -103,4 +95,4 @@ ModelSpectra modelSpectra(const std::string& modelPath, const std::string& calib
   return out;
 }
 
-}  // namespace ranklab::api
+}  // namespace ranklab::teach
