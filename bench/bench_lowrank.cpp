@@ -3,11 +3,11 @@
 //    the sum of bare thin SVDs of the same weights: what the engine adds around LAPACK (goal: 1.1x);
 //  - randomized truncated SVD (k = 64, 192) vs the full thin SVD of one 768x3072 matrix with a decaying
 //    spectrum, with the randomized one's error as counters;
-//  - forward latency of the model factorised at a uniform budget p = 0.3, 0.5, 0.7 vs the dense model, at
+//  - forward latency of the model factorized at a uniform budget p = 0.3, 0.5, 0.7 vs the dense model, at
 //    GPT-2 small's widths and at the stories260K shape, where the layers are too small for it to pay;
 //  - the same for single ops (768x3072, 3072x768, 4096x4096 on 512 tokens): the layer-level gain,
 //    without the attention, norms and head that no rank choice speeds up.
-// The factorised sides also run their baseline, untimed, in every iteration and report the paired
+// The factorized sides also run their baseline, untimed, in every iteration and report the paired
 // ratio as a counter (x_bare_svd, x_full_svd, x_dense: below 1 is faster), robust to load that drifts
 // between benchmarks. Threads are the defaults: at::get_num_threads() (a counter; 1 in Debian's LibTorch) for
 // ATen's own kernels, and OpenBLAS's pool, one thread per core, for matrix products and LAPACK. main() comes
@@ -47,7 +47,7 @@ constexpr int64_t kPowerIterations = 2;
 // Two model sizes: GPT-2 small's layer shapes (q, k, v, o 768x768, up 768x3072, down 3072x768) in two
 // blocks, enough for the SVD and matmul costs that matter while 2 cores finish in seconds; and the
 // stories260K shape (64x64, 64x32, 64x172, 172x64), where the ops are a small share of the forward's
-// time (attention, norms and the head are the rest), so factorising them cannot pay.
+// time (attention, norms and the head are the rest), so factorizing them cannot pay.
 enum class Size { Gpt2Width, Stories260K };
 
 io::ModelConfig gpt2WidthConfig() { return test::tinyConfig(io::Architecture::Gpt2, {1000, 768, 2, 12, 0, 3072, 256}); }
@@ -55,7 +55,7 @@ io::ModelConfig gpt2WidthConfig() { return test::tinyConfig(io::Architecture::Gp
 io::ModelConfig stories260KConfig() { return test::tinyConfig(io::Architecture::Llama, {512, 64, 5, 8, 4, 172, 512}); }
 
 // A new instance each call with the same weights (the reference file, or the same seed), so the dense
-// baseline and every factorised variant start from identical W.
+// baseline and every factorized variant start from identical W.
 std::shared_ptr<models::LanguageModel> makeModel(Size size) {
   std::shared_ptr<models::LanguageModel> m;
   if (size == Size::Stories260K && fs::exists(kRef / "stories260K.bin")) {
@@ -218,7 +218,7 @@ void BM_FullSvd(benchmark::State& state) {
 BENCHMARK(BM_RandomizedSvd)->Arg(64)->Arg(192)->Iterations(5)->Apply(wallClockMs);
 BENCHMARK(BM_FullSvd)->Iterations(3)->Apply(wallClockMs);
 
-// ---- Forward latency: factorised vs dense ----
+// ---- Forward latency: factorized vs dense ----
 
 bool sameOpWeights(const models::LanguageModel& a, const models::LanguageModel& b) {
   const auto& ea = a.ops().entries();
@@ -230,10 +230,10 @@ bool sameOpWeights(const models::LanguageModel& a, const models::LanguageModel& 
   return true;
 }
 
-// Factorised at a uniform budget p = percent / 100 (k_l = floor(p M N / (M + N)), ALGORITHMS.md
+// Factorized at a uniform budget p = percent / 100 (k_l = floor(p M N / (M + N)), ALGORITHMS.md
 // section 0) from the dense model's SVDs, cached so repeated runs time only the forward. Null when a
 // fresh copy does not start from the dense model's weights: the comparison would not be of one model.
-models::LanguageModel* factorisedModel(Size size, int64_t percent) {
+models::LanguageModel* factorizedModel(Size size, int64_t percent) {
   static std::map<std::pair<Size, int64_t>, std::shared_ptr<models::LanguageModel>> built;
   auto& m = built[{size, percent}];
   if (!m) {
@@ -260,11 +260,11 @@ void forwardDense(benchmark::State& state, Size size, int64_t batch, int64_t tok
   state.counters["at_threads"] = at::get_num_threads();
 }
 
-void forwardFactorised(benchmark::State& state, Size size, int64_t batch, int64_t tokens) {
+void forwardFactorized(benchmark::State& state, Size size, int64_t batch, int64_t tokens) {
   const int64_t percent = state.range(0);
-  auto* model = factorisedModel(size, percent);
+  auto* model = factorizedModel(size, percent);
   if (!model) {
-    state.SkipWithError("two models built from the same seed differ; the factorised copy is not comparable");
+    state.SkipWithError("two models built from the same seed differ; the factorized copy is not comparable");
     return;
   }
   const auto infos = model->ops().infos();
@@ -289,41 +289,41 @@ constexpr int64_t kTinyBatch = 8, kTinyTokens = 256;
 void BM_ForwardDense(benchmark::State& state) {
   forwardDense(state, Size::Gpt2Width, kGpt2Batch, kGpt2Tokens);
 }
-void BM_ForwardFactorised(benchmark::State& state) {
-  forwardFactorised(state, Size::Gpt2Width, kGpt2Batch, kGpt2Tokens);
+void BM_ForwardFactorized(benchmark::State& state) {
+  forwardFactorized(state, Size::Gpt2Width, kGpt2Batch, kGpt2Tokens);
 }
 void BM_ForwardDenseStories260K(benchmark::State& state) {
   forwardDense(state, Size::Stories260K, kTinyBatch, kTinyTokens);
 }
-void BM_ForwardFactorisedStories260K(benchmark::State& state) {
-  forwardFactorised(state, Size::Stories260K, kTinyBatch, kTinyTokens);
+void BM_ForwardFactorizedStories260K(benchmark::State& state) {
+  forwardFactorized(state, Size::Stories260K, kTinyBatch, kTinyTokens);
 }
 
 BENCHMARK(BM_ForwardDense)->Apply(wallClockMs);
-BENCHMARK(BM_ForwardFactorised)->Arg(30)->Arg(50)->Arg(70)->Apply(wallClockMs);
+BENCHMARK(BM_ForwardFactorized)->Arg(30)->Arg(50)->Arg(70)->Apply(wallClockMs);
 BENCHMARK(BM_ForwardDenseStories260K)->Apply(wallClockMs);
-BENCHMARK(BM_ForwardFactorisedStories260K)->Arg(30)->Arg(50)->Arg(70)->Apply(wallClockMs);
+BENCHMARK(BM_ForwardFactorizedStories260K)->Arg(30)->Arg(50)->Arg(70)->Apply(wallClockMs);
 
 }  // namespace
 
-// ---- One op: factorised vs dense ----
+// ---- One op: factorized vs dense ----
 
 // x [512, M] through a 768x3072, 3072x768 or 4096x4096 op at k = floor(p M N / (M + N)).
-void BM_OpFactorised(benchmark::State& state) {
+void BM_OpFactorized(benchmark::State& state) {
   const int64_t m = state.range(0), n = state.range(1), percent = state.range(2);
   torch::manual_seed(kSeed);
   models::DenseLinear dense(m, n, /*withBias=*/true);
   const int64_t k = m * n * percent / 100 / (m + n);
   const auto d = lowrank::decomposeWeight(dense.denseWeight().t(), dense.bias(), lowrank::Method::Svd, nullptr);
-  models::LowRankLinear factorised(d.a.narrow(1, 0, k).contiguous(), d.b.narrow(0, 0, k).contiguous(), d.bias);
+  models::LowRankLinear factorized(d.a.narrow(1, 0, k).contiguous(), d.b.narrow(0, 0, k).contiguous(), d.bias);
   const at::Tensor x = torch::randn({512, m});
   torch::InferenceMode guard;
   pairedLoop(
-      state, [&] { benchmark::DoNotOptimize(factorised.forward(x)); },
+      state, [&] { benchmark::DoNotOptimize(factorized.forward(x)); },
       [&] { benchmark::DoNotOptimize(dense.forward(x)); }, "x_dense");
   state.counters["rank"] = static_cast<double>(k);
 }
-BENCHMARK(BM_OpFactorised)
+BENCHMARK(BM_OpFactorized)
     ->ArgsProduct({{768}, {3072}, {30, 50, 70}})
     ->ArgsProduct({{3072}, {768}, {50}})
     ->ArgsProduct({{4096}, {4096}, {30, 50, 70}})

@@ -1,7 +1,7 @@
 // The two methods' training steps against plain training of the same model on the same batches.
 //
 // ARS (issue 5's goal: <= 1.3x): one ARS training step vs a plain forward + backward. The ARS side is trainArs for kSteps steps (hypernetwork forward, Gumbel noise, the
-// masked full-rank factorised forward, task loss + hinge + alignment, backward to the hypernetwork,
+// masked full-rank factorized forward, task loss + hinge + alignment, backward to the hypernetwork,
 // Adam, the read-off at the end), divided by kSteps; the baseline is kSteps plain steps (forward,
 // task loss, backward into every weight of the dense model) on the same samples. Both run in each
 // iteration; the counter x_plain is the paired ratio per iteration (below 1: ARS is cheaper).

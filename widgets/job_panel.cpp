@@ -138,7 +138,7 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   m_tau = dspin(0.01, 10.0, 0.4, 2, 0.05, tr("Gumbel-sigmoid temperature tau"));
   m_alignNorm = new QComboBox;
   m_alignNorm->addItem(tr("share of energy (2-norm)"), QStringLiteral("energy"));
-  m_alignNorm->addItem(tr("largest value (ALGORITHMS.md)"), QStringLiteral("max"));
+  m_alignNorm->addItem(tr("largest value"), QStringLiteral("max"));
   m_alignNorm->setToolTip(tr("How each op's singular values are scaled in the alignment term"));
   m_logEvery = spin(1, 100000, 10, tr("Record the masks every N steps"));
   arsForm->addRow(tr("Steps"), m_arsSteps);

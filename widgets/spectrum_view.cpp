@@ -164,7 +164,7 @@ void SpectrumView::setOp(const api::OpResult& op, const std::vector<uint8_t>& ma
                 .arg(100.0 * m_energy, 0, 'f', 2)
                 .arg(count(factored), count(dense));
     if (dense > 0) info += tr(" (%1%)").arg(100.0 * double(factored) / double(dense), 0, 'f', 1);
-    if (!op.factorised) info += tr(" \u00b7 kept dense");
+    if (!op.factorized) info += tr(" \u00b7 kept dense");
     if (m_hasMask) {
       const bool prefix = !m_masked.empty() && m_masked.back() == int(m_masked.size()) - 1;
       info += tr(" \u00b7 mask keeps %1").arg(m_masked.size());

@@ -46,7 +46,7 @@ QString TeachLiveView::explanation() const {
       "(and a term that pulls each mask towards keeping its largest singular values).</p>"
       "<p>Top: kept rank per op (rows) over training steps (columns), brighter = more kept. Bottom: "
       "the task loss and the budget T(m) / T<sub>total</sub>, which starts near 1.5 (a full-rank "
-      "factorisation stores more than W) and falls to about p as the masks shrink where it hurts "
+      "factorization stores more than W) and falls to about p as the masks shrink where it hurts "
       "least. The final ranks are read off the trained masks and fitted to the budget exactly.</p>");
 }
 

@@ -31,7 +31,7 @@ struct JobSpec {
   int64_t arsSteps = 1000;      // the most steps (fewer when the budget is met and the loss plateaus)
   double arsLambda = 16.0;      // budget hinge weight
   double arsGamma = 10.0;       // alignment regulariser weight
-  std::string arsAlignNorm = "energy";  // alignment's spectrum scale: energy (2-norm) | max (largest value, ALGORITHMS.md)
+  std::string arsAlignNorm = "energy";  // alignment's spectrum scale: energy (2-norm, ALGORITHMS.md) | max (largest value)
   double arsTau = 0.4;          // Gumbel-sigmoid temperature
   double arsBias = 3.0;         // logit bias b
   double arsLearningRate = 1e-3;

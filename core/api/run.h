@@ -53,7 +53,7 @@ struct OpResult {
   int64_t inFeatures = 0, outFeatures = 0;
   int64_t rank = 0;          // chosen rank k
   int64_t fullRank = 0;      // min(M, N)
-  bool factorised = false;   // false: kept dense (full rank or dense-if-cheaper)
+  bool factorized = false;   // false: kept dense (full rank or dense-if-cheaper)
   double energyKept = 1.0;   // sum_{i<k} s_i^2 / sum s_i^2 of the decomposed matrix
   std::vector<float> spectrum;       // singular values of the matrix decomposed (weighted), descending
   std::vector<float> plainSpectrum;  // singular values of W itself (equal to spectrum for plain SVD)

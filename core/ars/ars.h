@@ -10,7 +10,8 @@
 //     L_task(f(x; m)) + lambda R(T(m), p T_total) + gamma (1/L) sum_l R_align(m_l),
 //     T(m) = sum_l (M_l + N_l) sum(m_l),  R(a, b) = log(max(a, b) / b),
 //     R_align(m_l) = || m_l * s_l - m'_l * s_l ||^2, m'_l the top-k mask with k = sum(m_l) (no gradient),
-// where s_l is normalised by its largest value (so gamma means the same on every model).
+// where s_l is divided by its 2-norm (ArsOptions::alignNorm "energy", the default; "max" divides
+// by its largest value), so that gamma means the same on every op and model.
 // Read-off: k_l = the number of positions with o + b > 0 (the noise-free mask), keep the TOP k_l
 // triplets, then meet the budget: over it, the score threshold rises until the ranks fit; under it,
 // the ops' next-most-probable ranks fill what is left (select::fillBudget, never going over).
@@ -43,7 +44,7 @@ struct ArsOptions {
   double gamma = 10.0;        // alignment regulariser weight
   // How each op's singular values are scaled inside the alignment term. "energy" (the default)
   // divides by the 2-norm, so a hole in the mask costs its share of the op's energy; "max" divides by
-  // the largest value, as ALGORITHMS.md section 2 says. With "max" the term holds ops with a flat
+  // the largest value, as ALGORITHMS.md section 2 once said. With "max" the term holds ops with a flat
   // spectrum far more firmly than ops with a dominant first singular value, and on gpt-mini ARS then
   // cuts the MLP's up-projection to a tenth and loses to equal ranks (README, "ARS").
   std::string alignNorm = "energy";

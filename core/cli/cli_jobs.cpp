@@ -116,7 +116,7 @@ json opsJson(const std::vector<api::OpResult>& ops, bool spectra) {
   json a = json::array();
   for (const auto& o : ops) {
     json j{{"name", o.name}, {"in", o.inFeatures}, {"out", o.outFeatures}, {"rank", o.rank}, {"full_rank", o.fullRank},
-           {"factorized", o.factorised}, {"energy_kept", o.energyKept}};
+           {"factorized", o.factorized}, {"energy_kept", o.energyKept}};
     if (spectra) {
       j["spectrum"] = o.spectrum;
       j["plain_spectrum"] = o.plainSpectrum;
@@ -133,7 +133,7 @@ void printOps(const std::vector<api::OpResult>& ops) {
   for (const auto& o : ops)
     std::cout << std::left << std::setw(22) << o.name << std::right << std::setw(6) << o.inFeatures << std::setw(6)
               << o.outFeatures << std::setw(7) << o.rank << std::setw(6) << o.fullRank << std::setw(10)
-              << (o.factorised ? "low-rank" : (o.rank < o.fullRank ? "dense*" : "dense")) << std::setw(9)
+              << (o.factorized ? "low-rank" : (o.rank < o.fullRank ? "dense*" : "dense")) << std::setw(9)
               << std::fixed << std::setprecision(1) << 100.0 * o.energyKept << "%\n";
   std::cout << "(dense* = kept dense at rank k because k (M + N) >= M N)\n";
 }

@@ -485,7 +485,7 @@ std::vector<api::OpResult> Job::opResults() const {
     r.outFeatures = info.outFeatures;
     r.rank = m_ranks[i];
     r.fullRank = select::fullRank(info);
-    r.factorised = m_ranks[i] < r.fullRank && select::isFactorised(info, m_ranks[i]);
+    r.factorized = m_ranks[i] < r.fullRank && select::isFactorized(info, m_ranks[i]);
     r.energyKept = d.energyKept(m_ranks[i]);
     if (!m_rankDynaKept.empty()) {
       // The groups RankDyna kept need not be the top ones: their share of the starting spectrum.

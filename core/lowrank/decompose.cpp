@@ -314,7 +314,7 @@ void applyRanks(models::LanguageModel& model, const std::vector<OpDecomposition>
                   std::to_string(d.a.size(1)) + " triplets");
     const at::Tensor a = d.a.narrow(1, 0, k).to(at::kFloat).clone();
     const at::Tensor b = d.b.narrow(0, 0, k).to(at::kFloat).clone();
-    if (select::isFactorised(info, k)) {
+    if (select::isFactorized(info, k)) {
       entries[i].slot->replace(std::make_shared<models::LowRankLinear>(a, b, d.bias.defined() ? d.bias.clone() : at::Tensor()));
     } else {
       // Dense is cheaper at this rank: store the rank-k product as a dense weight.

@@ -222,9 +222,9 @@ void loadFactorized(const fs::path& dir, const LoadOptions& options, LoadedModel
     }
   }
   if (manifest.value("format", "") != "ranklab-factorized")
-    throw Error(manifestFile.string() + ": not a RankLab factorised model (format is not \"ranklab-factorized\")");
+    throw Error(manifestFile.string() + ": not a RankLab factorized model (format is not \"ranklab-factorized\")");
   if (manifest.value("version", 0) != 1)
-    throw Error(manifestFile.string() + ": factorised format version " + manifest.value("version", nlohmann::json()).dump() +
+    throw Error(manifestFile.string() + ": factorized format version " + manifest.value("version", nlohmann::json()).dump() +
                 " is not supported (this build reads version 1)");
   const auto config = io::parseHfConfig(dir / "config.json");
   out.model = createModel(config, /*initialise=*/false);

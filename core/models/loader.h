@@ -1,6 +1,6 @@
 // Loading models from disk in any supported format, and writing them back out.
 //
-// Formats: a RankLab factorised directory (ranklab.json + factors.safetensors + config.json, see
+// Formats: a RankLab factorized directory (ranklab.json + factors.safetensors + config.json, see
 // saveFactorizedDirectory), a Hugging Face directory (config.json + model.safetensors or a sharded index), a GGUF
 // file (llama architecture; F32/F16/BF16/Q8_0 tensors; embedded tokenizer), a llama2.c checkpoint
 // (.bin; tokenizer passed separately). Everything is validated before use; failures throw
@@ -48,7 +48,7 @@ LoadedModel loadModel(const std::filesystem::path& path, const LoadOptions& opti
 // Floating-point weights are stored as `dtype` (float32, float16 or bfloat16).
 void saveHfDirectory(const LoadedModel& loaded, const std::filesystem::path& dir, c10::ScalarType dtype = c10::kFloat);
 
-// Writes a RankLab factorised directory that loadModel reloads with identical logits:
+// Writes a RankLab factorized directory that loadModel reloads with identical logits:
 //  - config.json: the Hugging Face config of the uncompressed architecture;
 //  - factors.safetensors: every parameter and buffer of the model under its LibTorch module path
 //    (an op stored low-rank holds "<slot>.impl.a" [M, k] and "<slot>.impl.b" [k, N], a dense one

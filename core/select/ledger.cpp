@@ -10,10 +10,10 @@ namespace ranklab::select {
 
 int64_t fullRank(const api::OpInfo& op) { return std::min(op.inFeatures, op.outFeatures); }
 
-bool isFactorised(const api::OpInfo& op, int64_t k) { return k * (op.inFeatures + op.outFeatures) < op.params(); }
+bool isFactorized(const api::OpInfo& op, int64_t k) { return k * (op.inFeatures + op.outFeatures) < op.params(); }
 
 int64_t opCost(const api::OpInfo& op, int64_t k) {
-  return isFactorised(op, k) ? k * (op.inFeatures + op.outFeatures) : op.params();
+  return isFactorized(op, k) ? k * (op.inFeatures + op.outFeatures) : op.params();
 }
 
 Ledger ledger(const std::vector<api::OpInfo>& ops, const std::vector<int64_t>& ranks) {

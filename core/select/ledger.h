@@ -1,6 +1,6 @@
 // The one budget ledger (ALGORITHMS.md section 0). Torch-free.
 //
-// For compressible ops with W of shape M x N, a rank-k factorisation stores k (M + N) numbers.
+// For compressible ops with W of shape M x N, a rank-k factorization stores k (M + N) numbers.
 // T_total = sum M N; T(k) = sum cost(k_l); p = T(k) / T_total is THE budget knob ("keep 40%" is
 // p = 0.40). An op whose k satisfies k (M + N) >= M N stays dense and costs M N (dense-if-cheaper).
 #pragma once
@@ -14,8 +14,8 @@ namespace ranklab::select {
 
 // Parameters op `op` costs at rank k under the dense-if-cheaper rule.
 int64_t opCost(const api::OpInfo& op, int64_t k);
-// True when rank k is stored factorised (k (M + N) < M N).
-bool isFactorised(const api::OpInfo& op, int64_t k);
+// True when rank k is stored factorized (k (M + N) < M N).
+bool isFactorized(const api::OpInfo& op, int64_t k);
 // min(M, N): the full rank of the op.
 int64_t fullRank(const api::OpInfo& op);
 

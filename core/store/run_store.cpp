@@ -141,8 +141,13 @@ CREATE TABLE sensitivity (
 );
 )sql";
 
+// Version 3: one spelling, "factorized", in code, JSON and the schema.
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE op_results RENAME COLUMN factorised TO factorized;
+)sql";
+
 // kMigrations[v] takes a database from user_version v to v + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == RunStore::kSchemaVersion,
               "one migration per schema version");
 
@@ -510,7 +515,7 @@ void insertOps(const Db& db, int64_t runId, const std::vector<api::OpResult>& op
   Statement s(
       db, "writing op results",
       "INSERT INTO op_results (run_id, op_index, name, layer, kind, in_features, out_features, kept_rank, "
-      "full_rank, factorised, energy_kept, spectrum, plain_spectrum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+      "full_rank, factorized, energy_kept, spectrum, plain_spectrum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
       "?, "
       "?, ?)");
   for (const auto& op : ops) {
@@ -523,7 +528,7 @@ void insertOps(const Db& db, int64_t runId, const std::vector<api::OpResult>& op
     s.bind(7, op.outFeatures);
     s.bind(8, op.rank);
     s.bind(9, op.fullRank);
-    s.bind(10, static_cast<int64_t>(op.factorised ? 1 : 0));
+    s.bind(10, static_cast<int64_t>(op.factorized ? 1 : 0));
     s.bind(11, op.energyKept);
     s.bindBlob(12, encodeFloats(op.spectrum));
     s.bindBlob(13, encodeFloats(op.plainSpectrum));
@@ -616,7 +621,7 @@ std::vector<api::SensitivityEntry> readSensitivity(const Db& db, const std::stri
 std::vector<api::OpResult> readOps(const Db& db, int64_t runId) {
   Statement s(
       db, "reading op results of run " + std::to_string(runId),
-      "SELECT op_index, name, layer, kind, in_features, out_features, kept_rank, full_rank, factorised, "
+      "SELECT op_index, name, layer, kind, in_features, out_features, kept_rank, full_rank, factorized, "
       "energy_kept, spectrum, plain_spectrum FROM op_results WHERE run_id = ? ORDER BY op_index");
   s.bind(1, runId);
   std::vector<api::OpResult> ops;
@@ -630,7 +635,7 @@ std::vector<api::OpResult> readOps(const Db& db, int64_t runId) {
     op.outFeatures = s.int64(5);
     op.rank = s.int64(6);
     op.fullRank = s.int64(7);
-    op.factorised = s.int64(8) != 0;
+    op.factorized = s.int64(8) != 0;
     op.energyKept = s.real(9);
     const std::string where = "run " + std::to_string(runId) + ", op " + std::to_string(op.index);
     op.spectrum = decodeFloats(db, s.blob(10), where + " spectrum");

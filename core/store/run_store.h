@@ -39,7 +39,7 @@ struct MergeReport {
 
 class RunStore {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // The default database: $RANKLAB_DB if set, else $XDG_DATA_HOME/ranklab/runs.db, else
   // ~/.local/share/ranklab/runs.db.

@@ -151,7 +151,7 @@ std::shared_ptr<models::LanguageModel> withClassifier(const models::LanguageMode
     auto* to = target.find(item.key());
     if (!to || to->sizes() != item.value().sizes())
       throw Error("cannot start a classifier from this encoder: its weight '" + item.key() +
-                  "' has no dense counterpart (a factorised model? fine-tune the dense encoder, then compress it)");
+                  "' has no dense counterpart (a factorized model? fine-tune the dense encoder, then compress it)");
     to->copy_(item.value());
   }
   model->to(encoder.device());

@@ -65,7 +65,7 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
 // task model starts from a pretrained encoder (transformers' BertForSequenceClassification.from_pretrained
 // of a BertForMaskedLM checkpoint does the same). On the encoder's device, in eval mode. Throws
 // ranklab::Error for decoders, for fewer than two labels, and for encoders whose weights do not map
-// onto a dense model (a factorised export: fine-tune the dense encoder, then compress it).
+// onto a dense model (a factorized export: fine-tune the dense encoder, then compress it).
 std::shared_ptr<models::LanguageModel> withClassifier(const models::LanguageModel& encoder,
                                                       const std::vector<std::string>& labels, uint64_t seed);
 

@@ -234,7 +234,7 @@ TEST_F(CliRuns, ExportsEvaluateToThePerplexityTheJobReported) {
   const json fe = parse(test::runCli("eval " + factorized.string() + " --text " + text.string() + " --json"));
   EXPECT_EQ(fe["documents"], 3);
   EXPECT_EQ(fe["tokens"], fj["after"]["tokens"]);
-  // Metric: perplexity, relative tolerance 1e-6: the factorised export reloads the same factors.
+  // Metric: perplexity, relative tolerance 1e-6: the factorized export reloads the same factors.
   EXPECT_LE(relDiff(fe["perplexity"].get<double>(), fj["after"]["perplexity"].get<double>()), 1e-6)
       << fe["perplexity"] << " vs " << fj["after"]["perplexity"];
 

@@ -99,7 +99,7 @@ TEST_F(Cuda, CompressionJobMatchesTheCpu) {
   }
 }
 
-// The two methods on the GPU: ARS (hypernetwork, Gumbel masks, gated factorised forward, read-off)
+// The two methods on the GPU: ARS (hypernetwork, Gumbel masks, gated factorized forward, read-off)
 // and RankDyna (SVD re-parametrised ops, scores, reallocations) follow the CPU run.
 TEST_F(Cuda, ArsAndRankDynaFollowTheCpu) {
   const auto scratch = fs::temp_directory_path() / ("ranklab_gpu_methods_" + std::to_string(::getpid()));

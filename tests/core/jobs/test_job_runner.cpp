@@ -168,12 +168,12 @@ TEST_F(Jobs, ReferenceModelOrderingOfTheFiveDecompositions) {
   EXPECT_THAT(stored.run.versionsJson, HasSubstr("torch"));
 }
 
-TEST_F(Jobs, FactorisedExportReloadsWithIdenticalLogitsAndDenseExportLoadsAsAPlainModel) {
+TEST_F(Jobs, FactorizedExportReloadsWithIdenticalLogitsAndDenseExportLoadsAsAPlainModel) {
   const auto model = tinyGpt2();
   auto spec = baseSpec(model);
   spec.keep = 0.3;
   spec.evalText = (m_dir / "text.txt").string();
-  spec.exportDir = (m_dir / "factorised").string();
+  spec.exportDir = (m_dir / "factorized").string();
   const auto out = run(spec);
   ASSERT_EQ(out.status, "succeeded") << out.error;
 
@@ -184,20 +184,20 @@ TEST_F(Jobs, FactorisedExportReloadsWithIdenticalLogitsAndDenseExportLoadsAsAPla
   for (const auto& op : out.data.ops) ranks.push_back(op.rank);
   lowrank::applyRanks(*original.model, decs, ranks);
 
-  auto reloaded = models::loadModel(m_dir / "factorised", {"cpu", ""});
+  auto reloaded = models::loadModel(m_dir / "factorized", {"cpu", ""});
   EXPECT_EQ(reloaded.format, "ranklab-factorized");
   ASSERT_NE(reloaded.tokenizer, nullptr);
   int lowRank = 0;
   for (const auto& e : reloaded.model->ops().entries())
     lowRank += std::dynamic_pointer_cast<models::LowRankLinear>(e.slot->impl()) != nullptr;
-  EXPECT_EQ(lowRank, 12);  // every op factorised at p = 0.3
+  EXPECT_EQ(lowRank, 12);  // every op factorized at p = 0.3
   torch::InferenceMode guard;
   const auto ids = torch::randint(0, 50257, {2, 20}, torch::kLong);
   const auto a = original.model->forward(ids, nullptr), b = reloaded.model->forward(ids, nullptr);
   // Metric: max abs logit difference, 1e-5.
   EXPECT_LT((a - b).abs().max().item<float>(), 1e-5f);
 
-  std::ifstream manifestIn(m_dir / "factorised" / "ranklab.json");
+  std::ifstream manifestIn(m_dir / "factorized" / "ranklab.json");
   const auto manifest = nlohmann::json::parse(manifestIn);
   EXPECT_EQ(manifest["rank_pattern"].size(), 12u);
   EXPECT_EQ(manifest["rank_pattern"]["layers.0.attn.q"], ranks[0]);
@@ -216,9 +216,9 @@ TEST_F(Jobs, FactorisedExportReloadsWithIdenticalLogitsAndDenseExportLoadsAsAPla
   EXPECT_LT((dense.model->forward(ids, nullptr) - a).abs().max().item<float>(), 1e-4f);
 
   // A damaged manifest is a clear error naming the file.
-  std::ofstream(m_dir / "factorised" / "ranklab.json", std::ios::trunc) << "{\"format\": \"ranklab-factorized\", \"version\": 7}";
+  std::ofstream(m_dir / "factorized" / "ranklab.json", std::ios::trunc) << "{\"format\": \"ranklab-factorized\", \"version\": 7}";
   try {
-    models::loadModel(m_dir / "factorised", {"cpu", ""});
+    models::loadModel(m_dir / "factorized", {"cpu", ""});
     FAIL() << "a version-7 manifest loaded";
   } catch (const Error& e) {
     EXPECT_THAT(std::string(e.what()), HasSubstr("ranklab.json"));

@@ -170,7 +170,7 @@ TEST_F(JobStages, DecomposeComputesEveryOpOnceThenServesTheCache) {
   EXPECT_EQ((again->decompositions()[0].s - job->decompositions()[0].s).abs().max().item<float>(), 0.0f);
 }
 
-TEST_F(JobStages, SelectRanksMeetsTheBudgetAndApplyFactorisesTheModel) {
+TEST_F(JobStages, SelectRanksMeetsTheBudgetAndApplyFactorizesTheModel) {
   m_spec.selector = "energy";
   m_spec.keep = 0.4;
   auto job = loaded();
@@ -186,13 +186,13 @@ TEST_F(JobStages, SelectRanksMeetsTheBudgetAndApplyFactorisesTheModel) {
   job->apply();
   EXPECT_NEAR(job->record().keptFraction, ledger.keptFraction, 1e-12);
   EXPECT_TRUE(job->decompositions().empty()) << "the factors live in the model after apply";
-  int factorised = 0;
+  int factorized = 0;
   for (const auto& e : job->model().ops().entries())
-    factorised += std::dynamic_pointer_cast<models::LowRankLinear>(e.slot->impl()) != nullptr;
+    factorized += std::dynamic_pointer_cast<models::LowRankLinear>(e.slot->impl()) != nullptr;
   int expected = 0;
-  for (const auto& op : job->outcome().data.ops) expected += op.factorised;
-  EXPECT_EQ(factorised, expected);
-  EXPECT_GT(factorised, 0);
+  for (const auto& op : job->outcome().data.ops) expected += op.factorized;
+  EXPECT_EQ(factorized, expected);
+  EXPECT_GT(factorized, 0);
 }
 
 TEST_F(JobStages, EvaluateAfterExportAndSucceedWorkWithoutAStore) {

@@ -208,7 +208,7 @@ TEST(RankDyna, RunMeetsTheBudgetAndRecordsEveryReallocation) {
   EXPECT_LE(select::ledger(infos, r.ranks).keptFraction, 0.4);
   EXPECT_GT(select::ledger(infos, r.ranks).keptFraction, 0.4 - largestGroup / total);
   for (size_t i = 0; i < infos.size(); ++i)
-    if (r.ranks[i] < select::fullRank(infos[i]) && select::isFactorised(infos[i], r.ranks[i])) {
+    if (r.ranks[i] < select::fullRank(infos[i]) && select::isFactorized(infos[i], r.ranks[i])) {
       EXPECT_NE(std::dynamic_pointer_cast<models::LowRankLinear>(model->ops().entries()[i].slot->impl()), nullptr);
     }
   EXPECT_EQ(r.finetune.series.empty(), false);

@@ -11,9 +11,9 @@ namespace {
 api::OpInfo op(const char* name, int64_t m, int64_t n) { return api::OpInfo{name, 0, "q", m, n, false}; }
 
 TEST(Ledger, DenseIfCheaperRule) {
-  const auto q = op("q", 64, 64);  // factorised while k * 128 < 4096, i.e. k < 32
-  EXPECT_TRUE(select::isFactorised(q, 31));
-  EXPECT_FALSE(select::isFactorised(q, 32));
+  const auto q = op("q", 64, 64);  // factorized while k * 128 < 4096, i.e. k < 32
+  EXPECT_TRUE(select::isFactorized(q, 31));
+  EXPECT_FALSE(select::isFactorized(q, 32));
   EXPECT_EQ(select::opCost(q, 10), 10 * 128);
   EXPECT_EQ(select::opCost(q, 40), 64 * 64);  // stays dense: counted as M N
   EXPECT_EQ(select::fullRank(op("up", 64, 172)), 64);

@@ -288,7 +288,7 @@ TEST(FillBudget, FitsAndFillsTheBudgetOnStoriesAndGpt2Shapes) {
 }
 
 TEST(FillBudget, CrossingIntoTheDenseRegimeIsChargedMN) {
-  // a is 3x5: rank 1 costs 8; rank 2 would be 16 factorised but stays dense at 15, so the step
+  // a is 3x5: rank 1 costs 8; rank 2 would be 16 factorized but stays dense at 15, so the step
   // costs 7; rank 3 is free. b is 4x4: 8 per rank until dense at rank 2 (16). T_total = 31.
   // a's gain is higher, so with a budget of 23: a 0->1 (8), 1->2 (7, total 15), 2->3 (0),
   // b 0->1 (8, total 23), b 1->2 (8) no longer fits. Charging k (M + N) would stop a at rank 1.

@@ -164,7 +164,7 @@ inline api::OpResult sampleOp(int64_t index, const std::string& kind) {
   op.outFeatures = index % 2 ? 3072 : 768;
   op.rank = 100 + index;
   op.fullRank = 768;
-  op.factorised = index % 3 != 0;
+  op.factorized = index % 3 != 0;
   op.energyKept = 0.875 + 0.001 * static_cast<double>(index);
   // Extremes a sloppy encoding would mangle: the largest float, a subnormal, negative zero.
   op.spectrum = {3.4028235e38f, 12.5f, 1.0f / 3.0f, 1e-42f, -0.0f};
@@ -243,7 +243,7 @@ inline void expectSameOps(const std::vector<api::OpResult>& a, const std::vector
     EXPECT_EQ(a[i].outFeatures, b[i].outFeatures);
     EXPECT_EQ(a[i].rank, b[i].rank);
     EXPECT_EQ(a[i].fullRank, b[i].fullRank);
-    EXPECT_EQ(a[i].factorised, b[i].factorised);
+    EXPECT_EQ(a[i].factorized, b[i].factorized);
     EXPECT_PRED2(sameDouble, a[i].energyKept, b[i].energyKept);
     EXPECT_PRED2(sameFloats, a[i].spectrum, b[i].spectrum);
     EXPECT_PRED2(sameFloats, a[i].plainSpectrum, b[i].plainSpectrum);

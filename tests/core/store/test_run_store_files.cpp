@@ -82,7 +82,7 @@ TEST(RunStoreFiles, RefusesADatabaseFromANewerRankLab) {
   }
   const auto message = messageOf(file);
   EXPECT_THAT(message, HasSubstr(file.string()));
-  EXPECT_THAT(message, HasSubstr("was written by a newer RankLab (schema 99, this build reads up to 2)"));
+  EXPECT_THAT(message, HasSubstr("was written by a newer RankLab (schema 99, this build reads up to 3)"));
   RawDb raw(file);
   EXPECT_EQ(raw.integer("PRAGMA user_version"), 99);
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "delete");  // not switched to WAL either

@@ -138,7 +138,7 @@ TEST(RunStoreMerge, MergesAVersion1DatabaseByUpgradingIt) {
   EXPECT_EQ(store.series(merged[0].id).size(), 3u);
   EXPECT_EQ(store.evals(merged[0].id).size(), 2u);
   RawDb raw(old);
-  EXPECT_EQ(raw.integer("PRAGMA user_version"), 2);
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), RunStore::kSchemaVersion);
 }
 
 }  // namespace

@@ -51,7 +51,7 @@ TEST(RunStoreMigration, UpgradesAVersion1DatabaseKeepingItsRows) {
   writeV1Database(file);
 
   RunStore store(file);
-  EXPECT_EQ(store.schemaVersion(), 2);
+  EXPECT_EQ(store.schemaVersion(), RunStore::kSchemaVersion);
   const auto runs = store.listRuns();
   ASSERT_EQ(runs.size(), 2u);
   const auto& failed = runs[0];  // newest first
@@ -85,12 +85,17 @@ TEST(RunStoreMigration, UpgradesAVersion1DatabaseKeepingItsRows) {
 
   const auto ops = store.ops(1);
   ASSERT_EQ(ops.size(), 2u);
+  {
+    RawDb raw(file);  // version 3 renamed the column to the one spelling used everywhere
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM pragma_table_info('op_results') WHERE name = 'factorized'"), 1);
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM pragma_table_info('op_results') WHERE name = 'factorised'"), 0);
+  }
   EXPECT_EQ(ops[0].name, "h.0.attn.q");
   EXPECT_EQ(ops[0].rank, 16);
-  EXPECT_TRUE(ops[0].factorised);
+  EXPECT_TRUE(ops[0].factorized);
   EXPECT_THAT(ops[0].spectrum, ElementsAre(3.0f, 1.0f, 0.5f));  // float32 LE written by hand
   EXPECT_THAT(ops[0].plainSpectrum, ElementsAre(3.0f, 2.0f));
-  EXPECT_FALSE(ops[1].factorised);
+  EXPECT_FALSE(ops[1].factorized);
   EXPECT_TRUE(ops[1].spectrum.empty());
   const auto series = store.series(1);
   ASSERT_EQ(series.size(), 3u);

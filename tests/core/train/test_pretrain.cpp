@@ -263,13 +263,13 @@ TEST_F(Pretrain, AClassifierStartsFromTheEncodersWeights) {
   auto gpt = models::createModel(tinyGpt2());
   EXPECT_THROW(train::withClassifier(*gpt, {"a", "b"}, 0), Error);
   EXPECT_THROW(train::withClassifier(*encoder, {"only"}, 0), Error);
-  // A factorised encoder's weights have no dense counterpart: refused, not silently replaced.
-  auto factorised = models::createModel(tinyBert());
-  const auto first = factorised->ops().entries().front().info;
-  factorised->ops().replace(first.name, std::make_shared<models::LowRankLinear>(
+  // A factorized encoder's weights have no dense counterpart: refused, not silently replaced.
+  auto factorized = models::createModel(tinyBert());
+  const auto first = factorized->ops().entries().front().info;
+  factorized->ops().replace(first.name, std::make_shared<models::LowRankLinear>(
                                             at::randn({first.inFeatures, 4}), at::randn({4, first.outFeatures}),
                                             at::randn({first.outFeatures})));
-  EXPECT_THROW(train::withClassifier(*factorised, {"a", "b"}, 0), Error);
+  EXPECT_THROW(train::withClassifier(*factorized, {"a", "b"}, 0), Error);
 }
 
 TEST_F(Pretrain, AnInterruptedFineTuneResumesBitExactly) {

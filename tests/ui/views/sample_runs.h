@@ -46,7 +46,7 @@ inline api::RunData sampleRun(int64_t id, const std::string& selector = "ars", d
       op.outFeatures = k == 4 ? 1024 : 256;
       op.fullRank = 256;
       op.rank = 16 + 8 * layer + k;
-      op.factorised = true;
+      op.factorized = true;
       double total = 0.0, kept = 0.0;
       for (int i = 0; i < 256; ++i) {
         const float s = static_cast<float>(10.0 * std::exp(-i / 40.0));

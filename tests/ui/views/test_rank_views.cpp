@@ -28,7 +28,7 @@ api::OpResult makeOp(const std::string& name, int layer, const std::string& kind
   auto op = ranklab::test::namedOp<api::OpResult>(name, layer, kind, in, out);
   op.fullRank = std::min(in, out);
   op.rank = rank;
-  op.factorised = true;
+  op.factorized = true;
   return op;
 }
 
@@ -155,7 +155,7 @@ TEST(RankAllocationView, KindsInOrderOfFirstAppearanceEachByLayer) {
 
 TEST(RankAllocationView, UniformRanksMeetTheBudgetExactly) {
   RankAllocationView view;
-  // p = 0.499 of T_total = 1 572 864; all ops have K = 256 and stay factorised, cost 9216 k:
+  // p = 0.499 of T_total = 1 572 864; all ops have K = 256 and stay factorized, cost 9216 k:
   // k = floor(784 859.1 / 9216) = 85.
   const api::RunData half = sampleRun(1, "ars", 0.5);
   view.setRun(half);
