@@ -45,7 +45,8 @@ class JobWorker : public QObject, public ProgressSink, public jobs::JobObserver 
     m_latest.total = total;
     m_latest.elapsedSeconds = now;
     const double inPhase = now - m_phaseStart;
-    m_latest.phaseEtaSeconds = (total > 0 && done > 0 && inPhase > 0.0) ? inPhase / double(done) * double(total - done) : -1.0;
+    m_latest.phaseEtaSeconds =
+        (total > 0 && done > 0 && inPhase > 0.0) ? inPhase / double(done) * double(total - done) : -1.0;
     m_haveProgress = true;
     flush(false);
   }
@@ -189,7 +190,10 @@ void JobController::startNext() {
   emit queueChanged(m_queue.size());
   emit jobStarted(next.ticket, next.spec);
   QMetaObject::invokeMethod(
-      m_worker, [worker = m_worker, ticket = next.ticket, spec = next.spec, cancel = m_runningCancel] { worker->run(ticket, spec, cancel); },
+      m_worker,
+      [worker = m_worker, ticket = next.ticket, spec = next.spec, cancel = m_runningCancel] {
+        worker->run(ticket, spec, cancel);
+      },
       Qt::QueuedConnection);
 }
 
@@ -201,7 +205,8 @@ void JobController::onWorkerDone(qint64 ticket, const api::JobOutcome& outcome) 
   } else if (outcome.status == "cancelled") {
     emit cancelled(ticket);
   } else {
-    emit failed(ticket, QString::fromStdString(outcome.error.empty() ? std::string("the job failed") : outcome.error));
+    emit failed(ticket, QString::fromStdString(outcome.error.empty() ? std::string("the job failed")
+                                                                     : outcome.error));
   }
   startNext();
 }

@@ -29,9 +29,9 @@ namespace ranklab::app {
 
 // One progress report of the running job.
 struct JobProgress {
-  QString phase;            // "evaluate", "calibrate", "decompose", "ars", "finetune", ...
-  qint64 done = 0, total = 0;  // units of `phase`; total 0 = unknown
-  double elapsedSeconds = 0.0;  // since the job started
+  QString phase;                  // "evaluate", "calibrate", "decompose", "ars", "finetune", ...
+  qint64 done = 0, total = 0;     // units of `phase`; total 0 = unknown
+  double elapsedSeconds = 0.0;    // since the job started
   double phaseEtaSeconds = -1.0;  // remaining time of this phase from its rate so far; -1 unknown
 };
 

@@ -55,15 +55,15 @@ class ModelLoader : public QObject {
   };
 
   void startOnWorker(const Request& request);
-  void onWorkerDone(quint64 id, bool ok, const ranklab::api::ModelSummary& summary,
-                    const QString& error, qint64 elapsedMs);
+  void onWorkerDone(quint64 id, bool ok, const ranklab::api::ModelSummary& summary, const QString& error,
+                    qint64 elapsedMs);
 
   QThread* m_thread = nullptr;
   QObject* m_worker = nullptr;  // lives on m_thread; deleted after the thread has stopped
   quint64 m_nextId = 0;
-  Request m_current;         // the newest request
-  bool m_loading = false;    // the newest request has not been reported yet
-  bool m_workerBusy = false; // the worker is inside inspectModel (for m_current or an older request)
+  Request m_current;          // the newest request
+  bool m_loading = false;     // the newest request has not been reported yet
+  bool m_workerBusy = false;  // the worker is inside inspectModel (for m_current or an older request)
   qint64 m_lastLoadMs = 0;
 };
 
