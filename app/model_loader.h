@@ -13,14 +13,15 @@
 #include <QMetaType>
 #include <QObject>
 #include <QString>
+#include <memory>
 
 #include "api/types.h"
 
 Q_DECLARE_METATYPE(ranklab::api::ModelSummary)
 
-class QThread;
-
 namespace ranklab::app {
+
+class WorkerThread;
 
 class ModelLoader : public QObject {
   Q_OBJECT
@@ -58,8 +59,7 @@ class ModelLoader : public QObject {
   void onWorkerDone(quint64 id, bool ok, const ranklab::api::ModelSummary& summary, const QString& error,
                     qint64 elapsedMs);
 
-  QThread* m_thread = nullptr;
-  QObject* m_worker = nullptr;  // lives on m_thread; deleted after the thread has stopped
+  std::unique_ptr<WorkerThread> m_worker;
   quint64 m_nextId = 0;
   Request m_current;          // the newest request
   bool m_loading = false;     // the newest request has not been reported yet
