@@ -1,36 +1,36 @@
 #include "app/job_controller.h"
 
 #include <QElapsedTimer>
-#include <QThread>
-#include <exception>
-#include <mutex>
+#include <utility>
 
+#include "app/worker_thread.h"
 #include "jobs/job_runner.h"
 
 namespace ranklab::app {
+namespace {
 
-// Lives on the worker thread; runs one job at a time and batches what it reports.
-class JobWorker : public QObject, public ProgressSink, public jobs::JobObserver {
-  Q_OBJECT
-
+// Made per job on the worker thread: runs the job and batches what it reports. Every batch goes to
+// the controller through the worker's deliver(), and is dropped there unless its ticket is still the
+// running one (a cancelled job's late batch is not shown).
+class JobReporter : public ProgressSink, public jobs::JobObserver {
  public:
-  void run(qint64 ticket, const api::JobSpec& spec, const std::shared_ptr<CancelToken>& cancel) {
-    m_ticket = ticket;
+  JobReporter(JobController* controller, WorkerThread* worker, qint64 ticket)
+      : m_controller(controller), m_worker(worker), m_ticket(ticket) {}
+
+  api::JobOutcome run(const api::JobSpec& spec, CancelToken& cancel) {
     m_clock.start();
     m_lastFlushMs = -JobController::kThrottleMs;
-    m_phase.clear();
     api::JobOutcome outcome;
     try {
-      outcome = jobs::JobRunner().run(spec, *this, *cancel, this);
-    } catch (const std::exception& e) {  // JobRunner promises not to throw; never let one escape anyway
-      outcome.status = "failed";
-      outcome.error = e.what();
+      outcome = jobs::JobRunner().run(spec, *this, cancel, this);
     } catch (...) {
-      outcome.status = "failed";
-      outcome.error = "unknown error";
+      // JobRunner promises not to throw. If it does anyway, what it reported still goes before the
+      // final signal, and the WorkerThread reports the exception (the controller emits failed()).
+      flush(true);
+      throw;
     }
     flush(true);
-    emit done(ticket, outcome);
+    return outcome;
   }
 
   // ProgressSink
@@ -45,46 +45,53 @@ class JobWorker : public QObject, public ProgressSink, public jobs::JobObserver 
     m_latest.total = total;
     m_latest.elapsedSeconds = now;
     const double inPhase = now - m_phaseStart;
-    m_latest.phaseEtaSeconds = (total > 0 && done > 0 && inPhase > 0.0) ? inPhase / double(done) * double(total - done) : -1.0;
+    m_latest.phaseEtaSeconds =
+        (total > 0 && done > 0 && inPhase > 0.0) ? inPhase / double(done) * double(total - done) : -1.0;
     m_haveProgress = true;
     flush(false);
   }
 
   // JobObserver
-  void runStarted(const api::RunRecord& run) override { emit runRecord(m_ticket, run); }
+  void runStarted(const api::RunRecord& run) override {
+    live([run](JobController* c, qint64 t) { emit c->runStarted(t, run); });
+  }
   void seriesPoint(const api::SeriesPoint& point) override {
     m_series.push_back(point);
     flush(false);
   }
   void opsChosen(const std::vector<api::OpResult>& ops) override {
     flush(true);  // frames logged before the final ranks go first
-    emit ops_(m_ticket, ops);
+    live([ops](JobController* c, qint64 t) { emit c->opsChosen(t, ops); });
   }
   void maskFrame(const api::MaskFrame& frame) override {
     m_frames.push_back(frame);
     flush(false);
   }
 
- signals:
-  void progressed(qint64 ticket, const ranklab::app::JobProgress& progress);
-  void runRecord(qint64 ticket, const ranklab::api::RunRecord& run);
-  void series(qint64 ticket, const std::vector<ranklab::api::SeriesPoint>& points);
-  void frames(qint64 ticket, const std::vector<ranklab::api::MaskFrame>& frames);
-  void ops_(qint64 ticket, const std::vector<ranklab::api::OpResult>& ops);
-  void done(qint64 ticket, const ranklab::api::JobOutcome& outcome);
-
  private:
+  // Runs `emitter` on the controller's thread if this job is still the running one there.
+  template <typename Emitter>
+  void live(Emitter emitter) {
+    m_worker->deliver([c = m_controller, t = m_ticket, emitter = std::move(emitter)] {
+      if (t == c->runningTicket()) emitter(c, t);
+    });
+  }
+
   void flush(bool force) {
     const qint64 now = m_clock.elapsed();
     if (!force && now - m_lastFlushMs < JobController::kThrottleMs) return;
     m_lastFlushMs = now;
-    if (!m_series.empty()) emit series(m_ticket, std::exchange(m_series, {}));
-    if (!m_frames.empty()) emit frames(m_ticket, std::exchange(m_frames, {}));
-    if (m_haveProgress) emit progressed(m_ticket, m_latest);
+    if (!m_series.empty())
+      live([s = std::exchange(m_series, {})](JobController* c, qint64 t) { emit c->seriesPoints(t, s); });
+    if (!m_frames.empty())
+      live([f = std::exchange(m_frames, {})](JobController* c, qint64 t) { emit c->maskFrames(t, f); });
+    if (m_haveProgress) live([p = m_latest](JobController* c, qint64 t) { emit c->progress(t, p); });
     m_haveProgress = false;
   }
 
-  qint64 m_ticket = 0;
+  JobController* m_controller;
+  WorkerThread* m_worker;
+  qint64 m_ticket;
   QElapsedTimer m_clock;
   qint64 m_lastFlushMs = 0;
   std::string m_phase;
@@ -94,8 +101,6 @@ class JobWorker : public QObject, public ProgressSink, public jobs::JobObserver 
   std::vector<api::SeriesPoint> m_series;
   std::vector<api::MaskFrame> m_frames;
 };
-
-namespace {
 
 void registerTypes() {
   static const bool once = [] {
@@ -115,36 +120,13 @@ void registerTypes() {
 
 JobController::JobController(QObject* parent) : QObject(parent) {
   registerTypes();
-  m_thread = new QThread(this);
-  m_thread->setObjectName(QStringLiteral("RankLab job worker"));
-  m_worker = new JobWorker;
-  m_worker->moveToThread(m_thread);
-  connect(m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-  // Live data is only forwarded for the ticket still running (a cancelled job's late batch is dropped).
-  connect(m_worker, &JobWorker::progressed, this, [this](qint64 t, const JobProgress& p) {
-    if (t == m_running) emit progress(t, p);
-  });
-  connect(m_worker, &JobWorker::runRecord, this, [this](qint64 t, const api::RunRecord& r) {
-    if (t == m_running) emit runStarted(t, r);
-  });
-  connect(m_worker, &JobWorker::series, this, [this](qint64 t, const std::vector<api::SeriesPoint>& s) {
-    if (t == m_running) emit seriesPoints(t, s);
-  });
-  connect(m_worker, &JobWorker::frames, this, [this](qint64 t, const std::vector<api::MaskFrame>& f) {
-    if (t == m_running) emit maskFrames(t, f);
-  });
-  connect(m_worker, &JobWorker::ops_, this, [this](qint64 t, const std::vector<api::OpResult>& o) {
-    if (t == m_running) emit opsChosen(t, o);
-  });
-  connect(m_worker, &JobWorker::done, this, &JobController::onWorkerDone);
-  m_thread->start();
+  m_worker = std::make_unique<WorkerThread>(QStringLiteral("RankLab job worker"));
 }
 
 JobController::~JobController() {
   m_queue.clear();
   if (m_runningCancel) m_runningCancel->cancel();
-  m_thread->quit();
-  m_thread->wait();
+  m_worker.reset();  // joins: the running job stops at its next cancellation point
 }
 
 qint64 JobController::submit(const api::JobSpec& spec) {
@@ -188,9 +170,17 @@ void JobController::startNext() {
   m_runningCancel = std::make_shared<CancelToken>();
   emit queueChanged(m_queue.size());
   emit jobStarted(next.ticket, next.spec);
-  QMetaObject::invokeMethod(
-      m_worker, [worker = m_worker, ticket = next.ticket, spec = next.spec, cancel = m_runningCancel] { worker->run(ticket, spec, cancel); },
-      Qt::QueuedConnection);
+  m_worker->post(
+      [this, worker = m_worker.get(), ticket = next.ticket, spec = next.spec, cancel = m_runningCancel] {
+        return JobReporter(this, worker, ticket).run(spec, *cancel);
+      },
+      [this, ticket = next.ticket](const api::JobOutcome& outcome) { onWorkerDone(ticket, outcome); },
+      [this, ticket = next.ticket](const QString& message) {
+        api::JobOutcome outcome;
+        outcome.status = "failed";
+        outcome.error = message.toStdString();
+        onWorkerDone(ticket, outcome);
+      });
 }
 
 void JobController::onWorkerDone(qint64 ticket, const api::JobOutcome& outcome) {
@@ -201,11 +191,10 @@ void JobController::onWorkerDone(qint64 ticket, const api::JobOutcome& outcome) 
   } else if (outcome.status == "cancelled") {
     emit cancelled(ticket);
   } else {
-    emit failed(ticket, QString::fromStdString(outcome.error.empty() ? std::string("the job failed") : outcome.error));
+    emit failed(ticket, QString::fromStdString(outcome.error.empty() ? std::string("the job failed")
+                                                                     : outcome.error));
   }
   startNext();
 }
 
 }  // namespace ranklab::app
-
-#include "job_controller.moc"

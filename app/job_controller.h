@@ -29,9 +29,9 @@ namespace ranklab::app {
 
 // One progress report of the running job.
 struct JobProgress {
-  QString phase;            // "evaluate", "calibrate", "decompose", "ars", "finetune", ...
-  qint64 done = 0, total = 0;  // units of `phase`; total 0 = unknown
-  double elapsedSeconds = 0.0;  // since the job started
+  QString phase;                  // "evaluate", "calibrate", "decompose", "ars", "finetune", ...
+  qint64 done = 0, total = 0;     // units of `phase`; total 0 = unknown
+  double elapsedSeconds = 0.0;    // since the job started
   double phaseEtaSeconds = -1.0;  // remaining time of this phase from its rate so far; -1 unknown
 };
 
@@ -45,11 +45,9 @@ Q_DECLARE_METATYPE(std::vector<ranklab::api::SeriesPoint>)
 Q_DECLARE_METATYPE(std::vector<ranklab::api::MaskFrame>)
 Q_DECLARE_METATYPE(std::vector<ranklab::api::OpResult>)
 
-class QThread;
-
 namespace ranklab::app {
 
-class JobWorker;
+class WorkerThread;
 
 class JobController : public QObject {
   Q_OBJECT
@@ -96,8 +94,7 @@ class JobController : public QObject {
   void startNext();
   void onWorkerDone(qint64 ticket, const ranklab::api::JobOutcome& outcome);
 
-  QThread* m_thread = nullptr;
-  JobWorker* m_worker = nullptr;
+  std::unique_ptr<WorkerThread> m_worker;
   QQueue<Queued> m_queue;
   qint64 m_nextTicket = 1;
   qint64 m_running = 0;

@@ -2,65 +2,20 @@
 
 #include <QElapsedTimer>
 #include <QFile>
-#include <QThread>
-#include <exception>
+#include <QScopeGuard>
 
 #include "models/inspect.h"
+#include "app/worker_thread.h"
 
 namespace ranklab::app {
-namespace {
-
-// Lives on the loader's thread. inspect() is the thread entry for a load: nothing may escape it.
-class InspectWorker : public QObject {
-  Q_OBJECT
-
- public:
-  void inspect(quint64 id, const QString& path, const QString& tokenizerPath) {
-    QElapsedTimer timer;
-    timer.start();
-    api::ModelSummary summary;
-    QString error;
-    bool ok = false;
-    try {
-      summary = models::inspectModel(QFile::encodeName(path).toStdString(),
-                                  QFile::encodeName(tokenizerPath).toStdString());
-      ok = true;
-    } catch (const std::exception& e) {
-      error = QString::fromLocal8Bit(e.what());
-    } catch (...) {
-      error = tr("unknown error while reading the model");
-    }
-    // core's errors name the file; anything else (bad_alloc, a torch error) gets the path added.
-    if (!ok && !error.contains(path)) error = QStringLiteral("%1: %2").arg(path, error);
-    emit done(id, ok, summary, error, timer.elapsed());
-  }
-
- signals:
-  void done(quint64 id, bool ok, const ranklab::api::ModelSummary& summary, const QString& error,
-            qint64 elapsedMs);
-};
-
-}  // namespace
 
 ModelLoader::ModelLoader(QObject* parent) : QObject(parent) {
   qRegisterMetaType<api::ModelSummary>("ranklab::api::ModelSummary");
-  m_thread = new QThread;
-  m_thread->setObjectName(QStringLiteral("ranklab-model-loader"));
-  auto* worker = new InspectWorker;
-  worker->moveToThread(m_thread);
-  m_worker = worker;
-  // Queued: the worker emits on its thread, the slot runs on the loader's.
-  connect(worker, &InspectWorker::done, this, &ModelLoader::onWorkerDone, Qt::QueuedConnection);
+  m_worker = std::make_unique<WorkerThread>(QStringLiteral("ranklab-model-loader"));
 }
 
-ModelLoader::~ModelLoader() {
-  // The event loop stops after the current load (if any) returns; its result, posted to this object,
-  // is discarded with it.
-  m_thread->quit();
-  m_thread->wait();
-  delete m_worker;
-  delete m_thread;
-}
+// Joins the worker: a running load ends first; its result, not yet delivered, is dropped with it.
+ModelLoader::~ModelLoader() = default;
 
 void ModelLoader::load(const QString& path, const QString& tokenizerPath) {
   m_current = Request{++m_nextId, path, tokenizerPath};
@@ -70,12 +25,26 @@ void ModelLoader::load(const QString& path, const QString& tokenizerPath) {
 }
 
 void ModelLoader::startOnWorker(const Request& request) {
-  if (!m_thread->isRunning()) m_thread->start();
   m_workerBusy = true;
-  auto* worker = static_cast<InspectWorker*>(m_worker);
-  QMetaObject::invokeMethod(
-      worker, [worker, request] { worker->inspect(request.id, request.path, request.tokenizerPath); },
-      Qt::QueuedConnection);
+  // inspectModel's wall time, also when it throws. Written on the worker before the outcome is
+  // delivered (the queued delivery orders the write before the read here).
+  auto elapsedMs = std::make_shared<qint64>(0);
+  m_worker->post(
+      [request, elapsedMs] {
+        QElapsedTimer timer;
+        timer.start();
+        const auto stamp = qScopeGuard([&] { *elapsedMs = timer.elapsed(); });
+        return models::inspectModel(QFile::encodeName(request.path).toStdString(),
+                                 QFile::encodeName(request.tokenizerPath).toStdString());
+      },
+      [this, id = request.id, elapsedMs](const api::ModelSummary& summary) {
+        onWorkerDone(id, true, summary, {}, *elapsedMs);
+      },
+      [this, id = request.id, path = request.path, elapsedMs](const QString& message) {
+        // core's errors name the file; anything else (bad_alloc, a torch error) gets the path added.
+        const QString error = message.contains(path) ? message : QStringLiteral("%1: %2").arg(path, message);
+        onWorkerDone(id, false, {}, error, *elapsedMs);
+      });
 }
 
 void ModelLoader::onWorkerDone(quint64 id, bool ok, const api::ModelSummary& summary, const QString& error,
@@ -96,5 +65,3 @@ void ModelLoader::onWorkerDone(quint64 id, bool ok, const api::ModelSummary& sum
 }
 
 }  // namespace ranklab::app
-
-#include "model_loader.moc"

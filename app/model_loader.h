@@ -13,14 +13,15 @@
 #include <QMetaType>
 #include <QObject>
 #include <QString>
+#include <memory>
 
 #include "api/types.h"
 
 Q_DECLARE_METATYPE(ranklab::api::ModelSummary)
 
-class QThread;
-
 namespace ranklab::app {
+
+class WorkerThread;
 
 class ModelLoader : public QObject {
   Q_OBJECT
@@ -55,15 +56,14 @@ class ModelLoader : public QObject {
   };
 
   void startOnWorker(const Request& request);
-  void onWorkerDone(quint64 id, bool ok, const ranklab::api::ModelSummary& summary,
-                    const QString& error, qint64 elapsedMs);
+  void onWorkerDone(quint64 id, bool ok, const ranklab::api::ModelSummary& summary, const QString& error,
+                    qint64 elapsedMs);
 
-  QThread* m_thread = nullptr;
-  QObject* m_worker = nullptr;  // lives on m_thread; deleted after the thread has stopped
+  std::unique_ptr<WorkerThread> m_worker;
   quint64 m_nextId = 0;
-  Request m_current;         // the newest request
-  bool m_loading = false;    // the newest request has not been reported yet
-  bool m_workerBusy = false; // the worker is inside inspectModel (for m_current or an older request)
+  Request m_current;          // the newest request
+  bool m_loading = false;     // the newest request has not been reported yet
+  bool m_workerBusy = false;  // the worker is inside inspectModel (for m_current or an older request)
   qint64 m_lastLoadMs = 0;
 };
 

@@ -3,9 +3,7 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QImage>
-#include <QThread>
 #include <cmath>
-#include <exception>
 #include <optional>
 #include <vector>
 
@@ -14,6 +12,7 @@
 #include "app/full_rank_ops.h"
 #include "app/job_controller.h"
 #include "app/run_repository.h"
+#include "app/worker_thread.h"
 #include "common/error.h"
 #include "common/progress.h"
 #include "common/resources.h"
@@ -110,12 +109,7 @@ QString TeachSession::imagePath() { return resource(QStringLiteral("data/teach/a
 TeachSession::TeachSession(const QString& databasePath, QObject* parent) : QObject(parent) {
   m_runs = std::make_unique<RunRepository>();
   m_jobs = new JobController(this);
-  m_thread = new QThread(this);
-  m_thread->setObjectName(QStringLiteral("teach worker"));
-  m_worker = new QObject;
-  m_worker->moveToThread(m_thread);
-  connect(m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-  m_thread->start();
+  m_worker = std::make_unique<WorkerThread>(QStringLiteral("teach worker"));
   buildChapters();
   wireJobs();
   if (!m_runs->open(databasePath)) {
@@ -130,8 +124,7 @@ TeachSession::~TeachSession() {
   // The job controller goes first, while the views its signals feed still exist.
   QObject::disconnect(m_jobs, nullptr, this, nullptr);
   delete m_jobs;
-  m_thread->quit();
-  m_thread->wait();
+  m_worker.reset();  // joins; what it had not delivered yet is dropped
   // The window goes while every member its chapters' signals reach is still alive.
   m_window.reset();
 }
@@ -223,17 +216,9 @@ void TeachSession::showWindow() {
 void TeachSession::start() {
   loadImage();
   const std::string liveModel = liveArsSpec().model;
-  onWorker([this, liveModel] {
-    try {
-      api::ModelSummary summary = models::inspectModel(liveModel);
-      QMetaObject::invokeMethod(
-          this, [this, summary] { m_liveModel = summary; }, Qt::QueuedConnection);
-    } catch (const std::exception& e) {
-      const QString message = QString::fromStdString(e.what());
-      QMetaObject::invokeMethod(
-          this, [this, message] { m_live->setConfig(message, kLiveBudgetSeconds); }, Qt::QueuedConnection);
-    }
-  });
+  m_worker->post([liveModel] { return models::inspectModel(liveModel); },
+                 [this](const api::ModelSummary& summary) { m_liveModel = summary; },
+                 [this](const QString& message) { m_live->setConfig(message, kLiveBudgetSeconds); });
   if (!m_layer->currentModelPath().isEmpty()) {
     loadSpectra(m_layer->currentModelPath());
   } else {
@@ -242,50 +227,42 @@ void TeachSession::start() {
   refreshRuns();
 }
 
-void TeachSession::onWorker(std::function<void()> task) {
-  QMetaObject::invokeMethod(
-      m_worker, [task = std::move(task)] { task(); }, Qt::QueuedConnection);
-}
-
 void TeachSession::loadImage() {
-  const QString path = imagePath();
-  onWorker([this, path] {
-    std::vector<float> pixels;
+  struct Loaded {
+    std::vector<float> pixels;  // rows x cols, row-major, gray levels in [0, 1]
     api::MatrixSvd svd;
-    QString error;
-    try {
-      QImage image(path);
-      if (image.isNull())
-        throw Error(path.toStdString() +
-                    ": cannot read the teaching image (missing or not a PNG; it ships in "
-                    "resources/data/teach)");
-      image = image.convertToFormat(QImage::Format_Grayscale8);
-      pixels.reserve(size_t(image.width()) * size_t(image.height()));
-      for (int y = 0; y < image.height(); ++y) {
-        const uchar* line = image.constScanLine(y);
-        for (int x = 0; x < image.width(); ++x) pixels.push_back(float(line[x]) / 255.0f);
-      }
-      svd = teach::matrixSvd(pixels, image.height(), image.width());
-    } catch (const std::exception& e) {
-      error = QString::fromStdString(e.what());
-    }
-    QMetaObject::invokeMethod(
-        this,
-        [this, pixels, svd, error, path] {
-          if (error.isEmpty())
-            m_image->setImage(
-                pixels, svd,
-                tr("%1: Eileen Collins, NASA astronaut (NASA, public domain; via scikit-image), "
-                   "grayscale, %2 x %3.")
-                    .arg(QFileInfo(path).fileName())
-                    .arg(svd.rows)
-                    .arg(svd.cols));
-          else
-            m_image->showProblem(error);
-          emit imageLoaded(error.isEmpty());
-        },
-        Qt::QueuedConnection);
-  });
+  };
+  const QString path = imagePath();
+  m_worker->post(
+      [path] {
+        QImage image(path);
+        if (image.isNull())
+          throw Error(path.toStdString() +
+                      ": cannot read the teaching image (missing or not a PNG; it ships in "
+                      "resources/data/teach)");
+        image = image.convertToFormat(QImage::Format_Grayscale8);
+        Loaded loaded;
+        loaded.pixels.reserve(size_t(image.width()) * size_t(image.height()));
+        for (int y = 0; y < image.height(); ++y) {
+          const uchar* line = image.constScanLine(y);
+          for (int x = 0; x < image.width(); ++x) loaded.pixels.push_back(float(line[x]) / 255.0f);
+        }
+        loaded.svd = teach::matrixSvd(loaded.pixels, image.height(), image.width());
+        return loaded;
+      },
+      [this, path](const Loaded& loaded) {
+        m_image->setImage(loaded.pixels, loaded.svd,
+                          tr("%1: Eileen Collins, NASA astronaut (NASA, public domain; via scikit-image), "
+                             "grayscale, %2 x %3.")
+                              .arg(QFileInfo(path).fileName())
+                              .arg(loaded.svd.rows)
+                              .arg(loaded.svd.cols));
+        emit imageLoaded(true);
+      },
+      [this](const QString& error) {
+        m_image->showProblem(error);
+        emit imageLoaded(false);
+      });
 }
 
 void TeachSession::loadSpectra(const QString& modelPath) {
@@ -302,52 +279,54 @@ void TeachSession::loadSpectra(const QString& modelPath) {
   m_layer->setStatus(tr("Reading %1 and computing its spectra\u2026").arg(QFileInfo(modelPath).fileName()));
   const std::string path = modelPath.toStdString();
   const std::string calib = resource(QStringLiteral("data/lm/train.txt")).toStdString();
-  onWorker([this, request, cancel, path, calib, modelPath] {
-    // `last`: nothing more will come for this model, so the result is kept for the next visit.
-    auto deliver = [this, request, modelPath](std::optional<api::ModelSpectra> spectra, const QString& status,
-                                              bool weighted, bool last) {
-      QMetaObject::invokeMethod(
-          this,
-          [this, request, spectra, status, weighted, last, modelPath] {
-            if (spectra && last) m_spectraCache.insert(modelPath, {*spectra, status, weighted});
-            if (request != m_spectraRequest) return;
-            if (spectra)
-              m_layer->setSpectra(*spectra);
-            else
-              m_layer->showProblem(status);
-            m_layer->setStatus(status);
-            emit spectraLoaded(spectra.has_value(), weighted);
-          },
-          Qt::QueuedConnection);
-    };
-    try {
-      if (cancel->isCancelled()) return;
-      api::ModelSpectra plain = teach::modelSpectra(path, {}, 0, 0, 0, cancel.get());
-      if (plain.summary.architecture == "bert") {
-        deliver(plain,
-                tr("%1 is an encoder: the weighted spectra here need a causal language model and calibration "
-                   "text, so only W's own spectrum is shown.")
-                    .arg(QString::fromStdString(path)),
-                false, true);
-        return;
-      }
-      deliver(plain,
+  // On the GUI thread: shows one result for this request (a stale one is only cached). `last`: nothing
+  // more will come for this model, so the result is kept for the next visit.
+  auto show = [this, request, modelPath](const std::optional<api::ModelSpectra>& spectra,
+                                         const QString& status, bool weighted, bool last) {
+    if (spectra && last) m_spectraCache.insert(modelPath, {*spectra, status, weighted});
+    if (request != m_spectraRequest) return;
+    if (spectra)
+      m_layer->setSpectra(*spectra);
+    else
+      m_layer->showProblem(status);
+    m_layer->setStatus(status);
+    emit spectraLoaded(spectra.has_value(), weighted);
+  };
+  m_worker->post(
+      [worker = m_worker.get(), show, cancel, path, calib] {
+        auto deliver = [worker, show](const api::ModelSpectra& spectra, const QString& status, bool weighted,
+                                      bool last) {
+          worker->deliver([show, spectra, status, weighted, last] { show(spectra, status, weighted, last); });
+        };
+        try {
+          if (cancel->isCancelled()) return;
+          api::ModelSpectra plain = teach::modelSpectra(path, {}, 0, 0, 0, cancel.get());
+          if (plain.summary.architecture == "bert") {
+            deliver(plain,
+                    tr("%1 is an encoder: the weighted spectra here need a causal language model and "
+                       "calibration text, so only W's own spectrum is shown.")
+                        .arg(QString::fromStdString(path)),
+                    false, true);
+            return;
+          }
+          deliver(
+              plain,
               tr("Plain spectra ready; calibrating on %1 windows of %2 tokens for the weighted ones\u2026")
                   .arg(kCalibWindows)
                   .arg(kCalibLength),
               false, false);
-      api::ModelSpectra weighted =
-          teach::modelSpectra(path, calib, kCalibWindows, kCalibLength, 0, cancel.get());
-      deliver(weighted,
-              tr("Weighted spectra from %1 windows (%2 tokens) of lm/train.txt.")
-                  .arg(weighted.calibSamples)
-                  .arg(weighted.calibTokens),
-              true, true);
-    } catch (const Cancelled&) {
-    } catch (const std::exception& e) {
-      deliver(std::nullopt, QString::fromStdString(e.what()), false, true);
-    }
-  });
+          api::ModelSpectra weighted =
+              teach::modelSpectra(path, calib, kCalibWindows, kCalibLength, 0, cancel.get());
+          deliver(weighted,
+                  tr("Weighted spectra from %1 windows (%2 tokens) of lm/train.txt.")
+                      .arg(weighted.calibSamples)
+                      .arg(weighted.calibTokens),
+                  true, true);
+        } catch (const Cancelled&) {
+          // A newer model was chosen; cancel is not an error, and nothing is shown for this one.
+        }
+      },
+      [show](const QString& error) { show(std::nullopt, error, false, true); });
 }
 
 void TeachSession::refreshRuns() {

@@ -7,24 +7,21 @@
 //  4. pairs of stored uniform / ARS runs at the same budget, or the two jobs to make one;
 //  5. a short live ARS job (liveArsSpec) whose frames and series stream into the chapter;
 //  6. stored RankDyna runs, or a short RankDyna job (shortRankDynaSpec).
-// Core calls run on one worker thread of the session's own (quit(); wait() in the destructor, which
-// first cancels what can be cancelled); jobs run on the session's own JobController and are stored in
-// the session's run database. GUI thread only; no exception leaves the worker or a slot.
+// Core calls run on the session's own WorkerThread (joined in the destructor, which first cancels what
+// can be cancelled); jobs run on the session's own JobController and are stored in the session's run
+// database. GUI thread only; no exception leaves the worker or a slot.
 #pragma once
 
 #include <QElapsedTimer>
 #include <QHash>
 #include <QObject>
 #include <QString>
-#include <functional>
 #include <memory>
 
 #include "api/job.h"
 #include "api/teach.h"
 #include "api/types.h"
 #include "common/progress.h"
-
-class QThread;
 
 namespace ranklab::widgets {
 class TeachGeometryView;
@@ -40,6 +37,7 @@ namespace ranklab::app {
 
 class JobController;
 class RunRepository;
+class WorkerThread;
 struct JobProgress;
 
 class TeachSession : public QObject {
@@ -98,8 +96,6 @@ class TeachSession : public QObject {
  private:
   void buildChapters();
   void wireJobs();
-  // Runs `task` on the worker thread; exceptions are caught and reported through `failed` on the GUI thread.
-  void onWorker(std::function<void()> task);
   void loadImage();
   void loadSpectra(const QString& modelPath);
   void loadReplayRun(qint64 runId);
@@ -116,8 +112,7 @@ class TeachSession : public QObject {
 
   JobController* m_jobs = nullptr;
   std::unique_ptr<RunRepository> m_runs;
-  QThread* m_thread = nullptr;
-  QObject* m_worker = nullptr;  // lives on m_thread
+  std::unique_ptr<WorkerThread> m_worker;  // core calls
   // Chapter 3's finished spectra by model path: going back to a model shows them at once.
   struct CachedSpectra {
     api::ModelSpectra spectra;
