@@ -1,4 +1,4 @@
-// Small helpers shared by ranklab-cli's command files (internal to the cli module).
+// Small helpers shared by ranklab-cli's command files (internal to the cli library).
 #pragma once
 
 #include <chrono>

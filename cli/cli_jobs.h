@@ -1,5 +1,5 @@
 // ranklab-cli's job commands: compress, run SPEC.json, sweep GRID.json, merge SHARDS, runs list|show|delete|merge|tag|note.
-// Internal to the cli module.
+// Internal to the cli library.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,5 +1,5 @@
 // ranklab-cli's training commands: pretrain (causal LM, or --mlm for BERT encoders) and finetune
-// (sequence classification, or causal-LM fine-tuning). Internal to the cli module.
+// (sequence classification, or causal-LM fine-tuning). Internal to the cli library.
 #pragma once
 
 #include <CLI/CLI.hpp>
