@@ -1,7 +1,6 @@
-// ranklab-cli's commands: the headless front end. JSON output replaces invalid UTF-8 (generated
-// text can stop inside a multi-byte character) instead of failing after the work is done. Every command prints a human-readable report, or one JSON
-// object on stdout with --json. Foreseeable mistakes (unknown flags, missing files, unsupported
-// formats) print one line on stderr and exit with code 2.
+// ranklab-cli's commands: the headless front end. Every command prints a human-readable report, or
+// one JSON object on stdout with --json (printJson). Foreseeable mistakes (unknown flags, missing
+// files, unsupported formats) print one line on stderr and exit with code 2.
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
@@ -35,6 +34,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace ranklab;
 using ranklab::cli::detail::perplexityJson;
+using ranklab::cli::detail::printJson;
 using ranklab::cli::detail::StderrProgress;
 using ranklab::cli::detail::withThousands;
 
@@ -103,7 +103,7 @@ int cmdInfo(const std::string& model, const Common& c) {
     auto j = summaryJson(s);
     j["device"] = deviceName(m.model->device());
     j["tokenizer"] = m.tokenizer ? m.tokenizer->kind() : "";
-    std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    printJson(j);
   } else {
     printSummary(s, std::cout);
     std::cout << "\ntokenizer    " << (m.tokenizer ? m.tokenizer->kind() : std::string("none")) << "\ndevice       "
@@ -117,7 +117,7 @@ int cmdTokenize(const std::string& tokenizerPath, const std::string& text, int64
   auto tok = tokenize::loadTokenizer(tokenizerPath, vocabHint);
   const auto ids = tok->encode(text);
   if (c.asJson) {
-    std::cout << json{{"tokenizer", tok->kind()}, {"ids", ids}, {"count", ids.size()}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    printJson(json{{"tokenizer", tok->kind()}, {"ids", ids}, {"count", ids.size()}});
   } else {
     for (size_t i = 0; i < ids.size(); ++i) std::cout << (i ? " " : "") << ids[i];
     std::cout << "\n";
@@ -141,10 +141,8 @@ int cmdGenerate(const std::string& model, int64_t steps, const std::string& prom
   auto r = models::generate(*m.model, tok, prompt, o, stream);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (c.asJson) {
-    std::cout << json{{"prompt", prompt}, {"text", r.text}, {"ids", r.generatedIds}, {"tokens", r.generatedIds.size()},
-                      {"seconds", seconds}, {"tokens_per_second", seconds > 0 ? r.generatedIds.size() / seconds : 0.0}}
-                     .dump(-1, ' ', false, json::error_handler_t::replace)
-              << "\n";
+    printJson(json{{"prompt", prompt}, {"text", r.text}, {"ids", r.generatedIds}, {"tokens", r.generatedIds.size()},
+                      {"seconds", seconds}, {"tokens_per_second", seconds > 0 ? r.generatedIds.size() / seconds : 0.0}});
   } else {
     std::cout << "\n";
     std::fprintf(stderr, "%zu tokens in %.2f s (%.1f tokens/s)\n", r.generatedIds.size(), seconds,
@@ -176,7 +174,7 @@ int cmdEval(const std::string& model, const std::string& textFile, const std::st
       j["model"] = model;
       j["text"] = textFile;
       j["seconds"] = seconds;
-      std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+      printJson(j);
     } else {
       std::cout << std::fixed << "documents    " << r.documents << "\ntokens       " << r.tokens
                 << "\nmean NLL     " << std::setprecision(4) << r.meanNll << " nats/token\nperplexity   "
@@ -189,10 +187,8 @@ int cmdEval(const std::string& model, const std::string& textFile, const std::st
     o.maxLength = ctx;
     auto r = eval::accuracyOfFile(*m.model, tok, labelled, o, &progress);
     if (c.asJson) {
-      std::cout << json{{"model", model}, {"labelled", labelled}, {"examples", r.examples}, {"correct", r.correct},
-                        {"accuracy", r.accuracy}}
-                       .dump(-1, ' ', false, json::error_handler_t::replace)
-                << "\n";
+      printJson(json{{"model", model}, {"labelled", labelled}, {"examples", r.examples}, {"correct", r.correct},
+                        {"accuracy", r.accuracy}});
     } else {
       std::cout << "examples     " << r.examples << "\ncorrect      " << r.correct << "\naccuracy     " << std::fixed
                 << std::setprecision(4) << r.accuracy << "\n";
@@ -214,7 +210,7 @@ int cmdConvert(const std::string& model, const std::string& output, const std::s
   } else {
     throw Error("convert: --format must be hf or gguf, got '" + fmt + "'");
   }
-  if (c.asJson) std::cout << json{{"model", model}, {"output", output}, {"format", fmt}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+  if (c.asJson) printJson(json{{"model", model}, {"output", output}, {"format", fmt}});
   else std::cout << "wrote " << output << " (" << fmt << ")\n";
   return 0;
 }
@@ -241,11 +237,9 @@ int cmdBpeTrain(const std::vector<std::string>& inputs, const std::string& out, 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double perToken = tokens > 0 ? static_cast<double>(bytes) / static_cast<double>(tokens) : 0.0;
   if (c.asJson) {
-    std::cout << json{{"out", out}, {"vocab_size", v.idToToken.size()}, {"merges", v.merges.size()},
+    printJson(json{{"out", out}, {"vocab_size", v.idToToken.size()}, {"merges", v.merges.size()},
                       {"end_of_text_id", v.endOfTextId}, {"pad_id", v.padId}, {"mask_id", v.maskId}, {"pieces", v.pieces}, {"distinct_pieces", v.distinctPieces},
-                      {"bytes", bytes}, {"tokens", tokens}, {"bytes_per_token", perToken}, {"seconds", seconds}}
-                     .dump(-1, ' ', false, json::error_handler_t::replace)
-              << "\n";
+                      {"bytes", bytes}, {"tokens", tokens}, {"bytes_per_token", perToken}, {"seconds", seconds}});
   } else {
     std::cout << "wrote        " << (fs::path(out) / "vocab.json").string() << " and merges.txt\n"
               << "vocabulary   " << v.idToToken.size() << " (256 bytes, " << v.merges.size()

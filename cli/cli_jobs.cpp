@@ -25,8 +25,6 @@ namespace {
 constexpr int kJobFailed = 2;
 constexpr int kInterrupted = 130;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
 json numberOrNull(double v) { return std::isfinite(v) ? json(v) : json(); }
 
 // "--ranks": a JSON file ({"op or glob": rank} or an exported ranklab.json with its rank_pattern),
@@ -341,7 +339,7 @@ int runJob(JobCommands& c, api::JobSpec spec) {
       auto config = json::parse(r.configJson, nullptr, false);
       if (config.is_object() && config.contains("_details")) j["details"] = config["_details"];
     }
-    std::cout << dump(j) << "\n";
+    printJson(j);
     return 0;
   }
   printOps(outcome.data.ops);
@@ -376,7 +374,7 @@ int runRuns(JobCommands& c) {
     if (c.asJson) {
       json a = json::array();
       for (const auto& r : runs) a.push_back(runJson(r));
-      std::cout << dump(json{{"db", db.file().string()}, {"runs", a}}) << "\n";
+      printJson(json{{"db", db.file().string()}, {"runs", a}});
       return 0;
     }
     std::cout << std::left << std::setw(6) << "id" << std::setw(11) << "status" << std::setw(21) << "created"
@@ -400,9 +398,8 @@ int runRuns(JobCommands& c) {
                       {"value", numberOrNull(e.value)}, {"count", e.count}});
       json series = json::array();
       for (const auto& p : data.series) series.push_back({{"step", p.step}, {"name", p.name}, {"value", p.value}});
-      std::cout << dump(json{{"run", runJson(data.run)}, {"ops", opsJson(data.ops, c.spectra)}, {"evals", ev},
-                             {"series", series}, {"mask_frames", data.frames.size()}})
-                << "\n";
+      printJson(json{{"run", runJson(data.run)}, {"ops", opsJson(data.ops, c.spectra)}, {"evals", ev},
+                             {"series", series}, {"mask_frames", data.frames.size()}});
       return 0;
     }
     const auto& r = data.run;
@@ -431,16 +428,15 @@ int runRuns(JobCommands& c) {
   }
   if (c.del->parsed()) {
     db.deleteRun(c.id);
-    if (c.asJson) std::cout << dump(json{{"deleted", c.id}}) << "\n";
+    if (c.asJson) printJson(json{{"deleted", c.id}});
     else std::cout << "deleted run " << c.id << " from " << db.file().string() << "\n";
     return 0;
   }
   if (c.merge->parsed()) {
     const auto report = db.merge(c.other);
     if (c.asJson)
-      std::cout << dump(json{{"runs_added", report.runsAdded}, {"runs_skipped", report.runsSkipped},
-                             {"sensitivity_added", report.sensitivityAdded}, {"db", db.file().string()}})
-                << "\n";
+      printJson(json{{"runs_added", report.runsAdded}, {"runs_skipped", report.runsSkipped},
+                             {"sensitivity_added", report.sensitivityAdded}, {"db", db.file().string()}});
     else
       std::cout << "merged " << c.other << " into " << db.file().string() << ": " << report.runsAdded << " runs added, "
                 << report.runsSkipped << " already present, " << report.sensitivityAdded << " sensitivity tables added\n";
@@ -449,13 +445,13 @@ int runRuns(JobCommands& c) {
   if (c.tag->parsed()) {
     if (!db.findRun(c.id)) throw Error(db.file().string() + ": no run with id " + std::to_string(c.id));
     db.setTags(c.id, c.tags);
-    if (c.asJson) std::cout << dump(json{{"id", c.id}, {"tags", c.tags}}) << "\n";
+    if (c.asJson) printJson(json{{"id", c.id}, {"tags", c.tags}});
     return 0;
   }
   if (c.note->parsed()) {
     if (!db.findRun(c.id)) throw Error(db.file().string() + ": no run with id " + std::to_string(c.id));
     db.setNotes(c.id, c.text);
-    if (c.asJson) std::cout << dump(json{{"id", c.id}, {"notes", c.text}}) << "\n";
+    if (c.asJson) printJson(json{{"id", c.id}, {"notes", c.text}});
     return 0;
   }
   return -1;
@@ -479,7 +475,7 @@ int runSweepCommand(JobCommands& c) {
     const size_t n = jobs::emitSlurm(grid, c.emitSlurmDir, o);
     const auto dir = std::filesystem::absolute(c.emitSlurmDir).lexically_normal().string();
     if (c.asJson) {
-      std::cout << dump(json{{"sweep_id", grid.id}, {"tasks", n}, {"dir", dir}, {"script", dir + "/sweep.sbatch"}}) << "\n";
+      printJson(json{{"sweep_id", grid.id}, {"tasks", n}, {"dir", dir}, {"script", dir + "/sweep.sbatch"}});
     } else {
       std::cout << "sweep " << grid.id << ": " << n << " tasks written to " << dir << "\n"
                 << "submit:  sbatch " << dir << "/sweep.sbatch\n"
@@ -500,9 +496,8 @@ int runSweepCommand(JobCommands& c) {
         p["_finished"] = static_cast<bool>(finished[i]);
         points.push_back(p);
       }
-      std::cout << dump(json{{"sweep_id", grid.id}, {"db", path}, {"axes", grid.axes}, {"points", points},
-                             {"finished", plan.finished.size()}, {"stale_runs", plan.staleRuns.size()}})
-                << "\n";
+      printJson(json{{"sweep_id", grid.id}, {"db", path}, {"axes", grid.axes}, {"points", points},
+                             {"finished", plan.finished.size()}, {"stale_runs", plan.staleRuns.size()}});
       return 0;
     }
     std::cout << "sweep " << grid.id << " in " << path << ": " << grid.points.size() << " points, " << plan.finished.size()
@@ -520,7 +515,7 @@ int runSweepCommand(JobCommands& c) {
   options.db = path;
   options.onPoint = [&](const jobs::SweepPointResult& r, const jobs::SweepReport& report) {
     if (c.asJson) {
-      std::cout << dump(pointJson(r, report.points)) << std::endl;  // flushed: a killed sweep leaves whole lines
+      printJson(pointJson(r, report.points));
       return;
     }
     std::cout << "[" << r.index + 1 << "/" << report.points << "] " << std::left << std::setw(26) << r.name << std::setw(10)
@@ -534,12 +529,11 @@ int runSweepCommand(JobCommands& c) {
     return jobs::runSweep(grid, options, progress, cancel);
   }();
   if (c.asJson) {
-    std::cout << dump(json{{"sweep_id", report.id}, {"db", report.db}, {"points", report.points}, {"skipped", report.skipped},
+    printJson(json{{"sweep_id", report.id}, {"db", report.db}, {"points", report.points}, {"skipped", report.skipped},
                            {"succeeded", report.succeeded}, {"failed", report.failed}, {"cancelled", report.cancelled},
                            {"stale_runs_removed", report.staleRunsRemoved},
                            {"decompositions_computed", report.decompositionsComputed},
-                           {"evaluations_shared", report.evaluationsShared}, {"seconds", report.seconds}})
-              << std::endl;
+                           {"evaluations_shared", report.evaluationsShared}, {"seconds", report.seconds}});
   } else {
     std::cout << "sweep " << report.id << ": " << report.succeeded << " succeeded, " << report.failed << " failed, "
               << report.skipped << " finished earlier" << (report.staleRunsRemoved ? ", " + std::to_string(report.staleRunsRemoved) + " half-done runs re-run" : "")
@@ -591,7 +585,7 @@ int runJobCommands(JobCommands& c) {
     jobs::SweepLock lock(path, spec.sweepId);
     if (!jobs::resumeSweep(one, db).finished.empty()) {
       if (c.asJson)
-        std::cout << dump(json{{"skipped", true}, {"db", path}, {"spec_hash", jobs::specHash(spec)}}) << "\n";
+        printJson(json{{"skipped", true}, {"db", path}, {"spec_hash", jobs::specHash(spec)}});
       else
         std::cout << c.specFile << ": already finished in " << path << "; nothing to do\n";
       return 0;
@@ -636,8 +630,7 @@ int runJobCommands(JobCommands& c) {
         std::cout << shard << ": " << r.runsAdded << " runs added, " << r.runsSkipped << " already present\n";
     }
     if (c.asJson)
-      std::cout << dump(json{{"db", db.file().string()}, {"runs_added", added}, {"runs_skipped", skipped}, {"shards", shards}})
-                << "\n";
+      printJson(json{{"db", db.file().string()}, {"runs_added", added}, {"runs_skipped", skipped}, {"shards", shards}});
     else
       std::cout << "merged " << c.shards.size() << " database(s) into " << db.file().string() << ": " << added
                 << " runs added, " << skipped << " already present\n";

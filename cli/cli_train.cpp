@@ -59,7 +59,6 @@ namespace {
 
 constexpr int kInterrupted = 130;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 json numberOrNull(double v) { return std::isfinite(v) ? json(v) : json(); }
 
 c10::ScalarType storageType(const std::string& name) {
@@ -171,7 +170,7 @@ bool publishReport(json report, const TrainCommands& c) {
   writeFileAtomically(fs::path(c.out) / "training.json", report.dump(2) + "\n");
   if (c.asJson) {
     report.erase("series");
-    std::cout << dump(report) << "\n";
+    printJson(report);
     return true;
   }
   std::cout << "wrote        " << c.out << " (config.json, model.safetensors as " << c.saveDtype

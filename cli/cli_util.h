@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -12,6 +13,13 @@
 #include "common/progress.h"
 
 namespace ranklab::cli::detail {
+
+// Prints `j` as one line on stdout and flushes it (a killed sweep leaves whole lines). Invalid UTF-8
+// (generated text can stop inside a multi-byte character) is replaced instead of failing after the
+// work is done.
+inline void printJson(const nlohmann::json& j) {
+  std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+}
 
 // Progress on stderr (a TTY nicety; silent with --json).
 class StderrProgress : public ProgressSink {
