@@ -38,7 +38,7 @@ R=$D/reference/stories260K
 for dev in cpu cuda; do timeout 40 "$B/app/ranklab-cli" compress "$R/stories260K.bin" --tokenizer "$R/tok512.bin" --decomp whiten --keep 0.5 --calib "$R/TinyStories-valid.first69.txt" --eval "$R/TinyStories-valid.first69.txt" --device $dev --no-store --no-cache --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["device"], j["before"], j["after"], j["seconds"])'; done
 stamp cli
 left=$(( 540 - ($(date +%s) - T0) ))
-if [ $left -gt 30 ]; then (cd "$B" && timeout $((left - 20)) ctest -L core -E 'Cuda' -j14 --timeout 120 > "$OUT/core.txt" 2>&1; grep -E '\*\*\*|tests passed' "$OUT/core.txt" | head -50); fi
+if [ $left -gt 30 ]; then (cd "$B" && timeout $((left - 20)) ctest -L 'core|cli' -E 'Cuda' -j14 --timeout 120 > "$OUT/core.txt" 2>&1; grep -E '\*\*\*|tests passed' "$OUT/core.txt" | head -50); fi
 stamp core-suite
 left=$(( 570 - ($(date +%s) - T0) ))
 [ $left -gt 15 ] && timeout $left python3 packaging/gpu-check/hf_check.py "$B/app/ranklab-cli" "$PWD/resources/tokenizers/gpt2" /tmp/hfcheck

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Checks RankLab's layer rules (DESIGN.md) on a source tree:
-#   1. no file under core/ or app/cli/ includes a Qt header (<Q...>, "Q...", qcustomplot): core is
-#      Qt-free, and ranklab-cli's entry point builds with RANKLAB_GUI=OFF;
-#   2. no file under widgets/ or app/ (app/cli/ included) includes a torch header
-#      (<torch/...>, <ATen/...>, <c10/...>), directly or through a quoted header it includes from the
-#      tree (e.g. "common/compat.h");
-#   3. no file anywhere in the tree includes both a Qt header and a torch header.
+#   1. no file under core/ or cli/ includes a Qt header (<Q...>, "Q...", qcustomplot): core is
+#      Qt-free, and ranklab-cli (cli/) builds with RANKLAB_GUI=OFF;
+#   2. no file under widgets/ or app/ includes a torch header (<torch/...>, <ATen/...>, <c10/...>),
+#      directly or through a quoted header it includes from the tree (e.g. "common/compat.h");
+#   3. no file under core/ includes CLI11 (<CLI/...>) or a header of cli/ ("cli/..."): argument
+#      parsing and terminal output live in cli/, not in core;
+#   4. no file anywhere in the tree includes both a Qt header and a torch header.
 # Usage: check_layers.sh [ROOT]   (default: the repository this script lives in)
 # Exit status 0 when clean, 1 when a rule is broken (offending files are listed), 2 on usage errors.
 set -euo pipefail
@@ -19,6 +20,7 @@ root="$(cd "$root" && pwd)"
 
 qt_re='^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](Q[A-Za-z_]|qcustomplot)'
 torch_re='^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](torch/|ATen/|c10/|caffe2/|torch\.h)'
+cli_re='^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](CLI/|CLI11\.hpp|cli/)'
 quoted_re='^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)"'
 
 # Every C/C++ source under ROOT, skipping VCS metadata, build trees and shared/ (not ours).
@@ -32,8 +34,9 @@ rel() { printf '%s' "${1#"$root"/}"; }
 includes_qt() { grep -Eq "$qt_re" "$1"; }
 includes_torch() { grep -Eq "$torch_re" "$1"; }
 
-# Resolves a quoted include the way the build does: next to the includer, then the repository root,
-# then core/ (core's public include directory). Prints the path, or nothing if it is not in the tree.
+# Resolves a quoted include the way the build does: next to the includer, then the repository root
+# (cli/ includes "cli/..." from there), then core/ (core's public include directory). Prints the
+# path, or nothing if it is not in the tree.
 resolve() {
   local includer_dir="$1" name="$2" base
   for base in "$includer_dir" "$root" "$root/core"; do
@@ -81,9 +84,16 @@ for file in "${files[@]}"; do
   includes_qt "$file" && qt=1
   includes_torch "$file" && torch=1
   case "$path" in
-    core/* | app/cli/*)
+    core/* | cli/*)
       if ((qt)); then
         violations+=("$path: ${path%/*}/ must be Qt-free but includes Qt: $(grep -En "$qt_re" "$file" | head -1)")
+      fi
+      ;;
+  esac
+  case "$path" in
+    core/*)
+      if grep -Eq "$cli_re" "$file"; then
+        violations+=("$path: core/ must hold no CLI code but includes: $(grep -En "$cli_re" "$file" | head -1)")
       fi
       ;;
   esac

@@ -18,9 +18,12 @@ make_tree() {
   printf '#include <QApplication>\n#include "widgets/view.h"\n' >"$1/app/main.cpp"
   printf '#pragma once\n#include <QWidget>\n' >"$1/widgets/view.h"
   printf '#include <torch/torch.h>\n#include <gtest/gtest.h>\n' >"$1/tests/core/test_x.cpp"
-  mkdir -p "$1/app/cli"
-  printf '#pragma once\nint run(int, char**);\n' >"$1/core/common/cli.h"
-  printf '#include "common/cli.h"\nint main(int c, char** v) { return run(c, v); }\n' >"$1/app/cli/main.cpp"
+  # cli/ may use torch, core and CLI11, and includes its own headers as "cli/...".
+  mkdir -p "$1/cli"
+  printf '#pragma once\nint run(int, char**);\n' >"$1/cli/cli.h"
+  printf '#pragma once\n#include <CLI/CLI.hpp>\n#include "common/compat.h"\n' >"$1/cli/commands.h"
+  printf '#include "cli/cli.h"\n#include "cli/commands.h"\n#include <torch/torch.h>\n' >"$1/cli/cli.cpp"
+  printf '#include "cli/cli.h"\nint main(int c, char** v) { return run(c, v); }\n' >"$1/cli/main.cpp"
 }
 
 # expect NAME WANT_STATUS [PATTERN] -- runs the checker on $tmp/NAME.
@@ -59,13 +62,21 @@ make_tree "$tmp/app_transitive"
 printf '#include "common/compat.h"\n' >"$tmp/app_transitive/app/job.cpp"
 expect app_transitive 1 "app/job.cpp: app/ reaches torch through app/job.cpp -> core/common/compat.h"
 
-make_tree "$tmp/cli_qt"
-printf '#include <QCoreApplication>\n' >"$tmp/cli_qt/app/cli/args.cpp"
-expect cli_qt 1 "app/cli/args.cpp"
+make_tree "$tmp/app_via_cli"
+printf '#include "cli/commands.h"\n' >"$tmp/app_via_cli/app/run.cpp"
+expect app_via_cli 1 "app/run.cpp: app/ reaches torch through app/run.cpp -> cli/commands.h -> core/common/compat.h"
 
-make_tree "$tmp/cli_torch"
-printf '#include <torch/torch.h>\n' >"$tmp/cli_torch/app/cli/main.cpp"
-expect cli_torch 1 "app/cli/main.cpp"
+make_tree "$tmp/cli_qt"
+printf '#include <QCoreApplication>\n' >"$tmp/cli_qt/cli/args.cpp"
+expect cli_qt 1 "cli/args.cpp: cli/ must be Qt-free"
+
+make_tree "$tmp/core_cli11"
+printf '#include <string>\n#include <CLI/CLI.hpp>\n' >"$tmp/core_cli11/core/common/args.cpp"
+expect core_cli11 1 "core/common/args.cpp: core/ must hold no CLI code"
+
+make_tree "$tmp/core_cli_header"
+printf '#include "cli/cli.h"\n' >"$tmp/core_cli_header/core/api/run.h"
+expect core_cli_header 1 "core/api/run.h: core/ must hold no CLI code"
 
 make_tree "$tmp/both"
 printf '#include <QObject>\n#include <torch/torch.h>\n' >"$tmp/both/tests/core/mixed.cpp"

@@ -1,17 +1,38 @@
-// Small helpers shared by ranklab-cli's command files (internal to the cli module).
+// What ranklab-cli's commands share about the terminal: exit codes, progress on stderr, Ctrl-C, and
+// printing one JSON object per line. Internal to the cli library.
 #pragma once
 
-#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "api/types.h"
 #include "common/progress.h"
 
-namespace ranklab::cli::detail {
+namespace ranklab::cli {
+
+// Exit codes: 0 success; 2 a usage error, foreseeable bad input or a job that failed; 130 a job
+// cancelled by Ctrl-C or SIGTERM (the shell's code for SIGINT). Unexpected failures exit with 1.
+constexpr int kUsageError = 2;
+constexpr int kJobFailed = 2;
+constexpr int kInterrupted = 130;
+
+// Prints `j` as one line on stdout and flushes it (a killed sweep leaves whole lines). Invalid UTF-8
+// (generated text can stop inside a multi-byte character) is replaced instead of failing after the
+// work is done.
+inline void printJson(const nlohmann::json& j) {
+  std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+}
+
+// 1234567 -> "1,234,567".
+inline std::string withThousands(int64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > (v < 0 ? 1 : 0); i -= 3)
+    s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
 
 // Progress on stderr (a TTY nicety; silent with --json).
 class StderrProgress : public ProgressSink {
@@ -19,8 +40,10 @@ class StderrProgress : public ProgressSink {
   explicit StderrProgress(bool enabled) : m_enabled(enabled) {}
   void progress(const std::string& phase, long long done, long long total) override {
     if (!m_enabled) return;
-    if (total > 0) std::fprintf(stderr, "\r%-12s %lld/%lld   ", phase.c_str(), done, total);
-    else std::fprintf(stderr, "\r%-12s ...   ", phase.c_str());
+    if (total > 0)
+      std::fprintf(stderr, "\r%-12s %lld/%lld   ", phase.c_str(), done, total);
+    else
+      std::fprintf(stderr, "\r%-12s ...   ", phase.c_str());
     if (done == total) std::fprintf(stderr, "\n");
   }
 
@@ -59,16 +82,4 @@ class CancelOnInterrupt {
   void (*m_term)(int);
 };
 
-inline nlohmann::json perplexityJson(const api::PerplexityResult& r) {
-  return {{"documents", r.documents}, {"tokens", r.tokens}, {"bytes", r.bytes}, {"mean_nll", r.meanNll},
-          {"perplexity", r.perplexity}, {"bits_per_byte", r.bitsPerByte}};
-}
-
-// 1234567 -> "1,234,567".
-inline std::string withThousands(int64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > (v < 0 ? 1 : 0); i -= 3) s.insert(static_cast<size_t>(i), ",");
-  return s;
-}
-
-}  // namespace ranklab::cli::detail
+}  // namespace ranklab::cli

@@ -3,9 +3,9 @@
 // each decomposition computed once; emitted Slurm tasks run through their own sbatch script (task
 // id from the environment, as Slurm sets it), skip themselves when finished, and their shards merge
 // idempotently.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,7 +45,8 @@ std::vector<json> jsonLines(const std::string& out) {
 class CliSweep : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!test::haveReference()) GTEST_SKIP() << "reference model, tokenizer or text not found under " << test::referenceDir();
+    if (!test::haveReference())
+      GTEST_SKIP() << "reference model, tokenizer or text not found under " << test::referenceDir();
     m_dir = fs::temp_directory_path() / ("ranklab_cli_sweep_" + std::to_string(::getpid()) + "_" +
                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(m_dir);
@@ -85,13 +86,15 @@ void expectEveryPointOnce(const jobs::SweepGrid& grid, const fs::path& db) {
     EXPECT_EQ(r.status, "succeeded") << r.name;
     ++perPoint[r.specHash];
   }
-  for (const auto& p : grid.points) EXPECT_EQ(perPoint[jobs::specHash(p)], 1) << p.decomposition << "+" << p.selector << " " << p.keep;
+  for (const auto& p : grid.points)
+    EXPECT_EQ(perPoint[jobs::specHash(p)], 1) << p.decomposition << "+" << p.selector << " " << p.keep;
 }
 
 }  // namespace
 
 TEST_F(CliSweep, KilledMidwayResumesWithEveryPointOnceAndEachDecompositionComputedOnce) {
-  const auto gridFile = writeGrid({{"decomposition", {"svd", "fwsvd"}}, {"selector", {"uniform", "energy"}}, {"keep", {0.3, 0.5, 0.7}}});
+  const auto gridFile = writeGrid(
+      {{"decomposition", {"svd", "fwsvd"}}, {"selector", {"uniform", "energy"}}, {"keep", {0.3, 0.5, 0.7}}});
   const auto grid = jobs::loadSweep(gridFile);
   ASSERT_EQ(grid.points.size(), 12u);
   const fs::path db = m_dir / "runs.db";
@@ -105,7 +108,8 @@ TEST_F(CliSweep, KilledMidwayResumesWithEveryPointOnceAndEachDecompositionComput
     ::dup2(out, 1);
     ::dup2(null, 2);
     const std::string exe = cli(), g = gridFile.string(), d = db.string();
-    ::execl(exe.c_str(), exe.c_str(), "sweep", g.c_str(), "--db", d.c_str(), "--json", static_cast<char*>(nullptr));
+    ::execl(exe.c_str(), exe.c_str(), "sweep", g.c_str(), "--db", d.c_str(), "--json",
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   // Kill it while a point is half-done: at least three points stored and one run still "running".
@@ -144,7 +148,8 @@ TEST_F(CliSweep, KilledMidwayResumesWithEveryPointOnceAndEachDecompositionComput
   std::ifstream in(firstOut);
   const std::string printed((std::istreambuf_iterator<char>(in)), {});
   int decomposedFirst = 0;
-  for (const auto& j : jsonLines(printed)) decomposedFirst += j["status"] == "succeeded" && !j["decomposition_from_cache"].get<bool>();
+  for (const auto& j : jsonLines(printed))
+    decomposedFirst += j["status"] == "succeeded" && !j["decomposition_from_cache"].get<bool>();
 
   const auto r = test::runCli("sweep " + gridFile.string() + " --db " + db.string() + " --json");
   ASSERT_EQ(r.code, 0) << r.err;
@@ -159,11 +164,13 @@ TEST_F(CliSweep, KilledMidwayResumesWithEveryPointOnceAndEachDecompositionComput
   EXPECT_EQ(decomposedFirst + report["decompositions_computed"].get<int>(), 2) << printed;
   const auto cachedAfter = cacheFiles();
   EXPECT_EQ(cachedAfter.size(), 2u);
-  for (const auto& [file, time] : cachedBefore) EXPECT_EQ(cachedAfter.at(file), time) << file << " was rewritten";
+  for (const auto& [file, time] : cachedBefore)
+    EXPECT_EQ(cachedAfter.at(file), time) << file << " was rewritten";
   expectEveryPointOnce(grid, db);
 
   // A third run finds nothing to do.
-  const auto third = jsonLines(test::runCli("sweep " + gridFile.string() + " --db " + db.string() + " --json").out);
+  const auto third =
+      jsonLines(test::runCli("sweep " + gridFile.string() + " --db " + db.string() + " --json").out);
   ASSERT_FALSE(third.empty());
   EXPECT_EQ(third.back()["skipped"].get<int>(), 12);
   EXPECT_EQ(third.back()["decompositions_computed"].get<int>(), 0);
@@ -173,19 +180,21 @@ TEST_F(CliSweep, SlurmTasksRunThroughTheirScriptSkipWhenFinishedAndMergeIdempote
   const auto gridFile = writeGrid({{"selector", {"uniform", "energy"}}, {"keep", {0.3, 0.5}}});
   const auto grid = jobs::loadSweep(gridFile);
   const fs::path dir = m_dir / "slurm";
-  auto emitted = test::runCli("sweep " + gridFile.string() + " --emit-slurm " + dir.string() + " --time 00:10:00 --json");
+  auto emitted = test::runCli("sweep " + gridFile.string() + " --emit-slurm " + dir.string() +
+                              " --time 00:10:00 --json");
   ASSERT_EQ(emitted.code, 0) << emitted.err;
   EXPECT_EQ(json::parse(emitted.out)["tasks"], 4);
 
   // Each array task as Slurm runs it: the script with SLURM_ARRAY_TASK_ID set.
   for (int i = 0; i < 4; ++i) {
-    const std::string cmd = "SLURM_ARRAY_TASK_ID=" + std::to_string(i) + " bash " + (dir / "sweep.sbatch").string() +
-                            " > " + (m_dir / "task.out").string() + " 2>&1";
+    const std::string cmd = "SLURM_ARRAY_TASK_ID=" + std::to_string(i) + " bash " +
+                            (dir / "sweep.sbatch").string() + " > " + (m_dir / "task.out").string() + " 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << i;
     EXPECT_TRUE(fs::exists(dir / ("shard-" + std::to_string(i) + ".db"))) << i;
   }
   // Resubmitted, a finished task does nothing.
-  const auto again = test::runCli("run " + (dir / "task-2.json").string() + " --db " + (dir / "shard-2.db").string() + " --skip-finished");
+  const auto again = test::runCli("run " + (dir / "task-2.json").string() + " --db " +
+                                  (dir / "shard-2.db").string() + " --skip-finished");
   EXPECT_EQ(again.code, 0) << again.err;
   EXPECT_THAT(again.out, HasSubstr("already finished"));
   EXPECT_EQ(store::RunStore(dir / "shard-2.db").listRuns().size(), 1u);
@@ -198,7 +207,8 @@ TEST_F(CliSweep, SlurmTasksRunThroughTheirScriptSkipWhenFinishedAndMergeIdempote
   EXPECT_EQ(json::parse(m1.out)["runs_added"], 4);
   // Again, and with an overlapping shard (a copy of shard 0): nothing new.
   fs::copy_file(dir / "shard-0.db", m_dir / "overlap.db");
-  const auto m2 = test::runCli("merge" + shards + " " + (m_dir / "overlap.db").string() + " --db " + merged.string() + " --json");
+  const auto m2 = test::runCli("merge" + shards + " " + (m_dir / "overlap.db").string() + " --db " +
+                               merged.string() + " --json");
   ASSERT_EQ(m2.code, 0) << m2.err;
   EXPECT_EQ(json::parse(m2.out)["runs_added"], 0);
   EXPECT_EQ(json::parse(m2.out)["runs_skipped"], 5);
@@ -209,18 +219,21 @@ TEST_F(CliSweep, SlurmTasksRunThroughTheirScriptSkipWhenFinishedAndMergeIdempote
   for (const auto& r : store::RunStore(merged).listRuns()) ids.insert(r.id);
   EXPECT_EQ(ids.size(), 4u);
   // Its points are the sweep's: a local sweep into the merged database has nothing left to run.
-  const auto dry = test::runCli("sweep " + gridFile.string() + " --db " + merged.string() + " --dry-run --json");
+  const auto dry =
+      test::runCli("sweep " + gridFile.string() + " --db " + merged.string() + " --dry-run --json");
   ASSERT_EQ(dry.code, 0) << dry.err;
   EXPECT_EQ(json::parse(dry.out)["finished"], 4);
 }
 
 TEST_F(CliSweep, BadGridsAreClearErrors) {
   std::ofstream(m_dir / "bad.json") << R"({"model": "m", "keep": []})";
-  const auto r = test::runCli("sweep " + (m_dir / "bad.json").string() + " --db " + (m_dir / "x.db").string());
+  const auto r =
+      test::runCli("sweep " + (m_dir / "bad.json").string() + " --db " + (m_dir / "x.db").string());
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_THAT(r.err, HasSubstr((m_dir / "bad.json").string() + ": 'keep' is an empty list"));
   std::ofstream(m_dir / "missing-model.json") << R"({"model": "/nonexistent/model", "keep": [0.3, 0.5]})";
-  const auto f = test::runCli("sweep " + (m_dir / "missing-model.json").string() + " --db " + (m_dir / "x.db").string());
+  const auto f =
+      test::runCli("sweep " + (m_dir / "missing-model.json").string() + " --db " + (m_dir / "x.db").string());
   EXPECT_EQ(f.code, 2) << "a sweep with failed points exits 2";
   EXPECT_THAT(f.out, HasSubstr("/nonexistent/model"));
   EXPECT_THAT(f.out, HasSubstr("0 succeeded, 2 failed"));

@@ -1,4 +1,4 @@
-// ranklab-cli's command-line front end, kept in core so the app/ entry point stays torch-free.
+// ranklab-cli's command-line front end (the cli library; Qt-free, uses torch through core).
 // Torch-free header.
 #pragma once
 

@@ -1,8 +1,8 @@
 // Runs the real ranklab-cli binary: exit codes, one-line errors, --json output, and the commands
 // on the reference model when it is present.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,7 +36,9 @@ int lines(const std::string& s) {
 
 fs::path ref() { return fs::path(RANKLAB_REFERENCE_DIR) / "stories260K"; }
 bool haveRef() { return fs::exists(ref() / "stories260K.bin"); }
-std::string refArgs() { return (ref() / "stories260K.bin").string() + " --tokenizer " + (ref() / "tok512.bin").string(); }
+std::string refArgs() {
+  return (ref() / "stories260K.bin").string() + " --tokenizer " + (ref() / "tok512.bin").string();
+}
 
 TEST(Cli, UnknownFlagIsOneLineAndExitCode2) {
   auto r = cli("info /tmp --no-such-flag");
@@ -87,7 +89,8 @@ TEST(Cli, DemoJobCompressesTheShippedGptMini) {
   // Metric: achieved kept fraction, within 1% of the 0.5 budget and never above it.
   EXPECT_LE(j["kept_fraction"].get<double>(), 0.5);
   EXPECT_GT(j["kept_fraction"].get<double>(), 0.49);
-  const double before = j["before"]["perplexity"].get<double>(), after = j["after"]["perplexity"].get<double>();
+  const double before = j["before"]["perplexity"].get<double>(),
+               after = j["after"]["perplexity"].get<double>();
   EXPECT_GT(j["before"]["tokens"].get<int>(), 1000);
   // Halving the parameters with plain SVD costs perplexity: the damage must be visible.
   EXPECT_GT(after, before);
@@ -113,7 +116,8 @@ TEST(Cli, InfoTokenizeGenerateEvalOnTheReferenceModel) {
   const std::string want{std::istreambuf_iterator<char>(expected), {}};
   EXPECT_EQ(nlohmann::json::parse(r.out)["text"].get<std::string>(), want);
 
-  r = cli("eval " + refArgs() + " --text " + (ref() / "TinyStories-valid.first69.txt").string() + " --truncate --json");
+  r = cli("eval " + refArgs() + " --text " + (ref() / "TinyStories-valid.first69.txt").string() +
+          " --truncate --json");
   ASSERT_EQ(r.code, 0) << r.err;
   auto ev = nlohmann::json::parse(r.out);
   EXPECT_EQ(ev["tokens"], 22045);
@@ -124,7 +128,8 @@ TEST(Cli, InfoTokenizeGenerateEvalOnTheReferenceModel) {
 TEST(Cli, SampledGenerationPrintsValidJsonEvenWhenTextEndsMidCharacter) {
   if (!haveRef()) GTEST_SKIP() << "reference model not found at " << ref();
   for (int seed = 0; seed < 4; ++seed) {
-    auto r = cli("generate " + refArgs() + " --steps 40 --temperature 1.5 --seed " + std::to_string(seed) + " --json");
+    auto r = cli("generate " + refArgs() + " --steps 40 --temperature 1.5 --seed " + std::to_string(seed) +
+                 " --json");
     ASSERT_EQ(r.code, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["tokens"].get<int>(), static_cast<int>(j["ids"].size()));
@@ -140,7 +145,8 @@ TEST(Cli, ConvertToHfAndGgufThenEvalAgrees) {
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string text = (ref() / "TinyStories-valid.first69.txt").string();
   auto a = nlohmann::json::parse(cli("eval " + (dir / "hf").string() + " --text " + text + " --json").out);
-  auto b = nlohmann::json::parse(cli("eval " + (dir / "m.gguf").string() + " --text " + text + " --json").out);
+  auto b =
+      nlohmann::json::parse(cli("eval " + (dir / "m.gguf").string() + " --text " + text + " --json").out);
   EXPECT_EQ(a["tokens"], 22153);  // default windows: every token after BOS predicted once
   EXPECT_EQ(b["tokens"], 22153);
   // Metric: mean NLL; F32 conversions are exact, so equal to 1e-9.
@@ -166,11 +172,13 @@ TEST(Cli, BpeTrainWritesATokenizerTheOtherCommandsLoad) {
   EXPECT_EQ(j["merges"], 22);
   EXPECT_EQ(j["vocab_size"], 256 + 22 + 1);
   EXPECT_GT(j["bytes_per_token"].get<double>(), 3.0);
-  auto t = cli("tokenize --tokenizer " + (dir / "tok").string() + " --text 'It was the best of times' --json");
+  auto t =
+      cli("tokenize --tokenizer " + (dir / "tok").string() + " --text 'It was the best of times' --json");
   ASSERT_EQ(t.code, 0) << t.err;
   EXPECT_EQ(nlohmann::json::parse(t.out)["tokenizer"], "gpt2-bpe");
   EXPECT_EQ(nlohmann::json::parse(t.out)["count"].get<int>(), 6);  // one learned token per word
-  auto bad = cli("bpe-train " + (dir / "text.txt").string() + " --vocab-size 10 --out " + (dir / "x").string());
+  auto bad =
+      cli("bpe-train " + (dir / "text.txt").string() + " --vocab-size 10 --out " + (dir / "x").string());
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.err, HasSubstr("257"));
   fs::remove_all(dir);
@@ -190,9 +198,10 @@ TEST(Cli, PretrainAndFinetuneWriteModelsTheOtherCommandsLoad) {
     std::ofstream(dir / "valid.txt") << text.substr(30000, 8000);
   }
   const std::string tok = (res / "models" / "tokenizer").string();
-  const std::string tiny = " --layers 1 --hidden 32 --heads 2 --ff 64 --ctx 32 --batch 4 --eval-windows 4 --device cpu --json";
-  auto r = cli("pretrain " + (dir / "train.txt").string() + " --valid " + (dir / "valid.txt").string() + " --tokenizer " +
-               tok + " --out " + (dir / "gpt").string() + " --steps 4" + tiny);
+  const std::string tiny =
+      " --layers 1 --hidden 32 --heads 2 --ff 64 --ctx 32 --batch 4 --eval-windows 4 --device cpu --json";
+  auto r = cli("pretrain " + (dir / "train.txt").string() + " --valid " + (dir / "valid.txt").string() +
+               " --tokenizer " + tok + " --out " + (dir / "gpt").string() + " --steps 4" + tiny);
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["objective"], "causal-lm");
@@ -207,44 +216,47 @@ TEST(Cli, PretrainAndFinetuneWriteModelsTheOtherCommandsLoad) {
   ASSERT_EQ(info.code, 0) << info.err;
   EXPECT_EQ(nlohmann::json::parse(info.out)["architecture"], "gpt2");
 
-  r = cli("pretrain " + (dir / "train.txt").string() + " --valid " + (dir / "valid.txt").string() + " --tokenizer " + tok +
-          " --out " + (dir / "bert").string() + " --mlm --steps 3" + tiny);
+  r = cli("pretrain " + (dir / "train.txt").string() + " --valid " + (dir / "valid.txt").string() +
+          " --tokenizer " + tok + " --out " + (dir / "bert").string() + " --mlm --steps 3" + tiny);
   ASSERT_EQ(r.code, 0) << r.err;
   j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["objective"], "masked-lm");
   EXPECT_GT(j["valid"]["masked_lm_loss"].get<double>(), 0.0);
 
   const auto spam = res / "data" / "spam";
-  r = cli("finetune " + (dir / "bert").string() + " --labelled " + (spam / "valid.tsv").string() + " --valid " +
-          (spam / "test.tsv").string() + " --out " + (dir / "cls").string() +
+  r = cli("finetune " + (dir / "bert").string() + " --labelled " + (spam / "valid.tsv").string() +
+          " --valid " + (spam / "test.tsv").string() + " --out " + (dir / "cls").string() +
           " --steps 3 --batch 4 --max-length 32 --device cpu --json");
   ASSERT_EQ(r.code, 0) << r.err;
   j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["task"], "sequence-classification");
   EXPECT_EQ(j["labels"], nlohmann::json::array({"ham", "spam"}));
   EXPECT_EQ(j["valid"]["examples"], 251);
-  auto ev = cli("eval " + (dir / "cls").string() + " --labelled " + (spam / "test.tsv").string() + " --ctx 32 --json");
+  auto ev = cli("eval " + (dir / "cls").string() + " --labelled " + (spam / "test.tsv").string() +
+                " --ctx 32 --json");
   ASSERT_EQ(ev.code, 0) << ev.err;
   // The stored figure is the one `eval` measures on the stored weights.
-  EXPECT_DOUBLE_EQ(nlohmann::json::parse(ev.out)["accuracy"].get<double>(), j["valid"]["accuracy"].get<double>());
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(ev.out)["accuracy"].get<double>(),
+                   j["valid"]["accuracy"].get<double>());
 
   r = cli("finetune " + (dir / "gpt").string() + " --text " + (dir / "train.txt").string() + " --valid " +
-          (dir / "valid.txt").string() + " --out " + (dir / "gpt-ft").string() + " --steps 3 --batch 4 --seq-len 32 --device cpu --json");
+          (dir / "valid.txt").string() + " --out " + (dir / "gpt-ft").string() +
+          " --steps 3 --batch 4 --seq-len 32 --device cpu --json");
   ASSERT_EQ(r.code, 0) << r.err;
   j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["task"], "causal-lm");
   EXPECT_GT(j["valid_before"]["perplexity"].get<double>(), 1.0);
 
-  auto bad = cli("pretrain " + (dir / "train.txt").string() + " --tokenizer " + tok + " --out " + (dir / "x").string() +
-                 " --save-dtype fp8");
+  auto bad = cli("pretrain " + (dir / "train.txt").string() + " --tokenizer " + tok + " --out " +
+                 (dir / "x").string() + " --save-dtype fp8");
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.err, HasSubstr("fp8"));
-  bad = cli("pretrain " + (dir / "train.txt").string() + " --tokenizer " + (res / "tokenizers" / "gpt2").string() +
-            " --out " + (dir / "x").string() + " --mlm --steps 1");
+  bad = cli("pretrain " + (dir / "train.txt").string() + " --tokenizer " +
+            (res / "tokenizers" / "gpt2").string() + " --out " + (dir / "x").string() + " --mlm --steps 1");
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.err, HasSubstr("mask token"));
-  bad = cli("finetune " + (dir / "gpt").string() + " --labelled " + (spam / "valid.tsv").string() + " --out " +
-            (dir / "x").string());
+  bad = cli("finetune " + (dir / "gpt").string() + " --labelled " + (spam / "valid.tsv").string() +
+            " --out " + (dir / "x").string());
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.err, HasSubstr("encoder"));
   fs::remove_all(dir);
@@ -257,12 +269,34 @@ TEST(Cli, InterruptedPretrainingResumesFromItsCheckpoint) {
   fs::create_directories(dir);
   const fs::path res = fs::path(RANKLAB_SOURCE_DIR) / "resources";
   const std::string cliPath = std::string(RANKLAB_BINARY_DIR) + "/app/ranklab-cli";
-  const std::vector<std::string> args = {cliPath, "pretrain", (res / "data" / "lm" / "valid.txt").string(),
-                                         "--tokenizer", (res / "models" / "tokenizer").string(),
-                                         "--out", (dir / "m").string(), "--layers", "1", "--hidden", "16",
-                                         "--heads", "2", "--ff", "32", "--ctx", "16", "--batch", "2",
-                                         "--steps", "600", "--checkpoint-every", "20", "--device", "cpu",
-                                         "--threads", "1", "--json"};
+  const std::vector<std::string> args = {cliPath,
+                                         "pretrain",
+                                         (res / "data" / "lm" / "valid.txt").string(),
+                                         "--tokenizer",
+                                         (res / "models" / "tokenizer").string(),
+                                         "--out",
+                                         (dir / "m").string(),
+                                         "--layers",
+                                         "1",
+                                         "--hidden",
+                                         "16",
+                                         "--heads",
+                                         "2",
+                                         "--ff",
+                                         "32",
+                                         "--ctx",
+                                         "16",
+                                         "--batch",
+                                         "2",
+                                         "--steps",
+                                         "600",
+                                         "--checkpoint-every",
+                                         "20",
+                                         "--device",
+                                         "cpu",
+                                         "--threads",
+                                         "1",
+                                         "--json"};
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {

@@ -82,14 +82,16 @@ TEST_F(Pipelines, ArsThroughTheCli) {
   const auto model = tinyGpt2(22);
   {
     std::ofstream text(m_dir / "text.txt");
-    for (int d = 0; d < 10; ++d) text << "Story " << d << ": a small cat sat on the warm mat and looked at the rain.<|endoftext|>";
+    for (int d = 0; d < 10; ++d)
+      text << "Story " << d << ": a small cat sat on the warm mat and looked at the rain.<|endoftext|>";
   }
   const std::string common = model.string() + " --calib " + (m_dir / "text.txt").string() + " --eval " +
                              (m_dir / "text.txt").string() + " --calib-len 12 --calib-samples 8 --db " +
                              (m_dir / "runs.db").string() + " --cache-dir " + (m_dir / "cache").string();
-  auto run = cli("compress " + common +
-                 " --select ars --keep 0.45 --ars-steps 30 --ars-lr 0.01 --lambda 20 --gamma 5 --tau 0.5 --log-every 10"
-                 " --batch 4 --finetune-steps 5 --json");
+  auto run = cli(
+      "compress " + common +
+      " --select ars --keep 0.45 --ars-steps 30 --ars-lr 0.01 --lambda 20 --gamma 5 --tau 0.5 --log-every 10"
+      " --batch 4 --finetune-steps 5 --json");
   ASSERT_EQ(run.code, 0) << run.err;
   const auto j = nlohmann::json::parse(run.out);
   EXPECT_EQ(j["selector"], "ars");
@@ -98,7 +100,8 @@ TEST_F(Pipelines, ArsThroughTheCli) {
   EXPECT_EQ(j["details"]["ars"]["steps"], 30);
   EXPECT_EQ(j["details"]["ars"]["frames"], 3);
   EXPECT_TRUE(j["compressed"].contains("perplexity"));
-  auto shown = cli("runs show " + std::to_string(j["run_id"].get<int>()) + " --db " + (m_dir / "runs.db").string() + " --json");
+  auto shown = cli("runs show " + std::to_string(j["run_id"].get<int>()) + " --db " +
+                   (m_dir / "runs.db").string() + " --json");
   ASSERT_EQ(shown.code, 0) << shown.err;
   const auto stored = nlohmann::json::parse(shown.out);
   EXPECT_EQ(stored["run"]["selector"], "ars");
@@ -119,20 +122,23 @@ TEST_F(Pipelines, RankDynaThroughTheCli) {
   const auto model = tinyGpt2(23);
   {
     std::ofstream text(m_dir / "text.txt");
-    for (int d = 0; d < 10; ++d) text << "Story " << d << ": a small cat sat on the warm mat and looked at the rain.<|endoftext|>";
+    for (int d = 0; d < 10; ++d)
+      text << "Story " << d << ": a small cat sat on the warm mat and looked at the rain.<|endoftext|>";
   }
-  auto run = cli("compress " + model.string() + " --select rankdyna --keep 0.4 --train " + (m_dir / "text.txt").string() +
-                 " --eval " + (m_dir / "text.txt").string() +
-                 " --calib-len 12 --finetune-steps 30 --warmup-steps 5 --final-steps 5 --realloc-every 4 --beta1 0.8"
-                 " --beta2 0.9 --orth-reg 0.05 --batch 4 --no-store --no-cache --json");
+  auto run =
+      cli("compress " + model.string() + " --select rankdyna --keep 0.4 --train " +
+          (m_dir / "text.txt").string() + " --eval " + (m_dir / "text.txt").string() +
+          " --calib-len 12 --finetune-steps 30 --warmup-steps 5 --final-steps 5 --realloc-every 4 --beta1 0.8"
+          " --beta2 0.9 --orth-reg 0.05 --batch 4 --no-store --no-cache --json");
   ASSERT_EQ(run.code, 0) << run.err;
   const auto j = nlohmann::json::parse(run.out);
   EXPECT_EQ(j["selector"], "rankdyna");
   EXPECT_LE(j["kept_fraction"].get<double>(), 0.4);
   // Reallocations at t = 9, 13, 17, 21 and 25 (= T - t_f, the final budget).
   EXPECT_EQ(j["details"]["rankdyna"]["reallocations"], 5);
-  auto weighted = cli("compress " + model.string() + " --select rankdyna --decomp fwsvd --finetune-steps 10 --calib " +
-                      (m_dir / "text.txt").string() + " --no-store");
+  auto weighted =
+      cli("compress " + model.string() + " --select rankdyna --decomp fwsvd --finetune-steps 10 --calib " +
+          (m_dir / "text.txt").string() + " --no-store");
   EXPECT_NE(weighted.code, 0);
   EXPECT_THAT(weighted.err, HasSubstr("plain SVD"));
 }

@@ -1,0 +1,126 @@
+// ranklab-cli: the headless front end. Every command prints a human-readable report, or one JSON
+// object on stdout with --json. Foreseeable mistakes (unknown flags, missing files, unsupported
+// formats) print one line on stderr and exit with code 2.
+#include "cli/cli.h"
+
+#include <torch/torch.h>
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands_jobs.h"
+#include "cli/commands_model.h"
+#include "cli/commands_runs.h"
+#include "cli/commands_sweep.h"
+#include "cli/commands_train.h"
+#include "cli/terminal.h"
+#include "common/allocator.h"
+#include "common/compat.h"
+#include "common/error.h"
+
+namespace ranklab::cli {
+
+namespace {
+
+// A registered subcommand and how to run it once parsed (its options bound by reference).
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+std::string commandLine(int argc, char** argv) {
+  std::string line = "ranklab-cli";
+  for (int i = 1; i < argc; ++i) line += std::string(" ") + argv[i];
+  return line;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  tuneAllocator();
+  CLI::App app{
+      "RankLab command-line interface: inspect, run and evaluate language models for low-rank compression"};
+  app.set_version_flag("--version", std::string("ranklab-cli ") + RANKLAB_VERSION + " (LibTorch " +
+                                        compat::torchVersion() + ")");
+  app.require_subcommand(1);
+
+  // Every subcommand's options, bound while registering (in the order --help lists them).
+  InfoOptions info;
+  TokenizeOptions tokenize;
+  GenerateOptions generate;
+  EvalOptions eval;
+  ConvertOptions convert;
+  BpeTrainOptions bpeTrain;
+  CompressOptions compress;
+  DemoOptions demo;
+  RunSpecOptions runSpec;
+  SweepOptions sweep;
+  MergeOptions merge;
+  RunsListOptions runsList;
+  RunsShowOptions runsShow;
+  RunsDeleteOptions runsDelete;
+  RunsMergeOptions runsMerge;
+  RunsTagOptions runsTag;
+  RunsNoteOptions runsNote;
+  PretrainOptions pretrain;
+  FinetuneOptions finetune;
+  const std::string line = commandLine(argc, argv);
+
+  std::vector<Command> commands;
+  auto add = [&](CLI::App* sub, std::function<int()> runIt) { commands.push_back({sub, std::move(runIt)}); };
+  add(addInfo(app, info), [&] { return runInfo(info); });
+  add(addTokenize(app, tokenize), [&] { return runTokenize(tokenize); });
+  add(addGenerate(app, generate), [&] { return runGenerate(generate); });
+  add(addEval(app, eval), [&] { return runEval(eval); });
+  add(addConvert(app, convert), [&] { return runConvert(convert); });
+  add(addBpeTrain(app, bpeTrain), [&] { return runBpeTrain(bpeTrain); });
+  add(addCompress(app, compress), [&] { return runCompress(compress); });
+  add(addDemo(app, demo), [&] { return runDemo(demo); });
+  add(addRunSpec(app, runSpec), [&] { return runRunSpec(runSpec); });
+  add(addSweep(app, sweep), [&] { return runSweep(sweep); });
+  add(addMerge(app, merge), [&] { return runMerge(merge); });
+  CLI::App& runs = *addRuns(app, {&runsList.flags, &runsShow.flags, &runsDelete.flags, &runsMerge.flags,
+                                  &runsTag.flags, &runsNote.flags});
+  add(addRunsList(runs, runsList), [&] { return runRunsList(runsList); });
+  add(addRunsShow(runs, runsShow), [&] { return runRunsShow(runsShow); });
+  add(addRunsDelete(runs, runsDelete), [&] { return runRunsDelete(runsDelete); });
+  add(addRunsMerge(runs, runsMerge), [&] { return runRunsMerge(runsMerge); });
+  add(addRunsTag(runs, runsTag), [&] { return runRunsTag(runsTag); });
+  add(addRunsNote(runs, runsNote), [&] { return runRunsNote(runsNote); });
+  add(addPretrain(app, pretrain), [&] { return runPretrain(pretrain, line); });
+  add(addFinetune(app, finetune), [&] { return runFinetune(finetune, line); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "ranklab-cli: " << e.what() << " (see ranklab-cli --help)\n";
+    return kUsageError;
+  }
+
+  try {
+    for (const auto& command : commands)
+      if (command.app->parsed()) return command.run();
+  } catch (const ranklab::Error& e) {
+    std::cerr << "ranklab-cli: " << e.what() << "\n";
+    return kUsageError;
+  } catch (const c10::Error& e) {
+    // A LibTorch check failed on input we did not validate well enough: report it in one line.
+    std::cerr << "ranklab-cli: " << e.what_without_backtrace() << "\n";
+    return kUsageError;
+  } catch (const std::exception& e) {
+    std::cerr << "ranklab-cli: " << e.what() << "\n";
+    return 1;
+  }
+  return kUsageError;
+}
+
+}  // namespace ranklab::cli

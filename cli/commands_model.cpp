@@ -1,0 +1,382 @@
+// ranklab-cli's model commands: inspect, tokenize, generate from, evaluate and convert a model, and
+// train a byte-level BPE tokenizer.
+#include "cli/commands_model.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/reports.h"
+#include "cli/terminal.h"
+#include "common/device.h"
+#include "common/error.h"
+#include "common/progress.h"
+#include "data/corpus.h"
+#include "eval/classification.h"
+#include "eval/perplexity.h"
+#include "models/generate.h"
+#include "models/loader.h"
+#include "tokenize/tokenizer.h"
+
+namespace ranklab::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// --json, --device, --threads and --tokenizer, after the command's own flags.
+void addModelFlags(CLI::App* sub, ModelFlags& f) {
+  sub->add_flag("--json", f.asJson, "Print one JSON object on stdout");
+  sub->add_option("--device", f.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  sub->add_option("--threads", f.threads, "CPU threads for LibTorch (default: LibTorch's choice)");
+  sub->add_option("--tokenizer", f.tokenizer, "Tokenizer file or directory (overrides the model's own)");
+}
+
+void applyThreads(const ModelFlags& f) {
+  if (f.threads > 0) at::set_num_threads(f.threads);
+}
+
+models::LoadedModel load(const std::string& path, const ModelFlags& f) {
+  models::LoadOptions options;
+  options.device = f.device;
+  options.tokenizerPath = f.tokenizer;
+  return models::loadModel(path, options);
+}
+
+const tokenize::Tokenizer& requireTokenizer(const models::LoadedModel& m) {
+  if (!m.tokenizer)
+    throw Error(m.source.string() + ": no tokenizer found next to the model; pass --tokenizer PATH");
+  return *m.tokenizer;
+}
+
+json summaryJson(const api::ModelSummary& s) {
+  json ops = json::array();
+  for (const auto& op : s.ops)
+    ops.push_back({{"name", op.name},
+                   {"layer", op.layer},
+                   {"kind", op.kind},
+                   {"in", op.inFeatures},
+                   {"out", op.outFeatures},
+                   {"params", op.params()},
+                   {"bias", op.hasBias}});
+  return {{"architecture", s.architecture},
+          {"source", s.source},
+          {"format", s.format},
+          {"total_params", s.totalParams},
+          {"compressible_params", s.compressibleParams},
+          {"layers", s.layers},
+          {"hidden", s.hidden},
+          {"heads", s.heads},
+          {"kv_heads", s.kvHeads},
+          {"vocab", s.vocab},
+          {"context", s.context},
+          {"num_labels", s.numLabels},
+          {"ops", ops}};
+}
+
+void printSummary(const api::ModelSummary& s, std::ostream& out) {
+  out << "model        " << s.source << " (" << s.format << ")\n"
+      << "architecture " << s.architecture << ": " << s.layers << " layers, hidden " << s.hidden << ", "
+      << s.heads << " heads (" << s.kvHeads << " kv), vocab " << s.vocab << ", context " << s.context << "\n"
+      << "parameters   " << withThousands(s.totalParams) << " total, " << withThousands(s.compressibleParams)
+      << " in " << s.ops.size() << " compressible linear ops (" << std::fixed << std::setprecision(1)
+      << (s.totalParams
+              ? 100.0 * static_cast<double>(s.compressibleParams) / static_cast<double>(s.totalParams)
+              : 0.0)
+      << "%)\n";
+  if (s.numLabels > 0) out << "classifier   " << s.numLabels << " labels\n";
+  out << "\n"
+      << std::left << std::setw(24) << "op" << std::right << std::setw(8) << "in (M)" << std::setw(9)
+      << "out (N)" << std::setw(12) << "params"
+      << "  bias\n";
+  for (const auto& op : s.ops)
+    out << std::left << std::setw(24) << op.name << std::right << std::setw(8) << op.inFeatures
+        << std::setw(9) << op.outFeatures << std::setw(12) << withThousands(op.params()) << "  "
+        << (op.hasBias ? "yes" : "no") << "\n";
+}
+
+}  // namespace
+
+// --- info ----------------------------------------------------------------------------------
+
+CLI::App* addInfo(CLI::App& app, InfoOptions& o) {
+  auto* sub = app.add_subcommand("info", "Architecture, parameter counts and the table of compressible ops");
+  sub->add_option("MODEL", o.model, "Hugging Face directory, .gguf file or llama2.c .bin")->required();
+  addModelFlags(sub, o.flags);
+  return sub;
+}
+
+int runInfo(const InfoOptions& o) {
+  applyThreads(o.flags);
+  auto m = load(o.model, o.flags);
+  auto s = m.summary();
+  if (o.flags.asJson) {
+    auto j = summaryJson(s);
+    j["device"] = deviceName(m.model->device());
+    j["tokenizer"] = m.tokenizer ? m.tokenizer->kind() : "";
+    printJson(j);
+  } else {
+    printSummary(s, std::cout);
+    std::cout << "\ntokenizer    " << (m.tokenizer ? m.tokenizer->kind() : std::string("none"))
+              << "\ndevice       " << deviceName(m.model->device()) << "\n";
+  }
+  return 0;
+}
+
+// --- tokenize ------------------------------------------------------------------------------
+
+CLI::App* addTokenize(CLI::App& app, TokenizeOptions& o) {
+  auto* sub = app.add_subcommand("tokenize", "Print the token ids of a text");
+  sub->add_option("--tokenizer", o.tokenizer,
+                  "Directory (tokenizer.json, vocab.json+merges.txt, vocab.txt, tokenizer.model) or file "
+                  "(.json, .model, .txt, llama2.c .bin)")
+      ->required();
+  sub->add_option("--text", o.text, "Text to encode")->required();
+  sub->add_option("--vocab-size", o.vocabSize,
+                  "Vocabulary size for llama2.c tokenizer.bin files (default: read to the end)");
+  sub->add_flag("--json", o.asJson, "Print one JSON object on stdout");
+  return sub;
+}
+
+int runTokenize(const TokenizeOptions& o) {
+  if (o.tokenizer.empty()) throw Error("tokenize: --tokenizer PATH is required");
+  auto tok = tokenize::loadTokenizer(o.tokenizer, o.vocabSize);
+  const auto ids = tok->encode(o.text);
+  if (o.asJson) {
+    printJson({{"tokenizer", tok->kind()}, {"ids", ids}, {"count", ids.size()}});
+  } else {
+    for (size_t i = 0; i < ids.size(); ++i) std::cout << (i ? " " : "") << ids[i];
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+// --- generate ------------------------------------------------------------------------------
+
+CLI::App* addGenerate(CLI::App& app, GenerateOptions& o) {
+  auto* sub = app.add_subcommand("generate", "Generate text (greedy at temperature 0)");
+  sub->add_option("MODEL", o.model, "Model path")->required();
+  sub->add_option("--steps", o.steps, "New tokens to generate")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--prompt", o.prompt, "Prompt text");
+  sub->add_option("--temperature", o.temperature, "Sampling temperature; 0 = greedy")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--seed", o.seed, "Sampling seed")->capture_default_str();
+  addModelFlags(sub, o.flags);
+  return sub;
+}
+
+int runGenerate(const GenerateOptions& o) {
+  applyThreads(o.flags);
+  auto m = load(o.model, o.flags);
+  const auto& tok = requireTokenizer(m);
+  models::GenerateOptions g;
+  g.steps = o.steps;
+  g.temperature = o.temperature;
+  g.seed = o.seed;
+  const auto start = std::chrono::steady_clock::now();
+  auto stream = [&](const std::string& piece) {
+    if (!o.flags.asJson) std::cout << piece << std::flush;
+    return true;
+  };
+  auto r = models::generate(*m.model, tok, o.prompt, g, stream);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double perSecond = seconds > 0 ? r.generatedIds.size() / seconds : 0.0;
+  if (o.flags.asJson) {
+    printJson({{"prompt", o.prompt},
+               {"text", r.text},
+               {"ids", r.generatedIds},
+               {"tokens", r.generatedIds.size()},
+               {"seconds", seconds},
+               {"tokens_per_second", perSecond}});
+  } else {
+    std::cout << "\n";
+    std::fprintf(stderr, "%zu tokens in %.2f s (%.1f tokens/s)\n", r.generatedIds.size(), seconds, perSecond);
+  }
+  return 0;
+}
+
+// --- eval ----------------------------------------------------------------------------------
+
+CLI::App* addEval(CLI::App& app, EvalOptions& o) {
+  auto* sub = app.add_subcommand("eval", "Perplexity over a text file, or accuracy over a labelled file");
+  sub->add_option("MODEL", o.model, "Model path")->required();
+  sub->add_option("--text", o.text, "Text file for perplexity (documents separated by --doc-sep)");
+  sub->add_option("--labelled", o.labelled,
+                  "Labelled TSV (text<TAB>label) or JSONL file for classification accuracy");
+  sub->add_option("--doc-sep", o.docSep, "Document separator")->capture_default_str();
+  sub->add_option("--ctx", o.ctx, "Window length in tokens (default: the model context)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_flag(
+      "--truncate", o.truncate,
+      "Cut each document to the context (--ctx, BOS included) instead of scoring all of it in windows");
+  sub->add_option("--batch", o.batch, "Windows or examples per forward pass")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  addModelFlags(sub, o.flags);
+  return sub;
+}
+
+int runEval(const EvalOptions& o) {
+  if (o.text.empty() == o.labelled.empty())
+    throw Error("eval: give exactly one of --text FILE or --labelled FILE");
+  // Check the data file before the (possibly slow) model load.
+  const std::string dataFile = o.text.empty() ? o.labelled : o.text;
+  if (!fs::is_regular_file(dataFile)) throw Error(dataFile + ": no such file");
+  applyThreads(o.flags);
+  auto m = load(o.model, o.flags);
+  const auto& tok = requireTokenizer(m);
+  StderrProgress progress(!o.flags.asJson);
+  const auto start = std::chrono::steady_clock::now();
+  if (!o.text.empty()) {
+    eval::PerplexityOptions p;
+    p.documentSeparator = o.docSep;
+    p.context = o.ctx;
+    p.truncate = o.truncate;
+    p.batchSize = o.batch;
+    auto r = eval::perplexityOfFile(*m.model, tok, o.text, p, &progress);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (o.flags.asJson) {
+      auto j = perplexityJson(r);
+      j["model"] = o.model;
+      j["text"] = o.text;
+      j["seconds"] = seconds;
+      printJson(j);
+    } else {
+      std::cout << std::fixed << "documents    " << r.documents << "\ntokens       " << r.tokens
+                << "\nmean NLL     " << std::setprecision(4) << r.meanNll << " nats/token\nperplexity   "
+                << std::setprecision(3) << r.perplexity << "\nbits/byte    " << std::setprecision(4)
+                << r.bitsPerByte << "\ntime         " << std::setprecision(1) << seconds << " s\n";
+    }
+  } else {
+    eval::ClassificationOptions c;
+    c.batchSize = o.batch;
+    c.maxLength = o.ctx;
+    auto r = eval::accuracyOfFile(*m.model, tok, o.labelled, c, &progress);
+    if (o.flags.asJson) {
+      printJson({{"model", o.model},
+                 {"labelled", o.labelled},
+                 {"examples", r.examples},
+                 {"correct", r.correct},
+                 {"accuracy", r.accuracy}});
+    } else {
+      std::cout << "examples     " << r.examples << "\ncorrect      " << r.correct << "\naccuracy     "
+                << std::fixed << std::setprecision(4) << r.accuracy << "\n";
+    }
+  }
+  return 0;
+}
+
+// --- convert -------------------------------------------------------------------------------
+
+CLI::App* addConvert(CLI::App& app, ConvertOptions& o) {
+  auto* sub = app.add_subcommand("convert", "Convert a model to a Hugging Face directory or a GGUF file");
+  sub->add_option("MODEL", o.model, "Model path")->required();
+  sub->add_option("OUTPUT", o.output, "Output directory (hf) or .gguf file")->required();
+  sub->add_option("--format", o.format, "hf | gguf (default: from OUTPUT's extension)");
+  addModelFlags(sub, o.flags);
+  return sub;
+}
+
+int runConvert(const ConvertOptions& o) {
+  applyThreads(o.flags);
+  ModelFlags cpu = o.flags;
+  cpu.device = "cpu";
+  auto m = load(o.model, cpu);
+  std::string fmt = o.format;
+  if (fmt.empty()) fmt = fs::path(o.output).extension() == ".gguf" ? "gguf" : "hf";
+  if (fmt == "gguf") {
+    models::saveGguf(m, o.output);
+  } else if (fmt == "hf") {
+    models::saveHfDirectory(m, o.output);
+  } else {
+    throw Error("convert: --format must be hf or gguf, got '" + fmt + "'");
+  }
+  if (o.flags.asJson)
+    printJson({{"model", o.model}, {"output", o.output}, {"format", fmt}});
+  else
+    std::cout << "wrote " << o.output << " (" << fmt << ")\n";
+  return 0;
+}
+
+// --- bpe-train -----------------------------------------------------------------------------
+
+CLI::App* addBpeTrain(CLI::App& app, BpeTrainOptions& o) {
+  auto& b = o.bpe;
+  auto* sub = app.add_subcommand("bpe-train",
+                                 "Train a GPT-2-format byte-level BPE tokenizer (vocab.json + merges.txt)");
+  sub->add_option("TEXT", o.inputs, "Training text files (documents separated by --doc-sep)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sub->add_option("--out", o.out, "Output directory")->required();
+  sub->add_option("--vocab-size", b.vocabSize,
+                  "Total vocabulary: 256 bytes + merges + <|endoftext|> + extra specials")
+      ->capture_default_str();
+  sub->add_option("--min-frequency", b.minFrequency, "Pairs seen fewer times are not merged")
+      ->capture_default_str();
+  sub->add_option("--pad-token", b.padToken, "Add a padding token (e.g. '<pad>') for encoders");
+  sub->add_option("--mask-token", b.maskToken, "Add a mask token (e.g. '<mask>') for masked-LM pretraining");
+  sub->add_option("--doc-sep", b.documentSeparator, "Document separator (never part of a token)")
+      ->capture_default_str();
+  sub->add_flag("--json", o.asJson, "Print one JSON object on stdout");
+  return sub;
+}
+
+int runBpeTrain(const BpeTrainOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> texts;
+  int64_t bytes = 0;
+  for (const auto& f : o.inputs) {
+    texts.push_back(data::readTextFile(f));
+    bytes += static_cast<int64_t>(texts.back().size());
+  }
+  StderrProgress progress(!o.asJson);
+  CancelToken cancel;
+  const auto v = tokenize::trainByteLevelBpe(texts, o.bpe, &progress, &cancel);
+  tokenize::writeGpt2VocabMerges(v, o.out);
+  // Read the files back through the encoder: what the models will use, and its compression.
+  const auto tok = tokenize::loadTokenizer(o.out);
+  int64_t tokens = 0;
+  for (const auto& t : texts)
+    for (const auto& doc : data::splitDocuments(t, o.bpe.documentSeparator))
+      tokens += static_cast<int64_t>(tok->encode(doc).size());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double perToken = tokens > 0 ? static_cast<double>(bytes) / static_cast<double>(tokens) : 0.0;
+  if (o.asJson) {
+    printJson({{"out", o.out},
+               {"vocab_size", v.idToToken.size()},
+               {"merges", v.merges.size()},
+               {"end_of_text_id", v.endOfTextId},
+               {"pad_id", v.padId},
+               {"mask_id", v.maskId},
+               {"pieces", v.pieces},
+               {"distinct_pieces", v.distinctPieces},
+               {"bytes", bytes},
+               {"tokens", tokens},
+               {"bytes_per_token", perToken},
+               {"seconds", seconds}});
+  } else {
+    std::cout << "wrote        " << (fs::path(o.out) / "vocab.json").string() << " and merges.txt\n"
+              << "vocabulary   " << v.idToToken.size() << " (256 bytes, " << v.merges.size()
+              << " merges, <|endoftext|> = " << v.endOfTextId
+              << (v.padId >= 0 ? ", " + o.bpe.padToken + " = " + std::to_string(v.padId) : std::string())
+              << (v.maskId >= 0 ? ", " + o.bpe.maskToken + " = " + std::to_string(v.maskId) : std::string())
+              << ")\n"
+              << "training     " << withThousands(bytes) << " bytes, " << withThousands(v.pieces)
+              << " pre-tokens (" << withThousands(v.distinctPieces) << " distinct)\n"
+              << std::fixed << std::setprecision(2) << "compression  " << perToken
+              << " bytes per token on the training text\n"
+              << std::setprecision(1) << "finished in " << seconds << " s\n";
+  }
+  return 0;
+}
+
+}  // namespace ranklab::cli
