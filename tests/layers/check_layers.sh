@@ -6,7 +6,10 @@
 #      directly or through a quoted header it includes from the tree (e.g. "common/compat.h");
 #   3. no file under core/ includes CLI11 (<CLI/...>) or a header of cli/ ("cli/..."): argument
 #      parsing and terminal output live in cli/, not in core;
-#   4. no file anywhere in the tree includes both a Qt header and a torch header.
+#   4. core/api/ holds torch-free value types only: no file there reaches torch, and its quoted
+#      includes are other api/ headers (a function implemented in another module does not belong
+#      there); the teaching numerics' headers (core/teach/*.h) are torch-free too (the GUI calls them);
+#   5. no file anywhere in the tree includes both a Qt header and a torch header.
 # Usage: check_layers.sh [ROOT]   (default: the repository this script lives in)
 # Exit status 0 when clean, 1 when a rule is broken (offending files are listed), 2 on usage errors.
 set -euo pipefail
@@ -98,7 +101,15 @@ for file in "${files[@]}"; do
       ;;
   esac
   case "$path" in
-    widgets/* | app/*)
+    core/api/*)
+      other="$(sed -nE "s/${quoted_re}.*/\\1/p" "$file" | grep -v '^api/' | head -1 || true)"
+      if [[ -n "$other" ]]; then
+        violations+=("$path: core/api/ holds value types only but includes \"$other\"")
+      fi
+      ;;
+  esac
+  case "$path" in
+    widgets/* | app/* | core/api/* | core/teach/*.h)
       if ((torch)); then
         violations+=("$path: ${path%%/*}/ includes torch: $(grep -En "$torch_re" "$file" | head -1)")
       else

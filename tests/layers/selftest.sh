@@ -84,6 +84,20 @@ expect both 1 "tests/core/mixed.cpp: includes both"
 
 expect missing_dir 2
 
+make_tree "$tmp/api_function"
+printf '#pragma once\n#include "api/types.h"\n#include "models/loader.h"\n' >"$tmp/api_function/core/api/inspect.h"
+expect api_function 1 "core/api/inspect.h"
+
+make_tree "$tmp/api_torch"
+printf '#pragma once\n#include <ATen/core/Tensor.h>\n' >"$tmp/api_torch/core/api/tensor.h"
+expect api_torch 1 "core/api/tensor.h"
+
+make_tree "$tmp/teach_torch"
+mkdir -p "$tmp/teach_torch/core/teach"
+printf '#pragma once\n#include "common/compat.h"\n' >"$tmp/teach_torch/core/teach/teach.h"
+printf '#include "teach/teach.h"\n#include <torch/torch.h>\n' >"$tmp/teach_torch/core/teach/teach.cpp"
+expect teach_torch 1 "core/teach/teach.h"
+
 if ((failures)); then
   echo "layer checker self-test: $failures case(s) failed"
   exit 1
