@@ -26,6 +26,7 @@
 
 #include "common/error.h"
 #include "io/binary_io.h"
+#include "io/mapped_file.h"
 
 namespace ranklab::io {
 
@@ -156,20 +157,22 @@ SafetensorsHeader parseHeader(BoundedReader& in) {
   return h;
 }
 
-void readInto(BoundedReader& in, const SafetensorsHeader& h, at::ScalarType computeDtype, TensorMap& out,
-              const std::string& ctx) {
-  std::vector<const SafetensorsEntry*> byOffset;
-  for (const auto& e : h.tensors) byOffset.push_back(&e);
-  std::sort(byOffset.begin(), byOffset.end(),
-            [](const SafetensorsEntry* a, const SafetensorsEntry* b) { return a->begin < b->begin; });
-  for (const SafetensorsEntry* e : byOffset) {
-    if (out.count(e->name)) throw Error(errorIn(ctx, "tensor '" + e->name + "' appears twice"));
-    const DtypeInfo* info = findDtype(e->dtype);
-    at::Tensor t = at::empty(e->shape, at::TensorOptions().dtype(info->scalar));
-    in.seek(h.dataOffset + e->begin, "tensor '" + e->name + "'");
-    in.read(t.data_ptr(), e->end - e->begin, "tensor '" + e->name + "'");
-    if (at::isFloatingType(info->scalar) && info->scalar != computeDtype) t = t.to(computeDtype);
-    out.emplace(e->name, std::move(t));
+// Tensors view the mapped file (no copy) unless they are converted to `computeDtype`; with
+// `headersOnly` they are meta tensors (shape and dtype, no data), and the file is not mapped.
+void readInto(const std::filesystem::path& file, const SafetensorsHeader& h, at::ScalarType computeDtype,
+              bool headersOnly, TensorMap& out, const std::string& ctx) {
+  std::shared_ptr<MappedFile> mapped = headersOnly ? nullptr : MappedFile::open(file);
+  for (const SafetensorsEntry& e : h.tensors) {
+    if (out.count(e.name)) throw Error(errorIn(ctx, "tensor '" + e.name + "' appears twice"));
+    const DtypeInfo* info = findDtype(e.dtype);
+    if (headersOnly) {
+      out.emplace(e.name, at::empty(e.shape, at::TensorOptions().dtype(info->scalar).device(at::kMeta)));
+      continue;
+    }
+    at::Tensor t = mapped->tensorAt(h.dataOffset + e.begin, e.shape, info->scalar);
+    if (at::isFloatingType(info->scalar) && computeDtype != kStoredDtype && info->scalar != computeDtype)
+      t = t.to(computeDtype);
+    out.emplace(e.name, std::move(t));
   }
 }
 
@@ -180,22 +183,25 @@ SafetensorsHeader readSafetensorsHeader(const std::filesystem::path& file) {
   return parseHeader(in);
 }
 
-TensorMap readSafetensors(const std::filesystem::path& file, at::ScalarType computeDtype) {
-  BoundedReader in(file, context(file));
-  const SafetensorsHeader h = parseHeader(in);
+TensorMap readSafetensors(const std::filesystem::path& file, at::ScalarType computeDtype, bool headersOnly) {
+  SafetensorsHeader h;
+  {
+    BoundedReader in(file, context(file));
+    h = parseHeader(in);
+  }
   TensorMap out;
-  readInto(in, h, computeDtype, out, context(file));
+  readInto(file, h, computeDtype, headersOnly, out, context(file));
   return out;
 }
 
-TensorMap readSafetensorsModel(const std::filesystem::path& path, at::ScalarType computeDtype) {
+TensorMap readSafetensorsModel(const std::filesystem::path& path, at::ScalarType computeDtype, bool headersOnly) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::is_directory(path, ec)) return readSafetensors(path, computeDtype);
+  if (!fs::is_directory(path, ec)) return readSafetensors(path, computeDtype, headersOnly);
 
   const fs::path single = path / "model.safetensors";
   const fs::path index = path / "model.safetensors.index.json";
-  if (fs::exists(single, ec)) return readSafetensors(single, computeDtype);
+  if (fs::exists(single, ec)) return readSafetensors(single, computeDtype, headersOnly);
   if (!fs::exists(index, ec))
     throw Error(errorIn("reading " + path.string(),
                         "directory holds neither model.safetensors nor model.safetensors.index.json"));
@@ -230,12 +236,15 @@ TensorMap readSafetensorsModel(const std::filesystem::path& path, at::ScalarType
     if (!fs::exists(shardPath, ec))
       throw Error(errorIn(ctx, "shard '" + shard + "' (holding tensor '" + *names.begin() + "') is missing"));
     const std::string shardCtx = context(shardPath);
-    BoundedReader reader(shardPath, shardCtx);
-    const SafetensorsHeader h = parseHeader(reader);
+    SafetensorsHeader h;
+    {
+      BoundedReader reader(shardPath, shardCtx);
+      h = parseHeader(reader);
+    }
     for (const auto& e : h.tensors)
       if (out.count(e.name))
         throw Error(errorIn(shardCtx, "tensor '" + e.name + "' appears in more than one shard"));
-    readInto(reader, h, computeDtype, out, shardCtx);
+    readInto(shardPath, h, computeDtype, headersOnly, out, shardCtx);
   }
   for (auto it = map->begin(); it != map->end(); ++it)
     if (!out.count(it.key()))
@@ -244,44 +253,78 @@ TensorMap readSafetensorsModel(const std::filesystem::path& path, at::ScalarType
   return out;
 }
 
-void writeSafetensors(const std::filesystem::path& file, const TensorMap& tensors,
-                      const std::map<std::string, std::string>& metadata) {
-  const std::string ctx = "writing " + file.string();
-  // nlohmann::json objects are key-sorted, and TensorMap iterates in name order, so the header
-  // and the data layout are deterministic.
+struct SafetensorsStreamWriter::Impl {
+  Impl(const std::filesystem::path& f) : file(f), ctx("writing " + f.string()), out(f) {}
+  std::filesystem::path file;
+  std::string ctx;
+  std::vector<Entry> layout;
+  size_t next = 0;
+  AtomicFileWriter out;
+};
+
+SafetensorsStreamWriter::SafetensorsStreamWriter(const std::filesystem::path& file, std::vector<Entry> layout,
+                                                 const std::map<std::string, std::string>& metadata)
+    : m_impl(std::make_unique<Impl>(file)) {
+  const std::string& ctx = m_impl->ctx;
+  // nlohmann::json objects are key-sorted; the data follows the layout's order.
   nlohmann::json header = nlohmann::json::object();
   if (!metadata.empty()) {
     nlohmann::json m = nlohmann::json::object();
     for (const auto& [k, v] : metadata) m[k] = v;
     header["__metadata__"] = m;
   }
-  std::vector<at::Tensor> payload;
   uint64_t offset = 0;
-  for (const auto& [name, tensor] : tensors) {
-    if (name == "__metadata__") throw Error(errorIn(ctx, "'__metadata__' is reserved, not a tensor name"));
-    if (!tensor.defined()) throw Error(errorIn(ctx, "tensor '" + name + "' is undefined"));
-    const DtypeInfo* info = findDtype(tensor.scalar_type());
+  for (const Entry& e : layout) {
+    if (e.name == "__metadata__") throw Error(errorIn(ctx, "'__metadata__' is reserved, not a tensor name"));
+    if (header.contains(e.name)) throw Error(errorIn(ctx, "tensor '" + e.name + "' appears twice"));
+    const DtypeInfo* info = findDtype(e.dtype);
     if (!info)
-      throw Error(errorIn(ctx, "tensor '" + name + "' has dtype " + std::string(c10::toString(tensor.scalar_type())) +
+      throw Error(errorIn(ctx, "tensor '" + e.name + "' has dtype " + std::string(c10::toString(e.dtype)) +
                                    ", which safetensors writing does not support; supported: " +
                                    supportedDtypeList()));
-    at::Tensor t = tensor.to(at::kCPU).contiguous();
-    const uint64_t bytes = static_cast<uint64_t>(t.numel()) * info->size;
-    header[name] = {{"dtype", info->name},
-                    {"shape", t.sizes().vec()},
-                    {"data_offsets", {offset, offset + bytes}}};
+    uint64_t bytes = info->size;
+    for (int64_t d : e.shape) bytes *= static_cast<uint64_t>(d);
+    header[e.name] = {{"dtype", info->name}, {"shape", e.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
-    payload.push_back(std::move(t));
   }
   std::string text = header.dump();
   // Pad with spaces (valid JSON whitespace) so the data section starts 8-byte aligned, as the
-  // reference implementation does; readers may then map tensors without copying.
+  // reference implementation does; readers then map tensors without copying.
   text.append((8 - (text.size() % 8)) % 8, ' ');
+  m_impl->out.writeLe<uint64_t>(text.size());
+  m_impl->out.write(text.data(), text.size());
+  m_impl->layout = std::move(layout);
+}
 
-  AtomicFileWriter out(file);
-  out.writeLe<uint64_t>(text.size());
-  out.write(text.data(), text.size());
-  for (const at::Tensor& t : payload) out.write(t.data_ptr(), static_cast<uint64_t>(t.nbytes()));
+SafetensorsStreamWriter::~SafetensorsStreamWriter() = default;
+
+void SafetensorsStreamWriter::write(const at::Tensor& tensor) {
+  auto& m = *m_impl;
+  if (m.next >= m.layout.size()) throw Error(errorIn(m.ctx, "more tensors written than the header lists"));
+  const Entry& e = m.layout[m.next];
+  if (!tensor.defined() || tensor.sizes() != at::IntArrayRef(e.shape))
+    throw Error(errorIn(m.ctx, "tensor '" + e.name + "' does not have the shape its header entry gives"));
+  const at::Tensor t = tensor.detach().to(at::kCPU, e.dtype).contiguous();
+  m.out.write(t.data_ptr(), static_cast<uint64_t>(t.nbytes()));
+  ++m.next;
+}
+
+void SafetensorsStreamWriter::commit() {
+  auto& m = *m_impl;
+  if (m.next != m.layout.size())
+    throw Error(errorIn(m.ctx, std::to_string(m.layout.size() - m.next) + " tensor(s) of the header were not written"));
+  m.out.commit();
+}
+
+void writeSafetensors(const std::filesystem::path& file, const TensorMap& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  std::vector<SafetensorsStreamWriter::Entry> layout;
+  for (const auto& [name, tensor] : tensors) {
+    if (!tensor.defined()) throw Error(errorIn("writing " + file.string(), "tensor '" + name + "' is undefined"));
+    layout.push_back({name, tensor.scalar_type(), tensor.sizes().vec()});
+  }
+  SafetensorsStreamWriter out(file, std::move(layout), metadata);
+  for (const auto& [name, tensor] : tensors) out.write(tensor);
   out.commit();
 }
 
