@@ -58,15 +58,34 @@ class BertModel : public LanguageModel {
   }
 
   bool isCausal() const override { return false; }
+  bool keepsStoredDtype(const std::string& name) const override {
+    return name == "word_embeddings" || name == "position_embeddings" || name == "token_type_embeddings" ||
+           LanguageModel::keepsStoredDtype(name);
+  }
   bool hasLmHead() const override { return !m_mlmDense.is_empty(); }
   bool hasClassifier() const override { return !m_classifier.is_empty(); }
 
   at::Tensor forward(const at::Tensor& ids, KVCache* cache) override {
     if (cache) throw Error("BERT is an encoder: incremental decoding with a cache is not supported");
     if (!hasLmHead()) throw Error("this BERT model has a classification head, not a masked-LM head");
-    auto h = encode(ids, {});
-    h = m_mlmNorm->forward(activation(m_config.hiddenAct, m_mlmDense->forward(h)));
-    return torch::nn::functional::linear(h, m_word, m_mlmBias);
+    return head(encode(ids, {}));
+  }
+
+  at::Tensor embed(const at::Tensor& ids) override {
+    const int64_t t = ids.size(1);
+    detail::checkContext(0, t, m_config.maxPositions);
+    auto pos = torch::arange(t, torch::TensorOptions().dtype(torch::kLong).device(ids.device()));
+    at::Tensor h = torch::embedding(m_word, ids).to(at::kFloat) + torch::embedding(m_pos, pos).to(at::kFloat) +
+                   m_type[0].to(at::kFloat);
+    return m_embNorm->forward(h);
+  }
+  at::Tensor layer(int64_t index, const at::Tensor& h, const at::Tensor& attentionMask) override {
+    return block(static_cast<size_t>(index), h, additiveMask(attentionMask, h));
+  }
+  at::Tensor head(const at::Tensor& hidden) override {
+    if (!hasLmHead()) throw Error("this BERT model has a classification head, not a masked-LM head");
+    const at::Tensor h = m_mlmNorm->forward(activation(m_config.hiddenAct, m_mlmDense->forward(hidden)));
+    return torch::nn::functional::linear(h, computeAs(m_word, h), m_mlmBias);
   }
 
   at::Tensor classify(const at::Tensor& ids, const at::Tensor& attentionMask) override {
@@ -91,9 +110,9 @@ class BertModel : public LanguageModel {
       tensors[n] = t;
     }
     detail::WeightLoader w(tensors, source);
-    w.into(m_word, "embeddings.word_embeddings.weight");
-    w.into(m_pos, "embeddings.position_embeddings.weight");
-    w.into(m_type, "embeddings.token_type_embeddings.weight");
+    w.take(m_word, "embeddings.word_embeddings.weight");
+    w.take(m_pos, "embeddings.position_embeddings.weight");
+    w.take(m_type, "embeddings.token_type_embeddings.weight");
     w.into(m_embNorm->weight, "embeddings.LayerNorm.weight");
     w.into(m_embNorm->bias, "embeddings.LayerNorm.bias");
     for (size_t i = 0; i < m_blocks.size(); ++i) {
@@ -168,27 +187,28 @@ class BertModel : public LanguageModel {
  private:
   // ids [B, T], attentionMask [B, T] (may be undefined = all tokens real) -> hidden [B, T, d].
   at::Tensor encode(const at::Tensor& ids, const at::Tensor& attentionMask) {
-    const auto& c = m_config;
-    const int64_t t = ids.size(1);
-    detail::checkContext(0, t, c.maxPositions);
-    auto pos = torch::arange(t, torch::TensorOptions().dtype(torch::kLong).device(ids.device()));
-    at::Tensor h = torch::embedding(m_word, ids) + torch::embedding(m_pos, pos) + m_type[0];
-    h = m_embNorm->forward(h);
-    at::Tensor mask;
-    if (attentionMask.defined()) {
-      // [B, 1, 1, T]: padding keys get a large negative score (HF uses the dtype's minimum).
-      mask = (1.0 - attentionMask.to(h.scalar_type())).view({ids.size(0), 1, 1, t}) * -1e9;
-    }
-    for (auto& blkPtr : m_blocks) {
-      auto& blk = *blkPtr;
-      auto q = detail::splitHeads(blk.q->forward(h), c.numHeads);
-      auto k = detail::splitHeads(blk.k->forward(h), c.numHeads);
-      auto v = detail::splitHeads(blk.v->forward(h), c.numHeads);
-      auto attn = blk.o->forward(detail::mergeHeads(compat::attention(q, k, v, mask)));
-      h = blk.attnNorm->forward(h + attn);
-      h = blk.outNorm->forward(h + blk.down->forward(activation(c.hiddenAct, blk.up->forward(h))));
-    }
+    at::Tensor h = embed(ids);
+    const at::Tensor mask = additiveMask(attentionMask, h);
+    for (size_t l = 0; l < m_blocks.size(); ++l) h = block(l, h, mask);
     return h;
+  }
+
+  // [B, 1, 1, T]: padding keys get a large negative score (HF uses the dtype's minimum); undefined
+  // when every token is real.
+  static at::Tensor additiveMask(const at::Tensor& attentionMask, const at::Tensor& h) {
+    if (!attentionMask.defined()) return {};
+    return (1.0 - attentionMask.to(h.scalar_type())).view({h.size(0), 1, 1, h.size(1)}) * -1e9;
+  }
+
+  at::Tensor block(size_t l, at::Tensor h, const at::Tensor& mask) {
+    const auto& c = m_config;
+    auto& blk = *m_blocks.at(l);
+    auto q = detail::splitHeads(blk.q->forward(h), c.numHeads);
+    auto k = detail::splitHeads(blk.k->forward(h), c.numHeads);
+    auto v = detail::splitHeads(blk.v->forward(h), c.numHeads);
+    auto attn = blk.o->forward(detail::mergeHeads(compat::attention(q, k, v, mask)));
+    h = blk.attnNorm->forward(h + attn);
+    return blk.outNorm->forward(h + blk.down->forward(activation(c.hiddenAct, blk.up->forward(h))));
   }
 
   std::vector<std::shared_ptr<BertBlock>> m_blocks;

@@ -49,28 +49,27 @@ class Gpt2Model : public LanguageModel {
   }
 
   bool isCausal() const override { return true; }
+  bool keepsStoredDtype(const std::string& name) const override {
+    return name == "wte" || name == "wpe" || LanguageModel::keepsStoredDtype(name);
+  }
 
   at::Tensor forward(const at::Tensor& ids, KVCache* cache) override {
-    const auto& c = m_config;
     const int64_t t = ids.size(1);
     const int64_t past = cache ? cache->length : 0;
-    detail::checkContext(past, t, c.maxPositions);
-    auto pos = torch::arange(past, past + t, torch::TensorOptions().dtype(torch::kLong).device(ids.device()));
-    at::Tensor h = torch::embedding(m_wte, ids) + torch::embedding(m_wpe, pos);
+    at::Tensor h = embedAt(ids, past);
     auto mask = detail::causalMask(t, past, h.options());
-    for (size_t l = 0; l < m_blocks.size(); ++l) {
-      auto& blk = *m_blocks[l];
-      auto x = blk.ln1->forward(h);
-      auto q = detail::splitHeads(blk.q->forward(x), c.numHeads);
-      auto k = detail::splitHeads(blk.k->forward(x), c.numHeads);
-      auto v = detail::splitHeads(blk.v->forward(x), c.numHeads);
-      std::tie(k, v) = detail::appendCache(cache, l, k, v);
-      h = h + blk.o->forward(detail::mergeHeads(compat::attention(q, k, v, mask)));
-      x = blk.ln2->forward(h);
-      h = h + blk.down->forward(activation(c.hiddenAct, blk.up->forward(x)));
-    }
+    for (size_t l = 0; l < m_blocks.size(); ++l) h = block(l, h, mask, cache);
     if (cache) cache->length += t;
-    return torch::nn::functional::linear(m_lnf->forward(h), m_wte);
+    return head(h);
+  }
+
+  at::Tensor embed(const at::Tensor& ids) override { return embedAt(ids, 0); }
+  at::Tensor layer(int64_t index, const at::Tensor& h, const at::Tensor&) override {
+    return block(static_cast<size_t>(index), h, detail::causalMask(h.size(1), 0, h.options()), nullptr);
+  }
+  at::Tensor head(const at::Tensor& hidden) override {
+    const at::Tensor h = m_lnf->forward(hidden);
+    return torch::nn::functional::linear(h, computeAs(m_wte, h));
   }
 
   void loadHfWeights(const io::TensorMap& tensors, const std::string& source) override {
@@ -79,8 +78,8 @@ class Gpt2Model : public LanguageModel {
     detail::WeightLoader w(tensors, source);
     const auto& c = m_config;
     const int64_t d = c.hiddenSize, ff = c.intermediateSize;
-    w.into(m_wte, root + "wte.weight");
-    w.into(m_wpe, root + "wpe.weight");
+    w.take(m_wte, root + "wte.weight");
+    w.take(m_wpe, root + "wpe.weight");
     for (size_t i = 0; i < m_blocks.size(); ++i) {
       const std::string p = root + "h." + std::to_string(i) + ".";
       auto& blk = *m_blocks[i];
@@ -131,12 +130,31 @@ class Gpt2Model : public LanguageModel {
   }
 
  private:
+  at::Tensor embedAt(const at::Tensor& ids, int64_t past) {
+    const int64_t t = ids.size(1);
+    detail::checkContext(past, t, m_config.maxPositions);
+    auto pos = torch::arange(past, past + t, torch::TensorOptions().dtype(torch::kLong).device(ids.device()));
+    return torch::embedding(m_wte, ids).to(at::kFloat) + torch::embedding(m_wpe, pos).to(at::kFloat);
+  }
+
+  at::Tensor block(size_t l, at::Tensor h, const at::Tensor& mask, KVCache* cache) {
+    const auto& c = m_config;
+    auto& blk = *m_blocks.at(l);
+    auto x = blk.ln1->forward(h);
+    auto q = detail::splitHeads(blk.q->forward(x), c.numHeads);
+    auto k = detail::splitHeads(blk.k->forward(x), c.numHeads);
+    auto v = detail::splitHeads(blk.v->forward(x), c.numHeads);
+    std::tie(k, v) = detail::appendCache(cache, l, k, v);
+    h = h + blk.o->forward(detail::mergeHeads(compat::attention(q, k, v, mask)));
+    x = blk.ln2->forward(h);
+    return h + blk.down->forward(activation(c.hiddenAct, blk.up->forward(x)));
+  }
+
   static void setDense(OpSlot& slot, const at::Tensor& weight, const at::Tensor& bias) {
     auto dense = std::dynamic_pointer_cast<DenseLinear>(slot.impl());
     if (!dense) throw Error("loading GPT-2 weights: op is not dense (weights load before compression)");
-    torch::NoGradGuard guard;
-    dense->weight().copy_(weight);
-    dense->mutableBias().copy_(bias);
+    detail::WeightLoader::share(dense->weight(), weight);
+    detail::WeightLoader::copy(dense->mutableBias(), bias);
   }
 
   std::vector<std::shared_ptr<Gpt2Block>> m_blocks;

@@ -21,6 +21,29 @@ int64_t LanguageModel::totalParams() const {
   return total;
 }
 
+at::Tensor LanguageModel::hiddenStates(const at::Tensor& ids) {
+  at::Tensor h = embed(ids);
+  for (int64_t l = 0; l < m_config.numLayers; ++l) h = layer(l, h);
+  return h;
+}
+
+void LanguageModel::promoteToFloat() {
+  torch::NoGradGuard guard;
+  auto promote = [](at::Tensor t) {
+    if (t.defined() && t.is_floating_point() && t.scalar_type() != at::kFloat) t.set_data(t.to(at::kFloat));
+  };
+  for (auto& p : parameters()) promote(p);
+  for (auto& b : buffers()) promote(b);
+}
+
+bool LanguageModel::keepsStoredDtype(const std::string& name) const {
+  auto endsWith = [&](const char* suffix) {
+    const std::string s(suffix);
+    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  return endsWith("impl.weight") || endsWith("impl.a") || endsWith("impl.b");
+}
+
 c10::Device LanguageModel::device() const {
   auto params = parameters();
   return params.empty() ? c10::Device(c10::kCPU) : params.front().device();
@@ -37,7 +60,7 @@ namespace detail {
 void loadDense(const WeightLoader& w, OpSlot& slot, const std::string& prefix) {
   auto dense = std::dynamic_pointer_cast<DenseLinear>(slot.impl());
   if (!dense) throw Error("loading '" + prefix + "': op is not dense (weights load before compression)");
-  w.into(dense->weight(), prefix + ".weight");
+  w.take(dense->weight(), prefix + ".weight");
   if (dense->mutableBias().defined()) w.into(dense->mutableBias(), prefix + ".bias");
 }
 

@@ -47,6 +47,20 @@ class LanguageModel : public torch::nn::Module {
   // attends to later ones.
   virtual at::Tensor forward(const at::Tensor& ids, KVCache* cache = nullptr) = 0;
 
+  // The stack one layer at a time, for the stages that stream through a model layer by layer and
+  // for activation checkpointing. Without a cache and padding, forward(ids) equals
+  // head(layer(L - 1, ... layer(0, embed(ids)))) (classify() likewise ends in the classifier).
+  //  - embed: ids [B, T] -> hidden states [B, T, hidden] float32 (positions from 0);
+  //  - layer: hidden [B, T, hidden] -> [B, T, hidden] through layer `index` in [0, numLayers);
+  //    `attentionMask` [B, T] (1 = real token) is for encoders with padded batches (may be undefined);
+  //  - head: the final norm and LM head, hidden -> logits [B, T, vocab] (throws ranklab::Error for
+  //    an encoder without a masked-LM head).
+  virtual at::Tensor embed(const at::Tensor& ids) = 0;
+  virtual at::Tensor layer(int64_t index, const at::Tensor& hidden, const at::Tensor& attentionMask = {}) = 0;
+  virtual at::Tensor head(const at::Tensor& hidden) = 0;
+  // embed and every layer: the hidden states head() turns into logits, [B, T, hidden].
+  at::Tensor hiddenStates(const at::Tensor& ids);
+
   // Encoders with a classification head: ids [B, T], attentionMask [B, T] (1 = real token,
   // 0 = padding) -> [B, numLabels]. Throws ranklab::Error for models without a classifier.
   virtual at::Tensor classify(const at::Tensor& ids, const at::Tensor& attentionMask);
@@ -62,6 +76,15 @@ class LanguageModel : public torch::nn::Module {
   // Distinct parameters (a tied embedding counts once).
   int64_t totalParams() const;
   c10::Device device() const;
+
+  // Weights loaded from a file keep their stored dtype (fp16, bf16 or fp32; detail::WeightLoader::take)
+  // and are computed in float32. Training needs float32 parameters: this converts every floating
+  // parameter and buffer that is not float32 (in place, keeping the tensors' identity), so an fp16
+  // model then costs what an fp32 one does. Cheap when everything is float32 already.
+  void promoteToFloat();
+  // Whether the parameter `name` (a named_parameters() key) may keep its stored dtype when loaded:
+  // the ops' matrices and the embeddings and heads the model converts per use.
+  virtual bool keepsStoredDtype(const std::string& name) const;
 
  protected:
   io::ModelConfig m_config;

@@ -20,8 +20,9 @@ DenseLinear::DenseLinear(int64_t in, int64_t out, bool withBias, bool initialise
 }
 
 at::Tensor DenseLinear::forward(const at::Tensor& x) {
-  return m_bias.defined() ? torch::nn::functional::linear(x, m_weight, m_bias)
-                          : torch::nn::functional::linear(x, m_weight);
+  const at::Tensor w = computeAs(m_weight, x);
+  return m_bias.defined() ? torch::nn::functional::linear(x, w, computeAs(m_bias, x))
+                          : torch::nn::functional::linear(x, w);
 }
 
 int64_t DenseLinear::parameterCount() const { return m_in * m_out + (m_bias.defined() ? m_out : 0); }

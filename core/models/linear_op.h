@@ -32,7 +32,13 @@ class LinearOp : public torch::nn::Module {
   virtual at::Tensor bias() const = 0;
 };
 
-// Plain dense linear: weight [out, in], optional bias [out].
+// `w` in the dtype of `x`. Weights stay in their stored precision (fp16, bf16 or fp32) and are
+// converted per use, so a model holds one copy of them (DESIGN.md "Memory and scale").
+inline at::Tensor computeAs(const at::Tensor& w, const at::Tensor& x) {
+  return !w.defined() || w.scalar_type() == x.scalar_type() ? w : w.to(x.scalar_type());
+}
+
+// Plain dense linear: weight [out, in] in its stored dtype, optional bias [out]; computes in x's dtype.
 class DenseLinear : public LinearOp {
  public:
   // `initialise` = false leaves the weights uninitialised (they are about to be loaded).

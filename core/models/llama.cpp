@@ -64,48 +64,38 @@ class LlamaModel : public LanguageModel {
   }
 
   bool isCausal() const override { return true; }
+  bool keepsStoredDtype(const std::string& name) const override {
+    return name == "embed_tokens" || name == "lm_head" || LanguageModel::keepsStoredDtype(name);
+  }
 
   at::Tensor forward(const at::Tensor& ids, KVCache* cache) override {
-    const auto& c = m_config;
-    const int64_t b = ids.size(0), t = ids.size(1);
+    const int64_t t = ids.size(1);
     const int64_t past = cache ? cache->length : 0;
-    detail::checkContext(past, t, c.maxPositions);
-    at::Tensor h = torch::embedding(m_embed, ids);
-    // Rotary tables for positions past..past+t-1: [t, headDim] (frequencies repeated for both halves).
-    auto pos = torch::arange(past, past + t, torch::TensorOptions().dtype(torch::kFloat).device(ids.device()));
-    auto freqs = torch::outer(pos, m_invFreq);
-    auto emb = torch::cat({freqs, freqs}, -1);
-    auto cos = emb.cos().to(h.scalar_type()), sin = emb.sin().to(h.scalar_type());
+    detail::checkContext(past, t, m_config.maxPositions);
+    at::Tensor h = torch::embedding(m_embed, ids).to(at::kFloat);
+    const auto rope = rotary(past, t, h);
     auto mask = detail::causalMask(t, past, h.options());
-    const int64_t rep = c.numHeads / c.numKvHeads;
-    for (size_t l = 0; l < m_blocks.size(); ++l) {
-      auto& blk = *m_blocks[l];
-      auto x = blk.attnNorm->forward(h);
-      auto q = detail::splitHeads(blk.q->forward(x), c.numHeads);
-      auto k = detail::splitHeads(blk.k->forward(x), c.numKvHeads);
-      auto v = detail::splitHeads(blk.v->forward(x), c.numKvHeads);
-      q = q * cos + rotateHalf(q) * sin;
-      k = k * cos + rotateHalf(k) * sin;
-      std::tie(k, v) = detail::appendCache(cache, l, k, v);
-      if (rep > 1) {
-        // Query head h reads kv head h / rep (HF repeat_kv, llama2.c kv_mul).
-        k = k.repeat_interleave(rep, 1);
-        v = v.repeat_interleave(rep, 1);
-      }
-      auto attn = compat::attention(q, k, v, mask);
-      h = h + blk.o->forward(detail::mergeHeads(attn));
-      x = blk.mlpNorm->forward(h);
-      h = h + blk.down->forward(torch::silu(blk.gate->forward(x)) * blk.up->forward(x));
-    }
+    for (size_t l = 0; l < m_blocks.size(); ++l) h = block(l, h, rope, mask, cache);
     if (cache) cache->length += t;
-    h = m_norm->forward(h);
-    (void)b;
-    return torch::nn::functional::linear(h, m_lmHead.defined() ? m_lmHead : m_embed);
+    return head(h);
+  }
+
+  at::Tensor embed(const at::Tensor& ids) override {
+    detail::checkContext(0, ids.size(1), m_config.maxPositions);
+    return torch::embedding(m_embed, ids).to(at::kFloat);
+  }
+  at::Tensor layer(int64_t index, const at::Tensor& h, const at::Tensor&) override {
+    const int64_t t = h.size(1);
+    return block(static_cast<size_t>(index), h, rotary(0, t, h), detail::causalMask(t, 0, h.options()), nullptr);
+  }
+  at::Tensor head(const at::Tensor& hidden) override {
+    const at::Tensor h = m_norm->forward(hidden);
+    return torch::nn::functional::linear(h, computeAs(m_lmHead.defined() ? m_lmHead : m_embed, h));
   }
 
   void loadHfWeights(const io::TensorMap& tensors, const std::string& source) override {
     detail::WeightLoader w(tensors, source);
-    w.into(m_embed, "model.embed_tokens.weight");
+    w.take(m_embed, "model.embed_tokens.weight");
     for (size_t i = 0; i < m_blocks.size(); ++i) {
       const std::string p = "model.layers." + std::to_string(i) + ".";
       auto& blk = *m_blocks[i];
@@ -120,7 +110,7 @@ class LlamaModel : public LanguageModel {
       loadDense(w, *blk.down, p + "mlp.down_proj");
     }
     w.into(m_norm->weight, "model.norm.weight");
-    if (m_lmHead.defined()) w.into(m_lmHead, "lm_head.weight");
+    if (m_lmHead.defined()) w.take(m_lmHead, "lm_head.weight");
   }
 
   io::TensorMap hfWeights() const override {
@@ -147,6 +137,37 @@ class LlamaModel : public LanguageModel {
   }
 
  private:
+  // Rotary tables for positions past..past+t-1: cos and sin [t, headDim] (frequencies repeated for
+  // both halves), in h's dtype and on its device.
+  std::pair<at::Tensor, at::Tensor> rotary(int64_t past, int64_t t, const at::Tensor& h) const {
+    auto pos = torch::arange(past, past + t, torch::TensorOptions().dtype(torch::kFloat).device(h.device()));
+    auto freqs = torch::outer(pos, m_invFreq);
+    auto emb = torch::cat({freqs, freqs}, -1);
+    return {emb.cos().to(h.scalar_type()), emb.sin().to(h.scalar_type())};
+  }
+
+  at::Tensor block(size_t l, at::Tensor h, const std::pair<at::Tensor, at::Tensor>& rope, const at::Tensor& mask,
+                   KVCache* cache) {
+    const auto& c = m_config;
+    const auto& [cos, sin] = rope;
+    auto& blk = *m_blocks.at(l);
+    auto x = blk.attnNorm->forward(h);
+    auto q = detail::splitHeads(blk.q->forward(x), c.numHeads);
+    auto k = detail::splitHeads(blk.k->forward(x), c.numKvHeads);
+    auto v = detail::splitHeads(blk.v->forward(x), c.numKvHeads);
+    q = q * cos + rotateHalf(q) * sin;
+    k = k * cos + rotateHalf(k) * sin;
+    std::tie(k, v) = detail::appendCache(cache, l, k, v);
+    if (const int64_t rep = c.numHeads / c.numKvHeads; rep > 1) {
+      // Query head h reads kv head h / rep (HF repeat_kv, llama2.c kv_mul).
+      k = k.repeat_interleave(rep, 1);
+      v = v.repeat_interleave(rep, 1);
+    }
+    h = h + blk.o->forward(detail::mergeHeads(compat::attention(q, k, v, mask)));
+    x = blk.mlpNorm->forward(h);
+    return h + blk.down->forward(torch::silu(blk.gate->forward(x)) * blk.up->forward(x));
+  }
+
   std::vector<std::shared_ptr<LlamaBlock>> m_blocks;
   std::shared_ptr<RmsNorm> m_norm;
   at::Tensor m_embed, m_lmHead, m_invFreq;

@@ -162,6 +162,23 @@ void loadTokenizerFrom(LoadedModel& out, const fs::path& path, int64_t vocabHint
   }
 }
 
+// The tokenizer a directory holds (or the one options name), when there is one.
+void loadDirectoryTokenizer(LoadedModel& out, const fs::path& dir, const LoadOptions& options) {
+  const int64_t vocab = out.model->config().vocabSize;
+  if (!options.tokenizerPath.empty()) {
+    loadTokenizerFrom(out, options.tokenizerPath, vocab);
+  } else if (fs::exists(dir / "tokenizer.bin")) {
+    loadTokenizerFrom(out, dir / "tokenizer.bin", vocab);
+  } else {
+    for (const char* f : {"tokenizer.json", "vocab.json", "vocab.txt", "tokenizer.model"}) {
+      if (fs::exists(dir / f)) {
+        loadTokenizerFrom(out, dir, vocab);
+        break;
+      }
+    }
+  }
+}
+
 // Ids the model cannot embed would fail deep inside LibTorch (and poison a CUDA context).
 void checkTokenizerFitsModel(const LoadedModel& out) {
   if (!out.tokenizer) return;
@@ -250,9 +267,12 @@ void loadFactorized(const fs::path& dir, const LoadOptions& options, LoadedModel
     }
   }
   const fs::path factorsFile = dir / "factors.safetensors";
-  const auto tensors = io::readSafetensors(factorsFile);
+  const auto tensors = io::readSafetensors(factorsFile, io::kStoredDtype);
   detail::WeightLoader w(tensors, factorsFile.string());
-  for (auto& item : out.model->named_parameters(/*recurse=*/true)) w.into(item.value(), item.key());
+  for (auto& item : out.model->named_parameters(/*recurse=*/true)) {
+    if (out.model->keepsStoredDtype(item.key())) w.take(item.value(), item.key());
+    else w.into(item.value(), item.key());
+  }
   for (auto& item : out.model->named_buffers(/*recurse=*/true)) w.into(item.value(), item.key());
   out.model->eval();
   out.model->to(parseDevice(options.device));
@@ -265,31 +285,24 @@ LoadedModel loadModelUnchecked(const fs::path& path, const LoadOptions& options)
   // Parse the device first: a bad --device should fail before any heavy reading.
   parseDevice(options.device);
   if (fs::is_directory(path)) {
-    io::ModelConfig config;
     if (fs::exists(path / "ranklab.json")) {
       out.format = "ranklab-factorized";
       loadFactorized(path, options, out);
-      config = out.model->config();
-    } else {
-      out.format = "hf-safetensors";
-      config = io::parseHfConfig(path / "config.json");
-      auto weights = io::readSafetensorsModel(path);
-      checkWeightsFitConfig(config, weights, path.string());
-      out.model = createModel(config, /*initialise=*/false);
-      finish(out, weights, options);
+      loadDirectoryTokenizer(out, path, options);
+      return out;
     }
-    if (!options.tokenizerPath.empty()) {
-      loadTokenizerFrom(out, options.tokenizerPath, config.vocabSize);
-    } else if (fs::exists(path / "tokenizer.bin")) {
-      loadTokenizerFrom(out, path / "tokenizer.bin", config.vocabSize);
-    } else {
-      for (const char* f : {"tokenizer.json", "vocab.json", "vocab.txt", "tokenizer.model"}) {
-        if (fs::exists(path / f)) {
-          loadTokenizerFrom(out, path, config.vocabSize);
-          break;
-        }
-      }
-    }
+    // Everything cheap first (config, tensor headers against the config, the tokenizer against the
+    // vocabulary), so a wrong file fails in a second, not after the weights were read.
+    out.format = "hf-safetensors";
+    const auto config = io::parseHfConfig(path / "config.json");
+    const auto headers = io::readSafetensorsModel(path, io::kStoredDtype, /*headersOnly=*/true);
+    checkWeightsFitConfig(config, headers, path.string());
+    out.model = createModel(config, /*initialise=*/false);
+    out.model->loadHfWeights(headers, path.string());  // meta tensors: names and shapes only
+    loadDirectoryTokenizer(out, path, options);
+    checkTokenizerFitsModel(out);
+    if (options.headersOnly) return out;
+    finish(out, io::readSafetensorsModel(path, io::kStoredDtype), options);
     return out;
   }
   const auto ext = path.extension().string();

@@ -26,6 +26,11 @@ namespace ranklab::models {
 struct LoadOptions {
   std::string device = "auto";          // auto | cpu | cuda[:N]
   std::filesystem::path tokenizerPath;  // overrides the tokenizer found next to the model
+  // Hugging Face directories: read the config, the tensor headers and the tokenizer, check them
+  // against each other, and stop before any weight is read (a second for any model size). The
+  // model's weights are then uninitialised: use the result for summary() and planning only. Other
+  // formats load fully.
+  bool headersOnly = false;
 };
 
 struct LoadedModel {

@@ -27,10 +27,11 @@ at::Tensor LowRankLinear::forward(const at::Tensor& x) {
   // Two 2-D products on the flattened tokens, the bias fused into the second (addmm), as the dense
   // path fuses it into its one product.
   const at::Tensor flat = x.reshape({-1, x.size(-1)});
-  at::Tensor h = torch::mm(flat, m_a);
+  at::Tensor h = torch::mm(flat, computeAs(m_a, x));
   if (m_mask.defined()) h = h * m_mask;
   if (m_gate.defined()) h = h * m_gate;
-  h = m_bias.defined() ? torch::addmm(m_bias, h, m_b) : torch::mm(h, m_b);
+  const at::Tensor b = computeAs(m_b, x);
+  h = m_bias.defined() ? torch::addmm(computeAs(m_bias, x), h, b) : torch::mm(h, b);
   auto shape = x.sizes().vec();
   shape.back() = m_b.size(1);
   return h.view(shape);

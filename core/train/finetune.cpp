@@ -20,6 +20,7 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
   FinetuneResult result;
   if (options.steps <= 0) return result;
   if (data.empty()) throw Error("fine-tuning: no training data");
+  model.promoteToFloat();  // weights loaded in fp16/bf16 train as float32
   std::vector<at::Tensor> params;
   for (auto& p : model.parameters())
     if (p.requires_grad()) params.push_back(p);

@@ -167,6 +167,7 @@ PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>
     throw Error(causal ? "pretraining: a causal-LM objective needs a decoder; this model is an encoder (use masked LM)"
                        : "pretraining: masked-LM pretraining needs an encoder; this model is a decoder");
   if (!model.hasLmHead()) throw Error("pretraining: the model has no language-model head");
+  model.promoteToFloat();  // weights loaded in fp16/bf16 train as float32
   if (!causal && (o.maskId < 0 || o.maskId >= vocab))
     throw Error("pretraining: masked LM needs a mask token inside the vocabulary (the tokenizer has none)");
   if (!causal && !(o.maskProbability > 0.0 && o.maskProbability < 1.0))

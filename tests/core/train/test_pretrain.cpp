@@ -234,7 +234,11 @@ TEST_F(Pretrain, SavedWeightsRoundTripExactly) {
   const auto ids = torch::randint(0, 259, {2, 16}, torch::kLong);
   auto back = models::loadModel(m_dir / "fp32", {"cpu", {}});
   torch::NoGradGuard noGrad;
-  EXPECT_TRUE(torch::equal(m.model->forward(ids), back.model->forward(ids)));
+  const auto saved = m.model->hfWeights(), reloaded = back.model->hfWeights();
+  for (const auto& [name, t] : saved) EXPECT_TRUE(torch::equal(t, reloaded.at(name))) << name;
+  // The reloaded GPT-2 views its Conv1D weights transposed (no copy), so its products run on the other
+  // memory layout. Metric: max abs logit difference; tolerance 1e-5 (float32 rounding).
+  EXPECT_LT((m.model->forward(ids) - back.model->forward(ids)).abs().max().item<float>(), 1e-5f);
   // fp16 storage: the reloaded weights are exactly the float16-rounded ones.
   models::saveHfDirectory(m, m_dir / "fp16", at::kHalf);
   auto half = models::loadModel(m_dir / "fp16", {"cpu", {}});
