@@ -21,6 +21,27 @@ struct Window {
   std::vector<int64_t> input, target;
 };
 
+// Summed next-token NLL of the scored positions (target >= 0). The LM head runs on a few hundred
+// positions at a time, so memory never holds [batch, window, vocabulary] logits (1.6 GB in float32
+// for 8 GPT-2 windows of 1024), only [chunk, vocabulary].
+double scoredNll(models::LanguageModel& model, const at::Tensor& input, const at::Tensor& target) {
+  const at::Tensor hidden = model.hiddenStates(input);
+  const at::Tensor flatTarget = target.reshape({-1});
+  const at::Tensor rows = (flatTarget >= 0).nonzero().squeeze(1);
+  const at::Tensor h = hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows);
+  const at::Tensor y = flatTarget.index_select(0, rows);
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 24) / model.config().vocabSize);  // 64 MB of logits
+  double sum = 0.0;
+  for (int64_t r = 0; r < h.size(0); r += chunk) {
+    const int64_t m = std::min(chunk, h.size(0) - r);
+    const at::Tensor logits = model.head(h.narrow(0, r, m)).to(torch::kFloat);
+    sum += torch::nn::functional::cross_entropy(logits, y.narrow(0, r, m),
+                                                torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+               .item<double>();
+  }
+  return sum;
+}
+
 }  // namespace
 
 api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::Tokenizer& tokenizer,
@@ -30,6 +51,10 @@ api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::T
   const int64_t context = options.context > 0 ? std::min(options.context, model.config().maxPositions)
                                               : std::min(kDefaultMaxWindow, model.config().maxPositions);
   const int64_t vocab = model.config().vocabSize;
+  const int64_t stride = options.stride;
+  if (stride < 0 || stride > context)
+    throw Error("perplexity: the stride " + std::to_string(stride) + " must lie in [1, " + std::to_string(context) +
+                "] (the window), or be 0 for windows that do not overlap");
   auto docs = data::splitDocuments(text, options.documentSeparator);
   if (options.maxDocuments > 0 && static_cast<int64_t>(docs.size()) > options.maxDocuments) docs.resize(options.maxDocuments);
   if (docs.empty()) throw Error("perplexity: the text holds no documents");
@@ -56,13 +81,18 @@ api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::T
     } else {
       result.bytes += static_cast<int64_t>(doc.size());
     }
-    for (size_t start = 0; start + 1 < ids.size(); start += context) {
+    // A window's inputs are ids[start, end) and it predicts ids[start + 1, end]; with a stride, only
+    // the predictions past the previous window's end are scored (the others are -100).
+    const size_t step = options.stride > 0 && !options.truncate ? static_cast<size_t>(stride) : static_cast<size_t>(context);
+    size_t scoredTo = 0;  // ids[1 .. scoredTo] are predicted already
+    for (size_t start = 0; start + 1 < ids.size(); start += step) {
       const size_t end = std::min(ids.size() - 1, start + static_cast<size_t>(context));
       Window w;
       w.input.assign(ids.begin() + start, ids.begin() + end);
-      w.target.assign(ids.begin() + start + 1, ids.begin() + end + 1);
+      for (size_t p = start + 1; p <= end; ++p) w.target.push_back(p > scoredTo ? ids[p] : -100);
+      scoredTo = end;
       windows.push_back(std::move(w));
-      if (options.truncate) break;
+      if (options.truncate || end == ids.size() - 1) break;
     }
   }
   // Long windows first so each batch pads little.
@@ -86,13 +116,9 @@ api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::T
       const auto wl = static_cast<int64_t>(w.input.size());
       input[b].narrow(0, 0, wl).copy_(torch::tensor(w.input, torch::kLong));
       target[b].narrow(0, 0, wl).copy_(torch::tensor(w.target, torch::kLong));
-      tokens += wl;
+      for (int64_t t : w.target) tokens += t >= 0;
     }
-    auto logits = model.forward(input.to(device), nullptr).to(torch::kFloat);
-    auto loss = torch::nn::functional::cross_entropy(
-        logits.view({-1, logits.size(-1)}), target.to(device).view({-1}),
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
-    nllSum += loss.item<double>();
+    nllSum += scoredNll(model, input.to(device), target.to(device));
     if (progress) progress->progress("perplexity", static_cast<long long>(i + n), static_cast<long long>(windows.size()));
   }
   if (tokens == 0) throw Error("perplexity: no token to predict (documents are a single token long)");

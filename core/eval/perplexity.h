@@ -25,6 +25,10 @@ struct PerplexityOptions {
   int64_t context = 0;         // window length in tokens; 0 = the model's context, at most 2048
   bool truncate = false;       // true: cut each document to `context` tokens (BOS included) and
                                // predict its context - 1 tokens after the first
+  int64_t stride = 0;          // > 0: sliding windows that start `stride` tokens apart, each
+                               // scoring only the tokens the previous one did not (Hugging Face's
+                               // documented perplexity protocol); at most `context`. 0: windows
+                               // that do not overlap
   int64_t batchSize = 8;       // windows per forward pass
   int64_t maxDocuments = 0;    // 0 = all
 };

@@ -70,6 +70,42 @@ TEST(Perplexity, WindowsCoverEveryTokenOnceAndTruncateScoresTheFirstWindow) {
   EXPECT_EQ(eval::perplexity(*model, *tok, doc, o).tokens, 7);
 }
 
+TEST(Perplexity, SlidingWindowsScoreEachTokenOnceWithTheContextBeforeIt) {
+  auto tok = byteTokenizer();
+  auto model = tinyLlama(8);
+  const std::string doc = "the quick brown fox jumps over the lazy dog";
+  auto ids = tok->encode(doc);
+  ids.insert(ids.begin(), 1);  // BOS
+  const int64_t n = static_cast<int64_t>(ids.size());
+  eval::PerplexityOptions o;
+  o.context = 8;
+  o.batchSize = 3;
+  const auto plain = eval::perplexity(*model, *tok, doc, o);
+  o.stride = 8;  // a stride of a whole window is the non-overlapping protocol
+  const auto same = eval::perplexity(*model, *tok, doc, o);
+  EXPECT_EQ(same.tokens, plain.tokens);
+  EXPECT_NEAR(same.meanNll, plain.meanNll, 1e-6);
+  o.stride = 3;
+  const auto sliding = eval::perplexity(*model, *tok, doc, o);
+  EXPECT_EQ(sliding.tokens, n - 1);  // every token after BOS once
+  // The same by hand: window k reads ids[3k, 3k + 8) and scores the positions past the last window.
+  torch::InferenceMode guard;
+  double sum = 0.0;
+  int64_t scoredTo = 0;
+  for (int64_t b = 0; b + 1 < n; b += 3) {
+    const int64_t e = std::min(n - 1, b + 8);
+    const auto t = torch::tensor(ids, torch::kLong).narrow(0, b, e - b).unsqueeze(0);
+    const auto logp = torch::log_softmax(model->forward(t, nullptr).squeeze(0), -1);
+    for (int64_t p = std::max(b + 1, scoredTo + 1); p <= e; ++p) sum -= logp[p - 1 - b][ids[p]].item<double>();
+    scoredTo = e;
+    if (e == n - 1) break;
+  }
+  // Metric: mean NLL, absolute tolerance 1e-5 nats.
+  EXPECT_NEAR(sliding.meanNll, sum / static_cast<double>(n - 1), 1e-5);
+  o.stride = 9;
+  EXPECT_THROW(eval::perplexity(*model, *tok, doc, o), Error);
+}
+
 TEST(Perplexity, HonoursCancelAndRejectsEmptyText) {
   auto tok = byteTokenizer();
   auto model = tinyLlama(16);
