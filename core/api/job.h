@@ -27,6 +27,10 @@ struct JobSpec {
   std::map<std::string, double> manualRanks;  // manual: op name or glob -> rank (or fraction < 1)
   std::vector<double> sensitivityRatios;      // sensitivity: empty = 0.1 .. 0.9
   bool randomizedSvd = false;                 // top-k randomized SVD when the ranks are known up front
+  // Layer-streamed calibration (asvd, whiten): the next layer's inputs come from the dense layer (as
+  // a whole-model calibration sees them) or, true, from the layer compressed at its chosen ranks
+  // (SVD-LLM's sequential mode; only where the ranks are known up front, uniform and manual).
+  bool propagateCompressed = false;
   // ars (ALGORITHMS.md section 2): hypernetwork masks trained on the calibration data, batch batchSize.
   int64_t arsSteps = 1000;      // the most steps (fewer when the budget is met and the loss plateaus)
   double arsLambda = 16.0;      // budget hinge weight
@@ -54,6 +58,7 @@ struct JobSpec {
   std::string separator = "<|endoftext|>";
   bool truncate = false;
   int64_t evalContext = 0;
+  int64_t evalStride = 0;   // > 0: sliding windows advancing this many tokens (Hugging Face's protocol)
   int64_t maxEvalDocuments = 0;
 
   // Fine-tuning after compression.

@@ -17,6 +17,7 @@
 #include "eval/classification.h"
 #include "eval/perplexity.h"
 #include "jobs/job_spec.h"
+#include "lowrank/layerwise.h"
 #include "lowrank/sensitivity.h"
 #include "rankdyna/rankdyna.h"
 #include "select/selectors.h"
@@ -311,31 +312,88 @@ void Job::sampleCalibration() {
 }
 
 void Job::decompose() {
-  auto& model = *m_loaded.model;
   if (ranksKnownUpFront(m_selector)) m_ranks = m_selector == Selector::Uniform ? uniformRanks() : manualRanks();
   lowrank::DecomposeOptions dopt;
   dopt.seed = m_spec.seed;
   if (m_spec.randomizedSvd && !m_ranks.empty())
     dopt.maxRank = std::max<int64_t>(1, *std::max_element(m_ranks.begin(), m_ranks.end()));
-  const fs::path cacheDir = m_spec.cacheDir.empty() ? lowrank::defaultCacheDir() : fs::path(m_spec.cacheDir);
+  m_cacheDir = m_spec.cacheDir.empty() ? lowrank::defaultCacheDir() : fs::path(m_spec.cacheDir);
   m_cacheKey = lowrank::decompositionCacheKey(m_rec.modelHash, m_method, m_rec.calibHash, dopt);
-  if (m_spec.useCache) m_decs = lowrank::loadCachedDecompositions(cacheDir, m_cacheKey, model);
+  m_applied.assign(m_infos.size(), false);
+  if (m_spec.useCache) m_decs = lowrank::loadCachedDecompositions(m_cacheDir, m_cacheKey, *m_loaded.model);
   m_out.decompositionFromCache = !m_decs.empty();
-  if (m_decs.empty()) {
-    lowrank::Calibration calibration;
-    const auto needs = lowrank::needsOf(m_method);
-    if (needs.any()) calibration = lowrank::calibrate(model, m_calibSamples, needs, &m_progress, &m_cancel);
-    m_decs = lowrank::decomposeModel(model, m_method, needs.any() ? &calibration : nullptr, dopt, &m_progress, &m_cancel);
-    if (m_spec.useCache) {
-      try {
-        lowrank::storeCachedDecompositions(cacheDir, m_cacheKey, model, m_decs);
-      } catch (const Error& e) {
-        m_out.warnings.push_back(std::string("decomposition cache not written: ") + e.what());
-      }
-    }
-  }
+  if (m_decs.empty()) computeDecompositions(dopt);
   noteWhitenRetries();
   m_cancel.check();
+}
+
+// Layer by layer (lowrank/layerwise.h). Known ranks (uniform, manual) are applied as each op's
+// decomposition arrives, and the energy selector's factors wait in the cache file: either way only
+// the spectra stay in memory. The selectors that train through the model, or search it op by op,
+// keep every op's factors.
+void Job::computeDecompositions(const lowrank::DecomposeOptions& dopt) {
+  auto& model = *m_loaded.model;
+  const auto needs = lowrank::needsOf(m_method);
+  lowrank::Calibration gradients;
+  if (needs.gradients()) {
+    lowrank::CalibrationNeeds g;
+    g.fisher = needs.fisher;
+    g.importance = needs.importance;
+    gradients = lowrank::calibrate(model, m_calibSamples, g, &m_progress, &m_cancel);
+  }
+  std::unique_ptr<lowrank::DecompositionCacheWriter> writer;
+  auto cacheFailed = [&](const Error& e) {
+    m_out.warnings.push_back(std::string("decomposition cache not written: ") + e.what());
+    writer.reset();
+  };
+  if (m_spec.useCache) {
+    try {
+      writer = std::make_unique<lowrank::DecompositionCacheWriter>(m_cacheDir, m_cacheKey, model, m_method, dopt);
+    } catch (const Error& e) {
+      cacheFailed(e);
+    }
+  }
+  const bool applyNow = ranksKnownUpFront(m_selector);
+  bool droppedFactors = false;
+  m_decs.assign(m_infos.size(), {});
+  lowrank::LayerwiseOptions lo;
+  lo.decompose = dopt;
+  lo.propagateCompressed = m_spec.propagateCompressed;
+  lowrank::decomposeByLayer(
+      model, m_method, m_calibSamples, needs.gradients() ? &gradients : nullptr, lo,
+      [&](size_t i, lowrank::OpDecomposition&& d) {
+        if (writer) {
+          try {
+            writer->write(d);
+          } catch (const Error& e) {
+            cacheFailed(e);
+          }
+        }
+        if (applyNow) {
+          lowrank::applyRank(model, i, d, m_ranks[i]);
+          m_applied[i] = true;
+        }
+        if (applyNow || (writer && m_selector == Selector::Energy)) {
+          droppedFactors = droppedFactors || !applyNow;
+          d.a = d.b = at::Tensor();  // the spectra stay, for the ranks and the views
+        }
+        m_decs[i] = std::move(d);
+      },
+      &m_progress, &m_cancel);
+  if (writer) {
+    try {
+      writer->commit();
+    } catch (const Error& e) {
+      cacheFailed(e);
+    }
+  }
+  if (droppedFactors && !writer) {
+    // The cache could not keep the factors that were set aside: compute them again, in memory.
+    m_decs.clear();
+    lowrank::decomposeByLayer(model, m_method, m_calibSamples, needs.gradients() ? &gradients : nullptr, lo,
+                              [&](size_t, lowrank::OpDecomposition&& d) { m_decs.push_back(std::move(d)); },
+                              &m_progress, &m_cancel);
+  }
 }
 
 void Job::noteWhitenRetries() {
@@ -503,7 +561,21 @@ std::vector<api::OpResult> Job::opResults() const {
 
 void Job::apply() {
   auto& model = *m_loaded.model;
-  if (m_selector != Selector::RankDyna) lowrank::applyRanks(model, m_decs, m_ranks);
+  if (m_selector != Selector::RankDyna) {
+    std::vector<lowrank::OpDecomposition> cached;  // factors set aside in the cache while decomposing
+    for (size_t i = 0; i < m_infos.size(); ++i) {
+      if (!m_applied.empty() && m_applied[i]) continue;
+      const lowrank::OpDecomposition* d = &m_decs.at(i);
+      if (!d->a.defined()) {
+        if (cached.empty()) cached = lowrank::loadCachedDecompositions(m_cacheDir, m_cacheKey, model);
+        if (cached.empty())
+          throw Error(m_cacheDir.string() + ": the decomposition cache file " + m_cacheKey +
+                      ".safetensors went missing while the job ran");
+        d = &cached[i];
+      }
+      lowrank::applyRank(model, i, *d, m_ranks[i]);
+    }
+  }
   m_ledger = select::ledger(m_infos, m_ranks);
   m_rec.keptFraction = m_ledger.keptFraction;
   m_rec.compressibleAfter = m_ledger.compressibleAfter;

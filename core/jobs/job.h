@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -106,6 +107,7 @@ class Job {
   double headline(const std::vector<api::EvalPoint>& points) const;
   std::string beforeKey() const;
   std::vector<lowrank::CalibrationSample> samplesOf(const std::string& file, int64_t count) const;
+  void computeDecompositions(const lowrank::DecomposeOptions& options);
   void recordLog(const std::vector<api::SeriesPoint>& points, const api::MaskFrame& frame);
   void noteWhitenRetries();
   std::vector<api::OpResult> opResults() const;
@@ -135,8 +137,10 @@ class Job {
   std::string m_trainFile;
 
   std::vector<lowrank::CalibrationSample> m_calibSamples;
+  std::filesystem::path m_cacheDir;
   std::string m_cacheKey;
-  std::vector<lowrank::OpDecomposition> m_decs;
+  std::vector<lowrank::OpDecomposition> m_decs;  // an op's a and b are undefined once set aside
+  std::vector<bool> m_applied;                   // ops whose rank is in the model already
   std::vector<int64_t> m_ranks;
   std::vector<std::vector<int64_t>> m_rankDynaKept;
   select::Ledger m_ledger;

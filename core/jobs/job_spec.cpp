@@ -23,6 +23,7 @@ json toJson(const api::JobSpec& s) {
           {"manual_ranks", s.manualRanks},
           {"sensitivity_ratios", s.sensitivityRatios},
           {"randomized_svd", s.randomizedSvd},
+          {"propagate_compressed", s.propagateCompressed},
           {"ars_steps", s.arsSteps},
           {"ars_lambda", s.arsLambda},
           {"ars_gamma", s.arsGamma},
@@ -46,6 +47,7 @@ json toJson(const api::JobSpec& s) {
           {"separator", s.separator},
           {"truncate", s.truncate},
           {"eval_context", s.evalContext},
+          {"eval_stride", s.evalStride},
           {"max_eval_documents", s.maxEvalDocuments},
           {"train", s.train},
           {"finetune_steps", s.finetuneSteps},
@@ -84,6 +86,7 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
     s.manualRanks = merged.at("manual_ranks").get<std::map<std::string, double>>();
     s.sensitivityRatios = merged.at("sensitivity_ratios").get<std::vector<double>>();
     s.randomizedSvd = merged.at("randomized_svd").get<bool>();
+    s.propagateCompressed = merged.at("propagate_compressed").get<bool>();
     s.arsSteps = merged.at("ars_steps").get<int64_t>();
     s.arsLambda = merged.at("ars_lambda").get<double>();
     s.arsGamma = merged.at("ars_gamma").get<double>();
@@ -107,6 +110,7 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
     s.separator = merged.at("separator").get<std::string>();
     s.truncate = merged.at("truncate").get<bool>();
     s.evalContext = merged.at("eval_context").get<int64_t>();
+    s.evalStride = merged.at("eval_stride").get<int64_t>();
     s.maxEvalDocuments = merged.at("max_eval_documents").get<int64_t>();
     s.train = merged.at("train").get<std::string>();
     s.finetuneSteps = merged.at("finetune_steps").get<int64_t>();
@@ -142,6 +146,10 @@ std::string specHash(const api::JobSpec& spec) {
   for (const char* k : {"device", "threads", "db", "store", "export", "format", "cache_dir", "use_cache", "name", "tags",
                         "sweep_id", "log_every"})
     j.erase(k);
+  // Keys added after runs were stored hash only when set, so a finished sweep point keeps its hash.
+  const json defaults = toJson(api::JobSpec{});
+  for (const char* k : {"propagate_compressed", "eval_stride"})
+    if (j[k] == defaults[k]) j.erase(k);
   return sha256Hex(j.dump());
 }
 

@@ -32,6 +32,9 @@ struct Recorder {
 };
 
 // Wraps an op during calibration: records statistics of its input, then runs the op unchanged.
+// With gradients wanted, the op's output gradient dY arrives in a hook and dL/dW = X^T dY is reduced
+// to row sums at once; an input that carries no autograd history yet (the first ops of the stack) is
+// made a leaf that requires grad, so the loss's graph reaches every op without any weight gradient.
 class CaptureOp : public models::LinearOp {
  public:
   CaptureOp(std::shared_ptr<models::LinearOp> inner, size_t index, Recorder* recorder)
@@ -39,7 +42,12 @@ class CaptureOp : public models::LinearOp {
 
   at::Tensor forward(const at::Tensor& x) override {
     record(x);
-    return m_inner->forward(x);
+    if (!m_recorder->needs.gradients() || !at::GradMode::is_enabled()) return m_inner->forward(x);
+    const at::Tensor in = x.requires_grad() ? x : x.detach().requires_grad_(true);
+    at::Tensor y = m_inner->forward(in);
+    const at::Tensor flat = in.detach().reshape({-1, in.size(-1)});
+    y.register_hook([this, flat](const at::Tensor& grad) { accumulateGradient(flat, grad); });
+    return y;
   }
   int64_t inFeatures() const override { return m_inner->inFeatures(); }
   int64_t outFeatures() const override { return m_inner->outFeatures(); }
@@ -56,6 +64,11 @@ class CaptureOp : public models::LinearOp {
     s.tokens += flat.size(0);
     if (r.needs.absMean) s.absMean.add_(flat.abs().sum(0));
     if (!r.needs.gram) return;
+    if (r.firstSample && r.firstInputs[m_index].defined()) {
+      // This op runs a second time: the first forward is over, and with it the sharing detection.
+      r.firstSample = false;
+      r.firstInputs.assign(r.firstInputs.size(), at::Tensor());
+    }
     if (r.firstSample) {
       // Ops of one layer fed the very same tensor (q, k, v; gate, up) share one X^T X.
       // (Evaluation order is not op order: C++ may run up before gate in silu(gate(x)) * up(x).)
@@ -70,6 +83,18 @@ class CaptureOp : public models::LinearOp {
       r.firstInputs[m_index] = x;
     }
     if (r.ownsGram[m_index]) s.gram.addmm_(flat.t(), flat);
+  }
+
+  // grad: dL/dY [.., N]. dL/dW (in x out, [M, N]) = X^T dY over the sample's tokens.
+  void accumulateGradient(const at::Tensor& flatInput, const at::Tensor& grad) {
+    torch::NoGradGuard guard;
+    auto& s = (*m_recorder->stats)[m_index];
+    const at::Tensor g = at::mm(flatInput.t().to(at::kFloat), grad.reshape({-1, grad.size(-1)}).to(at::kFloat));
+    if (m_recorder->needs.fisher) s.fisher.add_(g.square().sum(1).to(at::kDouble));
+    if (m_recorder->needs.importance) {
+      const at::Tensor w = m_inner->denseWeight().detach().t().to(at::kFloat);  // [M, N]
+      s.importance.add_((g * w).square().sum(1).to(at::kDouble));
+    }
   }
 
   std::shared_ptr<models::LinearOp> m_inner;
@@ -191,6 +216,42 @@ double taskPerplexity(models::LanguageModel& model, const std::vector<Calibratio
   return std::exp(sum / weight);
 }
 
+std::vector<OpStats> captureActivationStats(models::LanguageModel& model, const std::vector<size_t>& ops,
+                                            const CalibrationNeeds& needs, const std::function<void()>& run) {
+  const auto& entries = model.ops().entries();
+  std::vector<OpStats> stats(entries.size());
+  Recorder recorder;
+  recorder.needs.absMean = needs.absMean;
+  recorder.needs.gram = needs.gram;
+  recorder.stats = &stats;
+  recorder.ownsGram.assign(entries.size(), true);
+  recorder.firstInputs.resize(entries.size());
+  for (const auto& e : entries) recorder.layerOf.push_back(e.info.layer);
+  const auto f64 = torch::TensorOptions().dtype(torch::kDouble).device(model.device());
+  std::vector<std::pair<size_t, std::shared_ptr<models::LinearOp>>> originals;
+  struct Restore {
+    const std::vector<models::OpEntry>& entries;
+    std::vector<std::pair<size_t, std::shared_ptr<models::LinearOp>>>& originals;
+    ~Restore() {
+      for (auto& [i, op] : originals) entries[i].slot->replace(op);
+    }
+  } restore{entries, originals};
+  for (size_t i : ops) {
+    const auto& info = entries.at(i).info;
+    if (!std::dynamic_pointer_cast<models::DenseLinear>(entries[i].slot->impl()))
+      throw Error("calibration: op '" + info.name + "' is already compressed; calibrate the original model");
+    if (needs.absMean) stats[i].absMean = torch::zeros({info.inFeatures}, f64);
+    if (needs.gram) stats[i].gram = torch::zeros({info.inFeatures, info.inFeatures}, f64);
+    originals.emplace_back(i, entries[i].slot->impl());
+    entries[i].slot->replace(std::make_shared<CaptureOp>(entries[i].slot->impl(), i, &recorder));
+  }
+  recorder.firstSample = true;
+  run();
+  for (size_t i : ops)
+    if (stats[i].absMean.defined()) stats[i].absMean.div_(static_cast<double>(std::max<int64_t>(1, stats[i].tokens)));
+  return stats;
+}
+
 Calibration calibrate(models::LanguageModel& model, const std::vector<CalibrationSample>& samples,
                       const CalibrationNeeds& needs, ProgressSink* progress, const CancelToken* cancel) {
   if (samples.empty()) throw Error("calibration: no samples");
@@ -214,19 +275,19 @@ Calibration calibrate(models::LanguageModel& model, const std::vector<Calibratio
   recorder.stats = &result.ops;
   recorder.ownsGram.assign(entries.size(), true);
   recorder.firstInputs.resize(entries.size());
+  const auto f64 = torch::TensorOptions().dtype(torch::kDouble).device(device);
   for (size_t i = 0; i < entries.size(); ++i) {
     const auto& info = entries[i].info;
     recorder.layerOf.push_back(info.layer);
     auto& s = result.ops[i];
-    const auto f32 = torch::TensorOptions().dtype(torch::kFloat).device(device);
-    const auto f64 = torch::TensorOptions().dtype(torch::kDouble).device(device);
-    if (needs.fisher) s.fisher = torch::zeros({info.inFeatures, info.outFeatures}, f32);
-    if (needs.importance) s.importance = torch::zeros({info.inFeatures, info.outFeatures}, f32);
+    if (needs.fisher) s.fisher = torch::zeros({info.inFeatures}, f64);
+    if (needs.importance) s.importance = torch::zeros({info.inFeatures}, f64);
     if (needs.absMean) s.absMean = torch::zeros({info.inFeatures}, f64);
     if (needs.gram) s.gram = torch::zeros({info.inFeatures, info.inFeatures}, f64);
   }
 
-  // Swap in the capture ops; put the originals back whatever happens.
+  // Swap in the capture ops and freeze every parameter (the hooks need no weight gradient); put the
+  // originals and the flags back whatever happens.
   struct Restore {
     const std::vector<models::OpEntry>& entries;
     std::vector<std::shared_ptr<models::DenseLinear>>& dense;
@@ -236,13 +297,12 @@ Calibration calibrate(models::LanguageModel& model, const std::vector<Calibratio
       for (auto& [t, f] : flags) t.set_requires_grad(f);
     }
   } restore{entries, dense, {}};
-  for (auto& p : model.parameters()) restore.flags.emplace_back(p, p.requires_grad());
+  for (auto& p : model.parameters()) {
+    restore.flags.emplace_back(p, p.requires_grad());
+    p.set_requires_grad(false);
+  }
   for (size_t i = 0; i < entries.size(); ++i)
     entries[i].slot->replace(std::make_shared<CaptureOp>(dense[i], i, &recorder));
-  if (needs.gradients()) {
-    for (auto& p : model.parameters()) p.set_requires_grad(false);
-    for (auto& d : dense) d->weight().set_requires_grad(true);
-  }
 
   const bool wasTraining = model.is_training();
   model.eval();
@@ -265,15 +325,6 @@ Calibration calibrate(models::LanguageModel& model, const std::vector<Calibratio
     if (needs.gradients()) {
       loss.backward();
       lossSum += loss.item<double>();
-      torch::NoGradGuard guard;
-      for (size_t i = 0; i < entries.size(); ++i) {
-        auto& w = dense[i]->weight();
-        const at::Tensor g = w.grad().t();  // [M, N]
-        auto& s = result.ops[i];
-        if (needs.fisher) s.fisher.add_(g.square());
-        if (needs.importance) s.importance.add_((g * w.t()).square());
-        w.mutable_grad().reset();
-      }
     }
     result.tokens += static_cast<int64_t>(sample.ids.size());
     if (progress) progress->progress("calibrate", static_cast<long long>(n + 1), static_cast<long long>(samples.size()));

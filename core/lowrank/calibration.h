@@ -1,14 +1,17 @@
 // Calibration pass (ALGORITHMS.md section 1): runs the model over calibration samples and collects,
 // per compressible op, what the weighted decompositions need.
 //
-//  - fisher      [M, N] float32: mean over samples of (dL/dW)^2            (FWSVD)
-//  - importance  [M, N] float32: mean over samples of ((dL/dW) * W)^2      (IWSVD)
-//  - absMean     [M]    float64: mean over tokens of |x_j|, x the op input  (ASVD)
-//  - gram        [M, M] float64: sum over tokens of x^T x                   (whitening)
-// W is ALGORITHMS.md's in x out (M x N) matrix. Ops fed the same input tensor (q, k, v; gate, up)
-// share one gram tensor (the same at::Tensor object), so memory holds one M x M per distinct input.
-// Only what `needs` asks for is collected; gradients are computed only when fisher or importance
-// is needed. Samples run one at a time (batch 1: no padding enters the statistics).
+//  - fisher      [M]    float64: mean over samples of sum_j (dL/dW_ij)^2       (FWSVD's row importance)
+//  - importance  [M]    float64: mean over samples of sum_j (dL/dW_ij W_ij)^2  (IWSVD's)
+//  - absMean     [M]    float64: mean over tokens of |x_j|, x the op input     (ASVD)
+//  - gram        [M, M] float64: sum over tokens of x^T x                      (whitening)
+// W is ALGORITHMS.md's in x out (M x N) matrix; the weighted decompositions use only the row sums
+// of the squared gradients, so that is all that is kept (an [M] vector, not an [M, N] copy of the
+// model). Ops fed the same input tensor (q, k, v; gate, up) share one gram tensor (the same
+// at::Tensor object), so memory holds one M x M per distinct input. Only what `needs` asks for is
+// collected. Gradients (fisher, importance) come from each op's output gradient, dL/dW = X^T dY,
+// without any weight gradient: the weights stay in their stored dtype and nothing else of the model
+// trains. Samples run one at a time (batch 1: per-sample squared gradients, no padding).
 // The loss is next-token cross-entropy for causal LMs and classification cross-entropy for encoders
 // with a classification head. The model's ops must be dense (calibrate before compressing).
 #pragma once
@@ -16,6 +19,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -72,6 +76,15 @@ struct Calibration {
   int64_t tokens = 0;
   double meanLoss = 0.0;     // task loss over the samples (only when gradients were computed)
 };
+
+// The activation statistics (absMean, gram; `needs`' gradient fields are ignored) of the ops listed
+// in `ops` (model.ops() indices; dense ops), recorded while `run` sends inputs through them, e.g.
+// one decoder layer's forward over batches of hidden states. Ops of one layer fed the same input
+// tensor share one gram, as in calibrate(). The result has one entry per op of the model; only the
+// listed ops' entries are filled, with `tokens` counted and absMean already divided by it. The
+// model's ops are put back whatever happens. Throws ranklab::Error for a non-dense op.
+std::vector<OpStats> captureActivationStats(models::LanguageModel& model, const std::vector<size_t>& ops,
+                                            const CalibrationNeeds& needs, const std::function<void()>& run);
 
 // Throws ranklab::Error for non-dense ops, encoders without a classifier, labels out of range or
 // empty sample lists; ranklab::Cancelled when cancelled. The model's parameters keep their values

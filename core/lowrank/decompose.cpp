@@ -112,9 +112,9 @@ OpDecomposition decomposeWeight(const at::Tensor& w, const at::Tensor& bias, Met
       break;
     case Method::Fwsvd:
     case Method::Iwsvd: {
-      const auto& f = method == Method::Fwsvd ? requireStat(stats->fisher, "Fisher diagonals", {m, n}, method)
-                                              : requireStat(stats->importance, "importance scores", {m, n}, method);
-      rowScale = guarded(f.to(at::kDouble).sum(1), options.rowGuard).sqrt().to(w.dtype());
+      const auto& f = method == Method::Fwsvd ? requireStat(stats->fisher, "Fisher row importances", {m}, method)
+                                              : requireStat(stats->importance, "importance scores", {m}, method);
+      rowScale = guarded(f.to(at::kDouble), options.rowGuard).sqrt().to(w.dtype());
       x = w * rowScale.unsqueeze(1);
       break;
     }
@@ -204,7 +204,7 @@ std::string decompositionCacheKey(const std::string& modelHash, Method method, c
                                   const DecomposeOptions& o) {
   std::ostringstream k;
   k.precision(17);
-  k << "ranklab-decomposition-v1|" << modelHash << "|" << methodName(method) << "|"
+  k << "ranklab-decomposition-v2|" << modelHash << "|" << methodName(method) << "|"
     << (method == Method::Svd ? std::string() : calibrationHash) << "|" << o.asvdAlpha << "|" << o.rowGuard << "|"
     << o.plainSpectrum << "|" << o.maxRank;
   // The seed, oversampling and power iterations only shape the randomized SVD: a full decomposition is
@@ -221,13 +221,79 @@ fs::path defaultCacheDir() {
 }
 
 namespace {
+
+constexpr const char* kCacheFormat = "ranklab-decompositions-v2";
+
 std::string opSignature(const models::LanguageModel& model) {
   std::string sig;
   for (const auto& e : model.ops().entries())
     sig += e.info.name + ":" + std::to_string(e.info.inFeatures) + "x" + std::to_string(e.info.outFeatures) + ";";
   return sig;
 }
+
+// What one op's cache entries hold: K kept triplets, and whether the plain spectrum is stored.
+struct OpLayout {
+  int64_t m = 0, n = 0, k = 0;
+  bool plain = false;
+};
+
+void appendLayout(std::vector<io::SafetensorsStreamWriter::Entry>& out, size_t i, const OpLayout& l) {
+  const std::string p = std::to_string(i) + ".";
+  out.push_back({p + "a", at::kFloat, {l.m, l.k}});
+  out.push_back({p + "b", at::kFloat, {l.k, l.n}});
+  out.push_back({p + "s", at::kFloat, {l.k}});
+  if (l.plain) out.push_back({p + "plain_s", at::kFloat, {std::min(l.m, l.n)}});
+  out.push_back({p + "stats", at::kDouble, {3}});
+}
+
+void writeEntries(io::SafetensorsStreamWriter& out, const OpDecomposition& d, bool plain) {
+  out.write(d.a);
+  out.write(d.b);
+  out.write(d.s);
+  if (plain) out.write(d.plainS);
+  out.write(at::tensor({d.totalEnergy, static_cast<double>(d.whitenRetries), d.whitenDelta}, at::kDouble));
+}
+
 }  // namespace
+
+struct DecompositionCacheWriter::Impl {
+  std::vector<OpLayout> layouts;
+  size_t next = 0;
+  std::unique_ptr<io::SafetensorsStreamWriter> out;
+};
+
+DecompositionCacheWriter::DecompositionCacheWriter(const fs::path& dir, const std::string& key,
+                                                   const models::LanguageModel& model, Method method,
+                                                   const DecomposeOptions& options)
+    : m_impl(std::make_unique<Impl>()) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir.string() + ": cannot create the decomposition cache: " + ec.message());
+  std::vector<io::SafetensorsStreamWriter::Entry> entries;
+  for (const auto& e : model.ops().entries()) {
+    // The shapes decomposeWeight produces for these options.
+    OpLayout l{e.info.inFeatures, e.info.outFeatures, std::min(e.info.inFeatures, e.info.outFeatures), false};
+    const bool randomized = options.maxRank > 0 && options.maxRank + options.oversample < l.k / 2;
+    if (randomized) l.k = options.maxRank;
+    l.plain = (method == Method::Svd && !randomized) || options.plainSpectrum;
+    appendLayout(entries, m_impl->layouts.size(), l);
+    m_impl->layouts.push_back(l);
+  }
+  m_impl->out = std::make_unique<io::SafetensorsStreamWriter>(
+      dir / (key + ".safetensors"), std::move(entries),
+      std::map<std::string, std::string>{{"ops", opSignature(model)}, {"format", kCacheFormat}});
+}
+
+DecompositionCacheWriter::~DecompositionCacheWriter() = default;
+
+void DecompositionCacheWriter::write(const OpDecomposition& d) {
+  auto& m = *m_impl;
+  if (m.next >= m.layouts.size()) throw Error("decomposition cache: more ops written than the model has");
+  writeEntries(*m.out, d, m.layouts[m.next].plain);
+  ++m.next;
+}
+
+void DecompositionCacheWriter::commit() { m_impl->out->commit(); }
 
 std::vector<OpDecomposition> loadCachedDecompositions(const fs::path& dir, const std::string& key,
                                                       const models::LanguageModel& model) {
@@ -238,11 +304,10 @@ std::vector<OpDecomposition> loadCachedDecompositions(const fs::path& dir, const
     const auto header = io::readSafetensorsHeader(file);
     auto meta = [&](const std::string& k) {
       auto it = header.metadata.find(k);
-      if (it == header.metadata.end()) throw Error("missing " + k);
-      return it->second;
+      return it == header.metadata.end() ? std::string() : it->second;
     };
-    if (meta("ops") != opSignature(model)) return {};
-    auto tensors = io::readSafetensors(file);
+    if (meta("format") != kCacheFormat || meta("ops") != opSignature(model)) return {};
+    const auto tensors = io::readSafetensors(file, io::kStoredDtype);
     const auto device = model.device();
     std::vector<OpDecomposition> out;
     const auto& entries = model.ops().entries();
@@ -253,9 +318,10 @@ std::vector<OpDecomposition> loadCachedDecompositions(const fs::path& dir, const
       d.b = tensors.at(p + "b").to(device);
       d.s = tensors.at(p + "s").to(device);
       if (tensors.count(p + "plain_s")) d.plainS = tensors.at(p + "plain_s").to(device);
-      d.totalEnergy = std::stod(meta(p + "total_energy"));
-      d.whitenRetries = std::stoi(meta(p + "whiten_retries"));
-      d.whitenDelta = std::stod(meta(p + "whiten_delta"));
+      const at::Tensor stats = tensors.at(p + "stats");
+      d.totalEnergy = stats[0].item<double>();
+      d.whitenRetries = static_cast<int>(stats[1].item<double>());
+      d.whitenDelta = stats[2].item<double>();
       const auto& info = entries[i].info;
       if (d.a.size(0) != info.inFeatures || d.b.size(1) != info.outFeatures || d.a.size(1) != d.b.size(0)) return {};
       const at::Tensor bias = entries[i].slot->impl()->bias();
@@ -273,25 +339,43 @@ void storeCachedDecompositions(const fs::path& dir, const std::string& key, cons
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir.string() + ": cannot create the decomposition cache: " + ec.message());
-  io::TensorMap tensors;
-  std::map<std::string, std::string> meta{{"ops", opSignature(model)}, {"format", "ranklab-decompositions-v1"}};
+  std::vector<io::SafetensorsStreamWriter::Entry> entries;
   for (size_t i = 0; i < decompositions.size(); ++i) {
     const auto& d = decompositions[i];
-    const std::string p = std::to_string(i) + ".";
-    tensors[p + "a"] = d.a.detach().to(at::kCPU);
-    tensors[p + "b"] = d.b.detach().to(at::kCPU);
-    tensors[p + "s"] = d.s.detach().to(at::kCPU);
-    if (d.plainS.defined()) tensors[p + "plain_s"] = d.plainS.detach().to(at::kCPU);
-    std::ostringstream e, delta;
-    e.precision(17);
-    delta.precision(17);
-    e << d.totalEnergy;
-    delta << d.whitenDelta;
-    meta[p + "total_energy"] = e.str();
-    meta[p + "whiten_retries"] = std::to_string(d.whitenRetries);
-    meta[p + "whiten_delta"] = delta.str();
+    appendLayout(entries, i, {d.a.size(0), d.b.size(1), d.a.size(1), d.plainS.defined()});
   }
-  io::writeSafetensors(dir / (key + ".safetensors"), tensors, meta);
+  io::SafetensorsStreamWriter out(dir / (key + ".safetensors"), std::move(entries),
+                                  {{"ops", opSignature(model)}, {"format", kCacheFormat}});
+  for (const auto& d : decompositions) writeEntries(out, d, d.plainS.defined());
+  out.commit();
+}
+
+void applyRank(models::LanguageModel& model, size_t op, const OpDecomposition& d, int64_t k) {
+  const auto& entry = model.ops().entries().at(op);
+  const auto& info = entry.info;
+  if (k < 0 || k > select::fullRank(info))
+    throw Error("applying ranks: rank " + std::to_string(k) + " for op '" + info.name + "' is outside [0, " +
+                std::to_string(select::fullRank(info)) + "]");
+  if (k == select::fullRank(info)) return;
+  if (k > d.a.size(1))
+    throw Error("applying ranks: op '" + info.name + "' asks for rank " + std::to_string(k) +
+                " but its decomposition holds " + std::to_string(d.a.size(1)) + " triplets");
+  torch::NoGradGuard guard;
+  // The factors keep the precision the op's weight was stored in (an fp16 model stays fp16).
+  const auto dtype = entry.slot->impl()->denseWeight().scalar_type();
+  const at::Tensor a = d.a.narrow(1, 0, k).to(at::kFloat);
+  const at::Tensor b = d.b.narrow(0, 0, k).to(at::kFloat);
+  if (select::isFactorized(info, k)) {
+    entry.slot->replace(std::make_shared<models::LowRankLinear>(a.to(dtype).clone(), b.to(dtype).clone(),
+                                                                d.bias.defined() ? d.bias.clone() : at::Tensor()));
+  } else {
+    // Dense is cheaper at this rank: store the rank-k product as a dense weight.
+    auto dense = std::make_shared<models::DenseLinear>(info.inFeatures, info.outFeatures, d.bias.defined(), false);
+    dense->to(a.device());
+    dense->weight().set_data(torch::matmul(a, b).t().to(dtype).contiguous());
+    if (d.bias.defined()) dense->mutableBias().copy_(d.bias);
+    entry.slot->replace(dense);
+  }
 }
 
 void applyRanks(models::LanguageModel& model, const std::vector<OpDecomposition>& decompositions,
@@ -300,31 +384,7 @@ void applyRanks(models::LanguageModel& model, const std::vector<OpDecomposition>
   if (decompositions.size() != entries.size() || ranks.size() != entries.size())
     throw Error("applying ranks: " + std::to_string(ranks.size()) + " ranks and " +
                 std::to_string(decompositions.size()) + " decompositions for " + std::to_string(entries.size()) + " ops");
-  torch::NoGradGuard guard;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const auto& info = entries[i].info;
-    const int64_t k = ranks[i];
-    if (k < 0 || k > select::fullRank(info))
-      throw Error("applying ranks: rank " + std::to_string(k) + " for op '" + info.name + "' is outside [0, " +
-                  std::to_string(select::fullRank(info)) + "]");
-    if (k == select::fullRank(info)) continue;
-    const auto& d = decompositions[i];
-    if (k > d.a.size(1))
-      throw Error("applying ranks: op '" + info.name + "' asks for rank " + std::to_string(k) + " but its decomposition holds " +
-                  std::to_string(d.a.size(1)) + " triplets");
-    const at::Tensor a = d.a.narrow(1, 0, k).to(at::kFloat).clone();
-    const at::Tensor b = d.b.narrow(0, 0, k).to(at::kFloat).clone();
-    if (select::isFactorized(info, k)) {
-      entries[i].slot->replace(std::make_shared<models::LowRankLinear>(a, b, d.bias.defined() ? d.bias.clone() : at::Tensor()));
-    } else {
-      // Dense is cheaper at this rank: store the rank-k product as a dense weight.
-      auto dense = std::make_shared<models::DenseLinear>(info.inFeatures, info.outFeatures, d.bias.defined(), false);
-      dense->to(a.device());
-      dense->weight().copy_(torch::matmul(a, b).t());
-      if (d.bias.defined()) dense->mutableBias().copy_(d.bias);
-      entries[i].slot->replace(dense);
-    }
-  }
+  for (size_t i = 0; i < entries.size(); ++i) applyRank(model, i, decompositions[i], ranks[i]);
 }
 
 }  // namespace ranklab::lowrank

@@ -3,8 +3,9 @@
 // Every method returns, for W (M x N, in x out), the singular values `s` (descending) of the matrix
 // it actually decomposed and factors with W ~ A_k B_k, A_k = a[:, :k] (M x k), B_k = b[:k, :] (k x N):
 //  - svd:    W = U diag(s) V^T, a = U S, b = V^T.
-//  - fwsvd:  D = diag(sqrt(I)), I_i = sum_j F_ij (Fisher row importance); SVD(D W); a = D^-1 U S.
-//  - iwsvd:  as fwsvd with F = ((dL/dW) * W)^2.
+//  - fwsvd:  D = diag(sqrt(I)), I_i = sum_j F_ij (Fisher row importance, OpStats::fisher); SVD(D W);
+//            a = D^-1 U S.
+//  - iwsvd:  as fwsvd with F = ((dL/dW) * W)^2 (OpStats::importance).
 //  - asvd:   S_j = (mean |x_j|)^alpha; SVD(diag(S) W); a = diag(S)^-1 U S.
 //  - whiten: C = X^T X, L = cholesky(C + delta I) (delta grows from 0 until C + delta I is positive
 //            definite; the retries are reported); SVD(L^T W); a = L^-T U S. Truncating s_i then costs
@@ -17,6 +18,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -79,21 +81,44 @@ std::vector<OpDecomposition> decomposeModel(const models::LanguageModel& model, 
 // On-disk cache of a whole model's decompositions, one safetensors file per key under `dir`:
 // switching the budget or the selector reuses them instead of recomputing SVDs. The key must
 // identify (model content, method, calibration data and options); see decompositionCacheKey.
+// Per op i the file holds "i.a", "i.b", "i.s" (float32), "i.plain_s" when computed, and "i.stats"
+// (float64: total energy, whitening retries, whitening delta), in op order.
 std::string decompositionCacheKey(const std::string& modelHash, Method method, const std::string& calibrationHash,
                                   const DecomposeOptions& options);
-// Empty when absent, unreadable or not matching the model's ops (a stale file is ignored, not an error).
+// The decompositions, their tensors viewing the memory-mapped file (nothing is copied until a
+// rank is applied). Empty when absent, unreadable or not matching the model's ops (a stale file is
+// ignored, not an error). Biases come from the model.
 std::vector<OpDecomposition> loadCachedDecompositions(const std::filesystem::path& dir, const std::string& key,
                                                       const models::LanguageModel& model);
 void storeCachedDecompositions(const std::filesystem::path& dir, const std::string& key,
                                const models::LanguageModel& model, const std::vector<OpDecomposition>& decompositions);
+
+// Writes a cache file while the decompositions are computed, op by op in op order, without holding
+// them: the layout follows from the model's ops, the method and the options (the shapes
+// decomposeWeight produces). The file appears at commit(). Throws ranklab::Error naming the file.
+class DecompositionCacheWriter {
+ public:
+  DecompositionCacheWriter(const std::filesystem::path& dir, const std::string& key, const models::LanguageModel& model,
+                           Method method, const DecomposeOptions& options);
+  ~DecompositionCacheWriter();
+  void write(const OpDecomposition& decomposition);
+  void commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
 // $XDG_CACHE_HOME/ranklab/decompositions (~/.cache/ranklab/decompositions).
 std::filesystem::path defaultCacheDir();
 
 // Replaces every op of `model` whose rank is below its full rank by a LowRankLinear at that rank
 // (top-k triplets), or by a dense rank-k product when the dense-if-cheaper rule says so; ops at
-// full rank stay as they are. `ranks` follows model.ops() order. Throws ranklab::Error on a length
-// or range mismatch, or when a rank exceeds what a decomposition holds.
+// full rank stay as they are. The factors take the dtype of the weight they replace. `ranks`
+// follows model.ops() order. Throws ranklab::Error on a length or range mismatch, or when a rank
+// exceeds what a decomposition holds.
 void applyRanks(models::LanguageModel& model, const std::vector<OpDecomposition>& decompositions,
                 const std::vector<int64_t>& ranks);
+// The same for the one op `op` (a model.ops() index).
+void applyRank(models::LanguageModel& model, size_t op, const OpDecomposition& decomposition, int64_t rank);
 
 }  // namespace ranklab::lowrank

@@ -101,11 +101,11 @@ TEST(Decompose, FisherImportanceAndActivationWeightingAreOptimalInTheirNorms) {
   const int64_t m = 14, n = 11;
   const auto w = at::randn({m, n}, gen, at::kDouble);
   lowrank::OpStats stats;
-  stats.fisher = at::rand({m, n}, gen, at::kDouble).square() * 3;
-  stats.importance = at::rand({m, n}, gen, at::kDouble) * 0.5;
+  stats.fisher = (at::rand({m, n}, gen, at::kDouble).square() * 3).sum(1);  // row sums of squared gradients
+  stats.importance = (at::rand({m, n}, gen, at::kDouble) * 0.5).sum(1);
   stats.absMean = at::rand({m}, gen, at::kDouble) + 0.05;
-  expectWeightedOptimal(Method::Fwsvd, stats, w, stats.fisher.sum(1).sqrt());
-  expectWeightedOptimal(Method::Iwsvd, stats, w, stats.importance.sum(1).sqrt());
+  expectWeightedOptimal(Method::Fwsvd, stats, w, stats.fisher.sqrt());
+  expectWeightedOptimal(Method::Iwsvd, stats, w, stats.importance.sqrt());
   expectWeightedOptimal(Method::Asvd, stats, w, stats.absMean.pow(0.5));
 }
 
@@ -113,7 +113,7 @@ TEST(Decompose, ZeroImportanceRowsAreGuardedAndMissingStatisticsAreErrors) {
   auto gen = at::detail::createCPUGenerator(5);
   const auto w = at::randn({6, 5}, gen, at::kDouble);
   lowrank::OpStats stats;
-  stats.fisher = at::rand({6, 5}, gen, at::kDouble);
+  stats.fisher = at::rand({6}, gen, at::kDouble);
   stats.fisher[2].zero_();  // an input never used on the calibration data
   const auto d = lowrank::decomposeWeight(w, at::Tensor(), Method::Fwsvd, &stats);
   EXPECT_TRUE(at::isfinite(d.a).all().item<bool>());
@@ -122,7 +122,7 @@ TEST(Decompose, ZeroImportanceRowsAreGuardedAndMissingStatisticsAreErrors) {
   EXPECT_THROW(lowrank::decomposeWeight(w, at::Tensor(), Method::Asvd, &stats), Error);    // no absMean
   EXPECT_THROW(lowrank::decomposeWeight(w, at::Tensor(), Method::Whiten, nullptr), Error);  // no calibration
   lowrank::OpStats wrong;
-  wrong.fisher = at::rand({5, 6}, gen, at::kDouble);
+  wrong.fisher = at::rand({5}, gen, at::kDouble);
   EXPECT_THROW(lowrank::decomposeWeight(w, at::Tensor(), Method::Fwsvd, &wrong), Error);
   EXPECT_THROW(lowrank::parseMethod("qr"), Error);
   EXPECT_EQ(lowrank::parseMethod("svd-llm"), Method::Whiten);
@@ -203,8 +203,10 @@ TEST_F(TinyLlama, FisherDiagonalsAreTheSquaredGradientsOfTheTaskLoss) {
   const auto g = op.weight().grad().t();
   // Metric: max abs difference relative to the largest entry, 1e-5 (float32 gradients).
   const double scale = g.square().abs().max().item<double>();
-  EXPECT_LT((cal.ops[5].fisher - g.square()).abs().max().item<double>(), 1e-5 * scale);
-  EXPECT_LT((cal.ops[5].importance - (g * op.weight().t()).square()).abs().max().item<double>(), 1e-5 * scale + 1e-12);
+  // The decompositions use the row sums (ALGORITHMS.md: I_i = sum_j F_ij); calibration keeps those.
+  EXPECT_LT((cal.ops[5].fisher - g.square().sum(1)).abs().max().item<double>(), 1e-5 * scale);
+  EXPECT_LT((cal.ops[5].importance - (g * op.weight().t()).square().sum(1)).abs().max().item<double>(),
+            1e-5 * scale + 1e-12);
   EXPECT_NEAR(cal.meanLoss, loss.item<double>(), 1e-5);
   op.weight().mutable_grad().reset();
   // Gradient flags are restored: calibrating must not leave the embedding frozen.
