@@ -5,7 +5,10 @@
 // Adam, the read-off at the end), divided by kSteps; the baseline is kSteps plain steps (forward,
 // task loss, backward into every weight of the dense model) on the same samples. Both run in each
 // iteration; the counter x_plain is the paired ratio per iteration (below 1: ARS is cheaper).
-// Models: the shipped gpt-mini (8 x 128 tokens per step) and the reference stories260K (8 x 128).
+// Models: the shipped gpt-mini (8 x 128 tokens per step) and the reference stories260K (8 x 128);
+// with RANKLAB_BENCH_MODEL=DIR also that model (e.g. `ranklab-cli synth --preset gpt2`) with
+// RANKLAB_BENCH_BATCH windows of 128 tokens per step (default 2), one iteration (issue 23: the
+// per-step ratio at GPT-2's shape).
 // BM_ArsLogToStore: what one logged ARS step costs the job in the run store, for a 100-op model with
 // 768 singular values per op (GPT-2 small's width): six series points and one mask frame (ranks and
 // packed bits, 9.6 kB), each in its own transaction, into a file database, 500 frames as a 5000-step
@@ -64,6 +67,18 @@ Setup* setupFor(int which) {
   if (s) return s.get();
   s = std::make_unique<Setup>();
   std::string text;
+  if (which == 2) {
+    const char* dir = std::getenv("RANKLAB_BENCH_MODEL");
+    if (!dir || !*dir) return nullptr;
+    s->loaded = models::loadModel(dir, {benchDevice(), {}});
+    text = data::readTextFile(resourcesDir() / "data" / "lm" / "valid.txt");
+    const char* b = std::getenv("RANKLAB_BENCH_BATCH");
+    const int64_t batch = b && *b ? std::max(1, std::atoi(b)) : 2;
+    s->loaded.model->eval();
+    s->samples = lowrank::textSamples(*s->loaded.tokenizer, text, "<|endoftext|>", batch, kLength, 0);
+    s->decs = lowrank::decomposeModel(*s->loaded.model, lowrank::Method::Svd, nullptr);
+    return s.get();
+  }
   if (which == 0) {
     s->loaded = models::loadModel(shippedModel("gpt-mini"), {benchDevice(), {}});
     text = data::readTextFile(resourcesDir() / "data" / "lm" / "valid.txt");
@@ -82,7 +97,7 @@ Setup* setupFor(int which) {
 void BM_ArsStepVsPlainStep(benchmark::State& state) {
   Setup* s = setupFor(static_cast<int>(state.range(0)));
   if (!s) {
-    state.SkipWithError("reference model not found");
+    state.SkipWithError(state.range(0) == 2 ? "set RANKLAB_BENCH_MODEL to a model directory" : "reference model not found");
     return;
   }
   auto& model = *s->loaded.model;
@@ -91,7 +106,7 @@ void BM_ArsStepVsPlainStep(benchmark::State& state) {
   ars::ArsOptions o;
   o.keep = 0.5;
   o.steps = kSteps;
-  o.batchSize = kBatch;  // all samples every step: the same batch as the baseline
+  o.batchSize = static_cast<int64_t>(s->samples.size());  // all samples every step: the same batch as the baseline
   o.earlyStop = false;
   o.logEvery = 1000;
   double ratioSum = 0.0, plainSum = 0.0;
@@ -121,6 +136,8 @@ void BM_ArsStepVsPlainStep(benchmark::State& state) {
   state.counters["ops"] = static_cast<double>(model.ops().size());
 }
 BENCHMARK(BM_ArsStepVsPlainStep)->Arg(0)->Arg(1)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+void BM_ArsStepVsPlainStepOnModel(benchmark::State& state) { BM_ArsStepVsPlainStep(state); }
+BENCHMARK(BM_ArsStepVsPlainStepOnModel)->Arg(2)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // RankDyna: a fine-tuning run of kSteps steps with RankDyna (SVD re-parametrised ops at full rank,
 // scores every step, a reallocation every 2 steps, the orthogonality term, the conversion to low-rank

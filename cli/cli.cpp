@@ -54,6 +54,7 @@ int run(int argc, char** argv) {
   EvalOptions eval;
   ConvertOptions convert;
   BpeTrainOptions bpeTrain;
+  SynthOptions synth;
   CompressOptions compress;
   DemoOptions demo;
   RunSpecOptions runSpec;
@@ -77,6 +78,7 @@ int run(int argc, char** argv) {
   add(addEval(app, eval), [&] { return runEval(eval); });
   add(addConvert(app, convert), [&] { return runConvert(convert); });
   add(addBpeTrain(app, bpeTrain), [&] { return runBpeTrain(bpeTrain); });
+  add(addSynth(app, synth), [&] { return runSynth(synth); });
   add(addCompress(app, compress), [&] { return runCompress(compress); });
   add(addDemo(app, demo), [&] { return runDemo(demo); });
   add(addRunSpec(app, runSpec), [&] { return runRunSpec(runSpec); });

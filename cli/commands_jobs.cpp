@@ -14,6 +14,7 @@
 #include "common/progress.h"
 #include "common/resources.h"
 #include "jobs/job_runner.h"
+#include "jobs/plan.h"
 #include "jobs/job_spec.h"
 #include "jobs/sweep.h"
 #include "store/run_store.h"
@@ -63,6 +64,28 @@ std::map<std::string, double> parseRanks(const std::string& arg) {
 
 // Runs one job with Ctrl-C cancelling it and prints its report: the stored run's fields as JSON, or
 // the per-op table and the before/after figures.
+int printPlan(const jobs::JobPlan& plan, bool asJson) {
+  if (!asJson) {
+    std::cout << jobs::formatPlan(plan);
+    return 0;
+  }
+  json stages = json::array();
+  for (const auto& s : plan.stages)
+    stages.push_back({{"stage", s.stage}, {"host_bytes", s.hostBytes}, {"device_bytes", s.deviceBytes}, {"detail", s.detail}});
+  printJson({{"model", plan.model},
+             {"architecture", plan.architecture},
+             {"device", plan.device},
+             {"parameters", plan.parameters},
+             {"compressible_parameters", plan.compressibleParameters},
+             {"weight_bytes", plan.weightBytes},
+             {"stored_dtype", plan.storedDtype},
+             {"stages", stages},
+             {"peak_host_bytes", plan.peakHostBytes},
+             {"peak_device_bytes", plan.peakDeviceBytes},
+             {"available_host_bytes", plan.availableHostBytes}});
+  return 0;
+}
+
 int runJob(const api::JobSpec& spec, bool asJson) {
   CancelToken cancel;
   StderrProgress progress(!asJson);
@@ -94,6 +117,8 @@ int runJob(const api::JobSpec& spec, bool asJson) {
     j["sensitivity_from_cache"] = outcome.sensitivityFromCache;
     j["exported_to"] = outcome.exportedTo;
     j["warnings"] = outcome.warnings;
+    j["phases"] = progress.phasesJson();
+    j["peak_rss_mib"] = peakRssMiB();
     j["ops"] = opsJson(outcome.data.ops, false);
     if (!r.configJson.empty()) {
       auto config = json::parse(r.configJson, nullptr, false);
@@ -150,6 +175,12 @@ CLI::App* addCompress(CLI::App& app, CompressOptions& o) {
   cmp->add_option("--sensitivity-ratios", s.sensitivityRatios,
                   "sensitivity: the ratio grid (default 0.1 .. 0.9)");
   cmp->add_flag("--randomized-svd", s.randomizedSvd, "Randomized top-k SVD (uniform and manual ranks only)");
+  cmp->add_option("--propagate", o.propagate,
+                  "asvd/whiten calibration, layer by layer: the next layer's inputs come from the dense layer "
+                  "(as a whole-model pass sees them) or from the compressed one (SVD-LLM's sequential mode; "
+                  "uniform and manual ranks only)")
+      ->check(CLI::IsMember({"dense", "compressed"}))
+      ->capture_default_str();
   cmp->add_option("--ars-steps", s.arsSteps, "ars: the most hypernetwork training steps")
       ->capture_default_str();
   cmp->add_option("--lambda", s.arsLambda, "ars: budget hinge weight")->capture_default_str();
@@ -190,6 +221,10 @@ CLI::App* addCompress(CLI::App& app, CompressOptions& o) {
   cmp->add_flag("--truncate", s.truncate,
                 "Cut each evaluated document to the context instead of windowing it");
   cmp->add_option("--max-docs", s.maxEvalDocuments, "Evaluate at most this many documents");
+  cmp->add_option("--stride", s.evalStride,
+                  "Perplexity over sliding windows that start this many tokens apart, each scoring only "
+                  "the tokens the previous one did not (0: windows that do not overlap)")
+      ->check(CLI::NonNegativeNumber);
   cmp->add_option("--finetune-steps", s.finetuneSteps, "Fine-tune the compressed model for N steps")
       ->capture_default_str();
   cmp->add_option("--lr", s.learningRate, "Fine-tuning peak learning rate")->capture_default_str();
@@ -202,6 +237,9 @@ CLI::App* addCompress(CLI::App& app, CompressOptions& o) {
       ->capture_default_str();
   cmp->add_option("--cache-dir", s.cacheDir, "Decomposition cache (default ~/.cache/ranklab/decompositions)");
   cmp->add_flag("--no-cache", o.noCache, "Neither read nor write the decomposition cache");
+  cmp->add_flag("--plan", o.plan,
+                "Print each stage's estimated peak memory from the model's headers (no weight is read) and "
+                "stop");
   cmp->add_option("--name", s.name, "Run name");
   cmp->add_option("--tag", s.tags, "Tag the run (repeatable)");
   cmp->add_option("--tokenizer", s.tokenizer, "Tokenizer file or directory (overrides the model's own)");
@@ -223,6 +261,8 @@ int runCompress(const CompressOptions& o) {
   if (spec.selector == "manual" && spec.manualRanks.empty()) throw Error("--select manual needs --ranks");
   spec.store = !o.noStore;
   spec.useCache = !o.noCache;
+  spec.propagateCompressed = o.propagate == "compressed";
+  if (o.plan) return printPlan(jobs::planJob(spec), o.asJson);
   return runJob(spec, o.asJson);
 }
 

@@ -21,6 +21,7 @@
 #include "eval/perplexity.h"
 #include "models/generate.h"
 #include "models/loader.h"
+#include "models/synth.h"
 #include "tokenize/tokenizer.h"
 
 namespace ranklab::cli {
@@ -114,17 +115,25 @@ CLI::App* addInfo(CLI::App& app, InfoOptions& o) {
 
 int runInfo(const InfoOptions& o) {
   applyThreads(o.flags);
-  auto m = load(o.model, o.flags);
-  auto s = m.summary();
+  // The config, the tensor headers and the tokenizer, checked against each other: a Hugging Face
+  // directory answers without reading a weight, whatever its size.
+  models::LoadOptions options;
+  options.device = o.flags.device;
+  options.tokenizerPath = o.flags.tokenizer;
+  options.headersOnly = true;
+  const auto m = models::loadModel(o.model, options);
+  const auto s = m.summary();
+  const std::string device = deviceName(parseDevice(o.flags.device));
   if (o.flags.asJson) {
     auto j = summaryJson(s);
-    j["device"] = deviceName(m.model->device());
+    j["device"] = device;
     j["tokenizer"] = m.tokenizer ? m.tokenizer->kind() : "";
+    j["peak_rss_mib"] = peakRssMiB();
     printJson(j);
   } else {
     printSummary(s, std::cout);
     std::cout << "\ntokenizer    " << (m.tokenizer ? m.tokenizer->kind() : std::string("none"))
-              << "\ndevice       " << deviceName(m.model->device()) << "\n";
+              << "\ndevice       " << device << "\n";
   }
   return 0;
 }
@@ -218,6 +227,12 @@ CLI::App* addEval(CLI::App& app, EvalOptions& o) {
   sub->add_flag(
       "--truncate", o.truncate,
       "Cut each document to the context (--ctx, BOS included) instead of scoring all of it in windows");
+  sub->add_option("--stride", o.stride,
+                  "Sliding windows that start this many tokens apart, each scoring only the tokens the "
+                  "previous one did not (Hugging Face's perplexity protocol; 0: windows that do not overlap)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--max-docs", o.maxDocs, "Evaluate at most this many documents (0: all)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--batch", o.batch, "Windows or examples per forward pass")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -241,6 +256,8 @@ int runEval(const EvalOptions& o) {
     p.documentSeparator = o.docSep;
     p.context = o.ctx;
     p.truncate = o.truncate;
+    p.stride = o.stride;
+    p.maxDocuments = o.maxDocs;
     p.batchSize = o.batch;
     auto r = eval::perplexityOfFile(*m.model, tok, o.text, p, &progress);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -249,6 +266,8 @@ int runEval(const EvalOptions& o) {
       j["model"] = o.model;
       j["text"] = o.text;
       j["seconds"] = seconds;
+      j["phases"] = progress.phasesJson();
+      j["peak_rss_mib"] = peakRssMiB();
       printJson(j);
     } else {
       std::cout << std::fixed << "documents    " << r.documents << "\ntokens       " << r.tokens
@@ -271,6 +290,60 @@ int runEval(const EvalOptions& o) {
       std::cout << "examples     " << r.examples << "\ncorrect      " << r.correct << "\naccuracy     "
                 << std::fixed << std::setprecision(4) << r.accuracy << "\n";
     }
+  }
+  return 0;
+}
+
+// --- synth ---------------------------------------------------------------------------------
+
+CLI::App* addSynth(CLI::App& app, SynthOptions& o) {
+  auto* sub = app.add_subcommand("synth",
+                                 "Write a random-weight model of a real shape (for measuring time and memory at "
+                                 "scale; its outputs mean nothing)");
+  sub->add_option("--preset", o.preset, "Model shape: see --list");
+  sub->add_option("--arch", o.arch, "gpt2 | llama: checked against the preset")
+      ->check(CLI::IsMember({"gpt2", "llama"}));
+  sub->add_option("--dtype", o.dtype, "Stored precision of the weights")
+      ->check(CLI::IsMember({"fp32", "fp16", "bf16"}))
+      ->capture_default_str();
+  sub->add_option("--seed", o.seed, "Seed of the weights")->capture_default_str();
+  sub->add_option("--out", o.out, "Output directory (a Hugging Face directory)");
+  sub->add_flag("--list", o.list, "List the presets and exit");
+  sub->add_flag("--json", o.asJson, "Print one JSON object on stdout");
+  return sub;
+}
+
+int runSynth(const SynthOptions& o) {
+  if (o.list) {
+    json presets = json::array();
+    for (const auto& p : models::synthPresets()) {
+      auto m = models::createModel(p.config, /*initialise=*/false);
+      presets.push_back({{"name", p.name}, {"description", p.description}, {"architecture", io::architectureName(p.config.arch)},
+                         {"params", m->totalParams()}, {"compressible_params", m->ops().compressibleParams()}});
+      if (!o.asJson)
+        std::cout << std::left << std::setw(13) << p.name << std::right << std::setw(15) << withThousands(m->totalParams())
+                  << " parameters  " << p.description << "\n";
+    }
+    if (o.asJson) printJson({{"presets", presets}});
+    return 0;
+  }
+  if (o.preset.empty() || o.out.empty()) throw Error("synth: give --preset NAME and --out DIR (or --list)");
+  const auto& preset = models::synthPreset(o.preset);
+  const std::string arch = io::architectureName(preset.config.arch);
+  if (!o.arch.empty() && o.arch != arch) throw Error("synth: preset '" + o.preset + "' is a " + arch + " model, not " + o.arch);
+  const auto dtype = o.dtype == "fp32" ? at::kFloat : o.dtype == "bf16" ? at::kBFloat16 : at::kHalf;
+  StderrProgress progress(!o.asJson);
+  const auto start = std::chrono::steady_clock::now();
+  models::writeSyntheticModel(preset.config, dtype, o.seed, o.out, &progress);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto bytes = fs::file_size(fs::path(o.out) / "model.safetensors");
+  if (o.asJson) {
+    printJson({{"preset", o.preset}, {"architecture", arch}, {"dtype", o.dtype}, {"seed", o.seed}, {"out", o.out},
+               {"weights_bytes", bytes}, {"seconds", seconds}});
+  } else {
+    std::cout << "wrote " << o.out << ": " << preset.description << ", " << o.dtype << ", "
+              << withThousands(static_cast<int64_t>(bytes)) << " bytes of weights in " << std::fixed
+              << std::setprecision(1) << seconds << " s (random weights, seed " << o.seed << ")\n";
   }
   return 0;
 }

@@ -48,6 +48,8 @@ struct EvalOptions {
   std::string docSep = "<|endoftext|>";
   int64_t ctx = 0;
   bool truncate = false;
+  int64_t stride = 0;
+  int64_t maxDocs = 0;
   int64_t batch = 8;
   ModelFlags flags;
 };
@@ -57,6 +59,16 @@ struct ConvertOptions {
   std::string output;
   std::string format;  // empty: from the output's extension
   ModelFlags flags;    // --device is accepted but conversion always loads on the CPU
+};
+
+struct SynthOptions {
+  std::string preset;
+  std::string arch;  // optional: checked against the preset's
+  std::string dtype = "fp16";
+  uint64_t seed = 0;
+  std::string out;
+  bool list = false;
+  bool asJson = false;
 };
 
 struct BpeTrainOptions {
@@ -83,6 +95,9 @@ int runEval(const EvalOptions& o);
 
 CLI::App* addConvert(CLI::App& app, ConvertOptions& o);
 int runConvert(const ConvertOptions& o);
+
+CLI::App* addSynth(CLI::App& app, SynthOptions& o);
+int runSynth(const SynthOptions& o);
 
 CLI::App* addBpeTrain(CLI::App& app, BpeTrainOptions& o);
 int runBpeTrain(const BpeTrainOptions& o);

@@ -2,12 +2,16 @@
 // printing one JSON object per line. Internal to the cli library.
 #pragma once
 
+#include <sys/resource.h>
+
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "common/progress.h"
 
@@ -34,11 +38,24 @@ inline std::string withThousands(int64_t v) {
   return s;
 }
 
-// Progress on stderr (a TTY nicety; silent with --json).
+// The process's peak resident set so far, in MiB (getrusage: never decreases).
+inline double peakRssMiB() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+// Progress on stderr (a TTY nicety; silent with --json). It also times the phases as they come
+// (load, perplexity, calibrate, decompose, ...), for the JSON report and bench/scale.sh.
 class StderrProgress : public ProgressSink {
  public:
-  explicit StderrProgress(bool enabled) : m_enabled(enabled) {}
+  explicit StderrProgress(bool enabled) : m_enabled(enabled), m_last(std::chrono::steady_clock::now()) {}
   void progress(const std::string& phase, long long done, long long total) override {
+    const auto now = std::chrono::steady_clock::now();
+    if (m_phases.empty() || m_phases.back().name != phase) m_phases.push_back({phase, 0.0, 0.0});
+    m_phases.back().seconds += std::chrono::duration<double>(now - m_last).count();
+    m_phases.back().peakRssMiB = peakRssMiB();
+    m_last = now;
     if (!m_enabled) return;
     if (total > 0)
       std::fprintf(stderr, "\r%-12s %lld/%lld   ", phase.c_str(), done, total);
@@ -47,8 +64,25 @@ class StderrProgress : public ProgressSink {
     if (done == total) std::fprintf(stderr, "\n");
   }
 
+  // [{"phase", "seconds", "peak_rss_mib"}] in the order the phases ran (a phase that comes back, such
+  // as perplexity after compression, gets a second entry). A phase's time runs from the report before
+  // its first one to its last; the peak is the process's peak when the phase ended.
+  nlohmann::json phasesJson() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& p : m_phases)
+      out.push_back({{"phase", p.name}, {"seconds", p.seconds}, {"peak_rss_mib", p.peakRssMiB}});
+    return out;
+  }
+
  private:
+  struct Phase {
+    std::string name;
+    double seconds;
+    double peakRssMiB;
+  };
   bool m_enabled;
+  std::chrono::steady_clock::time_point m_last;
+  std::vector<Phase> m_phases;
 };
 
 // While alive, Ctrl-C (SIGINT) and SIGTERM cancel `token` instead of killing the process, so a job

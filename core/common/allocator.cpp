@@ -1,5 +1,7 @@
 #include "common/allocator.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>  // brings in <features.h>, which defines __GLIBC__ on glibc systems
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -7,9 +9,32 @@
 
 namespace ranklab {
 
+namespace {
+std::atomic<bool> g_tuned{false};
+constexpr int64_t kMaxPad = int64_t{256} << 20, kMinPad = int64_t{16} << 20;
+}  // namespace
+
 void tuneAllocator() {
 #if defined(__GLIBC__)
-  mallopt(M_TOP_PAD, 256 << 20);
+  mallopt(M_TOP_PAD, static_cast<int>(kMaxPad));
+  g_tuned = true;
+#endif
+}
+
+void fitAllocatorToModel(int64_t weightBytes) {
+#if defined(__GLIBC__)
+  if (!g_tuned) return;
+  const double share = std::clamp(static_cast<double>(weightBytes) / static_cast<double>(int64_t{512} << 20), 0.0, 1.0);
+  const auto pad = static_cast<int64_t>(static_cast<double>(kMaxPad) - share * static_cast<double>(kMaxPad - kMinPad));
+  mallopt(M_TOP_PAD, static_cast<int>(pad));
+#else
+  (void)weightBytes;
+#endif
+}
+
+void releaseFreedMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
 #endif
 }
 

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include <tuple>
+#include <vector>
 
 namespace ranklab::compat {
 
@@ -31,9 +32,24 @@ inline at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::
                                                                           : c10::optional<at::Tensor>());
 #else
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * scale;
-  if (additiveMask.defined()) scores = scores + additiveMask;
-  return at::matmul(at::softmax(scores, -1), v);
+  auto block = [&](const at::Tensor& qs, const at::Tensor& mask) {
+    at::Tensor scores = at::matmul(qs, k.transpose(-2, -1)).mul_(scale);
+    if (mask.defined()) scores = scores + mask;
+    return at::matmul(at::softmax(scores, -1), v);
+  };
+  // The scores of all queries at once are [B, H, Tq, Tk]: 250 MB for 5 GPT-2 windows of 1024. Queries
+  // go in blocks so that a block's scores stay near 16 MB (float32); each row's softmax is whole.
+  const int64_t tq = q.size(-2), rowsCost = q.numel() / std::max<int64_t>(1, q.size(-1) * tq) * k.size(-2);
+  const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 23) / std::max<int64_t>(1, rowsCost));
+  if (rows >= tq) return block(q, additiveMask);
+  std::vector<at::Tensor> parts;
+  for (int64_t r = 0; r < tq; r += rows) {
+    const int64_t n = std::min(rows, tq - r);
+    at::Tensor mask;
+    if (additiveMask.defined()) mask = additiveMask.size(-2) == 1 ? additiveMask : additiveMask.narrow(-2, r, n);
+    parts.push_back(block(q.narrow(-2, r, n), mask));
+  }
+  return at::cat(parts, -2);
 #endif
 }
 

@@ -21,7 +21,7 @@ struct Window {
   std::vector<int64_t> input, target;
 };
 
-// Summed next-token NLL of the scored positions (target >= 0). The LM head runs on a few hundred
+// Summed next-token NLL of the scored positions (target >= 0). The LM head runs on a few dozen
 // positions at a time, so memory never holds [batch, window, vocabulary] logits (1.6 GB in float32
 // for 8 GPT-2 windows of 1024), only [chunk, vocabulary].
 double scoredNll(models::LanguageModel& model, const at::Tensor& input, const at::Tensor& target) {
@@ -30,7 +30,7 @@ double scoredNll(models::LanguageModel& model, const at::Tensor& input, const at
   const at::Tensor rows = (flatTarget >= 0).nonzero().squeeze(1);
   const at::Tensor h = hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows);
   const at::Tensor y = flatTarget.index_select(0, rows);
-  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 24) / model.config().vocabSize);  // 64 MB of logits
+  const int64_t chunk = std::max<int64_t>(64, (int64_t{1} << 22) / model.config().vocabSize);  // 16 MB of logits
   double sum = 0.0;
   for (int64_t r = 0; r < h.size(0); r += chunk) {
     const int64_t m = std::min(chunk, h.size(0) - r);
@@ -101,7 +101,12 @@ api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::T
 
   torch::InferenceMode guard;
   const auto device = model.device();
-  const int64_t batch = std::max<int64_t>(1, options.batchSize);
+  // Windows per forward: options.batchSize, fewer when the MLP's intermediate activations of the batch
+  // would pass 32 MB (2^23 floats), so a large model evaluates in bounded memory (a GPT-2 window of
+  // 1024 tokens holds 12 MB of them; TinyLlama's 2048 tokens 46 MB: one window at a time).
+  const int64_t longest = windows.empty() ? 1 : static_cast<int64_t>(windows.front().input.size());
+  const int64_t budget = std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(1, model.config().intermediateSize * longest));
+  const int64_t batch = std::max<int64_t>(1, std::min(options.batchSize, budget));
   double nllSum = 0.0;
   int64_t tokens = 0;
   for (size_t i = 0; i < windows.size(); i += batch) {

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "ars/ars.h"
+#include "common/allocator.h"
 #include "common/clock.h"
 #include "common/compat.h"
 #include "common/device.h"
@@ -17,6 +18,7 @@
 #include "eval/classification.h"
 #include "eval/perplexity.h"
 #include "jobs/job_spec.h"
+#include "jobs/plan.h"
 #include "lowrank/layerwise.h"
 #include "lowrank/sensitivity.h"
 #include "rankdyna/rankdyna.h"
@@ -129,6 +131,9 @@ void Job::validate() {
   for (double r : s.sensitivityRatios)
     if (!(r > 0.0 && r < 1.0)) throw Error("sensitivity ratios must lie in (0, 1)");
   if (m_selector == Selector::Ars) ars::validate(arsOptionsOf(s));
+  if (s.evalStride < 0) throw Error("--stride must not be negative");
+  if (s.propagateCompressed && !ranksKnownUpFront(m_selector))
+    throw Error("--propagate compressed needs the ranks before decomposing: use it with the uniform or manual selector");
   requireFile(s.calib, "calibration data");
   requireFile(s.train, "training data");
   requireFile(s.evalText, "evaluation text");
@@ -230,6 +235,7 @@ std::vector<api::EvalPoint> Job::evaluate(const std::string& stage, double kept)
     po.truncate = m_spec.truncate;
     po.context = m_spec.evalContext;
     po.maxDocuments = m_spec.maxEvalDocuments;
+    po.stride = m_spec.evalStride;
     const auto r = eval::perplexityOfFile(model, tokenizer, m_spec.evalText, po, &m_progress, &m_cancel);
     points.push_back({stage, absolutePath(m_spec.evalText), "perplexity", kept, r.perplexity, r.tokens});
   }
@@ -259,6 +265,7 @@ std::string Job::beforeKey() const {
               {"truncate", s.truncate},
               {"context", s.evalContext},
               {"max_documents", s.maxEvalDocuments},
+              {"stride", s.evalStride},
               {"device", m_rec.device},
               {"head_seed", m_details.contains("classifier_attached") ? json(s.seed) : json()}}
       .dump();
@@ -280,6 +287,7 @@ void Job::evaluateBefore() {
   }
   m_rec.metricBefore = headline(before);
   m_out.data.evals = before;
+  releaseFreedMemory();
 }
 
 std::vector<lowrank::CalibrationSample> Job::samplesOf(const std::string& file, int64_t count) const {
@@ -324,6 +332,7 @@ void Job::decompose() {
   m_out.decompositionFromCache = !m_decs.empty();
   if (m_decs.empty()) computeDecompositions(dopt);
   noteWhitenRetries();
+  releaseFreedMemory();
   m_cancel.check();
 }
 
@@ -486,7 +495,26 @@ void Job::recordLog(const std::vector<api::SeriesPoint>& points, const api::Mask
   }
 }
 
+// The activations a training batch keeps for its backward pass through every layer, and its logits.
+double Job::trainingActivationBytes(int64_t tokensPerSample) const {
+  const auto& c = m_loaded.model->config();
+  const double tokens = static_cast<double>(m_spec.batchSize) * static_cast<double>(tokensPerSample);
+  const double perToken = 10.0 * static_cast<double>(c.hiddenSize) + 3.0 * static_cast<double>(c.intermediateSize);
+  return tokens * (static_cast<double>(c.numLayers) * perToken * 4.0 * 1.6 + 3.0 * static_cast<double>(c.vocabSize) * 4.0);
+}
+
+void Job::requireTrainingMemory(const std::string& stage, double extraBytes, const std::string& extraWhat) const {
+  if (m_loaded.model->device().is_cuda()) return;
+  const int64_t tokens = m_causal ? m_calibLength : m_loaded.model->config().maxPositions;
+  const double act = trainingActivationBytes(tokens);
+  char what[160];
+  std::snprintf(what, sizeof what, "activations of a batch of %lld x %lld tokens %.2f GB%s", static_cast<long long>(m_spec.batchSize),
+                static_cast<long long>(tokens), act / 1e9, extraWhat.c_str());
+  requireHostMemory(stage, act + extraBytes, what, "lower --batch or --calib-len, or run on a GPU (--device cuda)");
+}
+
 std::vector<int64_t> Job::arsRanks() {
+  requireTrainingMemory("ARS", 0.0, "");
   auto ao = arsOptionsOf(m_spec);
   ao.padId = m_padId;
   const auto r = ars::trainArs(*m_loaded.model, m_decs, m_calibSamples, ao, &m_progress, &m_cancel,
@@ -509,6 +537,9 @@ std::vector<int64_t> Job::arsRanks() {
 }
 
 std::vector<int64_t> Job::rankDynaRanks() {
+  double factors = 0.0;
+  for (const auto& d : m_decs) factors += static_cast<double>(d.a.numel() + d.b.numel()) * 4.0;
+  requireTrainingMemory("RankDyna", 3.0 * factors, ", gradients and Adam's moments of the full-rank factors");
   auto ro = rankDynaOptionsOf(m_spec);
   ro.finetune.padId = m_padId;
   const auto trainSamples = samplesOf(m_trainFile, std::numeric_limits<int32_t>::max());
@@ -593,6 +624,9 @@ void Job::finetune() {
   const auto compressed = evaluate("compressed", m_ledger.keptFraction);
   m_out.data.evals.insert(m_out.data.evals.end(), compressed.begin(), compressed.end());
   const auto trainSamples = samplesOf(m_trainFile, std::numeric_limits<int32_t>::max());
+  double params = 0.0;
+  for (const auto& p : m_loaded.model->parameters()) params += static_cast<double>(p.numel());
+  requireTrainingMemory("fine-tuning", 16.0 * params, ", float32 weights, gradients and Adam's moments");
   train::FinetuneOptions fo;
   fo.steps = m_spec.finetuneSteps;
   fo.learningRate = m_spec.learningRate;

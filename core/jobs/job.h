@@ -108,6 +108,9 @@ class Job {
   std::string beforeKey() const;
   std::vector<lowrank::CalibrationSample> samplesOf(const std::string& file, int64_t count) const;
   void computeDecompositions(const lowrank::DecomposeOptions& options);
+  double trainingActivationBytes(int64_t tokensPerSample) const;
+  // Refuses a training stage (ARS, RankDyna, fine-tuning) that cannot fit on the host before it starts.
+  void requireTrainingMemory(const std::string& stage, double extraBytes, const std::string& extraWhat) const;
   void recordLog(const std::vector<api::SeriesPoint>& points, const api::MaskFrame& frame);
   void noteWhitenRetries();
   std::vector<api::OpResult> opResults() const;

@@ -60,9 +60,14 @@ class CaptureOp : public models::LinearOp {
     auto& r = *m_recorder;
     auto& s = (*r.stats)[m_index];
     torch::NoGradGuard guard;
-    const at::Tensor flat = x.detach().reshape({-1, x.size(-1)}).to(at::kDouble);
-    s.tokens += flat.size(0);
-    if (r.needs.absMean) s.absMean.add_(flat.abs().sum(0));
+    const at::Tensor all = x.detach().reshape({-1, x.size(-1)});
+    s.tokens += all.size(0);
+    // Rows in blocks of 512 tokens, so the float64 copy stays small (a batch of GPT-2's MLP inputs is
+    // 50 MB in float64).
+    auto blocks = [&](const std::function<void(const at::Tensor&)>& f) {
+      for (int64_t r0 = 0; r0 < all.size(0); r0 += 512) f(all.narrow(0, r0, std::min<int64_t>(512, all.size(0) - r0)).to(at::kDouble));
+    };
+    if (r.needs.absMean) blocks([&](const at::Tensor& flat) { s.absMean.add_(flat.abs().sum(0)); });
     if (!r.needs.gram) return;
     if (r.firstSample && r.firstInputs[m_index].defined()) {
       // This op runs a second time: the first forward is over, and with it the sharing detection.
@@ -76,13 +81,14 @@ class CaptureOp : public models::LinearOp {
         if (j != m_index && r.layerOf[j] == r.layerOf[m_index] && r.ownsGram[j] && r.firstInputs[j].defined() &&
             r.firstInputs[j].unsafeGetTensorImpl() == x.unsafeGetTensorImpl()) {
           s.gram = (*r.stats)[j].gram;
+          s.whitener = (*r.stats)[j].whitener;
           r.ownsGram[m_index] = false;
           break;
         }
       }
       r.firstInputs[m_index] = x;
     }
-    if (r.ownsGram[m_index]) s.gram.addmm_(flat.t(), flat);
+    if (r.ownsGram[m_index]) blocks([&](const at::Tensor& flat) { s.gram.addmm_(flat.t(), flat); });
   }
 
   // grad: dL/dY [.., N]. dL/dW (in x out, [M, N]) = X^T dY over the sample's tokens.
@@ -241,7 +247,10 @@ std::vector<OpStats> captureActivationStats(models::LanguageModel& model, const 
     if (!std::dynamic_pointer_cast<models::DenseLinear>(entries[i].slot->impl()))
       throw Error("calibration: op '" + info.name + "' is already compressed; calibrate the original model");
     if (needs.absMean) stats[i].absMean = torch::zeros({info.inFeatures}, f64);
-    if (needs.gram) stats[i].gram = torch::zeros({info.inFeatures, info.inFeatures}, f64);
+    if (needs.gram) {
+      stats[i].gram = torch::zeros({info.inFeatures, info.inFeatures}, f64);
+      stats[i].whitener = std::make_shared<Whitener>();
+    }
     originals.emplace_back(i, entries[i].slot->impl());
     entries[i].slot->replace(std::make_shared<CaptureOp>(entries[i].slot->impl(), i, &recorder));
   }
@@ -283,7 +292,10 @@ Calibration calibrate(models::LanguageModel& model, const std::vector<Calibratio
     if (needs.fisher) s.fisher = torch::zeros({info.inFeatures}, f64);
     if (needs.importance) s.importance = torch::zeros({info.inFeatures}, f64);
     if (needs.absMean) s.absMean = torch::zeros({info.inFeatures}, f64);
-    if (needs.gram) s.gram = torch::zeros({info.inFeatures, info.inFeatures}, f64);
+    if (needs.gram) {
+      s.gram = torch::zeros({info.inFeatures, info.inFeatures}, f64);
+      s.whitener = std::make_shared<Whitener>();
+    }
   }
 
   // Swap in the capture ops and freeze every parameter (the hooks need no weight gradient); put the

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -65,8 +66,19 @@ at::Tensor taskLoss(models::LanguageModel& model, const std::vector<const Calibr
 double taskPerplexity(models::LanguageModel& model, const std::vector<CalibrationSample>& samples,
                       int64_t batchSize = 8, int64_t padId = 0, const CancelToken* cancel = nullptr);
 
+// The whitening factor of one X^T X (computed once by decomposeWeight, then reused by every op
+// that shares the gram): lower = cholesky(X^T X + delta I) [M, M], computed in float64 and kept in
+// the dtype of the weights (float32).
+struct Whitener {
+  at::Tensor lower;
+  double delta = 0.0;
+  int retries = 0;
+};
+
 struct OpStats {
   at::Tensor fisher, importance, absMean, gram;  // undefined when not collected
+  // Ops sharing a gram share this too (null when the stats were built by hand: computed per op then).
+  std::shared_ptr<Whitener> whitener;
   int64_t tokens = 0;                            // tokens that passed through the op
 };
 

@@ -91,6 +91,28 @@ at::Tensor guarded(const at::Tensor& scale, double guard) {
   return scale.clamp_min(guard * mean);
 }
 
+// cholesky(C + delta I) in float64, delta growing from 0 until it succeeds; kept in `dtype` (W's).
+Whitener whitenerOf(const at::Tensor& gram, at::ScalarType dtype) {
+  const at::Tensor c64 = gram.to(at::kDouble);
+  const int64_t m = c64.size(0);
+  const double meanDiag = c64.diagonal().mean().item<double>();
+  if (!(meanDiag > 0.0)) throw Error("whiten: the op saw no calibration tokens (X^T X is zero)");
+  Whitener out;
+  for (int attempt = 0;; ++attempt) {
+    const at::Tensor shifted = out.delta > 0.0 ? c64 + out.delta * at::eye(m, c64.options()) : c64;
+    auto [l, info] = at::linalg_cholesky_ex(shifted);
+    if (info.item<int64_t>() == 0 && at::isfinite(l).all().item<bool>()) {
+      out.lower = l.to(dtype);  // float64 only while factorising: the float64 copy is freed here
+      return out;
+    }
+    if (attempt >= 12)
+      throw Error("whiten: X^T X stays not positive definite after 12 retries (delta " + std::to_string(out.delta) + ")");
+    // Not positive definite (too few tokens for M, or dead inputs): shift the spectrum a little more.
+    out.delta = out.delta == 0.0 ? 1e-9 * meanDiag : out.delta * 10.0;
+    out.retries = attempt + 1;
+  }
+}
+
 }  // namespace
 
 OpDecomposition decomposeWeight(const at::Tensor& w, const at::Tensor& bias, Method method, const OpStats* stats,
@@ -104,8 +126,8 @@ OpDecomposition decomposeWeight(const at::Tensor& w, const at::Tensor& bias, Met
 
   // The matrix to decompose, and how to fold its left factor back into W's basis.
   at::Tensor x;
-  at::Tensor rowScale;  // diagonal weighting (fwsvd, iwsvd, asvd)
-  at::Tensor lower;     // Cholesky factor (whiten), float64
+  at::Tensor rowScale;    // diagonal weighting (fwsvd, iwsvd, asvd)
+  bool whitened = false;  // x = L^T W
   switch (method) {
     case Method::Svd:
       x = w;
@@ -125,26 +147,15 @@ OpDecomposition decomposeWeight(const at::Tensor& w, const at::Tensor& bias, Met
       break;
     }
     case Method::Whiten: {
-      const auto& c = requireStat(stats->gram, "the input covariance X^T X", {m, m}, method);
-      const at::Tensor c64 = c.to(at::kDouble);
-      const double meanDiag = c64.diagonal().mean().item<double>();
-      if (!(meanDiag > 0.0)) throw Error("whiten: the op saw no calibration tokens (X^T X is zero)");
-      double delta = 0.0;
-      for (int attempt = 0;; ++attempt) {
-        const at::Tensor shifted = delta > 0.0 ? c64 + delta * at::eye(m, c64.options()) : c64;
-        auto [l, info] = at::linalg_cholesky_ex(shifted);
-        if (info.item<int64_t>() == 0 && at::isfinite(l).all().item<bool>()) {
-          lower = l;
-          break;
-        }
-        if (attempt >= 12)
-          throw Error("whiten: X^T X stays not positive definite after 12 retries (delta " + std::to_string(delta) + ")");
-        // Not positive definite (too few tokens for M, or dead inputs): shift the spectrum a little more.
-        delta = delta == 0.0 ? 1e-9 * meanDiag : delta * 10.0;
-        d.whitenRetries = attempt + 1;
-      }
-      d.whitenDelta = delta;
-      x = at::matmul(lower.t(), w.to(at::kDouble)).to(w.dtype());
+      requireStat(stats->gram, "the input covariance X^T X", {m, m}, method);
+      Whitener local;
+      Whitener& white = stats->whitener ? *stats->whitener : local;
+      if (!white.lower.defined() || white.lower.scalar_type() != w.scalar_type())
+        white = whitenerOf(stats->gram, w.scalar_type());
+      d.whitenRetries = white.retries;
+      d.whitenDelta = white.delta;
+      whitened = true;
+      x = at::matmul(white.lower.t(), w);
       break;
     }
   }
@@ -158,12 +169,14 @@ OpDecomposition decomposeWeight(const at::Tensor& w, const at::Tensor& bias, Met
     std::tie(u, s, vh) = compat::svd(x);
     d.totalEnergy = s.to(at::kDouble).square().sum().item<double>();
   }
-  at::Tensor us = u * s.unsqueeze(0);
-  if (rowScale.defined()) {
-    us = us / rowScale.unsqueeze(1);
-  } else if (lower.defined()) {
-    // A = L^-T U S: solve L^T A = U S (triangular, float64).
-    us = at::linalg_solve_triangular(lower.t(), us.to(at::kDouble), /*upper=*/true).to(w.dtype());
+  at::Tensor us;
+  if (whitened) {
+    // L^T W = U S V^T gives W = L^-T U S V^T, so A = L^-T U S = W V: a product with W itself, no
+    // triangular solve (and no loss of accuracy to L's conditioning).
+    us = at::matmul(w, vh.t().to(w.dtype()));
+  } else {
+    us = u * s.unsqueeze(0);
+    if (rowScale.defined()) us = us / rowScale.unsqueeze(1);
   }
   d.a = us.contiguous();
   d.b = vh.contiguous();

@@ -8,7 +8,8 @@
 //  - iwsvd:  as fwsvd with F = ((dL/dW) * W)^2 (OpStats::importance).
 //  - asvd:   S_j = (mean |x_j|)^alpha; SVD(diag(S) W); a = diag(S)^-1 U S.
 //  - whiten: C = X^T X, L = cholesky(C + delta I) (delta grows from 0 until C + delta I is positive
-//            definite; the retries are reported); SVD(L^T W); a = L^-T U S. Truncating s_i then costs
+//            definite; the retries are reported; computed once per distinct X^T X, OpStats::whitener);
+//            SVD(L^T W) = U S V^T; a = L^-T U S, computed as W V (the same matrix). Truncating s_i then costs
 //            exactly s_i^2 of output error ||X W - X A_k B_k||_F^2 on the calibration data.
 // Weighted methods truncate optimally in their own norm (Eckart-Young on the weighted matrix).
 // Tensors stay on W's device; factors come back in W's dtype (whitening's Cholesky runs in float64).

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/allocator.h"
 #include "common/error.h"
 
 namespace ranklab::lowrank {
@@ -38,6 +39,13 @@ std::vector<at::Tensor> embedSamples(models::LanguageModel& model, const std::ve
 
 }  // namespace
 
+int64_t calibrationBatch(const io::ModelConfig& c, int64_t length, int64_t batchSize) {
+  // A token's activations inside one layer: residual, norms, q/k/v/o and the MLP's intermediates.
+  const int64_t perToken = 10 * c.hiddenSize + 3 * c.intermediateSize;
+  const int64_t fits = (int64_t{1} << 27) / std::max<int64_t>(1, perToken * std::max<int64_t>(1, length));
+  return std::max<int64_t>(1, std::min(batchSize, fits));
+}
+
 void decomposeByLayer(models::LanguageModel& model, Method method, const std::vector<CalibrationSample>& samples,
                       const Calibration* gradients, const LayerwiseOptions& options, const OpSink& sink,
                       ProgressSink* progress, const CancelToken* cancel) {
@@ -57,7 +65,12 @@ void decomposeByLayer(models::LanguageModel& model, Method method, const std::ve
   const auto device = model.device();
   const c10::Device store = device.is_cuda() ? c10::Device(c10::kCPU) : device;
   std::vector<at::Tensor> hidden;
-  if (activations) hidden = embedSamples(model, samples, options.batchSize, store);
+  if (activations) {
+    size_t longest = 0;
+    for (const auto& s : samples) longest = std::max(longest, s.ids.size());
+    hidden = embedSamples(model, samples, calibrationBatch(model.config(), static_cast<int64_t>(longest), options.batchSize),
+                          store);
+  }
 
   size_t done = 0;
   auto decomposeOp = [&](size_t i, const OpStats* stats) {
@@ -93,6 +106,7 @@ void decomposeByLayer(models::LanguageModel& model, Method method, const std::ve
     for (auto& [i, d] : decs) sink(i, std::move(d));
     decs.clear();
     if (options.propagateCompressed) propagate(layer);
+    releaseFreedMemory();  // the layer's statistics and buffers, before the next layer's
   }
   if (wasTraining) model.train();
 }

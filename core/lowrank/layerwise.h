@@ -28,7 +28,10 @@ namespace ranklab::lowrank {
 
 struct LayerwiseOptions {
   DecomposeOptions decompose;
-  int64_t batchSize = 8;             // calibration samples per layer forward (same-length samples only)
+  // Calibration samples per layer forward (same-length samples only), fewer when one layer's
+  // activations for the batch would pass 512 MB (calibrationBatch): LLaMA-2-7B's 2048-token windows
+  // go one at a time.
+  int64_t batchSize = 8;
   bool propagateCompressed = false;  // see above
 };
 
@@ -40,6 +43,9 @@ using OpSink = std::function<void(size_t op, OpDecomposition&& decomposition)>;
 // method's statistics are missing (no samples; fwsvd/iwsvd without `gradients`);
 // ranklab::Cancelled between layers and ops. Progress: "calibrate" one unit per layer, "decompose"
 // one unit per op. Hidden states stay on the CPU when the model is on a GPU.
+// The windows of `length` tokens a layer forward takes at once under that rule, at most `batchSize`.
+int64_t calibrationBatch(const io::ModelConfig& config, int64_t length, int64_t batchSize);
+
 void decomposeByLayer(models::LanguageModel& model, Method method, const std::vector<CalibrationSample>& samples,
                       const Calibration* gradients, const LayerwiseOptions& options, const OpSink& sink,
                       ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr);

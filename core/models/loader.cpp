@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/allocator.h"
 #include "common/device.h"
 #include "common/error.h"
 #include "common/atomic_file.h"
@@ -145,6 +146,9 @@ void checkWeightsFitConfig(const io::ModelConfig& c, const io::TensorMap& weight
 }
 
 void finish(LoadedModel& out, const io::TensorMap& weights, const LoadOptions& options) {
+  int64_t bytes = 0;
+  for (const auto& [name, t] : weights) bytes += static_cast<int64_t>(t.nbytes());
+  fitAllocatorToModel(bytes);
   out.model->loadHfWeights(weights, out.source.string());
   out.model->eval();
   out.model->to(parseDevice(options.device));

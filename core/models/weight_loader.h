@@ -36,9 +36,14 @@ class WeightLoader {
                   shapeString(shape));
     const at::Tensor& t = it->second;
     // Corrupted or badly converted weights often show up as NaN/Inf: refuse them up front instead of
-    // producing NaN perplexities later.
-    if (!t.is_meta() && t.is_floating_point() && !at::isfinite(t).all().item<bool>())
-      throw Error(m_source + ": tensor '" + name + "' contains NaN or infinite values");
+    // producing NaN perplexities later. In blocks of 2^20 values: a whole-tensor check would allocate
+    // a temporary as large as the tensor (a GPT-2 embedding: 39 MB of flags).
+    if (!t.is_meta() && t.is_floating_point()) {
+      const at::Tensor flat = t.reshape({-1});
+      for (int64_t i = 0; i < flat.numel(); i += int64_t{1} << 20)
+        if (!at::isfinite(flat.narrow(0, i, std::min<int64_t>(int64_t{1} << 20, flat.numel() - i))).all().item<bool>())
+          throw Error(m_source + ": tensor '" + name + "' contains NaN or infinite values");
+    }
     return t;
   }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "jobs/job.h"
+#include "jobs/plan.h"
 #include "jobs/selector.h"
 #include "models/low_rank_linear.h"
 #include "select/ledger.h"
@@ -71,6 +72,17 @@ TEST(Selector, ParsesEveryNameOnceAndNamesTheChoicesOnATypo) {
   EXPECT_FALSE(jobs::ranksKnownUpFront(jobs::Selector::Energy));
   EXPECT_TRUE(jobs::needsCalibration(jobs::Selector::Ars));
   EXPECT_FALSE(jobs::needsCalibration(jobs::Selector::RankDyna));
+}
+
+TEST(JobPlan, ATrainingStageThatCannotFitIsRefusedWithTheFlagsToChange) {
+  EXPECT_NO_THROW(jobs::requireHostMemory("ARS", 1e6, "activations", "lower --batch"));
+  try {
+    jobs::requireHostMemory("ARS", 1e15, "activations of a batch of 8 x 512 tokens", "lower --batch or --calib-len");
+    FAIL() << "a petabyte was granted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("ARS needs about 1000000.00 GB more memory (activations of a batch of 8 x 512 tokens)"));
+    EXPECT_THAT(e.what(), HasSubstr("lower --batch or --calib-len"));
+  }
 }
 
 TEST_F(JobStages, ValidateRefusesBadSpecsBeforeLoadingAnything) {
