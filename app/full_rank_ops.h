@@ -12,19 +12,7 @@ namespace ranklab::app {
 
 inline std::vector<api::OpResult> fullRankOps(const std::vector<api::OpInfo>& infos) {
   std::vector<api::OpResult> ops;
-  for (size_t i = 0; i < infos.size(); ++i) {
-    const auto& info = infos[i];
-    api::OpResult op;
-    op.index = static_cast<int64_t>(i);
-    op.name = info.name;
-    op.layer = info.layer;
-    op.kind = info.kind;
-    op.inFeatures = info.inFeatures;
-    op.outFeatures = info.outFeatures;
-    op.fullRank = std::min(info.inFeatures, info.outFeatures);
-    op.rank = op.fullRank;
-    ops.push_back(op);
-  }
+  for (size_t i = 0; i < infos.size(); ++i) ops.push_back(api::fullRankResult(infos[i], static_cast<int64_t>(i)));
   return ops;
 }
 

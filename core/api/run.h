@@ -2,9 +2,12 @@
 // it and the UI / CLI show it. Plain data; copyable.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "api/types.h"
 
 namespace ranklab::api {
 
@@ -58,6 +61,21 @@ struct OpResult {
   std::vector<float> spectrum;       // singular values of the matrix decomposed (weighted), descending
   std::vector<float> plainSpectrum;  // singular values of W itself (equal to spectrum for plain SVD)
 };
+
+// Op `index`'s identity (name, layer, kind, shape) at full rank, kept dense: what a run's per-op
+// result starts from.
+inline OpResult fullRankResult(const OpInfo& info, int64_t index) {
+  OpResult r;
+  r.index = index;
+  r.name = info.name;
+  r.layer = info.layer;
+  r.kind = info.kind;
+  r.inFeatures = info.inFeatures;
+  r.outFeatures = info.outFeatures;
+  r.fullRank = std::min(info.inFeatures, info.outFeatures);
+  r.rank = r.fullRank;
+  return r;
+}
 
 // A scalar series value at a training step ("loss", "R", "R_align", "budget", "lr", ...).
 struct SeriesPoint {

@@ -565,15 +565,8 @@ std::vector<api::OpResult> Job::opResults() const {
   for (size_t i = 0; i < m_infos.size(); ++i) {
     const auto& info = m_infos[i];
     const auto& d = m_decs[i];
-    api::OpResult r;
-    r.index = static_cast<int64_t>(i);
-    r.name = info.name;
-    r.layer = info.layer;
-    r.kind = info.kind;
-    r.inFeatures = info.inFeatures;
-    r.outFeatures = info.outFeatures;
+    api::OpResult r = api::fullRankResult(info, static_cast<int64_t>(i));
     r.rank = m_ranks[i];
-    r.fullRank = select::fullRank(info);
     r.factorized = m_ranks[i] < r.fullRank && select::isFactorized(info, m_ranks[i]);
     r.energyKept = d.energyKept(m_ranks[i]);
     if (!m_rankDynaKept.empty()) {
