@@ -1,6 +1,7 @@
 // Low-rank benchmarks. Each group has its baseline in the same process, so results read as ratios:
 //  - the decomposition phase (decomposeModel, plain SVD) of a two-block model at GPT-2 small's widths vs
 //    the sum of bare thin SVDs of the same weights: what the engine adds around LAPACK (goal: 1.1x);
+//  - the whitening decomposition of one op at GPT-2 small's shapes vs its plain SVD;
 //  - randomized truncated SVD (k = 64, 192) vs the full thin SVD of one 768x3072 matrix with a decaying
 //    spectrum, with the randomized one's error as counters;
 //  - forward latency of the model factorized at a uniform budget p = 0.3, 0.5, 0.7 vs the dense model, at
@@ -17,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -154,6 +156,43 @@ void BM_BareSvdSameShapes(benchmark::State& state) {
 
 BENCHMARK(BM_DecomposeModelSvd)->Iterations(3)->Apply(wallClockMs);
 BENCHMARK(BM_BareSvdSameShapes)->Iterations(3)->Apply(wallClockMs);
+
+// ---- Whitening vs plain SVD, one op ----
+
+// One op of GPT-2 small's layer (W^T is [M, N]: 768x2304 fused q,k,v; 768x768 attention out;
+// 768x3072 MLP up; 3072x768 MLP down) decomposed by whitening (Cholesky of a calibration X^T X of
+// 4,096 correlated tokens, the SVD of L^T W, A = W V) vs the plain SVD of W, as decomposeModel does.
+// Arg 3 = 1 also computes W's own spectrum for the views (DecomposeOptions::plainSpectrum, the
+// default), 0 leaves it out: the difference is its share.
+void BM_WhitenOpVsSvdOp(benchmark::State& state) {
+  const int64_t m = state.range(0), n = state.range(1);
+  torch::NoGradGuard guard;
+  torch::manual_seed(kSeed);
+  const at::Tensor w = torch::randn({m, n}) / std::sqrt(static_cast<double>(m));
+  const at::Tensor x = torch::matmul(torch::randn({4096, m}), torch::randn({m, m}) / std::sqrt(static_cast<double>(m)));
+  lowrank::OpStats stats;
+  stats.gram = torch::matmul(x.t().to(at::kDouble), x.to(at::kDouble));
+  stats.tokens = x.size(0);
+  lowrank::DecomposeOptions options;
+  options.plainSpectrum = state.range(2) != 0;
+  pairedLoop(
+      state,
+      [&] {
+        benchmark::DoNotOptimize(
+            lowrank::decomposeWeight(w, at::Tensor(), lowrank::Method::Whiten, &stats, options).s.data_ptr());
+      },
+      [&] {
+        benchmark::DoNotOptimize(
+            lowrank::decomposeWeight(w, at::Tensor(), lowrank::Method::Svd, nullptr, options).s.data_ptr());
+      },
+      "x_plain_svd");
+}
+
+BENCHMARK(BM_WhitenOpVsSvdOp)
+    ->ArgsProduct({{768}, {2304, 768, 3072}, {1}})
+    ->ArgsProduct({{3072}, {768}, {0, 1}})
+    ->Iterations(3)
+    ->Apply(wallClockMs);
 
 // ---- Randomized truncated SVD vs full SVD ----
 

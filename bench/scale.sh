@@ -6,7 +6,8 @@
 #   CLI     ranklab-cli;  MODEL  a Hugging Face directory (e.g. from `ranklab-cli synth --preset gpt2`)
 #   OUTDIR  gets NAME.json (the CLI's report), NAME.cmd, NAME.time ("wall-seconds peak-KiB") per step
 # Env:
-#   STEPS          the steps to run, in order (default "info eval svd svd-full whiten ars export"):
+#   STEPS          the steps to run, in order (default "info eval svd svd-full whiten ars export";
+#                  empty: run nothing, print the table of what OUTDIR holds):
 #                    info      ranklab-cli info (headers only)
 #                    eval      perplexity of the dense model on TEXT
 #                    svd       plain SVD, uniform p = KEEP, --randomized-svd, no evaluation
@@ -26,7 +27,7 @@ set -euo pipefail
 cli=$(realpath "$1") model=$(realpath "$2") out=$(realpath -m "$3")
 here=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out"
-steps=${STEPS:-info eval svd svd-full whiten ars export}
+steps=${STEPS-info eval svd svd-full whiten ars export}
 keep=${KEEP:-0.5}
 calib=${CALIB:-$here/resources/data/lm/valid.txt}
 text=${TEXT:-$out/eval.txt}
