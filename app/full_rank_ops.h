@@ -12,7 +12,8 @@ namespace ranklab::app {
 
 inline std::vector<api::OpResult> fullRankOps(const std::vector<api::OpInfo>& infos) {
   std::vector<api::OpResult> ops;
-  for (size_t i = 0; i < infos.size(); ++i) ops.push_back(api::fullRankResult(infos[i], static_cast<int64_t>(i)));
+  for (size_t i = 0; i < infos.size(); ++i)
+    ops.push_back(api::fullRankResult(infos[i], static_cast<int64_t>(i)));
   return ops;
 }
 

@@ -2,22 +2,28 @@
 // xcb/wayland platforms), then shows the main window and opens the model named on the command line,
 // if any. --smoke-test and --screenshot run the window briefly and exit, for CI and documentation;
 // with a model, --screenshot waits until the model has loaded (or failed).
+#include <qcustomplot.h>
+
+#include <QAction>
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QPixmap>
+#include <QPushButton>
 #include <QScreen>
 #include <QSettings>
 #include <QStringList>
+#include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <cstdio>
 #include <cstring>
 #include <optional>
 
+#include "api/job.h"
 #include "app/main_window.h"
 #include "app/teach_session.h"
-#include "api/job.h"
+#include "common/allocator.h"
 #include "common/resources.h"
 #include "widgets/job_panel.h"
 #include "widgets/mask_evolution_view.h"
@@ -29,11 +35,6 @@
 #include "widgets/teach_model_view.h"
 #include "widgets/teach_replay_view.h"
 #include "widgets/teach_window.h"
-#include <QAction>
-#include <QPushButton>
-#include <QTabWidget>
-#include <qcustomplot.h>
-#include "common/allocator.h"
 
 namespace {
 
@@ -100,8 +101,10 @@ struct Options {
       QStringLiteral("FILE")};
   QCommandLineOption viewShots{
       QStringLiteral("view-screenshots"),
-      QStringLiteral("Run seven real jobs on the shipped gpt-mini (ARS, and uniform ranks over SVD and whitening at three budgets; into a scratch database "
-                     "unless --db is given), save a PNG of every view to DIR and exit (packaging/screenshots.sh)."),
+      QStringLiteral(
+          "Run seven real jobs on the shipped gpt-mini (ARS, and uniform ranks over SVD and whitening at "
+          "three budgets; into a scratch database "
+          "unless --db is given), save a PNG of every view to DIR and exit (packaging/screenshots.sh)."),
       QStringLiteral("DIR")};
   QCommandLineOption teach{
       QStringLiteral("teach"),
@@ -114,12 +117,14 @@ struct Options {
           "given), save a PNG of every chapter and of presenter mode to DIR and exit "
           "(packaging/screenshots.sh)."),
       QStringLiteral("DIR")};
-  QCommandLineOption database{QStringLiteral("db"),
-                              QStringLiteral("Run database to open (default: $RANKLAB_DB, else ~/.local/share/ranklab/runs.db)."),
-                              QStringLiteral("FILE")};
+  QCommandLineOption database{
+      QStringLiteral("db"),
+      QStringLiteral("Run database to open (default: $RANKLAB_DB, else ~/.local/share/ranklab/runs.db)."),
+      QStringLiteral("FILE")};
   QCommandLineOption tokenizer{
       QStringLiteral("tokenizer"),
-      QStringLiteral("Tokenizer for a llama2.c .bin MODEL (tokenizer.bin; optional)."), QStringLiteral("FILE")};
+      QStringLiteral("Tokenizer for a llama2.c .bin MODEL (tokenizer.bin; optional)."),
+      QStringLiteral("FILE")};
   // Qt's own -platform NAME, accepted here so that it can sit next to --version and --help.
   QCommandLineOption platform{QStringLiteral("platform"), QStringLiteral("Qt platform plugin."),
                               QStringLiteral("NAME")};
@@ -184,7 +189,8 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
     std::fprintf(stderr, "ranklab: cannot create %s\n", qPrintable(dir));
     return 1;
   }
-  ranklab::app::MainWindow window(nullptr, databasePath.isEmpty() ? scratch.filePath(QStringLiteral("runs.db")) : databasePath);
+  ranklab::app::MainWindow window(
+      nullptr, databasePath.isEmpty() ? scratch.filePath(QStringLiteral("runs.db")) : databasePath);
   window.resize(1600, 1000);
   window.show();
   const QString resources = QString::fromStdString(ranklab::resourcesDir().string());
@@ -223,7 +229,8 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
     for (int row = 0; row < runs->rowCount(); ++row) {
       const auto* r = runs->runAt(row);
       if (r->selector == "ars") arsRun = r->id;
-      if (r->selector == "uniform" && r->decomposition == "svd" && r->keepTarget == spec.keep) uniformRun = r->id;
+      if (r->selector == "uniform" && r->decomposition == "svd" && r->keepTarget == spec.keep)
+        uniformRun = r->id;
     }
     if (!arsRun || !uniformRun) {
       std::fprintf(stderr, "ranklab: the screenshot runs are missing from the browser\n");
@@ -231,8 +238,9 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
       return;
     }
     window.showRun(arsRun);
-    const QStringList names = {QStringLiteral("view-model"), QStringLiteral("view-ranks"), QStringLiteral("view-spectrum"),
-                               QStringLiteral("view-masks"), QStringLiteral("view-budget")};
+    const QStringList names = {QStringLiteral("view-model"), QStringLiteral("view-ranks"),
+                               QStringLiteral("view-spectrum"), QStringLiteral("view-masks"),
+                               QStringLiteral("view-budget")};
     for (int i = 0; i < names.size(); ++i) {
       window.tabs()->setCurrentIndex(i);
       shoot(names[i]);
@@ -399,7 +407,8 @@ int main(int argc, char** argv) {
   app.setDesktopFileName(QStringLiteral("ranklab"));
   if (auto code = parseArguments(parser, options, app.arguments())) return *code;
 
-  if (parser.isSet(options.viewShots)) return viewScreenshots(parser.value(options.viewShots), parser.value(options.database));
+  if (parser.isSet(options.viewShots))
+    return viewScreenshots(parser.value(options.viewShots), parser.value(options.database));
   if (parser.isSet(options.teachShots))
     return teachScreenshots(parser.value(options.teachShots), parser.value(options.database));
   if (parser.isSet(options.teach)) {

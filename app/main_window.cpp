@@ -3,53 +3,53 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDir>
 #include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFontMetrics>
 #include <QGuiApplication>
 #include <QLabel>
+#include <QLineEdit>
 #include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QStatusBar>
+#include <QStyleFactory>
 #include <QTabWidget>
 #include <QTimer>
-#include <QDragEnterEvent>
-#include <QDropEvent>
-#include <QMimeData>
-#include <QPushButton>
 #include <QUrl>
-#include <QFile>
-#include <QScrollArea>
-#include <QComboBox>
-#include <QLineEdit>
 
-#include "common/device_list.h"
 #include "app/full_rank_ops.h"
 #include "app/job_controller.h"
 #include "app/model_loader.h"
 #include "app/run_repository.h"
 #include "app/sweep_queue.h"
 #include "app/teach_session.h"
+#include "common/device_list.h"
 #include "common/resources.h"
 #include "widgets/budget_curve_view.h"
-#include "widgets/sweep_dialog.h"
 #include "widgets/compare_view.h"
 #include "widgets/job_panel.h"
 #include "widgets/log_view.h"
 #include "widgets/mask_evolution_view.h"
 #include "widgets/model_summary_view.h"
+#include "widgets/plot_export.h"
+#include "widgets/plot_theme.h"
 #include "widgets/rank_allocation_view.h"
 #include "widgets/run_browser.h"
 #include "widgets/run_table_model.h"
 #include "widgets/spectrum_view.h"
-#include "widgets/plot_theme.h"
-#include "widgets/plot_export.h"
-#include <QStyleFactory>
+#include "widgets/sweep_dialog.h"
 
 namespace ranklab::app {
 namespace {
@@ -71,9 +71,7 @@ QString displayName(const QString& path) {
   return name.isEmpty() ? path : name;
 }
 
-QString opCount(size_t ops) {
-  return ops == 1 ? MainWindow::tr("1 op") : MainWindow::tr("%1 ops").arg(ops);
-}
+QString opCount(size_t ops) { return ops == 1 ? MainWindow::tr("1 op") : MainWindow::tr("%1 ops").arg(ops); }
 
 // What the loader expects: a model file, or a Hugging Face directory. Picking a file that only
 // makes sense as part of a Hugging Face directory opens that directory.
@@ -219,11 +217,13 @@ void MainWindow::createMenus() {
   open->setObjectName(QStringLiteral("openModelAction"));
   open->setShortcut(QKeySequence::Open);
   open->setStatusTip(tr("Open a .gguf file, a llama2.c .bin checkpoint or a Hugging Face model directory"));
-  QAction* openDir = file->addAction(tr("Open Model &Directory\u2026"), this, &MainWindow::chooseModelDirectory);
+  QAction* openDir =
+      file->addAction(tr("Open Model &Directory\u2026"), this, &MainWindow::chooseModelDirectory);
   openDir->setObjectName(QStringLiteral("openModelDirectoryAction"));
   openDir->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
   openDir->setStatusTip(tr("Open a Hugging Face model directory (config.json + safetensors)"));
-  QAction* exportView = file->addAction(tr("&Export Current View\u2026"), this, &MainWindow::exportCurrentView);
+  QAction* exportView =
+      file->addAction(tr("&Export Current View\u2026"), this, &MainWindow::exportCurrentView);
   exportView->setObjectName(QStringLiteral("exportViewAction"));
   exportView->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
   exportView->setStatusTip(tr("Save the current view's plot as PNG or PDF, or its data as CSV"));
@@ -255,7 +255,8 @@ void MainWindow::createMenus() {
 
   QMenu* runs = menuBar()->addMenu(tr("&Runs"));
   runs->setObjectName(QStringLiteral("runsMenu"));
-  QAction* compare = runs->addAction(tr("&Compare Selected"), m_browser, &widgets::RunBrowser::compareSelected);
+  QAction* compare =
+      runs->addAction(tr("&Compare Selected"), m_browser, &widgets::RunBrowser::compareSelected);
   compare->setObjectName(QStringLiteral("compareAction"));
   compare->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
   QAction* refresh = runs->addAction(tr("&Refresh"), this, &MainWindow::refreshRuns);
@@ -357,16 +358,18 @@ void MainWindow::wireJobs() {
     if (m_jobs->isBusy()) m_jobs->cancel(m_jobs->runningTicket());
   });
   connect(m_jobPanel, &widgets::JobPanel::sweepRequested, this, &MainWindow::openSweepDialog);
-  connect(m_sweeps, &SweepQueue::sweepFinished, this, [this](const QString& id, int succeeded, int failed, int cancelled) {
-    m_logView->appendMessage(tr("Sweep %1 ended: %2 runs succeeded, %3 failed, %4 cancelled (%5 finished earlier)")
-                                 .arg(id)
-                                 .arg(succeeded)
-                                 .arg(failed)
-                                 .arg(cancelled)
-                                 .arg(m_sweeps->finishedEarlier()),
-                             failed > 0 ? widgets::LogView::Level::Warning : widgets::LogView::Level::Info);
-    refreshRuns();
-  });
+  connect(m_sweeps, &SweepQueue::sweepFinished, this,
+          [this](const QString& id, int succeeded, int failed, int cancelled) {
+            m_logView->appendMessage(
+                tr("Sweep %1 ended: %2 runs succeeded, %3 failed, %4 cancelled (%5 finished earlier)")
+                    .arg(id)
+                    .arg(succeeded)
+                    .arg(failed)
+                    .arg(cancelled)
+                    .arg(m_sweeps->finishedEarlier()),
+                failed > 0 ? widgets::LogView::Level::Warning : widgets::LogView::Level::Info);
+            refreshRuns();
+          });
   connect(m_jobs, &JobController::jobStarted, this, &MainWindow::onJobStarted);
   connect(m_jobs, &JobController::progress, this, &MainWindow::onJobProgress);
   connect(m_jobs, &JobController::runStarted, this, [this](qint64, const api::RunRecord& run) {
@@ -376,18 +379,21 @@ void MainWindow::wireJobs() {
     live.run = run;
     // The live mask view names ops from the loaded model when the job compresses that model.
     std::vector<api::OpResult> ops;
-    if (QDir::cleanPath(QString::fromStdString(m_summary.source)) == QDir::cleanPath(QString::fromStdString(run.modelPath)))
+    if (QDir::cleanPath(QString::fromStdString(m_summary.source)) ==
+        QDir::cleanPath(QString::fromStdString(run.modelPath)))
       ops = fullRankOps(m_summary.ops);
     live.ops = ops;
     m_shown = live;
     m_maskView->startLive(ops);
   });
-  connect(m_jobs, &JobController::seriesPoints, this, [this](qint64, const std::vector<api::SeriesPoint>& points) {
-    for (const auto& p : points) m_maskView->appendSeries(p);
-  });
-  connect(m_jobs, &JobController::maskFrames, this, [this](qint64, const std::vector<api::MaskFrame>& frames) {
-    for (const auto& f : frames) m_maskView->appendFrame(f);
-  });
+  connect(m_jobs, &JobController::seriesPoints, this,
+          [this](qint64, const std::vector<api::SeriesPoint>& points) {
+            for (const auto& p : points) m_maskView->appendSeries(p);
+          });
+  connect(m_jobs, &JobController::maskFrames, this,
+          [this](qint64, const std::vector<api::MaskFrame>& frames) {
+            for (const auto& f : frames) m_maskView->appendFrame(f);
+          });
   connect(m_jobs, &JobController::opsChosen, this, [this](qint64, const std::vector<api::OpResult>& ops) {
     if (!m_shown) return;
     m_shown->ops = ops;
@@ -417,15 +423,18 @@ void MainWindow::wireRuns() {
     const bool ok = m_runs->deleteRuns(deletable);
     if (!ok) showError(tr("Could Not Delete Runs"), m_runs->lastError());
     if (deletable.size() < ids.size())
-      m_logView->appendMessage(tr("The running job's run is kept until the job ends."), widgets::LogView::Level::Warning);
+      m_logView->appendMessage(tr("The running job's run is kept until the job ends."),
+                               widgets::LogView::Level::Warning);
     refreshRuns();
   });
-  connect(m_browser->model(), &widgets::RunTableModel::tagsEdited, this, [this](qint64 id, const QStringList& tags) {
-    if (!m_runs->setTags(id, tags)) showError(tr("Could Not Save Tags"), m_runs->lastError());
-  });
-  connect(m_browser->model(), &widgets::RunTableModel::notesEdited, this, [this](qint64 id, const QString& notes) {
-    if (!m_runs->setNotes(id, notes)) showError(tr("Could Not Save Notes"), m_runs->lastError());
-  });
+  connect(m_browser->model(), &widgets::RunTableModel::tagsEdited, this,
+          [this](qint64 id, const QStringList& tags) {
+            if (!m_runs->setTags(id, tags)) showError(tr("Could Not Save Tags"), m_runs->lastError());
+          });
+  connect(m_browser->model(), &widgets::RunTableModel::notesEdited, this,
+          [this](qint64 id, const QString& notes) {
+            if (!m_runs->setNotes(id, notes)) showError(tr("Could Not Save Notes"), m_runs->lastError());
+          });
   connect(m_rankView, &widgets::RankAllocationView::opActivated, this, &MainWindow::showOp);
 }
 
@@ -448,14 +457,15 @@ bool MainWindow::startSweep(const widgets::SweepRequest& request) {
     showError(tr("Could Not Start Sweep"), m_sweeps->lastError());
     return false;
   }
-  m_logView->appendMessage(tr("Sweep %1: %2 runs, %3 queued, %4 finished earlier%5")
-                               .arg(m_sweeps->sweepId())
-                               .arg(m_sweeps->points())
-                               .arg(m_sweeps->queued())
-                               .arg(m_sweeps->finishedEarlier())
-                               .arg(m_sweeps->staleRunsRemoved() > 0
-                                        ? tr(", %1 half-done runs removed to run again").arg(m_sweeps->staleRunsRemoved())
-                                        : QString()));
+  m_logView->appendMessage(
+      tr("Sweep %1: %2 runs, %3 queued, %4 finished earlier%5")
+          .arg(m_sweeps->sweepId())
+          .arg(m_sweeps->points())
+          .arg(m_sweeps->queued())
+          .arg(m_sweeps->finishedEarlier())
+          .arg(m_sweeps->staleRunsRemoved() > 0
+                   ? tr(", %1 half-done runs removed to run again").arg(m_sweeps->staleRunsRemoved())
+                   : QString()));
   refreshRuns();
   m_budgetView->setSweep(m_sweeps->sweepId());
   return true;
@@ -470,7 +480,8 @@ void MainWindow::refreshRuns() {
 void MainWindow::showRun(qint64 runId) {
   auto data = m_runs->loadRun(runId);
   if (!data) {
-    showError(tr("Could Not Open Run"), m_runs->lastError().isEmpty() ? tr("run %1 was not found").arg(runId) : m_runs->lastError());
+    showError(tr("Could Not Open Run"),
+              m_runs->lastError().isEmpty() ? tr("run %1 was not found").arg(runId) : m_runs->lastError());
     return;
   }
   m_shown = std::move(*data);
@@ -478,8 +489,10 @@ void MainWindow::showRun(qint64 runId) {
   m_maskView->setRun(*m_shown);
   if (!m_shown->ops.empty()) showOp(0);
   themePlots();
-  statusBar()->showMessage(tr("Showing run %1: %2").arg(runId).arg(QString::fromStdString(m_shown->run.name)), kStatusMessageMs);
-  if (m_tabs->currentWidget() == m_summaryView || m_tabs->currentWidget() == m_compareView) m_tabs->setCurrentWidget(m_rankView);
+  statusBar()->showMessage(tr("Showing run %1: %2").arg(runId).arg(QString::fromStdString(m_shown->run.name)),
+                           kStatusMessageMs);
+  if (m_tabs->currentWidget() == m_summaryView || m_tabs->currentWidget() == m_compareView)
+    m_tabs->setCurrentWidget(m_rankView);
 }
 
 void MainWindow::compareRuns(const QList<qint64>& ids) {
@@ -501,7 +514,8 @@ void MainWindow::compareRuns(const QList<qint64>& ids) {
 void MainWindow::showOp(int opIndex) {
   if (!m_shown || opIndex < 0 || size_t(opIndex) >= m_shown->ops.size()) return;
   std::vector<uint8_t> bits;
-  if (!m_shown->frames.empty() && size_t(opIndex) < m_shown->frames.back().bits.size()) bits = m_shown->frames.back().bits[size_t(opIndex)];
+  if (!m_shown->frames.empty() && size_t(opIndex) < m_shown->frames.back().bits.size())
+    bits = m_shown->frames.back().bits[size_t(opIndex)];
   m_spectrumView->setOp(m_shown->ops[size_t(opIndex)], bits);
   if (sender() == m_rankView) m_tabs->setCurrentWidget(m_spectrumView);
 }
@@ -509,10 +523,11 @@ void MainWindow::showOp(int opIndex) {
 void MainWindow::onJobStarted(qint64 ticket, const api::JobSpec& spec) {
   m_liveRunId = 0;
   m_jobPanel->setRunning(true);
-  const QString what = tr("%1 + %2, p = %3 on %4")
-                           .arg(QString::fromStdString(spec.decomposition), QString::fromStdString(spec.selector))
-                           .arg(spec.keep)
-                           .arg(QFileInfo(QString::fromStdString(spec.model)).fileName());
+  const QString what =
+      tr("%1 + %2, p = %3 on %4")
+          .arg(QString::fromStdString(spec.decomposition), QString::fromStdString(spec.selector))
+          .arg(spec.keep)
+          .arg(QFileInfo(QString::fromStdString(spec.model)).fileName());
   m_jobStatus->setText(tr("Job %1: %2").arg(ticket).arg(what));
   m_logView->appendMessage(tr("Job %1 started: %2").arg(ticket).arg(what));
   if (spec.selector == "ars" || spec.selector == "rankdyna") m_tabs->setCurrentWidget(m_maskView);
@@ -532,10 +547,12 @@ void MainWindow::onJobEnded(qint64 ticket, const QString& status, const QString&
     m_logView->appendMessage(tr("Job %1 finished: run %2").arg(ticket).arg(runId));
   } else if (status == QLatin1String("cancelled")) {
     m_jobPanel->showIdle(tr("Job %1 cancelled; nothing was stored").arg(ticket));
-    m_logView->appendMessage(tr("Job %1 cancelled; nothing was stored").arg(ticket), widgets::LogView::Level::Warning);
+    m_logView->appendMessage(tr("Job %1 cancelled; nothing was stored").arg(ticket),
+                             widgets::LogView::Level::Warning);
   } else {
     m_jobPanel->showIdle(tr("Job %1 failed").arg(ticket));
-    m_logView->appendMessage(tr("Job %1 failed: %2").arg(ticket).arg(message), widgets::LogView::Level::Error);
+    m_logView->appendMessage(tr("Job %1 failed: %2").arg(ticket).arg(message),
+                             widgets::LogView::Level::Error);
     showError(tr("Job Failed"), message);
   }
   m_liveRunId = 0;
@@ -584,8 +601,8 @@ void MainWindow::exportCurrentView() {
     statusBar()->showMessage(tr("This view has no plot to export"), kStatusMessageMs);
     return;
   }
-  const QString saved = widgets::PlotExport::exportWithDialog(this, base, widgets::PlotExport::Formats::FigureAndCsv,
-                                                              tr("Export View"), saver);
+  const QString saved = widgets::PlotExport::exportWithDialog(
+      this, base, widgets::PlotExport::Formats::FigureAndCsv, tr("Export View"), saver);
   if (!saved.isEmpty()) m_logView->appendMessage(tr("Exported %1").arg(QDir::toNativeSeparators(saved)));
 }
 
@@ -666,7 +683,8 @@ void MainWindow::chooseModelFile() {
 void MainWindow::chooseModelDirectory() {
   const QStringList recent = recentModels();
   const QString startDir = recent.isEmpty() ? QDir::homePath() : QFileInfo(recent.first()).absolutePath();
-  const QString dir = QFileDialog::getExistingDirectory(this, tr("Open Hugging Face Model Directory"), startDir);
+  const QString dir =
+      QFileDialog::getExistingDirectory(this, tr("Open Hugging Face Model Directory"), startDir);
   if (!dir.isEmpty()) openModel(dir);
 }
 
@@ -680,24 +698,27 @@ void MainWindow::onModelLoaded(const api::ModelSummary& summary) {
   m_summaryView->setSummary(summary);
   m_summary = summary;
   m_jobPanel->setModelSummary(summary);
-  m_modelStatus->setText(tr("%1: %2, %3")
-                             .arg(displayName(path), QString::fromStdString(summary.architecture),
-                                  opCount(summary.ops.size())));
+  m_modelStatus->setText(
+      tr("%1: %2, %3")
+          .arg(displayName(path), QString::fromStdString(summary.architecture), opCount(summary.ops.size())));
   setWindowTitle(tr("%1 - RankLab").arg(displayName(path)));
   m_logView->appendMessage(tr("Loaded %1 (%2, %3) in %4 ms")
-                               .arg(QDir::toNativeSeparators(path), QString::fromStdString(summary.architecture),
-                                    opCount(summary.ops.size()), QString::number(m_loader->lastLoadMs())));
+                               .arg(QDir::toNativeSeparators(path),
+                                    QString::fromStdString(summary.architecture), opCount(summary.ops.size()),
+                                    QString::number(m_loader->lastLoadMs())));
   addRecentModel(path);
   emit modelLoadFinished(true);
 }
 
 void MainWindow::onModelFailed(const QString& path, const QString& message) {
   setBusy(false, tr("Could not open %1").arg(displayName(path)));
-  m_logView->appendMessage(tr("Could not open %1 (after %2 ms): %3")
-                               .arg(QDir::toNativeSeparators(path), QString::number(m_loader->lastLoadMs()), message),
-                           widgets::LogView::Level::Error);
+  m_logView->appendMessage(
+      tr("Could not open %1 (after %2 ms): %3")
+          .arg(QDir::toNativeSeparators(path), QString::number(m_loader->lastLoadMs()), message),
+      widgets::LogView::Level::Error);
   // open(), not exec(): no nested event loop, and a scripted run (--screenshot) keeps going.
-  auto* box = new QMessageBox(QMessageBox::Critical, tr("Could Not Open Model"), message, QMessageBox::Ok, this);
+  auto* box =
+      new QMessageBox(QMessageBox::Critical, tr("Could Not Open Model"), message, QMessageBox::Ok, this);
   box->setObjectName(QStringLiteral("loadErrorBox"));
   box->setTextFormat(Qt::PlainText);
   box->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);

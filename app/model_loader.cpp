@@ -4,8 +4,8 @@
 #include <QFile>
 #include <QScopeGuard>
 
-#include "models/inspect.h"
 #include "app/worker_thread.h"
+#include "models/inspect.h"
 
 namespace ranklab::app {
 
@@ -35,7 +35,7 @@ void ModelLoader::startOnWorker(const Request& request) {
         timer.start();
         const auto stamp = qScopeGuard([&] { *elapsedMs = timer.elapsed(); });
         return models::inspectModel(QFile::encodeName(request.path).toStdString(),
-                                 QFile::encodeName(request.tokenizerPath).toStdString());
+                                    QFile::encodeName(request.tokenizerPath).toStdString());
       },
       [this, id = request.id, elapsedMs](const api::ModelSummary& summary) {
         onWorkerDone(id, true, summary, {}, *elapsedMs);

@@ -25,7 +25,9 @@ bool RunRepository::guarded(F&& f) {
   }
 }
 
-QString RunRepository::defaultPath() { return QString::fromStdString(store::RunStore::defaultPath().string()); }
+QString RunRepository::defaultPath() {
+  return QString::fromStdString(store::RunStore::defaultPath().string());
+}
 
 bool RunRepository::open(const QString& path) {
   const QString file = path.isEmpty() ? defaultPath() : path;

@@ -34,10 +34,10 @@ class RunRepository {
   QString path() const { return m_path; }
   static QString defaultPath();
 
-  std::vector<api::RunRecord> listRuns();                // newest first
+  std::vector<api::RunRecord> listRuns();  // newest first
   std::optional<api::RunRecord> findRun(qint64 id);
-  std::optional<api::RunData> loadRun(qint64 id);        // the whole run: ops, series, frames, evals
-  bool deleteRuns(const QList<qint64>& ids);             // each in its own transaction
+  std::optional<api::RunData> loadRun(qint64 id);  // the whole run: ops, series, frames, evals
+  bool deleteRuns(const QList<qint64>& ids);       // each in its own transaction
   bool setTags(qint64 id, const QStringList& tags);
   bool setNotes(qint64 id, const QString& notes);
 

@@ -10,10 +10,13 @@
 namespace ranklab::app {
 
 SweepQueue::SweepQueue(JobController* jobs, QObject* parent) : QObject(parent), m_jobs(jobs) {
-  connect(m_jobs, &JobController::finished, this,
-          [this](qint64 ticket, const api::JobOutcome& outcome) { onJobEnded(ticket, QString::fromStdString(outcome.status)); });
-  connect(m_jobs, &JobController::cancelled, this, [this](qint64 ticket) { onJobEnded(ticket, QStringLiteral("cancelled")); });
-  connect(m_jobs, &JobController::failed, this, [this](qint64 ticket, const QString&) { onJobEnded(ticket, QStringLiteral("failed")); });
+  connect(m_jobs, &JobController::finished, this, [this](qint64 ticket, const api::JobOutcome& outcome) {
+    onJobEnded(ticket, QString::fromStdString(outcome.status));
+  });
+  connect(m_jobs, &JobController::cancelled, this,
+          [this](qint64 ticket) { onJobEnded(ticket, QStringLiteral("cancelled")); });
+  connect(m_jobs, &JobController::failed, this,
+          [this](qint64 ticket, const QString&) { onJobEnded(ticket, QStringLiteral("failed")); });
 }
 
 SweepQueue::~SweepQueue() = default;
@@ -58,9 +61,12 @@ bool SweepQueue::start(const widgets::SweepRequest& request, const QString& data
 
 void SweepQueue::onJobEnded(qint64 ticket, const QString& status) {
   if (!m_tickets.remove(ticket)) return;
-  if (status == QLatin1String("succeeded")) ++m_succeeded;
-  else if (status == QLatin1String("cancelled")) ++m_cancelled;
-  else ++m_failed;
+  if (status == QLatin1String("succeeded"))
+    ++m_succeeded;
+  else if (status == QLatin1String("cancelled"))
+    ++m_cancelled;
+  else
+    ++m_failed;
   if (m_tickets.isEmpty()) {
     m_lock.reset();
     emit sweepFinished(m_id, m_succeeded, m_failed, m_cancelled);

@@ -7,8 +7,6 @@
 #include <optional>
 #include <vector>
 
-#include "models/inspect.h"
-#include "teach/teach.h"
 #include "app/full_rank_ops.h"
 #include "app/job_controller.h"
 #include "app/run_repository.h"
@@ -16,6 +14,8 @@
 #include "common/error.h"
 #include "common/progress.h"
 #include "common/resources.h"
+#include "models/inspect.h"
+#include "teach/teach.h"
 #include "widgets/teach_geometry_view.h"
 #include "widgets/teach_image_view.h"
 #include "widgets/teach_layer_view.h"

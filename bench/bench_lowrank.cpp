@@ -52,9 +52,13 @@ constexpr int64_t kPowerIterations = 2;
 // time (attention, norms and the head are the rest), so factorizing them cannot pay.
 enum class Size { Gpt2Width, Stories260K };
 
-io::ModelConfig gpt2WidthConfig() { return test::tinyConfig(io::Architecture::Gpt2, {1000, 768, 2, 12, 0, 3072, 256}); }
+io::ModelConfig gpt2WidthConfig() {
+  return test::tinyConfig(io::Architecture::Gpt2, {1000, 768, 2, 12, 0, 3072, 256});
+}
 
-io::ModelConfig stories260KConfig() { return test::tinyConfig(io::Architecture::Llama, {512, 64, 5, 8, 4, 172, 512}); }
+io::ModelConfig stories260KConfig() {
+  return test::tinyConfig(io::Architecture::Llama, {512, 64, 5, 8, 4, 172, 512});
+}
 
 // A new instance each call with the same weights (the reference file, or the same seed), so the dense
 // baseline and every factorized variant start from identical W.
@@ -169,7 +173,8 @@ void BM_WhitenOpVsSvdOp(benchmark::State& state) {
   torch::NoGradGuard guard;
   torch::manual_seed(kSeed);
   const at::Tensor w = torch::randn({m, n}) / std::sqrt(static_cast<double>(m));
-  const at::Tensor x = torch::matmul(torch::randn({4096, m}), torch::randn({m, m}) / std::sqrt(static_cast<double>(m)));
+  const at::Tensor x =
+      torch::matmul(torch::randn({4096, m}), torch::randn({m, m}) / std::sqrt(static_cast<double>(m)));
   lowrank::OpStats stats;
   stats.gram = torch::matmul(x.t().to(at::kDouble), x.to(at::kDouble));
   stats.tokens = x.size(0);
@@ -353,8 +358,10 @@ void BM_OpFactorized(benchmark::State& state) {
   torch::manual_seed(kSeed);
   models::DenseLinear dense(m, n, /*withBias=*/true);
   const int64_t k = m * n * percent / 100 / (m + n);
-  const auto d = lowrank::decomposeWeight(dense.denseWeight().t(), dense.bias(), lowrank::Method::Svd, nullptr);
-  models::LowRankLinear factorized(d.a.narrow(1, 0, k).contiguous(), d.b.narrow(0, 0, k).contiguous(), d.bias);
+  const auto d =
+      lowrank::decomposeWeight(dense.denseWeight().t(), dense.bias(), lowrank::Method::Svd, nullptr);
+  models::LowRankLinear factorized(d.a.narrow(1, 0, k).contiguous(), d.b.narrow(0, 0, k).contiguous(),
+                                   d.bias);
   const at::Tensor x = torch::randn({512, m});
   torch::InferenceMode guard;
   pairedLoop(

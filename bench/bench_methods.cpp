@@ -1,22 +1,20 @@
 // The two methods' training steps against plain training of the same model on the same batches.
 //
-// ARS (issue 5's goal: <= 1.3x): one ARS training step vs a plain forward + backward. The ARS side is trainArs for kSteps steps (hypernetwork forward, Gumbel noise, the
-// masked full-rank factorized forward, task loss + hinge + alignment, backward to the hypernetwork,
-// Adam, the read-off at the end), divided by kSteps; the baseline is kSteps plain steps (forward,
-// task loss, backward into every weight of the dense model) on the same samples. Both run in each
-// iteration; the counter x_plain is the paired ratio per iteration (below 1: ARS is cheaper).
-// Models: the shipped gpt-mini (8 x 128 tokens per step) and the reference stories260K (8 x 128);
-// with RANKLAB_BENCH_MODEL=DIR also that model (e.g. `ranklab-cli synth --preset gpt2`) with
-// RANKLAB_BENCH_BATCH windows of 128 tokens per step (default 2), one iteration (issue 23: the
-// per-step ratio at GPT-2's shape).
-// BM_ArsLogToStore: what one logged ARS step costs the job in the run store, for a 100-op model with
-// 768 singular values per op (GPT-2 small's width): six series points and one mask frame (ranks and
-// packed bits, 9.6 kB), each in its own transaction, into a file database, 500 frames as a 5000-step
-// run logging every 10 steps writes.
+// ARS (issue 5's goal: <= 1.3x): one ARS training step vs a plain forward + backward. The ARS side is
+// trainArs for kSteps steps (hypernetwork forward, Gumbel noise, the masked full-rank factorized forward,
+// task loss + hinge + alignment, backward to the hypernetwork, Adam, the read-off at the end), divided by
+// kSteps; the baseline is kSteps plain steps (forward, task loss, backward into every weight of the dense
+// model) on the same samples. Both run in each iteration; the counter x_plain is the paired ratio per
+// iteration (below 1: ARS is cheaper). Models: the shipped gpt-mini (8 x 128 tokens per step) and the
+// reference stories260K (8 x 128); with RANKLAB_BENCH_MODEL=DIR also that model (e.g. `ranklab-cli synth
+// --preset gpt2`) with RANKLAB_BENCH_BATCH windows of 128 tokens per step (default 2), one iteration (issue
+// 23: the per-step ratio at GPT-2's shape). BM_ArsLogToStore: what one logged ARS step costs the job in the
+// run store, for a 100-op model with 768 singular values per op (GPT-2 small's width): six series points and
+// one mask frame (ranks and packed bits, 9.6 kB), each in its own transaction, into a file database, 500
+// frames as a 5000-step run logging every 10 steps writes.
 #include <benchmark/benchmark.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
-
 #include <unistd.h>
 
 #include <chrono>
@@ -97,7 +95,8 @@ Setup* setupFor(int which) {
 void BM_ArsStepVsPlainStep(benchmark::State& state) {
   Setup* s = setupFor(static_cast<int>(state.range(0)));
   if (!s) {
-    state.SkipWithError(state.range(0) == 2 ? "set RANKLAB_BENCH_MODEL to a model directory" : "reference model not found");
+    state.SkipWithError(state.range(0) == 2 ? "set RANKLAB_BENCH_MODEL to a model directory"
+                                            : "reference model not found");
     return;
   }
   auto& model = *s->loaded.model;
@@ -106,7 +105,8 @@ void BM_ArsStepVsPlainStep(benchmark::State& state) {
   ars::ArsOptions o;
   o.keep = 0.5;
   o.steps = kSteps;
-  o.batchSize = static_cast<int64_t>(s->samples.size());  // all samples every step: the same batch as the baseline
+  o.batchSize =
+      static_cast<int64_t>(s->samples.size());  // all samples every step: the same batch as the baseline
   o.earlyStop = false;
   o.logEvery = 1000;
   double ratioSum = 0.0, plainSum = 0.0;
@@ -135,9 +135,18 @@ void BM_ArsStepVsPlainStep(benchmark::State& state) {
   state.counters["plain_ms"] = 1e3 * plainSum / static_cast<double>(n);
   state.counters["ops"] = static_cast<double>(model.ops().size());
 }
-BENCHMARK(BM_ArsStepVsPlainStep)->Arg(0)->Arg(1)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ArsStepVsPlainStep)
+    ->Arg(0)
+    ->Arg(1)
+    ->Iterations(3)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 void BM_ArsStepVsPlainStepOnModel(benchmark::State& state) { BM_ArsStepVsPlainStep(state); }
-BENCHMARK(BM_ArsStepVsPlainStepOnModel)->Arg(2)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ArsStepVsPlainStepOnModel)
+    ->Arg(2)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 // RankDyna: a fine-tuning run of kSteps steps with RankDyna (SVD re-parametrised ops at full rank,
 // scores every step, a reallocation every 2 steps, the orthogonality term, the conversion to low-rank
@@ -189,10 +198,16 @@ void BM_RankDynaStepVsPlainFinetuneStep(benchmark::State& state) {
   state.counters["x_plain"] = ratioSum / static_cast<double>(n);
   state.counters["plain_ms"] = 1e3 * plainSum / static_cast<double>(n);
 }
-BENCHMARK(BM_RankDynaStepVsPlainFinetuneStep)->Arg(0)->Arg(1)->Iterations(2)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RankDynaStepVsPlainFinetuneStep)
+    ->Arg(0)
+    ->Arg(1)
+    ->Iterations(2)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_ArsLogToStore(benchmark::State& state) {
-  const fs::path file = fs::temp_directory_path() / ("ranklab_bench_ars_" + std::to_string(::getpid()) + ".db");
+  const fs::path file =
+      fs::temp_directory_path() / ("ranklab_bench_ars_" + std::to_string(::getpid()) + ".db");
   fs::remove(file);
   {
     store::RunStore db(file);
@@ -206,8 +221,12 @@ void BM_ArsLogToStore(benchmark::State& state) {
     for (auto _ : state) {
       step += 10;
       frame.step = step;
-      db.appendSeries(run, {{step, "task_loss", 1.0}, {step, "R", 0.1}, {step, "R_align", 0.2}, {step, "budget", 0.5},
-                            {step, "budget_readoff", 0.5}, {step, "mean_prob", 0.5}});
+      db.appendSeries(run, {{step, "task_loss", 1.0},
+                            {step, "R", 0.1},
+                            {step, "R_align", 0.2},
+                            {step, "budget", 0.5},
+                            {step, "budget_readoff", 0.5},
+                            {step, "mean_prob", 0.5}});
       db.appendFrames(run, {frame});
     }
     state.counters["frame_bytes"] = 100 * 96 + 100 * 4;

@@ -26,7 +26,8 @@ const fs::path kGpt2 = fs::path(RANKLAB_BENCH_SOURCE_DIR) / "resources" / "token
 
 models::LoadedModel& model() {
   static models::LoadedModel m = [] {
-    if (fs::exists(kRef / "stories260K.bin")) return models::loadModel(kRef / "stories260K.bin", {"cpu", kRef / "tok512.bin"});
+    if (fs::exists(kRef / "stories260K.bin"))
+      return models::loadModel(kRef / "stories260K.bin", {"cpu", kRef / "tok512.bin"});
     torch::manual_seed(0);
     const auto c = test::tinyConfig(io::Architecture::Llama, {512, 64, 5, 8, 4, 172, 512});
     models::LoadedModel out;
@@ -55,7 +56,8 @@ void generate(benchmark::State& state, bool useCache) {
     }
     benchmark::DoNotOptimize(ids.data());
   }
-  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens/s"] =
+      benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_GenerateKvCache(benchmark::State& state) { generate(state, true); }
@@ -79,9 +81,11 @@ BENCHMARK(BM_MatMulSameShape)->Args({768, 3072})->Unit(benchmark::kMillisecond);
 
 const std::string& corpus() {
   static const std::string text = [] {
-    if (fs::exists(kRef / "TinyStories-valid.first69.txt")) return data::readTextFile(kRef / "TinyStories-valid.first69.txt");
+    if (fs::exists(kRef / "TinyStories-valid.first69.txt"))
+      return data::readTextFile(kRef / "TinyStories-valid.first69.txt");
     std::string t;
-    for (int i = 0; i < 400; ++i) t += "Once upon a time, there was a little girl named Lily. She loved to play outside. ";
+    for (int i = 0; i < 400; ++i)
+      t += "Once upon a time, there was a little girl named Lily. She loved to play outside. ";
     return t;
   }();
   return text;

@@ -14,8 +14,8 @@
 #include "common/progress.h"
 #include "common/resources.h"
 #include "jobs/job_runner.h"
-#include "jobs/plan.h"
 #include "jobs/job_spec.h"
+#include "jobs/plan.h"
 #include "jobs/sweep.h"
 #include "store/run_store.h"
 
@@ -71,7 +71,10 @@ int printPlan(const jobs::JobPlan& plan, bool asJson) {
   }
   json stages = json::array();
   for (const auto& s : plan.stages)
-    stages.push_back({{"stage", s.stage}, {"host_bytes", s.hostBytes}, {"device_bytes", s.deviceBytes}, {"detail", s.detail}});
+    stages.push_back({{"stage", s.stage},
+                      {"host_bytes", s.hostBytes},
+                      {"device_bytes", s.deviceBytes},
+                      {"detail", s.detail}});
   printJson({{"model", plan.model},
              {"architecture", plan.architecture},
              {"device", plan.device},
@@ -175,10 +178,11 @@ CLI::App* addCompress(CLI::App& app, CompressOptions& o) {
   cmp->add_option("--sensitivity-ratios", s.sensitivityRatios,
                   "sensitivity: the ratio grid (default 0.1 .. 0.9)");
   cmp->add_flag("--randomized-svd", s.randomizedSvd, "Randomized top-k SVD (uniform and manual ranks only)");
-  cmp->add_option("--propagate", o.propagate,
-                  "asvd/whiten calibration, layer by layer: the next layer's inputs come from the dense layer "
-                  "(as a whole-model pass sees them) or from the compressed one (SVD-LLM's sequential mode; "
-                  "uniform and manual ranks only)")
+  cmp->add_option(
+         "--propagate", o.propagate,
+         "asvd/whiten calibration, layer by layer: the next layer's inputs come from the dense layer "
+         "(as a whole-model pass sees them) or from the compressed one (SVD-LLM's sequential mode; "
+         "uniform and manual ranks only)")
       ->check(CLI::IsMember({"dense", "compressed"}))
       ->capture_default_str();
   cmp->add_option("--ars-steps", s.arsSteps, "ars: the most hypernetwork training steps")

@@ -18,8 +18,8 @@ struct CompressOptions {
   bool noStore = false;
   bool noCache = false;
   bool asJson = false;
-  bool keepGiven = false;  // --keep was on the command line (it conflicts with --svdllm-ratio)
-  bool plan = false;       // --plan: print the memory plan from the headers and stop
+  bool keepGiven = false;           // --keep was on the command line (it conflicts with --svdllm-ratio)
+  bool plan = false;                // --plan: print the memory plan from the headers and stop
   std::string propagate = "dense";  // --propagate: dense | compressed
 };
 

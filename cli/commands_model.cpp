@@ -297,9 +297,10 @@ int runEval(const EvalOptions& o) {
 // --- synth ---------------------------------------------------------------------------------
 
 CLI::App* addSynth(CLI::App& app, SynthOptions& o) {
-  auto* sub = app.add_subcommand("synth",
-                                 "Write a random-weight model of a real shape (for measuring time and memory at "
-                                 "scale; its outputs mean nothing)");
+  auto* sub =
+      app.add_subcommand("synth",
+                         "Write a random-weight model of a real shape (for measuring time and memory at "
+                         "scale; its outputs mean nothing)");
   sub->add_option("--preset", o.preset, "Model shape: see --list");
   sub->add_option("--arch", o.arch, "gpt2 | llama: checked against the preset")
       ->check(CLI::IsMember({"gpt2", "llama"}));
@@ -318,11 +319,14 @@ int runSynth(const SynthOptions& o) {
     json presets = json::array();
     for (const auto& p : models::synthPresets()) {
       auto m = models::createModel(p.config, /*initialise=*/false);
-      presets.push_back({{"name", p.name}, {"description", p.description}, {"architecture", io::architectureName(p.config.arch)},
-                         {"params", m->totalParams()}, {"compressible_params", m->ops().compressibleParams()}});
+      presets.push_back({{"name", p.name},
+                         {"description", p.description},
+                         {"architecture", io::architectureName(p.config.arch)},
+                         {"params", m->totalParams()},
+                         {"compressible_params", m->ops().compressibleParams()}});
       if (!o.asJson)
-        std::cout << std::left << std::setw(13) << p.name << std::right << std::setw(15) << withThousands(m->totalParams())
-                  << " parameters  " << p.description << "\n";
+        std::cout << std::left << std::setw(13) << p.name << std::right << std::setw(15)
+                  << withThousands(m->totalParams()) << " parameters  " << p.description << "\n";
     }
     if (o.asJson) printJson({{"presets", presets}});
     return 0;
@@ -330,7 +334,8 @@ int runSynth(const SynthOptions& o) {
   if (o.preset.empty() || o.out.empty()) throw Error("synth: give --preset NAME and --out DIR (or --list)");
   const auto& preset = models::synthPreset(o.preset);
   const std::string arch = io::architectureName(preset.config.arch);
-  if (!o.arch.empty() && o.arch != arch) throw Error("synth: preset '" + o.preset + "' is a " + arch + " model, not " + o.arch);
+  if (!o.arch.empty() && o.arch != arch)
+    throw Error("synth: preset '" + o.preset + "' is a " + arch + " model, not " + o.arch);
   const auto dtype = o.dtype == "fp32" ? at::kFloat : o.dtype == "bf16" ? at::kBFloat16 : at::kHalf;
   StderrProgress progress(!o.asJson);
   const auto start = std::chrono::steady_clock::now();
@@ -338,8 +343,13 @@ int runSynth(const SynthOptions& o) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto bytes = fs::file_size(fs::path(o.out) / "model.safetensors");
   if (o.asJson) {
-    printJson({{"preset", o.preset}, {"architecture", arch}, {"dtype", o.dtype}, {"seed", o.seed}, {"out", o.out},
-               {"weights_bytes", bytes}, {"seconds", seconds}});
+    printJson({{"preset", o.preset},
+               {"architecture", arch},
+               {"dtype", o.dtype},
+               {"seed", o.seed},
+               {"out", o.out},
+               {"weights_bytes", bytes},
+               {"seconds", seconds}});
   } else {
     std::cout << "wrote " << o.out << ": " << preset.description << ", " << o.dtype << ", "
               << withThousands(static_cast<int64_t>(bytes)) << " bytes of weights in " << std::fixed

@@ -361,8 +361,9 @@ void BudgetCurveView::placeLegend() {
     int inside = 0;
     for (const ShownRun& run : m_runs) {
       const double fx = fraction(run.kept, x.lower, x.upper);
-      const double fy = logY && run.metric > 0 && y.lower > 0 ? fraction(std::log(run.metric), std::log(y.lower), std::log(y.upper))
-                                                              : fraction(run.metric, y.lower, y.upper);
+      const double fy = logY && run.metric > 0 && y.lower > 0
+                            ? fraction(std::log(run.metric), std::log(y.lower), std::log(y.upper))
+                            : fraction(run.metric, y.lower, y.upper);
       const bool right = corners[c] & Qt::AlignRight, top = corners[c] & Qt::AlignTop;
       if ((right ? fx > 0.6 : fx < 0.4) && (top ? fy > 0.6 : fy < 0.4)) ++inside;
     }

@@ -354,7 +354,8 @@ void CompareView::fillDiffTable() {
   for (int r = 0; r < runs; ++r) m_diffTable->horizontalHeaderItem(r + 1)->setForeground(runColour(r));
   // The setting names fit their text; the runs share the rest equally, side by side.
   m_diffTable->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
-  for (int r = 0; r < runs; ++r) m_diffTable->horizontalHeader()->setSectionResizeMode(r + 1, QHeaderView::Stretch);
+  for (int r = 0; r < runs; ++r)
+    m_diffTable->horizontalHeader()->setSectionResizeMode(r + 1, QHeaderView::Stretch);
 
   const QColor highlight(255, 193, 7, 70);  // amber, translucent so it reads on light and dark themes
   int shown = 0, differing = 0;
@@ -452,7 +453,8 @@ void CompareView::buildMetrics() {
   for (int r = 0; r < runs; ++r) m_metricsTable->horizontalHeaderItem(r + 1)->setForeground(runColour(r));
   // The setting names fit their text; the runs share the rest equally, side by side.
   m_metricsTable->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
-  for (int r = 0; r < runs; ++r) m_metricsTable->horizontalHeader()->setSectionResizeMode(r + 1, QHeaderView::Stretch);
+  for (int r = 0; r < runs; ++r)
+    m_metricsTable->horizontalHeader()->setSectionResizeMode(r + 1, QHeaderView::Stretch);
   for (int i = 0; i < rows.size(); ++i) m_metricsTable->setItem(i, 0, readOnlyItem(rows[i]));
 
   for (int r = 0; r < runs; ++r) {

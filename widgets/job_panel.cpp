@@ -79,7 +79,8 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   m_tokenizer = new QLineEdit;
   m_tokenizer->setPlaceholderText(tr("found next to the model"));
   modelForm->addRow(tr("Tokenizer"), m_tokenizer);
-  auto dataRow = [&](QLineEdit*& edit, const QString& label, const QString& placeholder, const QString& title) {
+  auto dataRow = [&](QLineEdit*& edit, const QString& label, const QString& placeholder,
+                     const QString& title) {
     edit = new QLineEdit;
     edit->setPlaceholderText(placeholder);
     auto* button = new QToolButton;
@@ -91,7 +92,8 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
     QLineEdit* target = edit;
     connect(button, &QToolButton::clicked, this, [this, target, title] { browseData(target, title); });
   };
-  dataRow(m_calib, tr("&Calibration"), tr("text (decoders) or labelled .tsv (classifiers)"), tr("Calibration data"));
+  dataRow(m_calib, tr("&Calibration"), tr("text (decoders) or labelled .tsv (classifiers)"),
+          tr("Calibration data"));
   dataRow(m_eval, tr("&Evaluation"), tr("text: perplexity; .tsv/.jsonl: accuracy"), tr("Evaluation data"));
   m_calibSamples = spin(1, 100000, 32, tr("Calibration windows (or examples)"));
   modelForm->addRow(tr("Calibration samples"), m_calibSamples);
@@ -112,11 +114,14 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   m_selector->addItem(tr("Sensitivity search (ASVD)"), QStringLiteral("sensitivity"));
   m_selector->addItem(tr("ARS (learned masks)"), QStringLiteral("ars"));
   m_selector->addItem(tr("RankDyna (RankLab's reading)"), QStringLiteral("rankdyna"));
-  m_selector->setItemData(4, tr("Ranks move between layers during one fine-tuning run. The paper's full text was not at hand: "
-                                "this follows ALGORITHMS.md section 3, which says what was assumed."),
-                          Qt::ToolTipRole);
+  m_selector->setItemData(
+      4,
+      tr("Ranks move between layers during one fine-tuning run. The paper's full text was not at hand: "
+         "this follows ALGORITHMS.md section 3, which says what was assumed."),
+      Qt::ToolTipRole);
   methodForm->addRow(tr("&Rank selector"), m_selector);
-  m_keep = dspin(0.01, 1.0, 0.5, 3, 0.05, tr("p: the kept fraction of the compressible parameters (ALGORITHMS.md section 0)"));
+  m_keep = dspin(0.01, 1.0, 0.5, 3, 0.05,
+                 tr("p: the kept fraction of the compressible parameters (ALGORITHMS.md section 0)"));
   m_keepSlider = new QSlider(Qt::Horizontal);
   m_keepSlider->setRange(1, 100);
   m_keepSlider->setValue(50);
@@ -132,7 +137,8 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
 
   m_arsBox = new QGroupBox(tr("ARS"));
   auto* arsForm = new QFormLayout(m_arsBox);
-  m_arsSteps = spin(1, 1000000, 1000, tr("The most mask-training steps (fewer when the budget is met and the loss plateaus)"));
+  m_arsSteps = spin(1, 1000000, 1000,
+                    tr("The most mask-training steps (fewer when the budget is met and the loss plateaus)"));
   m_lambda = dspin(0.0, 1e6, 16.0, 2, 1.0, tr("Budget hinge weight lambda"));
   m_gamma = dspin(0.0, 1e6, 10.0, 2, 1.0, tr("Alignment regulariser weight gamma"));
   m_tau = dspin(0.01, 10.0, 0.4, 2, 0.05, tr("Gumbel-sigmoid temperature tau"));
@@ -161,7 +167,8 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
 
   auto* trainBox = new QGroupBox(tr("Fine-tuning and device"));
   auto* trainForm = new QFormLayout(trainBox);
-  m_finetuneSteps = spin(0, 10000000, 0, tr("Fine-tuning steps after compression (RankDyna: its whole run); 0: none"));
+  m_finetuneSteps =
+      spin(0, 10000000, 0, tr("Fine-tuning steps after compression (RankDyna: its whole run); 0: none"));
   m_learningRate = dspin(1e-7, 1.0, 1e-4, 6, 1e-5, tr("Fine-tuning learning rate"));
   m_batch = spin(1, 4096, 8, tr("Batch size (fine-tuning and ARS)"));
   m_device = new QComboBox;
@@ -295,7 +302,8 @@ void JobPanel::setSpec(const api::JobSpec& s) {
   m_finetuneSteps->setValue(int(s.finetuneSteps));
   m_learningRate->setValue(s.learningRate);
   m_batch->setValue(int(s.batchSize));
-  if (m_device->findText(QString::fromStdString(s.device)) < 0) m_device->addItem(QString::fromStdString(s.device));
+  if (m_device->findText(QString::fromStdString(s.device)) < 0)
+    m_device->addItem(QString::fromStdString(s.device));
   m_device->setCurrentText(QString::fromStdString(s.device));
   m_seed->setValue(int(s.seed));
   updateState();
@@ -330,7 +338,8 @@ void JobPanel::setRunning(bool running) {
   updateState();
 }
 
-void JobPanel::showProgress(const QString& phase, qint64 done, qint64 total, double elapsedSeconds, double etaSeconds) {
+void JobPanel::showProgress(const QString& phase, qint64 done, qint64 total, double elapsedSeconds,
+                            double etaSeconds) {
   if (total > 0) {
     m_progress->setRange(0, 1000);
     m_progress->setValue(int(std::lround(1000.0 * double(done) / double(total))));
@@ -339,7 +348,8 @@ void JobPanel::showProgress(const QString& phase, qint64 done, qint64 total, dou
     m_progress->setRange(0, 0);  // busy indicator
     m_progress->setFormat(phase);
   }
-  m_status->setText(tr("%1 — elapsed %2, this phase %3 left").arg(phase, duration(elapsedSeconds), duration(etaSeconds)));
+  m_status->setText(
+      tr("%1 — elapsed %2, this phase %3 left").arg(phase, duration(elapsedSeconds), duration(etaSeconds)));
 }
 
 void JobPanel::showIdle(const QString& message) { m_status->setText(message); }
@@ -350,7 +360,8 @@ QString JobPanel::problem() const {
   if (selector == QLatin1String("rankdyna")) {
     if (m_decomposition->currentData().toString() != QLatin1String("svd"))
       return tr("RankDyna re-parametrises the weights with a plain SVD: choose SVD.");
-    if (m_finetuneSteps->value() <= 0) return tr("RankDyna compresses during fine-tuning: set fine-tune steps.");
+    if (m_finetuneSteps->value() <= 0)
+      return tr("RankDyna compresses during fine-tuning: set fine-tune steps.");
   }
   return {};
 }
@@ -380,10 +391,11 @@ void JobPanel::updateLedger() {
   const double compressible = double(m_summary.compressibleParams);
   const double total = double(m_summary.totalParams);
   const double kept = p * compressible;
-  m_ledger->setText(tr("%1 ops. Compressible %2 → at most %3; whole model %4 → at most %5 (%6% of it).")
-                        .arg(m_summary.ops.size())
-                        .arg(count(compressible), count(kept), count(total), count(total - compressible + kept))
-                        .arg(QLocale().toString(100.0 * (total - compressible + kept) / total, 'f', 1)));
+  m_ledger->setText(
+      tr("%1 ops. Compressible %2 → at most %3; whole model %4 → at most %5 (%6% of it).")
+          .arg(m_summary.ops.size())
+          .arg(count(compressible), count(kept), count(total), count(total - compressible + kept))
+          .arg(QLocale().toString(100.0 * (total - compressible + kept) / total, 'f', 1)));
 }
 
 void JobPanel::browseModel() {
@@ -395,8 +407,8 @@ void JobPanel::browseModel() {
 }
 
 void JobPanel::browseData(QLineEdit* target, const QString& title) {
-  const QString file = QFileDialog::getOpenFileName(this, title, target->text(),
-                                                    tr("Text or labelled data (*.txt *.tsv *.jsonl);;All files (*)"));
+  const QString file = QFileDialog::getOpenFileName(
+      this, title, target->text(), tr("Text or labelled data (*.txt *.tsv *.jsonl);;All files (*)"));
   if (!file.isEmpty()) target->setText(file);
 }
 

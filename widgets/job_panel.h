@@ -45,7 +45,8 @@ class JobPanel : public QWidget {
   // Job state: while running, Run becomes unavailable and Cancel available; Queue stays available.
   void setRunning(bool running);
   // `etaSeconds` < 0: unknown.
-  void showProgress(const QString& phase, qint64 done, qint64 total, double elapsedSeconds, double etaSeconds);
+  void showProgress(const QString& phase, qint64 done, qint64 total, double elapsedSeconds,
+                    double etaSeconds);
   void showIdle(const QString& message);
 
   // Why Run is disabled (empty when it is enabled).

@@ -1,7 +1,8 @@
 #include "widgets/plot_theme.h"
 
-#include <QPalette>
 #include <qcustomplot.h>
+
+#include <QPalette>
 
 namespace ranklab::widgets {
 
@@ -33,7 +34,8 @@ void applyPlotTheme(QCustomPlot& plot) {
     legend->setBorderPen(QPen(grid));
   }
   for (int i = 0; i < plot.plotLayout()->elementCount(); ++i)
-    if (auto* title = qobject_cast<QCPTextElement*>(plot.plotLayout()->elementAt(i))) title->setTextColor(text);
+    if (auto* title = qobject_cast<QCPTextElement*>(plot.plotLayout()->elementAt(i)))
+      title->setTextColor(text);
   plot.replot(QCustomPlot::rpQueuedReplot);
 }
 

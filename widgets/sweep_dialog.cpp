@@ -85,8 +85,10 @@ SweepDialog::SweepDialog(const api::JobSpec& base, QWidget* parent) : QDialog(pa
   auto* layout = new QVBoxLayout(this);
   auto* intro = new QLabel(
       tr("Every combination below becomes one run of <b>%1</b>, tagged with the sweep's id. Everything else "
-         "(data, fine-tuning, ARS and RankDyna settings, device) comes from the job panel. Decompositions are "
-         "computed once and shared through the cache; running the same sweep again skips the runs it finished.")
+         "(data, fine-tuning, ARS and RankDyna settings, device) comes from the job panel. Decompositions "
+         "are "
+         "computed once and shared through the cache; running the same sweep again skips the runs it "
+         "finished.")
           .arg(QFileInfo(QString::fromStdString(base.model)).fileName().toHtmlEscaped()));
   intro->setWordWrap(true);
   layout->addWidget(intro);
@@ -125,7 +127,8 @@ SweepDialog::SweepDialog(const api::JobSpec& base, QWidget* parent) : QDialog(pa
   form->addRow(tr("S&eeds"), m_seeds);
   form->addRow(tr("Sweep &name"), m_name);
   layout->addLayout(form);
-  for (QLineEdit* e : {m_budgets, m_seeds, m_name}) connect(e, &QLineEdit::textChanged, this, &SweepDialog::updateSummary);
+  for (QLineEdit* e : {m_budgets, m_seeds, m_name})
+    connect(e, &QLineEdit::textChanged, this, &SweepDialog::updateSummary);
 
   m_summary = new QLabel;
   m_summary->setObjectName(QStringLiteral("summary"));
@@ -183,12 +186,16 @@ QString SweepDialog::problem() const {
   if (selectors.contains(QStringLiteral("rankdyna"))) {
     if (decompositions != QStringList{QStringLiteral("svd")})
       return tr("RankDyna re-parametrises ops by their plain SVD: tick only SVD, or untick RankDyna.");
-    if (m_base.finetuneSteps <= 0) return tr("RankDyna compresses while fine-tuning: set fine-tuning steps in the job panel.");
+    if (m_base.finetuneSteps <= 0)
+      return tr("RankDyna compresses while fine-tuning: set fine-tuning steps in the job panel.");
   }
   const bool needsCalibration = decompositions != QStringList{QStringLiteral("svd")} ||
-                                selectors.contains(QStringLiteral("ars")) || selectors.contains(QStringLiteral("sensitivity"));
+                                selectors.contains(QStringLiteral("ars")) ||
+                                selectors.contains(QStringLiteral("sensitivity"));
   if (needsCalibration && m_base.calib.empty())
-    return tr("Weighted decompositions, ARS and the sensitivity search need calibration data: set it in the job panel.");
+    return tr(
+        "Weighted decompositions, ARS and the sensitivity search need calibration data: set it in the job "
+        "panel.");
   return {};
 }
 

@@ -48,8 +48,8 @@ class SweepDialog : public QDialog {
 
   // For tests and for presetting: the fields as the user would type or tick them.
   void setChecked(const QString& name, bool checked);  // a decomposition or selector name
-  void setBudgetsText(const QString& text);             // "0.3, 0.5 0.7"
-  void setSeedsText(const QString& text);               // "0 1 2" or a range "0-4"
+  void setBudgetsText(const QString& text);            // "0.3, 0.5 0.7"
+  void setSeedsText(const QString& text);              // "0 1 2" or a range "0-4"
   void setSweepName(const QString& text);
 
  private:

@@ -32,48 +32,49 @@ struct JobSpec {
   // (SVD-LLM's sequential mode; only where the ranks are known up front, uniform and manual).
   bool propagateCompressed = false;
   // ars (ALGORITHMS.md section 2): hypernetwork masks trained on the calibration data, batch batchSize.
-  int64_t arsSteps = 1000;      // the most steps (fewer when the budget is met and the loss plateaus)
-  double arsLambda = 16.0;      // budget hinge weight
-  double arsGamma = 10.0;       // alignment regulariser weight
-  std::string arsAlignNorm = "energy";  // alignment's spectrum scale: energy (2-norm, ALGORITHMS.md) | max (largest value)
-  double arsTau = 0.4;          // Gumbel-sigmoid temperature
-  double arsBias = 3.0;         // logit bias b
+  int64_t arsSteps = 1000;  // the most steps (fewer when the budget is met and the loss plateaus)
+  double arsLambda = 16.0;  // budget hinge weight
+  double arsGamma = 10.0;   // alignment regulariser weight
+  std::string arsAlignNorm =
+      "energy";          // alignment's spectrum scale: energy (2-norm, ALGORITHMS.md) | max (largest value)
+  double arsTau = 0.4;   // Gumbel-sigmoid temperature
+  double arsBias = 3.0;  // logit bias b
   double arsLearningRate = 1e-3;
   bool arsEarlyStop = true;
-  int64_t logEvery = 10;        // ARS: a series point set and a mask frame every logEvery steps
+  int64_t logEvery = 10;  // ARS: a series point set and a mask frame every logEvery steps
   // rankdyna (ALGORITHMS.md section 3, RankLab's reading): compresses during the finetuneSteps run of
   // a plain-SVD re-parametrised model.
-  int64_t warmupSteps = -1;     // t_i at full rank; -1: 10% of the steps
-  int64_t finalSteps = -1;      // t_f at the final budget, masks frozen; -1: 20% of the steps
-  int64_t reallocEvery = 10;    // delta_t
+  int64_t warmupSteps = -1;           // t_i at full rank; -1: 10% of the steps
+  int64_t finalSteps = -1;            // t_f at the final budget, masks frozen; -1: 20% of the steps
+  int64_t reallocEvery = 10;          // delta_t
   double beta1 = 0.85, beta2 = 0.85;  // score smoothing
-  double orthReg = 0.1;         // orthogonality regulariser weight
+  double orthReg = 0.1;               // orthogonality regulariser weight
 
   // Data. Calibration: text for causal LMs, a labelled set for classifiers.
   std::string calib;
   int64_t calibSamples = 32;
-  int64_t calibLength = 0;  // tokens per window; 0 = min(context, 512)
-  std::string evalText;     // perplexity (eval's protocol)
-  std::string evalLabelled; // accuracy
+  int64_t calibLength = 0;   // tokens per window; 0 = min(context, 512)
+  std::string evalText;      // perplexity (eval's protocol)
+  std::string evalLabelled;  // accuracy
   std::string separator = "<|endoftext|>";
   bool truncate = false;
   int64_t evalContext = 0;
-  int64_t evalStride = 0;   // > 0: sliding windows advancing this many tokens (Hugging Face's protocol)
+  int64_t evalStride = 0;  // > 0: sliding windows advancing this many tokens (Hugging Face's protocol)
   int64_t maxEvalDocuments = 0;
 
   // Fine-tuning after compression.
-  std::string train;        // defaults to calib
+  std::string train;  // defaults to calib
   int64_t finetuneSteps = 0;
   double learningRate = 1e-4;
-  int64_t batchSize = 8;    // fine-tuning and ARS batches
+  int64_t batchSize = 8;  // fine-tuning and ARS batches
   uint64_t seed = 0;
 
   // Outputs.
-  std::string db;                        // run database; empty = the default (RunStore::defaultPath)
-  bool store = true;                     // false: run without recording (benchmarks)
+  std::string db;     // run database; empty = the default (RunStore::defaultPath)
+  bool store = true;  // false: run without recording (benchmarks)
   std::string exportDir;
   std::string exportFormat = "factorized";  // factorized | dense
-  std::string cacheDir;                  // decomposition cache; empty = the default
+  std::string cacheDir;                     // decomposition cache; empty = the default
   bool useCache = true;
 
   // Labels.

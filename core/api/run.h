@@ -14,25 +14,25 @@ namespace ranklab::api {
 // Run status: "running" while a job writes it, then exactly one of "succeeded" or "failed". A
 // cancelled job deletes its run; a run whose process was killed stays "running" (sweeps re-run it).
 struct RunRecord {
-  int64_t id = 0;            // store-local id (changes when merged into another database)
-  std::string uuid;          // globally unique, kept across merges
-  std::string status;        // running | succeeded | failed
-  std::string name;          // short human label, e.g. "svd+uniform p=0.50"
-  std::string createdAt;     // ISO 8601 UTC, "2026-11-27T21:04:05Z"
-  std::string finishedAt;    // empty while running
-  double seconds = 0.0;      // wall time of the job
+  int64_t id = 0;          // store-local id (changes when merged into another database)
+  std::string uuid;        // globally unique, kept across merges
+  std::string status;      // running | succeeded | failed
+  std::string name;        // short human label, e.g. "svd+uniform p=0.50"
+  std::string createdAt;   // ISO 8601 UTC, "2026-11-27T21:04:05Z"
+  std::string finishedAt;  // empty while running
+  double seconds = 0.0;    // wall time of the job
   // Reproducibility capsule.
   std::string modelPath;
-  std::string modelHash;     // SHA-256 of the model's files (hex)
-  std::string architecture;  // gpt2 | llama | bert
-  std::string decomposition; // svd | fwsvd | iwsvd | asvd | whiten
-  std::string selector;      // uniform | energy | manual | sensitivity | ars | rankdyna
-  double keepTarget = 0.0;   // requested p
-  double keptFraction = 0.0; // achieved p (ALGORITHMS.md section 0)
+  std::string modelHash;      // SHA-256 of the model's files (hex)
+  std::string architecture;   // gpt2 | llama | bert
+  std::string decomposition;  // svd | fwsvd | iwsvd | asvd | whiten
+  std::string selector;       // uniform | energy | manual | sensitivity | ars | rankdyna
+  double keepTarget = 0.0;    // requested p
+  double keptFraction = 0.0;  // achieved p (ALGORITHMS.md section 0)
   int64_t compressibleBefore = 0, compressibleAfter = 0;  // T_total, T(k)
   int64_t totalBefore = 0, totalAfter = 0;                // whole-model parameters
-  std::string calibPath, calibHash;  // calibration data and its SHA-256
-  std::string evalPath, evalHash;    // evaluation data and its SHA-256
+  std::string calibPath, calibHash;                       // calibration data and its SHA-256
+  std::string evalPath, evalHash;                         // evaluation data and its SHA-256
   int64_t seed = 0;
   std::string configJson;    // the full job spec as JSON
   std::string versionsJson;  // {"ranklab": ..., "torch": ..., "sqlite": ...}
@@ -43,21 +43,21 @@ struct RunRecord {
   std::string notes;
   std::vector<std::string> tags;
   // Headline metrics (NaN when not measured): perplexity or accuracy, before and after.
-  std::string metric;        // "perplexity" | "accuracy"
+  std::string metric;  // "perplexity" | "accuracy"
   double metricBefore = 0.0, metricAfter = 0.0;
 };
 
 // One op's outcome in a run.
 struct OpResult {
-  int64_t index = 0;         // position in the model's op order
-  std::string name;          // "layers.3.attn.q"
+  int64_t index = 0;  // position in the model's op order
+  std::string name;   // "layers.3.attn.q"
   int layer = 0;
-  std::string kind;          // q k v o gate up down
+  std::string kind;  // q k v o gate up down
   int64_t inFeatures = 0, outFeatures = 0;
-  int64_t rank = 0;          // chosen rank k
-  int64_t fullRank = 0;      // min(M, N)
-  bool factorized = false;   // false: kept dense (full rank or dense-if-cheaper)
-  double energyKept = 1.0;   // sum_{i<k} s_i^2 / sum s_i^2 of the decomposed matrix
+  int64_t rank = 0;                  // chosen rank k
+  int64_t fullRank = 0;              // min(M, N)
+  bool factorized = false;           // false: kept dense (full rank or dense-if-cheaper)
+  double energyKept = 1.0;           // sum_{i<k} s_i^2 / sum s_i^2 of the decomposed matrix
   std::vector<float> spectrum;       // singular values of the matrix decomposed (weighted), descending
   std::vector<float> plainSpectrum;  // singular values of W itself (equal to spectrum for plain SVD)
 };
@@ -92,15 +92,15 @@ struct MaskFrame {
   std::vector<std::vector<uint8_t>> bits;
 };
 
-// One evaluation: `stage` "before" (uncompressed), "compressed" (compressed, before fine-tuning; only when the job
-// fine-tunes) or "after" (the final model); metric "perplexity" | "accuracy".
+// One evaluation: `stage` "before" (uncompressed), "compressed" (compressed, before fine-tuning; only when
+// the job fine-tunes) or "after" (the final model); metric "perplexity" | "accuracy".
 struct EvalPoint {
   std::string stage;
-  std::string dataset;       // file evaluated
+  std::string dataset;  // file evaluated
   std::string metric;
   double keptFraction = 1.0;
   double value = 0.0;
-  int64_t count = 0;         // tokens or examples counted
+  int64_t count = 0;  // tokens or examples counted
 };
 
 // ASVD-style sensitivity table: calibration perplexity with only op `op` truncated to `ratio`.

@@ -10,11 +10,11 @@ namespace ranklab::api {
 
 // One compressible linear op, y = x W (+ b), W of shape inFeatures (M) x outFeatures (N).
 struct OpInfo {
-  std::string name;        // stable name, e.g. "layers.3.attn.q"
-  int layer = 0;           // transformer block index
-  std::string kind;        // "q", "k", "v", "o", "gate", "up", "down"
-  int64_t inFeatures = 0;  // M
-  int64_t outFeatures = 0; // N
+  std::string name;         // stable name, e.g. "layers.3.attn.q"
+  int layer = 0;            // transformer block index
+  std::string kind;         // "q", "k", "v", "o", "gate", "up", "down"
+  int64_t inFeatures = 0;   // M
+  int64_t outFeatures = 0;  // N
   bool hasBias = false;
   int64_t params() const { return inFeatures * outFeatures; }
 };
@@ -38,9 +38,9 @@ struct ModelSummary {
 // Perplexity over a text: exp(meanNll) over `tokens` predicted tokens.
 struct PerplexityResult {
   int64_t documents = 0;
-  int64_t tokens = 0;     // predicted tokens counted
-  int64_t bytes = 0;      // UTF-8 bytes of the evaluated documents
-  double meanNll = 0.0;   // nats per predicted token
+  int64_t tokens = 0;    // predicted tokens counted
+  int64_t bytes = 0;     // UTF-8 bytes of the evaluated documents
+  double meanNll = 0.0;  // nats per predicted token
   double perplexity = 0.0;
   double bitsPerByte = 0.0;
 };

@@ -26,7 +26,8 @@ double seconds(std::chrono::steady_clock::time_point since) {
 // the model back as it was, whatever way the loop is left.
 class GatedModel {
  public:
-  GatedModel(models::LanguageModel& model, const std::vector<lowrank::OpDecomposition>& decs) : m_model(model) {
+  GatedModel(models::LanguageModel& model, const std::vector<lowrank::OpDecomposition>& decs)
+      : m_model(model) {
     for (auto& p : model.parameters()) {
       m_flags.push_back(p.requires_grad());
       p.requires_grad_(false);
@@ -78,15 +79,18 @@ double logistic(double x) { return 1.0 / (1.0 + std::exp(-std::clamp(x, -700.0, 
 }  // namespace
 
 void validate(const ArsOptions& o) {
-  if (!(o.keep > 0.0 && o.keep <= 1.0)) throw Error("ARS: the budget p must lie in (0, 1], got " + std::to_string(o.keep));
+  if (!(o.keep > 0.0 && o.keep <= 1.0))
+    throw Error("ARS: the budget p must lie in (0, 1], got " + std::to_string(o.keep));
   if (o.steps <= 0) throw Error("ARS: --ars-steps must be positive");
-  if (!(o.lambda >= 0.0) || !std::isfinite(o.lambda)) throw Error("ARS: --lambda must be a finite number >= 0");
+  if (!(o.lambda >= 0.0) || !std::isfinite(o.lambda))
+    throw Error("ARS: --lambda must be a finite number >= 0");
   if (!(o.gamma >= 0.0) || !std::isfinite(o.gamma)) throw Error("ARS: --gamma must be a finite number >= 0");
   if (!(o.tau > 0.0) || !std::isfinite(o.tau)) throw Error("ARS: --tau must be positive");
   if (o.alignNorm != "max" && o.alignNorm != "energy")
     throw Error("ARS: --align-norm '" + o.alignNorm + "': expected max or energy");
   if (!std::isfinite(o.bias)) throw Error("ARS: the logit bias b must be finite");
-  if (!(o.learningRate > 0.0) || !std::isfinite(o.learningRate)) throw Error("ARS: the learning rate must be positive");
+  if (!(o.learningRate > 0.0) || !std::isfinite(o.learningRate))
+    throw Error("ARS: the learning rate must be positive");
   if (o.batchSize <= 0) throw Error("ARS: the batch size must be positive");
   if (o.logEvery <= 0) throw Error("ARS: --log-every must be positive");
   if (o.plateauWindow <= 0) throw Error("ARS: the plateau window must be positive");
@@ -96,7 +100,8 @@ void validate(const ArsOptions& o) {
 HyperNetworkImpl::HyperNetworkImpl(const std::vector<int64_t>& maskSizes, uint64_t seed) {
   if (maskSizes.empty()) throw Error("ARS hypernetwork: the model has no compressible ops");
   const auto l = static_cast<int64_t>(maskSizes.size());
-  m_gru = register_module("gru", torch::nn::GRU(torch::nn::GRUOptions(kInput, kHidden).batch_first(true).bidirectional(true)));
+  m_gru = register_module(
+      "gru", torch::nn::GRU(torch::nn::GRUOptions(kInput, kHidden).batch_first(true).bidirectional(true)));
   m_norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({2 * kHidden})));
   m_heads = register_module("heads", torch::nn::ModuleList());
   for (int64_t k : maskSizes) {
@@ -171,10 +176,11 @@ std::vector<uint8_t> packBits(const at::Tensor& mask) {
   return bits;
 }
 
-ReadOff readOff(const std::vector<api::OpInfo>& ops, const std::vector<std::vector<float>>& scores, double keep,
-                double tau) {
-  if (scores.size() != ops.size()) throw Error("ARS read-off: " + std::to_string(scores.size()) + " masks for " +
-                                               std::to_string(ops.size()) + " ops");
+ReadOff readOff(const std::vector<api::OpInfo>& ops, const std::vector<std::vector<float>>& scores,
+                double keep, double tau) {
+  if (scores.size() != ops.size())
+    throw Error("ARS read-off: " + std::to_string(scores.size()) + " masks for " +
+                std::to_string(ops.size()) + " ops");
   std::vector<std::vector<float>> sorted = scores;
   for (size_t i = 0; i < sorted.size(); ++i) {
     if (static_cast<int64_t>(sorted[i].size()) > select::fullRank(ops[i]))
@@ -206,8 +212,10 @@ ReadOff readOff(const std::vector<api::OpInfo>& ops, const std::vector<std::vect
     size_t lo = 0, hi = candidates.size() - 1;  // candidates.back() always fits
     while (lo < hi) {
       const size_t mid = (lo + hi) / 2;
-      if (select::ledger(ops, countsAbove(candidates[mid])).keptFraction <= keep) hi = mid;
-      else lo = mid + 1;
+      if (select::ledger(ops, countsAbove(candidates[mid])).keptFraction <= keep)
+        hi = mid;
+      else
+        lo = mid + 1;
     }
     r.threshold = candidates[lo];
     ranks = countsAbove(r.threshold);
@@ -215,19 +223,22 @@ ReadOff readOff(const std::vector<api::OpInfo>& ops, const std::vector<std::vect
   // The leftover budget to the next-most-probable ranks.
   r.ranks = select::fillBudget(ops, ranks, keep, [&](size_t i, int64_t k) {
     const auto& v = sorted[i];
-    return k < static_cast<int64_t>(v.size()) ? std::max(logistic(v[static_cast<size_t>(k)] / tau), 1e-300) : 0.0;
+    return k < static_cast<int64_t>(v.size()) ? std::max(logistic(v[static_cast<size_t>(k)] / tau), 1e-300)
+                                              : 0.0;
   });
   for (size_t i = 0; i < ranks.size(); ++i) r.filled += r.ranks[i] - ranks[i];
   return r;
 }
 
 ArsResult trainArs(models::LanguageModel& model, const std::vector<lowrank::OpDecomposition>& decs,
-                   const std::vector<lowrank::CalibrationSample>& samples, const ArsOptions& o, ProgressSink* progress,
-                   const CancelToken* cancel, const std::function<void(const ArsLog&)>& onLog) {
+                   const std::vector<lowrank::CalibrationSample>& samples, const ArsOptions& o,
+                   ProgressSink* progress, const CancelToken* cancel,
+                   const std::function<void(const ArsLog&)>& onLog) {
   validate(o);
   const auto infos = model.ops().infos();
   if (decs.size() != infos.size())
-    throw Error("ARS: " + std::to_string(decs.size()) + " decompositions for " + std::to_string(infos.size()) + " ops");
+    throw Error("ARS: " + std::to_string(decs.size()) + " decompositions for " +
+                std::to_string(infos.size()) + " ops");
   if (samples.empty()) throw Error("ARS: no calibration samples");
   std::vector<int64_t> sizes;
   for (size_t i = 0; i < infos.size(); ++i) {
@@ -287,7 +298,8 @@ ArsResult trainArs(models::LanguageModel& model, const std::vector<lowrank::OpDe
 
     auto logits = hn->forward();
     logitsAll = torch::cat(logits);
-    const at::Tensor noise = gumbelNoise({totalPositions}, splitmix(o.seed ^ splitmix(static_cast<uint64_t>(step) + 1)), device);
+    const at::Tensor noise =
+        gumbelNoise({totalPositions}, splitmix(o.seed ^ splitmix(static_cast<uint64_t>(step) + 1)), device);
     const at::Tensor maskAll = straightThroughMask(logitsAll, noise, o.tau, o.bias);
     at::Tensor align = torch::zeros({}, maskAll.options());
     int64_t offset = 0;
@@ -309,7 +321,8 @@ ArsResult trainArs(models::LanguageModel& model, const std::vector<lowrank::OpDe
 
     const double taskValue = task.item<double>();
     if (!std::isfinite(taskValue))
-      throw Error("ARS: the task loss became " + std::to_string(taskValue) + " at step " + std::to_string(step + 1) +
+      throw Error("ARS: the task loss became " + std::to_string(taskValue) + " at step " +
+                  std::to_string(step + 1) +
                   " (the model or the calibration data produce non-finite values)");
     losses.push_back(taskValue);
     intervalLoss += taskValue;
@@ -321,7 +334,8 @@ ArsResult trainArs(models::LanguageModel& model, const std::vector<lowrank::OpDe
     if (o.earlyStop && result.steps % o.plateauWindow == 0 && result.steps >= 2 * o.plateauWindow) {
       const double last = windowMean(losses.size());
       const double prev = windowMean(losses.size() - static_cast<size_t>(o.plateauWindow));
-      if (noiseFreeBudget(logitsAll) <= o.keep && std::abs(last - prev) <= o.plateauTolerance * std::abs(prev)) {
+      if (noiseFreeBudget(logitsAll) <= o.keep &&
+          std::abs(last - prev) <= o.plateauTolerance * std::abs(prev)) {
         stop = true;
         result.stoppedBecause = "plateau";
       }

@@ -38,22 +38,22 @@
 namespace ranklab::ars {
 
 struct ArsOptions {
-  double keep = 0.5;          // p: the kept fraction of compressible parameters
-  int64_t steps = 1000;       // the most training steps
-  double lambda = 16.0;       // budget hinge weight
-  double gamma = 10.0;        // alignment regulariser weight
+  double keep = 0.5;     // p: the kept fraction of compressible parameters
+  int64_t steps = 1000;  // the most training steps
+  double lambda = 16.0;  // budget hinge weight
+  double gamma = 10.0;   // alignment regulariser weight
   // How each op's singular values are scaled inside the alignment term. "energy" (the default)
   // divides by the 2-norm, so a hole in the mask costs its share of the op's energy; "max" divides by
   // the largest value, as ALGORITHMS.md section 2 once said. With "max" the term holds ops with a flat
   // spectrum far more firmly than ops with a dominant first singular value, and on gpt-mini ARS then
   // cuts the MLP's up-projection to a tenth and loses to equal ranks (README, "ARS").
   std::string alignNorm = "energy";
-  double tau = 0.4;           // Gumbel-sigmoid temperature
-  double bias = 3.0;          // b: added to the logits (starts near full rank)
-  double learningRate = 1e-3; // Adam, constant
-  int64_t batchSize = 8;      // calibration samples per step (drawn without replacement, seeded per step)
-  int64_t logEvery = 10;      // a series point set and a mask frame every logEvery steps (and at the end)
-  uint64_t seed = 0;          // hypernetwork initialisation, its input z, the noise and the batches
+  double tau = 0.4;            // Gumbel-sigmoid temperature
+  double bias = 3.0;           // b: added to the logits (starts near full rank)
+  double learningRate = 1e-3;  // Adam, constant
+  int64_t batchSize = 8;       // calibration samples per step (drawn without replacement, seeded per step)
+  int64_t logEvery = 10;       // a series point set and a mask frame every logEvery steps (and at the end)
+  uint64_t seed = 0;           // hypernetwork initialisation, its input z, the noise and the batches
   int64_t padId = 0;
   // Stop before `steps` once the read-off mask is within the budget and the task loss has plateaued:
   // the mean task loss of the last `plateauWindow` steps differs from the window before it by less
@@ -107,8 +107,8 @@ struct ReadOff {
 };
 // `scores[l]` = o_l + b per mask position; ranks count the positions above the threshold (so they
 // are the top-k triplets by construction, whatever positions the mask had on). Never over keep.
-ReadOff readOff(const std::vector<api::OpInfo>& ops, const std::vector<std::vector<float>>& scores, double keep,
-                double tau);
+ReadOff readOff(const std::vector<api::OpInfo>& ops, const std::vector<std::vector<float>>& scores,
+                double keep, double tau);
 
 // What one logged step reports (also written to the run store by the job).
 struct ArsLog {
@@ -118,12 +118,12 @@ struct ArsLog {
 
 struct ArsResult {
   ReadOff readOff;
-  int64_t steps = 0;               // training steps run
-  std::string stoppedBecause;      // "steps" | "plateau"
-  double finalTaskLoss = 0.0;      // mean task loss of the last plateau window
-  double finalBudget = 0.0;        // T(noise-free mask) / T_total at the end (uncapped ledger, as trained)
-  double trainingSeconds = 0.0;    // the training loop, logging included
-  double loggingSeconds = 0.0;     // time spent in onLog (the store writes)
+  int64_t steps = 0;             // training steps run
+  std::string stoppedBecause;    // "steps" | "plateau"
+  double finalTaskLoss = 0.0;    // mean task loss of the last plateau window
+  double finalBudget = 0.0;      // T(noise-free mask) / T_total at the end (uncapped ledger, as trained)
+  double trainingSeconds = 0.0;  // the training loop, logging included
+  double loggingSeconds = 0.0;   // time spent in onLog (the store writes)
   int64_t frames = 0;
 };
 

@@ -24,8 +24,10 @@ void tuneAllocator() {
 void fitAllocatorToModel(int64_t weightBytes) {
 #if defined(__GLIBC__)
   if (!g_tuned) return;
-  const double share = std::clamp(static_cast<double>(weightBytes) / static_cast<double>(int64_t{512} << 20), 0.0, 1.0);
-  const auto pad = static_cast<int64_t>(static_cast<double>(kMaxPad) - share * static_cast<double>(kMaxPad - kMinPad));
+  const double share =
+      std::clamp(static_cast<double>(weightBytes) / static_cast<double>(int64_t{512} << 20), 0.0, 1.0);
+  const auto pad =
+      static_cast<int64_t>(static_cast<double>(kMaxPad) - share * static_cast<double>(kMaxPad - kMinPad));
   mallopt(M_TOP_PAD, static_cast<int>(pad));
 #else
   (void)weightBytes;

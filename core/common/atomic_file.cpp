@@ -25,7 +25,7 @@ AtomicFileWriter::AtomicFileWriter(const std::filesystem::path& file) : m_file(f
   if (m_fd < 0) {
     const int err = errno;
     throw Error(errorIn("writing " + m_file.string(), std::string("cannot create temporary file: ") +
-                                                           std::generic_category().message(err)));
+                                                          std::generic_category().message(err)));
   }
   m_buffer.reserve(kWriteBufferBytes);
 }

@@ -1,6 +1,6 @@
 // AtomicFileWriter: writes a file so that readers only ever see the old file or the complete new one.
-// Used by every writer in RankLab (safetensors, GGUF, config.json, tokenizer files). Torch-free. Not thread-safe;
-// one writer per file. Throws ranklab::Error naming the file (e.g. on a full disk).
+// Used by every writer in RankLab (safetensors, GGUF, config.json, tokenizer files). Torch-free. Not
+// thread-safe; one writer per file. Throws ranklab::Error naming the file (e.g. on a full disk).
 #pragma once
 
 #include <cstdint>

@@ -8,7 +8,6 @@
 #include <torch/version.h>
 
 #include <cmath>
-
 #include <tuple>
 #include <vector>
 
@@ -28,8 +27,9 @@ inline std::tuple<at::Tensor, at::Tensor, at::Tensor> svd(const at::Tensor& a) {
 inline at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                             const at::Tensor& additiveMask) {
 #if RANKLAB_TORCH_AT_LEAST(2, 0)
-  return at::scaled_dot_product_attention(q, k, v, additiveMask.defined() ? c10::optional<at::Tensor>(additiveMask)
-                                                                          : c10::optional<at::Tensor>());
+  return at::scaled_dot_product_attention(
+      q, k, v,
+      additiveMask.defined() ? c10::optional<at::Tensor>(additiveMask) : c10::optional<at::Tensor>());
 #else
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   auto block = [&](const at::Tensor& qs, const at::Tensor& mask) {
@@ -46,7 +46,8 @@ inline at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::
   for (int64_t r = 0; r < tq; r += rows) {
     const int64_t n = std::min(rows, tq - r);
     at::Tensor mask;
-    if (additiveMask.defined()) mask = additiveMask.size(-2) == 1 ? additiveMask : additiveMask.narrow(-2, r, n);
+    if (additiveMask.defined())
+      mask = additiveMask.size(-2) == 1 ? additiveMask : additiveMask.narrow(-2, r, n);
     parts.push_back(block(q.narrow(-2, r, n), mask));
   }
   return at::cat(parts, -2);

@@ -10,7 +10,8 @@ namespace ranklab {
 bool cudaAvailable() { return torch::cuda::is_available(); }
 
 c10::Device parseDevice(const std::string& spec) {
-  if (spec.empty() || spec == "auto") return cudaAvailable() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  if (spec.empty() || spec == "auto")
+    return cudaAvailable() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
   if (spec == "cpu") return c10::Device(c10::kCPU);
   if (spec.rfind("cuda", 0) == 0) {
     int index = 0;
@@ -25,7 +26,8 @@ c10::Device parseDevice(const std::string& spec) {
       }
     }
     if (!cudaAvailable())
-      throw Error("device '" + spec + "': this LibTorch build or machine has no CUDA device; use --device cpu or auto");
+      throw Error("device '" + spec +
+                  "': this LibTorch build or machine has no CUDA device; use --device cpu or auto");
     const int count = static_cast<int>(torch::cuda::device_count());
     if (index >= count)
       throw Error("device '" + spec + "': only " + std::to_string(count) + " CUDA device(s) present");
@@ -39,7 +41,8 @@ std::string deviceName(const c10::Device& device) { return device.str(); }
 std::vector<std::string> availableDevices() {
   std::vector<std::string> devices{"auto", "cpu"};
   if (cudaAvailable())
-    for (int64_t i = 0; i < static_cast<int64_t>(torch::cuda::device_count()); ++i) devices.push_back("cuda:" + std::to_string(i));
+    for (int64_t i = 0; i < static_cast<int64_t>(torch::cuda::device_count()); ++i)
+      devices.push_back("cuda:" + std::to_string(i));
   return devices;
 }
 

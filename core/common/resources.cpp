@@ -1,6 +1,5 @@
 #include "common/resources.h"
 
-
 #include <cstdlib>
 #include <vector>
 

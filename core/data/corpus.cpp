@@ -44,14 +44,17 @@ int64_t parseLabel(const std::string& raw, const std::vector<std::string>& names
   std::string known;
   for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
   throw Error(where + ": label '" + raw + "' is not " +
-              (names.empty() ? std::string("a non-negative integer") : "one of the model's labels (" + known + ") or their index"));
+              (names.empty() ? std::string("a non-negative integer")
+                             : "one of the model's labels (" + known + ") or their index"));
 }
 
 }  // namespace
 
 std::string readTextFile(const fs::path& file) {
   std::ifstream f(file, std::ios::binary);
-  if (!f) throw Error(file.string() + ": cannot open (" + (fs::exists(file) ? "permission denied?" : "no such file") + ")");
+  if (!f)
+    throw Error(file.string() + ": cannot open (" +
+                (fs::exists(file) ? "permission denied?" : "no such file") + ")");
   std::ostringstream ss;
   ss << f.rdbuf();
   if (f.bad()) throw Error(file.string() + ": read error");
@@ -153,13 +156,15 @@ std::vector<std::string> labelNames(const fs::path& labelsFile, const fs::path& 
   std::vector<std::string> names;
   if (!file.empty()) {
     for (const auto& line : splitDocuments(readTextFile(file), "\n")) names.push_back(line);
-    if (names.size() < 2) throw Error(file.string() + ": a label file needs at least two lines, one label per line");
+    if (names.size() < 2)
+      throw Error(file.string() + ": a label file needs at least two lines, one label per line");
     return names;
   }
   // No label file: integers 0 .. the largest seen, or the distinct names in sorted order.
   const auto raw = readRaw(dataFile);
   const bool integers = std::all_of(raw.begin(), raw.end(), [](const RawExample& ex) {
-    return !ex.label.empty() && std::all_of(ex.label.begin(), ex.label.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !ex.label.empty() &&
+           std::all_of(ex.label.begin(), ex.label.end(), [](char c) { return c >= '0' && c <= '9'; });
   });
   if (integers) {
     int64_t most = -1;
@@ -170,7 +175,9 @@ std::vector<std::string> labelNames(const fs::path& labelsFile, const fs::path& 
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
   }
-  if (names.size() < 2) throw Error(dataFile.string() + ": fewer than two labels; give the label names (labels.txt next to the data)");
+  if (names.size() < 2)
+    throw Error(dataFile.string() +
+                ": fewer than two labels; give the label names (labels.txt next to the data)");
   return names;
 }
 

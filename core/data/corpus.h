@@ -28,11 +28,13 @@ struct LabelledExample {
 //    field is "label" is a header.
 // Label names map through `labelNames` (index = id) when given; integer labels must lie in
 // [0, labelNames.size()) when labelNames is non-empty. Errors name the file and the line.
-std::vector<LabelledExample> readLabelled(const std::filesystem::path& file, const std::vector<std::string>& labelNames);
+std::vector<LabelledExample> readLabelled(const std::filesystem::path& file,
+                                          const std::vector<std::string>& labelNames);
 
 // The label names of a labelled set: `labelsFile` (one per line) when given, else labels.txt next to
 // `dataFile`, else the integers 0 .. the largest label seen when every label is an integer, else the
 // distinct label names in sorted order. Throws ranklab::Error naming the file when there are fewer than two.
-std::vector<std::string> labelNames(const std::filesystem::path& labelsFile, const std::filesystem::path& dataFile);
+std::vector<std::string> labelNames(const std::filesystem::path& labelsFile,
+                                    const std::filesystem::path& dataFile);
 
 }  // namespace ranklab::data

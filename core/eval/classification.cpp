@@ -24,13 +24,15 @@ std::vector<int64_t> encodeExample(const tokenize::Tokenizer& tokenizer, const d
   }
   for (auto id : ids)
     if (id < 0 || id >= vocab)
-      throw Error("token id " + std::to_string(id) + " is outside the model's vocabulary of " + std::to_string(vocab));
+      throw Error("token id " + std::to_string(id) + " is outside the model's vocabulary of " +
+                  std::to_string(vocab));
   return ids;
 }
 
 api::AccuracyResult accuracy(models::LanguageModel& model, const tokenize::Tokenizer& tokenizer,
-                             const std::vector<data::LabelledExample>& examples, const ClassificationOptions& options,
-                             ProgressSink* progress, const CancelToken* cancel) {
+                             const std::vector<data::LabelledExample>& examples,
+                             const ClassificationOptions& options, ProgressSink* progress,
+                             const CancelToken* cancel) {
   if (!model.hasClassifier()) throw Error("accuracy needs a model with a sequence-classification head");
   const auto& c = model.config();
   const int64_t maxLen = options.maxLength > 0 ? std::min(options.maxLength, c.maxPositions) : c.maxPositions;
@@ -47,8 +49,8 @@ api::AccuracyResult accuracy(models::LanguageModel& model, const tokenize::Token
     for (size_t b = 0; b < n; ++b) {
       const auto& ex = examples[i + b];
       if (ex.label < 0 || ex.label >= c.numLabels)
-        throw Error("example " + std::to_string(i + b + 1) + ": label " + std::to_string(ex.label) + " is outside the model's " +
-                    std::to_string(c.numLabels) + " labels");
+        throw Error("example " + std::to_string(i + b + 1) + ": label " + std::to_string(ex.label) +
+                    " is outside the model's " + std::to_string(c.numLabels) + " labels");
       std::vector<int64_t> ids;
       try {
         ids = encodeExample(tokenizer, ex, maxLen, c.vocabSize);
@@ -71,7 +73,8 @@ api::AccuracyResult accuracy(models::LanguageModel& model, const tokenize::Token
     result.examples += static_cast<int64_t>(n);
     if (progress) progress->progress("accuracy", result.examples, static_cast<long long>(examples.size()));
   }
-  result.accuracy = result.examples ? static_cast<double>(result.correct) / static_cast<double>(result.examples) : 0.0;
+  result.accuracy =
+      result.examples ? static_cast<double>(result.correct) / static_cast<double>(result.examples) : 0.0;
   return result;
 }
 

@@ -30,7 +30,8 @@ api::AccuracyResult accuracy(models::LanguageModel& model, const tokenize::Token
                              const CancelToken* cancel = nullptr);
 
 api::AccuracyResult accuracyOfFile(models::LanguageModel& model, const tokenize::Tokenizer& tokenizer,
-                                   const std::filesystem::path& file, const ClassificationOptions& options = {},
+                                   const std::filesystem::path& file,
+                                   const ClassificationOptions& options = {},
                                    ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr);
 
 }  // namespace ranklab::eval

@@ -30,13 +30,15 @@ double scoredNll(models::LanguageModel& model, const at::Tensor& input, const at
   const at::Tensor rows = (flatTarget >= 0).nonzero().squeeze(1);
   const at::Tensor h = hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows);
   const at::Tensor y = flatTarget.index_select(0, rows);
-  const int64_t chunk = std::max<int64_t>(64, (int64_t{1} << 22) / model.config().vocabSize);  // 16 MB of logits
+  const int64_t chunk =
+      std::max<int64_t>(64, (int64_t{1} << 22) / model.config().vocabSize);  // 16 MB of logits
   double sum = 0.0;
   for (int64_t r = 0; r < h.size(0); r += chunk) {
     const int64_t m = std::min(chunk, h.size(0) - r);
     const at::Tensor logits = model.head(h.narrow(0, r, m)).to(torch::kFloat);
-    sum += torch::nn::functional::cross_entropy(logits, y.narrow(0, r, m),
-                                                torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+    sum += torch::nn::functional::cross_entropy(
+               logits, y.narrow(0, r, m),
+               torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                .item<double>();
   }
   return sum;
@@ -45,18 +47,19 @@ double scoredNll(models::LanguageModel& model, const at::Tensor& input, const at
 }  // namespace
 
 api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::Tokenizer& tokenizer,
-                                 const std::string& text, const PerplexityOptions& options, ProgressSink* progress,
-                                 const CancelToken* cancel) {
+                                 const std::string& text, const PerplexityOptions& options,
+                                 ProgressSink* progress, const CancelToken* cancel) {
   if (!model.isCausal()) throw Error("perplexity needs a causal language model; this one is an encoder");
   const int64_t context = options.context > 0 ? std::min(options.context, model.config().maxPositions)
                                               : std::min(kDefaultMaxWindow, model.config().maxPositions);
   const int64_t vocab = model.config().vocabSize;
   const int64_t stride = options.stride;
   if (stride < 0 || stride > context)
-    throw Error("perplexity: the stride " + std::to_string(stride) + " must lie in [1, " + std::to_string(context) +
-                "] (the window), or be 0 for windows that do not overlap");
+    throw Error("perplexity: the stride " + std::to_string(stride) + " must lie in [1, " +
+                std::to_string(context) + "] (the window), or be 0 for windows that do not overlap");
   auto docs = data::splitDocuments(text, options.documentSeparator);
-  if (options.maxDocuments > 0 && static_cast<int64_t>(docs.size()) > options.maxDocuments) docs.resize(options.maxDocuments);
+  if (options.maxDocuments > 0 && static_cast<int64_t>(docs.size()) > options.maxDocuments)
+    docs.resize(options.maxDocuments);
   if (docs.empty()) throw Error("perplexity: the text holds no documents");
 
   api::PerplexityResult result;
@@ -83,7 +86,8 @@ api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::T
     }
     // A window's inputs are ids[start, end) and it predicts ids[start + 1, end]; with a stride, only
     // the predictions past the previous window's end are scored (the others are -100).
-    const size_t step = options.stride > 0 && !options.truncate ? static_cast<size_t>(stride) : static_cast<size_t>(context);
+    const size_t step =
+        options.stride > 0 && !options.truncate ? static_cast<size_t>(stride) : static_cast<size_t>(context);
     size_t scoredTo = 0;  // ids[1 .. scoredTo] are predicted already
     for (size_t start = 0; start + 1 < ids.size(); start += step) {
       const size_t end = std::min(ids.size() - 1, start + static_cast<size_t>(context));
@@ -105,7 +109,8 @@ api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::T
   // would pass 32 MB (2^23 floats), so a large model evaluates in bounded memory (a GPT-2 window of
   // 1024 tokens holds 12 MB of them; TinyLlama's 2048 tokens 46 MB: one window at a time).
   const int64_t longest = windows.empty() ? 1 : static_cast<int64_t>(windows.front().input.size());
-  const int64_t budget = std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(1, model.config().intermediateSize * longest));
+  const int64_t budget = std::max<int64_t>(
+      1, (int64_t{1} << 22) / std::max<int64_t>(1, model.config().intermediateSize * longest));
   const int64_t batch = std::max<int64_t>(1, std::min(options.batchSize, budget));
   double nllSum = 0.0;
   int64_t tokens = 0;
@@ -124,7 +129,8 @@ api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::T
       for (int64_t t : w.target) tokens += t >= 0;
     }
     nllSum += scoredNll(model, input.to(device), target.to(device));
-    if (progress) progress->progress("perplexity", static_cast<long long>(i + n), static_cast<long long>(windows.size()));
+    if (progress)
+      progress->progress("perplexity", static_cast<long long>(i + n), static_cast<long long>(windows.size()));
   }
   if (tokens == 0) throw Error("perplexity: no token to predict (documents are a single token long)");
   result.tokens = tokens;
@@ -150,8 +156,8 @@ namespace {
 // The n-gram baselines: `order` 1 (unigram, add-one) or 2 (bigram with a Dirichlet prior of weight
 // `smoothing` on the unigram distribution), documents split and BOS-prefixed as perplexity() does.
 api::PerplexityResult ngramPerplexity(const tokenize::Tokenizer& tokenizer, const std::string& trainText,
-                                      const std::string& evalText, const PerplexityOptions& options, int order,
-                                      double smoothing) {
+                                      const std::string& evalText, const PerplexityOptions& options,
+                                      int order, double smoothing) {
   const int64_t vocab = tokenizer.vocabSize();
   const int64_t bos = tokenizer.bosId() >= 0 ? tokenizer.bosId() : tokenizer.eosId();
   auto encodeDoc = [&](const std::string& doc) {
@@ -171,13 +177,15 @@ api::PerplexityResult ngramPerplexity(const tokenize::Tokenizer& tokenizer, cons
       total += 1.0;
       if (t + 1 < ids.size()) {
         context[static_cast<size_t>(ids[t])] += 1.0;
-        pairs[static_cast<uint64_t>(ids[t]) * static_cast<uint64_t>(vocab) + static_cast<uint64_t>(ids[t + 1])] += 1.0;
+        pairs[static_cast<uint64_t>(ids[t]) * static_cast<uint64_t>(vocab) +
+              static_cast<uint64_t>(ids[t + 1])] += 1.0;
       }
     }
   }
   if (total == 0.0) throw Error("n-gram baseline: the training text holds no tokens");
   auto docs = data::splitDocuments(evalText, options.documentSeparator);
-  if (options.maxDocuments > 0 && static_cast<int64_t>(docs.size()) > options.maxDocuments) docs.resize(options.maxDocuments);
+  if (options.maxDocuments > 0 && static_cast<int64_t>(docs.size()) > options.maxDocuments)
+    docs.resize(options.maxDocuments);
   if (docs.empty()) throw Error("n-gram baseline: the text holds no documents");
   api::PerplexityResult result;
   result.documents = static_cast<int64_t>(docs.size());

@@ -3,10 +3,10 @@
 // Protocol: the text is split into documents at `documentSeparator` (default "<|endoftext|>"), each
 // stripped of surrounding whitespace; each document is encoded with the tokenizer's BOS in front
 // (GPT-2: <|endoftext|>), then cut into non-overlapping windows of `context` tokens (default: the
-// model's context, capped at 2048). Every token after the first of a document is predicted exactly once: window w
-// feeds tokens [w*C, w*C + C) and predicts [w*C + 1, w*C + C + 1). With `truncate`, documents are
-// instead cut to C tokens, as llama2.c-style evaluations do ("cut to the context"). Reported: documents, predicted
-// tokens, mean NLL (nats/token), perplexity = exp(mean NLL), and bits per UTF-8 byte.
+// model's context, capped at 2048). Every token after the first of a document is predicted exactly once:
+// window w feeds tokens [w*C, w*C + C) and predicts [w*C + 1, w*C + C + 1). With `truncate`, documents are
+// instead cut to C tokens, as llama2.c-style evaluations do ("cut to the context"). Reported: documents,
+// predicted tokens, mean NLL (nats/token), perplexity = exp(mean NLL), and bits per UTF-8 byte.
 #pragma once
 
 #include <cstdint>
@@ -22,15 +22,15 @@ namespace ranklab::eval {
 
 struct PerplexityOptions {
   std::string documentSeparator = "<|endoftext|>";
-  int64_t context = 0;         // window length in tokens; 0 = the model's context, at most 2048
-  bool truncate = false;       // true: cut each document to `context` tokens (BOS included) and
-                               // predict its context - 1 tokens after the first
-  int64_t stride = 0;          // > 0: sliding windows that start `stride` tokens apart, each
-                               // scoring only the tokens the previous one did not (Hugging Face's
-                               // documented perplexity protocol); at most `context`. 0: windows
-                               // that do not overlap
-  int64_t batchSize = 8;       // windows per forward pass
-  int64_t maxDocuments = 0;    // 0 = all
+  int64_t context = 0;       // window length in tokens; 0 = the model's context, at most 2048
+  bool truncate = false;     // true: cut each document to `context` tokens (BOS included) and
+                             // predict its context - 1 tokens after the first
+  int64_t stride = 0;        // > 0: sliding windows that start `stride` tokens apart, each
+                             // scoring only the tokens the previous one did not (Hugging Face's
+                             // documented perplexity protocol); at most `context`. 0: windows
+                             // that do not overlap
+  int64_t batchSize = 8;     // windows per forward pass
+  int64_t maxDocuments = 0;  // 0 = all
 };
 
 // Throws ranklab::Error for encoders and empty inputs; ranklab::Cancelled when cancelled.
@@ -39,7 +39,8 @@ api::PerplexityResult perplexity(models::LanguageModel& model, const tokenize::T
                                  ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr);
 
 api::PerplexityResult perplexityOfFile(models::LanguageModel& model, const tokenize::Tokenizer& tokenizer,
-                                       const std::filesystem::path& file, const PerplexityOptions& options = {},
+                                       const std::filesystem::path& file,
+                                       const PerplexityOptions& options = {},
                                        ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr);
 
 // The bigram baseline under the same protocol (documents, BOS, tokens predicted; `truncate` and

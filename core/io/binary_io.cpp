@@ -35,8 +35,8 @@ void BoundedReader::fail(const std::string& message) const { throw Error(errorIn
 
 void BoundedReader::require(uint64_t n, const std::string& what) const {
   if (n > remaining())
-    fail(what + " needs " + std::to_string(n) + " bytes at offset " + std::to_string(m_pos) +
-         ", file has " + std::to_string(m_size) + " (truncated or corrupt)");
+    fail(what + " needs " + std::to_string(n) + " bytes at offset " + std::to_string(m_pos) + ", file has " +
+         std::to_string(m_size) + " (truncated or corrupt)");
 }
 
 void BoundedReader::read(void* dst, uint64_t n, const std::string& what) {

@@ -65,14 +65,14 @@ struct GgmlTypeInfo {
 };
 
 constexpr GgmlTypeInfo kGgmlTypes[] = {
-    {0, "F32", 1, 4},        {1, "F16", 1, 2},        {2, "Q4_0", 32, 18},     {3, "Q4_1", 32, 20},
-    {6, "Q5_0", 32, 22},     {7, "Q5_1", 32, 24},     {8, "Q8_0", 32, 34},     {9, "Q8_1", 32, 36},
-    {10, "Q2_K", 256, 84},   {11, "Q3_K", 256, 110},  {12, "Q4_K", 256, 144},  {13, "Q5_K", 256, 176},
-    {14, "Q6_K", 256, 210},  {15, "Q8_K", 256, 292},  {16, "IQ2_XXS", 0, 0},   {17, "IQ2_XS", 0, 0},
-    {18, "IQ3_XXS", 0, 0},   {19, "IQ1_S", 0, 0},     {20, "IQ4_NL", 0, 0},    {21, "IQ3_S", 0, 0},
-    {22, "IQ2_S", 0, 0},     {23, "IQ4_XS", 0, 0},    {24, "I8", 1, 1},        {25, "I16", 1, 2},
-    {26, "I32", 1, 4},       {27, "I64", 1, 8},       {28, "F64", 1, 8},       {29, "IQ1_M", 0, 0},
-    {30, "BF16", 1, 2},      {34, "TQ1_0", 0, 0},     {35, "TQ2_0", 0, 0},
+    {0, "F32", 1, 4},       {1, "F16", 1, 2},       {2, "Q4_0", 32, 18},    {3, "Q4_1", 32, 20},
+    {6, "Q5_0", 32, 22},    {7, "Q5_1", 32, 24},    {8, "Q8_0", 32, 34},    {9, "Q8_1", 32, 36},
+    {10, "Q2_K", 256, 84},  {11, "Q3_K", 256, 110}, {12, "Q4_K", 256, 144}, {13, "Q5_K", 256, 176},
+    {14, "Q6_K", 256, 210}, {15, "Q8_K", 256, 292}, {16, "IQ2_XXS", 0, 0},  {17, "IQ2_XS", 0, 0},
+    {18, "IQ3_XXS", 0, 0},  {19, "IQ1_S", 0, 0},    {20, "IQ4_NL", 0, 0},   {21, "IQ3_S", 0, 0},
+    {22, "IQ2_S", 0, 0},    {23, "IQ4_XS", 0, 0},   {24, "I8", 1, 1},       {25, "I16", 1, 2},
+    {26, "I32", 1, 4},      {27, "I64", 1, 8},      {28, "F64", 1, 8},      {29, "IQ1_M", 0, 0},
+    {30, "BF16", 1, 2},     {34, "TQ1_0", 0, 0},    {35, "TQ2_0", 0, 0},
 };
 
 const GgmlTypeInfo* ggmlTypeInfo(uint32_t id) {
@@ -106,11 +106,24 @@ std::string readString(BoundedReader& in, const std::string& what) {
 // The fewest bytes one value of `type` occupies: bounds array counts before reserving memory.
 uint64_t minValueBytes(GgufType type) {
   switch (type) {
-    case GgufType::U8: case GgufType::I8: case GgufType::Bool: return 1;
-    case GgufType::U16: case GgufType::I16: return 2;
-    case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-    case GgufType::U64: case GgufType::I64: case GgufType::F64: case GgufType::String: return 8;
-    case GgufType::Array: return 12;
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::Bool:
+      return 1;
+    case GgufType::U16:
+    case GgufType::I16:
+      return 2;
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::F32:
+      return 4;
+    case GgufType::U64:
+    case GgufType::I64:
+    case GgufType::F64:
+    case GgufType::String:
+      return 8;
+    case GgufType::Array:
+      return 12;
   }
   return 1;
 }
@@ -119,22 +132,33 @@ bool isKnownValueType(uint32_t t) { return t <= static_cast<uint32_t>(GgufType::
 
 json readValue(BoundedReader& in, GgufType type, const std::string& what, GgufType* arrayType, int depth) {
   switch (type) {
-    case GgufType::U8: return in.readLe<uint8_t>(what);
-    case GgufType::I8: return in.readLe<int8_t>(what);
-    case GgufType::U16: return in.readLe<uint16_t>(what);
-    case GgufType::I16: return in.readLe<int16_t>(what);
-    case GgufType::U32: return in.readLe<uint32_t>(what);
-    case GgufType::I32: return in.readLe<int32_t>(what);
-    case GgufType::F32: return in.readLe<float>(what);
+    case GgufType::U8:
+      return in.readLe<uint8_t>(what);
+    case GgufType::I8:
+      return in.readLe<int8_t>(what);
+    case GgufType::U16:
+      return in.readLe<uint16_t>(what);
+    case GgufType::I16:
+      return in.readLe<int16_t>(what);
+    case GgufType::U32:
+      return in.readLe<uint32_t>(what);
+    case GgufType::I32:
+      return in.readLe<int32_t>(what);
+    case GgufType::F32:
+      return in.readLe<float>(what);
     case GgufType::Bool: {
       const uint8_t b = in.readLe<uint8_t>(what);
       if (b > 1) in.fail(what + " is a bool with value " + std::to_string(b));
       return b != 0;
     }
-    case GgufType::String: return readString(in, what);
-    case GgufType::U64: return in.readLe<uint64_t>(what);
-    case GgufType::I64: return in.readLe<int64_t>(what);
-    case GgufType::F64: return in.readLe<double>(what);
+    case GgufType::String:
+      return readString(in, what);
+    case GgufType::U64:
+      return in.readLe<uint64_t>(what);
+    case GgufType::I64:
+      return in.readLe<int64_t>(what);
+    case GgufType::F64:
+      return in.readLe<double>(what);
     case GgufType::Array: {
       if (depth > 8) in.fail(what + " nests arrays too deeply");
       const uint32_t elemRaw = in.readLe<uint32_t>(what + " element type");
@@ -254,13 +278,15 @@ ParsedHeader parseHeader(BoundedReader& in) {
     const auto start = detail::checkedAdd(p.dataOffset, t.offset);
     const auto end = bytes && start ? detail::checkedAdd(*start, *bytes) : std::nullopt;
     if (!end || *end > in.size())
-      in.fail("tensor '" + t.name + "' ends at byte " + (end ? std::to_string(*end) : std::string("(overflow)")) +
-              ", file has " + std::to_string(in.size()));
+      in.fail("tensor '" + t.name + "' ends at byte " +
+              (end ? std::to_string(*end) : std::string("(overflow)")) + ", file has " +
+              std::to_string(in.size()));
   }
   return p;
 }
 
-at::Tensor readTensor(BoundedReader& in, const GgufTensorInfo& t, uint64_t dataOffset, at::ScalarType computeDtype) {
+at::Tensor readTensor(BoundedReader& in, const GgufTensorInfo& t, uint64_t dataOffset,
+                      at::ScalarType computeDtype) {
   const std::string where = "tensor '" + t.name + "'";
   if (!isSupportedTensorType(t.type))
     in.fail(where + " has ggml type " + ggmlTypeName(t.type) + " (" + std::to_string(t.type) +
@@ -290,7 +316,9 @@ at::Tensor readTensor(BoundedReader& in, const GgufTensorInfo& t, uint64_t dataO
     }
     return computeDtype == at::kFloat ? out : out.to(computeDtype);
   }
-  const at::ScalarType stored = type == GgmlType::F32 ? at::kFloat : type == GgmlType::F16 ? at::kHalf : at::kBFloat16;
+  const at::ScalarType stored = type == GgmlType::F32   ? at::kFloat
+                                : type == GgmlType::F16 ? at::kHalf
+                                                        : at::kBFloat16;
   at::Tensor out = at::empty(t.shape, stored);
   in.read(out.data_ptr(), static_cast<uint64_t>(out.nbytes()), where);
   return stored == computeDtype ? out : out.to(computeDtype);
@@ -313,13 +341,27 @@ T numberAs(const json& v, const std::string& key) {
 void writeValue(AtomicFileWriter& out, GgufType type, GgufType arrayType, const json& v,
                 const std::string& key) {
   switch (type) {
-    case GgufType::U8: out.writeLe(numberAs<uint8_t>(v, key)); return;
-    case GgufType::I8: out.writeLe(numberAs<int8_t>(v, key)); return;
-    case GgufType::U16: out.writeLe(numberAs<uint16_t>(v, key)); return;
-    case GgufType::I16: out.writeLe(numberAs<int16_t>(v, key)); return;
-    case GgufType::U32: out.writeLe(numberAs<uint32_t>(v, key)); return;
-    case GgufType::I32: out.writeLe(numberAs<int32_t>(v, key)); return;
-    case GgufType::F32: out.writeLe(numberAs<float>(v, key)); return;
+    case GgufType::U8:
+      out.writeLe(numberAs<uint8_t>(v, key));
+      return;
+    case GgufType::I8:
+      out.writeLe(numberAs<int8_t>(v, key));
+      return;
+    case GgufType::U16:
+      out.writeLe(numberAs<uint16_t>(v, key));
+      return;
+    case GgufType::I16:
+      out.writeLe(numberAs<int16_t>(v, key));
+      return;
+    case GgufType::U32:
+      out.writeLe(numberAs<uint32_t>(v, key));
+      return;
+    case GgufType::I32:
+      out.writeLe(numberAs<int32_t>(v, key));
+      return;
+    case GgufType::F32:
+      out.writeLe(numberAs<float>(v, key));
+      return;
     case GgufType::Bool:
       if (!v.is_boolean()) throw Error("metadata '" + key + "' should be a bool, is " + v.dump());
       out.writeLe<uint8_t>(v.get<bool>() ? 1 : 0);
@@ -328,9 +370,15 @@ void writeValue(AtomicFileWriter& out, GgufType type, GgufType arrayType, const 
       if (!v.is_string()) throw Error("metadata '" + key + "' should be a string, is " + v.dump());
       writeString(out, v.get_ref<const std::string&>());
       return;
-    case GgufType::U64: out.writeLe(numberAs<uint64_t>(v, key)); return;
-    case GgufType::I64: out.writeLe(numberAs<int64_t>(v, key)); return;
-    case GgufType::F64: out.writeLe(numberAs<double>(v, key)); return;
+    case GgufType::U64:
+      out.writeLe(numberAs<uint64_t>(v, key));
+      return;
+    case GgufType::I64:
+      out.writeLe(numberAs<int64_t>(v, key));
+      return;
+    case GgufType::F64:
+      out.writeLe(numberAs<double>(v, key));
+      return;
     case GgufType::Array:
       if (!v.is_array()) throw Error("metadata '" + key + "' should be an array, is " + v.dump());
       if (arrayType == GgufType::Array)
@@ -406,8 +454,8 @@ GgufFile readGguf(const std::filesystem::path& file, at::ScalarType computeDtype
   // Fail on an unsupported type before reading any data, so the error comes fast on big files.
   for (const GgufTensorInfo& t : p.file.tensorInfos)
     if (!isSupportedTensorType(t.type))
-      in.fail("tensor '" + t.name + "' has ggml type " + ggmlTypeName(t.type) + " (" + std::to_string(t.type) +
-              "), which RankLab does not support; supported: F32, F16, BF16, Q8_0");
+      in.fail("tensor '" + t.name + "' has ggml type " + ggmlTypeName(t.type) + " (" +
+              std::to_string(t.type) + "), which RankLab does not support; supported: F32, F16, BF16, Q8_0");
   for (const GgufTensorInfo& t : p.file.tensorInfos) {
     if (p.file.tensors.count(t.name)) in.fail("tensor '" + t.name + "' appears twice");
     p.file.tensors.emplace(t.name, readTensor(in, t, p.dataOffset, computeDtype));
@@ -452,9 +500,15 @@ void writeGguf(const std::filesystem::path& file, const std::map<std::string, Gg
         p.q8 = quantizeQ8_0(cpu);
         p.bytes = p.q8.size();
         break;
-      case GgmlType::F32: p.tensor = cpu.to(at::kFloat).contiguous(); break;
-      case GgmlType::F16: p.tensor = cpu.to(at::kHalf).contiguous(); break;
-      case GgmlType::BF16: p.tensor = cpu.to(at::kBFloat16).contiguous(); break;
+      case GgmlType::F32:
+        p.tensor = cpu.to(at::kFloat).contiguous();
+        break;
+      case GgmlType::F16:
+        p.tensor = cpu.to(at::kHalf).contiguous();
+        break;
+      case GgmlType::BF16:
+        p.tensor = cpu.to(at::kBFloat16).contiguous();
+        break;
     }
     if (p.type != GgmlType::Q8_0) p.bytes = static_cast<uint64_t>(p.tensor.nbytes());
     offset += (p.bytes + alignment - 1) / alignment * alignment;
@@ -478,7 +532,8 @@ void writeGguf(const std::filesystem::path& file, const std::map<std::string, Gg
       std::vector<int64_t> shape = ref.sizes().vec();
       if (shape.empty()) shape.push_back(1);  // ggml has no 0-d tensors
       out.writeLe<uint32_t>(static_cast<uint32_t>(shape.size()));
-      for (auto it = shape.rbegin(); it != shape.rend(); ++it) out.writeLe<uint64_t>(static_cast<uint64_t>(*it));
+      for (auto it = shape.rbegin(); it != shape.rend(); ++it)
+        out.writeLe<uint64_t>(static_cast<uint64_t>(*it));
       out.writeLe<uint32_t>(static_cast<uint32_t>(p.type));
       out.writeLe<uint64_t>(p.offset);
     }

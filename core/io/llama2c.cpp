@@ -75,7 +75,8 @@ Llama2cCheckpoint readLlama2c(const std::filesystem::path& file) {
   const uint64_t dim = static_cast<uint64_t>(h.dim);
   const uint64_t hidden = static_cast<uint64_t>(h.hiddenDim);
   const uint64_t layers = static_cast<uint64_t>(h.nLayers);
-  const uint64_t vocab = static_cast<uint64_t>(sharedClassifier ? h.vocabSize : -static_cast<int64_t>(h.vocabSize));
+  const uint64_t vocab =
+      static_cast<uint64_t>(sharedClassifier ? h.vocabSize : -static_cast<int64_t>(h.vocabSize));
   const uint64_t headSize = dim / static_cast<uint64_t>(h.nHeads);
   const uint64_t kvDim = headSize * static_cast<uint64_t>(h.nKvHeads);
   const uint64_t seq = static_cast<uint64_t>(h.seqLen);
@@ -161,10 +162,12 @@ Llama2cVocab readLlama2cTokenizer(const std::filesystem::path& file, int64_t voc
   if (vocabSize <= 0) in.fail("vocabulary size must be positive, got " + std::to_string(vocabSize));
   // Each token takes at least 8 bytes (score + length), which bounds the reservation below.
   if (static_cast<uint64_t>(vocabSize) > in.size() / 8)
-    in.fail("cannot hold " + std::to_string(vocabSize) + " tokens in " + std::to_string(in.size()) + " bytes");
+    in.fail("cannot hold " + std::to_string(vocabSize) + " tokens in " + std::to_string(in.size()) +
+            " bytes");
   Llama2cVocab v;
   v.maxTokenLength = in.readLe<int32_t>("max_token_length");
-  if (v.maxTokenLength < 0) in.fail("max_token_length is negative (" + std::to_string(v.maxTokenLength) + ")");
+  if (v.maxTokenLength < 0)
+    in.fail("max_token_length is negative (" + std::to_string(v.maxTokenLength) + ")");
   v.pieces.reserve(static_cast<size_t>(vocabSize));
   v.scores.reserve(static_cast<size_t>(vocabSize));
   for (int64_t i = 0; i < vocabSize; ++i) {

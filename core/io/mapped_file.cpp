@@ -30,7 +30,8 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::filesystem::path& file) 
     if (p == MAP_FAILED) {
       const int err = errno;
       ::close(fd);
-      throw Error("reading " + file.string() + ": cannot map the file into memory (" + std::strerror(err) + ")");
+      throw Error("reading " + file.string() + ": cannot map the file into memory (" + std::strerror(err) +
+                  ")");
     }
     m->m_data = static_cast<uint8_t*>(p);
   }
@@ -54,7 +55,8 @@ at::Tensor MappedFile::tensorAt(uint64_t offset, const std::vector<int64_t>& sha
   uint64_t bytes = c10::elementSize(dtype);
   for (int64_t d : shape) bytes *= static_cast<uint64_t>(d);
   if (offset + bytes > m_size)
-    throw Error("reading " + m_path.string() + ": a tensor at byte " + std::to_string(offset) + " does not fit the file");
+    throw Error("reading " + m_path.string() + ": a tensor at byte " + std::to_string(offset) +
+                " does not fit the file");
   if (offset % c10::elementSize(dtype) != 0) {
     // The format does not promise aligned tensors: an unaligned one is copied out.
     at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));

@@ -220,9 +220,12 @@ void validate(const ModelConfig& c, const std::string& ctx) {
 
 std::string architectureName(Architecture a) {
   switch (a) {
-    case Architecture::Gpt2: return "gpt2";
-    case Architecture::Llama: return "llama";
-    case Architecture::Bert: return "bert";
+    case Architecture::Gpt2:
+      return "gpt2";
+    case Architecture::Llama:
+      return "llama";
+    case Architecture::Bert:
+      return "bert";
   }
   return "unknown";
 }
@@ -239,8 +242,8 @@ ModelConfig hfConfigFromJson(const nlohmann::json& j, const std::string& context
   } else if (c.modelType == "bert") {
     parseBert(j, context, c);
   } else {
-    fail(context, "model_type '" + c.modelType +
-                      "' is not supported (supported: gpt2, llama, mistral, qwen2, bert)");
+    fail(context,
+         "model_type '" + c.modelType + "' is not supported (supported: gpt2, llama, mistral, qwen2, bert)");
   }
   c.bosTokenId = tokenId(j, "bos_token_id");
   c.eosTokenId = tokenId(j, "eos_token_id");

@@ -30,7 +30,7 @@ struct ModelConfig {
   // maxPositions and longer inputs are refused rather than computed differently. Ignored for qwen2
   // unless "use_sliding_window" is true (or for any model where it is false).
   int64_t maxPositions = 0;
-  double normEps = 1e-5;         // layer_norm_epsilon / rms_norm_eps / layer_norm_eps
+  double normEps = 1e-5;  // layer_norm_epsilon / rms_norm_eps / layer_norm_eps
   double ropeTheta = 10000.0;
   bool tieWordEmbeddings = true;
   std::string hiddenAct;      // "gelu_new", "gelu", "silu"

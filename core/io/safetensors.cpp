@@ -45,10 +45,9 @@ struct DtypeInfo {
 };
 
 constexpr DtypeInfo kDtypes[] = {
-    {"F64", at::kDouble, 8}, {"F32", at::kFloat, 4}, {"F16", at::kHalf, 2},
-    {"BF16", at::kBFloat16, 2}, {"I64", at::kLong, 8}, {"I32", at::kInt, 4},
-    {"I16", at::kShort, 2}, {"I8", at::kChar, 1}, {"U8", at::kByte, 1},
-    {"BOOL", at::kBool, 1},
+    {"F64", at::kDouble, 8}, {"F32", at::kFloat, 4}, {"F16", at::kHalf, 2},  {"BF16", at::kBFloat16, 2},
+    {"I64", at::kLong, 8},   {"I32", at::kInt, 4},   {"I16", at::kShort, 2}, {"I8", at::kChar, 1},
+    {"U8", at::kByte, 1},    {"BOOL", at::kBool, 1},
 };
 
 const DtypeInfo* findDtype(const std::string& name) {
@@ -77,8 +76,8 @@ SafetensorsHeader parseHeader(BoundedReader& in) {
     in.fail("header length " + std::to_string(headerLen) + " is larger than the file (" +
             std::to_string(in.size()) + " bytes); not a safetensors file or truncated");
   if (headerLen > kMaxHeaderBytes)
-    in.fail("header length " + std::to_string(headerLen) + " exceeds the " +
-            std::to_string(kMaxHeaderBytes) + "-byte limit; not a safetensors file or corrupt");
+    in.fail("header length " + std::to_string(headerLen) + " exceeds the " + std::to_string(kMaxHeaderBytes) +
+            "-byte limit; not a safetensors file or corrupt");
   std::string text(headerLen, '\0');
   in.read(text.data(), headerLen, "header");
 
@@ -119,8 +118,8 @@ SafetensorsHeader parseHeader(BoundedReader& in) {
     e.dtype = dtype->get<std::string>();
     const DtypeInfo* info = findDtype(e.dtype);
     if (!info)
-      in.fail(where + " has dtype '" + e.dtype + "', which RankLab does not support; supported: " +
-              supportedDtypeList());
+      in.fail(where + " has dtype '" + e.dtype +
+              "', which RankLab does not support; supported: " + supportedDtypeList());
     uint64_t bytes = info->size;
     for (const nlohmann::json& d : *shape) {
       if (!d.is_number_integer() || d.get<int64_t>() < 0)
@@ -194,7 +193,8 @@ TensorMap readSafetensors(const std::filesystem::path& file, at::ScalarType comp
   return out;
 }
 
-TensorMap readSafetensorsModel(const std::filesystem::path& path, at::ScalarType computeDtype, bool headersOnly) {
+TensorMap readSafetensorsModel(const std::filesystem::path& path, at::ScalarType computeDtype,
+                               bool headersOnly) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(path, ec)) return readSafetensors(path, computeDtype, headersOnly);
@@ -279,9 +279,9 @@ SafetensorsStreamWriter::SafetensorsStreamWriter(const std::filesystem::path& fi
     if (header.contains(e.name)) throw Error(errorIn(ctx, "tensor '" + e.name + "' appears twice"));
     const DtypeInfo* info = findDtype(e.dtype);
     if (!info)
-      throw Error(errorIn(ctx, "tensor '" + e.name + "' has dtype " + std::string(c10::toString(e.dtype)) +
-                                   ", which safetensors writing does not support; supported: " +
-                                   supportedDtypeList()));
+      throw Error(errorIn(
+          ctx, "tensor '" + e.name + "' has dtype " + std::string(c10::toString(e.dtype)) +
+                   ", which safetensors writing does not support; supported: " + supportedDtypeList()));
     uint64_t bytes = info->size;
     for (int64_t d : e.shape) bytes *= static_cast<uint64_t>(d);
     header[e.name] = {{"dtype", info->name}, {"shape", e.shape}, {"data_offsets", {offset, offset + bytes}}};
@@ -312,7 +312,8 @@ void SafetensorsStreamWriter::write(const at::Tensor& tensor) {
 void SafetensorsStreamWriter::commit() {
   auto& m = *m_impl;
   if (m.next != m.layout.size())
-    throw Error(errorIn(m.ctx, std::to_string(m.layout.size() - m.next) + " tensor(s) of the header were not written"));
+    throw Error(errorIn(
+        m.ctx, std::to_string(m.layout.size() - m.next) + " tensor(s) of the header were not written"));
   m.out.commit();
 }
 
@@ -320,7 +321,8 @@ void writeSafetensors(const std::filesystem::path& file, const TensorMap& tensor
                       const std::map<std::string, std::string>& metadata) {
   std::vector<SafetensorsStreamWriter::Entry> layout;
   for (const auto& [name, tensor] : tensors) {
-    if (!tensor.defined()) throw Error(errorIn("writing " + file.string(), "tensor '" + name + "' is undefined"));
+    if (!tensor.defined())
+      throw Error(errorIn("writing " + file.string(), "tensor '" + name + "' is undefined"));
     layout.push_back({name, tensor.scalar_type(), tensor.sizes().vec()});
   }
   SafetensorsStreamWriter out(file, std::move(layout), metadata);

@@ -19,15 +19,15 @@ namespace ranklab::io {
 
 struct SafetensorsEntry {
   std::string name;
-  std::string dtype;           // "F32", "F16", "BF16", "I64", ...
+  std::string dtype;  // "F32", "F16", "BF16", "I64", ...
   std::vector<int64_t> shape;
-  uint64_t begin = 0, end = 0; // byte offsets relative to the data section
+  uint64_t begin = 0, end = 0;  // byte offsets relative to the data section
 };
 
 struct SafetensorsHeader {
   std::vector<SafetensorsEntry> tensors;
   std::map<std::string, std::string> metadata;  // "__metadata__"
-  uint64_t dataOffset = 0;                       // 8 + header length
+  uint64_t dataOffset = 0;                      // 8 + header length
 };
 
 // Parses and validates the header only (cheap).

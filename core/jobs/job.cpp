@@ -117,13 +117,15 @@ void Job::validate() {
   if (m_selector == Selector::RankDyna) {
     if (m_method != lowrank::Method::Svd)
       throw Error("RankDyna re-parametrises every op by its plain SVD: use it with --decomp svd");
-    if (s.finetuneSteps <= 0) throw Error("RankDyna compresses while fine-tuning: give it --finetune-steps N");
+    if (s.finetuneSteps <= 0)
+      throw Error("RankDyna compresses while fine-tuning: give it --finetune-steps N");
   }
   if (!(s.keep >= 0.0 && s.keep <= 1.0))
     throw Error("--keep must lie in [0, 1] (the kept fraction p), got " + std::to_string(s.keep));
   if (s.rankRatio > 1.0) throw Error("the uniform rank ratio must lie in [0, 1]");
   if (s.energy > 1.0) throw Error("the energy threshold must lie in [0, 1]");
-  if (m_selector == Selector::Manual && s.manualRanks.empty()) throw Error("the manual selector needs ranks (--ranks)");
+  if (m_selector == Selector::Manual && s.manualRanks.empty())
+    throw Error("the manual selector needs ranks (--ranks)");
   if (s.exportFormat != "factorized" && s.exportFormat != "dense")
     throw Error("unknown export format '" + s.exportFormat + "' (expected factorized or dense)");
   if (s.finetuneSteps < 0) throw Error("--finetune-steps must not be negative");
@@ -133,13 +135,16 @@ void Job::validate() {
   if (m_selector == Selector::Ars) ars::validate(arsOptionsOf(s));
   if (s.evalStride < 0) throw Error("--stride must not be negative");
   if (s.propagateCompressed && !ranksKnownUpFront(m_selector))
-    throw Error("--propagate compressed needs the ranks before decomposing: use it with the uniform or manual selector");
+    throw Error(
+        "--propagate compressed needs the ranks before decomposing: use it with the uniform or manual "
+        "selector");
   requireFile(s.calib, "calibration data");
   requireFile(s.train, "training data");
   requireFile(s.evalText, "evaluation text");
   requireFile(s.evalLabelled, "labelled evaluation set");
   if (s.randomizedSvd && !ranksKnownUpFront(m_selector))
-    throw Error("the randomized SVD needs the ranks before decomposing: use it with the uniform or manual selector");
+    throw Error(
+        "the randomized SVD needs the ranks before decomposing: use it with the uniform or manual selector");
 }
 
 void Job::load() {
@@ -155,15 +160,17 @@ void Job::load() {
                                  : !m_spec.train.empty()      ? m_spec.train
                                                               : m_spec.calib;
     if (labelled.empty())
-      throw Error(m_spec.model +
-                  ": an encoder without a classification head needs a labelled set (--labelled, --train or --calib)");
+      throw Error(
+          m_spec.model +
+          ": an encoder without a classification head needs a labelled set (--labelled, --train or --calib)");
     const auto names = data::labelNames({}, labelled);
     m_loaded.model = train::withClassifier(*m_loaded.model, names, m_spec.seed);
     m_details["classifier_attached"] = {{"labels", names}, {"seed", m_spec.seed}};
   }
   m_progress.progress("load", 1, 1);
   m_cancel.check();
-  if (!m_loaded.tokenizer) throw Error(m_spec.model + ": no tokenizer found next to the model; pass --tokenizer PATH");
+  if (!m_loaded.tokenizer)
+    throw Error(m_spec.model + ": no tokenizer found next to the model; pass --tokenizer PATH");
   const auto& model = *m_loaded.model;
   m_causal = model.isCausal();
   m_padId = std::max<int64_t>(0, m_loaded.tokenizer->padId());
@@ -177,8 +184,9 @@ void Job::describe() {
   const auto& model = *m_loaded.model;
   const std::string sampling = std::to_string(spec.calibSamples) + "|" + std::to_string(m_calibLength) + "|" +
                                std::to_string(spec.seed) + "|" + spec.separator;
-  m_rec.name = spec.name.empty() ? spec.decomposition + "+" + spec.selector + " p=" + std::to_string(spec.keep).substr(0, 4)
-                                 : spec.name;
+  m_rec.name = spec.name.empty()
+                   ? spec.decomposition + "+" + spec.selector + " p=" + std::to_string(spec.keep).substr(0, 4)
+                   : spec.name;
   m_rec.modelPath = absolutePath(spec.model);
   m_progress.progress("hash", 0, 1);
   m_rec.modelHash = sha256OfPath(spec.model);
@@ -194,14 +202,17 @@ void Job::describe() {
   m_rec.seed = static_cast<int64_t>(spec.seed);
   m_rec.configJson = toJson(spec).dump();
   m_rec.versionsJson =
-      json{{"ranklab", RANKLAB_VERSION}, {"torch", compat::torchVersion()}, {"sqlite", store::sqliteVersion()}}.dump();
+      json{
+          {"ranklab", RANKLAB_VERSION}, {"torch", compat::torchVersion()}, {"sqlite", store::sqliteVersion()}}
+          .dump();
   m_rec.device = deviceName(model.device());
   m_rec.sweepId = spec.sweepId;
   m_rec.specHash = specHash(spec);
   m_rec.tags = spec.tags;
   m_rec.compressibleBefore = model.ops().compressibleParams();
   m_rec.totalBefore = model.totalParams();
-  m_rec.metric = m_causal && !spec.evalText.empty() ? "perplexity" : (!spec.evalLabelled.empty() ? "accuracy" : "");
+  m_rec.metric =
+      m_causal && !spec.evalText.empty() ? "perplexity" : (!spec.evalLabelled.empty() ? "accuracy" : "");
   m_rec.metricBefore = m_rec.metricAfter = kNaN;
   m_progress.progress("hash", 1, 1);
   m_cancel.check();
@@ -229,7 +240,8 @@ std::vector<api::EvalPoint> Job::evaluate(const std::string& stage, double kept)
   const auto& tokenizer = *m_loaded.tokenizer;
   std::vector<api::EvalPoint> points;
   if (!m_spec.evalText.empty()) {
-    if (!m_causal) throw Error(m_spec.evalText + ": perplexity needs a causal language model; this one is an encoder");
+    if (!m_causal)
+      throw Error(m_spec.evalText + ": perplexity needs a causal language model; this one is an encoder");
     eval::PerplexityOptions po;
     po.documentSeparator = m_spec.separator;
     po.truncate = m_spec.truncate;
@@ -297,8 +309,8 @@ std::vector<lowrank::CalibrationSample> Job::samplesOf(const std::string& file, 
     if (m_causal)
       return lowrank::textSamples(tokenizer, data::readTextFile(file), m_spec.separator, count, m_calibLength,
                                   m_spec.seed);
-    return lowrank::labelledSamples(tokenizer, data::readLabelled(file, config.id2label), count, config.maxPositions,
-                                    config.vocabSize, m_spec.seed);
+    return lowrank::labelledSamples(tokenizer, data::readLabelled(file, config.id2label), count,
+                                    config.maxPositions, config.vocabSize, m_spec.seed);
   } catch (const Error& e) {
     const std::string m = e.what();
     throw Error(m.rfind(file, 0) == 0 ? m : file + ": " + m);
@@ -313,14 +325,16 @@ void Job::sampleCalibration() {
                 (m_selector == Selector::Sensitivity ? " with the sensitivity selector"
                  : m_selector == Selector::Ars       ? " with the ARS selector"
                                                      : "") +
-                " needs calibration data: pass --calib FILE (" + (m_causal ? "text" : "a labelled set") + ")");
+                " needs calibration data: pass --calib FILE (" + (m_causal ? "text" : "a labelled set") +
+                ")");
   if (m_spec.finetuneSteps > 0 && m_trainFile.empty())
     throw Error("fine-tuning needs training data: pass --train FILE (or --calib FILE)");
   if (needCalib) m_calibSamples = samplesOf(m_spec.calib, m_spec.calibSamples);
 }
 
 void Job::decompose() {
-  if (ranksKnownUpFront(m_selector)) m_ranks = m_selector == Selector::Uniform ? uniformRanks() : manualRanks();
+  if (ranksKnownUpFront(m_selector))
+    m_ranks = m_selector == Selector::Uniform ? uniformRanks() : manualRanks();
   lowrank::DecomposeOptions dopt;
   dopt.seed = m_spec.seed;
   if (m_spec.randomizedSvd && !m_ranks.empty())
@@ -357,7 +371,8 @@ void Job::computeDecompositions(const lowrank::DecomposeOptions& dopt) {
   };
   if (m_spec.useCache) {
     try {
-      writer = std::make_unique<lowrank::DecompositionCacheWriter>(m_cacheDir, m_cacheKey, model, m_method, dopt);
+      writer =
+          std::make_unique<lowrank::DecompositionCacheWriter>(m_cacheDir, m_cacheKey, model, m_method, dopt);
     } catch (const Error& e) {
       cacheFailed(e);
     }
@@ -399,9 +414,10 @@ void Job::computeDecompositions(const lowrank::DecomposeOptions& dopt) {
   if (droppedFactors && !writer) {
     // The cache could not keep the factors that were set aside: compute them again, in memory.
     m_decs.clear();
-    lowrank::decomposeByLayer(model, m_method, m_calibSamples, needs.gradients() ? &gradients : nullptr, lo,
-                              [&](size_t, lowrank::OpDecomposition&& d) { m_decs.push_back(std::move(d)); },
-                              &m_progress, &m_cancel);
+    lowrank::decomposeByLayer(
+        model, m_method, m_calibSamples, needs.gradients() ? &gradients : nullptr, lo,
+        [&](size_t, lowrank::OpDecomposition&& d) { m_decs.push_back(std::move(d)); }, &m_progress,
+        &m_cancel);
   }
 }
 
@@ -409,21 +425,35 @@ void Job::noteWhitenRetries() {
   json retries = json::array();
   for (size_t i = 0; i < m_decs.size(); ++i)
     if (m_decs[i].whitenRetries > 0)
-      retries.push_back({{"op", m_infos[i].name}, {"retries", m_decs[i].whitenRetries}, {"delta", m_decs[i].whitenDelta}});
+      retries.push_back(
+          {{"op", m_infos[i].name}, {"retries", m_decs[i].whitenRetries}, {"delta", m_decs[i].whitenDelta}});
   if (retries.empty()) return;
   m_details["whiten_retries"] = retries;
-  m_out.warnings.push_back("whitening: X^T X was not positive definite for " + std::to_string(retries.size()) +
+  m_out.warnings.push_back("whitening: X^T X was not positive definite for " +
+                           std::to_string(retries.size()) +
                            " op(s); a diagonal shift was added (see the run's details)");
 }
 
 void Job::selectRanks() {
   switch (m_selector) {
-    case Selector::Uniform: m_ranks = uniformRanks(); break;
-    case Selector::Manual: m_ranks = manualRanks(); break;
-    case Selector::Energy: m_ranks = energyRanks(); break;
-    case Selector::Sensitivity: m_ranks = sensitivityRanks(); break;
-    case Selector::Ars: m_ranks = arsRanks(); break;
-    case Selector::RankDyna: m_ranks = rankDynaRanks(); break;
+    case Selector::Uniform:
+      m_ranks = uniformRanks();
+      break;
+    case Selector::Manual:
+      m_ranks = manualRanks();
+      break;
+    case Selector::Energy:
+      m_ranks = energyRanks();
+      break;
+    case Selector::Sensitivity:
+      m_ranks = sensitivityRanks();
+      break;
+    case Selector::Ars:
+      m_ranks = arsRanks();
+      break;
+    case Selector::RankDyna:
+      m_ranks = rankDynaRanks();
+      break;
   }
   m_cancel.check();
 }
@@ -449,9 +479,10 @@ std::vector<int64_t> Job::energyRanks() {
 }
 
 std::vector<int64_t> Job::sensitivityRanks() {
-  const auto ratios = m_spec.sensitivityRatios.empty() ? lowrank::defaultSensitivityRatios() : m_spec.sensitivityRatios;
-  const std::string key = sha256Hex("strs-v1|" + m_rec.modelHash + "|" + m_rec.calibHash + "|" + m_cacheKey + "|" +
-                                    json(ratios).dump());
+  const auto ratios =
+      m_spec.sensitivityRatios.empty() ? lowrank::defaultSensitivityRatios() : m_spec.sensitivityRatios;
+  const std::string key = sha256Hex("strs-v1|" + m_rec.modelHash + "|" + m_rec.calibHash + "|" + m_cacheKey +
+                                    "|" + json(ratios).dump());
   select::SensitivityTable table;
   table.ratios = ratios;
   std::optional<std::vector<api::SensitivityEntry>> cached;
@@ -460,11 +491,13 @@ std::vector<int64_t> Job::sensitivityRanks() {
     table.perplexity.assign(m_infos.size(), std::vector<double>(ratios.size(), kNaN));
     for (const auto& e : *cached)
       for (size_t r = 0; r < ratios.size(); ++r)
-        if (std::abs(ratios[r] - e.ratio) < 1e-12 && e.opIndex >= 0 && e.opIndex < static_cast<int64_t>(m_infos.size()))
+        if (std::abs(ratios[r] - e.ratio) < 1e-12 && e.opIndex >= 0 &&
+            e.opIndex < static_cast<int64_t>(m_infos.size()))
           table.perplexity[static_cast<size_t>(e.opIndex)][r] = e.perplexity;
     m_out.sensitivityFromCache = true;
   } else {
-    table = lowrank::measureSensitivity(*m_loaded.model, m_decs, m_calibSamples, ratios, m_padId, &m_progress, &m_cancel);
+    table = lowrank::measureSensitivity(*m_loaded.model, m_decs, m_calibSamples, ratios, m_padId, &m_progress,
+                                        &m_cancel);
     if (m_db) {
       std::vector<api::SensitivityEntry> entries;
       for (size_t i = 0; i < m_infos.size(); ++i)
@@ -499,18 +532,23 @@ void Job::recordLog(const std::vector<api::SeriesPoint>& points, const api::Mask
 double Job::trainingActivationBytes(int64_t tokensPerSample) const {
   const auto& c = m_loaded.model->config();
   const double tokens = static_cast<double>(m_spec.batchSize) * static_cast<double>(tokensPerSample);
-  const double perToken = 10.0 * static_cast<double>(c.hiddenSize) + 3.0 * static_cast<double>(c.intermediateSize);
-  return tokens * (static_cast<double>(c.numLayers) * perToken * 4.0 * 1.6 + 3.0 * static_cast<double>(c.vocabSize) * 4.0);
+  const double perToken =
+      10.0 * static_cast<double>(c.hiddenSize) + 3.0 * static_cast<double>(c.intermediateSize);
+  return tokens * (static_cast<double>(c.numLayers) * perToken * 4.0 * 1.6 +
+                   3.0 * static_cast<double>(c.vocabSize) * 4.0);
 }
 
-void Job::requireTrainingMemory(const std::string& stage, double extraBytes, const std::string& extraWhat) const {
+void Job::requireTrainingMemory(const std::string& stage, double extraBytes,
+                                const std::string& extraWhat) const {
   if (m_loaded.model->device().is_cuda()) return;
   const int64_t tokens = m_causal ? m_calibLength : m_loaded.model->config().maxPositions;
   const double act = trainingActivationBytes(tokens);
   char what[160];
-  std::snprintf(what, sizeof what, "activations of a batch of %lld x %lld tokens %.2f GB%s", static_cast<long long>(m_spec.batchSize),
-                static_cast<long long>(tokens), act / 1e9, extraWhat.c_str());
-  requireHostMemory(stage, act + extraBytes, what, "lower --batch or --calib-len, or run on a GPU (--device cuda)");
+  std::snprintf(what, sizeof what, "activations of a batch of %lld x %lld tokens %.2f GB%s",
+                static_cast<long long>(m_spec.batchSize), static_cast<long long>(tokens), act / 1e9,
+                extraWhat.c_str());
+  requireHostMemory(stage, act + extraBytes, what,
+                    "lower --batch or --calib-len, or run on a GPU (--device cuda)");
 }
 
 std::vector<int64_t> Job::arsRanks() {
@@ -519,20 +557,21 @@ std::vector<int64_t> Job::arsRanks() {
   ao.padId = m_padId;
   const auto r = ars::trainArs(*m_loaded.model, m_decs, m_calibSamples, ao, &m_progress, &m_cancel,
                                [&](const ars::ArsLog& log) { recordLog(log.points, log.frame); });
-  m_details["ars"] = {{"steps", r.steps},
-                      {"stopped_because", r.stoppedBecause},
-                      {"final_task_loss", r.finalTaskLoss},
-                      {"final_budget_noise_free", r.finalBudget},
-                      {"readoff_noise_free_ranks", r.readOff.noiseFree},
-                      {"readoff_threshold", r.readOff.threshold},
-                      {"readoff_filled_ranks", r.readOff.filled},
-                      {"frames", r.frames},
-                      {"training_seconds", r.trainingSeconds},
-                      {"logging_seconds", r.loggingSeconds},
-                      {"alignment_spectrum", m_spec.arsAlignNorm == "energy"
-                                                 ? "each op's singular values divided by their 2-norm"
-                                                 : "each op's singular values divided by its largest"},
-                      {"gumbel", "g ~ Gumbel(0, 1) per position, straight-through round(sigmoid((o + g + b) / tau))"}};
+  m_details["ars"] = {
+      {"steps", r.steps},
+      {"stopped_because", r.stoppedBecause},
+      {"final_task_loss", r.finalTaskLoss},
+      {"final_budget_noise_free", r.finalBudget},
+      {"readoff_noise_free_ranks", r.readOff.noiseFree},
+      {"readoff_threshold", r.readOff.threshold},
+      {"readoff_filled_ranks", r.readOff.filled},
+      {"frames", r.frames},
+      {"training_seconds", r.trainingSeconds},
+      {"logging_seconds", r.loggingSeconds},
+      {"alignment_spectrum", m_spec.arsAlignNorm == "energy"
+                                 ? "each op's singular values divided by their 2-norm"
+                                 : "each op's singular values divided by its largest"},
+      {"gumbel", "g ~ Gumbel(0, 1) per position, straight-through round(sigmoid((o + g + b) / tau))"}};
   return r.readOff.ranks;
 }
 
@@ -556,7 +595,8 @@ std::vector<int64_t> Job::rankDynaRanks() {
       {"reallocations", r.reallocations},
       {"revived_groups", r.revived},
       {"final_loss", r.finetune.finalLoss},
-      {"reading", "RankLab's reading of RankDyna (ALGORITHMS.md section 3; the paper's full text was not at hand)"}};
+      {"reading",
+       "RankLab's reading of RankDyna (ALGORITHMS.md section 3; the paper's full text was not at hand)"}};
   return r.ranks;
 }
 
@@ -685,7 +725,8 @@ api::JobOutcome Job::cancelled() {
     try {
       m_db->discardRun(m_runId);
     } catch (const std::exception& e) {
-      m_out.warnings.push_back(std::string("the cancelled run could not be removed from the store: ") + e.what());
+      m_out.warnings.push_back(std::string("the cancelled run could not be removed from the store: ") +
+                               e.what());
     }
   }
   m_rec.id = 0;

@@ -143,8 +143,8 @@ std::string specHash(const api::JobSpec& spec) {
       if (!ec) j[k] = a.lexically_normal().string();
     }
   }
-  for (const char* k : {"device", "threads", "db", "store", "export", "format", "cache_dir", "use_cache", "name", "tags",
-                        "sweep_id", "log_every"})
+  for (const char* k : {"device", "threads", "db", "store", "export", "format", "cache_dir", "use_cache",
+                        "name", "tags", "sweep_id", "log_every"})
     j.erase(k);
   // Keys added after runs were stored hash only when set, so a finished sweep point keeps its hash.
   const json defaults = toJson(api::JobSpec{});

@@ -25,7 +25,7 @@ namespace ranklab::jobs {
 
 namespace {
 
-constexpr double kOverhead = 0.2e9;      // LibTorch and the other loaded libraries, resident
+constexpr double kOverhead = 0.2e9;        // LibTorch and the other loaded libraries, resident
 constexpr double kAttentionBlocks = 64e6;  // two 32 MB score blocks (scores, softmax)
 constexpr double kLogitChunks = 32e6;      // two 16 MB logit chunks
 
@@ -106,17 +106,22 @@ JobPlan planJob(const api::JobSpec& spec) {
   // Stored bytes: the safetensors headers of a Hugging Face directory; other formats load as float32.
   std::map<std::string, int> dtypes;
   if (fs::is_directory(spec.model) && !fs::exists(fs::path(spec.model) / "ranklab.json")) {
-    for (const auto& [name, t] : io::readSafetensorsModel(spec.model, io::kStoredDtype, /*headersOnly=*/true)) {
+    for (const auto& [name, t] :
+         io::readSafetensorsModel(spec.model, io::kStoredDtype, /*headersOnly=*/true)) {
       plan.weightBytes += static_cast<double>(t.nbytes());
       const auto st = t.scalar_type();
-      ++dtypes[st == at::kHalf ? "float16" : st == at::kBFloat16 ? "bfloat16" : st == at::kFloat ? "float32" : c10::toString(st)];
+      ++dtypes[st == at::kHalf       ? "float16"
+               : st == at::kBFloat16 ? "bfloat16"
+               : st == at::kFloat    ? "float32"
+                                     : c10::toString(st)];
     }
   } else {
     plan.weightBytes = 4.0 * static_cast<double>(plan.parameters);
     ++dtypes["float32"];
   }
   plan.storedDtype = dtypes.size() == 1 ? dtypes.begin()->first : "mixed";
-  const double storedBytesPerParam = plan.weightBytes / std::max<double>(1.0, static_cast<double>(plan.parameters));
+  const double storedBytesPerParam =
+      plan.weightBytes / std::max<double>(1.0, static_cast<double>(plan.parameters));
   const Shapes shapes = shapesOf(model);
   const double layerFloats = perTokenLayerFloats(c);
 
@@ -129,15 +134,18 @@ JobPlan planJob(const api::JobSpec& spec) {
     s.detail = detail;
     plan.stages.push_back(std::move(s));
   };
-  stage("load", 0.0, 0.0, "weights " + gb(plan.weightBytes) + " (" + plan.storedDtype + "), memory-mapped, one copy");
+  stage("load", 0.0, 0.0,
+        "weights " + gb(plan.weightBytes) + " (" + plan.storedDtype + "), memory-mapped, one copy");
 
   const int64_t window = std::min<int64_t>(c.maxPositions, spec.evalContext > 0 ? spec.evalContext : 2048);
   if (!spec.evalText.empty() || !spec.evalLabelled.empty()) {
     const double perWindow = static_cast<double>(window) * static_cast<double>(c.intermediateSize);
     const double windows = std::max(1.0, std::min(8.0, static_cast<double>(int64_t{1} << 22) / perWindow));
-    const double act = windows * static_cast<double>(window) * layerFloats * 4.0 + kAttentionBlocks + kLogitChunks;
-    stage("evaluate", 0.0, act, std::to_string(static_cast<int>(windows)) + " window(s) of " + std::to_string(window) +
-                                     " tokens per forward: activations " + gb(act));
+    const double act =
+        windows * static_cast<double>(window) * layerFloats * 4.0 + kAttentionBlocks + kLogitChunks;
+    stage("evaluate", 0.0, act,
+          std::to_string(static_cast<int>(windows)) + " window(s) of " + std::to_string(window) +
+              " tokens per forward: activations " + gb(act));
   }
 
   const int64_t calibLength = spec.calibLength > 0 ? std::min(spec.calibLength, c.maxPositions)
@@ -150,21 +158,24 @@ JobPlan planJob(const api::JobSpec& spec) {
   double hostHidden = 0.0;
   if (activations) {
     hostHidden = calibTokens * static_cast<double>(c.hiddenSize) * 4.0;
-    const double windows = static_cast<double>(
-        std::min<int64_t>(spec.calibSamples, lowrank::calibrationBatch(c, calibLength, lowrank::LayerwiseOptions{}.batchSize)));
+    const double windows = static_cast<double>(std::min<int64_t>(
+        spec.calibSamples, lowrank::calibrationBatch(c, calibLength, lowrank::LayerwiseOptions{}.batchSize)));
     const double batch = windows * static_cast<double>(calibLength) * layerFloats * 4.0;
     const double grams = method == lowrank::Method::Whiten ? shapes.layerGrams : 0.0;
     layerSet += grams + batch;
     detail = "hidden states of " + std::to_string(spec.calibSamples) + " x " + std::to_string(calibLength) +
-             " tokens " + gb(hostHidden) + (gpu ? " (host)" : "") + ", one layer's statistics " + gb(grams) + ", " + detail;
+             " tokens " + gb(hostHidden) + (gpu ? " (host)" : "") + ", one layer's statistics " + gb(grams) +
+             ", " + detail;
   } else if (gradients) {
-    const double backward = static_cast<double>(calibLength) * static_cast<double>(c.numLayers) * layerFloats * 4.0 * 1.6;
+    const double backward =
+        static_cast<double>(calibLength) * static_cast<double>(c.numLayers) * layerFloats * 4.0 * 1.6;
     layerSet = std::max(layerSet, backward);
     detail = "one sample's backward through every layer " + gb(backward) + ", " + detail;
   }
-  const double factors = std::min(1.0, spec.keep) * static_cast<double>(plan.compressibleParameters) * storedBytesPerParam;
-  stage(activations || gradients ? "calibrate + decompose (by layer)" : "decompose (by op)", gpu ? hostHidden : 0.0,
-        (gpu ? 0.0 : hostHidden) + layerSet, detail);
+  const double factors =
+      std::min(1.0, spec.keep) * static_cast<double>(plan.compressibleParameters) * storedBytesPerParam;
+  stage(activations || gradients ? "calibrate + decompose (by layer)" : "decompose (by op)",
+        gpu ? hostHidden : 0.0, (gpu ? 0.0 : hostHidden) + layerSet, detail);
 
   if (trainsThroughModel(selector) || selector == Selector::Sensitivity) {
     const double batch = static_cast<double>(spec.batchSize) * static_cast<double>(calibLength);
@@ -173,20 +184,26 @@ JobPlan planJob(const api::JobSpec& spec) {
     double extra = shapes.fullRankFactors;
     std::string what = "every op's full-rank factors " + gb(shapes.fullRankFactors);
     if (selector == Selector::RankDyna) {
-      extra = 4.0 * shapes.fullRankFactors + 16.0 * static_cast<double>(plan.parameters - plan.compressibleParameters);
+      extra = 4.0 * shapes.fullRankFactors +
+              16.0 * static_cast<double>(plan.parameters - plan.compressibleParameters);
       what = "full-rank factors trained with gradients and Adam " + gb(extra);
     }
     stage(selectorName(selector), 0.0, extra + (selector == Selector::Sensitivity ? 0.0 : act),
-          what + (selector == Selector::Sensitivity ? "" : ", activations of a batch of " + std::to_string(spec.batchSize) + " x " +
-                                                           std::to_string(calibLength) + " tokens " + gb(act)));
+          what + (selector == Selector::Sensitivity
+                      ? ""
+                      : ", activations of a batch of " + std::to_string(spec.batchSize) + " x " +
+                            std::to_string(calibLength) + " tokens " + gb(act)));
   }
   stage("apply", 0.0, 0.0,
         "factors at p = " + std::to_string(spec.keep).substr(0, 4) + " " + gb(factors) +
             " replace the dense matrices, which are released op by op");
   if (spec.finetuneSteps > 0 && selector != Selector::RankDyna) {
-    const double trainable = 16.0 * static_cast<double>(plan.parameters - plan.compressibleParameters) + 16.0 * factors / storedBytesPerParam;
-    const double act = static_cast<double>(spec.batchSize) * static_cast<double>(calibLength) * static_cast<double>(c.numLayers) * layerFloats * 4.0 * 1.6;
-    stage("finetune", 0.0, trainable + act, "float32 weights, gradients and Adam's moments " + gb(trainable) + ", activations " + gb(act));
+    const double trainable = 16.0 * static_cast<double>(plan.parameters - plan.compressibleParameters) +
+                             16.0 * factors / storedBytesPerParam;
+    const double act = static_cast<double>(spec.batchSize) * static_cast<double>(calibLength) *
+                       static_cast<double>(c.numLayers) * layerFloats * 4.0 * 1.6;
+    stage("finetune", 0.0, trainable + act,
+          "float32 weights, gradients and Adam's moments " + gb(trainable) + ", activations " + gb(act));
   }
   for (const auto& s : plan.stages) {
     plan.peakHostBytes = std::max(plan.peakHostBytes, s.hostBytes);
@@ -196,17 +213,19 @@ JobPlan planJob(const api::JobSpec& spec) {
   return plan;
 }
 
-void requireHostMemory(const std::string& stage, double needBytes, const std::string& what, const std::string& flags) {
+void requireHostMemory(const std::string& stage, double needBytes, const std::string& what,
+                       const std::string& flags) {
   const double available = availableHostBytes();
   if (available <= 0.0 || needBytes <= 0.9 * available) return;
-  throw Error(stage + " needs about " + gb(needBytes) + " more memory (" + what + "); this machine has " + gb(available) +
-              " available: " + flags);
+  throw Error(stage + " needs about " + gb(needBytes) + " more memory (" + what + "); this machine has " +
+              gb(available) + " available: " + flags);
 }
 
 std::string formatPlan(const JobPlan& p) {
   std::ostringstream out;
-  out << "model     " << p.model << " (" << p.architecture << ", " << p.parameters << " parameters, " << p.compressibleParameters
-      << " compressible; weights " << gb(p.weightBytes) << ", " << p.storedDtype << ")\n"
+  out << "model     " << p.model << " (" << p.architecture << ", " << p.parameters << " parameters, "
+      << p.compressibleParameters << " compressible; weights " << gb(p.weightBytes) << ", " << p.storedDtype
+      << ")\n"
       << "device    " << p.device << "\n\n";
   const bool gpu = p.peakDeviceBytes > 0.0;
   char line[64];
@@ -221,7 +240,8 @@ std::string formatPlan(const JobPlan& p) {
     }
     out << "  " << s.detail << "\n";
   }
-  out << "\npeak      " << gb(p.peakHostBytes) << " host" << (gpu ? ", " + gb(p.peakDeviceBytes) + " GPU" : "");
+  out << "\npeak      " << gb(p.peakHostBytes) << " host"
+      << (gpu ? ", " + gb(p.peakDeviceBytes) + " GPU" : "");
   if (p.availableHostBytes > 0.0)
     out << "; this machine has " << gb(p.availableHostBytes) << " available"
         << (p.peakHostBytes > p.availableHostBytes ? " (not enough)" : "");

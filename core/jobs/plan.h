@@ -27,21 +27,21 @@
 namespace ranklab::jobs {
 
 struct PlanStage {
-  std::string stage;   // "load", "evaluate", "calibrate + decompose", "ars", ...
+  std::string stage;         // "load", "evaluate", "calibrate + decompose", "ars", ...
   double hostBytes = 0.0;    // peak resident memory on the host during the stage
   double deviceBytes = 0.0;  // peak GPU memory (0 on the CPU)
-  std::string detail;  // what dominates
+  std::string detail;        // what dominates
 };
 
 struct JobPlan {
   std::string model;
   std::string architecture;
-  std::string device;               // "cpu" or "cuda:0"
-  int64_t parameters = 0;           // whole model
+  std::string device;      // "cpu" or "cuda:0"
+  int64_t parameters = 0;  // whole model
   int64_t compressibleParameters = 0;
-  double weightBytes = 0.0;         // stored, on disk and in memory
-  std::string storedDtype;          // "float16", "bfloat16", "float32" or "mixed"
-  std::vector<PlanStage> stages;    // in the order the job runs them
+  double weightBytes = 0.0;       // stored, on disk and in memory
+  std::string storedDtype;        // "float16", "bfloat16", "float32" or "mixed"
+  std::vector<PlanStage> stages;  // in the order the job runs them
   double peakHostBytes = 0.0, peakDeviceBytes = 0.0;
   double availableHostBytes = 0.0;  // MemAvailable when read (0: unknown)
 };
@@ -60,6 +60,7 @@ double availableHostBytes();
 // the stage adds to what the job holds) exceeds what the machine has available, with the estimate,
 // what it is made of (`what`) and the flags that lower it (`flags`). Does nothing when the amount
 // available is unknown.
-void requireHostMemory(const std::string& stage, double needBytes, const std::string& what, const std::string& flags);
+void requireHostMemory(const std::string& stage, double needBytes, const std::string& what,
+                       const std::string& flags);
 
 }  // namespace ranklab::jobs

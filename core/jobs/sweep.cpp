@@ -32,24 +32,29 @@ namespace {
 const std::set<std::string> kFixedKeys{"db", "store", "export", "sweep_id"};
 // Axes that decide the decomposition (its cache key) go outermost, so that points sharing one run
 // back to back.
-const std::vector<std::string> kSharingOrder{"model", "tokenizer", "decomposition", "calib", "calib_samples",
-                                             "calib_length", "separator", "seed", "randomized_svd"};
+const std::vector<std::string> kSharingOrder{"model",     "tokenizer",     "decomposition",
+                                             "calib",     "calib_samples", "calib_length",
+                                             "separator", "seed",          "randomized_svd"};
 
 bool isAxis(const json& value, const json& defaultValue) {
   if (!value.is_array()) return false;
-  if (defaultValue.is_array()) return !value.empty() && std::all_of(value.begin(), value.end(), [](const json& v) { return v.is_array(); });
+  if (defaultValue.is_array())
+    return !value.empty() &&
+           std::all_of(value.begin(), value.end(), [](const json& v) { return v.is_array(); });
   return true;
 }
 
 bool validSweepId(const std::string& id) {
-  return !id.empty() && id.size() <= 100 &&
-         std::all_of(id.begin(), id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
+  return !id.empty() && id.size() <= 100 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
 }
 
 }  // namespace
 
 SweepGrid expandSweep(const json& gridIn, const std::string& context) {
-  if (!gridIn.is_object()) throw Error(context + ": a sweep grid must be a JSON object (a job spec with lists in place of values)");
+  if (!gridIn.is_object())
+    throw Error(context + ": a sweep grid must be a JSON object (a job spec with lists in place of values)");
   json grid = gridIn;
   grid.erase("_details");
   const json defaults = toJson(api::JobSpec{});
@@ -59,15 +64,19 @@ SweepGrid expandSweep(const json& gridIn, const std::string& context) {
     const std::string& key = item.key();
     if (!defaults.contains(key)) throw Error(context + ": unknown job spec key '" + key + "'");
     if (isAxis(item.value(), defaults[key])) {
-      if (kFixedKeys.count(key)) throw Error(context + ": '" + key + "' is one value for the whole sweep, not a list");
-      if (item.value().empty()) throw Error(context + ": '" + key + "' is an empty list: the sweep would have no points");
+      if (kFixedKeys.count(key))
+        throw Error(context + ": '" + key + "' is one value for the whole sweep, not a list");
+      if (item.value().empty())
+        throw Error(context + ": '" + key + "' is an empty list: the sweep would have no points");
       axes.emplace_back(key, item.value());
     } else {
       base[key] = item.value();
     }
   }
   if (base.contains("export") && base["export"].is_string() && !base["export"].get<std::string>().empty())
-    throw Error(context + ": 'export' would make every point of the sweep write the same directory; export single runs instead");
+    throw Error(context +
+                ": 'export' would make every point of the sweep write the same directory; export single runs "
+                "instead");
   std::stable_sort(axes.begin(), axes.end(), [](const auto& a, const auto& b) {
     auto rank = [](const std::string& k) {
       const auto it = std::find(kSharingOrder.begin(), kSharingOrder.end(), k);
@@ -86,7 +95,9 @@ SweepGrid expandSweep(const json& gridIn, const std::string& context) {
     for (size_t i = 0; i < axes.size(); ++i) point[axes[i].first] = axes[i].second[at[i]];
     std::ostringstream where;
     where << context << ", point " << n;
-    for (size_t i = 0; i < axes.size(); ++i) where << (i ? ", " : " (") << axes[i].first << " = " << axes[i].second[at[i]].dump() << (i + 1 == axes.size() ? ")" : "");
+    for (size_t i = 0; i < axes.size(); ++i)
+      where << (i ? ", " : " (") << axes[i].first << " = " << axes[i].second[at[i]].dump()
+            << (i + 1 == axes.size() ? ")" : "");
     auto spec = jobSpecFromJson(point, where.str());
     const std::string h = specHash(spec);
     if (seen.insert(h).second) {
@@ -102,9 +113,11 @@ SweepGrid expandSweep(const json& gridIn, const std::string& context) {
     if (carry) break;
   }
 
-  const std::string given = base.contains("sweep_id") && base["sweep_id"].is_string() ? base["sweep_id"].get<std::string>() : "";
+  const std::string given =
+      base.contains("sweep_id") && base["sweep_id"].is_string() ? base["sweep_id"].get<std::string>() : "";
   if (!given.empty() && !validSweepId(given))
-    throw Error(context + ": sweep_id '" + given + "' may use only letters, digits, '-', '_' and '.' (at most 100)");
+    throw Error(context + ": sweep_id '" + given +
+                "' may use only letters, digits, '-', '_' and '.' (at most 100)");
   out.id = !given.empty() ? given : "sweep-" + sha256Hex(hashes).substr(0, 12);
   for (auto& p : out.points) p.sweepId = out.id;
   return out;
@@ -131,7 +144,8 @@ SweepPlan planSweep(const SweepGrid& grid, const store::RunStore& db) {
   SweepPlan plan;
   for (size_t i = 0; i < grid.points.size(); ++i) {
     const auto range = byHash.equal_range(specHash(grid.points[i]));
-    const auto done = std::find_if(range.first, range.second, [](const auto& kv) { return kv.second.status == "succeeded"; });
+    const auto done = std::find_if(range.first, range.second,
+                                   [](const auto& kv) { return kv.second.status == "succeeded"; });
     if (done != range.second) {
       plan.finished.push_back(i);
       plan.finishedRuns.push_back(done->second);
@@ -159,14 +173,15 @@ SweepLock::SweepLock(const fs::path& database, const std::string& sweepId) {
   m_file = database;
   m_file += ".sweep-" + (validSweepId(sweepId) ? sweepId : sha256Hex(sweepId).substr(0, 12)) + ".lock";
   m_fd = ::open(m_file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-  if (m_fd < 0) throw Error(m_file.string() + ": cannot create the sweep's lock file (" + std::strerror(errno) + ")");
+  if (m_fd < 0)
+    throw Error(m_file.string() + ": cannot create the sweep's lock file (" + std::strerror(errno) + ")");
   if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(m_fd);
     m_fd = -1;
     if (err == EWOULDBLOCK)
-      throw Error(database.string() + ": sweep " + sweepId + " is already running in another process (it holds " +
-                  m_file.string() + ")");
+      throw Error(database.string() + ": sweep " + sweepId +
+                  " is already running in another process (it holds " + m_file.string() + ")");
     throw Error(m_file.string() + ": cannot lock (" + std::strerror(err) + ")");
   }
 }
@@ -175,7 +190,8 @@ SweepLock::~SweepLock() {
   if (m_fd >= 0) ::close(m_fd);  // releases the flock; the file stays (removing it would race a new holder)
 }
 
-SweepReport runSweep(const SweepGrid& grid, const SweepOptions& options, ProgressSink& progress, CancelToken& cancel) {
+SweepReport runSweep(const SweepGrid& grid, const SweepOptions& options, ProgressSink& progress,
+                     CancelToken& cancel) {
   const auto started = std::chrono::steady_clock::now();
   SweepReport report;
   report.id = grid.id;
@@ -183,7 +199,9 @@ SweepReport runSweep(const SweepGrid& grid, const SweepOptions& options, Progres
   report.db = sweepDatabase(grid, options.db);
   if (report.db == ":memory:") throw Error("a sweep needs a database file to resume from, not :memory:");
   for (const auto& p : grid.points)
-    if (!p.store) throw Error("sweep " + grid.id + ": every point must be stored (\"store\": false leaves nothing to resume from)");
+    if (!p.store)
+      throw Error("sweep " + grid.id +
+                  ": every point must be stored (\"store\": false leaves nothing to resume from)");
 
   store::RunStore db(report.db);
   SweepLock lock(report.db, grid.id);
@@ -264,7 +282,8 @@ std::string absoluteOrEmpty(const std::string& p) {
 size_t emitSlurm(const SweepGrid& grid, const fs::path& dirIn, const SlurmOptions& options) {
   if (grid.points.empty()) throw Error("sweep " + grid.id + " has no points to emit");
   if (options.cli.empty()) throw Error("emitSlurm: the ranklab-cli path is missing");
-  if (options.gpusPerTask < 0 || options.cpusPerTask < 0) throw Error("--gpus-per-task and --cpus-per-task must not be negative");
+  if (options.gpusPerTask < 0 || options.cpusPerTask < 0)
+    throw Error("--gpus-per-task and --cpus-per-task must not be negative");
   const fs::path dir = fs::absolute(dirIn).lexically_normal();
   std::error_code ec;
   fs::create_directories(dir / "logs", ec);
@@ -287,7 +306,8 @@ size_t emitSlurm(const SweepGrid& grid, const fs::path& dirIn, const SlurmOption
   const size_t n = grid.points.size();
   std::ostringstream sb;
   sb << "#!/bin/bash\n"
-     << "# RankLab sweep " << grid.id << ": " << n << " points, one array task each. Written by ranklab-cli sweep --emit-slurm.\n"
+     << "# RankLab sweep " << grid.id << ": " << n
+     << " points, one array task each. Written by ranklab-cli sweep --emit-slurm.\n"
      << "#SBATCH --job-name=ranklab-" << grid.id << "\n"
      << "#SBATCH --array=0-" << n - 1 << "\n"
      << "#SBATCH --ntasks=1\n"
@@ -299,15 +319,18 @@ size_t emitSlurm(const SweepGrid& grid, const fs::path& dirIn, const SlurmOption
   sb << "set -euo pipefail\n"
      << "dir=" << shellQuote(dir.string()) << "\n"
      << "i=${SLURM_ARRAY_TASK_ID:?run this script with sbatch (or set SLURM_ARRAY_TASK_ID)}\n"
-     << "exec " << shellQuote(options.cli) << " run \"$dir/task-$i.json\" --db \"$dir/shard-$i.db\" --skip-finished\n";
+     << "exec " << shellQuote(options.cli)
+     << " run \"$dir/task-$i.json\" --db \"$dir/shard-$i.db\" --skip-finished\n";
   writeFileAtomically(dir / "sweep.sbatch", sb.str());
-  fs::permissions(dir / "sweep.sbatch", fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+  fs::permissions(dir / "sweep.sbatch",
+                  fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
                   fs::perm_options::add, ec);
 
   std::ostringstream rd;
   rd << "RankLab sweep " << grid.id << " (" << n << " tasks)\n\n"
      << "Submit:   sbatch " << shellQuote((dir / "sweep.sbatch").string()) << "\n"
-     << "Merge:    " << shellQuote(options.cli) << " merge " << shellQuote(dir.string()) << "/shard-*.db --db RUNS.db\n"
+     << "Merge:    " << shellQuote(options.cli) << " merge " << shellQuote(dir.string())
+     << "/shard-*.db --db RUNS.db\n"
      << "Resubmit: sbatch again re-runs only the tasks whose shard has no finished run (--skip-finished).\n\n"
      << "task-I.json is point I's job spec; shard-I.db its run database; logs/task-I.out its output.\n";
   writeFileAtomically(dir / "README.txt", rd.str());

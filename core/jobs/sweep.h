@@ -41,8 +41,8 @@ class RunStore;
 namespace ranklab::jobs {
 
 struct SweepGrid {
-  std::string id;                  // the grid's "sweep_id", else "sweep-" + 12 hex digits of its points' hashes
-  std::vector<std::string> axes;   // keys given as lists, in expansion order
+  std::string id;  // the grid's "sweep_id", else "sweep-" + 12 hex digits of its points' hashes
+  std::vector<std::string> axes;     // keys given as lists, in expansion order
   std::vector<api::JobSpec> points;  // ordered for sharing; sweepId set on each
 };
 
@@ -54,10 +54,10 @@ SweepGrid loadSweep(const std::filesystem::path& file);
 
 // Where a sweep stands against a database.
 struct SweepPlan {
-  std::vector<size_t> finished;               // indices of points with a succeeded run of this sweep
-  std::vector<api::RunRecord> finishedRuns;   // that run, one per entry of `finished`
-  std::vector<size_t> pending;                // indices still to run, in order
-  std::vector<int64_t> staleRuns;             // runs of this sweep, left running or failed, to delete before re-running
+  std::vector<size_t> finished;              // indices of points with a succeeded run of this sweep
+  std::vector<api::RunRecord> finishedRuns;  // that run, one per entry of `finished`
+  std::vector<size_t> pending;               // indices still to run, in order
+  std::vector<int64_t> staleRuns;  // runs of this sweep, left running or failed, to delete before re-running
 };
 SweepPlan planSweep(const SweepGrid& grid, const store::RunStore& db);
 // planSweep, then deletes the stale runs so that each pending point can run afresh. Call it while
@@ -101,8 +101,9 @@ struct SweepReport {
   size_t points = 0;
   size_t skipped = 0, succeeded = 0, failed = 0;
   int64_t staleRunsRemoved = 0;
-  int64_t decompositionsComputed = 0;  // points that computed their decomposition instead of reading the cache
-  int64_t evaluationsShared = 0;       // points that reused an earlier point's "before" evaluation
+  int64_t decompositionsComputed =
+      0;                          // points that computed their decomposition instead of reading the cache
+  int64_t evaluationsShared = 0;  // points that reused an earlier point's "before" evaluation
   bool cancelled = false;
   double seconds = 0.0;
   std::vector<SweepPointResult> results;  // one per point, in order
@@ -117,14 +118,15 @@ struct SweepOptions {
 // Runs every pending point with JobRunner, one after another. A failed point does not stop the
 // sweep; cancelling does (the running point's run is discarded as JobRunner does). Throws
 // ranklab::Error when the database cannot be opened or the sweep is locked by another process.
-SweepReport runSweep(const SweepGrid& grid, const SweepOptions& options, ProgressSink& progress, CancelToken& cancel);
+SweepReport runSweep(const SweepGrid& grid, const SweepOptions& options, ProgressSink& progress,
+                     CancelToken& cancel);
 
 struct SlurmOptions {
-  std::string partition;      // empty: the cluster's default
-  int gpusPerTask = 0;        // 0: no GPU request
-  int cpusPerTask = 0;        // 0: the cluster's default
-  std::string time;           // e.g. "02:00:00"; empty: the partition's default
-  std::string cli;            // the ranklab-cli the tasks run (absolute path)
+  std::string partition;  // empty: the cluster's default
+  int gpusPerTask = 0;    // 0: no GPU request
+  int cpusPerTask = 0;    // 0: the cluster's default
+  std::string time;       // e.g. "02:00:00"; empty: the partition's default
+  std::string cli;        // the ranklab-cli the tasks run (absolute path)
 };
 
 // Writes DIR/task-<i>.json (one point each), DIR/sweep.sbatch (an array job whose task i runs

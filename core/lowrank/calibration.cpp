@@ -25,7 +25,7 @@ std::vector<size_t> seededOrder(size_t n, uint64_t seed) {
 struct Recorder {
   CalibrationNeeds needs;
   std::vector<OpStats>* stats = nullptr;
-  std::vector<bool> ownsGram;         // false: this op's gram is another op's (same input)
+  std::vector<bool> ownsGram;  // false: this op's gram is another op's (same input)
   bool firstSample = true;
   std::vector<at::Tensor> firstInputs;  // inputs seen in the first sample, to find shared ones
   std::vector<int> layerOf;
@@ -65,7 +65,8 @@ class CaptureOp : public models::LinearOp {
     // Rows in blocks of 512 tokens, so the float64 copy stays small (a batch of GPT-2's MLP inputs is
     // 50 MB in float64).
     auto blocks = [&](const std::function<void(const at::Tensor&)>& f) {
-      for (int64_t r0 = 0; r0 < all.size(0); r0 += 512) f(all.narrow(0, r0, std::min<int64_t>(512, all.size(0) - r0)).to(at::kDouble));
+      for (int64_t r0 = 0; r0 < all.size(0); r0 += 512)
+        f(all.narrow(0, r0, std::min<int64_t>(512, all.size(0) - r0)).to(at::kDouble));
     };
     if (r.needs.absMean) blocks([&](const at::Tensor& flat) { s.absMean.add_(flat.abs().sum(0)); });
     if (!r.needs.gram) return;
@@ -78,8 +79,8 @@ class CaptureOp : public models::LinearOp {
       // Ops of one layer fed the very same tensor (q, k, v; gate, up) share one X^T X.
       // (Evaluation order is not op order: C++ may run up before gate in silu(gate(x)) * up(x).)
       for (size_t j = 0; j < r.firstInputs.size(); ++j) {
-        if (j != m_index && r.layerOf[j] == r.layerOf[m_index] && r.ownsGram[j] && r.firstInputs[j].defined() &&
-            r.firstInputs[j].unsafeGetTensorImpl() == x.unsafeGetTensorImpl()) {
+        if (j != m_index && r.layerOf[j] == r.layerOf[m_index] && r.ownsGram[j] &&
+            r.firstInputs[j].defined() && r.firstInputs[j].unsafeGetTensorImpl() == x.unsafeGetTensorImpl()) {
           s.gram = (*r.stats)[j].gram;
           s.whitener = (*r.stats)[j].whitener;
           r.ownsGram[m_index] = false;
@@ -95,7 +96,8 @@ class CaptureOp : public models::LinearOp {
   void accumulateGradient(const at::Tensor& flatInput, const at::Tensor& grad) {
     torch::NoGradGuard guard;
     auto& s = (*m_recorder->stats)[m_index];
-    const at::Tensor g = at::mm(flatInput.t().to(at::kFloat), grad.reshape({-1, grad.size(-1)}).to(at::kFloat));
+    const at::Tensor g =
+        at::mm(flatInput.t().to(at::kFloat), grad.reshape({-1, grad.size(-1)}).to(at::kFloat));
     if (m_recorder->needs.fisher) s.fisher.add_(g.square().sum(1).to(at::kDouble));
     if (m_recorder->needs.importance) {
       const at::Tensor w = m_inner->denseWeight().detach().t().to(at::kFloat);  // [M, N]
@@ -123,8 +125,8 @@ std::vector<CalibrationSample> textSamples(const tokenize::Tokenizer& tokenizer,
   }
   const size_t windows = stream.size() / static_cast<size_t>(length);
   if (windows == 0)
-    throw Error("calibration: the text holds " + std::to_string(stream.size()) + " tokens, fewer than one window of " +
-                std::to_string(length));
+    throw Error("calibration: the text holds " + std::to_string(stream.size()) +
+                " tokens, fewer than one window of " + std::to_string(length));
   auto order = seededOrder(windows, seed);
   order.resize(std::min(windows, static_cast<size_t>(count)));
   std::sort(order.begin(), order.end());
@@ -139,8 +141,9 @@ std::vector<CalibrationSample> textSamples(const tokenize::Tokenizer& tokenizer,
 }
 
 std::vector<CalibrationSample> labelledSamples(const tokenize::Tokenizer& tokenizer,
-                                               const std::vector<data::LabelledExample>& examples, int64_t count,
-                                               int64_t maxLength, int64_t vocab, uint64_t seed) {
+                                               const std::vector<data::LabelledExample>& examples,
+                                               int64_t count, int64_t maxLength, int64_t vocab,
+                                               uint64_t seed) {
   if (examples.empty() || count <= 0) throw Error("calibration: the labelled set is empty");
   auto order = seededOrder(examples.size(), seed);
   order.resize(std::min(examples.size(), static_cast<size_t>(count)));
@@ -159,15 +162,18 @@ std::vector<CalibrationSample> labelledSamples(const tokenize::Tokenizer& tokeni
   return out;
 }
 
-at::Tensor taskLoss(models::LanguageModel& model, const std::vector<const CalibrationSample*>& batch, int64_t padId) {
+at::Tensor taskLoss(models::LanguageModel& model, const std::vector<const CalibrationSample*>& batch,
+                    int64_t padId) {
   if (batch.empty()) throw Error("task loss of an empty batch");
   const bool classify = !model.isCausal();
-  if (classify && !model.hasClassifier()) throw Error("an encoder needs a classification head and labelled data");
+  if (classify && !model.hasClassifier())
+    throw Error("an encoder needs a classification head and labelled data");
   const auto device = model.device();
   const int64_t n = static_cast<int64_t>(batch.size());
   int64_t len = 0;
   for (const auto* s : batch) {
-    if (static_cast<int64_t>(s->ids.size()) < (classify ? 1 : 2)) throw Error("a sample is too short to score");
+    if (static_cast<int64_t>(s->ids.size()) < (classify ? 1 : 2))
+      throw Error("a sample is too short to score");
     len = std::max<int64_t>(len, static_cast<int64_t>(s->ids.size()));
   }
   if (classify) {
@@ -197,12 +203,13 @@ at::Tensor taskLoss(models::LanguageModel& model, const std::vector<const Calibr
     target[b].narrow(0, 0, l).copy_(t.narrow(0, 1, l));
   }
   auto logits = model.forward(input.to(device), nullptr);
-  return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), target.to(device).reshape({-1}),
-                                              torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+  return torch::nn::functional::cross_entropy(
+      logits.reshape({-1, logits.size(-1)}), target.to(device).reshape({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
 }
 
-double taskPerplexity(models::LanguageModel& model, const std::vector<CalibrationSample>& samples, int64_t batchSize,
-                      int64_t padId, const CancelToken* cancel) {
+double taskPerplexity(models::LanguageModel& model, const std::vector<CalibrationSample>& samples,
+                      int64_t batchSize, int64_t padId, const CancelToken* cancel) {
   if (samples.empty()) throw Error("task perplexity of no samples");
   torch::InferenceMode guard;
   double sum = 0.0, weight = 0.0;
@@ -257,7 +264,8 @@ std::vector<OpStats> captureActivationStats(models::LanguageModel& model, const 
   recorder.firstSample = true;
   run();
   for (size_t i : ops)
-    if (stats[i].absMean.defined()) stats[i].absMean.div_(static_cast<double>(std::max<int64_t>(1, stats[i].tokens)));
+    if (stats[i].absMean.defined())
+      stats[i].absMean.div_(static_cast<double>(std::max<int64_t>(1, stats[i].tokens)));
   return stats;
 }
 
@@ -273,7 +281,9 @@ Calibration calibrate(models::LanguageModel& model, const std::vector<Calibratio
   std::vector<std::shared_ptr<models::DenseLinear>> dense;
   for (const auto& e : entries) {
     auto d = std::dynamic_pointer_cast<models::DenseLinear>(e.slot->impl());
-    if (!d) throw Error("calibration: op '" + e.info.name + "' is already compressed; calibrate the original model");
+    if (!d)
+      throw Error("calibration: op '" + e.info.name +
+                  "' is already compressed; calibrate the original model");
     dense.push_back(d);
   }
 
@@ -339,7 +349,8 @@ Calibration calibrate(models::LanguageModel& model, const std::vector<Calibratio
       lossSum += loss.item<double>();
     }
     result.tokens += static_cast<int64_t>(sample.ids.size());
-    if (progress) progress->progress("calibrate", static_cast<long long>(n + 1), static_cast<long long>(samples.size()));
+    if (progress)
+      progress->progress("calibrate", static_cast<long long>(n + 1), static_cast<long long>(samples.size()));
   }
   if (wasTraining) model.train();
 

@@ -52,14 +52,16 @@ std::vector<CalibrationSample> textSamples(const tokenize::Tokenizer& tokenizer,
 
 // `count` labelled examples (a seeded choice when there are more), encoded BERT-style.
 std::vector<CalibrationSample> labelledSamples(const tokenize::Tokenizer& tokenizer,
-                                               const std::vector<data::LabelledExample>& examples, int64_t count,
-                                               int64_t maxLength, int64_t vocab, uint64_t seed);
+                                               const std::vector<data::LabelledExample>& examples,
+                                               int64_t count, int64_t maxLength, int64_t vocab,
+                                               uint64_t seed);
 
 // Mean task loss of a batch of samples, with autograd history when grad mode is on: next-token
 // cross-entropy for causal LMs (windows right-padded, padded targets ignored), classification
 // cross-entropy for encoders (padded with `padId`, attention-masked). Throws ranklab::Error for
 // labels outside the classifier, too-short samples or encoders without a classifier.
-at::Tensor taskLoss(models::LanguageModel& model, const std::vector<const CalibrationSample*>& batch, int64_t padId = 0);
+at::Tensor taskLoss(models::LanguageModel& model, const std::vector<const CalibrationSample*>& batch,
+                    int64_t padId = 0);
 
 // exp(mean task loss) over `samples` in batches, in inference mode: perplexity for causal LMs, the
 // exponentiated classification loss for encoders (the sensitivity search's metric).
@@ -79,14 +81,14 @@ struct OpStats {
   at::Tensor fisher, importance, absMean, gram;  // undefined when not collected
   // Ops sharing a gram share this too (null when the stats were built by hand: computed per op then).
   std::shared_ptr<Whitener> whitener;
-  int64_t tokens = 0;                            // tokens that passed through the op
+  int64_t tokens = 0;  // tokens that passed through the op
 };
 
 struct Calibration {
   std::vector<OpStats> ops;  // model.ops() order
   int64_t samples = 0;
   int64_t tokens = 0;
-  double meanLoss = 0.0;     // task loss over the samples (only when gradients were computed)
+  double meanLoss = 0.0;  // task loss over the samples (only when gradients were computed)
 };
 
 // The activation statistics (absMean, gram; `needs`' gradient fields are ignored) of the ops listed

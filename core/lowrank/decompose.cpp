@@ -28,11 +28,16 @@ Method parseMethod(const std::string& name) {
 
 std::string methodName(Method method) {
   switch (method) {
-    case Method::Svd: return "svd";
-    case Method::Fwsvd: return "fwsvd";
-    case Method::Iwsvd: return "iwsvd";
-    case Method::Asvd: return "asvd";
-    case Method::Whiten: return "whiten";
+    case Method::Svd:
+      return "svd";
+    case Method::Fwsvd:
+      return "fwsvd";
+    case Method::Iwsvd:
+      return "iwsvd";
+    case Method::Asvd:
+      return "asvd";
+    case Method::Whiten:
+      return "whiten";
   }
   return "svd";
 }
@@ -52,8 +57,9 @@ double OpDecomposition::energyKept(int64_t k) const {
   return std::min(1.0, s.narrow(0, 0, kk).to(at::kDouble).square().sum().item<double>() / totalEnergy);
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> randomizedSvd(const at::Tensor& a, int64_t k, int64_t oversample,
-                                                             int64_t powerIterations, uint64_t seed) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> randomizedSvd(const at::Tensor& a, int64_t k,
+                                                             int64_t oversample, int64_t powerIterations,
+                                                             uint64_t seed) {
   const int64_t l = std::min(std::min(a.size(0), a.size(1)), k + std::max<int64_t>(0, oversample));
   auto gen = at::detail::createCPUGenerator(seed);
   const at::Tensor g = at::randn({a.size(1), l}, gen, a.options().device(at::kCPU)).to(a.device());
@@ -106,7 +112,8 @@ Whitener whitenerOf(const at::Tensor& gram, at::ScalarType dtype) {
       return out;
     }
     if (attempt >= 12)
-      throw Error("whiten: X^T X stays not positive definite after 12 retries (delta " + std::to_string(out.delta) + ")");
+      throw Error("whiten: X^T X stays not positive definite after 12 retries (delta " +
+                  std::to_string(out.delta) + ")");
     // Not positive definite (too few tokens for M, or dead inputs): shift the spectrum a little more.
     out.delta = out.delta == 0.0 ? 1e-9 * meanDiag : out.delta * 10.0;
     out.retries = attempt + 1;
@@ -115,8 +122,8 @@ Whitener whitenerOf(const at::Tensor& gram, at::ScalarType dtype) {
 
 }  // namespace
 
-OpDecomposition decomposeWeight(const at::Tensor& w, const at::Tensor& bias, Method method, const OpStats* stats,
-                                const DecomposeOptions& options) {
+OpDecomposition decomposeWeight(const at::Tensor& w, const at::Tensor& bias, Method method,
+                                const OpStats* stats, const DecomposeOptions& options) {
   if (w.dim() != 2) throw Error("decomposition: weight must be a matrix, got " + shapeOf(w));
   if (method != Method::Svd && !stats) throw Error(methodName(method) + " needs a calibration pass");
   torch::NoGradGuard guard;
@@ -134,8 +141,9 @@ OpDecomposition decomposeWeight(const at::Tensor& w, const at::Tensor& bias, Met
       break;
     case Method::Fwsvd:
     case Method::Iwsvd: {
-      const auto& f = method == Method::Fwsvd ? requireStat(stats->fisher, "Fisher row importances", {m}, method)
-                                              : requireStat(stats->importance, "importance scores", {m}, method);
+      const auto& f = method == Method::Fwsvd
+                          ? requireStat(stats->fisher, "Fisher row importances", {m}, method)
+                          : requireStat(stats->importance, "importance scores", {m}, method);
       rowScale = guarded(f.to(at::kDouble), options.rowGuard).sqrt().to(w.dtype());
       x = w * rowScale.unsqueeze(1);
       break;
@@ -163,7 +171,8 @@ OpDecomposition decomposeWeight(const at::Tensor& w, const at::Tensor& bias, Met
   const int64_t full = std::min(m, n);
   at::Tensor u, s, vh;
   if (options.maxRank > 0 && options.maxRank + options.oversample < full / 2) {
-    std::tie(u, s, vh) = randomizedSvd(x, options.maxRank, options.oversample, options.powerIterations, options.seed);
+    std::tie(u, s, vh) =
+        randomizedSvd(x, options.maxRank, options.oversample, options.powerIterations, options.seed);
     d.totalEnergy = x.to(at::kDouble).square().sum().item<double>();  // the truncated spectrum cannot say
   } else {
     std::tie(u, s, vh) = compat::svd(x);
@@ -194,8 +203,8 @@ std::vector<OpDecomposition> decomposeModel(const models::LanguageModel& model, 
                                             ProgressSink* progress, const CancelToken* cancel) {
   const auto& entries = model.ops().entries();
   if (method != Method::Svd && (!calibration || calibration->ops.size() != entries.size()))
-    throw Error(methodName(method) + " needs a calibration pass over the model's " + std::to_string(entries.size()) +
-                " ops");
+    throw Error(methodName(method) + " needs a calibration pass over the model's " +
+                std::to_string(entries.size()) + " ops");
   torch::NoGradGuard guard;
   std::vector<OpDecomposition> out;
   out.reserve(entries.size());
@@ -204,22 +213,24 @@ std::vector<OpDecomposition> decomposeModel(const models::LanguageModel& model, 
     const auto& impl = *entries[i].slot->impl();
     const at::Tensor w = impl.denseWeight().detach().to(at::kFloat).t();
     try {
-      out.push_back(decomposeWeight(w, impl.bias(), method, calibration ? &calibration->ops[i] : nullptr, options));
+      out.push_back(
+          decomposeWeight(w, impl.bias(), method, calibration ? &calibration->ops[i] : nullptr, options));
     } catch (const Error& e) {
       throw Error("op '" + entries[i].info.name + "': " + e.what());
     }
-    if (progress) progress->progress("decompose", static_cast<long long>(i + 1), static_cast<long long>(entries.size()));
+    if (progress)
+      progress->progress("decompose", static_cast<long long>(i + 1), static_cast<long long>(entries.size()));
   }
   return out;
 }
 
-std::string decompositionCacheKey(const std::string& modelHash, Method method, const std::string& calibrationHash,
-                                  const DecomposeOptions& o) {
+std::string decompositionCacheKey(const std::string& modelHash, Method method,
+                                  const std::string& calibrationHash, const DecomposeOptions& o) {
   std::ostringstream k;
   k.precision(17);
   k << "ranklab-decomposition-v2|" << modelHash << "|" << methodName(method) << "|"
-    << (method == Method::Svd ? std::string() : calibrationHash) << "|" << o.asvdAlpha << "|" << o.rowGuard << "|"
-    << o.plainSpectrum << "|" << o.maxRank;
+    << (method == Method::Svd ? std::string() : calibrationHash) << "|" << o.asvdAlpha << "|" << o.rowGuard
+    << "|" << o.plainSpectrum << "|" << o.maxRank;
   // The seed, oversampling and power iterations only shape the randomized SVD: a full decomposition is
   // the same for every seed, so a sweep over seeds shares it.
   if (o.maxRank > 0) k << "|" << o.oversample << "|" << o.powerIterations << "|" << o.seed;
@@ -227,7 +238,8 @@ std::string decompositionCacheKey(const std::string& modelHash, Method method, c
 }
 
 fs::path defaultCacheDir() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "ranklab" / "decompositions";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return fs::path(xdg) / "ranklab" / "decompositions";
   if (const char* home = std::getenv("HOME"); home && *home)
     return fs::path(home) / ".cache" / "ranklab" / "decompositions";
   return fs::temp_directory_path() / "ranklab-decompositions";
@@ -240,7 +252,8 @@ constexpr const char* kCacheFormat = "ranklab-decompositions-v2";
 std::string opSignature(const models::LanguageModel& model) {
   std::string sig;
   for (const auto& e : model.ops().entries())
-    sig += e.info.name + ":" + std::to_string(e.info.inFeatures) + "x" + std::to_string(e.info.outFeatures) + ";";
+    sig += e.info.name + ":" + std::to_string(e.info.inFeatures) + "x" + std::to_string(e.info.outFeatures) +
+           ";";
   return sig;
 }
 
@@ -336,7 +349,8 @@ std::vector<OpDecomposition> loadCachedDecompositions(const fs::path& dir, const
       d.whitenRetries = static_cast<int>(stats[1].item<double>());
       d.whitenDelta = stats[2].item<double>();
       const auto& info = entries[i].info;
-      if (d.a.size(0) != info.inFeatures || d.b.size(1) != info.outFeatures || d.a.size(1) != d.b.size(0)) return {};
+      if (d.a.size(0) != info.inFeatures || d.b.size(1) != info.outFeatures || d.a.size(1) != d.b.size(0))
+        return {};
       const at::Tensor bias = entries[i].slot->impl()->bias();
       if (bias.defined()) d.bias = bias.detach().clone();
       out.push_back(std::move(d));
@@ -347,7 +361,8 @@ std::vector<OpDecomposition> loadCachedDecompositions(const fs::path& dir, const
   }
 }
 
-void storeCachedDecompositions(const fs::path& dir, const std::string& key, const models::LanguageModel& model,
+void storeCachedDecompositions(const fs::path& dir, const std::string& key,
+                               const models::LanguageModel& model,
                                const std::vector<OpDecomposition>& decompositions) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -379,11 +394,12 @@ void applyRank(models::LanguageModel& model, size_t op, const OpDecomposition& d
   const at::Tensor a = d.a.narrow(1, 0, k).to(at::kFloat);
   const at::Tensor b = d.b.narrow(0, 0, k).to(at::kFloat);
   if (select::isFactorized(info, k)) {
-    entry.slot->replace(std::make_shared<models::LowRankLinear>(a.to(dtype).clone(), b.to(dtype).clone(),
-                                                                d.bias.defined() ? d.bias.clone() : at::Tensor()));
+    entry.slot->replace(std::make_shared<models::LowRankLinear>(
+        a.to(dtype).clone(), b.to(dtype).clone(), d.bias.defined() ? d.bias.clone() : at::Tensor()));
   } else {
     // Dense is cheaper at this rank: store the rank-k product as a dense weight.
-    auto dense = std::make_shared<models::DenseLinear>(info.inFeatures, info.outFeatures, d.bias.defined(), false);
+    auto dense =
+        std::make_shared<models::DenseLinear>(info.inFeatures, info.outFeatures, d.bias.defined(), false);
     dense->to(a.device());
     dense->weight().set_data(torch::matmul(a, b).t().to(dtype).contiguous());
     if (d.bias.defined()) dense->mutableBias().copy_(d.bias);
@@ -396,7 +412,8 @@ void applyRanks(models::LanguageModel& model, const std::vector<OpDecomposition>
   const auto& entries = model.ops().entries();
   if (decompositions.size() != entries.size() || ranks.size() != entries.size())
     throw Error("applying ranks: " + std::to_string(ranks.size()) + " ranks and " +
-                std::to_string(decompositions.size()) + " decompositions for " + std::to_string(entries.size()) + " ops");
+                std::to_string(decompositions.size()) + " decompositions for " +
+                std::to_string(entries.size()) + " ops");
   for (size_t i = 0; i < entries.size(); ++i) applyRank(model, i, decompositions[i], ranks[i]);
 }
 

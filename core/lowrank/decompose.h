@@ -51,11 +51,11 @@ struct DecomposeOptions {
 };
 
 struct OpDecomposition {
-  at::Tensor a;       // [M, K]
-  at::Tensor b;       // [K, N]
-  at::Tensor s;       // [K] singular values of the decomposed (possibly weighted) matrix, descending
-  at::Tensor plainS;  // [min(M, N)] singular values of W itself (undefined if not computed)
-  at::Tensor bias;    // [N] or undefined
+  at::Tensor a;              // [M, K]
+  at::Tensor b;              // [K, N]
+  at::Tensor s;              // [K] singular values of the decomposed (possibly weighted) matrix, descending
+  at::Tensor plainS;         // [min(M, N)] singular values of W itself (undefined if not computed)
+  at::Tensor bias;           // [N] or undefined
   double totalEnergy = 0.0;  // ||decomposed matrix||_F^2 = sum of all s_i^2, even when s is truncated
   int whitenRetries = 0;     // Cholesky retries with a growing delta (whitening)
   double whitenDelta = 0.0;  // the delta that worked
@@ -66,41 +66,47 @@ struct OpDecomposition {
 // Decomposes one op's weight `w` ([M, N], ALGORITHMS.md's in x out) with its calibration `stats`
 // (ignored for plain SVD). Throws ranklab::Error when the statistics `method` needs are missing or
 // have the wrong shape.
-OpDecomposition decomposeWeight(const at::Tensor& w, const at::Tensor& bias, Method method, const OpStats* stats,
-                                const DecomposeOptions& options = {});
+OpDecomposition decomposeWeight(const at::Tensor& w, const at::Tensor& bias, Method method,
+                                const OpStats* stats, const DecomposeOptions& options = {});
 
 // Randomized truncated SVD of a [M, N]: the top k triplets (U [M, k], s [k], Vh [k, N]).
-std::tuple<at::Tensor, at::Tensor, at::Tensor> randomizedSvd(const at::Tensor& a, int64_t k, int64_t oversample,
-                                                             int64_t powerIterations, uint64_t seed);
+std::tuple<at::Tensor, at::Tensor, at::Tensor> randomizedSvd(const at::Tensor& a, int64_t k,
+                                                             int64_t oversample, int64_t powerIterations,
+                                                             uint64_t seed);
 
 // Decomposes every op of `model` (dense ops; their current weights). `calibration` may be null for
 // plain SVD. Progress phase "decompose", one unit per op; cancellable between ops.
 std::vector<OpDecomposition> decomposeModel(const models::LanguageModel& model, Method method,
-                                            const Calibration* calibration, const DecomposeOptions& options = {},
-                                            ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr);
+                                            const Calibration* calibration,
+                                            const DecomposeOptions& options = {},
+                                            ProgressSink* progress = nullptr,
+                                            const CancelToken* cancel = nullptr);
 
 // On-disk cache of a whole model's decompositions, one safetensors file per key under `dir`:
 // switching the budget or the selector reuses them instead of recomputing SVDs. The key must
 // identify (model content, method, calibration data and options); see decompositionCacheKey.
 // Per op i the file holds "i.a", "i.b", "i.s" (float32), "i.plain_s" when computed, and "i.stats"
 // (float64: total energy, whitening retries, whitening delta), in op order.
-std::string decompositionCacheKey(const std::string& modelHash, Method method, const std::string& calibrationHash,
-                                  const DecomposeOptions& options);
+std::string decompositionCacheKey(const std::string& modelHash, Method method,
+                                  const std::string& calibrationHash, const DecomposeOptions& options);
 // The decompositions, their tensors viewing the memory-mapped file (nothing is copied until a
 // rank is applied). Empty when absent, unreadable or not matching the model's ops (a stale file is
 // ignored, not an error). Biases come from the model.
-std::vector<OpDecomposition> loadCachedDecompositions(const std::filesystem::path& dir, const std::string& key,
+std::vector<OpDecomposition> loadCachedDecompositions(const std::filesystem::path& dir,
+                                                      const std::string& key,
                                                       const models::LanguageModel& model);
 void storeCachedDecompositions(const std::filesystem::path& dir, const std::string& key,
-                               const models::LanguageModel& model, const std::vector<OpDecomposition>& decompositions);
+                               const models::LanguageModel& model,
+                               const std::vector<OpDecomposition>& decompositions);
 
 // Writes a cache file while the decompositions are computed, op by op in op order, without holding
 // them: the layout follows from the model's ops, the method and the options (the shapes
 // decomposeWeight produces). The file appears at commit(). Throws ranklab::Error naming the file.
 class DecompositionCacheWriter {
  public:
-  DecompositionCacheWriter(const std::filesystem::path& dir, const std::string& key, const models::LanguageModel& model,
-                           Method method, const DecomposeOptions& options);
+  DecompositionCacheWriter(const std::filesystem::path& dir, const std::string& key,
+                           const models::LanguageModel& model, Method method,
+                           const DecomposeOptions& options);
   ~DecompositionCacheWriter();
   void write(const OpDecomposition& decomposition);
   void commit();

@@ -14,8 +14,9 @@ namespace {
 
 // Hidden states of the calibration samples, in batches of equal-length samples (no padding enters
 // the statistics), kept on `store` (the CPU when the model runs on a GPU).
-std::vector<at::Tensor> embedSamples(models::LanguageModel& model, const std::vector<CalibrationSample>& samples,
-                                     int64_t batchSize, const c10::Device& store) {
+std::vector<at::Tensor> embedSamples(models::LanguageModel& model,
+                                     const std::vector<CalibrationSample>& samples, int64_t batchSize,
+                                     const c10::Device& store) {
   const bool causal = model.isCausal();
   std::map<size_t, std::vector<const CalibrationSample*>> byLength;
   for (const auto& s : samples) {
@@ -30,7 +31,8 @@ std::vector<at::Tensor> embedSamples(models::LanguageModel& model, const std::ve
       const size_t n = std::min(step, group.size() - i);
       auto ids = torch::empty({static_cast<int64_t>(n), static_cast<int64_t>(len)}, torch::kLong);
       for (size_t b = 0; b < n; ++b)
-        ids[static_cast<int64_t>(b)].copy_(torch::tensor(group[i + b]->ids, torch::kLong).narrow(0, 0, static_cast<int64_t>(len)));
+        ids[static_cast<int64_t>(b)].copy_(
+            torch::tensor(group[i + b]->ids, torch::kLong).narrow(0, 0, static_cast<int64_t>(len)));
       batches.push_back(model.embed(ids.to(model.device())).to(store));
     }
   }
@@ -46,15 +48,16 @@ int64_t calibrationBatch(const io::ModelConfig& c, int64_t length, int64_t batch
   return std::max<int64_t>(1, std::min(batchSize, fits));
 }
 
-void decomposeByLayer(models::LanguageModel& model, Method method, const std::vector<CalibrationSample>& samples,
-                      const Calibration* gradients, const LayerwiseOptions& options, const OpSink& sink,
-                      ProgressSink* progress, const CancelToken* cancel) {
+void decomposeByLayer(models::LanguageModel& model, Method method,
+                      const std::vector<CalibrationSample>& samples, const Calibration* gradients,
+                      const LayerwiseOptions& options, const OpSink& sink, ProgressSink* progress,
+                      const CancelToken* cancel) {
   const auto& entries = model.ops().entries();
   const auto needs = needsOf(method);
   const bool activations = needs.absMean || needs.gram;
   if (needs.gradients() && (!gradients || gradients->ops.size() != entries.size()))
-    throw Error(methodName(method) + " needs a calibration pass over the model's " + std::to_string(entries.size()) +
-                " ops");
+    throw Error(methodName(method) + " needs a calibration pass over the model's " +
+                std::to_string(entries.size()) + " ops");
   if (activations && samples.empty()) throw Error(methodName(method) + " needs calibration samples");
   torch::NoGradGuard noGrad;
   const bool wasTraining = model.is_training();
@@ -68,7 +71,8 @@ void decomposeByLayer(models::LanguageModel& model, Method method, const std::ve
   if (activations) {
     size_t longest = 0;
     for (const auto& s : samples) longest = std::max(longest, s.ids.size());
-    hidden = embedSamples(model, samples, calibrationBatch(model.config(), static_cast<int64_t>(longest), options.batchSize),
+    hidden = embedSamples(model, samples,
+                          calibrationBatch(model.config(), static_cast<int64_t>(longest), options.batchSize),
                           store);
   }
 
@@ -79,7 +83,9 @@ void decomposeByLayer(models::LanguageModel& model, Method method, const std::ve
     const at::Tensor w = impl.denseWeight().detach().to(at::kFloat).t();
     try {
       auto d = decomposeWeight(w, impl.bias(), method, stats, options.decompose);
-      if (progress) progress->progress("decompose", static_cast<long long>(++done), static_cast<long long>(entries.size()));
+      if (progress)
+        progress->progress("decompose", static_cast<long long>(++done),
+                           static_cast<long long>(entries.size()));
       return d;
     } catch (const Error& e) {
       throw Error("op '" + entries[i].info.name + "': " + e.what());

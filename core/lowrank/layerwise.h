@@ -46,8 +46,9 @@ using OpSink = std::function<void(size_t op, OpDecomposition&& decomposition)>;
 // The windows of `length` tokens a layer forward takes at once under that rule, at most `batchSize`.
 int64_t calibrationBatch(const io::ModelConfig& config, int64_t length, int64_t batchSize);
 
-void decomposeByLayer(models::LanguageModel& model, Method method, const std::vector<CalibrationSample>& samples,
-                      const Calibration* gradients, const LayerwiseOptions& options, const OpSink& sink,
-                      ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr);
+void decomposeByLayer(models::LanguageModel& model, Method method,
+                      const std::vector<CalibrationSample>& samples, const Calibration* gradients,
+                      const LayerwiseOptions& options, const OpSink& sink, ProgressSink* progress = nullptr,
+                      const CancelToken* cancel = nullptr);
 
 }  // namespace ranklab::lowrank

@@ -15,8 +15,8 @@ std::vector<double> defaultSensitivityRatios() { return {0.1, 0.2, 0.3, 0.4, 0.5
 select::SensitivityTable measureSensitivity(models::LanguageModel& model,
                                             const std::vector<OpDecomposition>& decompositions,
                                             const std::vector<CalibrationSample>& samples,
-                                            const std::vector<double>& ratios, int64_t padId, ProgressSink* progress,
-                                            const CancelToken* cancel) {
+                                            const std::vector<double>& ratios, int64_t padId,
+                                            ProgressSink* progress, const CancelToken* cancel) {
   const auto& entries = model.ops().entries();
   if (decompositions.size() != entries.size())
     throw Error("sensitivity: " + std::to_string(decompositions.size()) + " decompositions for " +
@@ -37,7 +37,8 @@ select::SensitivityTable measureSensitivity(models::LanguageModel& model,
     for (double ratio : ratios) {
       if (cancel) cancel->check();
       const int64_t k = std::min<int64_t>(
-          d.a.size(1), static_cast<int64_t>(std::floor(ratio * static_cast<double>(select::fullRank(entries[i].info)))));
+          d.a.size(1),
+          static_cast<int64_t>(std::floor(ratio * static_cast<double>(select::fullRank(entries[i].info)))));
       {
         torch::NoGradGuard guard;
         entries[i].slot->replace(std::make_shared<models::LowRankLinear>(

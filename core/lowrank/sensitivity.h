@@ -21,6 +21,7 @@ select::SensitivityTable measureSensitivity(models::LanguageModel& model,
                                             const std::vector<OpDecomposition>& decompositions,
                                             const std::vector<CalibrationSample>& samples,
                                             const std::vector<double>& ratios, int64_t padId = 0,
-                                            ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr);
+                                            ProgressSink* progress = nullptr,
+                                            const CancelToken* cancel = nullptr);
 
 }  // namespace ranklab::lowrank

@@ -16,11 +16,13 @@ std::shared_ptr<LanguageModel> createBert(const io::ModelConfig& config, bool in
 
 namespace detail {
 // Registers a dense op "layers.{layer}.{group}.{kind}" as submodule `kind` of `block` and in `ops`.
-inline std::shared_ptr<OpSlot> addDenseOp(torch::nn::Module& block, OpRegistry& ops, int64_t layer, const char* group,
-                                          const char* kind, int64_t in, int64_t out, bool bias, bool initialise) {
-  auto slot = block.register_module(kind, std::make_shared<OpSlot>(std::make_shared<DenseLinear>(in, out, bias, initialise)));
-  ops.add(api::OpInfo{"layers." + std::to_string(layer) + "." + group + "." + kind, static_cast<int>(layer), kind, in,
-                      out, bias},
+inline std::shared_ptr<OpSlot> addDenseOp(torch::nn::Module& block, OpRegistry& ops, int64_t layer,
+                                          const char* group, const char* kind, int64_t in, int64_t out,
+                                          bool bias, bool initialise) {
+  auto slot = block.register_module(
+      kind, std::make_shared<OpSlot>(std::make_shared<DenseLinear>(in, out, bias, initialise)));
+  ops.add(api::OpInfo{"layers." + std::to_string(layer) + "." + group + "." + kind, static_cast<int>(layer),
+                      kind, in, out, bias},
           slot);
   return slot;
 }

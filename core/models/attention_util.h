@@ -28,7 +28,8 @@ inline at::Tensor mergeHeads(const at::Tensor& x) {
 }
 
 // Appends k/v [B, H, T, D] for `layer` to the cache (when given) and returns the full keys/values.
-inline std::pair<at::Tensor, at::Tensor> appendCache(KVCache* cache, size_t layer, at::Tensor k, at::Tensor v) {
+inline std::pair<at::Tensor, at::Tensor> appendCache(KVCache* cache, size_t layer, at::Tensor k,
+                                                     at::Tensor v) {
   if (!cache) return {k, v};
   if (cache->keys.size() <= layer) {
     cache->keys.resize(layer + 1);

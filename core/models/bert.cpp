@@ -30,7 +30,8 @@ class BertModel : public LanguageModel {
     auto lnOptions = torch::nn::LayerNormOptions({d}).eps(c.normEps);
     m_word = register_parameter("word_embeddings", detail::initialWeight({c.vocabSize, d}, init, 0.02));
     m_pos = register_parameter("position_embeddings", detail::initialWeight({c.maxPositions, d}, init, 0.02));
-    m_type = register_parameter("token_type_embeddings", detail::initialWeight({c.typeVocabSize, d}, init, 0.02));
+    m_type =
+        register_parameter("token_type_embeddings", detail::initialWeight({c.typeVocabSize, d}, init, 0.02));
     m_embNorm = register_module("embeddings_LayerNorm", torch::nn::LayerNorm(lnOptions));
     for (int64_t i = 0; i < c.numLayers; ++i) {
       auto block = std::make_shared<BertBlock>();
@@ -75,8 +76,8 @@ class BertModel : public LanguageModel {
     const int64_t t = ids.size(1);
     detail::checkContext(0, t, m_config.maxPositions);
     auto pos = torch::arange(t, torch::TensorOptions().dtype(torch::kLong).device(ids.device()));
-    at::Tensor h = torch::embedding(m_word, ids).to(at::kFloat) + torch::embedding(m_pos, pos).to(at::kFloat) +
-                   m_type[0].to(at::kFloat);
+    at::Tensor h = torch::embedding(m_word, ids).to(at::kFloat) +
+                   torch::embedding(m_pos, pos).to(at::kFloat) + m_type[0].to(at::kFloat);
     return m_embNorm->forward(h);
   }
   at::Tensor layer(int64_t index, const at::Tensor& h, const at::Tensor& attentionMask) override {
@@ -145,7 +146,9 @@ class BertModel : public LanguageModel {
 
   io::TensorMap hfWeights() const override {
     io::TensorMap out;
-    auto put = [&](const std::string& name, const at::Tensor& t) { out[name] = t.detach().to(at::kCPU, at::kFloat).contiguous(); };
+    auto put = [&](const std::string& name, const at::Tensor& t) {
+      out[name] = t.detach().to(at::kCPU, at::kFloat).contiguous();
+    };
     put("bert.embeddings.word_embeddings.weight", m_word);
     put("bert.embeddings.position_embeddings.weight", m_pos);
     put("bert.embeddings.token_type_embeddings.weight", m_type);

@@ -9,7 +9,8 @@
 namespace ranklab::models {
 
 GenerateResult generate(LanguageModel& model, const tokenize::Tokenizer& tokenizer, const std::string& prompt,
-                        const GenerateOptions& options, const std::function<bool(const std::string&)>& onText) {
+                        const GenerateOptions& options,
+                        const std::function<bool(const std::string&)>& onText) {
   if (!model.isCausal()) throw Error("generation needs a causal language model; this one is an encoder");
   torch::InferenceMode guard;
   GenerateResult result;
@@ -23,8 +24,8 @@ GenerateResult generate(LanguageModel& model, const tokenize::Tokenizer& tokeniz
       throw Error("the prompt's token id " + std::to_string(id) + " is outside the model's vocabulary of " +
                   std::to_string(model.config().vocabSize));
   if (static_cast<int64_t>(result.promptIds.size()) >= context)
-    throw Error("the prompt has " + std::to_string(result.promptIds.size()) + " tokens, the model context is " +
-                std::to_string(context));
+    throw Error("the prompt has " + std::to_string(result.promptIds.size()) +
+                " tokens, the model context is " + std::to_string(context));
 
   std::mt19937_64 rng(options.seed);
   KVCache cache;
@@ -51,7 +52,9 @@ GenerateResult generate(LanguageModel& model, const tokenize::Tokenizer& tokeniz
       }
     }
     // As llama2.c does, a BOS ends the text; so does EOS.
-    if ((tokenizer.bosId() >= 0 && next == tokenizer.bosId()) || (tokenizer.eosId() >= 0 && next == tokenizer.eosId())) break;
+    if ((tokenizer.bosId() >= 0 && next == tokenizer.bosId()) ||
+        (tokenizer.eosId() >= 0 && next == tokenizer.eosId()))
+      break;
     result.generatedIds.push_back(next);
     const std::string piece = tokenizer.decodeNext(previous, next);
     result.text += piece;

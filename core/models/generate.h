@@ -13,7 +13,7 @@
 namespace ranklab::models {
 
 struct GenerateOptions {
-  int64_t steps = 256;      // new tokens to generate (fewer if the model emits BOS/EOS or fills its context)
+  int64_t steps = 256;  // new tokens to generate (fewer if the model emits BOS/EOS or fills its context)
   double temperature = 0.0;
   uint64_t seed = 0;
 };
@@ -27,6 +27,7 @@ struct GenerateResult {
 // `onText` receives each new piece of text as it is produced; returning false stops generation.
 // Throws ranklab::Error for encoders (BERT) and for prompts longer than the context.
 GenerateResult generate(LanguageModel& model, const tokenize::Tokenizer& tokenizer, const std::string& prompt,
-                        const GenerateOptions& options, const std::function<bool(const std::string&)>& onText = {});
+                        const GenerateOptions& options,
+                        const std::function<bool(const std::string&)>& onText = {});
 
 }  // namespace ranklab::models

@@ -18,7 +18,7 @@ struct Gpt2Block : torch::nn::Module {
 };
 
 at::Tensor activation(const std::string& name, const at::Tensor& x) {
-  if (name == "gelu" ) return torch::gelu(x);
+  if (name == "gelu") return torch::gelu(x);
   if (name == "relu") return torch::relu(x);
   return torch::gelu(x, "tanh");  // gelu_new, gelu_pytorch_tanh, gelu_fast
 }
@@ -103,7 +103,9 @@ class Gpt2Model : public LanguageModel {
 
   io::TensorMap hfWeights() const override {
     io::TensorMap out;
-    auto put = [&](const std::string& name, const at::Tensor& t) { out[name] = t.detach().to(at::kCPU, at::kFloat).contiguous(); };
+    auto put = [&](const std::string& name, const at::Tensor& t) {
+      out[name] = t.detach().to(at::kCPU, at::kFloat).contiguous();
+    };
     put("transformer.wte.weight", m_wte);
     put("transformer.wpe.weight", m_wpe);
     for (size_t i = 0; i < m_blocks.size(); ++i) {
@@ -113,7 +115,9 @@ class Gpt2Model : public LanguageModel {
       put(p + "ln_1.bias", blk.ln1->bias);
       put(p + "ln_2.weight", blk.ln2->weight);
       put(p + "ln_2.bias", blk.ln2->bias);
-      auto wOf = [](const OpSlot& s) { return s.impl()->denseWeight().detach().t(); };  // back to Conv1D [in, out]
+      auto wOf = [](const OpSlot& s) {
+        return s.impl()->denseWeight().detach().t();
+      };  // back to Conv1D [in, out]
       auto bOf = [](const OpSlot& s) { return s.impl()->bias().detach(); };
       put(p + "attn.c_attn.weight", torch::cat({wOf(*blk.q), wOf(*blk.k), wOf(*blk.v)}, 1));
       put(p + "attn.c_attn.bias", torch::cat({bOf(*blk.q), bOf(*blk.k), bOf(*blk.v)}, 0));

@@ -68,7 +68,8 @@ void loadDense(const WeightLoader& w, OpSlot& slot, const std::string& prefix) {
 
 std::shared_ptr<LanguageModel> createModel(const io::ModelConfig& c, bool initialise) {
   auto positive = [&](int64_t v, const char* what) {
-    if (v <= 0) throw Error("model config: " + std::string(what) + " must be positive, got " + std::to_string(v));
+    if (v <= 0)
+      throw Error("model config: " + std::string(what) + " must be positive, got " + std::to_string(v));
   };
   positive(c.vocabSize, "vocab size");
   positive(c.hiddenSize, "hidden size");

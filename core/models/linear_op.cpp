@@ -32,8 +32,8 @@ OpSlot::OpSlot(std::shared_ptr<LinearOp> impl) : m_impl(register_module("impl", 
 void OpSlot::replace(std::shared_ptr<LinearOp> impl) {
   if (impl->inFeatures() != m_impl->inFeatures() || impl->outFeatures() != m_impl->outFeatures())
     throw Error("replacing op: new implementation is " + std::to_string(impl->inFeatures()) + "x" +
-                std::to_string(impl->outFeatures()) + ", op is " + std::to_string(m_impl->inFeatures()) + "x" +
-                std::to_string(m_impl->outFeatures()));
+                std::to_string(impl->outFeatures()) + ", op is " + std::to_string(m_impl->inFeatures()) +
+                "x" + std::to_string(m_impl->outFeatures()));
   m_impl = replace_module("impl", std::move(impl));
 }
 

@@ -44,7 +44,8 @@ class LlamaModel : public LanguageModel {
     for (int64_t i = 0; i < c.numLayers; ++i) {
       auto block = std::make_shared<LlamaBlock>();
       block->attnNorm = block->register_module("input_layernorm", std::make_shared<RmsNorm>(d, c.normEps));
-      block->mlpNorm = block->register_module("post_attention_layernorm", std::make_shared<RmsNorm>(d, c.normEps));
+      block->mlpNorm =
+          block->register_module("post_attention_layernorm", std::make_shared<RmsNorm>(d, c.normEps));
       auto addOp = [&](const char* kind, const char* group, int64_t in, int64_t out, bool bias) {
         return detail::addDenseOp(*block, m_ops, i, group, kind, in, out, bias, init);
       };
@@ -58,8 +59,10 @@ class LlamaModel : public LanguageModel {
       m_blocks.push_back(register_module("layers_" + std::to_string(i), block));
     }
     m_norm = register_module("norm", std::make_shared<RmsNorm>(d, c.normEps));
-    if (!c.tieWordEmbeddings) m_lmHead = register_parameter("lm_head", detail::initialWeight({c.vocabSize, d}, init, 0.02));
-    auto invFreq = 1.0 / torch::pow(c.ropeTheta, torch::arange(0, hd, 2, torch::kDouble) / static_cast<double>(hd));
+    if (!c.tieWordEmbeddings)
+      m_lmHead = register_parameter("lm_head", detail::initialWeight({c.vocabSize, d}, init, 0.02));
+    auto invFreq =
+        1.0 / torch::pow(c.ropeTheta, torch::arange(0, hd, 2, torch::kDouble) / static_cast<double>(hd));
     m_invFreq = register_buffer("inv_freq", invFreq.to(torch::kFloat));
   }
 
@@ -86,7 +89,8 @@ class LlamaModel : public LanguageModel {
   }
   at::Tensor layer(int64_t index, const at::Tensor& h, const at::Tensor&) override {
     const int64_t t = h.size(1);
-    return block(static_cast<size_t>(index), h, rotary(0, t, h), detail::causalMask(t, 0, h.options()), nullptr);
+    return block(static_cast<size_t>(index), h, rotary(0, t, h), detail::causalMask(t, 0, h.options()),
+                 nullptr);
   }
   at::Tensor head(const at::Tensor& hidden) override {
     const at::Tensor h = m_norm->forward(hidden);
@@ -115,7 +119,9 @@ class LlamaModel : public LanguageModel {
 
   io::TensorMap hfWeights() const override {
     io::TensorMap out;
-    auto put = [&](const std::string& name, const at::Tensor& t) { out[name] = t.detach().to(at::kCPU, at::kFloat).contiguous(); };
+    auto put = [&](const std::string& name, const at::Tensor& t) {
+      out[name] = t.detach().to(at::kCPU, at::kFloat).contiguous();
+    };
     put("model.embed_tokens.weight", m_embed);
     for (size_t i = 0; i < m_blocks.size(); ++i) {
       const std::string p = "model.layers." + std::to_string(i) + ".";
@@ -123,8 +129,9 @@ class LlamaModel : public LanguageModel {
       put(p + "input_layernorm.weight", blk.attnNorm->weight);
       put(p + "post_attention_layernorm.weight", blk.mlpNorm->weight);
       const std::pair<const char*, const OpSlot*> slots[] = {
-          {"self_attn.q_proj", blk.q.get()},  {"self_attn.k_proj", blk.k.get()}, {"self_attn.v_proj", blk.v.get()},
-          {"self_attn.o_proj", blk.o.get()},  {"mlp.gate_proj", blk.gate.get()}, {"mlp.up_proj", blk.up.get()},
+          {"self_attn.q_proj", blk.q.get()}, {"self_attn.k_proj", blk.k.get()},
+          {"self_attn.v_proj", blk.v.get()}, {"self_attn.o_proj", blk.o.get()},
+          {"mlp.gate_proj", blk.gate.get()}, {"mlp.up_proj", blk.up.get()},
           {"mlp.down_proj", blk.down.get()}};
       for (const auto& [name, slot] : slots) {
         put(p + name + ".weight", slot->impl()->denseWeight());
@@ -146,8 +153,8 @@ class LlamaModel : public LanguageModel {
     return {emb.cos().to(h.scalar_type()), emb.sin().to(h.scalar_type())};
   }
 
-  at::Tensor block(size_t l, at::Tensor h, const std::pair<at::Tensor, at::Tensor>& rope, const at::Tensor& mask,
-                   KVCache* cache) {
+  at::Tensor block(size_t l, at::Tensor h, const std::pair<at::Tensor, at::Tensor>& rope,
+                   const at::Tensor& mask, KVCache* cache) {
     const auto& c = m_config;
     const auto& [cos, sin] = rope;
     auto& blk = *m_blocks.at(l);

@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/allocator.h"
+#include "common/atomic_file.h"
 #include "common/device.h"
 #include "common/error.h"
-#include "common/atomic_file.h"
 #include "io/binary_io.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
@@ -49,9 +49,11 @@ io::TensorMap ggufToHf(const io::GgufFile& g, const io::ModelConfig& c) {
     take(b + "attn_norm.weight", p + "input_layernorm.weight");
     take(b + "ffn_norm.weight", p + "post_attention_layernorm.weight");
     if (take(b + "attn_q.weight", p + "self_attn.q_proj.weight"))
-      out[p + "self_attn.q_proj.weight"] = io::permuteInterleavedToHalf(out[p + "self_attn.q_proj.weight"], c.numHeads);
+      out[p + "self_attn.q_proj.weight"] =
+          io::permuteInterleavedToHalf(out[p + "self_attn.q_proj.weight"], c.numHeads);
     if (take(b + "attn_k.weight", p + "self_attn.k_proj.weight"))
-      out[p + "self_attn.k_proj.weight"] = io::permuteInterleavedToHalf(out[p + "self_attn.k_proj.weight"], c.numKvHeads);
+      out[p + "self_attn.k_proj.weight"] =
+          io::permuteInterleavedToHalf(out[p + "self_attn.k_proj.weight"], c.numKvHeads);
     take(b + "attn_v.weight", p + "self_attn.v_proj.weight");
     take(b + "attn_output.weight", p + "self_attn.o_proj.weight");
     take(b + "ffn_gate.weight", p + "mlp.gate_proj.weight");
@@ -59,9 +61,11 @@ io::TensorMap ggufToHf(const io::GgufFile& g, const io::ModelConfig& c) {
     take(b + "ffn_down.weight", p + "mlp.down_proj.weight");
     // Biases are permuted along with their weights by llama.cpp's converter.
     if (take(b + "attn_q.bias", p + "self_attn.q_proj.bias"))
-      out[p + "self_attn.q_proj.bias"] = io::permuteInterleavedToHalf(out[p + "self_attn.q_proj.bias"], c.numHeads);
+      out[p + "self_attn.q_proj.bias"] =
+          io::permuteInterleavedToHalf(out[p + "self_attn.q_proj.bias"], c.numHeads);
     if (take(b + "attn_k.bias", p + "self_attn.k_proj.bias"))
-      out[p + "self_attn.k_proj.bias"] = io::permuteInterleavedToHalf(out[p + "self_attn.k_proj.bias"], c.numKvHeads);
+      out[p + "self_attn.k_proj.bias"] =
+          io::permuteInterleavedToHalf(out[p + "self_attn.k_proj.bias"], c.numKvHeads);
     take(b + "attn_v.bias", p + "self_attn.v_proj.bias");
   }
   return out;
@@ -74,19 +78,24 @@ io::ModelConfig ggufConfig(const io::GgufFile& g, const std::string& file) {
   // RoPE scaling (Llama 3.1-style rope_freqs, linear/yarn scaling) would compute silently wrong
   // logits if ignored: refuse it until it is implemented.
   if (g.has("llama.rope.scaling.type") && g.getString("llama.rope.scaling.type") != "none")
-    throw Error(file + ": RoPE scaling '" + g.getString("llama.rope.scaling.type") + "' is not supported yet");
+    throw Error(file + ": RoPE scaling '" + g.getString("llama.rope.scaling.type") +
+                "' is not supported yet");
   if (g.tensors.count("rope_freqs.weight"))
-    throw Error(file + ": per-frequency RoPE scaling (rope_freqs.weight, Llama 3.1 style) is not supported yet");
+    throw Error(file +
+                ": per-frequency RoPE scaling (rope_freqs.weight, Llama 3.1 style) is not supported yet");
   io::ModelConfig c;
   c.arch = io::Architecture::Llama;
   c.modelType = "llama";
   c.hiddenSize = g.getInt("llama.embedding_length");
   c.numLayers = g.getInt("llama.block_count");
   c.numHeads = g.getInt("llama.attention.head_count");
-  c.numKvHeads = g.has("llama.attention.head_count_kv") ? g.getInt("llama.attention.head_count_kv") : c.numHeads;
+  c.numKvHeads =
+      g.has("llama.attention.head_count_kv") ? g.getInt("llama.attention.head_count_kv") : c.numHeads;
   c.intermediateSize = g.getInt("llama.feed_forward_length");
   c.maxPositions = g.getInt("llama.context_length");
-  c.normEps = g.has("llama.attention.layer_norm_rms_epsilon") ? g.getFloat("llama.attention.layer_norm_rms_epsilon") : 1e-5;
+  c.normEps = g.has("llama.attention.layer_norm_rms_epsilon")
+                  ? g.getFloat("llama.attention.layer_norm_rms_epsilon")
+                  : 1e-5;
   c.ropeTheta = g.has("llama.rope.freq_base") ? g.getFloat("llama.rope.freq_base") : 10000.0;
   auto emb = g.tensors.find("token_embd.weight");
   if (emb == g.tensors.end()) throw Error(file + ": tensor 'token_embd.weight' is missing");
@@ -113,9 +122,9 @@ void loadGgufTokenizer(const io::GgufFile& g, LoadedModel& out) {
       vocab.pieces.push_back(std::move(piece));
       vocab.scores.push_back(i < scores.size() ? scores[i].get<float>() : 0.0f);
     }
-    out.tokenizer = tokenize::makeScoredPieceTokenizer(vocab.pieces, vocab.scores, optionalId("tokenizer.ggml.bos_token_id"),
-                                                       optionalId("tokenizer.ggml.eos_token_id"),
-                                                       optionalId("tokenizer.ggml.unknown_token_id"));
+    out.tokenizer = tokenize::makeScoredPieceTokenizer(
+        vocab.pieces, vocab.scores, optionalId("tokenizer.ggml.bos_token_id"),
+        optionalId("tokenizer.ggml.eos_token_id"), optionalId("tokenizer.ggml.unknown_token_id"));
     out.scoredVocab = std::move(vocab);
   } else if (kind == "gpt2") {
     std::vector<std::string> pieces, merges;
@@ -124,24 +133,28 @@ void loadGgufTokenizer(const io::GgufFile& g, LoadedModel& out) {
     // Llama-3-style vocabularies name another pre-tokenizer; makeGpt2Bpe refuses those rather
     // than producing wrong ids.
     const std::string pre = g.has("tokenizer.ggml.pre") ? g.getString("tokenizer.ggml.pre") : "";
-    out.tokenizer = tokenize::makeGpt2Bpe(std::move(pieces), std::move(merges), optionalId("tokenizer.ggml.bos_token_id"),
-                                          optionalId("tokenizer.ggml.eos_token_id"), pre);
+    out.tokenizer =
+        tokenize::makeGpt2Bpe(std::move(pieces), std::move(merges), optionalId("tokenizer.ggml.bos_token_id"),
+                              optionalId("tokenizer.ggml.eos_token_id"), pre);
   }
 }
 
 // A config.json describing a far bigger model than the weights hold would otherwise be allocated
 // first (and could exhaust memory) before the first shape check fails: compare sizes up front.
-void checkWeightsFitConfig(const io::ModelConfig& c, const io::TensorMap& weights, const std::string& source) {
+void checkWeightsFitConfig(const io::ModelConfig& c, const io::TensorMap& weights,
+                           const std::string& source) {
   double stored = 0.0;
   for (const auto& [name, t] : weights) stored += static_cast<double>(t.numel());
   // A lower bound of what the config implies: token embeddings plus every block's attention and MLP.
   const double h = static_cast<double>(c.hiddenSize), kv = static_cast<double>(c.numKvHeads * c.headDim());
-  const double mlp = (c.arch == io::Architecture::Llama ? 3.0 : 2.0) * h * static_cast<double>(c.intermediateSize);
-  const double implied =
-      static_cast<double>(c.vocabSize) * h + static_cast<double>(c.numLayers) * (2.0 * h * h + 2.0 * h * kv + mlp);
+  const double mlp =
+      (c.arch == io::Architecture::Llama ? 3.0 : 2.0) * h * static_cast<double>(c.intermediateSize);
+  const double implied = static_cast<double>(c.vocabSize) * h +
+                         static_cast<double>(c.numLayers) * (2.0 * h * h + 2.0 * h * kv + mlp);
   if (implied > 1.01 * stored)
-    throw Error(source + ": the config describes a model of at least " + std::to_string(static_cast<int64_t>(implied)) +
-                " parameters but the weights hold " + std::to_string(static_cast<int64_t>(stored)) +
+    throw Error(source + ": the config describes a model of at least " +
+                std::to_string(static_cast<int64_t>(implied)) + " parameters but the weights hold " +
+                std::to_string(static_cast<int64_t>(stored)) +
                 " (config.json and weights from different models?)");
 }
 
@@ -188,9 +201,10 @@ void checkTokenizerFitsModel(const LoadedModel& out) {
   if (!out.tokenizer) return;
   const int64_t modelVocab = out.model->config().vocabSize;
   if (out.tokenizer->vocabSize() > modelVocab)
-    throw Error((out.tokenizerSource.empty() ? out.source : out.tokenizerSource).string() + ": the tokenizer has " +
-                std::to_string(out.tokenizer->vocabSize()) + " ids but the model's vocabulary has " +
-                std::to_string(modelVocab) + " (wrong --tokenizer?)");
+    throw Error((out.tokenizerSource.empty() ? out.source : out.tokenizerSource).string() +
+                ": the tokenizer has " + std::to_string(out.tokenizer->vocabSize()) +
+                " ids but the model's vocabulary has " + std::to_string(modelVocab) +
+                " (wrong --tokenizer?)");
 }
 
 }  // namespace
@@ -243,9 +257,11 @@ void loadFactorized(const fs::path& dir, const LoadOptions& options, LoadedModel
     }
   }
   if (manifest.value("format", "") != "ranklab-factorized")
-    throw Error(manifestFile.string() + ": not a RankLab factorized model (format is not \"ranklab-factorized\")");
+    throw Error(manifestFile.string() +
+                ": not a RankLab factorized model (format is not \"ranklab-factorized\")");
   if (manifest.value("version", 0) != 1)
-    throw Error(manifestFile.string() + ": factorized format version " + manifest.value("version", nlohmann::json()).dump() +
+    throw Error(manifestFile.string() + ": factorized format version " +
+                manifest.value("version", nlohmann::json()).dump() +
                 " is not supported (this build reads version 1)");
   const auto config = io::parseHfConfig(dir / "config.json");
   out.model = createModel(config, /*initialise=*/false);
@@ -258,24 +274,26 @@ void loadFactorized(const fs::path& dir, const LoadOptions& options, LoadedModel
     const auto& op = ops[i];
     const auto& info = entries[i].info;
     if (op.at("name").get<std::string>() != info.name)
-      throw Error(manifestFile.string() + ": op " + std::to_string(i) + " is '" + op.at("name").get<std::string>() +
-                  "', expected '" + info.name + "'");
+      throw Error(manifestFile.string() + ": op " + std::to_string(i) + " is '" +
+                  op.at("name").get<std::string>() + "', expected '" + info.name + "'");
     if (op.at("factorized").get<bool>()) {
       const int64_t k = op.at("rank").get<int64_t>();
       if (k < 0 || k > std::min(info.inFeatures, info.outFeatures))
-        throw Error(manifestFile.string() + ": op '" + info.name + "' has rank " + std::to_string(k) + " outside [0, " +
-                    std::to_string(std::min(info.inFeatures, info.outFeatures)) + "]");
-      entries[i].slot->replace(std::make_shared<LowRankLinear>(at::empty({info.inFeatures, k}),
-                                                               at::empty({k, info.outFeatures}),
-                                                               info.hasBias ? at::empty({info.outFeatures}) : at::Tensor()));
+        throw Error(manifestFile.string() + ": op '" + info.name + "' has rank " + std::to_string(k) +
+                    " outside [0, " + std::to_string(std::min(info.inFeatures, info.outFeatures)) + "]");
+      entries[i].slot->replace(
+          std::make_shared<LowRankLinear>(at::empty({info.inFeatures, k}), at::empty({k, info.outFeatures}),
+                                          info.hasBias ? at::empty({info.outFeatures}) : at::Tensor()));
     }
   }
   const fs::path factorsFile = dir / "factors.safetensors";
   const auto tensors = io::readSafetensors(factorsFile, io::kStoredDtype);
   detail::WeightLoader w(tensors, factorsFile.string());
   for (auto& item : out.model->named_parameters(/*recurse=*/true)) {
-    if (out.model->keepsStoredDtype(item.key())) w.take(item.value(), item.key());
-    else w.into(item.value(), item.key());
+    if (out.model->keepsStoredDtype(item.key()))
+      w.take(item.value(), item.key());
+    else
+      w.into(item.value(), item.key());
   }
   for (auto& item : out.model->named_buffers(/*recurse=*/true)) w.into(item.value(), item.key());
   out.model->eval();
@@ -319,8 +337,10 @@ LoadedModel loadModelUnchecked(const fs::path& path, const LoadOptions& options)
     checkWeightsFitConfig(config, weights, path.string());
     out.model = createModel(config, /*initialise=*/false);
     finish(out, weights, options);
-    if (!options.tokenizerPath.empty()) loadTokenizerFrom(out, options.tokenizerPath, config.vocabSize);
-    else loadGgufTokenizer(g, out);
+    if (!options.tokenizerPath.empty())
+      loadTokenizerFrom(out, options.tokenizerPath, config.vocabSize);
+    else
+      loadGgufTokenizer(g, out);
     return out;
   }
   if (ext == ".bin") {
@@ -329,11 +349,14 @@ LoadedModel loadModelUnchecked(const fs::path& path, const LoadOptions& options)
     out.model = createModel(ckpt.config, /*initialise=*/false);
     finish(out, ckpt.tensors, options);
     fs::path tok = options.tokenizerPath;
-    if (tok.empty() && fs::exists(path.parent_path() / "tokenizer.bin")) tok = path.parent_path() / "tokenizer.bin";
+    if (tok.empty() && fs::exists(path.parent_path() / "tokenizer.bin"))
+      tok = path.parent_path() / "tokenizer.bin";
     if (!tok.empty()) loadTokenizerFrom(out, tok, ckpt.config.vocabSize);
     return out;
   }
-  throw Error(path.string() + ": unrecognised model format (expected a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint)");
+  throw Error(path.string() +
+              ": unrecognised model format (expected a Hugging Face directory, a .gguf file or a llama2.c "
+              ".bin checkpoint)");
 }
 
 }  // namespace
@@ -442,10 +465,16 @@ void saveFactorizedDirectory(const LoadedModel& loaded, const fs::path& dir, con
     const auto& info = entries[i].info;
     const int64_t full = std::min(info.inFeatures, info.outFeatures);
     auto lowRank = std::dynamic_pointer_cast<LowRankLinear>(entries[i].slot->impl());
-    const int64_t rank = lowRank ? lowRank->rank()
-                                 : (chosen.is_array() && chosen.size() == entries.size() ? chosen[i].get<int64_t>() : full);
-    ops.push_back({{"name", info.name}, {"module", paths[i]}, {"in", info.inFeatures}, {"out", info.outFeatures},
-                   {"rank", rank}, {"full_rank", full}, {"factorized", static_cast<bool>(lowRank)}});
+    const int64_t rank =
+        lowRank ? lowRank->rank()
+                : (chosen.is_array() && chosen.size() == entries.size() ? chosen[i].get<int64_t>() : full);
+    ops.push_back({{"name", info.name},
+                   {"module", paths[i]},
+                   {"in", info.inFeatures},
+                   {"out", info.outFeatures},
+                   {"rank", rank},
+                   {"full_rank", full},
+                   {"factorized", static_cast<bool>(lowRank)}});
     if (rank < full) {
       pattern[info.name] = rank;
       ++rankCounts[rank];
@@ -490,7 +519,8 @@ void saveGguf(const LoadedModel& loaded, const fs::path& file) {
   meta["llama.rope.freq_base"] = f32(c.ropeTheta);
   if (loaded.scoredVocab) {
     const auto& v = *loaded.scoredVocab;
-    nlohmann::json tokens = nlohmann::json::array(), scores = nlohmann::json::array(), types = nlohmann::json::array();
+    nlohmann::json tokens = nlohmann::json::array(), scores = nlohmann::json::array(),
+                   types = nlohmann::json::array();
     for (size_t i = 0; i < v.pieces.size(); ++i) {
       const auto& p = v.pieces[i];
       tokens.push_back(replaceAll(p, " ", kSpaceMarker));
@@ -498,7 +528,9 @@ void saveGguf(const LoadedModel& loaded, const fs::path& file) {
       // llama.cpp token types: 1 normal, 2 unknown, 3 control, 6 byte.
       const bool isByte = p.size() == 6 && p.rfind("<0x", 0) == 0 && p.back() == '>';
       types.push_back(static_cast<int64_t>(i) == c.bosTokenId || static_cast<int64_t>(i) == c.eosTokenId ? 3
-                      : i == 0 ? 2 : isByte ? 6 : 1);
+                      : i == 0                                                                           ? 2
+                      : isByte                                                                           ? 6
+                                                                                                         : 1);
     }
     meta["tokenizer.ggml.model"] = GgufValue{GgufType::String, GgufType::U32, "llama"};
     meta["tokenizer.ggml.tokens"] = GgufValue{GgufType::Array, GgufType::String, tokens};
@@ -517,7 +549,8 @@ void saveGguf(const LoadedModel& loaded, const fs::path& file) {
     out[b + "attn_norm.weight"] = hf.at(p + "input_layernorm.weight");
     out[b + "ffn_norm.weight"] = hf.at(p + "post_attention_layernorm.weight");
     out[b + "attn_q.weight"] = io::permuteHalfToInterleaved(hf.at(p + "self_attn.q_proj.weight"), c.numHeads);
-    out[b + "attn_k.weight"] = io::permuteHalfToInterleaved(hf.at(p + "self_attn.k_proj.weight"), c.numKvHeads);
+    out[b + "attn_k.weight"] =
+        io::permuteHalfToInterleaved(hf.at(p + "self_attn.k_proj.weight"), c.numKvHeads);
     out[b + "attn_v.weight"] = hf.at(p + "self_attn.v_proj.weight");
     out[b + "attn_output.weight"] = hf.at(p + "self_attn.o_proj.weight");
     out[b + "ffn_gate.weight"] = hf.at(p + "mlp.gate_proj.weight");

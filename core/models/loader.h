@@ -1,8 +1,8 @@
 // Loading models from disk in any supported format, and writing them back out.
 //
 // Formats: a RankLab factorized directory (ranklab.json + factors.safetensors + config.json, see
-// saveFactorizedDirectory), a Hugging Face directory (config.json + model.safetensors or a sharded index), a GGUF
-// file (llama architecture; F32/F16/BF16/Q8_0 tensors; embedded tokenizer), a llama2.c checkpoint
+// saveFactorizedDirectory), a Hugging Face directory (config.json + model.safetensors or a sharded index), a
+// GGUF file (llama architecture; F32/F16/BF16/Q8_0 tensors; embedded tokenizer), a llama2.c checkpoint
 // (.bin; tokenizer passed separately). Everything is validated before use; failures throw
 // ranklab::Error naming the file and the problem.
 #pragma once
@@ -11,8 +11,8 @@
 #include <c10/core/ScalarType.h>
 
 #include <filesystem>
-#include <nlohmann/json_fwd.hpp>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 
@@ -36,7 +36,7 @@ struct LoadOptions {
 struct LoadedModel {
   std::shared_ptr<LanguageModel> model;
   std::shared_ptr<tokenize::Tokenizer> tokenizer;  // null when none was found
-  std::string format;                              // "hf-safetensors", "ranklab-factorized", "gguf", "llama2c"
+  std::string format;  // "hf-safetensors", "ranklab-factorized", "gguf", "llama2c"
   std::filesystem::path source;
   // Scored-piece vocabulary (llama2.c / GGUF llama tokenizers), kept so converters can write it.
   std::optional<io::Llama2cVocab> scoredVocab;
@@ -51,7 +51,8 @@ LoadedModel loadModel(const std::filesystem::path& path, const LoadOptions& opti
 // Writes a Hugging Face directory: config.json, model.safetensors and the tokenizer files
 // (copied from a HF source; tokenizer.bin in llama2.c format for scored-piece vocabularies).
 // Floating-point weights are stored as `dtype` (float32, float16 or bfloat16).
-void saveHfDirectory(const LoadedModel& loaded, const std::filesystem::path& dir, c10::ScalarType dtype = c10::kFloat);
+void saveHfDirectory(const LoadedModel& loaded, const std::filesystem::path& dir,
+                     c10::ScalarType dtype = c10::kFloat);
 
 // Writes a RankLab factorized directory that loadModel reloads with identical logits:
 //  - config.json: the Hugging Face config of the uncompressed architecture;
@@ -65,7 +66,8 @@ void saveHfDirectory(const LoadedModel& loaded, const std::filesystem::path& dir
 //    array in `extra`, one rank per op, names the chosen rank of ops kept dense as cheaper);
 //  - the tokenizer files, as saveHfDirectory copies them.
 // Each file is written atomically. Throws ranklab::Error naming the file.
-void saveFactorizedDirectory(const LoadedModel& loaded, const std::filesystem::path& dir, const nlohmann::json& extra);
+void saveFactorizedDirectory(const LoadedModel& loaded, const std::filesystem::path& dir,
+                             const nlohmann::json& extra);
 
 // Writes a GGUF v3 file (llama architecture only) with the embedded tokenizer when the model has
 // a scored-piece vocabulary. q/k weights are permuted to GGUF's interleaved RoPE layout.

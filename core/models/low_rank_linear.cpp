@@ -12,12 +12,13 @@ std::string shapeString(const at::Tensor& t) {
   return s + "]";
 }
 
-
 LowRankLinear::LowRankLinear(at::Tensor a, at::Tensor b, at::Tensor bias) {
   if (a.dim() != 2 || b.dim() != 2 || a.size(1) != b.size(0))
-    throw Error("LowRankLinear: factors " + shapeString(a) + " and " + shapeString(b) + " do not chain (expected [M, k] and [k, N])");
+    throw Error("LowRankLinear: factors " + shapeString(a) + " and " + shapeString(b) +
+                " do not chain (expected [M, k] and [k, N])");
   if (bias.defined() && (bias.dim() != 1 || bias.size(0) != b.size(1)))
-    throw Error("LowRankLinear: bias " + shapeString(bias) + " does not match " + std::to_string(b.size(1)) + " outputs");
+    throw Error("LowRankLinear: bias " + shapeString(bias) + " does not match " + std::to_string(b.size(1)) +
+                " outputs");
   m_a = register_parameter("a", a.contiguous());
   m_b = register_parameter("b", b.contiguous());
   if (bias.defined()) m_bias = register_parameter("bias", bias.contiguous());
@@ -49,13 +50,15 @@ at::Tensor LowRankLinear::denseWeight() const {
 
 void LowRankLinear::setMask(const at::Tensor& mask) {
   if (mask.defined() && (mask.dim() != 1 || mask.size(0) != rank()))
-    throw Error("LowRankLinear: mask " + shapeString(mask) + " does not match rank " + std::to_string(rank()));
+    throw Error("LowRankLinear: mask " + shapeString(mask) + " does not match rank " +
+                std::to_string(rank()));
   m_mask = mask.defined() ? register_buffer("mask", mask.to(m_a.options())) : at::Tensor();
 }
 
 void LowRankLinear::setGate(const at::Tensor& gate) {
   if (gate.defined() && (gate.dim() != 1 || gate.size(0) != rank()))
-    throw Error("LowRankLinear: gate " + shapeString(gate) + " does not match rank " + std::to_string(rank()));
+    throw Error("LowRankLinear: gate " + shapeString(gate) + " does not match rank " +
+                std::to_string(rank()));
   m_gate = gate;
 }
 

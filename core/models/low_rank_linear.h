@@ -1,7 +1,8 @@
 // LowRankLinear: a compressible op stored as factors, y = (x A) B + b.
 // A: [M, k] (in x rank), B: [k, N] (rank x out), b: [N] or undefined; float, on the model's device.
 // An optional mask [k] (0/1 floats) switches singular directions off without changing the shapes:
-// y = ((x A) * mask) B + b; a transient gate (setGate) multiplies the same way. Not thread-safe (a module of one model).
+// y = ((x A) * mask) B + b; a transient gate (setGate) multiplies the same way. Not thread-safe (a module of
+// one model).
 #pragma once
 
 #include "models/linear_op.h"

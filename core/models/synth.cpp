@@ -83,13 +83,15 @@ io::Llama2cVocab synthVocab(int64_t size) {
     }
     grams = std::move(longer);
   }
-  for (int64_t i = static_cast<int64_t>(v.pieces.size()); i < size; ++i) add("<extra_" + std::to_string(i) + ">", -1.0f);
+  for (int64_t i = static_cast<int64_t>(v.pieces.size()); i < size; ++i)
+    add("<extra_" + std::to_string(i) + ">", -1.0f);
   return v;
 }
 
 void writeTokenizer(const io::ModelConfig& config, const fs::path& dir) {
   if (config.arch == io::Architecture::Llama) {
-    if (config.vocabSize < 3 + 256) throw Error(dir.string() + ": a synthetic LLaMA needs a vocabulary of 259 or more");
+    if (config.vocabSize < 3 + 256)
+      throw Error(dir.string() + ": a synthetic LLaMA needs a vocabulary of 259 or more");
     writeLlama2cTokenizer(synthVocab(config.vocabSize), dir / "tokenizer.bin");
     return;
   }
@@ -97,7 +99,9 @@ void writeTokenizer(const io::ModelConfig& config, const fs::path& dir) {
   for (const char* f : {"vocab.json", "merges.txt"}) {
     std::error_code ec;
     fs::copy_file(gpt2 / f, dir / f, fs::copy_options::overwrite_existing, ec);
-    if (ec) throw Error((dir / f).string() + ": cannot copy the GPT-2 tokenizer from " + gpt2.string() + ": " + ec.message());
+    if (ec)
+      throw Error((dir / f).string() + ": cannot copy the GPT-2 tokenizer from " + gpt2.string() + ": " +
+                  ec.message());
   }
 }
 
@@ -113,7 +117,8 @@ const std::vector<SynthPreset>& synthPresets() {
       {"gpt2-tiny", "GPT-2, 2 layers, hidden 64, GPT-2's vocabulary (tests)", gpt2(50257, 64, 2, 2, 256)},
       {"gpt2", "GPT-2 small, 124M", gpt2(50257, 768, 12, 12, 1024)},
       {"gpt2-medium", "GPT-2 medium, 355M", gpt2(50257, 1024, 24, 16, 1024)},
-      {"tinyllama", "TinyLlama 1.1B (22 layers, hidden 2048, 4 kv heads)", llama(32000, 2048, 22, 32, 4, 5632, 2048)},
+      {"tinyllama", "TinyLlama 1.1B (22 layers, hidden 2048, 4 kv heads)",
+       llama(32000, 2048, 22, 32, 4, 5632, 2048)},
       {"llama2-7b", "LLaMA-2 7B (32 layers, hidden 4096)", llama(32000, 4096, 32, 32, 32, 11008, 4096)},
   };
   return presets;
@@ -153,7 +158,8 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> hfTensorLayout(const i
     out.push_back({"transformer.ln_f.bias", {d}});
     return out;
   }
-  if (c.arch != io::Architecture::Llama) throw Error("synthetic models are GPT-2 or LLaMA, not " + io::architectureName(c.arch));
+  if (c.arch != io::Architecture::Llama)
+    throw Error("synthetic models are GPT-2 or LLaMA, not " + io::architectureName(c.arch));
   const int64_t kv = c.numKvHeads * c.headDim();
   out.push_back({"model.embed_tokens.weight", {v, d}});
   for (int64_t i = 0; i < c.numLayers; ++i) {
@@ -173,8 +179,8 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> hfTensorLayout(const i
   return out;
 }
 
-void writeSyntheticModel(const io::ModelConfig& config, c10::ScalarType dtype, uint64_t seed, const fs::path& dir,
-                         ProgressSink* progress, const CancelToken* cancel) {
+void writeSyntheticModel(const io::ModelConfig& config, c10::ScalarType dtype, uint64_t seed,
+                         const fs::path& dir, ProgressSink* progress, const CancelToken* cancel) {
   if (dtype != at::kFloat && dtype != at::kHalf && dtype != at::kBFloat16)
     throw Error(dir.string() + ": synthetic weights are float32, float16 or bfloat16");
   std::error_code ec;
@@ -197,7 +203,8 @@ void writeSyntheticModel(const io::ModelConfig& config, c10::ScalarType dtype, u
       t = at::randn(shape, gen).mul_(0.02);
     }
     out.write(t);
-    if (progress) progress->progress("synth", static_cast<long long>(i + 1), static_cast<long long>(layout.size()));
+    if (progress)
+      progress->progress("synth", static_cast<long long>(i + 1), static_cast<long long>(layout.size()));
   }
   out.commit();
   auto json = io::toHfConfigJson(config);

@@ -22,7 +22,8 @@ namespace ranklab::models::detail {
 
 class WeightLoader {
  public:
-  WeightLoader(const io::TensorMap& tensors, std::string source) : m_tensors(tensors), m_source(std::move(source)) {}
+  WeightLoader(const io::TensorMap& tensors, std::string source)
+      : m_tensors(tensors), m_source(std::move(source)) {}
 
   bool has(const std::string& name) const { return m_tensors.count(name) != 0; }
 
@@ -32,8 +33,8 @@ class WeightLoader {
     auto it = m_tensors.find(name);
     if (it == m_tensors.end()) throw Error(m_source + ": tensor '" + name + "' is missing");
     if (it->second.sizes() != shape)
-      throw Error(m_source + ": tensor '" + name + "' has shape " + shapeString(it->second.sizes()) + ", expected " +
-                  shapeString(shape));
+      throw Error(m_source + ": tensor '" + name + "' has shape " + shapeString(it->second.sizes()) +
+                  ", expected " + shapeString(shape));
     const at::Tensor& t = it->second;
     // Corrupted or badly converted weights often show up as NaN/Inf: refuse them up front instead of
     // producing NaN perplexities later. In blocks of 2^20 values: a whole-tensor check would allocate
@@ -41,7 +42,9 @@ class WeightLoader {
     if (!t.is_meta() && t.is_floating_point()) {
       const at::Tensor flat = t.reshape({-1});
       for (int64_t i = 0; i < flat.numel(); i += int64_t{1} << 20)
-        if (!at::isfinite(flat.narrow(0, i, std::min<int64_t>(int64_t{1} << 20, flat.numel() - i))).all().item<bool>())
+        if (!at::isfinite(flat.narrow(0, i, std::min<int64_t>(int64_t{1} << 20, flat.numel() - i)))
+                 .all()
+                 .item<bool>())
           throw Error(m_source + ": tensor '" + name + "' contains NaN or infinite values");
     }
     return t;

@@ -13,11 +13,11 @@
 
 namespace ranklab::rankdyna {
 
-
 void BudgetSchedule::validate() const {
   if (warmupSteps < 0 || finalSteps < 0 || warmupSteps + finalSteps >= totalSteps)
-    throw Error("RankDyna: warm-up (" + std::to_string(warmupSteps) + ") and final (" + std::to_string(finalSteps) +
-                ") steps must leave steps to shrink the budget in (" + std::to_string(totalSteps) + " in all)");
+    throw Error("RankDyna: warm-up (" + std::to_string(warmupSteps) + ") and final (" +
+                std::to_string(finalSteps) + ") steps must leave steps to shrink the budget in (" +
+                std::to_string(totalSteps) + " in all)");
   if (!(finalBudget >= 0.0 && finalBudget <= initialBudget))
     throw Error("RankDyna: the final budget must lie between 0 and the initial one");
 }
@@ -32,10 +32,11 @@ double BudgetSchedule::at(int64_t step) const {
 
 SvdLinear::SvdLinear(const at::Tensor& u, const at::Tensor& s, const at::Tensor& v, const at::Tensor& bias) {
   if (u.dim() != 2 || s.dim() != 1 || v.dim() != 2 || u.size(1) != s.size(0) || v.size(1) != s.size(0))
-    throw Error("SvdLinear: U " + models::shapeString(u) + ", s " + models::shapeString(s) + " and V " + models::shapeString(v) +
-                " do not chain (expected [M, K], [K] and [N, K])");
+    throw Error("SvdLinear: U " + models::shapeString(u) + ", s " + models::shapeString(s) + " and V " +
+                models::shapeString(v) + " do not chain (expected [M, K], [K] and [N, K])");
   if (bias.defined() && (bias.dim() != 1 || bias.size(0) != v.size(0)))
-    throw Error("SvdLinear: bias " + models::shapeString(bias) + " does not match " + std::to_string(v.size(0)) + " outputs");
+    throw Error("SvdLinear: bias " + models::shapeString(bias) + " does not match " +
+                std::to_string(v.size(0)) + " outputs");
   m_u = register_parameter("u", u.detach().contiguous().clone());
   m_s = register_parameter("s", s.detach().contiguous().clone());
   m_v = register_parameter("v", v.detach().contiguous().clone());
@@ -67,12 +68,15 @@ at::Tensor SvdLinear::denseWeight() const {
 
 void SvdLinear::setMask(const at::Tensor& mask) {
   if (mask.dim() != 1 || mask.size(0) != rank())
-    throw Error("SvdLinear: mask " + models::shapeString(mask) + " does not match rank " + std::to_string(rank()));
+    throw Error("SvdLinear: mask " + models::shapeString(mask) + " does not match rank " +
+                std::to_string(rank()));
   torch::NoGradGuard noGrad;
   m_mask.copy_(mask.to(m_mask.options()));
 }
 
-at::Tensor SvdLinear::effectiveGrad() const { return m_effective.defined() ? m_effective.grad() : at::Tensor(); }
+at::Tensor SvdLinear::effectiveGrad() const {
+  return m_effective.defined() ? m_effective.grad() : at::Tensor();
+}
 
 at::Tensor SvdLinear::groupSensitivity() const {
   torch::NoGradGuard noGrad;
@@ -99,7 +103,8 @@ GroupScores::GroupScores(int64_t groups, double beta1, double beta2) : m_beta1(b
 
 void GroupScores::update(const at::Tensor& sensitivity) {
   if (sensitivity.dim() != 1 || sensitivity.size(0) != m_importance.size(0))
-    throw Error("RankDyna: " + models::shapeString(sensitivity) + " sensitivities for " + std::to_string(m_importance.size(0)) + " groups");
+    throw Error("RankDyna: " + models::shapeString(sensitivity) + " sensitivities for " +
+                std::to_string(m_importance.size(0)) + " groups");
   // The smoothed scores live where the sensitivities are computed: on a GPU an update is then two
   // small kernels instead of a device-to-host copy (and a stall) per op per step.
   const at::Tensor i = sensitivity.detach().to(at::kDouble);
@@ -116,7 +121,8 @@ at::Tensor GroupScores::score() const { return m_importance * m_uncertainty; }
 std::vector<at::Tensor> reallocate(const std::vector<api::OpInfo>& ops, const std::vector<at::Tensor>& scores,
                                    double budget) {
   if (ops.size() != scores.size())
-    throw Error("RankDyna: " + std::to_string(scores.size()) + " score vectors for " + std::to_string(ops.size()) + " ops");
+    throw Error("RankDyna: " + std::to_string(scores.size()) + " score vectors for " +
+                std::to_string(ops.size()) + " ops");
   struct Group {
     double score;
     size_t op;
@@ -131,7 +137,8 @@ std::vector<at::Tensor> reallocate(const std::vector<api::OpInfo>& ops, const st
     for (int64_t i = 0; i < sc.size(0); ++i) groups.push_back({v[i], l, i});
     masks.push_back(torch::zeros({sc.size(0)}, torch::kFloat));
   }
-  std::stable_sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.score > b.score; });
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const Group& a, const Group& b) { return a.score > b.score; });
   // T(k) of ALGORITHMS.md section 0: an op costs min(k (M + N), M N), so a group's price is what it
   // adds to that. A group that does not fit is skipped and cheaper ones further down still get in.
   std::vector<int64_t> kept(ops.size(), 0);
@@ -157,19 +164,22 @@ RankDynaResult runRankDyna(models::LanguageModel& model, const std::vector<lowra
                            const std::function<void(const RankDynaLog&)>& onRealloc) {
   const auto infos = model.ops().infos();
   const int64_t steps = o.finetune.steps;
-  if (steps <= 0) throw Error("RankDyna compresses while fine-tuning: give it fine-tuning steps (--finetune-steps N)");
+  if (steps <= 0)
+    throw Error("RankDyna compresses while fine-tuning: give it fine-tuning steps (--finetune-steps N)");
   if (!(o.keep > 0.0 && o.keep <= 1.0)) throw Error("RankDyna: the budget p must lie in (0, 1]");
   if (o.reallocEvery <= 0) throw Error("RankDyna: --realloc-every must be positive");
   if (o.orthReg < 0.0) throw Error("RankDyna: --orth-reg must not be negative");
   if (!o.finetune.checkpointDir.empty()) throw Error("RankDyna runs do not support checkpoints");
   if (svds.size() != infos.size())
-    throw Error("RankDyna: " + std::to_string(svds.size()) + " decompositions for " + std::to_string(infos.size()) + " ops");
+    throw Error("RankDyna: " + std::to_string(svds.size()) + " decompositions for " +
+                std::to_string(infos.size()) + " ops");
   BudgetSchedule schedule;
   schedule.totalSteps = steps;
   schedule.warmupSteps = o.warmupSteps >= 0 ? o.warmupSteps : steps / 10;
   schedule.finalSteps = o.finalSteps >= 0 ? o.finalSteps : steps / 5;
   double tTotal = 0.0;
-  for (const auto& info : infos) tTotal += static_cast<double>(info.inFeatures) * static_cast<double>(info.outFeatures);
+  for (const auto& info : infos)
+    tTotal += static_cast<double>(info.inFeatures) * static_cast<double>(info.outFeatures);
   schedule.initialBudget = tTotal;  // full rank: every op dense, T_total
   schedule.finalBudget = o.keep * tTotal;
   schedule.validate();
@@ -184,11 +194,13 @@ RankDynaResult runRankDyna(models::LanguageModel& model, const std::vector<lowra
     const auto& d = svds[i];
     const int64_t full = select::fullRank(infos[i]);
     if (!d.s.defined() || d.s.size(0) != full || d.a.size(1) != full)
-      throw Error("RankDyna: op " + infos[i].name + " needs its full plain SVD (" + std::to_string(full) + " triplets)");
+      throw Error("RankDyna: op " + infos[i].name + " needs its full plain SVD (" + std::to_string(full) +
+                  " triplets)");
     const at::Tensor s = d.s.detach().to(d.a.options());
     const at::Tensor safe = torch::where(s > 0, s, torch::ones_like(s));
     const at::Tensor u = torch::where(s > 0, d.a.detach() / safe, torch::zeros_like(d.a));
-    ops.push_back(std::make_shared<SvdLinear>(u, s, d.b.detach().t(), d.bias.defined() ? d.bias.detach() : at::Tensor()));
+    ops.push_back(std::make_shared<SvdLinear>(u, s, d.b.detach().t(),
+                                              d.bias.defined() ? d.bias.detach() : at::Tensor()));
     scores.emplace_back(full, o.beta1, o.beta2);
   }
   for (size_t i = 0; i < ops.size(); ++i) {
@@ -219,7 +231,8 @@ RankDynaResult runRankDyna(models::LanguageModel& model, const std::vector<lowra
     for (size_t i = 0; i < ops.size(); ++i) scores[static_cast<size_t>(i)].update(ops[i]->groupSensitivity());
   };
   hooks.afterStep = [&](int64_t t) {
-    const bool due = t > schedule.warmupSteps && t <= freezeAt && ((t - schedule.warmupSteps) % o.reallocEvery == 0 || t == freezeAt);
+    const bool due = t > schedule.warmupSteps && t <= freezeAt &&
+                     ((t - schedule.warmupSteps) % o.reallocEvery == 0 || t == freezeAt);
     if (!due) return;
     std::vector<at::Tensor> sc;
     double scoreSum = 0.0;
@@ -239,8 +252,9 @@ RankDynaResult runRankDyna(models::LanguageModel& model, const std::vector<lowra
       revived += ((next[i] > 0.5) & (masks[i] < 0.5)).sum().item<int64_t>();
       const int64_t k = static_cast<int64_t>(next[i].sum().item<double>());
       masked += next[i].size(0) - k;
-      kept += std::min(static_cast<double>(k) * static_cast<double>(infos[i].inFeatures + infos[i].outFeatures),
-                       static_cast<double>(infos[i].inFeatures) * static_cast<double>(infos[i].outFeatures));
+      kept +=
+          std::min(static_cast<double>(k) * static_cast<double>(infos[i].inFeatures + infos[i].outFeatures),
+                   static_cast<double>(infos[i].inFeatures) * static_cast<double>(infos[i].outFeatures));
       ops[i]->setMask(next[i]);
       log.frame.ranks.push_back(static_cast<int32_t>(k));
       log.frame.bits.push_back(ars::packBits(next[i]));
@@ -265,7 +279,8 @@ RankDynaResult runRankDyna(models::LanguageModel& model, const std::vector<lowra
     for (size_t i = 0; i < ops.size(); ++i) {
       const auto& op = *ops[i];
       const at::Tensor idx = op.mask().nonzero().flatten();
-      auto dense = std::make_shared<models::DenseLinear>(op.inFeatures(), op.outFeatures(), op.bias().defined(), false);
+      auto dense = std::make_shared<models::DenseLinear>(op.inFeatures(), op.outFeatures(),
+                                                         op.bias().defined(), false);
       dense->to(op.u().device());
       dense->weight().copy_(op.denseWeight());
       if (op.bias().defined()) dense->mutableBias().copy_(op.bias().detach());

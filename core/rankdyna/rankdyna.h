@@ -103,26 +103,27 @@ std::vector<at::Tensor> reallocate(const std::vector<api::OpInfo>& ops, const st
                                    double budget);
 
 struct RankDynaOptions {
-  double keep = 0.5;           // p: the final budget is p T_total
-  int64_t warmupSteps = -1;    // t_i at full rank; -1: 10% of the steps
-  int64_t finalSteps = -1;     // t_f at the final budget with the masks frozen; -1: 20% of the steps
-  int64_t reallocEvery = 10;   // delta_t
+  double keep = 0.5;          // p: the final budget is p T_total
+  int64_t warmupSteps = -1;   // t_i at full rank; -1: 10% of the steps
+  int64_t finalSteps = -1;    // t_f at the final budget with the masks frozen; -1: 20% of the steps
+  int64_t reallocEvery = 10;  // delta_t
   double beta1 = 0.85, beta2 = 0.85;
-  double orthReg = 0.1;        // weight of the orthogonality term
+  double orthReg = 0.1;             // weight of the orthogonality term
   train::FinetuneOptions finetune;  // steps (T), rate, batch, seed, ...; checkpoints are not supported
 };
 
 // One reallocation: the per-op ranks it chose, b(t) and the scores' summary.
 struct RankDynaLog {
-  std::vector<api::SeriesPoint> points;  // budget (b(t) / T_total), kept (T(k) / T_total), score_mean, revived, masked
-  api::MaskFrame frame;                  // per-op active groups (rank) and the mask bits
+  std::vector<api::SeriesPoint>
+      points;            // budget (b(t) / T_total), kept (T(k) / T_total), score_mean, revived, masked
+  api::MaskFrame frame;  // per-op active groups (rank) and the mask bits
 };
 
 struct RankDynaResult {
-  std::vector<int64_t> ranks;  // final active groups per op (model.ops() order)
+  std::vector<int64_t> ranks;              // final active groups per op (model.ops() order)
   std::vector<std::vector<int64_t>> kept;  // their indices in the starting spectrum
   int64_t reallocations = 0;
-  int64_t revived = 0;         // groups that came back after being masked, over the run
+  int64_t revived = 0;  // groups that came back after being masked, over the run
   train::FinetuneResult finetune;
 };
 
@@ -132,8 +133,9 @@ struct RankDynaResult {
 // that is cheaper). Throws ranklab::Error on bad options or a truncated decomposition; on an error
 // or cancellation the model's ops are left as they were.
 RankDynaResult runRankDyna(models::LanguageModel& model, const std::vector<lowrank::OpDecomposition>& svds,
-                           const std::vector<lowrank::CalibrationSample>& data, const RankDynaOptions& options,
-                           ProgressSink* progress = nullptr, const CancelToken* cancel = nullptr,
+                           const std::vector<lowrank::CalibrationSample>& data,
+                           const RankDynaOptions& options, ProgressSink* progress = nullptr,
+                           const CancelToken* cancel = nullptr,
                            const std::function<void(const api::SeriesPoint&)>& onPoint = {},
                            const std::function<void(const RankDynaLog&)>& onRealloc = {});
 

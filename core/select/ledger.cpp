@@ -10,7 +10,9 @@ namespace ranklab::select {
 
 int64_t fullRank(const api::OpInfo& op) { return std::min(op.inFeatures, op.outFeatures); }
 
-bool isFactorized(const api::OpInfo& op, int64_t k) { return k * (op.inFeatures + op.outFeatures) < op.params(); }
+bool isFactorized(const api::OpInfo& op, int64_t k) {
+  return k * (op.inFeatures + op.outFeatures) < op.params();
+}
 
 int64_t opCost(const api::OpInfo& op, int64_t k) {
   return isFactorized(op, k) ? k * (op.inFeatures + op.outFeatures) : op.params();
@@ -18,24 +20,26 @@ int64_t opCost(const api::OpInfo& op, int64_t k) {
 
 Ledger ledger(const std::vector<api::OpInfo>& ops, const std::vector<int64_t>& ranks) {
   if (ops.size() != ranks.size())
-    throw Error("budget ledger: " + std::to_string(ranks.size()) + " ranks for " + std::to_string(ops.size()) + " ops");
+    throw Error("budget ledger: " + std::to_string(ranks.size()) + " ranks for " +
+                std::to_string(ops.size()) + " ops");
   Ledger out;
   for (size_t i = 0; i < ops.size(); ++i) {
     if (ranks[i] < 0 || ranks[i] > fullRank(ops[i]))
-      throw Error("budget ledger: rank " + std::to_string(ranks[i]) + " for op '" + ops[i].name + "' is outside [0, " +
-                  std::to_string(fullRank(ops[i])) + "]");
+      throw Error("budget ledger: rank " + std::to_string(ranks[i]) + " for op '" + ops[i].name +
+                  "' is outside [0, " + std::to_string(fullRank(ops[i])) + "]");
     out.compressibleBefore += ops[i].params();
     out.compressibleAfter += opCost(ops[i], ranks[i]);
   }
-  out.keptFraction = out.compressibleBefore > 0
-                         ? static_cast<double>(out.compressibleAfter) / static_cast<double>(out.compressibleBefore)
-                         : 1.0;
+  out.keptFraction = out.compressibleBefore > 0 ? static_cast<double>(out.compressibleAfter) /
+                                                      static_cast<double>(out.compressibleBefore)
+                                                : 1.0;
   return out;
 }
 
 namespace {
 void checkFraction(double v, const char* what) {
-  if (!(v >= 0.0 && v <= 1.0)) throw Error(std::string(what) + " must lie in [0, 1], got " + std::to_string(v));
+  if (!(v >= 0.0 && v <= 1.0))
+    throw Error(std::string(what) + " must lie in [0, 1], got " + std::to_string(v));
 }
 }  // namespace
 
@@ -61,7 +65,8 @@ std::vector<int64_t> uniformRanksAtBudget(const std::vector<api::OpInfo>& ops, d
   checkFraction(keep, "kept fraction p");
   std::vector<int64_t> out;
   for (const auto& op : ops) {
-    const double k = std::floor(keep * static_cast<double>(op.params()) / static_cast<double>(op.inFeatures + op.outFeatures));
+    const double k = std::floor(keep * static_cast<double>(op.params()) /
+                                static_cast<double>(op.inFeatures + op.outFeatures));
     out.push_back(std::min<int64_t>(fullRank(op), static_cast<int64_t>(k)));
   }
   return out;

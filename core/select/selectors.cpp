@@ -12,7 +12,8 @@ namespace ranklab::select {
 namespace {
 
 void checkKeep(double keep) {
-  if (!(keep >= 0.0 && keep <= 1.0)) throw Error("kept fraction p must lie in [0, 1], got " + std::to_string(keep));
+  if (!(keep >= 0.0 && keep <= 1.0))
+    throw Error("kept fraction p must lie in [0, 1], got " + std::to_string(keep));
 }
 
 int64_t budgetOf(const std::vector<api::OpInfo>& ops, double keep) {
@@ -39,7 +40,8 @@ bool globMatch(const char* pattern, const char* text) {
 std::vector<int64_t> energyRanks(const std::vector<api::OpInfo>& ops, const std::vector<Spectrum>& spectra,
                                  double threshold) {
   if (spectra.size() != ops.size())
-    throw Error("energy selector: " + std::to_string(spectra.size()) + " spectra for " + std::to_string(ops.size()) + " ops");
+    throw Error("energy selector: " + std::to_string(spectra.size()) + " spectra for " +
+                std::to_string(ops.size()) + " ops");
   if (!(threshold >= 0.0 && threshold <= 1.0))
     throw Error("energy threshold must lie in [0, 1], got " + std::to_string(threshold));
   std::vector<int64_t> out;
@@ -90,16 +92,19 @@ std::vector<int64_t> fillBudget(const std::vector<api::OpInfo>& ops, std::vector
   return ranks;
 }
 
-std::vector<int64_t> energyRanksAtBudget(const std::vector<api::OpInfo>& ops, const std::vector<Spectrum>& spectra,
-                                         double keep, double* thresholdOut) {
+std::vector<int64_t> energyRanksAtBudget(const std::vector<api::OpInfo>& ops,
+                                         const std::vector<Spectrum>& spectra, double keep,
+                                         double* thresholdOut) {
   checkKeep(keep);
   const int64_t budget = budgetOf(ops, keep);
   double lo = 0.0, hi = 1.0;
   if (costOf(ops, energyRanks(ops, spectra, 1.0)) <= budget) lo = 1.0;
   for (int it = 0; it < 60 && lo < hi; ++it) {
     const double mid = 0.5 * (lo + hi);
-    if (costOf(ops, energyRanks(ops, spectra, mid)) <= budget) lo = mid;
-    else hi = mid;
+    if (costOf(ops, energyRanks(ops, spectra, mid)) <= budget)
+      lo = mid;
+    else
+      hi = mid;
   }
   if (thresholdOut) *thresholdOut = lo;
   auto ranks = energyRanks(ops, spectra, lo);
@@ -112,7 +117,8 @@ std::vector<int64_t> energyRanksAtBudget(const std::vector<api::OpInfo>& ops, co
   });
 }
 
-std::vector<int64_t> manualRanks(const std::vector<api::OpInfo>& ops, const std::map<std::string, double>& spec) {
+std::vector<int64_t> manualRanks(const std::vector<api::OpInfo>& ops,
+                                 const std::map<std::string, double>& spec) {
   std::vector<int64_t> out;
   std::map<std::string, bool> used;
   for (const auto& [key, value] : spec) used[key] = false;
@@ -137,25 +143,27 @@ std::vector<int64_t> manualRanks(const std::vector<api::OpInfo>& ops, const std:
     const int64_t k = v > 0.0 && v < 1.0 ? static_cast<int64_t>(std::floor(v * static_cast<double>(full)))
                                          : static_cast<int64_t>(std::llround(v));
     if (k > full)
-      throw Error("manual ranks: rank " + std::to_string(k) + " for op '" + op.name + "' exceeds its full rank " +
-                  std::to_string(full));
+      throw Error("manual ranks: rank " + std::to_string(k) + " for op '" + op.name +
+                  "' exceeds its full rank " + std::to_string(full));
     out.push_back(k);
   }
   for (const auto& [key, wasUsed] : used)
     if (!wasUsed)
-      throw Error("manual ranks: '" + key + "' sets no op's rank (it matches no op of the model, or only ops that a more " +
+      throw Error("manual ranks: '" + key +
+                  "' sets no op's rank (it matches no op of the model, or only ops that a more " +
                   "specific entry sets)");
   return out;
 }
 
-std::vector<int64_t> sensitivityRanks(const std::vector<api::OpInfo>& ops, const SensitivityTable& table, double keep,
-                                      double* thresholdOut) {
+std::vector<int64_t> sensitivityRanks(const std::vector<api::OpInfo>& ops, const SensitivityTable& table,
+                                      double keep, double* thresholdOut) {
   checkKeep(keep);
   if (table.perplexity.size() != ops.size())
-    throw Error("sensitivity table: " + std::to_string(table.perplexity.size()) + " rows for " + std::to_string(ops.size()) +
-                " ops");
+    throw Error("sensitivity table: " + std::to_string(table.perplexity.size()) + " rows for " +
+                std::to_string(ops.size()) + " ops");
   for (size_t r = 0; r < table.ratios.size(); ++r)
-    if (!(table.ratios[r] > 0.0 && table.ratios[r] < 1.0) || (r > 0 && table.ratios[r] <= table.ratios[r - 1]))
+    if (!(table.ratios[r] > 0.0 && table.ratios[r] < 1.0) ||
+        (r > 0 && table.ratios[r] <= table.ratios[r - 1]))
       throw Error("sensitivity table: ratios must ascend inside (0, 1)");
   for (const auto& row : table.perplexity)
     if (row.size() != table.ratios.size()) throw Error("sensitivity table: a row does not match the ratios");
@@ -186,8 +194,10 @@ std::vector<int64_t> sensitivityRanks(const std::vector<api::OpInfo>& ops, const
   size_t lo = 0, hi = values.size();
   while (lo < hi) {
     const size_t mid = (lo + hi) / 2;
-    if (costOf(ops, ranksAt(values[mid])) <= budget) hi = mid;
-    else lo = mid + 1;
+    if (costOf(ops, ranksAt(values[mid])) <= budget)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   std::vector<int64_t> ranks;
   double threshold = lo < values.size() ? values[lo] : HUGE_VAL;

@@ -29,15 +29,17 @@ std::vector<int64_t> energyRanks(const std::vector<api::OpInfo>& ops, const std:
 // The energy threshold that meets the budget (the largest one whose ranks fit keep * T_total,
 // found by bisection), then the leftover budget filled by energy gained per parameter.
 // `thresholdOut` receives the threshold. Throws ranklab::Error on size mismatches or keep outside [0, 1].
-std::vector<int64_t> energyRanksAtBudget(const std::vector<api::OpInfo>& ops, const std::vector<Spectrum>& spectra,
-                                         double keep, double* thresholdOut = nullptr);
+std::vector<int64_t> energyRanksAtBudget(const std::vector<api::OpInfo>& ops,
+                                         const std::vector<Spectrum>& spectra, double keep,
+                                         double* thresholdOut = nullptr);
 
 // Manual ranks: `spec` maps an exact op name or a pattern with '*' wildcards ("*.attn.q",
 // "layers.0.*") to a rank (>= 1 as an integer count, or a value in (0, 1) as a fraction of the op's
 // full rank, floored). An exact name wins over patterns; among patterns the longest wins. Ops no
 // entry matches keep their full rank. Throws ranklab::Error for a rank above an op's full rank, a
 // negative one, or an entry that matches no op (a typo should not silently do nothing).
-std::vector<int64_t> manualRanks(const std::vector<api::OpInfo>& ops, const std::map<std::string, double>& spec);
+std::vector<int64_t> manualRanks(const std::vector<api::OpInfo>& ops,
+                                 const std::map<std::string, double>& spec);
 
 // ASVD's sensitivity table: perplexity[op][r] = calibration perplexity with only that op truncated
 // to ratios[r] of its full rank (rank floor(ratio * min(M, N))).
@@ -51,8 +53,8 @@ struct SensitivityTable {
 // meets the budget (binary search over the sorted entries). The leftover budget then goes, a rank
 // at a time, to the ops whose current truncation costs the most perplexity. Throws ranklab::Error
 // on a malformed table.
-std::vector<int64_t> sensitivityRanks(const std::vector<api::OpInfo>& ops, const SensitivityTable& table, double keep,
-                                      double* thresholdOut = nullptr);
+std::vector<int64_t> sensitivityRanks(const std::vector<api::OpInfo>& ops, const SensitivityTable& table,
+                                      double keep, double* thresholdOut = nullptr);
 
 // A knapsack fill: it is not monotone in the budget. A larger budget (whose threshold ranks are
 // never lower) may leave an op a rank step below what a smaller budget's fill had given it (more

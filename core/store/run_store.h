@@ -25,15 +25,15 @@ struct sqlite3;
 namespace ranklab::store {
 
 struct RunFilter {
-  std::string text;        // substring of name, model path, decomposition, selector, tags or notes
-  std::string status;      // exact status, empty = any
-  std::string sweepId;     // exact sweep id, empty = any
-  std::string tag;         // runs carrying this tag, empty = any
+  std::string text;     // substring of name, model path, decomposition, selector, tags or notes
+  std::string status;   // exact status, empty = any
+  std::string sweepId;  // exact sweep id, empty = any
+  std::string tag;      // runs carrying this tag, empty = any
 };
 
 struct MergeReport {
   int64_t runsAdded = 0;
-  int64_t runsSkipped = 0;         // already present (same uuid)
+  int64_t runsSkipped = 0;  // already present (same uuid)
   int64_t sensitivityAdded = 0;
 };
 

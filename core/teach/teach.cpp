@@ -34,7 +34,7 @@ api::MatrixSvd matrixSvd(const std::vector<float>& values, int64_t rows, int64_t
 }
 
 api::ModelSpectra modelSpectra(const std::string& modelPath, const std::string& calibPath, int64_t samples,
-                          int64_t length, uint64_t seed, const CancelToken* cancel) {
+                               int64_t length, uint64_t seed, const CancelToken* cancel) {
   models::LoadOptions options;
   options.device = "cpu";
   models::LoadedModel loaded = models::loadModel(modelPath, options);
@@ -80,12 +80,12 @@ api::ModelSpectra modelSpectra(const std::string& modelPath, const std::string& 
     if (weighted) {
       const lowrank::OpStats* stats = &calibration.ops[i];
       try {
-        op.fisher =
-            toFloatVector(lowrank::decomposeWeight(w, impl.bias(), lowrank::Method::Fwsvd, stats, decompose).s);
-        op.activation =
-            toFloatVector(lowrank::decomposeWeight(w, impl.bias(), lowrank::Method::Asvd, stats, decompose).s);
-        op.whitened =
-            toFloatVector(lowrank::decomposeWeight(w, impl.bias(), lowrank::Method::Whiten, stats, decompose).s);
+        op.fisher = toFloatVector(
+            lowrank::decomposeWeight(w, impl.bias(), lowrank::Method::Fwsvd, stats, decompose).s);
+        op.activation = toFloatVector(
+            lowrank::decomposeWeight(w, impl.bias(), lowrank::Method::Asvd, stats, decompose).s);
+        op.whitened = toFloatVector(
+            lowrank::decomposeWeight(w, impl.bias(), lowrank::Method::Whiten, stats, decompose).s);
       } catch (const Error& e) {
         throw Error("op '" + op.op.name + "': " + e.what());
       }

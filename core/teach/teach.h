@@ -22,7 +22,8 @@ api::MatrixSvd matrixSvd(const std::vector<float>& values, int64_t rows, int64_t
 // Seconds for the shipped gpt-mini. Throws ranklab::Error naming the file for a missing or
 // unreadable model or text, or when calibration is asked of a model that is not a causal LM;
 // ranklab::Cancelled when `cancel` is set.
-api::ModelSpectra modelSpectra(const std::string& modelPath, const std::string& calibPath = {}, int64_t samples = 8,
-                               int64_t length = 128, uint64_t seed = 0, const CancelToken* cancel = nullptr);
+api::ModelSpectra modelSpectra(const std::string& modelPath, const std::string& calibPath = {},
+                               int64_t samples = 8, int64_t length = 128, uint64_t seed = 0,
+                               const CancelToken* cancel = nullptr);
 
 }  // namespace ranklab::teach

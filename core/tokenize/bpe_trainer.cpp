@@ -29,7 +29,8 @@ struct Word {
 };
 
 // Adds `sign` * count for every adjacent pair of `symbols` to `counts`.
-void countPairs(const std::vector<int32_t>& symbols, int64_t weight, std::unordered_map<Pair, int64_t>& counts) {
+void countPairs(const std::vector<int32_t>& symbols, int64_t weight,
+                std::unordered_map<Pair, int64_t>& counts) {
   for (size_t i = 0; i + 1 < symbols.size(); ++i) counts[pairOf(symbols[i], symbols[i + 1])] += weight;
 }
 
@@ -56,7 +57,8 @@ BpeVocabulary trainByteLevelBpe(const std::vector<std::string>& texts, const Bpe
     for (size_t pos = 0; pos < text.size();) {
       size_t len = 0;
       if (detail::decodeUtf8(text, pos, len) == 0xFFFFFFFF)
-        throw Error("bpe-train: text " + std::to_string(t + 1) + " is not valid UTF-8 at byte " + std::to_string(pos));
+        throw Error("bpe-train: text " + std::to_string(t + 1) + " is not valid UTF-8 at byte " +
+                    std::to_string(pos));
       pos += len;
     }
     for (const auto& doc : data::splitDocuments(text, options.documentSeparator)) {
@@ -167,20 +169,25 @@ BpeVocabulary trainByteLevelBpe(const std::vector<std::string>& texts, const Bpe
       if (d == 0) continue;
       auto& c = counts[p];
       c += d;
-      if (c <= 0) counts.erase(p);
-      else heap.push({c, p});
+      if (c <= 0)
+        counts.erase(p);
+      else
+        heap.push({c, p});
     }
     if (progress && out.merges.size() % 64 == 0)
       progress->progress("bpe-train", static_cast<long long>(out.merges.size()), targetMerges);
   }
-  if (progress) progress->progress("bpe-train", static_cast<long long>(out.merges.size()), static_cast<long long>(out.merges.size()));
+  if (progress)
+    progress->progress("bpe-train", static_cast<long long>(out.merges.size()),
+                       static_cast<long long>(out.merges.size()));
   out.endOfTextId = static_cast<int64_t>(out.idToToken.size());
   out.idToToken.push_back("<|endoftext|>");
   for (const std::string* special : {&options.padToken, &options.maskToken}) {
     if (special->empty()) continue;
     for (const auto& token : out.idToToken)
       if (token == *special)
-        throw Error("bpe-train: the special token '" + *special + "' is also a token learned from the text; pick another");
+        throw Error("bpe-train: the special token '" + *special +
+                    "' is also a token learned from the text; pick another");
   }
   if (!options.padToken.empty()) {
     out.padId = static_cast<int64_t>(out.idToToken.size());
@@ -203,10 +210,12 @@ void writeGpt2VocabMerges(const BpeVocabulary& vocabulary, const fs::path& dir) 
   std::string merges = "#version: 0.2\n";
   for (const auto& m : vocabulary.merges) merges += m + "\n";
   writeFileAtomically(dir / "merges.txt", merges);
-  nlohmann::ordered_json specials = {{"bos_token", "<|endoftext|>"}, {"eos_token", "<|endoftext|>"},
-                                     {"unk_token", "<|endoftext|>"}};
-  if (vocabulary.padId >= 0) specials["pad_token"] = vocabulary.idToToken[static_cast<size_t>(vocabulary.padId)];
-  if (vocabulary.maskId >= 0) specials["mask_token"] = vocabulary.idToToken[static_cast<size_t>(vocabulary.maskId)];
+  nlohmann::ordered_json specials = {
+      {"bos_token", "<|endoftext|>"}, {"eos_token", "<|endoftext|>"}, {"unk_token", "<|endoftext|>"}};
+  if (vocabulary.padId >= 0)
+    specials["pad_token"] = vocabulary.idToToken[static_cast<size_t>(vocabulary.padId)];
+  if (vocabulary.maskId >= 0)
+    specials["mask_token"] = vocabulary.idToToken[static_cast<size_t>(vocabulary.maskId)];
   writeFileAtomically(dir / "special_tokens_map.json", specials.dump(2) + "\n");
   // transformers' AutoTokenizer picks the class from here (a BERT config alone would ask for vocab.txt).
   nlohmann::ordered_json config = {{"tokenizer_class", "GPT2Tokenizer"}, {"add_prefix_space", false}};

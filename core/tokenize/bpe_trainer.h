@@ -38,7 +38,7 @@ struct BpeVocabulary {
   int64_t endOfTextId = -1;
   int64_t padId = -1;   // when BpeTrainOptions::padToken was given
   int64_t maskId = -1;  // when BpeTrainOptions::maskToken was given
-  int64_t pieces = 0;               // pre-tokens seen in the training text
+  int64_t pieces = 0;   // pre-tokens seen in the training text
   int64_t distinctPieces = 0;
 };
 

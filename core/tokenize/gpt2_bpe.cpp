@@ -25,7 +25,11 @@ class Gpt2Bpe final : public Tokenizer {
           std::vector<std::pair<std::string, int64_t>> specials,
           const std::vector<std::pair<std::string, int64_t>>& plainAdded, const std::string& source,
           const Gpt2Roles& roles)
-      : m_idToToken(std::move(idToToken)), m_bosId(bosId), m_eosId(eosId), m_roles(roles), m_specials(std::move(specials)) {
+      : m_idToToken(std::move(idToToken)),
+        m_bosId(bosId),
+        m_eosId(eosId),
+        m_roles(roles),
+        m_specials(std::move(specials)) {
     const int64_t size = static_cast<int64_t>(m_idToToken.size());
     for (int64_t id = 0; id < size; ++id) {
       if (!m_idToToken[id].empty()) {
@@ -97,7 +101,6 @@ class Gpt2Bpe final : public Tokenizer {
       // HF tokenizers also keep the first. GPT-2's table has no repeats.
       m_ranks.emplace(merge, static_cast<int>(i));
     }
-
   }
 
   std::vector<int64_t> encode(const std::string& text) const override {
@@ -333,7 +336,9 @@ SideFileTokens readSideFileTokens(const std::filesystem::path& dir) {
 // Role ids for the named tokens. A named token missing from the vocabulary leaves its role unset, as
 // an unnamed one does (published tokenizer_config.json files name tokens their tables lack).
 Gpt2Roles rolesFor(const SideFileTokens& t, const std::vector<std::string>& idToToken) {
-  auto id = [&](const std::string& text) -> int64_t { return text.empty() ? -1 : findToken(idToToken, text); };
+  auto id = [&](const std::string& text) -> int64_t {
+    return text.empty() ? -1 : findToken(idToToken, text);
+  };
   Gpt2Roles r;
   r.pad = id(t.pad);
   r.mask = id(t.mask);
@@ -394,7 +399,8 @@ bool mentionsSpaceMarker(const nlohmann::json& j) {
 std::string byteLevelProblem(const nlohmann::json& pre) {
   if (const nlohmann::json* regex = member(pre, "use_regex");
       regex && !(regex->is_boolean() && regex->get<bool>())) {
-    return "ByteLevel pre_tokenizer without the GPT-2 regex (use_regex " + regex->dump() + ") is not supported";
+    return "ByteLevel pre_tokenizer without the GPT-2 regex (use_regex " + regex->dump() +
+           ") is not supported";
   }
   if (const nlohmann::json* prefix = member(pre, "add_prefix_space");
       prefix && !(prefix->is_boolean() && !prefix->get<bool>())) {
@@ -452,7 +458,8 @@ std::unique_ptr<Tokenizer> makeGpt2BpeWithSpecials(std::vector<std::string> idTo
 
 std::unique_ptr<Tokenizer> makeGpt2Bpe(std::vector<std::string> idToToken, std::vector<std::string> merges,
                                        int64_t bosId, int64_t eosId, const std::string& preTokenizer) {
-  if (!preTokenizer.empty() && preTokenizer != "default" && preTokenizer != "gpt2" && preTokenizer != "gpt-2") {
+  if (!preTokenizer.empty() && preTokenizer != "default" && preTokenizer != "gpt2" &&
+      preTokenizer != "gpt-2") {
     throw Error("GPT-2 BPE tables: pre-tokenizer '" + preTokenizer +
                 "' is not supported (supported: gpt-2, default)");
   }
@@ -498,8 +505,8 @@ std::unique_ptr<Tokenizer> loadGpt2VocabMerges(const std::filesystem::path& voca
   const int64_t bosId = namedBos >= 0 ? namedBos : endOfText;
   const int64_t eosId = namedEos >= 0 ? namedEos : endOfText;
   const Gpt2Roles roles = rolesFor(side, idToToken);
-  return makeGpt2BpeWithSpecials(std::move(idToToken), std::move(merges), bosId, eosId, std::move(specials), {},
-                                 source, roles);
+  return makeGpt2BpeWithSpecials(std::move(idToToken), std::move(merges), bosId, eosId, std::move(specials),
+                                 {}, source, roles);
 }
 
 std::unique_ptr<Tokenizer> loadGpt2TokenizerJson(const nlohmann::json& root,

@@ -51,15 +51,16 @@ Gpt2PreTokenizer::Gpt2PreTokenizer() : m_impl(std::make_unique<Impl>()) {
 
 Gpt2PreTokenizer::~Gpt2PreTokenizer() = default;
 
-void Gpt2PreTokenizer::split(std::string_view text, const std::function<void(std::string_view)>& piece) const {
+void Gpt2PreTokenizer::split(std::string_view text,
+                             const std::function<void(std::string_view)>& piece) const {
   std::unique_ptr<pcre2_match_data, Pcre2MatchDataDeleter> match(
       pcre2_match_data_create_from_pattern(m_impl->pattern.get(), nullptr));
   if (!match) throw Error("GPT-2 pre-tokeniser: out of memory for PCRE2 match data");
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   PCRE2_SIZE offset = 0;
   while (offset < text.size()) {
-    const int rc = pcre2_match(m_impl->pattern.get(), subject, text.size(), offset, PCRE2_NO_UTF_CHECK, match.get(),
-                               nullptr);
+    const int rc = pcre2_match(m_impl->pattern.get(), subject, text.size(), offset, PCRE2_NO_UTF_CHECK,
+                               match.get(), nullptr);
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) {
       PCRE2_UCHAR message[256];

@@ -39,7 +39,8 @@ std::unique_ptr<Tokenizer> loadTokenizerJson(const fs::path& path, const fs::pat
       if (isFile(merges)) {
         return loadGpt2VocabMerges(path, merges);
       }
-      throw Error(path.string() + ": not a tokenizer.json (no \"model\" object) and no merges.txt next to it");
+      throw Error(path.string() +
+                  ": not a tokenizer.json (no \"model\" object) and no merges.txt next to it");
     }
     const nlohmann::json typeJson = root["model"].value("type", nlohmann::json());
     if (!typeJson.is_string()) {

@@ -63,8 +63,8 @@ class Bridge {
       resolve(train, "rl_spm_train");
       return;
     }
-    throw Error("SentencePiece support is not installed: libranklab_spm_bridge.so not found (looked in " + tried +
-                "; set RANKLAB_SPM_BRIDGE to its path)");
+    throw Error("SentencePiece support is not installed: libranklab_spm_bridge.so not found (looked in " +
+                tried + "; set RANKLAB_SPM_BRIDGE to its path)");
   }
 
   template <typename F>
@@ -159,8 +159,8 @@ class SentencePieceTokenizer final : public Tokenizer {
                              sizeof err.text) != 0)
       throw Error("sentencepiece encode (" + m_source + "): " + err.text);
     if (out.failed)
-      throw Error("sentencepiece encode (" + m_source + "): cannot store the " + std::to_string(out.requested) +
-                  " ids the processor returned (out of memory)");
+      throw Error("sentencepiece encode (" + m_source + "): cannot store the " +
+                  std::to_string(out.requested) + " ids the processor returned (out of memory)");
     return std::move(out.ids);
   }
 
@@ -177,8 +177,8 @@ class SentencePieceTokenizer final : public Tokenizer {
                              sizeof err.text) != 0)
       throw Error("sentencepiece decode (" + m_source + "): " + err.text);
     if (out.failed)
-      throw Error("sentencepiece decode (" + m_source + "): cannot store the " + std::to_string(out.requested) +
-                  " bytes of text the processor returned (out of memory)");
+      throw Error("sentencepiece decode (" + m_source + "): cannot store the " +
+                  std::to_string(out.requested) + " bytes of text the processor returned (out of memory)");
     return std::move(out.text);
   }
 

@@ -24,7 +24,8 @@ int fail(const std::string& message, char* err, size_t errSize) {
 
 extern "C" {
 
-__attribute__((visibility("default"))) int rl_spm_load(const char* path, void** handle, char* err, size_t errSize) {
+__attribute__((visibility("default"))) int rl_spm_load(const char* path, void** handle, char* err,
+                                                       size_t errSize) {
   try {
     auto* p = new sentencepiece::SentencePieceProcessor();
     const auto status = p->Load(path);
@@ -43,11 +44,13 @@ __attribute__((visibility("default"))) void rl_spm_free(void* handle) {
   delete static_cast<sentencepiece::SentencePieceProcessor*>(handle);
 }
 
-__attribute__((visibility("default"))) int rl_spm_encode(void* handle, const char* text, size_t size, RlSpmIdSink sink,
-                                                         void* ctx, char* err, size_t errSize) {
+__attribute__((visibility("default"))) int rl_spm_encode(void* handle, const char* text, size_t size,
+                                                         RlSpmIdSink sink, void* ctx, char* err,
+                                                         size_t errSize) {
   try {
     std::vector<int> ids;
-    const auto status = static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Encode(std::string(text, size), &ids);
+    const auto status =
+        static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Encode(std::string(text, size), &ids);
     if (!status.ok()) return fail(status.ToString(), err, errSize);
     sink(ctx, ids.data(), ids.size());
     return 0;
@@ -56,12 +59,13 @@ __attribute__((visibility("default"))) int rl_spm_encode(void* handle, const cha
   }
 }
 
-__attribute__((visibility("default"))) int rl_spm_decode(void* handle, const int* ids, size_t count, RlSpmTextSink sink,
-                                                         void* ctx, char* err, size_t errSize) {
+__attribute__((visibility("default"))) int rl_spm_decode(void* handle, const int* ids, size_t count,
+                                                         RlSpmTextSink sink, void* ctx, char* err,
+                                                         size_t errSize) {
   try {
     std::string text;
-    const auto status =
-        static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Decode(std::vector<int>(ids, ids + count), &text);
+    const auto status = static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Decode(
+        std::vector<int>(ids, ids + count), &text);
     if (!status.ok()) return fail(status.ToString(), err, errSize);
     sink(ctx, text.data(), text.size());
     return 0;
@@ -70,7 +74,8 @@ __attribute__((visibility("default"))) int rl_spm_decode(void* handle, const int
   }
 }
 
-__attribute__((visibility("default"))) int rl_spm_info(void* handle, int* vocabSize, int* bos, int* eos, int* unk, int* pad) {
+__attribute__((visibility("default"))) int rl_spm_info(void* handle, int* vocabSize, int* bos, int* eos,
+                                                       int* unk, int* pad) {
   const auto* p = static_cast<sentencepiece::SentencePieceProcessor*>(handle);
   *vocabSize = p->GetPieceSize();
   *bos = p->bos_id();

@@ -23,8 +23,10 @@ typedef void (*RlSpmTextSink)(void* ctx, const char* text, size_t size);
 // at most errSize bytes) and return non-zero.
 int rl_spm_load(const char* path, void** handle, char* err, size_t errSize);
 void rl_spm_free(void* handle);
-int rl_spm_encode(void* handle, const char* text, size_t size, RlSpmIdSink sink, void* ctx, char* err, size_t errSize);
-int rl_spm_decode(void* handle, const int* ids, size_t count, RlSpmTextSink sink, void* ctx, char* err, size_t errSize);
+int rl_spm_encode(void* handle, const char* text, size_t size, RlSpmIdSink sink, void* ctx, char* err,
+                  size_t errSize);
+int rl_spm_decode(void* handle, const int* ids, size_t count, RlSpmTextSink sink, void* ctx, char* err,
+                  size_t errSize);
 // Special ids (-1 when absent) and the vocabulary size.
 int rl_spm_info(void* handle, int* vocabSize, int* bos, int* eos, int* unk, int* pad);
 // SentencePieceTrainer::Train with a flag string ("--input=... --model_prefix=..."), for tests and tools.

@@ -360,7 +360,8 @@ std::unique_ptr<Tokenizer> loadWordPieceTokenizerJson(const nlohmann::json& root
     if (model.contains("continuing_subword_prefix") && model["continuing_subword_prefix"].is_string()) {
       options.prefix = model["continuing_subword_prefix"];
     }
-    if (model.contains("max_input_chars_per_word") && model["max_input_chars_per_word"].is_number_unsigned()) {
+    if (model.contains("max_input_chars_per_word") &&
+        model["max_input_chars_per_word"].is_number_unsigned()) {
       options.maxCharsPerWord = model["max_input_chars_per_word"].get<size_t>();
     }
     const nlohmann::json normalizer = root.value("normalizer", nlohmann::json());

@@ -66,7 +66,8 @@ int64_t loadCheckpoint(const fs::path& dir, torch::nn::Module& model, torch::opt
       throw Error(file.string() + ": not a RankLab training checkpoint");
     archive.read("fingerprint", value);
     if (value.toStringRef() != fingerprint)
-      throw Error(file.string() + ": this checkpoint belongs to a different run (other model, data or options); "
+      throw Error(file.string() +
+                  ": this checkpoint belongs to a different run (other model, data or options); "
                   "delete it or write to another directory");
     archive.read("step", value);
     const int64_t step = value.toInt();

@@ -16,7 +16,8 @@ namespace ranklab::train {
 
 FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank::CalibrationSample>& data,
                         const FinetuneOptions& options, ProgressSink* progress, const CancelToken* cancel,
-                        const std::function<void(const api::SeriesPoint&)>& onPoint, const FinetuneHooks* hooks) {
+                        const std::function<void(const api::SeriesPoint&)>& onPoint,
+                        const FinetuneHooks* hooks) {
   FinetuneResult result;
   if (options.steps <= 0) return result;
   if (data.empty()) throw Error("fine-tuning: no training data");
@@ -25,11 +26,14 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
   for (auto& p : model.parameters())
     if (p.requires_grad()) params.push_back(p);
   if (params.empty()) throw Error("fine-tuning: the model has no trainable parameters");
-  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(options.learningRate).weight_decay(options.weightDecay));
+  torch::optim::AdamW optimizer(
+      params, torch::optim::AdamWOptions(options.learningRate).weight_decay(options.weightDecay));
   const int64_t warmup = options.warmupSteps >= 0 ? options.warmupSteps : options.steps / 10;
   auto rateAt = [&](int64_t step) {
-    if (step < warmup) return options.learningRate * static_cast<double>(step + 1) / static_cast<double>(warmup + 1);
-    const double progressed = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, options.steps - warmup));
+    if (step < warmup)
+      return options.learningRate * static_cast<double>(step + 1) / static_cast<double>(warmup + 1);
+    const double progressed = static_cast<double>(step - warmup) /
+                              static_cast<double>(std::max<int64_t>(1, options.steps - warmup));
     return options.learningRate * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(M_PI * progressed)));
   };
   std::string fingerprint;
@@ -56,7 +60,8 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
   double intervalLoss = 0.0, intervalSteps = 0.0;
   if (!fingerprint.empty()) {
     std::vector<double> running;
-    result.resumedFrom = detail::loadCheckpoint(options.checkpointDir, model, optimizer, fingerprint, result.series, running);
+    result.resumedFrom =
+        detail::loadCheckpoint(options.checkpointDir, model, optimizer, fingerprint, result.series, running);
     if (running.size() == 3) {
       intervalLoss = running[0];
       intervalSteps = running[1];
@@ -89,7 +94,8 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
       while (b.size() < batch) {
         if (cursor >= order.size()) {
           // A seeded reshuffle each epoch (own Fisher-Yates: std::shuffle differs between libraries).
-          for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<size_t>(rng() % i)]);
+          for (size_t i = order.size(); i > 1; --i)
+            std::swap(order[i - 1], order[static_cast<size_t>(rng() % i)]);
           cursor = 0;
         }
         b.push_back(&data[order[cursor++]]);
@@ -97,11 +103,13 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
       }
       if (step < result.resumedFrom) continue;  // replaying the batch order up to the checkpoint
       const double lr = rateAt(step);
-      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+      for (auto& group : optimizer.param_groups())
+        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
       optimizer.zero_grad();
       at::Tensor loss = lowrank::taskLoss(model, b, options.padId);
       const double value = loss.item<double>();
-      if (!std::isfinite(value)) throw Error("fine-tuning diverged at step " + std::to_string(step + 1) + " (loss is not finite)");
+      if (!std::isfinite(value))
+        throw Error("fine-tuning diverged at step " + std::to_string(step + 1) + " (loss is not finite)");
       if (hooks && hooks->extraLoss) {
         const at::Tensor extra = hooks->extraLoss();
         if (extra.defined()) loss = loss + extra;
@@ -120,8 +128,9 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
         emit({step + 1, "lr", lr});
         intervalLoss = intervalSteps = 0.0;
       }
-      if (!fingerprint.empty() && ((options.checkpointEvery > 0 && (step + 1) % options.checkpointEvery == 0) ||
-                                   (last && options.keepFinishedCheckpoint)))
+      if (!fingerprint.empty() &&
+          ((options.checkpointEvery > 0 && (step + 1) % options.checkpointEvery == 0) ||
+           (last && options.keepFinishedCheckpoint)))
         save(step + 1);
       if (progress) progress->progress("finetune", step + 1, options.steps);
     }
@@ -135,7 +144,8 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
 
 std::shared_ptr<models::LanguageModel> withClassifier(const models::LanguageModel& encoder,
                                                       const std::vector<std::string>& labels, uint64_t seed) {
-  if (encoder.isCausal()) throw Error("a classification head needs an encoder (BERT-family); this model is a decoder");
+  if (encoder.isCausal())
+    throw Error("a classification head needs an encoder (BERT-family); this model is a decoder");
   if (labels.size() < 2) throw Error("a classification head needs at least two labels");
   auto config = encoder.config();
   config.numLabels = static_cast<int64_t>(labels.size());
@@ -151,8 +161,9 @@ std::shared_ptr<models::LanguageModel> withClassifier(const models::LanguageMode
     if (head) continue;
     auto* to = target.find(item.key());
     if (!to || to->sizes() != item.value().sizes())
-      throw Error("cannot start a classifier from this encoder: its weight '" + item.key() +
-                  "' has no dense counterpart (a factorized model? fine-tune the dense encoder, then compress it)");
+      throw Error(
+          "cannot start a classifier from this encoder: its weight '" + item.key() +
+          "' has no dense counterpart (a factorized model? fine-tune the dense encoder, then compress it)");
     to->copy_(item.value());
   }
   model->to(encoder.device());

@@ -27,7 +27,7 @@ struct FinetuneOptions {
   int64_t warmupSteps = -1;  // -1: 10% of steps
   double clipNorm = 1.0;
   uint64_t seed = 0;
-  int64_t logEvery = 10;     // a "finetune_loss" point every logEvery steps (and at the last step)
+  int64_t logEvery = 10;  // a "finetune_loss" point every logEvery steps (and at the last step)
   int64_t padId = 0;
   // Checkpoints (as pretraining writes them; see train/pretrain.h): every checkpointEvery steps and on
   // cancel, resumed by the same run (same model, data and options); removed when the run finishes. An
@@ -45,9 +45,9 @@ struct FinetuneResult {
 
 // Per-step hooks for methods that train through fine-tuning (RankDyna's scores and reallocation).
 struct FinetuneHooks {
-  std::function<at::Tensor()> extraLoss;             // added to the task loss (a regulariser); undefined: none
-  std::function<void(int64_t step)> afterBackward;   // this step's gradients are in place (before clipping)
-  std::function<void(int64_t step)> afterStep;       // after the update; `step` counts from 1
+  std::function<at::Tensor()> extraLoss;            // added to the task loss (a regulariser); undefined: none
+  std::function<void(int64_t step)> afterBackward;  // this step's gradients are in place (before clipping)
+  std::function<void(int64_t step)> afterStep;      // after the update; `step` counts from 1
 };
 
 // Throws ranklab::Error for empty data or a checkpoint of another run; ranklab::Cancelled when

@@ -35,7 +35,8 @@ Batch makeBatch(const at::Tensor& stream, const std::vector<int64_t>& starts, co
                 int64_t vocab, std::mt19937_64& rng) {
   const int64_t b = static_cast<int64_t>(starts.size()), l = o.sequenceLength;
   const bool causal = o.objective == Objective::CausalLm;
-  auto offsets = torch::tensor(starts, torch::kLong).unsqueeze(1) + torch::arange(causal ? l + 1 : l, torch::kLong);
+  auto offsets =
+      torch::tensor(starts, torch::kLong).unsqueeze(1) + torch::arange(causal ? l + 1 : l, torch::kLong);
   auto windows = stream.index_select(0, offsets.reshape({-1})).reshape({b, -1});
   if (causal) return {windows.narrow(1, 0, l).contiguous(), windows.narrow(1, 1, l).contiguous()};
 
@@ -54,8 +55,10 @@ Batch makeBatch(const at::Tensor& stream, const std::vector<int64_t>& starts, co
     for (int64_t t : chosen) {
       tg[i][t] = in[i][t];
       const double u = unit(rng);
-      if (u < 0.8) in[i][t] = o.maskId;
-      else if (u < 0.9) in[i][t] = token(rng);
+      if (u < 0.8)
+        in[i][t] = o.maskId;
+      else if (u < 0.9)
+        in[i][t] = token(rng);
     }
   }
   return {input, target};
@@ -115,7 +118,8 @@ double gradientNorm(const std::vector<at::Tensor>& params) {
 
 }  // namespace
 
-double validationLoss(models::LanguageModel& model, const std::vector<int64_t>& tokens, const PretrainOptions& o) {
+double validationLoss(models::LanguageModel& model, const std::vector<int64_t>& tokens,
+                      const PretrainOptions& o) {
   const bool causal = o.objective == Objective::CausalLm;
   const int64_t l = o.sequenceLength;
   const int64_t available = (static_cast<int64_t>(tokens.size()) - (causal ? 1 : 0)) / l;
@@ -152,8 +156,9 @@ std::vector<int64_t> tokenStream(const tokenize::Tokenizer& tokenizer, const std
 }
 
 PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>& trainTokens,
-                        const std::vector<int64_t>& validTokens, const PretrainOptions& o, ProgressSink* progress,
-                        const CancelToken* cancel, const std::function<void(const api::SeriesPoint&)>& onPoint) {
+                        const std::vector<int64_t>& validTokens, const PretrainOptions& o,
+                        ProgressSink* progress, const CancelToken* cancel,
+                        const std::function<void(const api::SeriesPoint&)>& onPoint) {
   const auto started = std::chrono::steady_clock::now();
   const bool causal = o.objective == Objective::CausalLm;
   const auto& config = model.config();
@@ -164,8 +169,10 @@ PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>
     throw Error("pretraining: the sequence length " + std::to_string(l) + " must lie in [2, " +
                 std::to_string(config.maxPositions) + "] (the model's context)");
   if (causal != model.isCausal())
-    throw Error(causal ? "pretraining: a causal-LM objective needs a decoder; this model is an encoder (use masked LM)"
-                       : "pretraining: masked-LM pretraining needs an encoder; this model is a decoder");
+    throw Error(
+        causal
+            ? "pretraining: a causal-LM objective needs a decoder; this model is an encoder (use masked LM)"
+            : "pretraining: masked-LM pretraining needs an encoder; this model is a decoder");
   if (!model.hasLmHead()) throw Error("pretraining: the model has no language-model head");
   model.promoteToFloat();  // weights loaded in fp16/bf16 train as float32
   if (!causal && (o.maskId < 0 || o.maskId >= vocab))
@@ -205,7 +212,8 @@ PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>
   const int64_t warmup = o.warmupSteps >= 0 ? o.warmupSteps : o.steps / 20;
   auto rateAt = [&](int64_t step) {
     if (step < warmup) return o.learningRate * static_cast<double>(step + 1) / static_cast<double>(warmup);
-    const double done = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, o.steps - warmup));
+    const double done =
+        static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, o.steps - warmup));
     const double floor = o.minLearningRateFraction;
     return o.learningRate * (floor + (1.0 - floor) * 0.5 * (1.0 + std::cos(M_PI * done)));
   };
@@ -217,7 +225,8 @@ PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>
   double intervalLoss = 0.0, intervalNorm = 0.0, intervalSteps = 0.0;
   if (checkpoints) {
     std::vector<double> running;
-    result.resumedFrom = detail::loadCheckpoint(o.checkpointDir, model, optimizer, fingerprint, result.series, running);
+    result.resumedFrom =
+        detail::loadCheckpoint(o.checkpointDir, model, optimizer, fingerprint, result.series, running);
     if (running.size() == 3) {
       intervalLoss = running[0];
       intervalNorm = running[1];
@@ -256,7 +265,8 @@ PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>
       for (auto& s : starts) s = startOf(rng);
       const auto batch = makeBatch(trainStream, starts, o, vocab, rng);
       const double lr = rateAt(step);
-      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+      for (auto& group : optimizer.param_groups())
+        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
       optimizer.zero_grad();
       auto loss = lossOf(model, batch, o);
       const double value = loss.item<double>();
@@ -264,7 +274,8 @@ PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>
         throw Error("pretraining diverged at step " + std::to_string(step + 1) +
                     " (loss is not finite); lower the learning rate or use fp32");
       loss.backward();
-      const double norm = o.clipNorm > 0.0 ? torch::nn::utils::clip_grad_norm_(all, o.clipNorm) : gradientNorm(all);
+      const double norm =
+          o.clipNorm > 0.0 ? torch::nn::utils::clip_grad_norm_(all, o.clipNorm) : gradientNorm(all);
       optimizer.step();
       intervalLoss += value;
       intervalNorm += norm;

@@ -47,13 +47,13 @@ struct PretrainOptions {
   double weightDecay = 0.1;
   double beta1 = 0.9;
   double beta2 = 0.95;
-  double clipNorm = 1.0;     // <= 0: no clipping
+  double clipNorm = 1.0;           // <= 0: no clipping
   std::string precision = "fp32";  // fp32 | bf16
   uint64_t seed = 0;
   // Masked LM only.
   double maskProbability = 0.15;
   int64_t maskId = -1;
-  int64_t clsId = -1;        // first token of every window; -1: leave the stream's token
+  int64_t clsId = -1;  // first token of every window; -1: leave the stream's token
   // Reporting.
   int64_t logEvery = 10;     // "train_loss" (mean over the interval) and "lr" every logEvery steps
   int64_t evalEvery = 0;     // "valid_loss" every evalEvery steps and at the end; 0: only at the end
@@ -70,10 +70,10 @@ struct PretrainResult {
   std::vector<api::SeriesPoint> series;  // "train_loss", "lr", "valid_loss", "grad_norm"
   int64_t resumedFrom = 0;               // step of the checkpoint the run continued from (0: fresh)
   int64_t steps = 0;
-  double finalTrainLoss = 0.0;           // mean over the last logged interval
-  double validLoss = 0.0;                // at the end (NaN without validation tokens)
-  double seconds = 0.0;                  // this invocation's wall time
-  double tokensPerSecond = 0.0;          // training tokens read per second in this invocation
+  double finalTrainLoss = 0.0;   // mean over the last logged interval
+  double validLoss = 0.0;        // at the end (NaN without validation tokens)
+  double seconds = 0.0;          // this invocation's wall time
+  double tokensPerSecond = 0.0;  // training tokens read per second in this invocation
 };
 
 // Throws ranklab::Error for streams shorter than one window, a sequence length beyond the model's
@@ -89,7 +89,8 @@ PretrainResult pretrain(models::LanguageModel& model, const std::vector<int64_t>
 // The validation loss `pretrain` reports: mean cross-entropy over the first `options.evalWindows`
 // non-overlapping windows of `tokens` (masked-LM windows masked with a fixed seed, the same for every
 // run), in batches of options.batchSize, in eval mode. NaN when `tokens` holds no window.
-double validationLoss(models::LanguageModel& model, const std::vector<int64_t>& tokens, const PretrainOptions& options);
+double validationLoss(models::LanguageModel& model, const std::vector<int64_t>& tokens,
+                      const PretrainOptions& options);
 
 // Removes a finished run's checkpoint (<dir>/checkpoint.pt, and `dir` when that leaves it empty).
 void removeCheckpoint(const std::filesystem::path& dir);

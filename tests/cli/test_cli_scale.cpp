@@ -33,8 +33,8 @@ class CliScale : public ::testing::Test {
 
   fs::path synth(const std::string& preset, const std::string& dtype = "fp16", int seed = 0) {
     const fs::path out = m_dir / (preset + "-" + dtype + "-" + std::to_string(seed));
-    const auto r = test::runCli("synth --preset " + preset + " --dtype " + dtype + " --seed " + std::to_string(seed) +
-                                " --out " + out.string() + " --json");
+    const auto r = test::runCli("synth --preset " + preset + " --dtype " + dtype + " --seed " +
+                                std::to_string(seed) + " --out " + out.string() + " --json");
     EXPECT_EQ(r.code, 0) << r.err;
     return out;
   }
@@ -102,8 +102,9 @@ TEST_F(CliScale, InfoReadsOnlyTheHeadersWhileLoadingChecksTheWeights) {
   EXPECT_EQ(eval.code, 2);
   EXPECT_THAT(eval.err, HasSubstr("tensor 'model.embed_tokens.weight' contains NaN or infinite values"));
   // A tokenizer that does not fit the vocabulary fails before any weight is read, naming the file.
-  const auto wrong = test::runCli("info " + dir.string() + " --tokenizer " +
-                                  (fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2").string());
+  const auto wrong =
+      test::runCli("info " + dir.string() + " --tokenizer " +
+                   (fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2").string());
   EXPECT_EQ(wrong.code, 2);
   EXPECT_THAT(wrong.err, HasSubstr("the tokenizer has 50257 ids but the model's vocabulary has 512"));
 }
@@ -119,11 +120,13 @@ TEST_F(CliScale, PlanEstimatesEachStageFromTheHeaders) {
   EXPECT_EQ(plan["stored_dtype"], "float16");
   std::vector<std::string> stages;
   for (const auto& s : plan["stages"]) stages.push_back(s["stage"]);
-  EXPECT_EQ(stages, (std::vector<std::string>{"load", "evaluate", "calibrate + decompose (by layer)", "apply"}));
+  EXPECT_EQ(stages,
+            (std::vector<std::string>{"load", "evaluate", "calibrate + decompose (by layer)", "apply"}));
   EXPECT_GT(plan["peak_host_bytes"].get<double>(), weights);
   EXPECT_EQ(plan["peak_device_bytes"].get<double>(), 0.0);
   // A GPU plan can be made on a machine without one; the weights then count on the GPU.
-  const auto gpu = json::parse(test::runCli("compress " + dir.string() + " --decomp svd --plan --json --device cuda").out);
+  const auto gpu =
+      json::parse(test::runCli("compress " + dir.string() + " --decomp svd --plan --json --device cuda").out);
   EXPECT_EQ(gpu["device"], "cuda");
   EXPECT_GE(gpu["peak_device_bytes"].get<double>(), weights * 0.99);
   // ARS adds the full-rank factors and a training batch.
@@ -137,7 +140,8 @@ TEST_F(CliScale, PlanEstimatesEachStageFromTheHeaders) {
 TEST_F(CliScale, EvalTakesAStrideAndADocumentLimit) {
   const auto dir = synth("llama-tiny");
   auto eval = [&](const std::string& extra) {
-    const auto r = test::runCli("eval " + dir.string() + " --text " + m_text + " --max-docs 2 --ctx 64 --json " + extra);
+    const auto r =
+        test::runCli("eval " + dir.string() + " --text " + m_text + " --max-docs 2 --ctx 64 --json " + extra);
     EXPECT_EQ(r.code, 0) << r.err;
     return json::parse(r.out);
   };
@@ -150,12 +154,14 @@ TEST_F(CliScale, EvalTakesAStrideAndADocumentLimit) {
 
 TEST_F(CliScale, CompressedPropagationNeedsKnownRanks) {
   const auto dir = synth("llama-tiny");
-  const auto ok = test::runCli("compress " + dir.string() + " --decomp whiten --keep 0.5 --calib " + m_text +
-                               " --calib-samples 4 --calib-len 64 --propagate compressed --no-store --no-cache --json");
+  const auto ok =
+      test::runCli("compress " + dir.string() + " --decomp whiten --keep 0.5 --calib " + m_text +
+                   " --calib-samples 4 --calib-len 64 --propagate compressed --no-store --no-cache --json");
   ASSERT_EQ(ok.code, 0) << ok.err;
   EXPECT_NEAR(json::parse(ok.out)["kept_fraction"].get<double>(), 0.5, 0.02);
-  const auto bad = test::runCli("compress " + dir.string() + " --decomp whiten --select energy --keep 0.5 --calib " +
-                                m_text + " --calib-len 64 --propagate compressed --no-store --no-cache");
+  const auto bad =
+      test::runCli("compress " + dir.string() + " --decomp whiten --select energy --keep 0.5 --calib " +
+                   m_text + " --calib-len 64 --propagate compressed --no-store --no-cache");
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.err, HasSubstr("--propagate compressed needs the ranks before decomposing"));
 }

@@ -26,7 +26,8 @@ inline CliRun runCli(const std::string& args) {
   static std::atomic<int> counter{0};
   const auto errFile = std::filesystem::temp_directory_path() /
                        ("ranklab_cli_err_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  const std::string cmd = std::string(RANKLAB_BINARY_DIR) + "/app/ranklab-cli " + args + " 2>" + errFile.string();
+  const std::string cmd =
+      std::string(RANKLAB_BINARY_DIR) + "/app/ranklab-cli " + args + " 2>" + errFile.string();
   CliRun r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;

@@ -10,7 +10,9 @@
 
 namespace ranklab::test {
 
-inline std::filesystem::path referenceDir() { return std::filesystem::path(RANKLAB_REFERENCE_DIR) / "stories260K"; }
+inline std::filesystem::path referenceDir() {
+  return std::filesystem::path(RANKLAB_REFERENCE_DIR) / "stories260K";
+}
 inline std::string referenceText() { return (referenceDir() / "TinyStories-valid.first69.txt").string(); }
 // The model, its tokenizer and the 69 validation stories are all there.
 inline bool haveReference() {

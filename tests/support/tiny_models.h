@@ -26,11 +26,13 @@ inline std::shared_ptr<models::LanguageModel> tinyGpt2Model(uint64_t seed) {
 }
 
 // `count` windows of `length` token ids drawn uniformly from [0, vocab).
-inline std::vector<lowrank::CalibrationSample> randomSamples(int64_t count, int64_t length, int64_t vocab, uint64_t seed) {
+inline std::vector<lowrank::CalibrationSample> randomSamples(int64_t count, int64_t length, int64_t vocab,
+                                                             uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<lowrank::CalibrationSample> out(static_cast<size_t>(count));
   for (auto& s : out)
-    for (int64_t t = 0; t < length; ++t) s.ids.push_back(static_cast<int64_t>(rng() % static_cast<uint64_t>(vocab)));
+    for (int64_t t = 0; t < length; ++t)
+      s.ids.push_back(static_cast<int64_t>(rng() % static_cast<uint64_t>(vocab)));
   return out;
 }
 

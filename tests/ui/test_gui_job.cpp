@@ -14,18 +14,18 @@
 #include <QSignalSpy>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
-#include <QTemporaryDir>
 
 #include "app/main_window.h"
 #include "app/run_repository.h"
-#include "widgets/model_summary_view.h"
 #include "tests/ui/ui_test_util.h"
 #include "widgets/budget_curve_view.h"
 #include "widgets/compare_view.h"
 #include "widgets/job_panel.h"
 #include "widgets/mask_evolution_view.h"
+#include "widgets/model_summary_view.h"
 #include "widgets/rank_allocation_view.h"
 #include "widgets/run_browser.h"
 #include "widgets/run_table_model.h"
@@ -124,11 +124,13 @@ TEST_F(GuiJob, ARealArsJobFromThePanelFillsTheBrowserAndEveryView) {
   EXPECT_EQ(m_window.budgetView()->methodNames(), QStringList{QStringLiteral("svd+ars")});
   // File > Export Current View saves every plotted tab as a figure and as data.
   QTemporaryDir exports;
-  for (QWidget* view : {static_cast<QWidget*>(m_window.rankView()), static_cast<QWidget*>(m_window.spectrumView()),
-                        static_cast<QWidget*>(m_window.maskView()), static_cast<QWidget*>(m_window.budgetView())}) {
+  for (QWidget* view :
+       {static_cast<QWidget*>(m_window.rankView()), static_cast<QWidget*>(m_window.spectrumView()),
+        static_cast<QWidget*>(m_window.maskView()), static_cast<QWidget*>(m_window.budgetView())}) {
     m_window.tabs()->setCurrentWidget(view);
     for (const char* suffix : {"png", "csv"}) {
-      const QString file = exports.filePath(QStringLiteral("%1.%2").arg(m_window.tabs()->currentIndex()).arg(suffix));
+      const QString file =
+          exports.filePath(QStringLiteral("%1.%2").arg(m_window.tabs()->currentIndex()).arg(suffix));
       QString error;
       ASSERT_TRUE(m_window.exportCurrentViewTo(file, &error)) << error.toStdString();
       QFile written(file);
@@ -199,7 +201,8 @@ TEST_F(GuiJob, AFailedJobShowsOneCopyableErrorAndTheWindowStaysUsable) {
   QTest::qWait(100);
   const auto boxes = m_window.findChildren<QMessageBox*>(QStringLiteral("errorBox"));
   ASSERT_EQ(boxes.size(), 1);
-  EXPECT_TRUE(boxes.first()->text().contains(QStringLiteral("/nonexistent/ranklab-model"))) << boxes.first()->text().toStdString();
+  EXPECT_TRUE(boxes.first()->text().contains(QStringLiteral("/nonexistent/ranklab-model")))
+      << boxes.first()->text().toStdString();
   EXPECT_TRUE(boxes.first()->textInteractionFlags() & Qt::TextSelectableByKeyboard);
   boxes.first()->accept();
   spec.model = ranklab::test::gptMiniJob().model;

@@ -122,7 +122,8 @@ TEST_F(GuiSweep, ASweepLockedByAnotherProcessIsRefusedWithItsReason) {
   QTest::qWait(50);
   const auto boxes = m_window.findChildren<QMessageBox*>(QStringLiteral("errorBox"));
   ASSERT_EQ(boxes.size(), 1);
-  EXPECT_TRUE(boxes.first()->text().contains(QStringLiteral("sweep locked-sweep is already running in another process")))
+  EXPECT_TRUE(boxes.first()->text().contains(
+      QStringLiteral("sweep locked-sweep is already running in another process")))
       << boxes.first()->text().toStdString();
   EXPECT_TRUE(m_window.runs()->listRuns().empty());
   EXPECT_FALSE(m_window.sweeps()->isRunning());

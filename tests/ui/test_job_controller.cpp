@@ -47,7 +47,8 @@ TEST(JobController, RunsAJobAndReportsExactlyOnce) {
   clock.start();
   const qint64 ticket = jobs.submit(smallJob(dir.filePath("runs.db")));
   EXPECT_TRUE(jobs.isBusy());
-  ASSERT_TRUE(waitFor(finished, 1)) << (failed.isEmpty() ? "" : failed.first().at(1).toString().toStdString());
+  ASSERT_TRUE(waitFor(finished, 1)) << (failed.isEmpty() ? ""
+                                                         : failed.first().at(1).toString().toStdString());
   const double seconds = clock.elapsed() / 1000.0;
   QTest::qWait(300);  // no second final signal
   EXPECT_EQ(finished.count(), 1);

@@ -46,11 +46,11 @@ QString missingModel() {
   return QDir::cleanPath(QDir::tempPath() + QStringLiteral("/ranklab-test-no-such-model/model.gguf"));
 }
 
-#define SKIP_WITHOUT_REFERENCE_MODEL()                                                                 \
-  do {                                                                                                 \
-    if (!QFileInfo::exists(referenceModel()))                                                          \
-      GTEST_SKIP() << "reference model not found at " << referenceModel().toStdString()               \
-                   << " (RANKLAB_REFERENCE_DIR); skipping";                                           \
+#define SKIP_WITHOUT_REFERENCE_MODEL()                                                  \
+  do {                                                                                  \
+    if (!QFileInfo::exists(referenceModel()))                                           \
+      GTEST_SKIP() << "reference model not found at " << referenceModel().toStdString() \
+                   << " (RANKLAB_REFERENCE_DIR); skipping";                             \
   } while (0)
 
 }  // namespace
@@ -147,7 +147,8 @@ TEST(MainWindowOpenModel, ShowsReferenceModelLogsItAndRemembersIt) {
   EXPECT_FALSE(window.busyIndicator()->isVisible());
   EXPECT_EQ(window.modelSummaryView()->opModel()->rowCount(), kReferenceOps);
   ASSERT_NE(window.modelSummaryView()->fieldLabel(QStringLiteral("architecture")), nullptr);
-  EXPECT_TRUE(window.modelSummaryView()->fieldLabel(QStringLiteral("architecture"))->text().contains("llama"));
+  EXPECT_TRUE(
+      window.modelSummaryView()->fieldLabel(QStringLiteral("architecture"))->text().contains("llama"));
   EXPECT_TRUE(window.findChildren<QMessageBox*>().isEmpty());
 
   const QString log = window.logView()->toPlainText();
@@ -157,7 +158,8 @@ TEST(MainWindowOpenModel, ShowsReferenceModelLogsItAndRemembersIt) {
   ASSERT_FALSE(window.recentModels().isEmpty());
   EXPECT_EQ(window.recentModels().first(), referenceModel());
   bool inMenu = false;
-  for (QAction* action : window.recentMenu()->actions()) inMenu |= action->data().toString() == referenceModel();
+  for (QAction* action : window.recentMenu()->actions())
+    inMenu |= action->data().toString() == referenceModel();
   EXPECT_TRUE(inMenu);
   EXPECT_TRUE(window.recentMenu()->menuAction()->isEnabled());
   window.close();

@@ -2,13 +2,12 @@
 // regulariser, the read-off, the hypernetwork's shapes, and training on the reference stories260K
 // (skipped with a message when ../shared/reference is absent; the tiny-model tests always run).
 #include <gtest/gtest.h>
-
-#include <map>
 #include <torch/torch.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <random>
 
@@ -28,7 +27,8 @@ using namespace ranklab;
 namespace {
 using test::opInfo;
 std::shared_ptr<models::LanguageModel> tinyGpt2(uint64_t seed) { return test::tinyGpt2Model(seed); }
-std::vector<lowrank::CalibrationSample> randomSamples(int64_t count, int64_t length, int64_t vocab, uint64_t seed) {
+std::vector<lowrank::CalibrationSample> randomSamples(int64_t count, int64_t length, int64_t vocab,
+                                                      uint64_t seed) {
   return test::randomSamples(count, length, vocab, seed);
 }
 }  // namespace
@@ -65,8 +65,8 @@ TEST(Ars, GumbelNoiseHasTheGumbelMomentsAndIsSeeded) {
   EXPECT_FALSE(torch::equal(g, ars::gumbelNoise({200000}, 8, at::kCPU)));
 }
 
-// R(T, b) = log(max(T, b) / b): zero (with zero gradient strictly inside) within the budget, log(T / b) outside and
-// increasing (metric: exact values, 1e-6).
+// R(T, b) = log(max(T, b) / b): zero (with zero gradient strictly inside) within the budget, log(T / b)
+// outside and increasing (metric: exact values, 1e-6).
 TEST(Ars, BudgetHingeIsZeroInsideTheBudgetAndGrowsOutside) {
   const double target = 1000.0;
   for (double t : {10.0, 500.0, 999.0}) {
@@ -129,7 +129,8 @@ TEST(Ars, ReadOffKeepsTopKAndMeetsTheBudgetFromBelow) {
   scores[0][30] = 0.5f;
   scores[1][40] = 3.0f;
   scores[1][3] = -0.1f;  // the most probable of the rest
-  // Budget 0.1: 1500 parameters. Noise-free: 3 * 200 + 1 * 150 = 750; the fill adds ranks by probability per parameter.
+  // Budget 0.1: 1500 parameters. Noise-free: 3 * 200 + 1 * 150 = 750; the fill adds ranks by probability per
+  // parameter.
   const auto r = ars::readOff(ops, scores, 0.1, 0.4);
   EXPECT_EQ(r.noiseFree, (std::vector<int64_t>{3, 1}));
   EXPECT_EQ(r.threshold, 0.0);
@@ -194,7 +195,8 @@ TEST(Ars, TrainsOnlyTheHypernetworkAndRestoresTheModel) {
     o.batchSize = 4;
     o.learningRate = 1e-2;  // the tiny model gets there in few steps
     std::vector<ars::ArsLog> logs;
-    const auto r = ars::trainArs(*model, decs, samples, o, nullptr, nullptr, [&](const ars::ArsLog& l) { logs.push_back(l); });
+    const auto r = ars::trainArs(*model, decs, samples, o, nullptr, nullptr,
+                                 [&](const ars::ArsLog& l) { logs.push_back(l); });
     const auto again = ars::trainArs(*model, decs, samples, o);
     EXPECT_EQ(r.readOff.ranks, again.readOff.ranks);
     EXPECT_EQ(r.steps, 120);
@@ -203,7 +205,8 @@ TEST(Ars, TrainsOnlyTheHypernetworkAndRestoresTheModel) {
     ASSERT_EQ(logs.size(), 5u);
     EXPECT_EQ(logs.back().frame.step, 120);
     EXPECT_EQ(logs.front().frame.ranks.size(), model->ops().size());
-    EXPECT_EQ(logs.front().frame.bits[0].size(), static_cast<size_t>((select::fullRank(model->ops().infos()[0]) + 7) / 8));
+    EXPECT_EQ(logs.front().frame.bits[0].size(),
+              static_cast<size_t>((select::fullRank(model->ops().infos()[0]) + 7) / 8));
     EXPECT_EQ(logs.front().points.size(), 6u);
     // The hinge pulled the budget down from the full-rank masks' sum K (M + N) / sum M N (about 1.5)
     // and holds it at p: every logged noise-free budget is far below the start, the last one near p.
@@ -226,7 +229,8 @@ TEST(Ars, TrainsOnlyTheHypernetworkAndRestoresTheModel) {
     EXPECT_LE(l.keptFraction, 0.4);
     EXPECT_GT(l.keptFraction, 0.4 * 0.99);
   }
-  for (size_t i = 0; i < implsBefore.size(); ++i) EXPECT_EQ(model->ops().entries()[i].slot->impl(), implsBefore[i]);
+  for (size_t i = 0; i < implsBefore.size(); ++i)
+    EXPECT_EQ(model->ops().entries()[i].slot->impl(), implsBefore[i]);
   const auto params = model->parameters();
   for (size_t i = 0; i < params.size(); ++i) {
     EXPECT_EQ(params[i].requires_grad(), flags[i]);
@@ -317,7 +321,8 @@ TEST(Ars, ReferenceModelMeetsTheBudgetAndBeatsUniformRanks) {
   double qk = 0, v = 0;
   int nqk = 0, nv = 0;
   for (size_t i = 0; i < infos.size(); ++i) {
-    const double frac = static_cast<double>(r.readOff.ranks[i]) / static_cast<double>(select::fullRank(infos[i]));
+    const double frac =
+        static_cast<double>(r.readOff.ranks[i]) / static_cast<double>(select::fullRank(infos[i]));
     if (infos[i].kind == "q" || infos[i].kind == "k") qk += frac, ++nqk;
     if (infos[i].kind == "v") v += frac, ++nv;
   }
@@ -330,8 +335,8 @@ TEST(Ars, ReferenceModelMeetsTheBudgetAndBeatsUniformRanks) {
   };
   const double arsLoss = lossWith(r.readOff.ranks);
   const double uniformLoss = lossWith(select::uniformRanksAtBudget(infos, 0.5));
-  std::printf("stories260K p = 0.5, plain SVD, held-out loss: ARS %.3f vs uniform %.3f nats (%lld steps)\n", arsLoss,
-              uniformLoss, static_cast<long long>(r.steps));
+  std::printf("stories260K p = 0.5, plain SVD, held-out loss: ARS %.3f vs uniform %.3f nats (%lld steps)\n",
+              arsLoss, uniformLoss, static_cast<long long>(r.steps));
   EXPECT_LT(arsLoss, uniformLoss - 0.5);
 }
 

@@ -23,8 +23,9 @@ fs::path writeFile(const std::string& name, const std::string& content) {
 }
 
 TEST(Corpus, SplitsDocumentsStripsAndDropsEmpty) {
-  EXPECT_THAT(data::splitDocuments("  one \n<|endoftext|>\n two<|endoftext|>  \n<|endoftext|>three", "<|endoftext|>"),
-              ElementsAre("one", "two", "three"));
+  EXPECT_THAT(
+      data::splitDocuments("  one \n<|endoftext|>\n two<|endoftext|>  \n<|endoftext|>three", "<|endoftext|>"),
+      ElementsAre("one", "two", "three"));
   EXPECT_THAT(data::splitDocuments("\n just one \n", ""), ElementsAre("just one"));
   EXPECT_TRUE(data::splitDocuments(" \n ", "<|endoftext|>").empty());
 }
@@ -46,8 +47,9 @@ TEST(Corpus, ReadsTsvWithHeaderPairsAndLabelNames) {
 // distinct names, sorted; fewer than two is an error naming the file.
 TEST(Corpus, LabelNamesComeFromTheLabelFileTheIntegersOrTheNames) {
   EXPECT_THAT(data::labelNames({}, writeFile("ints.tsv", "a\t0\nb\t3\n")), ElementsAre("0", "1", "2", "3"));
-  EXPECT_THAT(data::labelNames({}, writeFile("names.jsonl", "{\"text\": \"a\", \"label\": \"spam\"}\n"
-                                                             "{\"text\": \"b\", \"label\": \"ham\"}\n")),
+  EXPECT_THAT(data::labelNames({}, writeFile("names.jsonl",
+                                             "{\"text\": \"a\", \"label\": \"spam\"}\n"
+                                             "{\"text\": \"b\", \"label\": \"ham\"}\n")),
               ElementsAre("ham", "spam"));
   const auto sub = fs::temp_directory_path() / ("ranklab_data_" + std::to_string(::getpid())) / "task";
   fs::create_directories(sub);
@@ -63,7 +65,9 @@ TEST(Corpus, LabelNamesComeFromTheLabelFileTheIntegersOrTheNames) {
 }
 
 TEST(Corpus, ReadsJsonl) {
-  auto f = writeFile("set.jsonl", "{\"text\": \"hello\", \"label\": 1}\n\n{\"sentence1\": \"a\", \"sentence2\": \"b\", \"label\": \"yes\"}\n");
+  auto f = writeFile("set.jsonl",
+                     "{\"text\": \"hello\", \"label\": 1}\n\n{\"sentence1\": \"a\", \"sentence2\": \"b\", "
+                     "\"label\": \"yes\"}\n");
   auto ex = data::readLabelled(f, {"no", "yes"});
   ASSERT_EQ(ex.size(), 2u);
   EXPECT_EQ(ex[0].label, 1);
@@ -73,7 +77,8 @@ TEST(Corpus, ReadsJsonl) {
 }
 
 TEST(Corpus, BadInputNamesFileAndLine) {
-  auto expectError = [](const fs::path& f, const std::vector<std::string>& labels, const std::string& needle) {
+  auto expectError = [](const fs::path& f, const std::vector<std::string>& labels,
+                        const std::string& needle) {
     try {
       data::readLabelled(f, labels);
       ADD_FAILURE() << "no error for " << f;
@@ -84,7 +89,8 @@ TEST(Corpus, BadInputNamesFileAndLine) {
   };
   expectError(writeFile("unknown_label.tsv", "ok\t0\nfine\tmaybe\n"), {"no", "yes"}, ":2: label 'maybe'");
   expectError(writeFile("out_of_range.tsv", "x\t5\n"), {"no", "yes"}, "label '5'");
-  expectError(writeFile("bad.jsonl", "{\"text\": \"x\", \"label\": 0}\n{not json\n"), {}, ":2: not valid JSON");
+  expectError(writeFile("bad.jsonl", "{\"text\": \"x\", \"label\": 0}\n{not json\n"), {},
+              ":2: not valid JSON");
   expectError(writeFile("nolabel.jsonl", "{\"text\": \"x\"}\n"), {}, "no \"label\"");
   expectError(writeFile("fields.tsv", "just text\n"), {}, "found 1 field");
   expectError(writeFile("empty.tsv", "\n\n"), {}, "no labelled examples");

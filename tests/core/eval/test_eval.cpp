@@ -51,7 +51,8 @@ TEST(Perplexity, MatchesDirectComputationAndCountsTokens) {
   idsA.insert(idsA.begin(), 1);
   idsB.insert(idsB.begin(), 1);
   EXPECT_EQ(r.tokens, static_cast<int64_t>(idsA.size() - 1 + idsB.size() - 1));
-  const double expected = (directNllSum(*model, idsA) + directNllSum(*model, idsB)) / static_cast<double>(r.tokens);
+  const double expected =
+      (directNllSum(*model, idsA) + directNllSum(*model, idsB)) / static_cast<double>(r.tokens);
   // Metric: mean NLL, absolute tolerance 1e-5 nats (batching and padding must not change it).
   EXPECT_NEAR(r.meanNll, expected, 1e-5);
   EXPECT_NEAR(r.perplexity, std::exp(expected), std::exp(expected) * 1e-5);  // relative 1e-5
@@ -96,7 +97,8 @@ TEST(Perplexity, SlidingWindowsScoreEachTokenOnceWithTheContextBeforeIt) {
     const int64_t e = std::min(n - 1, b + 8);
     const auto t = torch::tensor(ids, torch::kLong).narrow(0, b, e - b).unsqueeze(0);
     const auto logp = torch::log_softmax(model->forward(t, nullptr).squeeze(0), -1);
-    for (int64_t p = std::max(b + 1, scoredTo + 1); p <= e; ++p) sum -= logp[p - 1 - b][ids[p]].item<double>();
+    for (int64_t p = std::max(b + 1, scoredTo + 1); p <= e; ++p)
+      sum -= logp[p - 1 - b][ids[p]].item<double>();
     scoredTo = e;
     if (e == n - 1) break;
   }

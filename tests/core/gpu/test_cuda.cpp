@@ -41,8 +41,10 @@ api::JobSpec referenceJob(const std::string& device, const fs::path& db) {
 class Cuda : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!cudaAvailable()) GTEST_SKIP() << "no CUDA device (LibTorch " << TORCH_VERSION << "): GPU checks skipped";
-    if (!fs::exists(refDir() / "stories260K.bin")) GTEST_SKIP() << "reference model not found at " << refDir();
+    if (!cudaAvailable())
+      GTEST_SKIP() << "no CUDA device (LibTorch " << TORCH_VERSION << "): GPU checks skipped";
+    if (!fs::exists(refDir() / "stories260K.bin"))
+      GTEST_SKIP() << "reference model not found at " << refDir();
   }
   static models::LoadedModel load(const std::string& device) {
     return models::loadModel(refDir() / "stories260K.bin", {device, refDir() / "tok512.bin"});
@@ -53,7 +55,8 @@ TEST_F(Cuda, LogitsMatchTheCpu) {
   auto cpu = load("cpu"), gpu = load("cuda");
   EXPECT_TRUE(gpu.model->device().is_cuda());
   torch::InferenceMode guard;
-  auto ids = torch::tensor(cpu.tokenizer->encode("Once upon a time there was a big red ball."), torch::kLong).unsqueeze(0);
+  auto ids = torch::tensor(cpu.tokenizer->encode("Once upon a time there was a big red ball."), torch::kLong)
+                 .unsqueeze(0);
   auto a = cpu.model->forward(ids, nullptr);
   auto b = gpu.model->forward(ids.to(gpu.model->device()), nullptr).cpu();
   // Metric: max absolute logit difference, tolerance 1e-3 (TF32/cuBLAS summation order).
@@ -133,7 +136,8 @@ TEST_F(Cuda, ArsAndRankDynaFollowTheCpu) {
         EXPECT_GE(out.data.run.keptFraction, 0.495) << device;
       }
       store::RunStore db(spec.db);
-      const auto loss = db.series(out.data.run.id, std::string(selector) == "ars" ? "task_loss" : "finetune_loss");
+      const auto loss =
+          db.series(out.data.run.id, std::string(selector) == "ars" ? "task_loss" : "finetune_loss");
       EXPECT_FALSE(loss.empty()) << device << " " << selector;
       results[std::string(device) + "/" + selector] = {out.data.run, loss};
     }
@@ -143,11 +147,13 @@ TEST_F(Cuda, ArsAndRankDynaFollowTheCpu) {
     const auto& cpu = results[std::string("cpu/") + selector];
     const auto& gpu = results[std::string("cuda/") + selector];
     std::printf("%s at p = 0.5: perplexity %.3f on the CPU, %.3f on the GPU; first logged loss %.5f / %.5f\n",
-                selector, cpu.run.metricAfter, gpu.run.metricAfter, cpu.loss.front().value, gpu.loss.front().value);
+                selector, cpu.run.metricAfter, gpu.run.metricAfter, cpu.loss.front().value,
+                gpu.loss.front().value);
     // Metric: the first logged training loss (same seed, same noise, same batch), relative 1e-3.
     ASSERT_FALSE(cpu.loss.empty());
     ASSERT_FALSE(gpu.loss.empty());
-    EXPECT_NEAR(gpu.loss.front().value, cpu.loss.front().value, 1e-3 * std::abs(cpu.loss.front().value)) << selector;
+    EXPECT_NEAR(gpu.loss.front().value, cpu.loss.front().value, 1e-3 * std::abs(cpu.loss.front().value))
+        << selector;
     // Metric: final perplexity, relative 5% (masks and reallocations are discrete decisions that
     // TF32 rounding can flip near ties, so the runs may diverge by a few triplets).
     EXPECT_NEAR(gpu.run.metricAfter, cpu.run.metricAfter, 0.05 * cpu.run.metricAfter) << selector;

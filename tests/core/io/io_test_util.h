@@ -4,7 +4,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <atomic>
@@ -53,15 +52,15 @@ inline void writeBytes(const std::filesystem::path& file, const std::vector<char
 }  // namespace ranklab::io::test
 
 // Runs `statement`, which must throw ranklab::Error with a message containing each substring.
-#define EXPECT_RANKLAB_ERROR(statement, ...)                                         \
-  do {                                                                               \
-    bool thrown = false;                                                             \
-    try {                                                                            \
-      statement;                                                                     \
-    } catch (const ::ranklab::Error& e) {                                            \
-      thrown = true;                                                                 \
-      for (const std::string& part : std::vector<std::string>{__VA_ARGS__})          \
-        EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr(part));              \
-    }                                                                                \
-    EXPECT_TRUE(thrown) << "expected ranklab::Error from: " #statement;              \
+#define EXPECT_RANKLAB_ERROR(statement, ...)                                \
+  do {                                                                      \
+    bool thrown = false;                                                    \
+    try {                                                                   \
+      statement;                                                            \
+    } catch (const ::ranklab::Error& e) {                                   \
+      thrown = true;                                                        \
+      for (const std::string& part : std::vector<std::string>{__VA_ARGS__}) \
+        EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr(part));     \
+    }                                                                       \
+    EXPECT_TRUE(thrown) << "expected ranklab::Error from: " #statement;     \
   } while (0)

@@ -1,10 +1,9 @@
-#include "io/gguf.h"
-
 #include <ATen/ATen.h>
 
 #include <cmath>
 #include <cstring>
 
+#include "io/gguf.h"
 #include "io_test_util.h"
 
 namespace ranklab::io {
@@ -68,10 +67,12 @@ TEST(Gguf, MetadataOfEveryTypeRoundTrips) {
     if (v.type == GgufType::F32 || (v.type == GgufType::Array && v.arrayType == GgufType::F32)) {
       // f32 storage: metric relative error, tolerance 2^-24 (one f32 rounding).
       const json a = v.value.is_array() ? v.value : json::array({v.value});
-      const json b = g.metadata.at(key).value.is_array() ? g.metadata.at(key).value : json::array({g.metadata.at(key).value});
+      const json b = g.metadata.at(key).value.is_array() ? g.metadata.at(key).value
+                                                         : json::array({g.metadata.at(key).value});
       ASSERT_EQ(a.size(), b.size());
       for (size_t i = 0; i < a.size(); ++i)
-        EXPECT_NEAR(b[i].get<double>(), a[i].get<double>(), std::abs(a[i].get<double>()) * 6e-8) << "f32 rounding";
+        EXPECT_NEAR(b[i].get<double>(), a[i].get<double>(), std::abs(a[i].get<double>()) * 6e-8)
+            << "f32 rounding";
     } else {
       EXPECT_EQ(g.metadata.at(key).value, v.value) << "exact";
     }
@@ -113,7 +114,8 @@ TEST(Gguf, HalfPrecisionRoundTripWithinRounding) {
       const at::Tensor rel = (g.tensors.at(name) - t).abs() / t.abs().clamp_min(1e-4);
       EXPECT_LE(rel.max().item<double>(), tol) << name << ": max relative error";
       // And exactly what torch's own conversion gives.
-      EXPECT_TRUE(at::equal(g.tensors.at(name), t.to(f16 ? at::kHalf : at::kBFloat16).to(at::kFloat))) << name;
+      EXPECT_TRUE(at::equal(g.tensors.at(name), t.to(f16 ? at::kHalf : at::kBFloat16).to(at::kFloat)))
+          << name;
     }
     EXPECT_EQ(g.tensorInfos.front().type, static_cast<uint32_t>(type));
   }
@@ -128,7 +130,8 @@ TEST(Gguf, Q8_0RoundTrip) {
   for (const auto& info : g.tensorInfos) types[info.name] = info.type;
   EXPECT_EQ(types.at("blk.0.attn_q.weight"), static_cast<uint32_t>(GgmlType::Q8_0));
   EXPECT_EQ(types.at("odd.weight"), static_cast<uint32_t>(GgmlType::F32)) << "last dim 7 falls back to F32";
-  EXPECT_EQ(types.at("blk.0.ffn_norm.weight"), static_cast<uint32_t>(GgmlType::F32)) << "last dim 24 falls back";
+  EXPECT_EQ(types.at("blk.0.ffn_norm.weight"), static_cast<uint32_t>(GgmlType::F32))
+      << "last dim 24 falls back";
   EXPECT_TRUE(at::equal(g.tensors.at("odd.weight"), in.at("odd.weight"))) << "F32 fallback is exact";
 
   const at::Tensor x = in.at("blk.0.attn_q.weight").reshape({-1, 32});
@@ -147,7 +150,9 @@ TEST(Gguf, Q8_0RoundTrip) {
 // Builds a minimal GGUF file by hand: one tensor `w` of the given ggml type and shape (torch order).
 std::vector<char> handMadeGguf(uint32_t ggmlType, std::vector<uint64_t> ne, uint64_t dataBytes) {
   std::vector<char> b;
-  auto put = [&](const void* p, size_t n) { b.insert(b.end(), static_cast<const char*>(p), static_cast<const char*>(p) + n); };
+  auto put = [&](const void* p, size_t n) {
+    b.insert(b.end(), static_cast<const char*>(p), static_cast<const char*>(p) + n);
+  };
   auto u32 = [&](uint32_t v) { put(&v, 4); };
   auto u64 = [&](uint64_t v) { put(&v, 8); };
   put("GGUF", 4);

@@ -1,9 +1,8 @@
-#include "io/llama2c.h"
-
 #include <ATen/ATen.h>
 
 #include <cstring>
 
+#include "io/llama2c.h"
 #include "io_test_util.h"
 #include "test_paths.h"
 
@@ -14,7 +13,7 @@ using test::ScratchDir;
 
 const std::filesystem::path kReference = std::filesystem::path(RANKLAB_REFERENCE_DIR) / "stories260K";
 
-#define REQUIRE_REFERENCE(file)                                                           \
+#define REQUIRE_REFERENCE(file) \
   if (!std::filesystem::exists(file)) GTEST_SKIP() << "reference not found at " << (file)
 
 TEST(Llama2c, ReferenceStories260K) {
@@ -61,7 +60,8 @@ TEST(Llama2c, ReferenceStories260K) {
   const std::vector<char> bytes = test::readBytes(file);
   at::Tensor rawWq0 = at::empty({64, 64}, at::kFloat);
   std::memcpy(rawWq0.data_ptr(), bytes.data() + 28 + 4 * (512 * 64 + 5 * 64), 64 * 64 * 4);
-  EXPECT_TRUE(at::equal(permuteHalfToInterleaved(ck.tensors.at("model.layers.0.self_attn.q_proj.weight"), 8), rawWq0))
+  EXPECT_TRUE(
+      at::equal(permuteHalfToInterleaved(ck.tensors.at("model.layers.0.self_attn.q_proj.weight"), 8), rawWq0))
       << "q_proj is wq permuted to rotate-half, exactly";
 }
 

@@ -1,5 +1,4 @@
 #include "io/model_config.h"
-
 #include "io_test_util.h"
 #include "test_paths.h"
 
@@ -126,8 +125,8 @@ TEST(ModelConfig, Validation) {
 }
 
 TEST(ModelConfig, ToHfConfigJsonRoundTrips) {
-  for (const char* name : {"gpt2.json", "llama.json", "mistral_gqa.json", "qwen2.json", "bert.json",
-                           "bert_classifier.json"}) {
+  for (const char* name :
+       {"gpt2.json", "llama.json", "mistral_gqa.json", "qwen2.json", "bert.json", "bert_classifier.json"}) {
     SCOPED_TRACE(name);
     const ModelConfig a = parseHfConfig(kConfigs / name);
     const nlohmann::json j = toHfConfigJson(a);
@@ -157,7 +156,8 @@ TEST(ModelConfig, ToHfConfigJsonRoundTrips) {
     EXPECT_EQ(b.padTokenId, a.padTokenId);
   }
   EXPECT_EQ(toHfConfigJson(parseHfConfig(kConfigs / "gpt2.json")).at("architectures")[0], "GPT2LMHeadModel");
-  EXPECT_EQ(toHfConfigJson(parseHfConfig(kConfigs / "llama.json")).at("architectures")[0], "LlamaForCausalLM");
+  EXPECT_EQ(toHfConfigJson(parseHfConfig(kConfigs / "llama.json")).at("architectures")[0],
+            "LlamaForCausalLM");
   EXPECT_EQ(toHfConfigJson(parseHfConfig(kConfigs / "bert.json")).at("architectures")[0], "BertForMaskedLM");
   const nlohmann::json cls = toHfConfigJson(parseHfConfig(kConfigs / "bert_classifier.json"));
   EXPECT_EQ(cls.at("architectures")[0], "BertForSequenceClassification");
@@ -201,7 +201,8 @@ TEST(ModelConfigLimits, SlidingWindowCapsContext) {
   nlohmann::json j = nlohmann::json::parse(R"({"model_type": "mistral", "vocab_size": 10, "hidden_size": 64,
       "num_hidden_layers": 1, "num_attention_heads": 8, "intermediate_size": 16,
       "max_position_embeddings": 2048, "sliding_window": 8192})");
-  EXPECT_EQ(hfConfigFromJson(j, "ctx.json").maxPositions, 2048) << "a window wider than the context changes nothing";
+  EXPECT_EQ(hfConfigFromJson(j, "ctx.json").maxPositions, 2048)
+      << "a window wider than the context changes nothing";
   j["sliding_window"] = nullptr;
   EXPECT_EQ(hfConfigFromJson(j, "ctx.json").maxPositions, 2048);
   j["sliding_window"] = 0;
@@ -219,7 +220,8 @@ TEST(ModelConfigLimits, HugeGpt2EmbeddingIsRefusedBeforeOverflow) {
                        "n_embd 4611686018427387904 is larger than the limit");
   nlohmann::json j = nlohmann::json::parse(R"({"model_type": "llama", "vocab_size": 10,
       "hidden_size": 2097152, "num_hidden_layers": 1, "num_attention_heads": 8, "intermediate_size": 16})");
-  EXPECT_RANKLAB_ERROR(hfConfigFromJson(j, "ctx.json"), "ctx.json", "hidden size 2097152 is larger than the limit");
+  EXPECT_RANKLAB_ERROR(hfConfigFromJson(j, "ctx.json"), "ctx.json",
+                       "hidden size 2097152 is larger than the limit");
 }
 
 }  // namespace

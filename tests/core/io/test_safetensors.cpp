@@ -1,9 +1,8 @@
-#include "io/safetensors.h"
-
 #include <ATen/ATen.h>
 
 #include <cstring>
 
+#include "io/safetensors.h"
 #include "io_test_util.h"
 
 namespace ranklab::io {
@@ -99,8 +98,9 @@ TEST(Safetensors, ShardedIndex) {
   EXPECT_TRUE(at::equal(out.at("d.i64"), all.at("d.i64"))) << "exact";
 
   // A tensor present in two shards is an error.
-  writeSafetensors(dir / "model-00002-of-00002.safetensors",
-                   TensorMap{{"a.f32", all.at("a.f32")}, {"c.bf16", all.at("c.bf16")}, {"d.i64", all.at("d.i64")}});
+  writeSafetensors(
+      dir / "model-00002-of-00002.safetensors",
+      TensorMap{{"a.f32", all.at("a.f32")}, {"c.bf16", all.at("c.bf16")}, {"d.i64", all.at("d.i64")}});
   EXPECT_RANKLAB_ERROR(readSafetensorsModel(dir.path()), "a.f32", "more than one shard");
 
   // A missing shard is an error naming it.
@@ -150,7 +150,8 @@ TEST(Safetensors, GarbageJson) {
 
 TEST(Safetensors, OversizedOffset) {
   ScratchDir dir;
-  writeRaw(dir / "model.safetensors", R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[9000000,9000016]}})", 16);
+  writeRaw(dir / "model.safetensors", R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[9000000,9000016]}})",
+           16);
   EXPECT_RANKLAB_ERROR(readSafetensors(dir / "model.safetensors"), "reading ", "model.safetensors",
                        "tensor 'w' ends at byte",
                        "file has " + std::to_string(std::filesystem::file_size(dir / "model.safetensors")));
@@ -160,7 +161,8 @@ TEST(Safetensors, WrongAndUnknownDtype) {
   ScratchDir dir;
   // F16 with 16 bytes for 4 elements: size does not match dtype * shape.
   writeRaw(dir / "model.safetensors", R"({"w":{"dtype":"F16","shape":[4],"data_offsets":[0,16]}})", 16);
-  EXPECT_RANKLAB_ERROR(readSafetensors(dir / "model.safetensors"), "model.safetensors", "tensor 'w'", "need 8");
+  EXPECT_RANKLAB_ERROR(readSafetensors(dir / "model.safetensors"), "model.safetensors", "tensor 'w'",
+                       "need 8");
   writeRaw(dir / "model.safetensors", R"({"w":{"dtype":"F8_E9","shape":[4],"data_offsets":[0,16]}})", 16);
   EXPECT_RANKLAB_ERROR(readSafetensors(dir / "model.safetensors"), "model.safetensors", "tensor 'w'",
                        "dtype 'F8_E9'");
@@ -170,8 +172,10 @@ TEST(Safetensors, WrongAndUnknownDtype) {
 
 TEST(Safetensors, OverlappingTensors) {
   ScratchDir dir;
-  writeRaw(dir / "model.safetensors", R"({"u":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                                           R"("v":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 16);
+  writeRaw(dir / "model.safetensors",
+           R"({"u":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+           R"("v":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+           16);
   EXPECT_RANKLAB_ERROR(readSafetensors(dir / "model.safetensors"), "model.safetensors", "overlaps");
 }
 

@@ -29,7 +29,8 @@ namespace {
 
 class CancelAt : public ProgressSink {
  public:
-  CancelAt(CancelToken& token, std::string phase, long long at) : m_token(token), m_phase(std::move(phase)), m_at(at) {}
+  CancelAt(CancelToken& token, std::string phase, long long at)
+      : m_token(token), m_phase(std::move(phase)), m_at(at) {}
   void progress(const std::string& phase, long long done, long long) override {
     phases.insert(phase);
     if (phase == m_phase && done >= m_at) m_token.cancel();
@@ -81,7 +82,8 @@ class Jobs : public ::testing::Test {
     fs::copy_file(tok / "merges.txt", dir / "merges.txt");
     std::ofstream text(m_dir / "text.txt");
     for (int d = 0; d < 12; ++d)
-      text << "Document " << d << ": the quick brown fox jumps over the lazy dog while the cat watches from the "
+      text << "Document " << d
+           << ": the quick brown fox jumps over the lazy dog while the cat watches from the "
            << "window, and then everyone goes home for dinner and a long quiet evening.\n<|endoftext|>\n";
     return dir;
   }
@@ -99,7 +101,8 @@ class Jobs : public ::testing::Test {
     fs::copy_file(fs::path(RANKLAB_TEST_DATA_DIR) / "wordpiece" / "vocab.txt", dir / "vocab.txt");
     std::ofstream set(m_dir / "set.tsv");
     for (int i = 0; i < 24; ++i)
-      set << (i % 2 ? "hello world ! the state of art\tpositive\n" : "unwanted running , resume ( )\tnegative\n");
+      set << (i % 2 ? "hello world ! the state of art\tpositive\n"
+                    : "unwanted running , resume ( )\tnegative\n");
     return dir;
   }
 
@@ -216,7 +219,8 @@ TEST_F(Jobs, FactorizedExportReloadsWithIdenticalLogitsAndDenseExportLoadsAsAPla
   EXPECT_LT((dense.model->forward(ids, nullptr) - a).abs().max().item<float>(), 1e-4f);
 
   // A damaged manifest is a clear error naming the file.
-  std::ofstream(m_dir / "factorized" / "ranklab.json", std::ios::trunc) << "{\"format\": \"ranklab-factorized\", \"version\": 7}";
+  std::ofstream(m_dir / "factorized" / "ranklab.json", std::ios::trunc)
+      << "{\"format\": \"ranklab-factorized\", \"version\": 7}";
   try {
     models::loadModel(m_dir / "factorized", {"cpu", ""});
     FAIL() << "a version-7 manifest loaded";

@@ -77,10 +77,13 @@ TEST(Selector, ParsesEveryNameOnceAndNamesTheChoicesOnATypo) {
 TEST(JobPlan, ATrainingStageThatCannotFitIsRefusedWithTheFlagsToChange) {
   EXPECT_NO_THROW(jobs::requireHostMemory("ARS", 1e6, "activations", "lower --batch"));
   try {
-    jobs::requireHostMemory("ARS", 1e15, "activations of a batch of 8 x 512 tokens", "lower --batch or --calib-len");
+    jobs::requireHostMemory("ARS", 1e15, "activations of a batch of 8 x 512 tokens",
+                            "lower --batch or --calib-len");
     FAIL() << "a petabyte was granted";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("ARS needs about 1000000.00 GB more memory (activations of a batch of 8 x 512 tokens)"));
+    EXPECT_THAT(
+        e.what(),
+        HasSubstr("ARS needs about 1000000.00 GB more memory (activations of a batch of 8 x 512 tokens)"));
     EXPECT_THAT(e.what(), HasSubstr("lower --batch or --calib-len"));
   }
 }

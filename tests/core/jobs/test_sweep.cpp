@@ -57,7 +57,8 @@ class SweepDir : public ::testing::Test {
   size_t cacheFiles() const {
     size_t n = 0;
     if (fs::exists(m_dir / "cache"))
-      for (const auto& e : fs::directory_iterator(m_dir / "cache")) n += e.path().extension() == ".safetensors";
+      for (const auto& e : fs::directory_iterator(m_dir / "cache"))
+        n += e.path().extension() == ".safetensors";
     return n;
   }
 
@@ -67,8 +68,11 @@ class SweepDir : public ::testing::Test {
 }  // namespace
 
 TEST(SweepGrid, EveryCombinationOnceWithTheDecompositionAxesOutermost) {
-  const json grid{{"model", "m"}, {"keep", {0.3, 0.5, 0.7}}, {"selector", {"uniform", "energy"}},
-                  {"decomposition", {"svd", "fwsvd"}}, {"seed", {0, 1}}};
+  const json grid{{"model", "m"},
+                  {"keep", {0.3, 0.5, 0.7}},
+                  {"selector", {"uniform", "energy"}},
+                  {"decomposition", {"svd", "fwsvd"}},
+                  {"seed", {0, 1}}};
   const auto g = jobs::expandSweep(grid, "grid.json");
   ASSERT_EQ(g.points.size(), 24u);
   // decomposition and seed decide the decomposition cache key: they turn slowest.
@@ -121,11 +125,14 @@ TEST(SweepGrid, IdenticalPointsRunOnce) {
 }
 
 TEST(SweepGrid, RejectedGridsSayWhatIsWrong) {
-  EXPECT_THAT(errorOf({{"model", "m"}, {"kepp", {0.3}}}), HasSubstr("grid.json: unknown job spec key 'kepp'"));
+  EXPECT_THAT(errorOf({{"model", "m"}, {"kepp", {0.3}}}),
+              HasSubstr("grid.json: unknown job spec key 'kepp'"));
   EXPECT_THAT(errorOf({{"model", "m"}, {"keep", json::array()}}), HasSubstr("'keep' is an empty list"));
-  EXPECT_THAT(errorOf({{"model", "m"}, {"db", {"a.db", "b.db"}}}), HasSubstr("'db' is one value for the whole sweep"));
+  EXPECT_THAT(errorOf({{"model", "m"}, {"db", {"a.db", "b.db"}}}),
+              HasSubstr("'db' is one value for the whole sweep"));
   EXPECT_THAT(errorOf({{"model", "m"}, {"export", "out"}}), HasSubstr("'export'"));
-  EXPECT_THAT(errorOf({{"model", "m"}, {"keep", {0.3, "half"}}}), HasSubstr("grid.json, point 1 (keep = \"half\")"));
+  EXPECT_THAT(errorOf({{"model", "m"}, {"keep", {0.3, "half"}}}),
+              HasSubstr("grid.json, point 1 (keep = \"half\")"));
   EXPECT_THAT(errorOf({{"model", "m"}, {"sweep_id", "a b/c"}}), HasSubstr("sweep_id 'a b/c'"));
   EXPECT_THAT(errorOf(json::array({1, 2})), HasSubstr("must be a JSON object"));
 }
@@ -142,13 +149,16 @@ TEST_F(SweepDir, LoadSweepNamesTheFile) {
 }
 
 TEST_F(SweepDir, SharesOneDecompositionPerMethodAndResumesWithoutDuplicates) {
-  if (!haveReference()) GTEST_SKIP() << "reference model, tokenizer or text not found under " << referenceDir();
+  if (!haveReference())
+    GTEST_SKIP() << "reference model, tokenizer or text not found under " << referenceDir();
   const auto grid = jobs::expandSweep(referenceGrid(), "grid");
   ASSERT_EQ(grid.points.size(), 12u);
   jobs::SweepOptions options;
   options.db = (m_dir / "runs.db").string();
   std::vector<size_t> order;
-  options.onPoint = [&](const jobs::SweepPointResult& r, const jobs::SweepReport&) { order.push_back(r.index); };
+  options.onPoint = [&](const jobs::SweepPointResult& r, const jobs::SweepReport&) {
+    order.push_back(r.index);
+  };
   NullProgress progress;
   CancelToken cancel;
   const auto first = jobs::runSweep(grid, options, progress, cancel);
@@ -167,7 +177,8 @@ TEST_F(SweepDir, SharesOneDecompositionPerMethodAndResumesWithoutDuplicates) {
   f.sweepId = grid.id;
   auto runs = db.listRuns(f);
   ASSERT_EQ(runs.size(), 12u);
-  for (const auto& r : runs) EXPECT_EQ(r.metricBefore, runs.front().metricBefore) << r.name;  // one evaluation, exact
+  for (const auto& r : runs)
+    EXPECT_EQ(r.metricBefore, runs.front().metricBefore) << r.name;  // one evaluation, exact
   std::map<std::string, int> perPoint;
   for (const auto& r : runs) {
     EXPECT_EQ(r.status, "succeeded");
@@ -240,7 +251,8 @@ TEST_F(SweepDir, CancelledSweepStopsAndStoresNothingHalfWritten) {
 }
 
 TEST_F(SweepDir, EmitsOneTaskPerPointAndAnArrayScript) {
-  const auto grid = jobs::expandSweep({{"model", "relative/model"}, {"selector", {"uniform", "energy"}}, {"keep", {0.3, 0.5}}}, "g");
+  const auto grid = jobs::expandSweep(
+      {{"model", "relative/model"}, {"selector", {"uniform", "energy"}}, {"keep", {0.3, 0.5}}}, "g");
   jobs::SlurmOptions o;
   o.cli = "/opt/ranklab/bin/ranklab-cli";
   o.partition = "gpu";
@@ -267,7 +279,8 @@ TEST_F(SweepDir, EmitsOneTaskPerPointAndAnArrayScript) {
   EXPECT_THAT(script, HasSubstr("#SBATCH --partition=gpu\n"));
   EXPECT_THAT(script, HasSubstr("#SBATCH --gpus-per-task=1\n"));
   EXPECT_THAT(script, HasSubstr("#SBATCH --time=01:30:00\n"));
-  EXPECT_THAT(script, HasSubstr("'/opt/ranklab/bin/ranklab-cli' run \"$dir/task-$i.json\" --db \"$dir/shard-$i.db\" --skip-finished"));
+  EXPECT_THAT(script, HasSubstr("'/opt/ranklab/bin/ranklab-cli' run \"$dir/task-$i.json\" --db "
+                                "\"$dir/shard-$i.db\" --skip-finished"));
   EXPECT_TRUE((fs::status(dir / "sweep.sbatch").permissions() & fs::perms::owner_exec) != fs::perms::none);
   std::ifstream rd(dir / "README.txt");
   const std::string readme((std::istreambuf_iterator<char>(rd)), {});

@@ -36,7 +36,8 @@ TEST(Decompose, PlainSvdTruncationErrorIsTheDiscardedEnergy) {
   for (int64_t k : {0, 1, 7, 12, 23, 24}) {
     const double err = sq(w - rankK(d, k));
     const double discarded = sq(d.s.narrow(0, k, 24 - k));
-    // Metric: ||W - A_k B_k||_F^2 vs sum_{i >= k} s_i^2 (Eckart-Young), relative 1e-6 (+1e-12 absolute at full rank).
+    // Metric: ||W - A_k B_k||_F^2 vs sum_{i >= k} s_i^2 (Eckart-Young), relative 1e-6 (+1e-12 absolute at
+    // full rank).
     EXPECT_NEAR(err, discarded, 1e-6 * discarded + 1e-12) << "k = " << k;
     EXPECT_NEAR(d.energyKept(k), 1.0 - discarded / d.totalEnergy, 1e-9);
   }
@@ -81,7 +82,8 @@ TEST(Decompose, WhiteningRetriesWhenTheCovarianceIsSingularAndReportsIt) {
 }
 
 // FWSVD, IWSVD and ASVD weight rows by a diagonal D; they are optimal in ||D (W - W_k)||_F.
-void expectWeightedOptimal(Method method, const lowrank::OpStats& stats, const at::Tensor& w, const at::Tensor& rowWeight) {
+void expectWeightedOptimal(Method method, const lowrank::OpStats& stats, const at::Tensor& w,
+                           const at::Tensor& rowWeight) {
   const auto d = lowrank::decomposeWeight(w, at::Tensor(), method, &stats);
   const auto plain = lowrank::decomposeWeight(w, at::Tensor(), Method::Svd, nullptr);
   const auto dw = rowWeight.unsqueeze(1);
@@ -90,7 +92,8 @@ void expectWeightedOptimal(Method method, const lowrank::OpStats& stats, const a
     const double discarded = sq(d.s.narrow(0, k, d.s.size(0) - k));
     // Metric: weighted error vs the discarded weighted s_i^2, relative 1e-6; never above plain SVD's factors.
     EXPECT_NEAR(err, discarded, 1e-6 * discarded) << lowrank::methodName(method) << " k = " << k;
-    EXPECT_LE(err, sq(dw * (w - rankK(plain, k))) * (1 + 1e-9)) << lowrank::methodName(method) << " k = " << k;
+    EXPECT_LE(err, sq(dw * (w - rankK(plain, k))) * (1 + 1e-9))
+        << lowrank::methodName(method) << " k = " << k;
   }
   // The plain spectrum is W's own, for the UI's plain/weighted switch. Metric: max abs, 1e-9.
   EXPECT_LT((d.plainS - plain.s).abs().max().item<double>(), 1e-9);
@@ -119,7 +122,7 @@ TEST(Decompose, ZeroImportanceRowsAreGuardedAndMissingStatisticsAreErrors) {
   EXPECT_TRUE(at::isfinite(d.a).all().item<bool>());
   // Full rank still reproduces W. Metric: max abs, 1e-8.
   EXPECT_LT((rankK(d, 5) - w).abs().max().item<double>(), 1e-8);
-  EXPECT_THROW(lowrank::decomposeWeight(w, at::Tensor(), Method::Asvd, &stats), Error);    // no absMean
+  EXPECT_THROW(lowrank::decomposeWeight(w, at::Tensor(), Method::Asvd, &stats), Error);     // no absMean
   EXPECT_THROW(lowrank::decomposeWeight(w, at::Tensor(), Method::Whiten, nullptr), Error);  // no calibration
   lowrank::OpStats wrong;
   wrong.fisher = at::rand({5}, gen, at::kDouble);
@@ -176,7 +179,8 @@ TEST_F(TinyLlama, CalibrationSharesOneCovariancePerInputAndAddsUpOverSamples) {
   // q, k, v read the same normalised input; gate and up too: one X^T X each.
   EXPECT_EQ(all.ops[0].gram.unsafeGetTensorImpl(), all.ops[1].gram.unsafeGetTensorImpl());
   EXPECT_EQ(all.ops[0].gram.unsafeGetTensorImpl(), all.ops[2].gram.unsafeGetTensorImpl());
-  EXPECT_NE(all.ops[0].gram.unsafeGetTensorImpl(), all.ops[3].gram.unsafeGetTensorImpl());  // o reads attention output
+  EXPECT_NE(all.ops[0].gram.unsafeGetTensorImpl(),
+            all.ops[3].gram.unsafeGetTensorImpl());  // o reads attention output
   EXPECT_EQ(all.ops[4].gram.unsafeGetTensorImpl(), all.ops[5].gram.unsafeGetTensorImpl());
   EXPECT_EQ(all.ops[0].tokens, 3 * 11);  // windows of 12 predict 11 tokens
   // Sums over samples add up. Metric: max abs difference, 1e-9 relative to the largest entry.
@@ -184,11 +188,13 @@ TEST_F(TinyLlama, CalibrationSharesOneCovariancePerInputAndAddsUpOverSamples) {
   const auto b = lowrank::calibrate(*m_model, {m_samples[1], m_samples[2]}, needs);
   for (size_t i : {0u, 3u, 6u}) {
     const auto sum = a.ops[i].gram + b.ops[i].gram;
-    EXPECT_LT((sum - all.ops[i].gram).abs().max().item<double>(), 1e-9 * all.ops[i].gram.abs().max().item<double>());
+    EXPECT_LT((sum - all.ops[i].gram).abs().max().item<double>(),
+              1e-9 * all.ops[i].gram.abs().max().item<double>());
     EXPECT_LT((all.ops[i].gram - all.ops[i].gram.t()).abs().max().item<double>(), 1e-12);
   }
   // The model's ops are back and unchanged.
-  for (const auto& e : ops) EXPECT_NE(std::dynamic_pointer_cast<models::DenseLinear>(e.slot->impl()), nullptr);
+  for (const auto& e : ops)
+    EXPECT_NE(std::dynamic_pointer_cast<models::DenseLinear>(e.slot->impl()), nullptr);
 }
 
 TEST_F(TinyLlama, FisherDiagonalsAreTheSquaredGradientsOfTheTaskLoss) {
@@ -217,7 +223,8 @@ TEST_F(TinyLlama, ApplyRanksUsesLowRankOpsOrDenseWhenCheaperAndMatchesTheLedger)
   const auto decs = lowrank::decomposeModel(*m_model, Method::Svd, nullptr);
   const auto infos = m_model->ops().infos();
   std::vector<int64_t> ranks;
-  for (const auto& info : infos) ranks.push_back(info.kind == "q" ? 2 : (info.kind == "up" ? 15 : select::fullRank(info)));
+  for (const auto& info : infos)
+    ranks.push_back(info.kind == "q" ? 2 : (info.kind == "up" ? 15 : select::fullRank(info)));
   // up is 16 x 24: rank 15 costs 15 * 40 = 600 >= 384, so it stays dense with the rank-15 product.
   lowrank::applyRanks(*m_model, decs, ranks);
   int64_t stored = 0;

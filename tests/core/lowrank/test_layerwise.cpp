@@ -29,13 +29,14 @@ struct Case {
 };
 
 Case referenceCase() {
-  return {test::referenceDir() / "stories260K.bin", test::referenceDir() / "tok512.bin", test::referenceText(),
-          test::referenceText()};
+  return {test::referenceDir() / "stories260K.bin", test::referenceDir() / "tok512.bin",
+          test::referenceText(), test::referenceText()};
 }
 
 Case gptMiniCase() {
   const fs::path res = fs::path(RANKLAB_SOURCE_DIR) / "resources";
-  return {res / "models" / "gpt-mini", {}, res / "data" / "lm" / "valid.txt", res / "data" / "lm" / "test.txt"};
+  return {
+      res / "models" / "gpt-mini", {}, res / "data" / "lm" / "valid.txt", res / "data" / "lm" / "test.txt"};
 }
 
 models::LoadedModel load(const Case& c) {
@@ -89,8 +90,10 @@ void expectSamePipelines(const Case& c, Method method) {
     const double scale = a[i].s.abs().max().item<double>();
     EXPECT_LT((a[i].s - b[i].s).abs().max().item<double>(), 1e-5 * scale) << infos[i].name;
     EXPECT_NEAR(a[i].totalEnergy, b[i].totalEnergy, 1e-5 * a[i].totalEnergy) << infos[i].name;
-    sa.push_back({std::vector<double>(a[i].s.data_ptr<float>(), a[i].s.data_ptr<float>() + a[i].s.numel()), a[i].totalEnergy});
-    sb.push_back({std::vector<double>(b[i].s.data_ptr<float>(), b[i].s.data_ptr<float>() + b[i].s.numel()), b[i].totalEnergy});
+    sa.push_back({std::vector<double>(a[i].s.data_ptr<float>(), a[i].s.data_ptr<float>() + a[i].s.numel()),
+                  a[i].totalEnergy});
+    sb.push_back({std::vector<double>(b[i].s.data_ptr<float>(), b[i].s.data_ptr<float>() + b[i].s.numel()),
+                  b[i].totalEnergy});
   }
   const auto ranks = select::energyRanksAtBudget(infos, sa, 0.5);
   EXPECT_EQ(ranks, select::energyRanksAtBudget(infos, sb, 0.5));

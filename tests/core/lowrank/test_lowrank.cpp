@@ -8,9 +8,9 @@
 
 #include "common/error.h"
 #include "eval/perplexity.h"
-#include "models/low_rank_linear.h"
 #include "lowrank/decompose.h"
 #include "models/loader.h"
+#include "models/low_rank_linear.h"
 #include "select/ledger.h"
 #include "test_paths.h"
 
@@ -22,15 +22,17 @@ namespace {
 TEST(LowRank, TruncationErrorEqualsDiscardedSingularValues) {
   torch::manual_seed(31);
   models::DenseLinear dense(48, 24, true);
-  const auto d = lowrank::decomposeWeight(dense.denseWeight().t(), dense.bias(), lowrank::Method::Svd, nullptr);
+  const auto d =
+      lowrank::decomposeWeight(dense.denseWeight().t(), dense.bias(), lowrank::Method::Svd, nullptr);
   ASSERT_EQ(d.s.size(0), 24);
   EXPECT_TRUE((d.s.slice(0, 0, 23) >= d.s.slice(0, 1, 24)).all().item<bool>());  // descending
-  const at::Tensor w = dense.denseWeight().t();  // M x N
+  const at::Tensor w = dense.denseWeight().t();                                  // M x N
   for (int64_t k : {0, 5, 12, 24}) {
     models::LowRankLinear lr(d.a.narrow(1, 0, k).clone(), d.b.narrow(0, 0, k).clone(), d.bias);
     const double err = (lr.denseWeight().t() - w).pow(2).sum().item<double>();
     const double discarded = d.s.narrow(0, k, 24 - k).pow(2).sum().item<double>();
-    // Metric: squared Frobenius error vs the sum of discarded s_i^2 (Eckart-Young), tolerance 1e-4 relative + 1e-8.
+    // Metric: squared Frobenius error vs the sum of discarded s_i^2 (Eckart-Young), tolerance 1e-4 relative +
+    // 1e-8.
     EXPECT_NEAR(err, discarded, 1e-4 * discarded + 1e-8) << "k = " << k;
     EXPECT_EQ(lr.parameterCount(), k * (48 + 24) + 24);
   }
@@ -39,7 +41,8 @@ TEST(LowRank, TruncationErrorEqualsDiscardedSingularValues) {
 TEST(LowRank, FactorsReproduceTheDenseOpAndMasksSwitchDirectionsOff) {
   torch::manual_seed(32);
   models::DenseLinear dense(16, 40, true);
-  const auto d = lowrank::decomposeWeight(dense.denseWeight().t(), dense.bias(), lowrank::Method::Svd, nullptr);
+  const auto d =
+      lowrank::decomposeWeight(dense.denseWeight().t(), dense.bias(), lowrank::Method::Svd, nullptr);
   models::LowRankLinear full(d.a, d.b, d.bias);
   auto x = torch::randn({3, 5, 16});
   // Metric: max abs output difference at full rank, tolerance 1e-4.
@@ -83,8 +86,8 @@ TEST_F(ReferenceTruncation, UniformSvdAtHalfTheBudgetMeetsItAndCostsPerplexity) 
   for (const auto& e : m.model->ops().entries()) stored += e.slot->impl()->parameterCount();
   EXPECT_EQ(stored, l.compressibleAfter);  // the swapped-in ops store exactly what the ledger counts
   const double truncated = eval::perplexityOfFile(*m.model, *m.tokenizer, text, o).perplexity;
-  std::printf("stories260K, 12 stories: dense perplexity %.3f, uniform SVD at p = %.4f: %.1f\n", dense, l.keptFraction,
-              truncated);
+  std::printf("stories260K, 12 stories: dense perplexity %.3f, uniform SVD at p = %.4f: %.1f\n", dense,
+              l.keptFraction, truncated);
   // ALGORITHMS.md: uniform plain-SVD truncation at p = 0.5 takes stories260K from about 3.8 into
   // the thousands. Metric: perplexity ratio truncated / dense, must exceed 10.
   EXPECT_GT(truncated / dense, 10.0) << "dense " << dense << ", truncated " << truncated;

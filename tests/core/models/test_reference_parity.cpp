@@ -35,7 +35,8 @@ class ReferenceModel : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fs::exists(refDir() / "stories260K.bin"))
-      GTEST_SKIP() << "reference model not found at " << refDir() << " (CI has it; see ../shared/reference/README.md)";
+      GTEST_SKIP() << "reference model not found at " << refDir()
+                   << " (CI has it; see ../shared/reference/README.md)";
   }
   models::LoadedModel loadRef() const {
     models::LoadOptions o;
@@ -87,7 +88,8 @@ TEST_F(ReferenceModel, PerplexityOnTinyStoriesMatchesIndependentMeasurement) {
   EXPECT_NEAR(r.meanNll, 1.2349, 1e-3);
   // Default windows: the tail of long stories is scored too, each token exactly once.
   o.truncate = false;
-  auto windowed = eval::perplexityOfFile(*m.model, *m.tokenizer, refDir() / "TinyStories-valid.first69.txt", o);
+  auto windowed =
+      eval::perplexityOfFile(*m.model, *m.tokenizer, refDir() / "TinyStories-valid.first69.txt", o);
   EXPECT_GT(windowed.tokens, r.tokens);
   EXPECT_NEAR(windowed.perplexity, 3.44, 3.44 * 0.01);
 }
@@ -104,7 +106,9 @@ TEST_F(ReferenceModel, SafetensorsConversionGivesIdenticalLogits) {
   auto hf = models::loadModel(dir, o);
   ASSERT_TRUE(hf.tokenizer);
   torch::InferenceMode guard;
-  auto ids = torch::tensor(std::vector<int64_t>(m.tokenizer->encode("Once upon a time, there was a cat.")), torch::kLong).unsqueeze(0);
+  auto ids = torch::tensor(std::vector<int64_t>(m.tokenizer->encode("Once upon a time, there was a cat.")),
+                           torch::kLong)
+                 .unsqueeze(0);
   auto a = m.model->forward(ids, nullptr), b = hf.model->forward(ids, nullptr);
   // Metric: max absolute logit difference; the weights are copied exactly (F32), so 0.
   EXPECT_EQ((a - b).abs().max().item<float>(), 0.0f);
@@ -146,7 +150,8 @@ TEST_F(ReferenceModel, ATokenizerLargerThanTheModelVocabularyIsRefused) {
 TEST_F(ReferenceModel, KvCacheDecodingMatchesFullForward) {
   auto m = loadRef();
   torch::InferenceMode guard;
-  auto ids = torch::tensor(m.tokenizer->encode("The sun was shining and the birds sang."), torch::kLong).unsqueeze(0);
+  auto ids = torch::tensor(m.tokenizer->encode("The sun was shining and the birds sang."), torch::kLong)
+                 .unsqueeze(0);
   auto full = m.model->forward(ids, nullptr);
   models::KVCache cache;
   std::vector<at::Tensor> steps;

@@ -174,7 +174,8 @@ TEST(TinyModels, OpReplacementIsCheckedAndTakesEffect) {
   torch::manual_seed(6);
   auto model = models::createModel(tinyLlama());
   model->eval();
-  EXPECT_THROW(model->ops().replace("layers.0.attn.q", std::make_shared<models::DenseLinear>(32, 16, false)), Error);
+  EXPECT_THROW(model->ops().replace("layers.0.attn.q", std::make_shared<models::DenseLinear>(32, 16, false)),
+               Error);
   EXPECT_THROW(model->ops().at("layers.9.attn.q"), Error);
   torch::InferenceMode guard;
   auto ids = randomIds(1, 6, 50);
@@ -244,7 +245,8 @@ TEST(TinyModels, GgufRoundTripKeepsQkvBiasesAndRefusesOtherBiases) {
   torch::InferenceMode guard;
   auto ids = randomIds(1, 7, 50);
   // Metric: max abs logit difference after the F32 GGUF round trip (biases permuted both ways): 0.
-  EXPECT_EQ((m.model->forward(ids, nullptr) - back.model->forward(ids, nullptr)).abs().max().item<float>(), 0.0f);
+  EXPECT_EQ((m.model->forward(ids, nullptr) - back.model->forward(ids, nullptr)).abs().max().item<float>(),
+            0.0f);
   fs::remove(file);
   cfg.mlpBias = true;
   m.model = models::createModel(cfg);

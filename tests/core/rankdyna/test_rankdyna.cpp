@@ -129,7 +129,8 @@ TEST(RankDyna, SvdLinearMasksGroupsAndKeepsTheirSensitivity) {
   const auto sens = op.groupSensitivity();
   ASSERT_EQ(sens.size(0), 4);
   EXPECT_GT(sens[2].item<double>(), 0.0);  // |s_2 * dL/d(s_2 mask_2)| / (1 + M + N)
-  EXPECT_NEAR(sens[2].item<double>(), std::abs(s[2].item<double>() * op.effectiveGrad()[2].item<double>()) / 11.0, 1e-6);
+  EXPECT_NEAR(sens[2].item<double>(),
+              std::abs(s[2].item<double>() * op.effectiveGrad()[2].item<double>()) / 11.0, 1e-6);
   EXPECT_THROW(op.setMask(torch::ones({3})), Error);
   EXPECT_THROW(rankdyna::SvdLinear(u, s, u, bias), Error);  // V [6, 4] does not match the 4 outputs
 }
@@ -209,7 +210,8 @@ TEST(RankDyna, RunMeetsTheBudgetAndRecordsEveryReallocation) {
   EXPECT_GT(select::ledger(infos, r.ranks).keptFraction, 0.4 - largestGroup / total);
   for (size_t i = 0; i < infos.size(); ++i)
     if (r.ranks[i] < select::fullRank(infos[i]) && select::isFactorized(infos[i], r.ranks[i])) {
-      EXPECT_NE(std::dynamic_pointer_cast<models::LowRankLinear>(model->ops().entries()[i].slot->impl()), nullptr);
+      EXPECT_NE(std::dynamic_pointer_cast<models::LowRankLinear>(model->ops().entries()[i].slot->impl()),
+                nullptr);
     }
   EXPECT_EQ(r.finetune.series.empty(), false);
   const auto ids = torch::tensor(samples[0].ids, torch::kLong).unsqueeze(0);

@@ -31,7 +31,8 @@ TEST(Ledger, KeptFractionOverCompressibleOps) {
 }
 
 TEST(Ledger, UniformBaselinesFollowTheirFormulas) {
-  const std::vector<api::OpInfo> ops = {op("q", 64, 64), op("k", 64, 32), op("up", 64, 172), op("down", 172, 64)};
+  const std::vector<api::OpInfo> ops = {op("q", 64, 64), op("k", 64, 32), op("up", 64, 172),
+                                        op("down", 172, 64)};
   EXPECT_EQ(select::uniformRanksAtRatio(ops, 0.5), (std::vector<int64_t>{32, 16, 32, 32}));
   // floor(p M N / (M + N)) at p = 0.5: 4096/128/2 = 16, 2048/96/2 = 10.67, 11008/236/2 = 23.3.
   const auto ranks = select::uniformRanksAtBudget(ops, 0.5);

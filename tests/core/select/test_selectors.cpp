@@ -231,8 +231,9 @@ TEST(EnergyRanksAtBudget, ThresholdAndItsRanksRiseWithTheBudget) {
 }
 
 // The threshold's ranks rise with p (above); the leftover fill is a knapsack fill, so a larger
-// budget may move one rank step away from an op the smaller budget's fill had given it (selectors.h). Hand example: a 8x8 and b 8x24 with flat spectra: p = 47/256 gives {2, 0} (the
-// fill buys two of a's 16-parameter ranks), p = 48/256 gives {1, 1} (threshold 0.125 fits exactly).
+// budget may move one rank step away from an op the smaller budget's fill had given it (selectors.h). Hand
+// example: a 8x8 and b 8x24 with flat spectra: p = 47/256 gives {2, 0} (the fill buys two of a's 16-parameter
+// ranks), p = 48/256 gives {1, 1} (threshold 0.125 fits exactly).
 TEST(EnergyRanksAtBudget, LargerBudgetLowersNoRankByMoreThanOneStep) {
   // T_total = 64 + 192 = 256, so p = B / 256 is a budget of exactly B parameters.
   const std::vector<api::OpInfo> small = {op("a", 8, 8), op("b", 8, 24, 0, "up")};

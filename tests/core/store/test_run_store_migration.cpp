@@ -87,8 +87,10 @@ TEST(RunStoreMigration, UpgradesAVersion1DatabaseKeepingItsRows) {
   ASSERT_EQ(ops.size(), 2u);
   {
     RawDb raw(file);  // version 3 renamed the column to the one spelling used everywhere
-    EXPECT_EQ(raw.integer("SELECT count(*) FROM pragma_table_info('op_results') WHERE name = 'factorized'"), 1);
-    EXPECT_EQ(raw.integer("SELECT count(*) FROM pragma_table_info('op_results') WHERE name = 'factorised'"), 0);
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM pragma_table_info('op_results') WHERE name = 'factorized'"),
+              1);
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM pragma_table_info('op_results') WHERE name = 'factorised'"),
+              0);
   }
   EXPECT_EQ(ops[0].name, "h.0.attn.q");
   EXPECT_EQ(ops[0].rank, 16);

@@ -78,7 +78,8 @@ TEST(TeachSpectra, PlainSpectraCarryEachWeightsEnergy) {
     double energy = 0.0;
     for (float s : op.plain) energy += double(s) * s;
     // Metric: relative difference of sum s_i^2 and ||W||_F^2; tolerance 1e-5.
-    const double frob = entries[i].slot->impl()->denseWeight().to(torch::kDouble).square().sum().item<double>();
+    const double frob =
+        entries[i].slot->impl()->denseWeight().to(torch::kDouble).square().sum().item<double>();
     EXPECT_NEAR(energy / frob, 1.0, 1e-5) << op.op.name;
   }
 }

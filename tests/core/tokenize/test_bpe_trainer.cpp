@@ -60,9 +60,10 @@ TEST_F(BpeTrainer, MergesTheMostFrequentPairFirst) {
 TEST_F(BpeTrainer, WritesFilesTheGpt2EncoderLoadsAndRoundTripsLosslessly) {
   std::string text;
   for (int i = 0; i < 40; ++i)
-    text += "Call me Ishmael. Some years ago - never mind how long precisely - having little or no money in my "
-            "purse, I thought I would sail about a little and see the watery part of the world. " +
-            std::to_string(i * 37) + " caf\xC3\xA9 \xE2\x80\x94 na\xC3\xAFve<|endoftext|>";
+    text +=
+        "Call me Ishmael. Some years ago - never mind how long precisely - having little or no money in my "
+        "purse, I thought I would sail about a little and see the watery part of the world. " +
+        std::to_string(i * 37) + " caf\xC3\xA9 \xE2\x80\x94 na\xC3\xAFve<|endoftext|>";
   tokenize::BpeTrainOptions o;
   o.vocabSize = 400;
   const auto v = tokenize::trainByteLevelBpe({text}, o);
@@ -73,8 +74,10 @@ TEST_F(BpeTrainer, WritesFilesTheGpt2EncoderLoadsAndRoundTripsLosslessly) {
   EXPECT_EQ(tok->kind(), "gpt2-bpe");
   EXPECT_EQ(tok->vocabSize(), static_cast<int64_t>(v.idToToken.size()));
   EXPECT_EQ(tok->eosId(), v.endOfTextId);
-  for (const std::string& sample : {std::string("Call me Ishmael. I thought I would sail about."),
-                                   std::string("Unseen words: \xF0\x9F\x90\xB3 whale, \xE6\x97\xA5\xE6\x9C\xAC, tabs\tand\nnewlines  ")}) {
+  for (const std::string& sample :
+       {std::string("Call me Ishmael. I thought I would sail about."),
+        std::string(
+            "Unseen words: \xF0\x9F\x90\xB3 whale, \xE6\x97\xA5\xE6\x9C\xAC, tabs\tand\nnewlines  ")}) {
     const auto ids = tok->encode(sample);
     EXPECT_EQ(tok->decode(ids), sample);
   }
@@ -107,7 +110,8 @@ TEST_F(BpeTrainer, IsDeterministicAndStopsAtMinFrequency) {
 // model uses (resources/models/tokenizer, trained by bpe-train on the LM training split).
 TEST_F(BpeTrainer, ShippedTextsRoundTripLosslesslyWithTheShippedTokenizer) {
   const fs::path data = fs::path(RANKLAB_SOURCE_DIR) / "resources" / "data";
-  const auto tok = tokenize::loadTokenizer(fs::path(RANKLAB_SOURCE_DIR) / "resources" / "models" / "tokenizer");
+  const auto tok =
+      tokenize::loadTokenizer(fs::path(RANKLAB_SOURCE_DIR) / "resources" / "models" / "tokenizer");
   EXPECT_EQ(tok->vocabSize(), 4096);
   int files = 0;
   int64_t bytes = 0, tokens = 0;
@@ -144,7 +148,8 @@ TEST_F(BpeTrainer, PadAndMaskTokensForEncoders) {
   EXPECT_EQ(v.maskId + 1, static_cast<int64_t>(v.idToToken.size()));
   tokenize::writeGpt2VocabMerges(v, m_dir);
   EXPECT_THAT(readAll(m_dir / "special_tokens_map.json"), ::testing::HasSubstr("\"mask_token\": \"<mask>\""));
-  EXPECT_THAT(readAll(m_dir / "tokenizer_config.json"), ::testing::HasSubstr("\"tokenizer_class\": \"GPT2Tokenizer\""));
+  EXPECT_THAT(readAll(m_dir / "tokenizer_config.json"),
+              ::testing::HasSubstr("\"tokenizer_class\": \"GPT2Tokenizer\""));
   const auto tok = tokenize::loadTokenizer(m_dir);
   EXPECT_EQ(tok->padId(), v.padId);
   EXPECT_EQ(tok->maskId(), v.maskId);

@@ -24,7 +24,8 @@ void expectError(F load, std::initializer_list<std::string> needles) {
     ADD_FAILURE() << "expected ranklab::Error";
   } catch (const Error& e) {
     for (const std::string& needle : needles) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "'" << needle << "' not in: " << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos)
+          << "'" << needle << "' not in: " << e.what();
     }
   }
 }
@@ -78,9 +79,11 @@ json llamaStyleTokenizerJson() {
 
 void trainTinySentencePiece(const std::filesystem::path& dir) {
   std::string text;
-  for (int i = 0; i < 200; ++i) text += "the cat sees a dog near the old house number " + std::to_string(i) + "\n";
+  for (int i = 0; i < 200; ++i)
+    text += "the cat sees a dog near the old house number " + std::to_string(i) + "\n";
   writeFile(dir / "train.txt", text);
-  trainSentencePiece("--input=" + (dir / "train.txt").string() + " --model_prefix=" + (dir / "tokenizer").string() +
+  trainSentencePiece("--input=" + (dir / "train.txt").string() +
+                     " --model_prefix=" + (dir / "tokenizer").string() +
                      " --vocab_size=60 --model_type=unigram --character_coverage=1.0 --hard_vocab_limit=false"
                      " --num_threads=1 --minloglevel=2");
   std::filesystem::remove(dir / "train.txt");
@@ -94,7 +97,8 @@ TEST(TokenizerIds, VocabJsonIdOf2Pow31IsRefusedBeforeAllocating) {
   // 2^31 passed the old "> 2^31" check and resized the table to 2^31 + 1 strings (64 GB).
   writeFile(dir.path() / "vocab.json", R"({"a": 2147483648})");
   writeFile(dir.path() / "merges.txt", "#version: 0.2\n");
-  expectError([&] { loadTokenizer(dir.path()); }, {"vocab.json", "'a'", "2147483648", "defines only 1 tokens"});
+  expectError([&] { loadTokenizer(dir.path()); },
+              {"vocab.json", "'a'", "2147483648", "defines only 1 tokens"});
   // Ids must be dense: 1 entry cannot have id 5.
   writeFile(dir.path() / "vocab.json", R"({"a": 5})");
   expectError([&] { loadTokenizer(dir.path()); }, {"vocab.json", "token 'a' has id 5"});
@@ -163,9 +167,9 @@ TEST(TokenizerJsonKind, ByteLevelInsideSequence) {
   // "ab" merges; " a" is the byte symbols of ' ' (id 32 here) and 'a' (97).
   EXPECT_EQ(loadTokenizer(dir.path())->encode("ab a"), (std::vector<int64_t>{256, 32, 97}));
   // Llama-3 / Qwen2: their own Split regex, then ByteLevel without its regex: different ids.
-  seq["pre_tokenizer"]["pretokenizers"] = json::array(
-      {{{"type", "Split"}, {"pattern", {{"Regex", "\\p{N}{1,3}"}}}, {"behavior", "Isolated"}},
-       {{"type", "ByteLevel"}, {"use_regex", false}}});
+  seq["pre_tokenizer"]["pretokenizers"] =
+      json::array({{{"type", "Split"}, {"pattern", {{"Regex", "\\p{N}{1,3}"}}}, {"behavior", "Isolated"}},
+                   {{"type", "ByteLevel"}, {"use_regex", false}}});
   writeFile(dir.path() / "tokenizer.json", seq.dump());
   expectError([&] { loadTokenizer(dir.path()); }, {"tokenizer.json", "Sequence containing 'Split'"});
   // add_prefix_space true would put a space before the first word.
@@ -183,7 +187,8 @@ TEST(TokenizerJsonKind, DirectoryFallsBackToTokenizerModel) {
   EXPECT_EQ(tok->kind(), "sentencepiece");
   EXPECT_EQ(tok->encode("the cat"), loadTokenizer(dir.path() / "tokenizer.model")->encode("the cat"));
   // Named directly, the tokenizer.json is still refused (the caller asked for that file).
-  expectError([&] { loadTokenizer(dir.path() / "tokenizer.json"); }, {"tokenizer.json", "SentencePiece-style"});
+  expectError([&] { loadTokenizer(dir.path() / "tokenizer.json"); },
+              {"tokenizer.json", "SentencePiece-style"});
   // A GPT-2 byte-level tokenizer.json keeps precedence over a tokenizer.model.
   writeFile(dir.path() / "tokenizer.json", bpeTokenizerJson({}).dump());
   EXPECT_EQ(loadTokenizer(dir.path())->kind(), "gpt2-bpe");
@@ -232,7 +237,8 @@ TEST(MakeGpt2Bpe, PreTokenizerName) {
     SCOPED_TRACE(ok);
     EXPECT_EQ(makeGpt2Bpe(table, {"a b"}, -1, -1, ok)->encode("ab"), (std::vector<int64_t>{256}));
   }
-  EXPECT_EQ(makeGpt2Bpe(table, {"a b"}, -1, -1)->encode("ab"), (std::vector<int64_t>{256})) << "4-argument call";
+  EXPECT_EQ(makeGpt2Bpe(table, {"a b"}, -1, -1)->encode("ab"), (std::vector<int64_t>{256}))
+      << "4-argument call";
   for (const char* bad : {"llama-bpe", "qwen2", "deepseek-llm"}) {
     expectError([&] { makeGpt2Bpe(table, {"a b"}, -1, -1, bad); },
                 {std::string("pre-tokenizer '") + bad + "' is not supported (supported: gpt-2, default)"});

@@ -86,7 +86,8 @@ double firstLogged(const std::vector<api::SeriesPoint>& s, const std::string& na
 
 TEST_F(Pretrain, CausalTrainingReducesTheValidationLoss) {
   const auto tokens = stream();
-  const std::vector<int64_t> train(tokens.begin(), tokens.begin() + 30000), valid(tokens.begin() + 30000, tokens.end());
+  const std::vector<int64_t> train(tokens.begin(), tokens.begin() + 30000),
+      valid(tokens.begin() + 30000, tokens.end());
   torch::manual_seed(0);
   auto model = models::createModel(tinyGpt2());
   auto o = quick(train::Objective::CausalLm, 40);
@@ -171,7 +172,8 @@ TEST_F(Pretrain, AnInterruptedRunResumesBitExactly) {
   for (size_t i = 0; i < full.series.size(); ++i) {
     EXPECT_EQ(rest.series[i].step, full.series[i].step);
     EXPECT_EQ(rest.series[i].name, full.series[i].name);
-    EXPECT_DOUBLE_EQ(rest.series[i].value, full.series[i].value) << full.series[i].name << " @" << full.series[i].step;
+    EXPECT_DOUBLE_EQ(rest.series[i].value, full.series[i].value)
+        << full.series[i].name << " @" << full.series[i].step;
   }
   // Finished runs leave no checkpoint behind.
   EXPECT_FALSE(fs::exists(o.checkpointDir));
@@ -222,7 +224,8 @@ TEST_F(Pretrain, SameSeedSameWeights) {
   auto b = models::createModel(tinyBert());
   train::pretrain(*a, tokens, {}, o);
   train::pretrain(*b, tokens, {}, o);
-  for (const auto& item : a->named_parameters()) EXPECT_TRUE(torch::equal(item.value(), b->named_parameters()[item.key()]));
+  for (const auto& item : a->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), b->named_parameters()[item.key()]));
 }
 
 TEST_F(Pretrain, SavedWeightsRoundTripExactly) {
@@ -243,7 +246,8 @@ TEST_F(Pretrain, SavedWeightsRoundTripExactly) {
   models::saveHfDirectory(m, m_dir / "fp16", at::kHalf);
   auto half = models::loadModel(m_dir / "fp16", {"cpu", {}});
   const auto original = m.model->hfWeights(), rounded = half.model->hfWeights();
-  for (const auto& [name, t] : original) EXPECT_TRUE(torch::equal(t.to(at::kHalf).to(at::kFloat), rounded.at(name))) << name;
+  for (const auto& [name, t] : original)
+    EXPECT_TRUE(torch::equal(t.to(at::kHalf).to(at::kFloat), rounded.at(name))) << name;
   EXPECT_THAT(data::readTextFile(m_dir / "fp16" / "config.json"), HasSubstr("\"torch_dtype\": \"float16\""));
 }
 
@@ -270,9 +274,10 @@ TEST_F(Pretrain, AClassifierStartsFromTheEncodersWeights) {
   // A factorized encoder's weights have no dense counterpart: refused, not silently replaced.
   auto factorized = models::createModel(tinyBert());
   const auto first = factorized->ops().entries().front().info;
-  factorized->ops().replace(first.name, std::make_shared<models::LowRankLinear>(
-                                            at::randn({first.inFeatures, 4}), at::randn({4, first.outFeatures}),
-                                            at::randn({first.outFeatures})));
+  factorized->ops().replace(first.name,
+                            std::make_shared<models::LowRankLinear>(at::randn({first.inFeatures, 4}),
+                                                                    at::randn({4, first.outFeatures}),
+                                                                    at::randn({first.outFeatures})));
   EXPECT_THROW(train::withClassifier(*factorized, {"a", "b"}, 0), Error);
 }
 
@@ -311,7 +316,8 @@ TEST_F(Pretrain, AnInterruptedFineTuneResumesBitExactly) {
   EXPECT_EQ(rest.resumedFrom, 5);
   ASSERT_EQ(rest.series.size(), full.series.size());
   for (size_t i = 0; i < full.series.size(); ++i)
-    EXPECT_DOUBLE_EQ(rest.series[i].value, full.series[i].value) << full.series[i].name << " @" << full.series[i].step;
+    EXPECT_DOUBLE_EQ(rest.series[i].value, full.series[i].value)
+        << full.series[i].name << " @" << full.series[i].step;
   for (const auto& item : straight->named_parameters())
     EXPECT_TRUE(torch::equal(item.value(), resumed->named_parameters()[item.key()])) << item.key();
   EXPECT_DOUBLE_EQ(rest.finalLoss, full.finalLoss);

@@ -58,13 +58,15 @@ TEST(ShippedModels, GptMiniReachesItsValidationPerplexityAndBeatsTheBigram) {
   EXPECT_EQ(m.model->config().arch, io::Architecture::Gpt2);
   EXPECT_EQ(m.model->totalParams(), doc["parameters"].get<int64_t>());
   // Most parameters sit in the compressible linear layers.
-  EXPECT_GT(static_cast<double>(m.summary().compressibleParams) / static_cast<double>(m.model->totalParams()), 0.7);
+  EXPECT_GT(static_cast<double>(m.summary().compressibleParams) / static_cast<double>(m.model->totalParams()),
+            0.7);
   eval::PerplexityOptions o;
   o.context = m.model->config().maxPositions;
   const auto text = data::readTextFile(root() / doc["valid_file"].get<std::string>());
   const auto r = eval::perplexity(*m.model, *m.tokenizer, text, o);
   EXPECT_EQ(r.tokens, doc["valid"]["tokens"].get<int64_t>());
-  expectWithinOnePercent(r.perplexity, doc["valid"]["perplexity"].get<double>(), "gpt-mini validation perplexity");
+  expectWithinOnePercent(r.perplexity, doc["valid"]["perplexity"].get<double>(),
+                         "gpt-mini validation perplexity");
   const double bigram = doc["bigram_valid"]["perplexity"].get<double>();
   // Metric: perplexity ratio to the bigram baseline on the same tokens; the model must be clearly better.
   EXPECT_LT(r.perplexity, 0.75 * bigram) << "bigram " << bigram;
@@ -84,8 +86,8 @@ TEST(ShippedModels, BertMiniReachesItsMaskedLmLoss) {
   o.maskId = m.tokenizer->maskId();
   o.clsId = m.tokenizer->bosId();
   ASSERT_GE(o.maskId, 0);
-  const auto tokens = train::tokenStream(*m.tokenizer, data::readTextFile(root() / doc["valid_file"].get<std::string>()),
-                                         "<|endoftext|>");
+  const auto tokens = train::tokenStream(
+      *m.tokenizer, data::readTextFile(root() / doc["valid_file"].get<std::string>()), "<|endoftext|>");
   const double loss = train::validationLoss(*m.model, tokens, o);
   expectWithinOnePercent(loss, doc["valid"]["masked_lm_loss"].get<double>(), "bert-mini masked-LM loss");
   // Metric: masked-token cross-entropy against the unigram baseline (what a model that ignores the
@@ -103,7 +105,8 @@ TEST_P(TaskModel, ReachesItsValidationAccuracyAboveTheMajorityClass) {
   const auto doc = training(name);
   auto m = load(name);
   ASSERT_TRUE(m.model->hasClassifier());
-  const auto examples = data::readLabelled(root() / doc["valid_file"].get<std::string>(), m.model->config().id2label);
+  const auto examples =
+      data::readLabelled(root() / doc["valid_file"].get<std::string>(), m.model->config().id2label);
   eval::ClassificationOptions o;
   o.maxLength = doc["valid"]["max_length"].get<int64_t>();
   const auto r = eval::accuracy(*m.model, *m.tokenizer, examples, o);

@@ -466,7 +466,7 @@ TEST(BudgetCurveView, AveragesSeedsIntoMeanMinMaxPerMethodAndKeep) {
 TEST(BudgetCurveView, RunsBoxNarrowsThePlotToOneSweepAndKeepsTheChoice) {
   auto runs = sweep();
   for (auto& r : runs) r.sweepId = r.seed == 2 ? "sweep-b" : "sweep-a";  // seeds 0, 1 in a; seed 2 in b
-  runs.push_back(record(99, "energy", 0.5, 101));                          // not in any sweep
+  runs.push_back(record(99, "energy", 0.5, 101));                        // not in any sweep
   BudgetCurveView view;
   view.setRuns(runs);
   EXPECT_EQ(view.sweepIds(), QStringList({"sweep-a", "sweep-b"}));
