@@ -9,18 +9,22 @@
 #include <system_error>
 
 #include "common/error.h"
+#include "common/process.h"
 
 namespace ranklab {
 
 namespace {
 constexpr size_t kWriteBufferBytes = 1 << 20;
+constexpr const char* kTemporaryTag = ".tmp-";
 std::atomic<uint64_t> g_tmpCounter{0};
 }  // namespace
 
 AtomicFileWriter::AtomicFileWriter(const std::filesystem::path& file) : m_file(file) {
   // Same directory as the target so that rename() stays within one file system and is atomic.
   m_tmp = file;
-  m_tmp += ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(g_tmpCounter++);
+  // Named after the writing process, so that removeAbandonedTemporaries() can tell a killed
+  // writer's leftover from a file another process is still writing.
+  m_tmp += kTemporaryTag + currentProcessIdentity() + "-" + std::to_string(g_tmpCounter++);
   m_fd = ::open(m_tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (m_fd < 0) {
     const int err = errno;
@@ -107,6 +111,27 @@ void writeFileAtomically(const std::filesystem::path& file, const std::string& t
   AtomicFileWriter w(file);
   w.write(text.data(), text.size());
   w.commit();
+}
+
+int removeAbandonedTemporaries(const std::filesystem::path& dir) noexcept {
+  int removed = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const auto tag = name.rfind(kTemporaryTag);
+    if (tag == std::string::npos) continue;
+    // NAME.tmp-HOST:PID:START-COUNTER
+    const std::string rest = name.substr(tag + std::char_traits<char>::length(kTemporaryTag));
+    const auto dash = rest.rfind('-');
+    if (dash == std::string::npos || dash + 1 == rest.size() ||
+        rest.find_first_not_of("0123456789", dash + 1) != std::string::npos)
+      continue;
+    const auto writer = parseProcessIdentity(rest.substr(0, dash));
+    if (!writer || !processHasEnded(*writer)) continue;
+    std::error_code removeError;
+    if (std::filesystem::remove(it->path(), removeError)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace ranklab

@@ -44,4 +44,10 @@ class AtomicFileWriter {
 // Writes `text` to `file` through an AtomicFileWriter.
 void writeFileAtomically(const std::filesystem::path& file, const std::string& text);
 
+// Removes the temporary files in `dir` (not below it) that an AtomicFileWriter left behind when its
+// process was killed before it could clean up: only those written on this host by a process that has
+// certainly ended (common/process.h), never a file another process is still writing. Returns how
+// many it removed; errors (an unreadable folder, a file already gone) are ignored.
+int removeAbandonedTemporaries(const std::filesystem::path& dir) noexcept;
+
 }  // namespace ranklab

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "common/atomic_file.h"
 #include "common/compat.h"
 #include "common/error.h"
 #include "common/hash.h"
@@ -295,6 +296,7 @@ DecompositionCacheWriter::DecompositionCacheWriter(const fs::path& dir, const st
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir.string() + ": cannot create the decomposition cache: " + ec.message());
+  removeAbandonedTemporaries(dir);  // half-written cache files of jobs that were killed
   std::vector<io::SafetensorsStreamWriter::Entry> entries;
   for (const auto& e : model.ops().entries()) {
     // The shapes decomposeWeight produces for these options.
@@ -367,6 +369,7 @@ void storeCachedDecompositions(const fs::path& dir, const std::string& key,
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir.string() + ": cannot create the decomposition cache: " + ec.message());
+  removeAbandonedTemporaries(dir);  // half-written cache files of jobs that were killed
   std::vector<io::SafetensorsStreamWriter::Entry> entries;
   for (size_t i = 0; i < decompositions.size(); ++i) {
     const auto& d = decompositions[i];

@@ -425,6 +425,7 @@ void saveHfDirectory(const LoadedModel& loaded, const fs::path& dir, c10::Scalar
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir.string() + ": cannot create directory: " + ec.message());
+  removeAbandonedTemporaries(dir);  // files a killed export left half-written
   const auto& c = loaded.model->config();
   auto config = io::toHfConfigJson(c);
   config["torch_dtype"] = dtype == at::kHalf ? "float16" : dtype == at::kBFloat16 ? "bfloat16" : "float32";
@@ -441,6 +442,7 @@ void saveFactorizedDirectory(const LoadedModel& loaded, const fs::path& dir, con
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir.string() + ": cannot create directory: " + ec.message());
+  removeAbandonedTemporaries(dir);  // files a killed export left half-written
   const auto& model = *loaded.model;
   writeFileAtomically(dir / "config.json", io::toHfConfigJson(model.config()).dump(2) + "\n");
   io::TensorMap tensors;

@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/process.h"
 
 namespace fs = std::filesystem;
 
@@ -146,8 +147,14 @@ constexpr const char* kSchemaV3 = R"sql(
 ALTER TABLE op_results RENAME COLUMN factorised TO factorized;
 )sql";
 
+// Version 4: the process that runs a "running" run ("HOST:PID:START", common/process.h), so a run
+// whose process was killed can be told from one still at work. Empty for runs written before.
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+)sql";
+
 // kMigrations[v] takes a database from user_version v to v + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == RunStore::kSchemaVersion,
               "one migration per schema version");
 
@@ -819,6 +826,13 @@ RunStore::RunStore(const fs::path& file) : m_file(file) {
   execScript(db, "PRAGMA foreign_keys=ON", "enabling foreign keys");
   migrate(db);
   m_db = connection.release();
+  if (!memory) {
+    // Best effort: a reader that may not write (a read-only file, a busy writer) still opens.
+    try {
+      reapAbandonedRuns();
+    } catch (const Error&) {
+    }
+  }
 }
 
 RunStore::~RunStore() { sqlite3_close_v2(m_db); }
@@ -834,8 +848,43 @@ int64_t RunStore::beginRun(const api::RunRecord& record) {
   Transaction txn(db, "starting run " + r.uuid);
   const int64_t id = insertRun(db, r);
   writeTags(db, id, r.tags);
+  Statement owner(db, "starting run " + r.uuid, "UPDATE runs SET owner = ? WHERE id = ?");
+  owner.bind(1, currentProcessIdentity());
+  owner.bind(2, id);
+  owner.run();
   txn.commit();
   return id;
+}
+
+std::vector<int64_t> RunStore::reapAbandonedRuns() {
+  const Db db{m_db, m_file};
+  std::vector<std::pair<int64_t, ProcessIdentity>> gone;
+  {
+    Statement s(db, "looking for abandoned runs",
+                "SELECT id, owner FROM runs WHERE status = 'running' AND owner != ''");
+    while (s.step()) {
+      const auto owner = parseProcessIdentity(s.text(1));
+      if (owner && processHasEnded(*owner)) gone.emplace_back(s.int64(0), *owner);
+    }
+  }
+  std::vector<int64_t> reaped;
+  for (const auto& [id, owner] : gone) {
+    const std::string what = "marking abandoned run " + std::to_string(id) + " failed";
+    Transaction txn(db, what);
+    Statement s(
+        db, what,
+        "UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'running'");
+    s.bind(1, utcNow());
+    s.bind(2,
+           "interrupted: the process that ran it (pid " + std::to_string(owner.pid) + " on " + owner.host +
+               ") ended before the run finished (killed, crashed or out of memory); what it stored so far is "
+               "kept");
+    s.bind(3, id);
+    s.run();
+    if (sqlite3_changes(m_db) > 0) reaped.push_back(id);
+    txn.commit();
+  }
+  return reaped;
 }
 
 void RunStore::putOps(int64_t runId, const std::vector<api::OpResult>& ops) {

@@ -39,7 +39,7 @@ struct MergeReport {
 
 class RunStore {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // The default database: $RANKLAB_DB if set, else $XDG_DATA_HOME/ranklab/runs.db, else
   // ~/.local/share/ranklab/runs.db.
@@ -56,9 +56,14 @@ class RunStore {
   int schemaVersion() const;
 
   // --- write side (the job) ---
-  // Inserts a run with status "running". Fills uuid (random v4) and createdAt when empty; returns
-  // the new id. `record.id` is ignored.
+  // Inserts a run with status "running", owned by this process (host, pid, start time). Fills uuid
+  // (random v4) and createdAt when empty; returns the new id. `record.id` is ignored.
   int64_t beginRun(const api::RunRecord& record);
+  // Marks "failed", with an "interrupted: ..." error naming the process, every running run whose
+  // process has certainly ended (this host, pid gone or reused; common/process.h). The run's rows
+  // stay. Runs of other hosts, of live processes and from before schema 4 are left alone. Opening a
+  // database file does this (errors ignored there). Returns the ids it marked.
+  std::vector<int64_t> reapAbandonedRuns();
   // Replaces the run's op results.
   void putOps(int64_t runId, const std::vector<api::OpResult>& ops);
   // Append rows in one transaction each call.

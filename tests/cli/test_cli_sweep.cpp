@@ -135,13 +135,16 @@ TEST_F(CliSweep, KilledMidwayResumesWithEveryPointOnceAndEachDecompositionComput
   ASSERT_TRUE(WIFSIGNALED(status)) << "the sweep ended by itself before it could be killed";
   ASSERT_GE(succeeded, 3);
 
-  // What the killed process left: its stored runs, maybe a "running" one, and the cache files.
-  int leftRunning = 0, leftSucceeded = 0;
+  // What the killed process left: its stored runs, the half-done point's run (marked failed,
+  // "interrupted", by the next open of the database), and the cache files.
+  int leftRunning = 0, leftSucceeded = 0, leftInterrupted = 0;
   for (const auto& r : store::RunStore(db).listRuns()) {
     leftRunning += r.status == "running";
     leftSucceeded += r.status == "succeeded";
+    leftInterrupted += r.status == "failed" && r.error.find("interrupted") != std::string::npos;
   }
-  EXPECT_EQ(leftRunning, 1) << "killed while a point was half-done";
+  EXPECT_EQ(leftRunning, 0) << "the killed process's run is still marked running";
+  EXPECT_EQ(leftInterrupted, 1) << "killed while a point was half-done";
   const auto cachedBefore = cacheFiles();
   EXPECT_GE(cachedBefore.size(), 1u);
   // The killed process printed one whole JSON line per finished point (flushed as each finished).
@@ -159,7 +162,7 @@ TEST_F(CliSweep, KilledMidwayResumesWithEveryPointOnceAndEachDecompositionComput
   EXPECT_EQ(report["sweep_id"], grid.id);
   EXPECT_EQ(report["skipped"].get<int>(), leftSucceeded);
   EXPECT_EQ(report["succeeded"].get<int>(), 12 - leftSucceeded);
-  EXPECT_EQ(report["stale_runs_removed"].get<int>(), leftRunning);
+  EXPECT_EQ(report["stale_runs_removed"].get<int>(), leftInterrupted);
   // Each decomposition computed once over both processes: what the first one made is reused.
   EXPECT_EQ(decomposedFirst + report["decompositions_computed"].get<int>(), 2) << printed;
   const auto cachedAfter = cacheFiles();

@@ -82,7 +82,8 @@ TEST(RunStoreFiles, RefusesADatabaseFromANewerRankLab) {
   }
   const auto message = messageOf(file);
   EXPECT_THAT(message, HasSubstr(file.string()));
-  EXPECT_THAT(message, HasSubstr("was written by a newer RankLab (schema 99, this build reads up to 3)"));
+  EXPECT_THAT(message, HasSubstr("was written by a newer RankLab (schema 99, this build reads up to " +
+                                 std::to_string(RunStore::kSchemaVersion) + ")"));
   RawDb raw(file);
   EXPECT_EQ(raw.integer("PRAGMA user_version"), 99);
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "delete");  // not switched to WAL either
