@@ -1,6 +1,7 @@
 #include "common/atomic_file.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_EXCHANGE (glibc 2.28)
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,10 +22,7 @@ std::atomic<uint64_t> g_tmpCounter{0};
 
 AtomicFileWriter::AtomicFileWriter(const std::filesystem::path& file) : m_file(file) {
   // Same directory as the target so that rename() stays within one file system and is atomic.
-  m_tmp = file;
-  // Named after the writing process, so that removeAbandonedTemporaries() can tell a killed
-  // writer's leftover from a file another process is still writing.
-  m_tmp += kTemporaryTag + currentProcessIdentity() + "-" + std::to_string(g_tmpCounter++);
+  m_tmp = temporaryPathFor(file);
   m_fd = ::open(m_tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (m_fd < 0) {
     const int err = errno;
@@ -113,6 +111,44 @@ void writeFileAtomically(const std::filesystem::path& file, const std::string& t
   w.commit();
 }
 
+std::filesystem::path temporaryPathFor(const std::filesystem::path& target) {
+  // Named after the writing process, so that removeAbandonedTemporaries() can tell a killed
+  // writer's leftover from one another process is still writing.
+  std::filesystem::path tmp = target;
+  tmp += kTemporaryTag + currentProcessIdentity() + "-" + std::to_string(g_tmpCounter++);
+  return tmp;
+}
+
+void replaceDirectory(const std::filesystem::path& staged, const std::filesystem::path& target) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto failWith = [&](const std::string& what, int err) {
+    throw Error(target.string() + ": " + what + " (" + std::generic_category().message(err) + ")");
+  };
+  if (!fs::exists(fs::symlink_status(target, ec))) {
+    if (::rename(staged.c_str(), target.c_str()) != 0)
+      failWith("cannot move the new folder into place", errno);
+    return;
+  }
+  fs::path old;
+  if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+    old = staged;  // the exchange left the previous directory under the staged name
+  } else if (errno == EINVAL || errno == ENOSYS || errno == EPERM) {
+    // A file system without RENAME_EXCHANGE: move the old one aside first. A kill between the two
+    // renames leaves the old directory under its temporary name, not a mix of two.
+    old = temporaryPathFor(target);
+    if (::rename(target.c_str(), old.c_str()) != 0) failWith("cannot move the previous folder aside", errno);
+    if (::rename(staged.c_str(), target.c_str()) != 0) {
+      const int err = errno;
+      ::rename(old.c_str(), target.c_str());
+      failWith("cannot move the new folder into place", err);
+    }
+  } else {
+    failWith("cannot replace the folder", errno);
+  }
+  fs::remove_all(old, ec);  // best effort: removeAbandonedTemporaries() takes what is left
+}
+
 int removeAbandonedTemporaries(const std::filesystem::path& dir) noexcept {
   int removed = 0;
   std::error_code ec;
@@ -129,7 +165,7 @@ int removeAbandonedTemporaries(const std::filesystem::path& dir) noexcept {
     const auto writer = parseProcessIdentity(rest.substr(0, dash));
     if (!writer || !processHasEnded(*writer)) continue;
     std::error_code removeError;
-    if (std::filesystem::remove(it->path(), removeError)) ++removed;
+    if (std::filesystem::remove_all(it->path(), removeError) > 0 && !removeError) ++removed;
   }
   return removed;
 }

@@ -44,10 +44,22 @@ class AtomicFileWriter {
 // Writes `text` to `file` through an AtomicFileWriter.
 void writeFileAtomically(const std::filesystem::path& file, const std::string& text);
 
-// Removes the temporary files in `dir` (not below it) that an AtomicFileWriter left behind when its
-// process was killed before it could clean up: only those written on this host by a process that has
-// certainly ended (common/process.h), never a file another process is still writing. Returns how
-// many it removed; errors (an unreadable folder, a file already gone) are ignored.
+// Removes the temporary files and folders in `dir` (not below it) that an AtomicFileWriter or a
+// staged directory (temporaryPathFor) left behind when its process was killed before it could clean
+// up: only those made on this host by a process that has certainly ended (common/process.h), never
+// one another process is still writing. Returns how many it removed; errors (an unreadable folder, a
+// file already gone) are ignored.
 int removeAbandonedTemporaries(const std::filesystem::path& dir) noexcept;
+
+// A fresh path beside `target` (same folder, so a rename stays on one file system) named like
+// AtomicFileWriter's temporaries: TARGET.tmp-HOST:PID:START-N. removeAbandonedTemporaries() removes
+// it, whole, once its process has ended.
+std::filesystem::path temporaryPathFor(const std::filesystem::path& target);
+
+// Puts the complete directory `staged` in the place of `target` in one step where the file system
+// allows it (renameat2 RENAME_EXCHANGE: a reader sees the old directory or the new one, never a mix),
+// then removes the old one. Without an old `target` it is a rename. Throws ranklab::Error naming
+// `target`; `staged` is left as it was when the exchange itself fails.
+void replaceDirectory(const std::filesystem::path& staged, const std::filesystem::path& target);
 
 }  // namespace ranklab

@@ -8,6 +8,7 @@
 
 #include "ars/ars.h"
 #include "common/allocator.h"
+#include "common/atomic_file.h"
 #include "common/clock.h"
 #include "common/compat.h"
 #include "common/device.h"
@@ -32,6 +33,21 @@ using nlohmann::json;
 namespace ranklab::jobs {
 
 namespace {
+
+// An export replaces its folder as a whole, so the folder must be new, empty, or a model directory
+// (a previous export): never a folder of other files, which would be lost.
+void requireReplaceableExport(const std::string& exportDir) {
+  if (exportDir.empty()) return;
+  const fs::path dir(exportDir);
+  std::error_code ec;
+  const auto status = fs::status(dir, ec);
+  if (!fs::exists(status)) return;
+  if (!fs::is_directory(status)) throw Error(exportDir + ": the export folder is a file");
+  if (fs::is_empty(dir, ec) || fs::exists(dir / "config.json", ec)) return;
+  throw Error(exportDir +
+              ": holds files but no config.json, so it is not a model export; an export replaces its folder "
+              "whole: choose a new or empty folder");
+}
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -145,6 +161,7 @@ void Job::validate() {
   if (s.randomizedSvd && !ranksKnownUpFront(m_selector))
     throw Error(
         "the randomized SVD needs the ranks before decomposing: use it with the uniform or manual selector");
+  requireReplaceableExport(s.exportDir);
 }
 
 void Job::load() {
@@ -682,11 +699,35 @@ void Job::evaluateAfter() {
   m_cancel.check();  // the last cancellation point: nothing below is interrupted half-way
 }
 
+// The export is written to a folder beside DIR and put in DIR's place in one step when complete
+// (replaceDirectory), so DIR always holds one whole export: the previous one or this one, never the
+// new config.json beside the old weights, whatever kills the job half-way.
 void Job::exportModel() {
   if (m_spec.exportDir.empty()) return;
   m_progress.progress("export", 0, 1);
+  const fs::path dir = fs::path(m_spec.exportDir).lexically_normal();
+  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) throw Error(parent.string() + ": cannot create the export's folder: " + ec.message());
+  removeAbandonedTemporaries(parent);  // exports that a killed job left half-written
+  requireReplaceableExport(m_spec.exportDir);
+  const fs::path staged = temporaryPathFor(dir);
+  try {
+    writeExport(staged);
+    replaceDirectory(staged, dir);
+  } catch (...) {
+    fs::remove_all(staged, ec);
+    throw;
+  }
+  m_out.exportedTo = absolutePath(m_spec.exportDir);
+  m_details["exported_to"] = m_out.exportedTo;
+  m_progress.progress("export", 1, 1);
+}
+
+void Job::writeExport(const fs::path& dir) const {
   if (m_spec.exportFormat == "dense") {
-    models::saveHfDirectory(m_loaded, m_spec.exportDir);
+    models::saveHfDirectory(m_loaded, dir);
   } else {
     json extra{{"decomposition", m_rec.decomposition},
                {"selector", m_rec.selector},
@@ -698,11 +739,8 @@ void Job::exportModel() {
                {"source_sha256", m_rec.modelHash},
                {"run_uuid", m_rec.uuid},
                {"op_ranks", m_ranks}};
-    models::saveFactorizedDirectory(m_loaded, m_spec.exportDir, extra);
+    models::saveFactorizedDirectory(m_loaded, dir, extra);
   }
-  m_out.exportedTo = absolutePath(m_spec.exportDir);
-  m_details["exported_to"] = m_out.exportedTo;
-  m_progress.progress("export", 1, 1);
 }
 
 api::JobOutcome Job::succeed() {

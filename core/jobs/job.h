@@ -76,7 +76,8 @@ class Job {
   void finetune();
   // The final model on the same data as "before"; the last point where a job can be cancelled.
   void evaluateAfter();
-  // Writes the factorized or dense export when the spec names a directory.
+  // Writes the factorized or dense export when the spec names a directory, replacing a previous
+  // export there as a whole (never a mix of two); a folder of other files is refused in validate().
   void exportModel();
 
   // The job's end, exactly one of them: the run stored as succeeded; the run deleted (cancelled);
@@ -95,6 +96,7 @@ class Job {
   const std::vector<int64_t>& ranks() const { return m_ranks; }
 
  private:
+  void writeExport(const std::filesystem::path& dir) const;
   // One function per selector.
   std::vector<int64_t> uniformRanks() const;
   std::vector<int64_t> manualRanks() const;

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 
+#include "common/process.h"
 #include "jobs/job_runner.h"
 #include "jobs/job_spec.h"
 #include "lowrank/decompose.h"
@@ -228,6 +229,44 @@ TEST_F(Jobs, FactorizedExportReloadsWithIdenticalLogitsAndDenseExportLoadsAsAPla
     EXPECT_THAT(std::string(e.what()), HasSubstr("ranklab.json"));
     EXPECT_THAT(std::string(e.what()), HasSubstr("version"));
   }
+}
+
+TEST_F(Jobs, AnExportReplacesThePreviousOneWholeAndRefusesAFolderOfOtherFiles) {
+  const auto model = tinyGpt2();
+  auto spec = baseSpec(model);
+  spec.keep = 0.3;
+  spec.exportDir = (m_dir / "out").string();
+  ASSERT_EQ(run(spec).status, "succeeded");
+  ASSERT_TRUE(fs::exists(m_dir / "out" / "factors.safetensors"));
+  // What a job killed while exporting leaves beside the folder: its staged export.
+  const auto me = parseProcessIdentity(currentProcessIdentity());
+  ASSERT_TRUE(me);
+  const auto killed = m_dir / ("out.tmp-" + me->host + ":999999999:1-0");
+  fs::create_directories(killed);
+  std::ofstream(killed / "config.json") << "{}";
+
+  // A dense export into the same folder: the factorized files go with the old export.
+  spec.exportFormat = "dense";
+  ASSERT_EQ(run(spec).status, "succeeded");
+  EXPECT_TRUE(fs::exists(m_dir / "out" / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(m_dir / "out" / "factors.safetensors"));
+  EXPECT_FALSE(fs::exists(m_dir / "out" / "ranklab.json"));
+  EXPECT_EQ(models::loadModel(m_dir / "out", {"cpu", ""}).format, "hf-safetensors");
+  EXPECT_FALSE(fs::exists(killed)) << "the killed job's staged export was not cleaned up";
+  for (const auto& e : fs::directory_iterator(m_dir))
+    EXPECT_EQ(e.path().filename().string().find("out.tmp-"), std::string::npos) << e.path();
+
+  // A folder of other files is refused before any work, and left as it was.
+  fs::create_directories(m_dir / "photos");
+  std::ofstream(m_dir / "photos" / "cat.jpg") << "meow";
+  spec.exportDir = (m_dir / "photos").string();
+  spec.evalText = (m_dir / "text.txt").string();
+  const auto refused = run(spec);
+  EXPECT_EQ(refused.status, "failed");
+  EXPECT_THAT(refused.error, HasSubstr((m_dir / "photos").string()));
+  EXPECT_THAT(refused.error, HasSubstr("no config.json"));
+  EXPECT_TRUE(refused.data.evals.empty()) << "the refusal came after the evaluation";
+  EXPECT_TRUE(fs::exists(m_dir / "photos" / "cat.jpg"));
 }
 
 TEST_F(Jobs, CancelledJobsLeaveNothingInTheStoreAndWriteNoExport) {
