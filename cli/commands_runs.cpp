@@ -56,7 +56,7 @@ CLI::App* addRuns(CLI::App& app, std::initializer_list<RunsDbFlags*> subcommands
 CLI::App* addRunsList(CLI::App& runs, RunsListOptions& o) {
   auto* sub = runs.add_subcommand("list", "Stored runs, newest first");
   sub->add_option("--filter", o.filter, "Substring of name, model, method, tags or notes");
-  sub->add_option("--status", o.status, "running | succeeded | failed");
+  sub->add_option("--status", o.status, "running | succeeded | failed | interrupted");
   sub->add_option("--sweep", o.sweep, "Sweep id");
   sub->add_option("--tag", o.tag, "Tag");
   addDbFlags(sub, o.flags);
@@ -77,12 +77,12 @@ int runRunsList(const RunsListOptions& o) {
     printJson({{"db", db.file().string()}, {"runs", a}});
     return 0;
   }
-  std::cout << std::left << std::setw(6) << "id" << std::setw(11) << "status" << std::setw(21) << "created"
+  std::cout << std::left << std::setw(6) << "id" << std::setw(13) << "status" << std::setw(21) << "created"
             << std::setw(8) << "decomp" << std::setw(12) << "selector" << std::right << std::setw(8) << "p"
             << std::setw(12) << "before" << std::setw(12) << "after"
             << "  model\n";
   for (const auto& r : runs)
-    std::cout << std::left << std::setw(6) << r.id << std::setw(11) << r.status << std::setw(21)
+    std::cout << std::left << std::setw(6) << r.id << std::setw(13) << r.status << std::setw(21)
               << r.createdAt << std::setw(8) << r.decomposition << std::setw(12) << r.selector << std::right
               << std::fixed << std::setprecision(4) << std::setw(8) << r.keptFraction << std::setw(12)
               << metricText(r.metric, r.metricBefore) << std::setw(12) << metricText(r.metric, r.metricAfter)
@@ -155,12 +155,16 @@ int runRunsShow(const RunsShowOptions& o) {
 CLI::App* addRunsDelete(CLI::App& runs, RunsDeleteOptions& o) {
   auto* sub = runs.add_subcommand("delete", "Delete a run and everything recorded with it");
   sub->add_option("ID", o.id, "Run id")->required();
+  sub->add_flag("--force", o.force, "Delete it even while the job that writes it is still running");
   addDbFlags(sub, o.flags);
   return sub;
 }
 
 int runRunsDelete(const RunsDeleteOptions& o) {
   store::RunStore db(dbPath(o.flags));
+  if (const auto owner = db.liveOwner(o.id); !owner.empty() && !o.force)
+    throw Error("run " + std::to_string(o.id) + " is still being written by its job (" + owner +
+                "); wait for it to end, or pass --force to delete it anyway (the job then fails)");
   db.deleteRun(o.id);
   if (o.flags.asJson)
     printJson({{"deleted", o.id}});

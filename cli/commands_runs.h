@@ -33,6 +33,7 @@ struct RunsShowOptions {
 
 struct RunsDeleteOptions {
   int64_t id = 0;
+  bool force = false;
   RunsDbFlags flags;
 };
 

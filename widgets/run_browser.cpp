@@ -94,6 +94,7 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
   m_status->addItem(tr("All runs"), QString());
   m_status->addItem(tr("Succeeded"), QStringLiteral("succeeded"));
   m_status->addItem(tr("Failed"), QStringLiteral("failed"));
+  m_status->addItem(tr("Interrupted"), QStringLiteral("interrupted"));
   m_status->addItem(tr("Running"), QStringLiteral("running"));
   connect(m_status, &QComboBox::currentIndexChanged, this,
           [this](int index) { m_proxy->setStatus(m_status->itemData(index).toString()); });

@@ -45,7 +45,7 @@ class RunBrowser : public QWidget {
   QAction* deleteAction() const { return m_deleteAction; }
 
   // Same as typing in the filter box / choosing in the status combo. status: "" (all), "succeeded",
-  // "failed" or "running".
+  // "failed", "interrupted" or "running".
   void setFilterText(const QString& text);
   void setStatusFilter(const QString& status);
 

@@ -209,6 +209,7 @@ QString RunTableModel::toolTip(const api::RunRecord& r, int column) const {
   QStringList lines;
   if (r.status == "failed")
     lines << tr("Failed: %1").arg(r.error.empty() ? tr("no message recorded") : qs(r.error));
+  if (r.status == "interrupted") lines << tr("Interrupted: %1").arg(qs(r.error));
   switch (column) {
     case Name:
       lines << tr("Run %1 (%2)").arg(r.id).arg(qs(r.uuid));
@@ -251,6 +252,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
     case Qt::ForegroundRole:
       if (column != Status) return {};
       if (r.status == "failed") return QBrush(QColor(0xc6, 0x28, 0x28));
+      if (r.status == "interrupted") return QBrush(QColor(0xe6, 0x51, 0x00));
       if (r.status == "running") return QBrush(QColor(0x15, 0x65, 0xc0));
       if (r.status == "succeeded") return QBrush(QColor(0x2e, 0x7d, 0x32));
       return {};

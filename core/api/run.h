@@ -12,7 +12,8 @@
 namespace ranklab::api {
 
 // Run status: "running" while a job writes it, then exactly one of "succeeded" or "failed". A
-// cancelled job deletes its run; a run whose process was killed stays "running" (sweeps re-run it).
+// cancelled job deletes its run; a run whose process was killed (kill -9, a crash) is marked
+// "interrupted" by the next process that opens the database (sweeps re-run it).
 struct RunRecord {
   int64_t id = 0;          // store-local id (changes when merged into another database)
   std::string uuid;        // globally unique, kept across merges

@@ -869,14 +869,14 @@ std::vector<int64_t> RunStore::reapAbandonedRuns() {
   }
   std::vector<int64_t> reaped;
   for (const auto& [id, owner] : gone) {
-    const std::string what = "marking abandoned run " + std::to_string(id) + " failed";
+    const std::string what = "marking abandoned run " + std::to_string(id) + " interrupted";
     Transaction txn(db, what);
-    Statement s(
-        db, what,
-        "UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'running'");
+    Statement s(db, what,
+                "UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status "
+                "= 'running'");
     s.bind(1, utcNow());
     s.bind(2,
-           "interrupted: the process that ran it (pid " + std::to_string(owner.pid) + " on " + owner.host +
+           "the process that ran it (pid " + std::to_string(owner.pid) + " on " + owner.host +
                ") ended before the run finished (killed, crashed or out of memory); what it stored so far is "
                "kept");
     s.bind(3, id);
@@ -885,6 +885,17 @@ std::vector<int64_t> RunStore::reapAbandonedRuns() {
     txn.commit();
   }
   return reaped;
+}
+
+std::string RunStore::liveOwner(int64_t id) const {
+  const Db db{m_db, m_file};
+  Statement s(db, "reading run " + std::to_string(id), "SELECT status, owner FROM runs WHERE id = ?");
+  s.bind(1, id);
+  if (!s.step() || s.text(0) != "running") return "";
+  const auto owner = parseProcessIdentity(s.text(1));
+  if (!owner) return "";
+  if (processHasEnded(*owner)) return "";
+  return "pid " + std::to_string(owner->pid) + " on " + owner->host;
 }
 
 void RunStore::putOps(int64_t runId, const std::vector<api::OpResult>& ops) {

@@ -59,11 +59,14 @@ class RunStore {
   // Inserts a run with status "running", owned by this process (host, pid, start time). Fills uuid
   // (random v4) and createdAt when empty; returns the new id. `record.id` is ignored.
   int64_t beginRun(const api::RunRecord& record);
-  // Marks "failed", with an "interrupted: ..." error naming the process, every running run whose
-  // process has certainly ended (this host, pid gone or reused; common/process.h). The run's rows
-  // stay. Runs of other hosts, of live processes and from before schema 4 are left alone. Opening a
-  // database file does this (errors ignored there). Returns the ids it marked.
+  // Marks "interrupted", with an error naming the process, every running run whose process has
+  // certainly ended (this host, pid gone or reused; common/process.h). The run's rows stay. Runs of
+  // other hosts, of live processes and from before schema 4 are left alone. Opening a database file
+  // does this (errors ignored there). Returns the ids it marked.
   std::vector<int64_t> reapAbandonedRuns();
+  // "pid N on HOST" when run `id` is running and its process may still be at work (alive, or on
+  // another host where it cannot be checked); "" otherwise.
+  std::string liveOwner(int64_t id) const;
   // Replaces the run's op results.
   void putOps(int64_t runId, const std::vector<api::OpResult>& ops);
   // Append rows in one transaction each call.

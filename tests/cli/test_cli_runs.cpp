@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "store/run_store.h"
 #include "support/cli_runner.h"
 #include "support/reference.h"
 #include "test_paths.h"
@@ -257,6 +258,31 @@ TEST_F(CliRuns, ExportsEvaluateToThePerplexityTheJobReported) {
   // which reorders float32 sums.
   EXPECT_LE(relDiff(de["perplexity"].get<double>(), dj["after"]["perplexity"].get<double>()), 1e-4)
       << de["perplexity"] << " vs " << dj["after"]["perplexity"];
+}
+
+// A run whose job is still writing it (this test process holds it) is not deleted without --force.
+TEST(CliRunsDelete, ARunItsLiveJobIsWritingNeedsForce) {
+  const fs::path dir = fs::temp_directory_path() / ("ranklab_cli_delete_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string dbFile = (dir / "runs.db").string();
+  store::RunStore db(dbFile);
+  api::RunRecord record;
+  record.name = "live";
+  const int64_t id = db.beginRun(record);
+
+  const auto refused = test::runCli("runs delete " + std::to_string(id) + " --db " + dbFile);
+  EXPECT_NE(refused.code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("still being written"));
+  EXPECT_THAT(refused.err, HasSubstr("pid " + std::to_string(::getpid())));
+  EXPECT_THAT(refused.err, HasSubstr("--force"));
+  ASSERT_TRUE(db.findRun(id)) << "the live run was deleted";
+  EXPECT_EQ(db.findRun(id)->status, "running");
+
+  const auto forced = test::runCli("runs delete " + std::to_string(id) + " --force --json --db " + dbFile);
+  EXPECT_EQ(parse(forced)["deleted"], id);
+  EXPECT_FALSE(db.findRun(id));
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Runs whose process was killed: a child process starts a run in a real database file and is killed
-// with SIGKILL mid-run; the next process to open the file finds the run failed, with an error naming
+// with SIGKILL mid-run; the next process to open the file finds the run interrupted, with an error naming
 // the process, and keeps what it had stored. Runs of live processes, of other hosts and from before
 // schema 4 stay "running". (The process identity they rest on: tests/core/common/test_process.cpp.)
 #include <gmock/gmock.h>
@@ -59,7 +59,7 @@ struct ChildGuard {
   }
 };
 
-TEST(RunStoreAbandoned, AKilledProcessRunIsMarkedFailedWhenTheFileIsNextOpened) {
+TEST(RunStoreAbandoned, AKilledProcessRunIsMarkedInterruptedWhenTheFileIsNextOpened) {
   TempDir dir;
   const auto file = dir / "runs.db";
   const auto [pid, id] = childWithRunningRun(file);
@@ -71,6 +71,8 @@ TEST(RunStoreAbandoned, AKilledProcessRunIsMarkedFailedWhenTheFileIsNextOpened) 
     RunStore db(file);
     EXPECT_EQ(db.findRun(id)->status, "running");
     EXPECT_TRUE(db.reapAbandonedRuns().empty());
+    EXPECT_EQ(db.liveOwner(id),
+              "pid " + std::to_string(pid) + " on " + parseProcessIdentity(currentProcessIdentity())->host);
   }
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   int status = 0;
@@ -81,12 +83,13 @@ TEST(RunStoreAbandoned, AKilledProcessRunIsMarkedFailedWhenTheFileIsNextOpened) 
   RunStore db(file);
   const auto run = db.findRun(id);
   ASSERT_TRUE(run);
-  EXPECT_EQ(run->status, "failed");
-  EXPECT_THAT(run->error, HasSubstr("interrupted"));
+  EXPECT_EQ(run->status, "interrupted");
+  EXPECT_THAT(run->error, HasSubstr("ended before the run finished"));
   EXPECT_THAT(run->error, HasSubstr("pid " + std::to_string(pid)));
   EXPECT_FALSE(run->finishedAt.empty());
   EXPECT_EQ(db.series(id, "loss").size(), 2u) << "what the run stored before the kill is kept";
   EXPECT_TRUE(db.reapAbandonedRuns().empty()) << "a run is marked once";
+  EXPECT_EQ(db.liveOwner(id), "");
 }
 
 TEST(RunStoreAbandoned, RunsOfThisProcessOtherHostsAndOlderFilesStayRunning) {
@@ -108,7 +111,7 @@ TEST(RunStoreAbandoned, RunsOfThisProcessOtherHostsAndOlderFilesStayRunning) {
   for (int64_t id : {mine, remote, old, garbled}) EXPECT_EQ(reader.findRun(id)->status, "running") << id;
 }
 
-TEST(RunStoreAbandoned, ARunWhosePidWasReusedIsFailed) {
+TEST(RunStoreAbandoned, ARunWhosePidWasReusedIsInterrupted) {
   TempDir dir;
   const auto file = dir / "runs.db";
   RunStore db(file);
@@ -123,7 +126,7 @@ TEST(RunStoreAbandoned, ARunWhosePidWasReusedIsFailed) {
              std::to_string(me->start + 1) + "' WHERE id = " + std::to_string(id));
   }
   EXPECT_EQ(db.reapAbandonedRuns(), std::vector<int64_t>{id});
-  EXPECT_EQ(db.findRun(id)->status, "failed");
+  EXPECT_EQ(db.findRun(id)->status, "interrupted");
 }
 
 }  // namespace

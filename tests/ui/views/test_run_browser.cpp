@@ -144,6 +144,24 @@ TEST(RunTableModel, DisplaysFormattedAndSortsRawValues) {
   EXPECT_FALSE(model.setData(model.index(0, RunTableModel::Name), QStringLiteral("x")));
 }
 
+TEST(RunTableModel, InterruptedRunSaysWhyInItsOwnColour) {
+  RunTableModel model;
+  RunRecord failed = record(1);
+  failed.status = "failed";
+  RunRecord interrupted = record(2);
+  interrupted.status = "interrupted";
+  interrupted.error = "the process that ran it (pid 4242 on host) ended before the run finished";
+  model.setRuns({failed, interrupted});
+  EXPECT_TRUE(model.index(1, RunTableModel::Status).data(Qt::ToolTipRole).toString().contains("pid 4242"));
+  EXPECT_TRUE(
+      model.index(1, RunTableModel::Status).data(Qt::ToolTipRole).toString().startsWith("Interrupted"));
+  const QColor interruptedColour =
+      model.index(1, RunTableModel::Status).data(Qt::ForegroundRole).value<QBrush>().color();
+  EXPECT_TRUE(interruptedColour.isValid());
+  EXPECT_NE(interruptedColour,
+            model.index(0, RunTableModel::Status).data(Qt::ForegroundRole).value<QBrush>().color());
+}
+
 TEST(RunTableModel, FailedRunShowsErrorAndStatusColour) {
   RunTableModel model;
   RunRecord ok = record(1);
@@ -243,16 +261,19 @@ TEST(RunBrowser, StatusFilter) {
   std::vector<RunRecord> runs = records(4);
   runs[0].status = "running";
   runs[2].status = "failed";
+  runs[3].status = "interrupted";
   browser.model()->setRuns(runs);
   browser.table()->sortByColumn(RunTableModel::Id, Qt::DescendingOrder);
 
   QComboBox* status = browser.statusCombo();
   status->setCurrentIndex(status->findData(QStringLiteral("failed")));
   EXPECT_EQ(shownIds(*browser.proxy()), QList<qint64>({2}));
+  browser.setStatusFilter("interrupted");
+  EXPECT_EQ(shownIds(*browser.proxy()), QList<qint64>({1}));
   browser.setStatusFilter("running");
   EXPECT_EQ(shownIds(*browser.proxy()), QList<qint64>({4}));
   browser.setStatusFilter("succeeded");
-  EXPECT_EQ(shownIds(*browser.proxy()), QList<qint64>({3, 1}));
+  EXPECT_EQ(shownIds(*browser.proxy()), QList<qint64>({3}));
   browser.filterEdit()->setText("run 3");  // combines with the text filter
   EXPECT_EQ(shownIds(*browser.proxy()), QList<qint64>({3}));
   browser.setStatusFilter("");
