@@ -9,6 +9,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
 #include "common/device.h"
 #include "common/error.h"
@@ -80,6 +82,28 @@ Shapes shapesOf(const models::LanguageModel& model) {
   return s;
 }
 
+// Bytes and dtype of the weights as stored: the safetensors headers of a Hugging Face directory
+// ("mixed" when they differ); other formats load as float32.
+std::pair<double, std::string> storedWeights(const std::string& modelPath, int64_t parameters) {
+  double bytes = 0.0;
+  std::map<std::string, int> dtypes;
+  if (fs::is_directory(modelPath) && !fs::exists(fs::path(modelPath) / "ranklab.json")) {
+    for (const auto& [name, t] :
+         io::readSafetensorsModel(modelPath, io::kStoredDtype, /*headersOnly=*/true)) {
+      bytes += static_cast<double>(t.nbytes());
+      const auto st = t.scalar_type();
+      ++dtypes[st == at::kHalf       ? "float16"
+               : st == at::kBFloat16 ? "bfloat16"
+               : st == at::kFloat    ? "float32"
+                                     : c10::toString(st)];
+    }
+  } else {
+    bytes = 4.0 * static_cast<double>(parameters);
+    ++dtypes["float32"];
+  }
+  return {bytes, dtypes.size() == 1 ? dtypes.begin()->first : "mixed"};
+}
+
 }  // namespace
 
 JobPlan planJob(const api::JobSpec& spec) {
@@ -103,23 +127,7 @@ JobPlan planJob(const api::JobSpec& spec) {
   plan.parameters = model.totalParams();
   plan.compressibleParameters = model.ops().compressibleParams();
 
-  // Stored bytes: the safetensors headers of a Hugging Face directory; other formats load as float32.
-  std::map<std::string, int> dtypes;
-  if (fs::is_directory(spec.model) && !fs::exists(fs::path(spec.model) / "ranklab.json")) {
-    for (const auto& [name, t] :
-         io::readSafetensorsModel(spec.model, io::kStoredDtype, /*headersOnly=*/true)) {
-      plan.weightBytes += static_cast<double>(t.nbytes());
-      const auto st = t.scalar_type();
-      ++dtypes[st == at::kHalf       ? "float16"
-               : st == at::kBFloat16 ? "bfloat16"
-               : st == at::kFloat    ? "float32"
-                                     : c10::toString(st)];
-    }
-  } else {
-    plan.weightBytes = 4.0 * static_cast<double>(plan.parameters);
-    ++dtypes["float32"];
-  }
-  plan.storedDtype = dtypes.size() == 1 ? dtypes.begin()->first : "mixed";
+  std::tie(plan.weightBytes, plan.storedDtype) = storedWeights(spec.model, plan.parameters);
   const double storedBytesPerParam =
       plan.weightBytes / std::max<double>(1.0, static_cast<double>(plan.parameters));
   const Shapes shapes = shapesOf(model);
