@@ -363,24 +363,6 @@ std::vector<OpDecomposition> loadCachedDecompositions(const fs::path& dir, const
   }
 }
 
-void storeCachedDecompositions(const fs::path& dir, const std::string& key,
-                               const models::LanguageModel& model,
-                               const std::vector<OpDecomposition>& decompositions) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(dir.string() + ": cannot create the decomposition cache: " + ec.message());
-  removeAbandonedTemporaries(dir);  // half-written cache files of jobs that were killed
-  std::vector<io::SafetensorsStreamWriter::Entry> entries;
-  for (size_t i = 0; i < decompositions.size(); ++i) {
-    const auto& d = decompositions[i];
-    appendLayout(entries, i, {d.a.size(0), d.b.size(1), d.a.size(1), d.plainS.defined()});
-  }
-  io::SafetensorsStreamWriter out(dir / (key + ".safetensors"), std::move(entries),
-                                  {{"ops", opSignature(model)}, {"format", kCacheFormat}});
-  for (const auto& d : decompositions) writeEntries(out, d, d.plainS.defined());
-  out.commit();
-}
-
 void applyRank(models::LanguageModel& model, size_t op, const OpDecomposition& d, int64_t k) {
   const auto& entry = model.ops().entries().at(op);
   const auto& info = entry.info;

@@ -95,9 +95,6 @@ std::string decompositionCacheKey(const std::string& modelHash, Method method,
 std::vector<OpDecomposition> loadCachedDecompositions(const std::filesystem::path& dir,
                                                       const std::string& key,
                                                       const models::LanguageModel& model);
-void storeCachedDecompositions(const std::filesystem::path& dir, const std::string& key,
-                               const models::LanguageModel& model,
-                               const std::vector<OpDecomposition>& decompositions);
 
 // Writes a cache file while the decompositions are computed, op by op in op order, without holding
 // them: the layout follows from the model's ops, the method and the options (the shapes

@@ -255,7 +255,12 @@ TEST_F(TinyLlama, TheCacheReturnsTheSameFactorsAndIgnoresStaleFiles) {
   const auto decs = lowrank::decomposeModel(*m_model, Method::Svd, nullptr);
   const auto key = lowrank::decompositionCacheKey("model", Method::Svd, "", {});
   EXPECT_TRUE(lowrank::loadCachedDecompositions(dir, key, *m_model).empty());
-  lowrank::storeCachedDecompositions(dir, key, *m_model, decs);
+  {
+    lowrank::DecompositionCacheWriter writer(dir, key, *m_model, Method::Svd, {});
+    for (const auto& d : decs) writer.write(d);
+    EXPECT_TRUE(lowrank::loadCachedDecompositions(dir, key, *m_model).empty()) << "visible before commit";
+    writer.commit();
+  }
   const auto back = lowrank::loadCachedDecompositions(dir, key, *m_model);
   ASSERT_EQ(back.size(), decs.size());
   for (size_t i = 0; i < decs.size(); ++i) {
