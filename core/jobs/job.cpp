@@ -194,6 +194,7 @@ void Job::load() {
   m_infos = model.ops().infos();
   m_calibLength = m_spec.calibLength > 0 ? std::min(m_spec.calibLength, model.config().maxPositions)
                                          : std::min<int64_t>(512, model.config().maxPositions);
+  releaseFreedMemory();  // the loader's temporaries (tokenizer tables, parsed headers)
 }
 
 void Job::describe() {

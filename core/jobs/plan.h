@@ -8,7 +8,8 @@
 //    head's logits in 16 MB chunks;
 //  - layer-streamed calibration and decomposition: the calibration windows' hidden states (float32,
 //    on the host when the model is on a GPU), one layer's statistics (X^T X per distinct input in
-//    float64, their Cholesky factors in float32) and the largest op's SVD working set (float32);
+//    float64, a Cholesky factor in float32 where an op has more outputs than inputs) and the
+//    largest op's SVD working set (float32);
 //  - after apply: the factors at the budget, in the weights' dtype (the dense matrices they replace
 //    are released as each op is applied);
 //  - ARS / RankDyna / fine-tuning: every op's full-rank factors in float32 (ARS, RankDyna) or a

@@ -10,7 +10,9 @@
 //  - whiten: C = X^T X, L = cholesky(C + delta I) (delta grows from 0 until C + delta I is positive
 //            definite; the retries are reported; computed once per distinct X^T X, OpStats::whitener);
 //            SVD(L^T W) = U S V^T; a = L^-T U S, computed as W V (the same matrix). Truncating s_i then costs
-//            exactly s_i^2 of output error ||X W - X A_k B_k||_F^2 on the calibration data.
+//            exactly s_i^2 of output error ||X W - X A_k B_k||_F^2 on the calibration data. When N <= M
+//            no Cholesky is formed: V and S^2 are the eigenpairs of W^T C W (float64), the same triplets
+//            at a lower cost; a singular W^T C W gets the shift W^T (C + delta I) W once.
 // Weighted methods truncate optimally in their own norm (Eckart-Young on the weighted matrix).
 // Tensors stay on W's device; factors come back in W's dtype (whitening's Cholesky runs in float64).
 #pragma once
@@ -40,7 +42,7 @@ CalibrationNeeds needsOf(Method method);
 struct DecomposeOptions {
   double asvdAlpha = 0.5;
   double rowGuard = 1e-6;  // zero importance rows: I_i <- max(I_i, rowGuard * mean(I)), same for ASVD scales
-  bool plainSpectrum = true;  // also compute W's own singular values for weighted methods (svdvals)
+  bool plainSpectrum = true;  // also compute W's own singular values for weighted methods (views)
   // > 0: only the top `maxRank` triplets are needed; a randomized truncated SVD (Halko et al.,
   // `oversample` extra columns, `powerIterations` subspace iterations) replaces the full one when
   // maxRank + oversample < min(M, N) / 2. The spectrum then holds maxRank values.

@@ -101,14 +101,18 @@ void decomposeByLayer(models::LanguageModel& model, Method method,
       for (size_t i : ops) sink(i, decomposeOp(i, gradients ? &gradients->ops[i] : nullptr));
       continue;
     }
+    // Dense propagation takes the next layer's input from this very forward (the layer is still
+    // dense); compressed propagation runs the layer again once its ranks are applied.
     auto stats = captureActivationStats(model, ops, needs, [&] {
-      for (const auto& h : hidden) model.layer(layer, h.to(device));
+      for (auto& h : hidden) {
+        at::Tensor out = model.layer(layer, h.to(device));
+        if (!options.propagateCompressed) h = out.to(store);
+      }
     });
     if (progress) progress->progress("calibrate", layer + 1, static_cast<long long>(opsOfLayer.size()));
     std::vector<std::pair<size_t, OpDecomposition>> decs;
     for (size_t i : ops) decs.emplace_back(i, decomposeOp(i, &stats[i]));
     stats.clear();
-    if (!options.propagateCompressed) propagate(layer);
     for (auto& [i, d] : decs) sink(i, std::move(d));
     decs.clear();
     if (options.propagateCompressed) propagate(layer);

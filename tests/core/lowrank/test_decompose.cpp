@@ -43,42 +43,77 @@ TEST(Decompose, PlainSvdTruncationErrorIsTheDiscardedEnergy) {
   }
 }
 
+// Wide W (N > M) goes through the Cholesky factor, square and tall W (N <= M) through the
+// eigenpairs of W^T C W; both must give the optimal truncation in the output norm.
 TEST(Decompose, WhiteningTruncationCostsExactlyTheDiscardedEnergyOnTheCalibrationData) {
-  auto gen = at::detail::createCPUGenerator(2);
-  const int64_t m = 16, n = 20, tokens = 200;
-  // Correlated, unequally scaled inputs, as real activations are.
-  const auto x = at::matmul(at::randn({tokens, m}, gen, at::kDouble), at::randn({m, m}, gen, at::kDouble)) *
-                 at::linspace(0.1, 3.0, m, at::kDouble);
-  const auto w = at::randn({m, n}, gen, at::kDouble);
-  lowrank::OpStats stats;
-  stats.gram = at::matmul(x.t(), x);
-  const auto d = lowrank::decomposeWeight(w, at::Tensor(), Method::Whiten, &stats);
-  EXPECT_EQ(d.whitenRetries, 0);
-  const auto plain = lowrank::decomposeWeight(w, at::Tensor(), Method::Svd, nullptr);
-  for (int64_t k : {1, 4, 8, 15}) {
-    const double err = sq(at::matmul(x, w - rankK(d, k)));
-    const double discarded = sq(d.s.narrow(0, k, d.s.size(0) - k));
-    // Metric: output error ||X W - X A_k B_k||_F^2 vs the discarded s_i^2, relative 1e-6.
-    EXPECT_NEAR(err, discarded, 1e-6 * discarded) << "k = " << k;
-    // And it beats plain SVD's truncation on that data (optimal in the output norm).
-    EXPECT_LE(err, sq(at::matmul(x, w - rankK(plain, k))) * (1 + 1e-9)) << "k = " << k;
+  for (const auto [m, n] : {std::pair<int64_t, int64_t>{16, 20}, {16, 16}, {20, 12}}) {
+    auto gen = at::detail::createCPUGenerator(2);
+    const int64_t tokens = 200;
+    // Correlated, unequally scaled inputs, as real activations are.
+    const auto x = at::matmul(at::randn({tokens, m}, gen, at::kDouble), at::randn({m, m}, gen, at::kDouble)) *
+                   at::linspace(0.1, 3.0, m, at::kDouble);
+    const auto w = at::randn({m, n}, gen, at::kDouble);
+    lowrank::OpStats stats;
+    stats.gram = at::matmul(x.t(), x);
+    const auto d = lowrank::decomposeWeight(w, at::Tensor(), Method::Whiten, &stats);
+    EXPECT_EQ(d.whitenRetries, 0);
+    ASSERT_EQ(d.s.size(0), std::min(m, n));
+    // Metric: total energy = ||X W||_F^2, relative 1e-9.
+    EXPECT_NEAR(d.totalEnergy, sq(at::matmul(x, w)), 1e-9 * sq(at::matmul(x, w))) << m << "x" << n;
+    const auto plain = lowrank::decomposeWeight(w, at::Tensor(), Method::Svd, nullptr);
+    // The plain spectrum is W's own. Metric: max abs, 1e-9.
+    EXPECT_LT((d.plainS - plain.s).abs().max().item<double>(), 1e-9) << m << "x" << n;
+    for (int64_t k : {1, 4, 8, 11}) {
+      const double err = sq(at::matmul(x, w - rankK(d, k)));
+      const double discarded = sq(d.s.narrow(0, k, d.s.size(0) - k));
+      // Metric: output error ||X W - X A_k B_k||_F^2 vs the discarded s_i^2, relative 1e-6.
+      EXPECT_NEAR(err, discarded, 1e-6 * discarded) << m << "x" << n << " k = " << k;
+      // And it beats plain SVD's truncation on that data (optimal in the output norm).
+      EXPECT_LE(err, sq(at::matmul(x, w - rankK(plain, k))) * (1 + 1e-9)) << m << "x" << n << " k = " << k;
+    }
   }
 }
 
-TEST(Decompose, WhiteningRetriesWhenTheCovarianceIsSingularAndReportsIt) {
-  auto gen = at::detail::createCPUGenerator(3);
-  const auto x = at::randn({5, 12}, gen, at::kDouble);  // 5 tokens for 12 inputs: X^T X has rank 5
+TEST(Decompose, WhiteningWithKnownRanksKeepsTheTopTripletsOfTheFullDecomposition) {
+  auto gen = at::detail::createCPUGenerator(7);
+  const int64_t m = 60, n = 40;  // tall: the eigen route, which is exact even when truncated
+  const auto x = at::randn({300, m}, gen, at::kDouble) * at::linspace(0.2, 2.0, m, at::kDouble);
+  const auto w = at::randn({m, n}, gen, at::kDouble);
   lowrank::OpStats stats;
   stats.gram = at::matmul(x.t(), x);
-  const auto w = at::randn({12, 8}, gen, at::kDouble);
-  const auto d = lowrank::decomposeWeight(w, at::Tensor(), Method::Whiten, &stats);
-  EXPECT_GT(d.whitenRetries, 0);
-  EXPECT_GT(d.whitenDelta, 0.0);
-  // Even so, full rank reproduces W. Metric: max abs difference, 1e-6.
-  EXPECT_LT((rankK(d, 8) - w).abs().max().item<double>(), 1e-6);
-  lowrank::OpStats zero;
-  zero.gram = at::zeros({12, 12}, at::kDouble);
-  EXPECT_THROW(lowrank::decomposeWeight(w, at::Tensor(), Method::Whiten, &zero), Error);
+  const auto full = lowrank::decomposeWeight(w, at::Tensor(), Method::Whiten, &stats);
+  lowrank::DecomposeOptions o;
+  o.maxRank = 5;
+  const auto top = lowrank::decomposeWeight(w, at::Tensor(), Method::Whiten, &stats, o);
+  ASSERT_EQ(top.s.size(0), 5);  // the cache's layout for a known rank
+  ASSERT_EQ(top.a.sizes(), (std::vector<int64_t>{m, 5}));
+  // Metric: max abs difference of the top 5 singular values and of the rank-5 product, 1e-9.
+  EXPECT_LT((top.s - full.s.narrow(0, 0, 5)).abs().max().item<double>(), 1e-9);
+  EXPECT_LT((rankK(top, 5) - rankK(full, 5)).abs().max().item<double>(), 1e-9);
+  EXPECT_NEAR(top.totalEnergy, full.totalEnergy, 1e-9 * full.totalEnergy);
+}
+
+TEST(Decompose, WhiteningShiftsWhenTheCovarianceIsSingularAndReportsIt) {
+  // Both routes: a tall W (eigen route) and a wide one (Cholesky route).
+  for (const int64_t n : {8, 20}) {
+    auto gen = at::detail::createCPUGenerator(3);
+    const auto x = at::randn({5, 12}, gen, at::kDouble);  // 5 tokens for 12 inputs: X^T X has rank 5
+    lowrank::OpStats stats;
+    stats.gram = at::matmul(x.t(), x);
+    const auto w = at::randn({12, n}, gen, at::kDouble);
+    const auto d = lowrank::decomposeWeight(w, at::Tensor(), Method::Whiten, &stats);
+    EXPECT_GT(d.whitenRetries, 0) << "n = " << n;
+    EXPECT_GT(d.whitenDelta, 0.0) << "n = " << n;
+    // Even so, full rank reproduces W. Metric: max abs difference, 1e-6.
+    const int64_t full = std::min<int64_t>(12, n);
+    EXPECT_LT((rankK(d, full) - w).abs().max().item<double>(), 1e-6) << "n = " << n;
+    // And the 5 directions the calibration saw come first: rank 5 costs (almost) no output error.
+    // Metric: ||X (W - A_5 B_5)||_F^2 / ||X W||_F^2 below 1e-6.
+    EXPECT_LT(sq(at::matmul(x, w - rankK(d, 5))) / sq(at::matmul(x, w)), 1e-6) << "n = " << n;
+    lowrank::OpStats zero;
+    zero.gram = at::zeros({12, 12}, at::kDouble);
+    EXPECT_THROW(lowrank::decomposeWeight(w, at::Tensor(), Method::Whiten, &zero), Error);
+  }
 }
 
 // FWSVD, IWSVD and ASVD weight rows by a diagonal D; they are optimal in ||D (W - W_k)||_F.
