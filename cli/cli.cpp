@@ -17,6 +17,7 @@
 #include "cli/commands_sweep.h"
 #include "cli/commands_train.h"
 #include "cli/terminal.h"
+#include "cli/validators.h"
 #include "common/allocator.h"
 #include "common/compat.h"
 #include "common/error.h"
@@ -94,6 +95,7 @@ int run(int argc, char** argv) {
   add(addRunsNote(runs, runsNote), [&] { return runRunsNote(runsNote); });
   add(addPretrain(app, pretrain), [&] { return runPretrain(pretrain, line); });
   add(addFinetune(app, finetune), [&] { return runFinetune(finetune, line); });
+  boundNumericOptions(app);
 
   try {
     app.parse(argc, argv);

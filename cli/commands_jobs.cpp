@@ -10,6 +10,7 @@
 
 #include "cli/reports.h"
 #include "cli/terminal.h"
+#include "cli/validators.h"
 #include "common/error.h"
 #include "common/progress.h"
 #include "common/resources.h"
@@ -228,7 +229,7 @@ CLI::App* addCompress(CLI::App& app, CompressOptions& o) {
   cmp->add_option("--stride", s.evalStride,
                   "Perplexity over sliding windows that start this many tokens apart, each scoring only "
                   "the tokens the previous one did not (0: windows that do not overlap)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmp->add_option("--finetune-steps", s.finetuneSteps, "Fine-tune the compressed model for N steps")
       ->capture_default_str();
   cmp->add_option("--lr", s.learningRate, "Fine-tuning peak learning rate")->capture_default_str();

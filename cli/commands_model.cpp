@@ -13,6 +13,7 @@
 
 #include "cli/reports.h"
 #include "cli/terminal.h"
+#include "cli/validators.h"
 #include "common/device.h"
 #include "common/error.h"
 #include "common/progress.h"
@@ -171,13 +172,11 @@ int runTokenize(const TokenizeOptions& o) {
 CLI::App* addGenerate(CLI::App& app, GenerateOptions& o) {
   auto* sub = app.add_subcommand("generate", "Generate text (greedy at temperature 0)");
   sub->add_option("MODEL", o.model, "Model path")->required();
-  sub->add_option("--steps", o.steps, "New tokens to generate")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  sub->add_option("--steps", o.steps, "New tokens to generate")->capture_default_str()->check(kPositive);
   sub->add_option("--prompt", o.prompt, "Prompt text");
   sub->add_option("--temperature", o.temperature, "Sampling temperature; 0 = greedy")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   sub->add_option("--seed", o.seed, "Sampling seed")->capture_default_str();
   addModelFlags(sub, o.flags);
   return sub;
@@ -223,19 +222,19 @@ CLI::App* addEval(CLI::App& app, EvalOptions& o) {
                   "Labelled TSV (text<TAB>label) or JSONL file for classification accuracy");
   sub->add_option("--doc-sep", o.docSep, "Document separator")->capture_default_str();
   sub->add_option("--ctx", o.ctx, "Window length in tokens (default: the model context)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   sub->add_flag(
       "--truncate", o.truncate,
       "Cut each document to the context (--ctx, BOS included) instead of scoring all of it in windows");
   sub->add_option("--stride", o.stride,
                   "Sliding windows that start this many tokens apart, each scoring only the tokens the "
                   "previous one did not (Hugging Face's perplexity protocol; 0: windows that do not overlap)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   sub->add_option("--max-docs", o.maxDocs, "Evaluate at most this many documents (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   sub->add_option("--batch", o.batch, "Windows or examples per forward pass")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   addModelFlags(sub, o.flags);
   return sub;
 }

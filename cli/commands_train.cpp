@@ -17,6 +17,7 @@
 
 #include "cli/reports.h"
 #include "cli/terminal.h"
+#include "cli/validators.h"
 #include "common/atomic_file.h"
 #include "common/device.h"
 #include "common/error.h"
@@ -183,20 +184,14 @@ CLI::App* addPretrain(CLI::App& app, PretrainOptions& o) {
   pre->add_option("--tokenizer", o.tokenizer, "Tokenizer directory (e.g. from bpe-train); copied into --out")
       ->required();
   pre->add_flag("--mlm", o.mlm, "Masked-LM pretraining of a BERT-architecture encoder");
-  pre->add_option("--layers", o.layers, "Transformer blocks")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  pre->add_option("--hidden", o.hidden, "Hidden size")->capture_default_str()->check(CLI::PositiveNumber);
-  pre->add_option("--heads", o.heads, "Attention heads")->capture_default_str()->check(CLI::PositiveNumber);
-  pre->add_option("--ff", o.ff, "MLP width")->capture_default_str()->check(CLI::PositiveNumber);
-  pre->add_option("--ctx", o.ctx, "Context (position embeddings)")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  pre->add_option("--layers", o.layers, "Transformer blocks")->capture_default_str()->check(kPositive);
+  pre->add_option("--hidden", o.hidden, "Hidden size")->capture_default_str()->check(kPositive);
+  pre->add_option("--heads", o.heads, "Attention heads")->capture_default_str()->check(kPositive);
+  pre->add_option("--ff", o.ff, "MLP width")->capture_default_str()->check(kPositive);
+  pre->add_option("--ctx", o.ctx, "Context (position embeddings)")->capture_default_str()->check(kPositive);
   pre->add_option("--seq-len", po.sequenceLength, "Tokens per training example (default: --ctx)");
-  pre->add_option("--steps", po.steps, "Optimiser steps")->capture_default_str()->check(CLI::PositiveNumber);
-  pre->add_option("--batch", po.batchSize, "Examples per step")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  pre->add_option("--steps", po.steps, "Optimiser steps")->capture_default_str()->check(kPositive);
+  pre->add_option("--batch", po.batchSize, "Examples per step")->capture_default_str()->check(kPositive);
   pre->add_option("--lr", po.learningRate, "Peak learning rate")->capture_default_str();
   pre->add_option("--min-lr-fraction", po.minLearningRateFraction,
                   "Cosine decay floor, as a fraction of --lr")
@@ -406,10 +401,8 @@ CLI::App* addFinetune(CLI::App& app, FinetuneOptions& o) {
   fin->add_option("--text", o.text, "Text file for causal-LM fine-tuning");
   fin->add_option("--max-length", o.maxLength, "Classification: tokens per example")->capture_default_str();
   fin->add_option("--seq-len", o.seqLen, "Causal LM: tokens per training window")->capture_default_str();
-  fin->add_option("--steps", fo.steps, "Optimiser steps")->capture_default_str()->check(CLI::PositiveNumber);
-  fin->add_option("--batch", fo.batchSize, "Examples per step")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  fin->add_option("--steps", fo.steps, "Optimiser steps")->capture_default_str()->check(kPositive);
+  fin->add_option("--batch", fo.batchSize, "Examples per step")->capture_default_str()->check(kPositive);
   fin->add_option("--lr", fo.learningRate, "Peak learning rate")->capture_default_str();
   fin->add_option("--warmup", fo.warmupSteps, "Warm-up steps (default: 10% of --steps)");
   fin->add_option("--weight-decay", fo.weightDecay, "AdamW weight decay")->capture_default_str();

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <thread>
 
 #include "ars/ars.h"
 #include "common/allocator.h"
@@ -125,13 +126,38 @@ double Job::elapsed() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count();
 }
 
-void Job::validate() {
-  const auto& s = m_spec;
+namespace {
+
+// Every number of a spec finite (a spec file or the GUI carries values the CLI's flag checks never
+// saw), named by its key.
+void requireFiniteNumbers(const api::JobSpec& spec) {
+  const json all = toJson(spec);
+  for (const auto& item : all.items()) {
+    const json& v = item.value();
+    auto bad = [](const json& x) { return x.is_number_float() && !std::isfinite(x.get<double>()); };
+    bool any = bad(v);
+    if (v.is_array() || v.is_object())
+      for (const auto& e : v) any = any || bad(e);
+    if (any)
+      throw Error("job spec: '" + item.key() + "' holds a value that is not a finite number (nan or inf)");
+  }
+  const int most = 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (spec.threads < 0 || spec.threads > most)
+    throw Error("threads must lie in 1 .. " + std::to_string(most) +
+                " (4 x the hardware threads; 0: LibTorch's "
+                "default), got " +
+                std::to_string(spec.threads));
+}
+
+}  // namespace
+
+void validateSpec(const api::JobSpec& s) {
   if (s.model.empty()) throw Error("no model given");
-  m_method = lowrank::parseMethod(s.decomposition);
-  m_selector = parseSelector(s.selector);
-  if (m_selector == Selector::RankDyna) {
-    if (m_method != lowrank::Method::Svd)
+  requireFiniteNumbers(s);
+  const auto method = lowrank::parseMethod(s.decomposition);
+  const auto selector = parseSelector(s.selector);
+  if (selector == Selector::RankDyna) {
+    if (method != lowrank::Method::Svd)
       throw Error("RankDyna re-parametrises every op by its plain SVD: use it with --decomp svd");
     if (s.finetuneSteps <= 0)
       throw Error("RankDyna compresses while fine-tuning: give it --finetune-steps N");
@@ -140,17 +166,19 @@ void Job::validate() {
     throw Error("--keep must lie in [0, 1] (the kept fraction p), got " + std::to_string(s.keep));
   if (s.rankRatio > 1.0) throw Error("the uniform rank ratio must lie in [0, 1]");
   if (s.energy > 1.0) throw Error("the energy threshold must lie in [0, 1]");
-  if (m_selector == Selector::Manual && s.manualRanks.empty())
+  if (selector == Selector::Manual && s.manualRanks.empty())
     throw Error("the manual selector needs ranks (--ranks)");
   if (s.exportFormat != "factorized" && s.exportFormat != "dense")
     throw Error("unknown export format '" + s.exportFormat + "' (expected factorized or dense)");
   if (s.finetuneSteps < 0) throw Error("--finetune-steps must not be negative");
+  if (s.finetuneSteps > 0 && !(s.learningRate > 0.0))
+    throw Error("--lr (learning_rate) must be above 0, got " + std::to_string(s.learningRate));
   if (s.calibSamples <= 0) throw Error("the calibration sample count must be positive");
   for (double r : s.sensitivityRatios)
     if (!(r > 0.0 && r < 1.0)) throw Error("sensitivity ratios must lie in (0, 1)");
-  if (m_selector == Selector::Ars) ars::validate(arsOptionsOf(s));
+  if (selector == Selector::Ars) ars::validate(arsOptionsOf(s));
   if (s.evalStride < 0) throw Error("--stride must not be negative");
-  if (s.propagateCompressed && !ranksKnownUpFront(m_selector))
+  if (s.propagateCompressed && !ranksKnownUpFront(selector))
     throw Error(
         "--propagate compressed needs the ranks before decomposing: use it with the uniform or manual "
         "selector");
@@ -158,10 +186,16 @@ void Job::validate() {
   requireFile(s.train, "training data");
   requireFile(s.evalText, "evaluation text");
   requireFile(s.evalLabelled, "labelled evaluation set");
-  if (s.randomizedSvd && !ranksKnownUpFront(m_selector))
+  if (s.randomizedSvd && !ranksKnownUpFront(selector))
     throw Error(
         "the randomized SVD needs the ranks before decomposing: use it with the uniform or manual selector");
   requireReplaceableExport(s.exportDir);
+}
+
+void Job::validate() {
+  validateSpec(m_spec);
+  m_method = lowrank::parseMethod(m_spec.decomposition);
+  m_selector = parseSelector(m_spec.selector);
 }
 
 void Job::load() {

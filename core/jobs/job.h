@@ -38,6 +38,11 @@ namespace ranklab::jobs {
 // Dense "before" evaluations an earlier job of the same runner measured, by evaluation key.
 using BeforeCache = std::map<std::string, std::vector<api::EvalPoint>>;
 
+// Checks a spec before anything heavy: method and selector names, ranges, finite numbers, that the
+// named data files exist. Throws ranklab::Error. Job::validate() and sweeps (every point, before the
+// first runs) call it.
+void validateSpec(const api::JobSpec& spec);
+
 class Job {
  public:
   // `observer` and `before` may be null. The references must outlive the Job.
@@ -47,8 +52,7 @@ class Job {
   Job(const Job&) = delete;
   Job& operator=(const Job&) = delete;
 
-  // Checks the spec before anything heavy: method and selector names, ranges, that the named data
-  // files exist. Throws ranklab::Error.
+  // validateSpec(), then the parsed method and selector for the stages.
   void validate();
   // Loads the model and its tokenizer on the spec's device; an encoder without a classification
   // head gets a seeded one for the labelled task.

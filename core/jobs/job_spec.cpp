@@ -1,7 +1,11 @@
 #include "jobs/job_spec.h"
 
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <set>
+#include <type_traits>
+#include <vector>
 
 #include "common/error.h"
 #include "common/hash.h"
@@ -65,6 +69,94 @@ json toJson(const api::JobSpec& s) {
           {"sweep_id", s.sweepId}};
 }
 
+namespace {
+
+// RFC 6901: '~' and '/' inside a key are escaped.
+std::string pointerKey(const std::string& key) {
+  std::string out;
+  for (char c : key) out += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+  return out;
+}
+
+std::string describe(const json& v) {
+  std::string text = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return std::string(v.type_name()) + " " + text;
+}
+
+[[noreturn]] void wrongType(const std::string& context, const std::string& pointer, const char* expected,
+                            const json& v) {
+  throw Error(context + ": " + pointer + " must be " + expected + ", got " + describe(v));
+}
+
+// One value of type T at `pointer`, strictly: integers must be integers (1.5 is not a sample count)
+// and fit their type, unsigned ones not negative.
+template <class T>
+T scalar(const json& v, const std::string& context, const std::string& pointer) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!v.is_string()) wrongType(context, pointer, "a string", v);
+    return v.get<std::string>();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!v.is_boolean()) wrongType(context, pointer, "true or false", v);
+    return v.get<bool>();
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!v.is_number()) wrongType(context, pointer, "a number", v);
+    return v.get<T>();
+  } else {
+    static_assert(std::is_integral_v<T>);
+    bool fits = false;
+    if (v.is_number_unsigned()) {
+      fits = v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+    } else if (v.is_number_integer()) {
+      const int64_t i = v.get<int64_t>();
+      fits = std::is_signed_v<T>
+                 ? i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+                       i <= static_cast<int64_t>(std::numeric_limits<T>::max())
+                 : i >= 0 && static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+    }
+    if (!fits) wrongType(context, pointer, std::is_signed_v<T> ? "an integer" : "an integer of 0 or more", v);
+    return static_cast<T>(v.is_number_unsigned() ? static_cast<T>(v.get<uint64_t>())
+                                                 : static_cast<T>(v.get<int64_t>()));
+  }
+}
+
+template <class T>
+struct Field {
+  static T get(const json& v, const std::string& context, const std::string& pointer) {
+    return scalar<T>(v, context, pointer);
+  }
+};
+
+template <class T>
+struct Field<std::vector<T>> {
+  static std::vector<T> get(const json& v, const std::string& context, const std::string& pointer) {
+    if (!v.is_array()) wrongType(context, pointer, "a list", v);
+    std::vector<T> out;
+    for (size_t i = 0; i < v.size(); ++i)
+      out.push_back(scalar<T>(v[i], context, pointer + "/" + std::to_string(i)));
+    return out;
+  }
+};
+
+template <class T>
+struct Field<std::map<std::string, T>> {
+  static std::map<std::string, T> get(const json& v, const std::string& context, const std::string& pointer) {
+    if (!v.is_object()) wrongType(context, pointer, "an object", v);
+    std::map<std::string, T> out;
+    for (const auto& item : v.items())
+      out[item.key()] = scalar<T>(item.value(), context, pointer + "/" + pointerKey(item.key()));
+    return out;
+  }
+};
+
+// The spec's field `key`, its errors naming the file (`context`) and the JSON pointer ("/keep").
+template <class T>
+T field(const json& spec, const char* key, const std::string& context) {
+  return Field<T>::get(spec.at(key), context, std::string("/") + key);
+}
+
+}  // namespace
+
 api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
   if (!j.is_object()) throw Error(context + ": a job spec must be a JSON object");
   const json defaults = toJson(api::JobSpec{});
@@ -72,64 +164,60 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
     if (!defaults.contains(item.key())) throw Error(context + ": unknown job spec key '" + item.key() + "'");
   json merged = defaults;
   for (const auto& item : j.items()) merged[item.key()] = item.value();
-  try {
-    api::JobSpec s;
-    s.model = merged.at("model").get<std::string>();
-    s.tokenizer = merged.at("tokenizer").get<std::string>();
-    s.device = merged.at("device").get<std::string>();
-    s.threads = merged.at("threads").get<int>();
-    s.decomposition = merged.at("decomposition").get<std::string>();
-    s.selector = merged.at("selector").get<std::string>();
-    s.keep = merged.at("keep").get<double>();
-    s.rankRatio = merged.at("rank_ratio").get<double>();
-    s.energy = merged.at("energy").get<double>();
-    s.manualRanks = merged.at("manual_ranks").get<std::map<std::string, double>>();
-    s.sensitivityRatios = merged.at("sensitivity_ratios").get<std::vector<double>>();
-    s.randomizedSvd = merged.at("randomized_svd").get<bool>();
-    s.propagateCompressed = merged.at("propagate_compressed").get<bool>();
-    s.arsSteps = merged.at("ars_steps").get<int64_t>();
-    s.arsLambda = merged.at("ars_lambda").get<double>();
-    s.arsGamma = merged.at("ars_gamma").get<double>();
-    s.arsAlignNorm = merged.at("ars_align_norm").get<std::string>();
-    s.arsTau = merged.at("ars_tau").get<double>();
-    s.arsBias = merged.at("ars_bias").get<double>();
-    s.arsLearningRate = merged.at("ars_lr").get<double>();
-    s.arsEarlyStop = merged.at("ars_early_stop").get<bool>();
-    s.logEvery = merged.at("log_every").get<int64_t>();
-    s.warmupSteps = merged.at("warmup_steps").get<int64_t>();
-    s.finalSteps = merged.at("final_steps").get<int64_t>();
-    s.reallocEvery = merged.at("realloc_every").get<int64_t>();
-    s.beta1 = merged.at("beta1").get<double>();
-    s.beta2 = merged.at("beta2").get<double>();
-    s.orthReg = merged.at("orth_reg").get<double>();
-    s.calib = merged.at("calib").get<std::string>();
-    s.calibSamples = merged.at("calib_samples").get<int64_t>();
-    s.calibLength = merged.at("calib_length").get<int64_t>();
-    s.evalText = merged.at("eval").get<std::string>();
-    s.evalLabelled = merged.at("labelled").get<std::string>();
-    s.separator = merged.at("separator").get<std::string>();
-    s.truncate = merged.at("truncate").get<bool>();
-    s.evalContext = merged.at("eval_context").get<int64_t>();
-    s.evalStride = merged.at("eval_stride").get<int64_t>();
-    s.maxEvalDocuments = merged.at("max_eval_documents").get<int64_t>();
-    s.train = merged.at("train").get<std::string>();
-    s.finetuneSteps = merged.at("finetune_steps").get<int64_t>();
-    s.learningRate = merged.at("learning_rate").get<double>();
-    s.batchSize = merged.at("batch_size").get<int64_t>();
-    s.seed = merged.at("seed").get<uint64_t>();
-    s.db = merged.at("db").get<std::string>();
-    s.store = merged.at("store").get<bool>();
-    s.exportDir = merged.at("export").get<std::string>();
-    s.exportFormat = merged.at("format").get<std::string>();
-    s.cacheDir = merged.at("cache_dir").get<std::string>();
-    s.useCache = merged.at("use_cache").get<bool>();
-    s.name = merged.at("name").get<std::string>();
-    s.tags = merged.at("tags").get<std::vector<std::string>>();
-    s.sweepId = merged.at("sweep_id").get<std::string>();
-    return s;
-  } catch (const json::exception& e) {
-    throw Error(context + ": " + e.what());
-  }
+  api::JobSpec s;
+  s.model = field<std::string>(merged, "model", context);
+  s.tokenizer = field<std::string>(merged, "tokenizer", context);
+  s.device = field<std::string>(merged, "device", context);
+  s.threads = field<int>(merged, "threads", context);
+  s.decomposition = field<std::string>(merged, "decomposition", context);
+  s.selector = field<std::string>(merged, "selector", context);
+  s.keep = field<double>(merged, "keep", context);
+  s.rankRatio = field<double>(merged, "rank_ratio", context);
+  s.energy = field<double>(merged, "energy", context);
+  s.manualRanks = field<std::map<std::string, double>>(merged, "manual_ranks", context);
+  s.sensitivityRatios = field<std::vector<double>>(merged, "sensitivity_ratios", context);
+  s.randomizedSvd = field<bool>(merged, "randomized_svd", context);
+  s.propagateCompressed = field<bool>(merged, "propagate_compressed", context);
+  s.arsSteps = field<int64_t>(merged, "ars_steps", context);
+  s.arsLambda = field<double>(merged, "ars_lambda", context);
+  s.arsGamma = field<double>(merged, "ars_gamma", context);
+  s.arsAlignNorm = field<std::string>(merged, "ars_align_norm", context);
+  s.arsTau = field<double>(merged, "ars_tau", context);
+  s.arsBias = field<double>(merged, "ars_bias", context);
+  s.arsLearningRate = field<double>(merged, "ars_lr", context);
+  s.arsEarlyStop = field<bool>(merged, "ars_early_stop", context);
+  s.logEvery = field<int64_t>(merged, "log_every", context);
+  s.warmupSteps = field<int64_t>(merged, "warmup_steps", context);
+  s.finalSteps = field<int64_t>(merged, "final_steps", context);
+  s.reallocEvery = field<int64_t>(merged, "realloc_every", context);
+  s.beta1 = field<double>(merged, "beta1", context);
+  s.beta2 = field<double>(merged, "beta2", context);
+  s.orthReg = field<double>(merged, "orth_reg", context);
+  s.calib = field<std::string>(merged, "calib", context);
+  s.calibSamples = field<int64_t>(merged, "calib_samples", context);
+  s.calibLength = field<int64_t>(merged, "calib_length", context);
+  s.evalText = field<std::string>(merged, "eval", context);
+  s.evalLabelled = field<std::string>(merged, "labelled", context);
+  s.separator = field<std::string>(merged, "separator", context);
+  s.truncate = field<bool>(merged, "truncate", context);
+  s.evalContext = field<int64_t>(merged, "eval_context", context);
+  s.evalStride = field<int64_t>(merged, "eval_stride", context);
+  s.maxEvalDocuments = field<int64_t>(merged, "max_eval_documents", context);
+  s.train = field<std::string>(merged, "train", context);
+  s.finetuneSteps = field<int64_t>(merged, "finetune_steps", context);
+  s.learningRate = field<double>(merged, "learning_rate", context);
+  s.batchSize = field<int64_t>(merged, "batch_size", context);
+  s.seed = field<uint64_t>(merged, "seed", context);
+  s.db = field<std::string>(merged, "db", context);
+  s.store = field<bool>(merged, "store", context);
+  s.exportDir = field<std::string>(merged, "export", context);
+  s.exportFormat = field<std::string>(merged, "format", context);
+  s.cacheDir = field<std::string>(merged, "cache_dir", context);
+  s.useCache = field<bool>(merged, "use_cache", context);
+  s.name = field<std::string>(merged, "name", context);
+  s.tags = field<std::vector<std::string>>(merged, "tags", context);
+  s.sweepId = field<std::string>(merged, "sweep_id", context);
+  return s;
 }
 
 std::string specHash(const api::JobSpec& spec) {

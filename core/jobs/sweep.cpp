@@ -17,6 +17,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/hash.h"
+#include "jobs/job.h"
 #include "jobs/job_runner.h"
 #include "jobs/job_spec.h"
 #include "store/run_store.h"
@@ -99,6 +100,12 @@ SweepGrid expandSweep(const json& gridIn, const std::string& context) {
       where << (i ? ", " : " (") << axes[i].first << " = " << axes[i].second[at[i]].dump()
             << (i + 1 == axes.size() ? ")" : "");
     auto spec = jobSpecFromJson(point, where.str());
+    // Every point is checked before the first one runs: a bad value stops the sweep with nothing stored.
+    try {
+      validateSpec(spec);
+    } catch (const Error& e) {
+      throw Error(where.str() + ": " + e.what());
+    }
     const std::string h = specHash(spec);
     if (seen.insert(h).second) {
       out.points.push_back(std::move(spec));

@@ -143,6 +143,19 @@ void loadGgufTokenizer(const io::GgufFile& g, LoadedModel& out) {
 // first (and could exhaust memory) before the first shape check fails: compare sizes up front.
 void checkWeightsFitConfig(const io::ModelConfig& c, const io::TensorMap& weights,
                            const std::string& source) {
+  // A learned position table (GPT-2, BERT) is sized by the config's context length: compare the two
+  // before the model allocates it (n_positions 2^31 would ask for terabytes).
+  if (c.arch != io::Architecture::Llama) {
+    const std::string field = c.arch == io::Architecture::Gpt2 ? "n_positions" : "max_position_embeddings";
+    for (const auto& [name, t] : weights) {
+      const bool table = name.size() >= 10 && (name.compare(name.size() - 10, 10, "wpe.weight") == 0 ||
+                                               name.find("position_embeddings.weight") != std::string::npos);
+      if (table && t.dim() == 2 && t.size(0) != c.maxPositions)
+        throw Error(source + ": config.json gives " + field + " = " + std::to_string(c.maxPositions) +
+                    " but the position table '" + name + "' holds " + std::to_string(t.size(0)) +
+                    " positions");
+    }
+  }
   double stored = 0.0;
   for (const auto& [name, t] : weights) stored += static_cast<double>(t.numel());
   // A lower bound of what the config implies: token embeddings plus every block's attention and MLP.
