@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -31,6 +32,24 @@ struct Command {
   CLI::App* app;
   std::function<int()> run;
 };
+
+// An error message as it may reach a terminal: names read from files (a damaged tensor name, a
+// metadata key) can hold control bytes, which are shown as \xNN instead of being sent to the
+// terminal. UTF-8 text is kept.
+std::string printable(const std::string& message) {
+  std::string out;
+  for (const char c : message) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", b);
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 std::string commandLine(int argc, char** argv) {
   std::string line = "ranklab-cli";
@@ -106,7 +125,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "ranklab-cli: " << e.what() << " (see ranklab-cli --help)\n";
+    std::cerr << "ranklab-cli: " << printable(e.what()) << " (see ranklab-cli --help)\n";
     return kUsageError;
   }
 
@@ -114,14 +133,14 @@ int run(int argc, char** argv) {
     for (const auto& command : commands)
       if (command.app->parsed()) return command.run();
   } catch (const ranklab::Error& e) {
-    std::cerr << "ranklab-cli: " << e.what() << "\n";
+    std::cerr << "ranklab-cli: " << printable(e.what()) << "\n";
     return kUsageError;
   } catch (const c10::Error& e) {
     // A LibTorch check failed on input we did not validate well enough: report it in one line.
-    std::cerr << "ranklab-cli: " << e.what_without_backtrace() << "\n";
+    std::cerr << "ranklab-cli: " << printable(e.what_without_backtrace()) << "\n";
     return kUsageError;
   } catch (const std::exception& e) {
-    std::cerr << "ranklab-cli: " << e.what() << "\n";
+    std::cerr << "ranklab-cli: " << printable(e.what()) << "\n";
     return 1;
   }
   return kUsageError;

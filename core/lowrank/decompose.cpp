@@ -151,26 +151,28 @@ struct EigenWhitening {
 
 EigenWhitening whitenByEigen(const at::Tensor& w, const at::Tensor& gram, bool plainSpectrum) {
   const at::Tensor w64 = w.to(at::kDouble);
-  const at::Tensor c64 = gram.to(at::kDouble);
+  const at::Tensor c64 = gram.to(at::kDouble);  // the shared statistics: read, never written
   const double meanDiag = c64.diagonal().mean().item<double>();
   if (!(meanDiag > 0.0)) throw Error("whiten: the op saw no calibration tokens (X^T X is zero)");
-  const double delta = 1e-9 * meanDiag;
-  at::Tensor wcw = at::matmul(w64.t(), at::matmul(c64, w64));
   EigenWhitening out;
-  out.totalEnergy = wcw.diagonal().sum().item<double>();  // ||L^T W||_F^2, unshifted
-  const at::Tensor wtw = at::matmul(w64.t(), w64);
-  wcw.add_(wtw, delta);
+  const double delta = 1e-9 * meanDiag;
+  at::Tensor cw = at::matmul(c64, w64);
+  out.totalEnergy = (w64 * cw).sum().item<double>();  // trace(W^T C W) = ||L^T W||_F^2, unshifted
+  cw.add_(w64, delta);                                // (C + delta I) W
+  at::Tensor wcw = at::matmul(w64.t(), cw);
   wcw = (wcw + wcw.t()) * 0.5;  // symmetric to the last bit, as eigh assumes
   auto [lambda, v] = at::linalg_eigh(wcw);
   if (!at::isfinite(lambda).all().item<bool>())
     throw Error("whiten: W^T X^T X W has non-finite eigenvalues (NaN or inf in the weights or statistics)");
-  if (lambda[0].item<double>() <= 2.0 * delta * wtw.diagonal().sum().item<double>()) {
+  // The shift alone contributes delta v^T W^T W v <= delta ||W||_F^2: an eigenvalue at that level
+  // means C is singular on part of W's range.
+  if (lambda[0].item<double>() <= 2.0 * delta * w64.square().sum().item<double>()) {
     out.delta = delta;
     out.retries = 1;
   }
   out.s = lambda.clamp_min(0.0).sqrt().flip({0});
   out.v = v.flip({1});
-  if (plainSpectrum) out.plainS = spectrumOfGram(wtw, w.scalar_type());
+  if (plainSpectrum) out.plainS = spectrumOfGram(at::matmul(w64.t(), w64), w.scalar_type());
   return out;
 }
 

@@ -122,3 +122,29 @@ TEST(CliBounds, ASweepWithABadPointStopsBeforeStoringAnything) {
 }
 
 }  // namespace
+
+namespace {
+
+// A damaged tensor name with an escape sequence and a bell: the error shows them as \xNN, never
+// as raw bytes a terminal would act on.
+TEST(CliBounds, NamesFromFilesArePrintedEscaped) {
+  const auto dir = scratch("escape");
+  for (const char* f : {"config.json", "vocab.json", "merges.txt"})
+    fs::copy(fs::path(shipped()) / f, dir / f);
+  const std::string header =
+      nlohmann::json{{"a\x1b[31mb\x07", {{"dtype", "F32"}, {"shape", {2}}, {"data_offsets", {0, 100}}}}}
+          .dump();
+  std::ofstream out(dir / "model.safetensors", std::ios::binary);
+  const uint64_t size = header.size();
+  out.write(reinterpret_cast<const char*>(&size), 8);
+  out << header << std::string(8, '\0');
+  out.close();
+  const auto r = cli("info " + dir.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("tensor 'a\\x1b[31mb\\x07'"));
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\x07'), std::string::npos) << r.err;
+  fs::remove_all(dir);
+}
+
+}  // namespace
