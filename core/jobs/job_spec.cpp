@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "common/json_field.h"
 
 namespace ranklab::jobs {
 
@@ -69,94 +70,6 @@ json toJson(const api::JobSpec& s) {
           {"sweep_id", s.sweepId}};
 }
 
-namespace {
-
-// RFC 6901: '~' and '/' inside a key are escaped.
-std::string pointerKey(const std::string& key) {
-  std::string out;
-  for (char c : key) out += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
-  return out;
-}
-
-std::string describe(const json& v) {
-  std::string text = v.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return std::string(v.type_name()) + " " + text;
-}
-
-[[noreturn]] void wrongType(const std::string& context, const std::string& pointer, const char* expected,
-                            const json& v) {
-  throw Error(context + ": " + pointer + " must be " + expected + ", got " + describe(v));
-}
-
-// One value of type T at `pointer`, strictly: integers must be integers (1.5 is not a sample count)
-// and fit their type, unsigned ones not negative.
-template <class T>
-T scalar(const json& v, const std::string& context, const std::string& pointer) {
-  if constexpr (std::is_same_v<T, std::string>) {
-    if (!v.is_string()) wrongType(context, pointer, "a string", v);
-    return v.get<std::string>();
-  } else if constexpr (std::is_same_v<T, bool>) {
-    if (!v.is_boolean()) wrongType(context, pointer, "true or false", v);
-    return v.get<bool>();
-  } else if constexpr (std::is_floating_point_v<T>) {
-    if (!v.is_number()) wrongType(context, pointer, "a number", v);
-    return v.get<T>();
-  } else {
-    static_assert(std::is_integral_v<T>);
-    bool fits = false;
-    if (v.is_number_unsigned()) {
-      fits = v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
-    } else if (v.is_number_integer()) {
-      const int64_t i = v.get<int64_t>();
-      fits = std::is_signed_v<T>
-                 ? i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
-                       i <= static_cast<int64_t>(std::numeric_limits<T>::max())
-                 : i >= 0 && static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max());
-    }
-    if (!fits) wrongType(context, pointer, std::is_signed_v<T> ? "an integer" : "an integer of 0 or more", v);
-    return static_cast<T>(v.is_number_unsigned() ? static_cast<T>(v.get<uint64_t>())
-                                                 : static_cast<T>(v.get<int64_t>()));
-  }
-}
-
-template <class T>
-struct Field {
-  static T get(const json& v, const std::string& context, const std::string& pointer) {
-    return scalar<T>(v, context, pointer);
-  }
-};
-
-template <class T>
-struct Field<std::vector<T>> {
-  static std::vector<T> get(const json& v, const std::string& context, const std::string& pointer) {
-    if (!v.is_array()) wrongType(context, pointer, "a list", v);
-    std::vector<T> out;
-    for (size_t i = 0; i < v.size(); ++i)
-      out.push_back(scalar<T>(v[i], context, pointer + "/" + std::to_string(i)));
-    return out;
-  }
-};
-
-template <class T>
-struct Field<std::map<std::string, T>> {
-  static std::map<std::string, T> get(const json& v, const std::string& context, const std::string& pointer) {
-    if (!v.is_object()) wrongType(context, pointer, "an object", v);
-    std::map<std::string, T> out;
-    for (const auto& item : v.items())
-      out[item.key()] = scalar<T>(item.value(), context, pointer + "/" + pointerKey(item.key()));
-    return out;
-  }
-};
-
-// The spec's field `key`, its errors naming the file (`context`) and the JSON pointer ("/keep").
-template <class T>
-T field(const json& spec, const char* key, const std::string& context) {
-  return Field<T>::get(spec.at(key), context, std::string("/") + key);
-}
-
-}  // namespace
-
 api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
   if (!j.is_object()) throw Error(context + ": a job spec must be a JSON object");
   const json defaults = toJson(api::JobSpec{});
@@ -165,58 +78,58 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
   json merged = defaults;
   for (const auto& item : j.items()) merged[item.key()] = item.value();
   api::JobSpec s;
-  s.model = field<std::string>(merged, "model", context);
-  s.tokenizer = field<std::string>(merged, "tokenizer", context);
-  s.device = field<std::string>(merged, "device", context);
-  s.threads = field<int>(merged, "threads", context);
-  s.decomposition = field<std::string>(merged, "decomposition", context);
-  s.selector = field<std::string>(merged, "selector", context);
-  s.keep = field<double>(merged, "keep", context);
-  s.rankRatio = field<double>(merged, "rank_ratio", context);
-  s.energy = field<double>(merged, "energy", context);
-  s.manualRanks = field<std::map<std::string, double>>(merged, "manual_ranks", context);
-  s.sensitivityRatios = field<std::vector<double>>(merged, "sensitivity_ratios", context);
-  s.randomizedSvd = field<bool>(merged, "randomized_svd", context);
-  s.propagateCompressed = field<bool>(merged, "propagate_compressed", context);
-  s.arsSteps = field<int64_t>(merged, "ars_steps", context);
-  s.arsLambda = field<double>(merged, "ars_lambda", context);
-  s.arsGamma = field<double>(merged, "ars_gamma", context);
-  s.arsAlignNorm = field<std::string>(merged, "ars_align_norm", context);
-  s.arsTau = field<double>(merged, "ars_tau", context);
-  s.arsBias = field<double>(merged, "ars_bias", context);
-  s.arsLearningRate = field<double>(merged, "ars_lr", context);
-  s.arsEarlyStop = field<bool>(merged, "ars_early_stop", context);
-  s.logEvery = field<int64_t>(merged, "log_every", context);
-  s.warmupSteps = field<int64_t>(merged, "warmup_steps", context);
-  s.finalSteps = field<int64_t>(merged, "final_steps", context);
-  s.reallocEvery = field<int64_t>(merged, "realloc_every", context);
-  s.beta1 = field<double>(merged, "beta1", context);
-  s.beta2 = field<double>(merged, "beta2", context);
-  s.orthReg = field<double>(merged, "orth_reg", context);
-  s.calib = field<std::string>(merged, "calib", context);
-  s.calibSamples = field<int64_t>(merged, "calib_samples", context);
-  s.calibLength = field<int64_t>(merged, "calib_length", context);
-  s.evalText = field<std::string>(merged, "eval", context);
-  s.evalLabelled = field<std::string>(merged, "labelled", context);
-  s.separator = field<std::string>(merged, "separator", context);
-  s.truncate = field<bool>(merged, "truncate", context);
-  s.evalContext = field<int64_t>(merged, "eval_context", context);
-  s.evalStride = field<int64_t>(merged, "eval_stride", context);
-  s.maxEvalDocuments = field<int64_t>(merged, "max_eval_documents", context);
-  s.train = field<std::string>(merged, "train", context);
-  s.finetuneSteps = field<int64_t>(merged, "finetune_steps", context);
-  s.learningRate = field<double>(merged, "learning_rate", context);
-  s.batchSize = field<int64_t>(merged, "batch_size", context);
-  s.seed = field<uint64_t>(merged, "seed", context);
-  s.db = field<std::string>(merged, "db", context);
-  s.store = field<bool>(merged, "store", context);
-  s.exportDir = field<std::string>(merged, "export", context);
-  s.exportFormat = field<std::string>(merged, "format", context);
-  s.cacheDir = field<std::string>(merged, "cache_dir", context);
-  s.useCache = field<bool>(merged, "use_cache", context);
-  s.name = field<std::string>(merged, "name", context);
-  s.tags = field<std::vector<std::string>>(merged, "tags", context);
-  s.sweepId = field<std::string>(merged, "sweep_id", context);
+  s.model = jsonField<std::string>(merged, "model", context);
+  s.tokenizer = jsonField<std::string>(merged, "tokenizer", context);
+  s.device = jsonField<std::string>(merged, "device", context);
+  s.threads = jsonField<int>(merged, "threads", context);
+  s.decomposition = jsonField<std::string>(merged, "decomposition", context);
+  s.selector = jsonField<std::string>(merged, "selector", context);
+  s.keep = jsonField<double>(merged, "keep", context);
+  s.rankRatio = jsonField<double>(merged, "rank_ratio", context);
+  s.energy = jsonField<double>(merged, "energy", context);
+  s.manualRanks = jsonField<std::map<std::string, double>>(merged, "manual_ranks", context);
+  s.sensitivityRatios = jsonField<std::vector<double>>(merged, "sensitivity_ratios", context);
+  s.randomizedSvd = jsonField<bool>(merged, "randomized_svd", context);
+  s.propagateCompressed = jsonField<bool>(merged, "propagate_compressed", context);
+  s.arsSteps = jsonField<int64_t>(merged, "ars_steps", context);
+  s.arsLambda = jsonField<double>(merged, "ars_lambda", context);
+  s.arsGamma = jsonField<double>(merged, "ars_gamma", context);
+  s.arsAlignNorm = jsonField<std::string>(merged, "ars_align_norm", context);
+  s.arsTau = jsonField<double>(merged, "ars_tau", context);
+  s.arsBias = jsonField<double>(merged, "ars_bias", context);
+  s.arsLearningRate = jsonField<double>(merged, "ars_lr", context);
+  s.arsEarlyStop = jsonField<bool>(merged, "ars_early_stop", context);
+  s.logEvery = jsonField<int64_t>(merged, "log_every", context);
+  s.warmupSteps = jsonField<int64_t>(merged, "warmup_steps", context);
+  s.finalSteps = jsonField<int64_t>(merged, "final_steps", context);
+  s.reallocEvery = jsonField<int64_t>(merged, "realloc_every", context);
+  s.beta1 = jsonField<double>(merged, "beta1", context);
+  s.beta2 = jsonField<double>(merged, "beta2", context);
+  s.orthReg = jsonField<double>(merged, "orth_reg", context);
+  s.calib = jsonField<std::string>(merged, "calib", context);
+  s.calibSamples = jsonField<int64_t>(merged, "calib_samples", context);
+  s.calibLength = jsonField<int64_t>(merged, "calib_length", context);
+  s.evalText = jsonField<std::string>(merged, "eval", context);
+  s.evalLabelled = jsonField<std::string>(merged, "labelled", context);
+  s.separator = jsonField<std::string>(merged, "separator", context);
+  s.truncate = jsonField<bool>(merged, "truncate", context);
+  s.evalContext = jsonField<int64_t>(merged, "eval_context", context);
+  s.evalStride = jsonField<int64_t>(merged, "eval_stride", context);
+  s.maxEvalDocuments = jsonField<int64_t>(merged, "max_eval_documents", context);
+  s.train = jsonField<std::string>(merged, "train", context);
+  s.finetuneSteps = jsonField<int64_t>(merged, "finetune_steps", context);
+  s.learningRate = jsonField<double>(merged, "learning_rate", context);
+  s.batchSize = jsonField<int64_t>(merged, "batch_size", context);
+  s.seed = jsonField<uint64_t>(merged, "seed", context);
+  s.db = jsonField<std::string>(merged, "db", context);
+  s.store = jsonField<bool>(merged, "store", context);
+  s.exportDir = jsonField<std::string>(merged, "export", context);
+  s.exportFormat = jsonField<std::string>(merged, "format", context);
+  s.cacheDir = jsonField<std::string>(merged, "cache_dir", context);
+  s.useCache = jsonField<bool>(merged, "use_cache", context);
+  s.name = jsonField<std::string>(merged, "name", context);
+  s.tags = jsonField<std::vector<std::string>>(merged, "tags", context);
+  s.sweepId = jsonField<std::string>(merged, "sweep_id", context);
   return s;
 }
 

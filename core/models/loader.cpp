@@ -10,6 +10,7 @@
 #include "common/atomic_file.h"
 #include "common/device.h"
 #include "common/error.h"
+#include "common/json_field.h"
 #include "io/binary_io.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
@@ -257,48 +258,73 @@ std::vector<std::string> slotPaths(const LanguageModel& model) {
   return out;
 }
 
-void loadFactorized(const fs::path& dir, const LoadOptions& options, LoadedModel& out) {
-  const fs::path manifestFile = dir / "ranklab.json";
+// ranklab.json, parsed strictly (the whole file one JSON document) and checked against the
+// architecture config.json builds: every op's name, shape, full rank and rank, and rank_pattern
+// agreeing with the ops. The factors' shapes are checked against these ranks when they are read.
+void readManifestInto(const fs::path& manifestFile, LoadedModel& out) {
+  const std::string file = manifestFile.string();
   nlohmann::json manifest;
   {
-    std::ifstream in(manifestFile);
-    if (!in) throw Error(manifestFile.string() + ": cannot open");
+    std::ifstream in(manifestFile, std::ios::binary);
+    if (!in) throw Error(file + ": cannot open");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     try {
-      in >> manifest;
+      manifest = nlohmann::json::parse(text);  // trailing content is an error
     } catch (const nlohmann::json::exception& e) {
-      throw Error(manifestFile.string() + ": not valid JSON (" + e.what() + ")");
+      throw Error(file + ": not valid JSON (" + e.what() + ")");
     }
   }
-  if (manifest.value("format", "") != "ranklab-factorized")
-    throw Error(manifestFile.string() +
-                ": not a RankLab factorized model (format is not \"ranklab-factorized\")");
-  if (manifest.value("version", 0) != 1)
-    throw Error(manifestFile.string() + ": factorized format version " +
-                manifest.value("version", nlohmann::json()).dump() +
+  if (!manifest.is_object() || !manifest.contains("format") ||
+      manifest["format"] != nlohmann::json("ranklab-factorized"))
+    throw Error(file + ": not a RankLab factorized model (format is not \"ranklab-factorized\")");
+  if (!manifest.contains("version") || manifest["version"] != nlohmann::json(1))
+    throw Error(file + ": factorized format version " + manifest.value("version", nlohmann::json()).dump() +
                 " is not supported (this build reads version 1)");
-  const auto config = io::parseHfConfig(dir / "config.json");
-  out.model = createModel(config, /*initialise=*/false);
   const auto& entries = out.model->ops().entries();
-  const auto& ops = manifest.at("ops");
+  const auto& ops = manifest.contains("ops") ? manifest["ops"] : nlohmann::json();
   if (!ops.is_array() || ops.size() != entries.size())
-    throw Error(manifestFile.string() + ": lists " + std::to_string(ops.is_array() ? ops.size() : 0) +
+    throw Error(file + ": /ops lists " + std::to_string(ops.is_array() ? ops.size() : 0) +
                 " ops, the architecture in config.json has " + std::to_string(entries.size()));
+  std::map<std::string, int64_t> pattern;
   for (size_t i = 0; i < entries.size(); ++i) {
     const auto& op = ops[i];
     const auto& info = entries[i].info;
-    if (op.at("name").get<std::string>() != info.name)
-      throw Error(manifestFile.string() + ": op " + std::to_string(i) + " is '" +
-                  op.at("name").get<std::string>() + "', expected '" + info.name + "'");
-    if (op.at("factorized").get<bool>()) {
-      const int64_t k = op.at("rank").get<int64_t>();
-      if (k < 0 || k > std::min(info.inFeatures, info.outFeatures))
-        throw Error(manifestFile.string() + ": op '" + info.name + "' has rank " + std::to_string(k) +
-                    " outside [0, " + std::to_string(std::min(info.inFeatures, info.outFeatures)) + "]");
+    const std::string where = "/ops/" + std::to_string(i);
+    const auto name = jsonField<std::string>(op, "name", file, where);
+    if (name != info.name)
+      throw Error(file + ": " + where + "/name is '" + name + "', expected '" + info.name + "'");
+    const int64_t full = std::min(info.inFeatures, info.outFeatures);
+    for (const auto& [key, want] : {std::pair<const char*, int64_t>{"in", info.inFeatures},
+                                    {"out", info.outFeatures},
+                                    {"full_rank", full}}) {
+      const auto got = jsonField<int64_t>(op, key, file, where);
+      if (got != want)
+        throw Error(file + ": " + where + "/" + key + " is " + std::to_string(got) + " but op '" + info.name +
+                    "' in config.json has " + std::to_string(want));
+    }
+    const auto k = jsonField<int64_t>(op, "rank", file, where);
+    if (k < 0 || k > full)
+      throw Error(file + ": " + where + "/rank of op '" + info.name + "' is " + std::to_string(k) +
+                  ", outside [0, " + std::to_string(full) + "]");
+    if (k < full) pattern[info.name] = k;
+    if (jsonField<bool>(op, "factorized", file, where))
       entries[i].slot->replace(
           std::make_shared<LowRankLinear>(at::empty({info.inFeatures, k}), at::empty({k, info.outFeatures}),
                                           info.hasBias ? at::empty({info.outFeatures}) : at::Tensor()));
-    }
   }
+  if (manifest.contains("rank_pattern")) {
+    const auto stated = jsonField<std::map<std::string, int64_t>>(manifest, "rank_pattern", file);
+    if (stated != pattern)
+      throw Error(file + ": /rank_pattern does not match the ranks in /ops (" +
+                  std::to_string(stated.size()) + " entries, /ops gives " + std::to_string(pattern.size()) +
+                  " ops below full rank)");
+  }
+}
+
+void loadFactorized(const fs::path& dir, const LoadOptions& options, LoadedModel& out) {
+  const auto config = io::parseHfConfig(dir / "config.json");
+  out.model = createModel(config, /*initialise=*/false);
+  readManifestInto(dir / "ranklab.json", out);
   const fs::path factorsFile = dir / "factors.safetensors";
   const auto tensors = io::readSafetensors(factorsFile, io::kStoredDtype);
   detail::WeightLoader w(tensors, factorsFile.string());

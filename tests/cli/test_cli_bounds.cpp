@@ -148,3 +148,49 @@ TEST(CliBounds, NamesFromFilesArePrintedEscaped) {
 }
 
 }  // namespace
+
+namespace {
+
+// The factorized manifest is read strictly and must agree with config.json and the factors.
+TEST(CliBounds, AManifestThatContradictsItsModelIsRefused) {
+  const auto dir = scratch("manifest");
+  const auto exported = dir / "export";
+  auto r = cli("compress " + shipped() + " --keep 0.5 --no-store --no-cache --export " + exported.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(cli("info " + exported.string()).code, 0);
+  nlohmann::json manifest;
+  std::ifstream(exported / "ranklab.json") >> manifest;
+  const std::string original = manifest.dump(2);
+  auto expectBad = [&](const std::string& text, const std::string& what) {
+    std::ofstream(exported / "ranklab.json") << text;
+    const auto bad = cli("info " + exported.string());
+    EXPECT_EQ(bad.code, 2) << what;
+    EXPECT_THAT(bad.err, HasSubstr(what == "FACTORS" ? "factors.safetensors" : "ranklab.json: " + what))
+        << bad.err;
+  };
+  expectBad(original + "\n{\"trailing\": 1}\n", "not valid JSON");
+  auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json m = manifest;
+    edit(m);
+    return m.dump(2);
+  };
+  expectBad(edited([](auto& m) { m["ops"][2]["in"] = 999; }), "/ops/2/in is 999 but op '");
+  expectBad(edited([](auto& m) { m["ops"][0]["full_rank"] = 7; }), "/ops/0/full_rank is 7");
+  expectBad(edited([](auto& m) { m["ops"][1]["rank"] = "64"; }),
+            "/ops/1/rank must be an integer, got string");
+  expectBad(edited([](auto& m) { m["ops"][3].erase("factorized"); }), "/ops/3/factorized is missing");
+  expectBad(edited([](auto& m) { m["rank_pattern"] = nlohmann::json::object(); }),
+            "/rank_pattern does not match the ranks in /ops");
+  // A rank that contradicts the factors' shapes: the factors file is named.
+  const std::string op = manifest["ops"][0]["name"];
+  expectBad(edited([&](auto& m) {
+              m["ops"][0]["rank"] = m["ops"][0]["rank"].template get<int64_t>() - 1;
+              m["rank_pattern"][op] = m["ops"][0]["rank"];
+            }),
+            "FACTORS");
+  std::ofstream(exported / "ranklab.json") << original;
+  EXPECT_EQ(cli("info " + exported.string()).code, 0);
+  fs::remove_all(dir);
+}
+
+}  // namespace
