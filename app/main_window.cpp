@@ -417,14 +417,24 @@ void MainWindow::wireRuns() {
   connect(m_browser, &widgets::RunBrowser::compareRequested, this, &MainWindow::compareRuns);
   connect(m_budgetView, &widgets::BudgetCurveView::runActivated, this, &MainWindow::showRun);
   connect(m_browser, &widgets::RunBrowser::deleteRequested, this, [this](const QList<qint64>& ids) {
+    // A run that a job is still writing is kept: this window's own job, or another process's
+    // (a CLI job or a sweep on the same database), which would otherwise fail at its next write.
     QList<qint64> deletable;
-    for (qint64 id : ids)
-      if (id != m_liveRunId || !m_jobs->isBusy()) deletable << id;
-    const bool ok = m_runs->deleteRuns(deletable);
-    if (!ok) showError(tr("Could Not Delete Runs"), m_runs->lastError());
-    if (deletable.size() < ids.size())
-      m_logView->appendMessage(tr("The running job's run is kept until the job ends."),
-                               widgets::LogView::Level::Warning);
+    for (qint64 id : ids) {
+      if (id == m_liveRunId && m_jobs->isBusy()) {
+        m_logView->appendMessage(tr("The running job's run is kept until the job ends."),
+                                 widgets::LogView::Level::Warning);
+      } else if (const QString owner = m_runs->liveOwner(id); !owner.isEmpty()) {
+        m_logView->appendMessage(tr("Run %1 is kept: its job (%2) is still writing it. Cancel that job, or "
+                                    "use ranklab-cli runs delete %1 --force if it is stuck.")
+                                     .arg(id)
+                                     .arg(owner),
+                                 widgets::LogView::Level::Warning);
+      } else {
+        deletable << id;
+      }
+    }
+    if (!m_runs->deleteRuns(deletable)) showError(tr("Could Not Delete Runs"), m_runs->lastError());
     refreshRuns();
   });
   connect(m_browser->model(), &widgets::RunTableModel::tagsEdited, this,

@@ -67,6 +67,12 @@ bool RunRepository::deleteRuns(const QList<qint64>& ids) {
   });
 }
 
+QString RunRepository::liveOwner(qint64 id) {
+  std::string owner;
+  guarded([&](store::RunStore& s) { owner = s.liveOwner(id); });
+  return QString::fromStdString(owner);
+}
+
 bool RunRepository::setTags(qint64 id, const QStringList& tags) {
   std::vector<std::string> list;
   for (const QString& t : tags) list.push_back(t.toStdString());

@@ -38,6 +38,9 @@ class RunRepository {
   std::optional<api::RunRecord> findRun(qint64 id);
   std::optional<api::RunData> loadRun(qint64 id);  // the whole run: ops, series, frames, evals
   bool deleteRuns(const QList<qint64>& ids);       // each in its own transaction
+  // "pid N on HOST" when run `id` is running in a process that may still be writing it; empty
+  // otherwise (and when the database cannot be read).
+  QString liveOwner(qint64 id);
   bool setTags(qint64 id, const QStringList& tags);
   bool setNotes(qint64 id, const QString& notes);
 

@@ -809,6 +809,20 @@ api::JobOutcome Job::cancelled() {
 api::JobOutcome Job::fail(const std::string& message) {
   m_out.status = "failed";
   m_out.error = message;
+  bool vanished = false;
+  if (m_db && m_runId) {
+    try {
+      vanished = !m_db->findRun(m_runId);
+    } catch (const std::exception&) {  // the database itself failed: the message says so already
+    }
+  }
+  if (vanished) {
+    // Someone deleted the running run (runs delete --force, or Delete in another window).
+    m_out.error = "run " + std::to_string(m_runId) + " was deleted from " + m_db->file().string() +
+                  " while this job was running (runs delete --force, or Delete in the GUI); the job stopped "
+                  "and stored nothing more";
+    return m_out;
+  }
   if (m_db && m_runId) {
     m_rec.status = "failed";
     m_rec.error = message;

@@ -20,10 +20,12 @@
 
 #include "app/main_window.h"
 #include "app/run_repository.h"
+#include "store/run_store.h"
 #include "tests/ui/ui_test_util.h"
 #include "widgets/budget_curve_view.h"
 #include "widgets/compare_view.h"
 #include "widgets/job_panel.h"
+#include "widgets/log_view.h"
 #include "widgets/mask_evolution_view.h"
 #include "widgets/model_summary_view.h"
 #include "widgets/rank_allocation_view.h"
@@ -212,3 +214,31 @@ TEST_F(GuiJob, AFailedJobShowsOneCopyableErrorAndTheWindowStaysUsable) {
 }
 
 }  // namespace
+
+// A run that another process's job is still writing (here: this test, through its own store handle,
+// playing a CLI job) is kept by Delete in the window, with a message naming its owner; a finished
+// run is deleted.
+TEST_F(GuiJob, DeletingARunAnotherJobIsWritingKeepsIt) {
+  ranklab::store::RunStore other(databasePath().toStdString());
+  ranklab::api::RunRecord live;
+  live.name = "a CLI job";
+  const int64_t liveId = other.beginRun(live);
+  ranklab::api::RunRecord done;
+  done.name = "finished";
+  done.status = "succeeded";
+  const int64_t doneId = other.beginRun(done);
+  done.id = doneId;
+  done.status = "succeeded";
+  other.updateRun(done);
+  m_window.refreshRuns();
+  ASSERT_EQ(m_window.runBrowser()->model()->rowCount(), 2);
+
+  emit m_window.runBrowser()->deleteRequested({liveId, doneId});
+  EXPECT_TRUE(other.findRun(liveId)) << "a run its job is still writing was deleted";
+  EXPECT_FALSE(other.findRun(doneId));
+  const QString log = m_window.logView()->toPlainText();
+  EXPECT_TRUE(log.contains(QStringLiteral("Run %1 is kept").arg(liveId))) << log.toStdString();
+  EXPECT_TRUE(log.contains(QStringLiteral("pid %1").arg(QCoreApplication::applicationPid())))
+      << log.toStdString();
+  EXPECT_EQ(m_window.runBrowser()->model()->rowCount(), 1);
+}

@@ -248,3 +248,30 @@ TEST_F(JobStages, BeginStoresARunningRunAndFailRecordsTheMessage) {
 }
 
 }  // namespace
+
+namespace {
+
+// A run deleted while its job runs (runs delete --force, the GUI): the job's next write fails, and
+// its outcome says what happened instead of "no run with id N".
+TEST_F(JobStages, AJobWhoseRunWasDeletedSaysSo) {
+  auto job = loaded();
+  job->begin();
+  store::RunStore other(m_spec.db);
+  const auto runs = other.listRuns({});
+  ASSERT_EQ(runs.size(), 1u);
+  other.deleteRun(runs[0].id);
+  api::JobOutcome out;
+  try {
+    out = job->succeed();
+    FAIL() << "a write to the deleted run succeeded";
+  } catch (const std::exception& e) {
+    EXPECT_THAT(e.what(), HasSubstr("no run with id"));  // what the store says
+    out = job->fail(e.what());
+  }
+  EXPECT_EQ(out.status, "failed");
+  EXPECT_THAT(out.error, HasSubstr("run " + std::to_string(runs[0].id) + " was deleted from " + m_spec.db));
+  EXPECT_THAT(out.error, HasSubstr("while this job was running"));
+  EXPECT_TRUE(other.listRuns({}).empty()) << "the failure must not bring the run back";
+}
+
+}  // namespace
