@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Writes the fuzz seed corpora (fuzz/corpus/TARGET/) from scratch: small, valid files of every format
+RankLab reads, built here from literal values (tiny tensors of fixed numbers, short vocabularies),
+plus a few of the project's own configs and specs. Deterministic; run from anywhere:
+    python3 packaging/make-fuzz-seeds.py
+Nothing here comes from a third party; the corpus is under the project's licence."""
+import json
+import os
+import struct
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+OUT = os.path.join(ROOT, "fuzz", "corpus")
+
+
+def put(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+def floats(n, fmt="<f"):
+    return b"".join(struct.pack(fmt, (i % 7 - 3) / 4.0) for i in range(n))
+
+
+def byte_symbols():
+    """GPT-2's printable stand-ins for the 256 byte values, in byte order."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAC + 1)) + list(range(0xAE, 0xFF + 1))
+    out, extra = {}, 0
+    for b in range(256):
+        if b in keep:
+            out[b] = chr(b)
+        else:
+            out[b] = chr(256 + extra)
+            extra += 1
+    return [out[b] for b in range(256)]
+
+
+def safetensors(tensors, metadata=None):
+    header, blob = {}, b""
+    for name, (dtype, shape, data) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(blob), len(blob) + len(data)]}
+        blob += data
+    if metadata:
+        header["__metadata__"] = metadata
+    h = json.dumps(header).encode()
+    return struct.pack("<Q", len(h)) + h + blob
+
+
+def gguf_string(s):
+    b = s.encode()
+    return struct.pack("<Q", len(b)) + b
+
+
+def gguf(kvs, tensors, alignment=32):
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kvs))
+    for key, (kind, value) in kvs.items():
+        out += gguf_string(key)
+        if kind == "u32":
+            out += struct.pack("<II", 4, value)
+        elif kind == "f32":
+            out += struct.pack("<If", 6, value)
+        elif kind == "str":
+            out += struct.pack("<I", 8) + gguf_string(value)
+        elif kind == "strs":
+            out += struct.pack("<IIQ", 9, 8, len(value)) + b"".join(gguf_string(v) for v in value)
+        elif kind == "f32s":
+            out += struct.pack("<IIQ", 9, 6, len(value)) + b"".join(struct.pack("<f", v) for v in value)
+    data, infos = b"", b""
+    for name, (ggml_type, dims, blob) in tensors.items():
+        data += b"\0" * (-len(data) % alignment)
+        infos += gguf_string(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        infos += struct.pack("<IQ", ggml_type, len(data))
+        data += blob
+    out += infos
+    out += b"\0" * (-len(out) % alignment)
+    return out + data
+
+
+def llama2c(dim=8, hidden=16, layers=1, heads=2, kv=2, vocab=16, seq=8, shared=True):
+    head = dim // heads
+    header = struct.pack("<7i", dim, hidden, layers, heads, kv, vocab if shared else -vocab, seq)
+    sizes = [vocab * dim, layers * dim, layers * dim * dim, layers * dim * kv * head, layers * dim * kv * head,
+             layers * dim * dim, layers * dim, layers * hidden * dim, layers * dim * hidden, layers * hidden * dim,
+             dim, seq * head // 2, seq * head // 2]
+    if not shared:
+        sizes.append(vocab * dim)
+    return header + b"".join(floats(n) for n in sizes)
+
+
+def llama2c_tokenizer(count=512):
+    pieces = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)]
+    pieces += ["\u2581" + w for w in ["the", "a", "cat", "dog", "saw", "Once", "upon", "time"]]
+    while len(pieces) < count:
+        pieces.append("x%d" % len(pieces))
+    out = struct.pack("<i", max(len(p.encode()) for p in pieces))
+    for i, p in enumerate(pieces[:count]):
+        b = p.encode()
+        out += struct.pack("<fi", -float(i), len(b)) + b
+    return out
+
+
+def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    # safetensors: dtypes, shapes, metadata, an empty tensor, a sharded-style name.
+    put("safetensors", "f32.safetensors", safetensors({"w": ("F32", [2, 3], floats(6))}))
+    put("safetensors", "mixed.safetensors", safetensors(
+        {"a.weight": ("F16", [4], floats(4, "<e")), "b.bias": ("BF16", [2], b"\x80\x3f\x00\x40"),
+         "empty": ("F32", [0, 3], b"")}, {"format": "pt"}))
+    # GGUF: a llama-shaped header with tokenizer arrays and F32 / F16 tensors.
+    put("gguf", "tiny.gguf", gguf(
+        {"general.architecture": ("str", "llama"), "general.alignment": ("u32", 32),
+         "llama.context_length": ("u32", 8), "llama.embedding_length": ("u32", 4),
+         "llama.block_count": ("u32", 1), "llama.attention.head_count": ("u32", 2),
+         "llama.attention.layer_norm_rms_epsilon": ("f32", 1e-5),
+         "tokenizer.ggml.tokens": ("strs", ["<unk>", "<s>", "</s>", "a"]),
+         "tokenizer.ggml.scores": ("f32s", [0.0, 0.0, 0.0, -1.0])},
+        {"token_embd.weight": (0, [4, 4], floats(16)), "output_norm.weight": (1, [4], floats(4, "<e"))}))
+    # llama2.c checkpoints (shared and separate classifier) and a tokenizer of 512 pieces.
+    put("llama2c", "shared.bin", llama2c())
+    put("llama2c", "unshared.bin", llama2c(shared=False, kv=1))
+    put("llama2c-tokenizer", "tok512.bin", llama2c_tokenizer())
+    # config.json: the test fixtures, every architecture and option RankLab reads.
+    configs = os.path.join(ROOT, "tests", "data", "configs")
+    for name in sorted(os.listdir(configs)):
+        with open(os.path.join(configs, name), "rb") as f:
+            put("config", name, f.read())
+    # tokenizer.json: byte-level BPE (GPT-2's 256 byte symbols and two merges) and WordPiece.
+    vocab = {sym: i for i, sym in enumerate(byte_symbols())}
+    for piece in ["ab", "\u0120a", "<|endoftext|>"]:
+        vocab[piece] = len(vocab)
+    put("tokenizer-json", "bpe.json", json.dumps({
+        "model": {"type": "BPE", "vocab": vocab, "merges": ["a b", "\u0120 a"]},
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False},
+        "decoder": {"type": "ByteLevel"},
+        "added_tokens": [{"id": vocab["<|endoftext|>"], "content": "<|endoftext|>", "special": True}]}))
+    put("tokenizer-json", "wordpiece.json", json.dumps({
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                  "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, "once": 5, "##s": 6}},
+        "normalizer": {"type": "BertNormalizer", "lowercase": True}}))
+    # vocab.json + merges.txt, split at a NUL byte.
+    put("gpt2-bpe", "tiny", json.dumps(vocab).encode() + b"\0" + "#version: 0.2\na b\n\u0120 a\n".encode())
+    # WordPiece vocab.txt: the test fixture.
+    with open(os.path.join(ROOT, "tests", "data", "wordpiece", "vocab.txt"), "rb") as f:
+        put("wordpiece", "vocab.txt", f.read())
+    # Job specs.
+    put("job-spec", "minimal.json", json.dumps({"model": "m"}))
+    put("job-spec", "ars.json", json.dumps({
+        "model": "m", "selector": "ars", "keep": 0.4, "ars_steps": 50, "seed": 3, "tags": ["a", "b"],
+        "manual_ranks": {"layers.0.attn.q": 8}, "sensitivity_ratios": [0.2, 0.5]}))
+    # Labelled sets: TSV with a header, CSV, JSONL.
+    put("labelled", "header.tsv", "text\tlabel\nfree money now\t1\nsee you at 5\t0\n")
+    put("labelled", "ints.tsv", "great film\t1\nawful\t0\n")
+    put("labelled", "pairs.tsv", "a cat sat\ta cat was sitting\t1\nit rains\tthe sun shines\t0\n")
+
+
+if __name__ == "__main__":
+    main()
