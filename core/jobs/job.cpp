@@ -381,7 +381,20 @@ void Job::sampleCalibration() {
                 ")");
   if (m_spec.finetuneSteps > 0 && m_trainFile.empty())
     throw Error("fine-tuning needs training data: pass --train FILE (or --calib FILE)");
-  if (needCalib) m_calibSamples = samplesOf(m_spec.calib, m_spec.calibSamples);
+  if (!needCalib) return;
+  // The windows' token ids, and for activation statistics their hidden states, are held for the
+  // whole pass: a count that cannot fit is refused before sampling (--calib-samples 1e8 ran until
+  // killed).
+  const bool activations = m_method == lowrank::Method::Whiten || m_method == lowrank::Method::Asvd;
+  const double tokens = static_cast<double>(m_spec.calibSamples) * static_cast<double>(m_calibLength);
+  const double perToken =
+      8.0 + (activations ? 4.0 * static_cast<double>(m_loaded.model->config().hiddenSize) : 0.0);
+  requireHostMemory("calibration", tokens * perToken,
+                    "token ids" + std::string(activations ? " and hidden states" : "") + " of " +
+                        std::to_string(m_spec.calibSamples) + " x " + std::to_string(m_calibLength) +
+                        " tokens",
+                    "lower --calib-samples or --calib-len");
+  m_calibSamples = samplesOf(m_spec.calib, m_spec.calibSamples);
 }
 
 void Job::decompose() {

@@ -194,3 +194,17 @@ TEST(CliBounds, AManifestThatContradictsItsModelIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+// A calibration set that cannot fit in memory is refused before sampling, with the flags to change.
+TEST(CliBounds, ACalibrationSetThatCannotFitIsRefusedWithItsEstimate) {
+  const auto r = cli("compress " + shipped() + " --decomp whiten --calib " + text() +
+                     " --calib-samples 100000000 --no-store --no-cache");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("calibration needs about"));
+  EXPECT_THAT(r.err, HasSubstr("100000000 x 128 tokens"));
+  EXPECT_THAT(r.err, HasSubstr("lower --calib-samples or --calib-len"));
+}
+
+}  // namespace
