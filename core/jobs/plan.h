@@ -15,8 +15,8 @@
 //  - ARS / RankDyna / fine-tuning: every op's full-rank factors in float32 (ARS, RankDyna) or a
 //    float32 copy of the model with gradients and Adam's moments (fine-tuning), and the activations
 //    one training batch keeps for its backward pass.
-// Process overhead (the loaded libraries, about 0.2 GB) is included once. Figures are estimates:
-// bench/scale.sh measures the real peaks.
+// Process overhead (the loaded libraries and OpenBLAS's GEMM buffers, about 0.25 GB) is included once.
+// Figures are estimates: bench/scale.sh measures the real peaks.
 #pragma once
 
 #include <cstdint>
