@@ -88,7 +88,9 @@ QString modelPathFor(const QString& chosenFile) {
 // The shipped demo models (resources/models/*/config.json), for the job panel's model box.
 QStringList shippedModels() {
   QStringList models;
-  const QDir dir(QString::fromStdString((resourcesDir() / "models").string()));
+  const auto resources = findResourcesDir();
+  if (!resources) return models;
+  const QDir dir(QString::fromStdString((*resources / "models").string()));
   for (const QString& name : dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
     if (QFileInfo::exists(dir.filePath(name + QStringLiteral("/config.json")))) models << dir.filePath(name);
   return models;
@@ -97,7 +99,9 @@ QStringList shippedModels() {
 // Sensible data for a shipped model: the LM text for decoders and general encoders, the task's own
 // files for a fine-tuned classifier. Empty strings where nothing fits.
 std::pair<QString, QString> defaultData(const QString& modelPath) {
-  const QString data = QString::fromStdString((resourcesDir() / "data").string());
+  const auto resources = findResourcesDir();
+  if (!resources) return {};
+  const QString data = QString::fromStdString((*resources / "data").string());
   const QString name = QFileInfo(QDir::cleanPath(modelPath)).fileName();
   for (const QString& task : {QStringLiteral("sotu-era"), QStringLiteral("spam")})
     if (name.endsWith(task)) return {data + "/" + task + "/train.tsv", data + "/" + task + "/valid.tsv"};

@@ -31,8 +31,15 @@ constexpr int64_t kCalibWindows = 8;
 constexpr int64_t kCalibLength = 128;
 constexpr int kMaxPairs = 8;
 
+// A shipped resource's path; when no resources folder is found, the path in the first folder searched,
+// so the message of whatever then fails to open it names a place the user can check.
 QString resource(const QString& relative) {
-  return QDir(QString::fromStdString(resourcesDir().string())).filePath(relative);
+  std::optional<std::filesystem::path> dir = findResourcesDir();
+  if (!dir) {
+    const auto candidates = resourceCandidates();
+    dir = candidates.empty() ? std::filesystem::path("resources") : candidates.front();
+  }
+  return QDir(QString::fromStdString(dir->string())).filePath(relative);
 }
 
 // Shipped model directories (those with a config.json), gpt-mini first.

@@ -192,7 +192,7 @@ CLI::App* addCompress(CLI::App& app, CompressOptions& o) {
   cmp->add_option("--gamma", s.arsGamma, "ars: alignment regulariser weight")->capture_default_str();
   cmp->add_option("--tau", s.arsTau, "ars: Gumbel-sigmoid temperature")->capture_default_str();
   cmp->add_option("--align-norm", s.arsAlignNorm,
-                  "ars: scale of each op's spectrum in the alignment term: energy (2-norm, as ALGORITHMS.md) "
+                  "ars: scale of each op's spectrum in the alignment term: energy (2-norm, docs/METHODS.md) "
                   "or max (largest value)")
       ->check(CLI::IsMember({"max", "energy"}))
       ->capture_default_str();
@@ -294,7 +294,7 @@ CLI::App* addDemo(CLI::App& app, DemoOptions& o) {
 int runDemo(const DemoOptions& o) {
   api::JobSpec spec;
   spec.model = o.model.empty() ? shippedModel("gpt-mini").string() : o.model;
-  spec.evalText = o.text.empty() ? (resourcesDir() / "data" / "lm" / "test.txt").string() : o.text;
+  spec.evalText = o.text.empty() ? resourcePath("data/lm/test.txt").string() : o.text;
   spec.decomposition = "svd";
   spec.selector = "uniform";
   spec.keep = o.keep;

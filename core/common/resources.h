@@ -2,19 +2,36 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace ranklab {
 
-// The resources directory: $RANKLAB_RESOURCES when set; else `resources` next to the executable's
-// parent directory (an installed or relocated tree: <prefix>/bin/ranklab-cli -> <prefix>/resources,
-// also <prefix>/share/ranklab/resources); else the source tree this binary was built from. The first
-// candidate that exists wins; when none does, the source-tree path is returned (callers name it in
-// their error).
+// The folders searched for the resources, in order: $RANKLAB_RESOURCES when set (it alone, so a user
+// who names a folder never gets another one); else <executable's folder>/../share/ranklab (an
+// installed or relocated tree: /usr/bin/ranklab-cli -> /usr/share/ranklab); then, only for a binary
+// that runs from its build tree, the source tree's resources/ it was built from. An installed binary
+// never looks at a path compiled into it.
+std::vector<std::filesystem::path> resourceCandidates();
+
+// The first candidate that exists ($RANKLAB_RESOURCES: that folder if it is one; the others: a folder
+// holding models/ or data/), or nothing.
+std::optional<std::filesystem::path> findResourcesDir();
+
+// findResourcesDir(), or throws ranklab::Error naming every folder searched.
 std::filesystem::path resourcesDir();
 
-// resourcesDir()/models/<name>; throws ranklab::Error naming the path and how to rebuild the shipped
-// models when the directory lacks a config.json.
+// resourcesDir() / relative when that exists; else throws ranklab::Error naming the file and every
+// folder searched.
+std::filesystem::path resourcePath(const std::filesystem::path& relative);
+
+// resourcesDir()/models/<name> (a directory with a config.json); throws ranklab::Error naming the
+// folders searched and how to rebuild the shipped models otherwise.
 std::filesystem::path shippedModel(const std::string& name);
+
+// True when this process's executable lies inside the build tree it was built in (tests, build/app/*).
+// Only such a binary may use paths compiled into it.
+bool runsFromBuildTree();
 
 }  // namespace ranklab

@@ -95,7 +95,7 @@ void writeTokenizer(const io::ModelConfig& config, const fs::path& dir) {
     writeLlama2cTokenizer(synthVocab(config.vocabSize), dir / "tokenizer.bin");
     return;
   }
-  const fs::path gpt2 = resourcesDir() / "tokenizers" / "gpt2";
+  const fs::path gpt2 = resourcePath("tokenizers/gpt2");
   for (const char* f : {"vocab.json", "merges.txt"}) {
     std::error_code ec;
     fs::copy_file(gpt2 / f, dir / f, fs::copy_options::overwrite_existing, ec);

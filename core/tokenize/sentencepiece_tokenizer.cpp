@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "common/error.h"
+#include "common/resources.h"
 #include "tokenize/spm_bridge.h"
 #include "tokenize/tokenizer_util.h"
 
@@ -85,7 +86,7 @@ class Bridge {
       out.push_back(dir / ".." / "lib" / "libranklab_spm_bridge.so");
     }
 #ifdef RANKLAB_SPM_BRIDGE_PATH
-    out.emplace_back(RANKLAB_SPM_BRIDGE_PATH);
+    if (runsFromBuildTree()) out.emplace_back(RANKLAB_SPM_BRIDGE_PATH);
 #endif
     return out;
   }

@@ -22,12 +22,12 @@ struct CliRun {
   std::string out, err;
 };
 
-inline CliRun runCli(const std::string& args) {
+// Runs `binary args` through the shell (args are shell words).
+inline CliRun runBinary(const std::string& binary, const std::string& args) {
   static std::atomic<int> counter{0};
   const auto errFile = std::filesystem::temp_directory_path() /
                        ("ranklab_cli_err_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  const std::string cmd =
-      std::string(RANKLAB_BINARY_DIR) + "/app/ranklab-cli " + args + " 2>" + errFile.string();
+  const std::string cmd = binary + " " + args + " 2>" + errFile.string();
   CliRun r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -40,6 +40,11 @@ inline CliRun runCli(const std::string& args) {
   r.err.assign(std::istreambuf_iterator<char>(e), {});
   std::filesystem::remove(errFile);
   return r;
+}
+
+// Runs the build tree's ranklab-cli.
+inline CliRun runCli(const std::string& args) {
+  return runBinary(std::string(RANKLAB_BINARY_DIR) + "/app/ranklab-cli", args);
 }
 
 }  // namespace ranklab::test
