@@ -17,6 +17,7 @@
 #include "cli/commands_runs.h"
 #include "cli/commands_sweep.h"
 #include "cli/commands_train.h"
+#include "cli/completion.h"
 #include "cli/terminal.h"
 #include "cli/validators.h"
 #include "common/allocator.h"
@@ -114,6 +115,11 @@ int run(int argc, char** argv) {
   add(addRunsNote(runs, runsNote), [&] { return runRunsNote(runsNote); });
   add(addPretrain(app, pretrain), [&] { return runPretrain(pretrain, line); });
   add(addFinetune(app, finetune), [&] { return runFinetune(finetune, line); });
+  std::string completionShell;
+  add(addCompletion(app, completionShell), [&] {
+    std::cout << bashCompletion(app);
+    return 0;
+  });
   boundNumericOptions(app);
 
   try {
