@@ -8,6 +8,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QIcon>
 #include <QPixmap>
 #include <QPushButton>
 #include <QScreen>
@@ -193,7 +194,12 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
       nullptr, databasePath.isEmpty() ? scratch.filePath(QStringLiteral("runs.db")) : databasePath);
   window.resize(1600, 1000);
   window.show();
-  const QString resources = QString::fromStdString(ranklab::resourcesDir().string());
+  const auto found = ranklab::findResourcesDir();
+  if (!found) {
+    std::fprintf(stderr, "ranklab: the shipped resources were not found (set RANKLAB_RESOURCES)\n");
+    return 1;
+  }
+  const QString resources = QString::fromStdString(found->string());
   ranklab::api::JobSpec spec;
   spec.model = (resources + QStringLiteral("/models/gpt-mini")).toStdString();
   spec.calib = (resources + QStringLiteral("/data/lm/valid.txt")).toStdString();
@@ -405,6 +411,9 @@ int main(int argc, char** argv) {
   QApplication app(argc, argv);
   app.setApplicationDisplayName(QStringLiteral("RankLab"));
   app.setDesktopFileName(QStringLiteral("ranklab"));
+  // The installed theme icon where there is one, else the SVG built into the binary.
+  app.setWindowIcon(
+      QIcon::fromTheme(QStringLiteral("ranklab"), QIcon(QStringLiteral(":/icons/ranklab.svg"))));
   if (auto code = parseArguments(parser, options, app.arguments())) return *code;
 
   if (parser.isSet(options.viewShots))

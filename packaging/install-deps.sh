@@ -12,6 +12,7 @@ packages=(
   libsqlite3-dev libssl-dev nlohmann-json3-dev libcli11-dev libsentencepiece-dev libpcre2-dev libutf8proc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   xvfb xauth fonts-dejavu-core
+  help2man lintian desktop-file-utils appstream
   slurm-wlm munge
 )
 
