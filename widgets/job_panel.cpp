@@ -117,11 +117,11 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   m_selector->setItemData(
       4,
       tr("Ranks move between layers during one fine-tuning run. The paper's full text was not at hand: "
-         "this follows ALGORITHMS.md section 3, which says what was assumed."),
+         "this follows section 5 of docs/METHODS.md, which says what was assumed."),
       Qt::ToolTipRole);
   methodForm->addRow(tr("&Rank selector"), m_selector);
   m_keep = dspin(0.01, 1.0, 0.5, 3, 0.05,
-                 tr("p: the kept fraction of the compressible parameters (ALGORITHMS.md section 0)"));
+                 tr("p: the kept fraction of the compressible parameters (docs/METHODS.md, section 1)"));
   m_keepSlider = new QSlider(Qt::Horizontal);
   m_keepSlider->setRange(1, 100);
   m_keepSlider->setValue(50);

@@ -660,8 +660,7 @@ std::vector<int64_t> Job::rankDynaRanks() {
       {"reallocations", r.reallocations},
       {"revived_groups", r.revived},
       {"final_loss", r.finetune.finalLoss},
-      {"reading",
-       "RankLab's reading of RankDyna (ALGORITHMS.md section 3; the paper's full text was not at hand)"}};
+      {"reading", "RankLab's reading of RankDyna (docs/METHODS.md; the paper's full text was not at hand)"}};
   return r.ranks;
 }
 
