@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/command_table.h"
 #include "cli/commands_jobs.h"
 #include "cli/commands_model.h"
 #include "cli/commands_runs.h"
@@ -34,24 +35,6 @@ struct Command {
   std::function<int()> run;
 };
 
-// An error message as it may reach a terminal: names read from files (a damaged tensor name, a
-// metadata key) can hold control bytes, which are shown as \xNN instead of being sent to the
-// terminal. UTF-8 text is kept.
-std::string printable(const std::string& message) {
-  std::string out;
-  for (const char c : message) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b < 0x20 || b == 0x7f) {
-      char hex[5];
-      std::snprintf(hex, sizeof hex, "\\x%02x", b);
-      out += hex;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::string commandLine(int argc, char** argv) {
   std::string line = "ranklab-cli";
   for (int i = 1; i < argc; ++i) line += std::string(" ") + argv[i];
@@ -62,8 +45,7 @@ std::string commandLine(int argc, char** argv) {
 
 int run(int argc, char** argv) {
   tuneAllocator();
-  CLI::App app{
-      "RankLab command-line interface: inspect, run and evaluate language models for low-rank compression"};
+  CLI::App app{kProgramDescription};
   app.set_version_flag("--version", std::string("ranklab-cli ") + RANKLAB_VERSION + " (LibTorch " +
                                         compat::torchVersion() + ")");
   app.require_subcommand(1);

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/command_table.h"
 #include "cli/reports.h"
 #include "cli/terminal.h"
 #include "cli/validators.h"
@@ -108,7 +109,7 @@ void printSummary(const api::ModelSummary& s, std::ostream& out) {
 // --- info ----------------------------------------------------------------------------------
 
 CLI::App* addInfo(CLI::App& app, InfoOptions& o) {
-  auto* sub = app.add_subcommand("info", "Architecture, parameter counts and the table of compressible ops");
+  auto* sub = app.add_subcommand("info", commandDescription("info"));
   sub->add_option("MODEL", o.model, "Hugging Face directory, .gguf file or llama2.c .bin")->required();
   addModelFlags(sub, o.flags);
   return sub;
@@ -142,7 +143,7 @@ int runInfo(const InfoOptions& o) {
 // --- tokenize ------------------------------------------------------------------------------
 
 CLI::App* addTokenize(CLI::App& app, TokenizeOptions& o) {
-  auto* sub = app.add_subcommand("tokenize", "Print the token ids of a text");
+  auto* sub = app.add_subcommand("tokenize", commandDescription("tokenize"));
   sub->add_option("--tokenizer", o.tokenizer,
                   "Directory (tokenizer.json, vocab.json+merges.txt, vocab.txt, tokenizer.model) or file "
                   "(.json, .model, .txt, llama2.c .bin)")
@@ -170,7 +171,7 @@ int runTokenize(const TokenizeOptions& o) {
 // --- generate ------------------------------------------------------------------------------
 
 CLI::App* addGenerate(CLI::App& app, GenerateOptions& o) {
-  auto* sub = app.add_subcommand("generate", "Generate text (greedy at temperature 0)");
+  auto* sub = app.add_subcommand("generate", commandDescription("generate"));
   sub->add_option("MODEL", o.model, "Model path")->required();
   sub->add_option("--steps", o.steps, "New tokens to generate")->capture_default_str()->check(kPositive);
   sub->add_option("--prompt", o.prompt, "Prompt text");
@@ -215,7 +216,7 @@ int runGenerate(const GenerateOptions& o) {
 // --- eval ----------------------------------------------------------------------------------
 
 CLI::App* addEval(CLI::App& app, EvalOptions& o) {
-  auto* sub = app.add_subcommand("eval", "Perplexity over a text file, or accuracy over a labelled file");
+  auto* sub = app.add_subcommand("eval", commandDescription("eval"));
   sub->add_option("MODEL", o.model, "Model path")->required();
   sub->add_option("--text", o.text, "Text file for perplexity (documents separated by --doc-sep)");
   sub->add_option("--labelled", o.labelled,
@@ -296,10 +297,7 @@ int runEval(const EvalOptions& o) {
 // --- synth ---------------------------------------------------------------------------------
 
 CLI::App* addSynth(CLI::App& app, SynthOptions& o) {
-  auto* sub =
-      app.add_subcommand("synth",
-                         "Write a random-weight model of a real shape (for measuring time and memory at "
-                         "scale; its outputs mean nothing)");
+  auto* sub = app.add_subcommand("synth", commandDescription("synth"));
   sub->add_option("--preset", o.preset, "Model shape: see --list");
   sub->add_option("--arch", o.arch, "gpt2 | llama: checked against the preset")
       ->check(CLI::IsMember({"gpt2", "llama"}));
@@ -360,7 +358,7 @@ int runSynth(const SynthOptions& o) {
 // --- convert -------------------------------------------------------------------------------
 
 CLI::App* addConvert(CLI::App& app, ConvertOptions& o) {
-  auto* sub = app.add_subcommand("convert", "Convert a model to a Hugging Face directory or a GGUF file");
+  auto* sub = app.add_subcommand("convert", commandDescription("convert"));
   sub->add_option("MODEL", o.model, "Model path")->required();
   sub->add_option("OUTPUT", o.output, "Output directory (hf) or .gguf file")->required();
   sub->add_option("--format", o.format, "hf | gguf (default: from OUTPUT's extension)");
@@ -393,8 +391,7 @@ int runConvert(const ConvertOptions& o) {
 
 CLI::App* addBpeTrain(CLI::App& app, BpeTrainOptions& o) {
   auto& b = o.bpe;
-  auto* sub = app.add_subcommand("bpe-train",
-                                 "Train a GPT-2-format byte-level BPE tokenizer (vocab.json + merges.txt)");
+  auto* sub = app.add_subcommand("bpe-train", commandDescription("bpe-train"));
   sub->add_option("TEXT", o.inputs, "Training text files (documents separated by --doc-sep)")
       ->required()
       ->check(CLI::ExistingFile);

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/command_table.h"
 #include "cli/reports.h"
 #include "cli/terminal.h"
 #include "common/error.h"
@@ -33,7 +34,7 @@ void requireRun(store::RunStore& db, int64_t id) {
 }  // namespace
 
 CLI::App* addRuns(CLI::App& app, std::initializer_list<RunsDbFlags*> subcommands) {
-  auto* runs = app.add_subcommand("runs", "List, show, delete, tag, annotate and merge stored runs");
+  auto* runs = app.add_subcommand("runs", commandDescription("runs"));
   runs->require_subcommand(1);
   const std::vector<RunsDbFlags*> targets(subcommands);
   runs->add_option_function<std::string>(

@@ -2,11 +2,13 @@
 // whose shards merge folds back together.
 #include "cli/commands_sweep.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/command_table.h"
 #include "cli/reports.h"
 #include "cli/terminal.h"
 #include "common/error.h"
@@ -38,9 +40,14 @@ json pointJson(const jobs::SweepPointResult& r, size_t total) {
 // --emit-slurm DIR: one task spec per point and the sbatch script, nothing run here.
 int emitSlurmJob(const jobs::SweepGrid& grid, const SweepOptions& o) {
   jobs::SlurmOptions slurm = o.slurm;
-  std::error_code ec;
-  slurm.cli = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-  if (ec) throw Error("cannot find this ranklab-cli's own path (/proc/self/exe): " + ec.message());
+  // The launcher that started this process (cli/front.h), else this program itself.
+  if (const char* front = std::getenv("RANKLAB_CLI_FRONT"); front && *front) {
+    slurm.cli = front;
+  } else {
+    std::error_code ec;
+    slurm.cli = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    if (ec) throw Error("cannot find this ranklab-cli's own path (/proc/self/exe): " + ec.message());
+  }
   const size_t n = jobs::emitSlurm(grid, o.emitSlurmDir, slurm);
   const auto dir = std::filesystem::absolute(o.emitSlurmDir).lexically_normal().string();
   if (o.asJson) {
@@ -90,8 +97,7 @@ int printPlan(const jobs::SweepGrid& grid, const std::string& path, bool asJson)
 // --- sweep ---------------------------------------------------------------------------------
 
 CLI::App* addSweep(CLI::App& app, SweepOptions& o) {
-  auto* sw = app.add_subcommand(
-      "sweep", "Run a grid of jobs (a job spec with lists in place of values), resumably, into one database");
+  auto* sw = app.add_subcommand("sweep", commandDescription("sweep"));
   sw->add_option("GRID", o.gridFile, "Sweep grid JSON: job spec keys, any of them a list")
       ->required()
       ->check(CLI::ExistingFile);
@@ -168,8 +174,7 @@ int runSweep(const SweepOptions& o) {
 // --- merge ---------------------------------------------------------------------------------
 
 CLI::App* addMerge(CLI::App& app, MergeOptions& o) {
-  auto* mg =
-      app.add_subcommand("merge", "Fold run databases (e.g. a Slurm sweep's shards) into one (idempotent)");
+  auto* mg = app.add_subcommand("merge", commandDescription("merge"));
   mg->add_option("SHARDS", o.shards, "Databases to merge from")->required()->check(CLI::ExistingFile);
   mg->add_option("--db", o.db, "Database to merge into (created when missing)")->required();
   mg->add_flag("--json", o.asJson, "Print one JSON object on stdout");

@@ -15,6 +15,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "cli/command_table.h"
 #include "cli/reports.h"
 #include "cli/terminal.h"
 #include "cli/validators.h"
@@ -178,8 +179,7 @@ CLI::App* addPretrain(CLI::App& app, PretrainOptions& o) {
   auto& po = o.train;
   po.sequenceLength = 0;
   po.checkpointEvery = 200;
-  auto* pre = app.add_subcommand(
-      "pretrain", "Pretrain a GPT-2 decoder (causal LM) or, with --mlm, a BERT encoder from scratch");
+  auto* pre = app.add_subcommand("pretrain", commandDescription("pretrain"));
   pre->add_option("TEXT", o.trainFiles, "Training text files (documents separated by --doc-sep)")->required();
   pre->add_option("--tokenizer", o.tokenizer, "Tokenizer directory (e.g. from bpe-train); copied into --out")
       ->required();
@@ -391,8 +391,7 @@ CLI::App* addFinetune(CLI::App& app, FinetuneOptions& o) {
   fo.weightDecay = 0.01;
   fo.steps = 500;
   fo.checkpointEvery = 100;
-  auto* fin = app.add_subcommand(
-      "finetune", "Fine-tune a model: sequence classification (--labelled) or causal LM (--text)");
+  auto* fin = app.add_subcommand("finetune", commandDescription("finetune"));
   fin->add_option("MODEL", o.model,
                   "Model directory or file (a BERT encoder gets a fresh classifier when it lacks one)")
       ->required();

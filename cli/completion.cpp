@@ -7,6 +7,8 @@
 #include <sstream>
 #include <vector>
 
+#include "cli/command_table.h"
+
 namespace ranklab::cli {
 
 namespace {
@@ -109,9 +111,7 @@ std::string bashCompletion(const CLI::App& app) {
 }
 
 CLI::App* addCompletion(CLI::App& app, std::string& shell) {
-  CLI::App* sub = app.add_subcommand("completion",
-                                     "Print a bash completion script (eval \"$(ranklab-cli completion "
-                                     "bash)\"; the Debian package installs it)");
+  CLI::App* sub = app.add_subcommand("completion", commandDescription("completion"));
   sub->add_option("SHELL", shell, "Shell to complete for: bash")->required()->check(CLI::IsMember({"bash"}));
   return sub;
 }

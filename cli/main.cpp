@@ -1,4 +1,5 @@
-// ranklab-cli entry point; the commands live in the cli library (cli/cli.h).
-#include "cli/cli.h"
+// ranklab-cli: the torch-free launcher (cli/front.h); commands that need LibTorch run in
+// ranklab-cli-torch (cli/main_torch.cpp), which it execs.
+#include "cli/front.h"
 
-int main(int argc, char** argv) { return ranklab::cli::run(argc, argv); }
+int main(int argc, char** argv) { return ranklab::cli::runFront(argc, argv); }

@@ -30,6 +30,24 @@ inline void printJson(const nlohmann::json& j) {
   std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
 }
 
+// An error message as it may reach a terminal: names read from files (a damaged tensor name, a
+// metadata key) can hold control bytes, which are shown as \xNN instead of being sent to the
+// terminal. UTF-8 text is kept.
+inline std::string printable(const std::string& message) {
+  std::string out;
+  for (const char c : message) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", b);
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 // 1234567 -> "1,234,567".
 inline std::string withThousands(int64_t v) {
   std::string s = std::to_string(v);

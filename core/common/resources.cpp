@@ -60,8 +60,14 @@ bool runsFromBuildTree() {
 std::vector<fs::path> resourceCandidates() {
   if (const char* env = std::getenv(kEnv); env && *env) return {fs::path(env)};
   std::vector<fs::path> out;
-  if (const auto exe = executablePath(); !exe.empty())
-    out.push_back((exe.parent_path() / ".." / "share" / "ranklab").lexically_normal());
+  if (const auto exe = executablePath(); !exe.empty()) {
+    const fs::path dir = exe.parent_path();
+    // A private program in <prefix>/lib/ranklab (ranklab-cli-torch) shares <prefix>/share/ranklab.
+    if (dir.filename() == "ranklab" && dir.parent_path().filename() == "lib")
+      out.push_back((dir / ".." / ".." / "share" / "ranklab").lexically_normal());
+    else
+      out.push_back((dir / ".." / "share" / "ranklab").lexically_normal());
+  }
   if (runsFromBuildTree() && *RANKLAB_BUILD_RESOURCES_DIR) out.emplace_back(RANKLAB_BUILD_RESOURCES_DIR);
   return out;
 }

@@ -10,7 +10,8 @@ namespace ranklab {
 
 // The folders searched for the resources, in order: $RANKLAB_RESOURCES when set (it alone, so a user
 // who names a folder never gets another one); else <executable's folder>/../share/ranklab (an
-// installed or relocated tree: /usr/bin/ranklab-cli -> /usr/share/ranklab); then, only for a binary
+// installed or relocated tree: /usr/bin/ranklab-cli -> /usr/share/ranklab; a private program in
+// <prefix>/lib/ranklab uses <prefix>/share/ranklab); then, only for a binary
 // that runs from its build tree, the source tree's resources/ it was built from. An installed binary
 // never looks at a path compiled into it.
 std::vector<std::filesystem::path> resourceCandidates();

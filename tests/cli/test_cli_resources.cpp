@@ -1,6 +1,7 @@
-// A ranklab-cli outside its build tree (a relocated or installed copy) finds the shipped resources in
-// ../share/ranklab beside itself and never in the source tree whose path is compiled into it; when
-// they are missing, the message names every folder searched.
+// A ranklab-cli outside its build tree (a relocated or installed copy) finds its LibTorch half in
+// ../lib/ranklab and the shipped resources in ../share/ranklab, never in the source tree whose path
+// is compiled into it; when they are missing, the message names every folder searched. Its torch-free
+// launcher answers --help and the run store's commands without the LibTorch half.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -17,12 +18,16 @@ using ::testing::Not;
 
 namespace {
 
-// <tmp>/bin/ranklab-cli, a copy of the build tree's binary.
+// <tmp>/bin/ranklab-cli and <tmp>/lib/ranklab/ranklab-cli-torch: copies of the build tree's two
+// programs in the layout `cmake --install` and the package give them.
 fs::path relocatedTree() {
   const auto root = fs::temp_directory_path() / ("ranklab_relocated_" + std::to_string(::getpid()));
   fs::remove_all(root);
   fs::create_directories(root / "bin");
-  fs::copy_file(fs::path(RANKLAB_BINARY_DIR) / "app" / "ranklab-cli", root / "bin" / "ranklab-cli");
+  fs::create_directories(root / "lib" / "ranklab");
+  const fs::path app = fs::path(RANKLAB_BINARY_DIR) / "app";
+  fs::copy_file(app / "ranklab-cli", root / "bin" / "ranklab-cli");
+  fs::copy_file(app / "ranklab-cli-torch", root / "lib" / "ranklab" / "ranklab-cli-torch");
   return root;
 }
 
@@ -49,5 +54,28 @@ TEST(CliResources, ARelocatedBinaryUsesShareBesideItAndNeverTheSourceTree) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(
       r.out, HasSubstr("RankLab demo job: " + (root / "share" / "ranklab" / "models" / "gpt-mini").string()));
+  fs::remove_all(root);
+}
+
+TEST(CliResources, TheLauncherAnswersHelpAndRunsWithoutItsLibTorchHalf) {
+  const fs::path root = relocatedTree();
+  fs::remove(root / "lib" / "ranklab" / "ranklab-cli-torch");
+  const std::string db = (root / "runs.db").string();
+
+  auto r = runRelocated(root, "--help");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("compress"));
+  r = runRelocated(root, "runs list --db " + db);
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = runRelocated(root, "runs show 7 --db " + db);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("no run with id 7"));
+
+  // A command that needs LibTorch says which program is missing and where it looked.
+  r = runRelocated(root, "info model");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("cannot start the LibTorch half of ranklab-cli, ranklab-cli-torch; tried " +
+                               (root / "bin" / "ranklab-cli-torch").string()));
+  EXPECT_THAT(r.err, HasSubstr((root / "lib" / "ranklab" / "ranklab-cli-torch").string()));
   fs::remove_all(root);
 }

@@ -48,7 +48,8 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$w
   { cat "$work/apt.log"; fail "apt-get install failed"; }
 installed=1
 dpkg-query -L ranklab >"$work/files"
-for f in /usr/bin/ranklab /usr/bin/ranklab-cli /usr/lib/ranklab/libranklab_spm_bridge.so \
+for f in /usr/bin/ranklab /usr/bin/ranklab-cli /usr/lib/ranklab/ranklab-cli-torch \
+  /usr/lib/ranklab/libranklab_spm_bridge.so \
   /usr/share/ranklab/models/gpt-mini/config.json /usr/share/ranklab/data/lm/test.txt \
   /usr/share/ranklab/tokenizers/gpt2/vocab.json /usr/share/applications/ranklab.desktop \
   /usr/share/metainfo/io.github.ranklab.RankLab.metainfo.xml /usr/share/icons/hicolor/scalable/apps/ranklab.svg \
@@ -68,6 +69,7 @@ env -u RANKLAB_RESOURCES -u RANKLAB_SPM_BRIDGE /usr/bin/ranklab-cli demo --no-st
 grep -q "RankLab demo job: /usr/share/ranklab/models/gpt-mini" demo.out || { cat demo.out; fail "the demo did not use /usr/share/ranklab"; }
 grep -Eq "^after +perplexity [0-9.]+" demo.out || { cat demo.out; fail "the demo printed no perplexity after compression"; }
 grep -F "$source_dir" demo.out demo.err && fail "the installed ranklab-cli named the source tree"
+/usr/bin/ranklab-cli runs list >runs.out 2>&1 || { cat runs.out; fail "ranklab-cli runs list failed"; }
 env -u RANKLAB_RESOURCES QT_QPA_PLATFORM=offscreen /usr/bin/ranklab --smoke-test >smoke.out 2>&1 ||
   { cat smoke.out; fail "ranklab --smoke-test failed"; }
 grep -q "smoke test passed" smoke.out || { cat smoke.out; fail "no 'smoke test passed' from ranklab"; }
