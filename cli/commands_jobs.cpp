@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/command_table.h"
 #include "cli/reports.h"
 #include "cli/terminal.h"
 #include "cli/validators.h"
@@ -93,11 +94,13 @@ int printPlan(const jobs::JobPlan& plan, bool asJson) {
 int runJob(const api::JobSpec& spec, bool asJson) {
   CancelToken cancel;
   StderrProgress progress(!asJson);
+  if (spec.selector == "ars" && spec.arsTimeBudget > 0.0) progress.setTimeBudget("ars", spec.arsTimeBudget);
   jobs::JobRunner runner;
   const auto outcome = [&] {
     CancelOnInterrupt interrupts(cancel);
     return runner.run(spec, progress, cancel);
   }();
+  progress.finish();
   for (const auto& w : outcome.warnings) std::cerr << "ranklab-cli: warning: " << w << "\n";
   if (outcome.status == "cancelled") {
     std::cerr << "ranklab-cli: cancelled; nothing was stored\n";
@@ -139,6 +142,20 @@ int runJob(const api::JobSpec& spec, bool asJson) {
             << ", achieved p = " << r.keptFraction << " (compressible " << withThousands(r.compressibleBefore)
             << " -> " << withThousands(r.compressibleAfter) << "; whole model "
             << withThousands(r.totalBefore) << " -> " << withThousands(r.totalAfter) << ")\n";
+  if (!r.configJson.empty()) {
+    // Why ARS stopped where it did, in words (the figures are in --json's details.ars).
+    const auto config = json::parse(r.configJson, nullptr, false);
+    if (config.is_object() && config.contains("_details") && config["_details"].contains("ars")) {
+      const json& a = config["_details"]["ars"];
+      const std::string why = a.value("stopped_because", "");
+      std::cout << "ars       " << a.value("steps", 0) << " of " << spec.arsSteps << " steps in "
+                << std::setprecision(1) << a.value("training_seconds", 0.0) << " s, "
+                << (why == "plateau" ? "stopped early: the budget was met and the loss had levelled off"
+                    : why == "time"  ? "stopped at the time budget (--time-budget)"
+                                     : "ran to the step limit (--ars-steps)")
+                << "\n";
+    }
+  }
   for (const char* stage : {"before", "compressed", "after"})
     for (const auto& e : outcome.data.evals)
       if (e.stage == stage)
@@ -158,8 +175,7 @@ int runJob(const api::JobSpec& spec, bool asJson) {
 
 CLI::App* addCompress(CLI::App& app, CompressOptions& o) {
   auto& s = o.spec;
-  auto* cmp = app.add_subcommand(
-      "compress", "Compress a model: calibrate, decompose, select ranks, apply, evaluate, store");
+  auto* cmp = app.add_subcommand("compress", commandDescription("compress"));
   cmp->add_option("MODEL", s.model, "Hugging Face directory, .gguf file, llama2.c .bin or a RankLab export")
       ->required();
   cmp->add_option("--decomp", s.decomposition, "svd | fwsvd | iwsvd | asvd | whiten")->capture_default_str();
@@ -202,6 +218,10 @@ CLI::App* addCompress(CLI::App& app, CompressOptions& o) {
       ->capture_default_str();
   cmp->add_flag("!--no-early-stop", s.arsEarlyStop,
                 "ars: run every --ars-steps even when the budget is met and the loss has plateaued");
+  cmp->add_option("--time-budget", s.arsTimeBudget,
+                  "ars: seconds of training after which ARS stops and reads off the masks learned so far "
+                  "(0: no limit)")
+      ->check(kNonNegative);
   cmp->add_option("--log-every", s.logEvery, "ars: record the losses and the mask every K steps")
       ->capture_default_str();
   cmp->add_option("--warmup-steps", s.warmupSteps,
@@ -274,9 +294,7 @@ int runCompress(const CompressOptions& o) {
 // --- demo ----------------------------------------------------------------------------------
 
 CLI::App* addDemo(CLI::App& app, DemoOptions& o) {
-  auto* demo = app.add_subcommand("demo",
-                                  "The demo job: compress the shipped gpt-mini with plain SVD and uniform "
-                                  "ranks, evaluate before and after");
+  auto* demo = app.add_subcommand("demo", commandDescription("demo"));
   demo->add_option("--model", o.model, "Model (default: the shipped gpt-mini)");
   demo->add_option("--text", o.text,
                    "Evaluation text (default: the shipped held-out test split, resources/data/lm/test.txt)");
@@ -318,7 +336,7 @@ int runDemo(const DemoOptions& o) {
 // --- run SPEC.json -------------------------------------------------------------------------
 
 CLI::App* addRunSpec(CLI::App& app, RunSpecOptions& o) {
-  auto* rs = app.add_subcommand("run", "Run a job described by a JSON spec (the keys of a run's config)");
+  auto* rs = app.add_subcommand("run", commandDescription("run"));
   rs->add_option("SPEC", o.specFile, "Job spec JSON file")->required()->check(CLI::ExistingFile);
   rs->add_option("--db", o.db, "Run database (overrides the spec's)");
   rs->add_flag(

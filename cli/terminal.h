@@ -3,8 +3,10 @@
 #pragma once
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -63,24 +65,98 @@ inline double peakRssMiB() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
 
-// Progress on stderr (a TTY nicety; silent with --json). It also times the phases as they come
-// (load, perplexity, calibrate, decompose, ...), for the JSON report and bench/scale.sh.
+// 75.4 -> "1:15", 3725 -> "1:02:05".
+inline std::string clockText(double seconds) {
+  const auto total = static_cast<long long>(seconds < 0.0 ? 0.0 : seconds + 0.5);
+  char text[32];
+  if (total >= 3600)
+    std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", total / 3600, total / 60 % 60, total % 60);
+  else
+    std::snprintf(text, sizeof text, "%lld:%02lld", total / 60, total % 60);
+  return text;
+}
+
+// One progress report: "ars  79/1000  7.9%  12.3/s  elapsed 0:06  ETA 1:15". The rate (for phases
+// of 10 or more steps) and the ETA come from the phase's own elapsed time; `deadline` (seconds of the
+// phase left before a time budget ends it; NaN: no budget) replaces the ETA when it is nearer.
+inline std::string progressText(const std::string& phase, long long done, long long total, double elapsed,
+                                double deadline = std::nan("")) {
+  char text[160];
+  if (total <= 0) {
+    std::snprintf(text, sizeof text, "%-12s ...  elapsed %s", phase.c_str(), clockText(elapsed).c_str());
+    return text;
+  }
+  std::snprintf(text, sizeof text, "%-12s %lld/%lld  %.1f%%", phase.c_str(), done, total,
+                100.0 * static_cast<double>(done) / static_cast<double>(total));
+  std::string out = text;
+  if (total >= 10 && done > 0 && elapsed > 0.0) {
+    const double rate = static_cast<double>(done) / elapsed;
+    if (rate >= 1.0)
+      std::snprintf(text, sizeof text, "  %.1f/s", rate);
+    else
+      std::snprintf(text, sizeof text, "  %.1f s each", 1.0 / rate);
+    out += text;
+  }
+  out += "  elapsed " + clockText(elapsed);
+  if (done >= total) return out;
+  if (!std::isnan(deadline) && deadline <= 0.0) return out + "  time budget reached";
+  if (done > 0 && elapsed > 0.0) {
+    const double eta = static_cast<double>(total - done) * elapsed / static_cast<double>(done);
+    if (!std::isnan(deadline) && deadline < eta)
+      out += "  time budget ends in " + clockText(deadline);
+    else
+      out += "  ETA " + clockText(eta);
+  }
+  return out;
+}
+
+// Progress on stderr (silent with --json). On a terminal one line is redrawn in place, at most ten
+// times a second; elsewhere (a log file, a Slurm output) a plain line is written every `every`
+// seconds and when a phase ends. It also times the phases as they come (load, perplexity, calibrate,
+// decompose, ...), for the JSON report and bench/scale.sh.
 class StderrProgress : public ProgressSink {
  public:
-  explicit StderrProgress(bool enabled) : m_enabled(enabled), m_last(std::chrono::steady_clock::now()) {}
+  explicit StderrProgress(bool enabled, double every = 10.0)
+      : m_enabled(enabled),
+        m_tty(::isatty(::fileno(stderr)) == 1),
+        m_every(every),
+        m_last(std::chrono::steady_clock::now()) {}
+
+  // A time budget for `phase` (ARS): the progress line says when it ends the phase.
+  void setTimeBudget(const std::string& phase, double seconds) {
+    m_budgetPhase = phase;
+    m_budgetSeconds = seconds;
+  }
+
   void progress(const std::string& phase, long long done, long long total) override {
     const auto now = std::chrono::steady_clock::now();
-    if (m_phases.empty() || m_phases.back().name != phase) m_phases.push_back({phase, 0.0, 0.0});
+    if (m_phases.empty() || m_phases.back().name != phase) {
+      closeLine();  // a phase that ended early (ARS stopping before its step limit) keeps its line
+      m_phases.push_back({phase, 0.0, 0.0});
+      m_phaseStart = m_last;
+      m_printed = {};
+    }
     m_phases.back().seconds += std::chrono::duration<double>(now - m_last).count();
     m_phases.back().peakRssMiB = peakRssMiB();
     m_last = now;
     if (!m_enabled) return;
-    if (total > 0)
-      std::fprintf(stderr, "\r%-12s %lld/%lld   ", phase.c_str(), done, total);
-    else
-      std::fprintf(stderr, "\r%-12s ...   ", phase.c_str());
-    if (done == total) std::fprintf(stderr, "\n");
+    const bool ended = total > 0 && done >= total;
+    const double elapsed = std::chrono::duration<double>(now - m_phaseStart).count();
+    const double deadline =
+        phase == m_budgetPhase && m_budgetSeconds > 0.0 ? m_budgetSeconds - elapsed : std::nan("");
+    m_pending = progressText(phase, done, total, elapsed, deadline);
+    const double sincePrinted = std::chrono::duration<double>(now - m_printed).count();
+    if (!ended && m_printed != std::chrono::steady_clock::time_point{} &&
+        sincePrinted < (m_tty ? 0.1 : m_every))
+      return;
+    m_printed = now;
+    show(ended);
   }
+  // Writes the last phase's latest state (call before printing a report on stdout).
+  void finish() { closeLine(); }
+  ~StderrProgress() override { closeLine(); }
+  StderrProgress(const StderrProgress&) = delete;
+  StderrProgress& operator=(const StderrProgress&) = delete;
 
   // [{"phase", "seconds", "peak_rss_mib"}] in the order the phases ran (a phase that comes back, such
   // as perplexity after compression, gets a second entry). A phase's time runs from the report before
@@ -98,8 +174,37 @@ class StderrProgress : public ProgressSink {
     double seconds;
     double peakRssMiB;
   };
+  // Writes the latest report: redrawn in place on a terminal (`last`: and the line closed), as a
+  // line of its own elsewhere.
+  void show(bool last) {
+    if (m_pending.empty()) return;
+    if (m_tty) {
+      std::fprintf(stderr, "\r%s\033[K%s", m_pending.c_str(), last ? "\n" : "");
+      m_lineOpen = !last;
+    } else {
+      std::fprintf(stderr, "%s\n", m_pending.c_str());
+    }
+    m_pending.clear();
+  }
+  // Ends the current phase's output with its latest state (a phase that ended before its total, as
+  // ARS stopping early, would otherwise stay at an older count or, off a terminal, unreported).
+  void closeLine() {
+    if (!m_enabled) return;
+    if (!m_pending.empty())
+      show(true);
+    else if (m_lineOpen)
+      std::fprintf(stderr, "\n");
+    m_lineOpen = false;
+  }
+
   bool m_enabled;
-  std::chrono::steady_clock::time_point m_last;
+  bool m_tty;
+  bool m_lineOpen = false;
+  double m_every;
+  std::chrono::steady_clock::time_point m_last, m_phaseStart, m_printed;
+  std::string m_pending;  // the latest report not yet written
+  std::string m_budgetPhase;
+  double m_budgetSeconds = 0.0;
   std::vector<Phase> m_phases;
 };
 

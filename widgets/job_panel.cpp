@@ -147,7 +147,13 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   m_alignNorm->addItem(tr("largest value"), QStringLiteral("max"));
   m_alignNorm->setToolTip(tr("How each op's singular values are scaled in the alignment term"));
   m_logEvery = spin(1, 100000, 10, tr("Record the masks every N steps"));
+  m_timeBudget = spin(0, 7 * 24 * 3600, 0,
+                      tr("Seconds of mask training after which ARS stops and reads off the masks it has "
+                         "learned (none: train to the step limit or the plateau)"));
+  m_timeBudget->setSuffix(tr(" s"));
+  m_timeBudget->setSpecialValueText(tr("none"));
   arsForm->addRow(tr("Steps"), m_arsSteps);
+  arsForm->addRow(tr("Time budget"), m_timeBudget);
   arsForm->addRow(tr("λ (budget)"), m_lambda);
   arsForm->addRow(tr("γ (alignment)"), m_gamma);
   arsForm->addRow(tr("τ (temperature)"), m_tau);
@@ -265,6 +271,7 @@ api::JobSpec JobPanel::spec() const {
   s.arsTau = m_tau->value();
   s.arsAlignNorm = m_alignNorm->currentData().toString().toStdString();
   s.logEvery = m_logEvery->value();
+  s.arsTimeBudget = s.selector == "ars" ? m_timeBudget->value() : 0.0;  // only ARS takes one
   s.warmupSteps = m_warmup->value();
   s.finalSteps = m_final->value();
   s.reallocEvery = m_realloc->value();
@@ -296,6 +303,7 @@ void JobPanel::setSpec(const api::JobSpec& s) {
   m_tau->setValue(s.arsTau);
   select(m_alignNorm, s.arsAlignNorm);
   m_logEvery->setValue(int(s.logEvery));
+  m_timeBudget->setValue(int(std::lround(s.arsTimeBudget)));
   m_warmup->setValue(int(s.warmupSteps));
   m_final->setValue(int(s.finalSteps));
   m_realloc->setValue(int(s.reallocEvery));

@@ -58,6 +58,7 @@ class JobPanel : public QWidget {
   QComboBox* decompositionBox() const { return m_decomposition; }
   QDoubleSpinBox* keepBox() const { return m_keep; }
   QSpinBox* finetuneStepsBox() const { return m_finetuneSteps; }
+  QSpinBox* timeBudgetBox() const { return m_timeBudget; }
   QPushButton* runButton() const { return m_run; }
   QPushButton* queueButton() const { return m_queue; }
   QPushButton* sweepButton() const { return m_sweep; }
@@ -101,6 +102,7 @@ class JobPanel : public QWidget {
   QDoubleSpinBox* m_tau = nullptr;
   QComboBox* m_alignNorm = nullptr;
   QSpinBox* m_logEvery = nullptr;
+  QSpinBox* m_timeBudget = nullptr;
   QGroupBox* m_dynaBox = nullptr;
   QSpinBox* m_warmup = nullptr;
   QSpinBox* m_final = nullptr;

@@ -41,7 +41,8 @@ struct JobSpec {
   double arsBias = 3.0;  // logit bias b
   double arsLearningRate = 1e-3;
   bool arsEarlyStop = true;
-  int64_t logEvery = 10;  // ARS: a series point set and a mask frame every logEvery steps
+  double arsTimeBudget = 0.0;  // seconds of ARS training before it reads off what it has; 0: none
+  int64_t logEvery = 10;       // ARS: a series point set and a mask frame every logEvery steps
   // rankdyna (ALGORITHMS.md section 3, RankLab's reading): compresses during the finetuneSteps run of
   // a plain-SVD re-parametrised model.
   int64_t warmupSteps = -1;           // t_i at full rank; -1: 10% of the steps

@@ -94,6 +94,8 @@ void validate(const ArsOptions& o) {
   if (o.batchSize <= 0) throw Error("ARS: the batch size must be positive");
   if (o.logEvery <= 0) throw Error("ARS: --log-every must be positive");
   if (o.plateauWindow <= 0) throw Error("ARS: the plateau window must be positive");
+  if (!(o.timeBudgetSeconds >= 0.0) || !std::isfinite(o.timeBudgetSeconds))
+    throw Error("ARS: the time budget must be a finite number of seconds >= 0 (0: none)");
   if (!(o.plateauTolerance >= 0.0)) throw Error("ARS: the plateau tolerance must be >= 0");
 }
 
@@ -339,6 +341,11 @@ ArsResult trainArs(models::LanguageModel& model, const std::vector<lowrank::OpDe
         stop = true;
         result.stoppedBecause = "plateau";
       }
+    }
+    if (!stop && o.timeBudgetSeconds > 0.0 && result.steps < o.steps &&
+        seconds(started) >= o.timeBudgetSeconds) {
+      stop = true;
+      result.stoppedBecause = "time";
     }
     const bool last = stop || result.steps == o.steps;
     if (result.steps % o.logEvery == 0 || last) {

@@ -59,6 +59,9 @@ struct ArsOptions {
   // the mean task loss of the last `plateauWindow` steps differs from the window before it by less
   // than `plateauTolerance` (relative).
   bool earlyStop = true;
+  // Seconds of training after which ARS stops and reads off the masks it has (0: no limit); the
+  // result says "time" as the reason.
+  double timeBudgetSeconds = 0.0;
   int64_t plateauWindow = 100;
   double plateauTolerance = 0.005;
 };
@@ -119,7 +122,7 @@ struct ArsLog {
 struct ArsResult {
   ReadOff readOff;
   int64_t steps = 0;             // training steps run
-  std::string stoppedBecause;    // "steps" | "plateau"
+  std::string stoppedBecause;    // "steps" | "plateau" | "time"
   double finalTaskLoss = 0.0;    // mean task loss of the last plateau window
   double finalBudget = 0.0;      // T(noise-free mask) / T_total at the end (uncapped ledger, as trained)
   double trainingSeconds = 0.0;  // the training loop, logging included

@@ -82,6 +82,7 @@ ars::ArsOptions arsOptionsOf(const api::JobSpec& s) {
   o.logEvery = s.logEvery;
   o.seed = s.seed;
   o.earlyStop = s.arsEarlyStop;
+  o.timeBudgetSeconds = s.arsTimeBudget;
   return o;
 }
 
@@ -177,6 +178,8 @@ void validateSpec(const api::JobSpec& s) {
   for (double r : s.sensitivityRatios)
     if (!(r > 0.0 && r < 1.0)) throw Error("sensitivity ratios must lie in (0, 1)");
   if (selector == Selector::Ars) ars::validate(arsOptionsOf(s));
+  if (s.arsTimeBudget != 0.0 && selector != Selector::Ars)
+    throw Error("--time-budget ends ARS training early: use it with --select ars");
   if (s.evalStride < 0) throw Error("--stride must not be negative");
   if (s.propagateCompressed && !ranksKnownUpFront(selector))
     throw Error(

@@ -37,6 +37,7 @@ json toJson(const api::JobSpec& s) {
           {"ars_bias", s.arsBias},
           {"ars_lr", s.arsLearningRate},
           {"ars_early_stop", s.arsEarlyStop},
+          {"ars_time_budget", s.arsTimeBudget},
           {"log_every", s.logEvery},
           {"warmup_steps", s.warmupSteps},
           {"final_steps", s.finalSteps},
@@ -99,6 +100,7 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
   s.arsBias = jsonField<double>(merged, "ars_bias", context);
   s.arsLearningRate = jsonField<double>(merged, "ars_lr", context);
   s.arsEarlyStop = jsonField<bool>(merged, "ars_early_stop", context);
+  s.arsTimeBudget = jsonField<double>(merged, "ars_time_budget", context);
   s.logEvery = jsonField<int64_t>(merged, "log_every", context);
   s.warmupSteps = jsonField<int64_t>(merged, "warmup_steps", context);
   s.finalSteps = jsonField<int64_t>(merged, "final_steps", context);

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <random>
@@ -219,7 +221,9 @@ TEST(Ars, TrainsOnlyTheHypernetworkAndRestoresTheModel) {
     ASSERT_GT(start, 1.2);
     for (const auto& log : logs)
       for (const auto& p : log.points)
-        if (p.name == "budget_readoff") EXPECT_LT(p.value, 0.5 * start) << "step " << log.frame.step;
+        if (p.name == "budget_readoff") {
+          EXPECT_LT(p.value, 0.5 * start) << "step " << log.frame.step;
+        }
     double lastBudget = 0;
     for (const auto& p : logs.back().points)
       if (p.name == "budget_readoff") lastBudget = p.value;
@@ -257,6 +261,33 @@ TEST(Ars, StopsEarlyOnceWithinBudgetAndThePlateauIsReached) {
   o.earlyStop = false;
   o.steps = 30;
   EXPECT_EQ(ars::trainArs(*model, decs, samples, o).steps, 30);
+}
+
+// The time budget: training stops at the first step past it, says so, and the read-off still
+// meets the budget p (metric: the ledger's kept fraction of the read-off ranks, <= p exactly).
+TEST(Ars, StopsAtItsTimeBudgetAndReadsOffWithinTheBudget) {
+  auto model = tinyGpt2(7);
+  const auto samples = randomSamples(8, 16, 61, 4);
+  const auto decs = lowrank::decomposeModel(*model, lowrank::Method::Svd, nullptr);
+  ars::ArsOptions o;
+  o.keep = 0.5;
+  o.steps = 1000000;  // far more than fit in the budget
+  o.timeBudgetSeconds = 0.3;
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = ars::trainArs(*model, decs, samples, o);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(r.stoppedBecause, "time");
+  EXPECT_GT(r.steps, 0);
+  EXPECT_LT(r.steps, o.steps);
+  EXPECT_GE(r.trainingSeconds, o.timeBudgetSeconds);
+  EXPECT_LT(wall, 30.0);  // generous: it stopped, rather than running its million steps
+  const auto infos = model->ops().infos();
+  ASSERT_EQ(r.readOff.ranks.size(), infos.size());
+  EXPECT_LE(select::ledger(infos, r.readOff.ranks).keptFraction, o.keep);
+  o.timeBudgetSeconds = -1.0;
+  EXPECT_THROW(ars::trainArs(*model, decs, samples, o), Error);
+  o.timeBudgetSeconds = std::numeric_limits<double>::infinity();
+  EXPECT_THROW(ars::trainArs(*model, decs, samples, o), Error);
 }
 
 TEST(Ars, RefusesBadOptionsTruncatedSpectraAndCancels) {
