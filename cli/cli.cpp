@@ -19,6 +19,7 @@
 #include "cli/commands_sweep.h"
 #include "cli/commands_train.h"
 #include "cli/completion.h"
+#include "cli/dispatch.h"
 #include "cli/terminal.h"
 #include "cli/validators.h"
 #include "common/allocator.h"
@@ -63,12 +64,7 @@ int run(int argc, char** argv) {
   RunSpecOptions runSpec;
   SweepOptions sweep;
   MergeOptions merge;
-  RunsListOptions runsList;
-  RunsShowOptions runsShow;
-  RunsDeleteOptions runsDelete;
-  RunsMergeOptions runsMerge;
-  RunsTagOptions runsTag;
-  RunsNoteOptions runsNote;
+  RunsCommandsOptions runs;
   PretrainOptions pretrain;
   FinetuneOptions finetune;
   const std::string line = commandLine(argc, argv);
@@ -87,14 +83,7 @@ int run(int argc, char** argv) {
   add(addRunSpec(app, runSpec), [&] { return runRunSpec(runSpec); });
   add(addSweep(app, sweep), [&] { return runSweep(sweep); });
   add(addMerge(app, merge), [&] { return runMerge(merge); });
-  CLI::App& runs = *addRuns(app, {&runsList.flags, &runsShow.flags, &runsDelete.flags, &runsMerge.flags,
-                                  &runsTag.flags, &runsNote.flags});
-  add(addRunsList(runs, runsList), [&] { return runRunsList(runsList); });
-  add(addRunsShow(runs, runsShow), [&] { return runRunsShow(runsShow); });
-  add(addRunsDelete(runs, runsDelete), [&] { return runRunsDelete(runsDelete); });
-  add(addRunsMerge(runs, runsMerge), [&] { return runRunsMerge(runsMerge); });
-  add(addRunsTag(runs, runsTag), [&] { return runRunsTag(runsTag); });
-  add(addRunsNote(runs, runsNote), [&] { return runRunsNote(runsNote); });
+  addRunsCommands(app, runs, add);
   add(addPretrain(app, pretrain), [&] { return runPretrain(pretrain, line); });
   add(addFinetune(app, finetune), [&] { return runFinetune(finetune, line); });
   std::string completionShell;
@@ -104,34 +93,18 @@ int run(int argc, char** argv) {
   });
   boundNumericOptions(app);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "ranklab-cli: " << printable(e.what()) << " (see ranklab-cli --help)\n";
+  if (auto code = parseOrExit(app, argc, argv)) return *code;
+  return runReportingErrors([&] {
+    try {
+      for (const auto& command : commands)
+        if (command.app->parsed()) return command.run();
+    } catch (const c10::Error& e) {
+      // A LibTorch check failed on input we did not validate well enough: report it in one line.
+      std::cerr << "ranklab-cli: " << printable(e.what_without_backtrace()) << "\n";
+      return kUsageError;
+    }
     return kUsageError;
-  }
-
-  try {
-    for (const auto& command : commands)
-      if (command.app->parsed()) return command.run();
-  } catch (const ranklab::Error& e) {
-    std::cerr << "ranklab-cli: " << printable(e.what()) << "\n";
-    return kUsageError;
-  } catch (const c10::Error& e) {
-    // A LibTorch check failed on input we did not validate well enough: report it in one line.
-    std::cerr << "ranklab-cli: " << printable(e.what_without_backtrace()) << "\n";
-    return kUsageError;
-  } catch (const std::exception& e) {
-    std::cerr << "ranklab-cli: " << printable(e.what()) << "\n";
-    return 1;
-  }
-  return kUsageError;
+  });
 }
 
 }  // namespace ranklab::cli

@@ -234,4 +234,16 @@ int runRunsNote(const RunsNoteOptions& o) {
   return 0;
 }
 
+void addRunsCommands(CLI::App& app, RunsCommandsOptions& o,
+                     const std::function<void(CLI::App*, std::function<int()>)>& add) {
+  CLI::App& runs = *addRuns(
+      app, {&o.list.flags, &o.show.flags, &o.remove.flags, &o.merge.flags, &o.tag.flags, &o.note.flags});
+  add(addRunsList(runs, o.list), [&o] { return runRunsList(o.list); });
+  add(addRunsShow(runs, o.show), [&o] { return runRunsShow(o.show); });
+  add(addRunsDelete(runs, o.remove), [&o] { return runRunsDelete(o.remove); });
+  add(addRunsMerge(runs, o.merge), [&o] { return runRunsMerge(o.merge); });
+  add(addRunsTag(runs, o.tag), [&o] { return runRunsTag(o.tag); });
+  add(addRunsNote(runs, o.note), [&o] { return runRunsNote(o.note); });
+}
+
 }  // namespace ranklab::cli

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -79,5 +80,20 @@ int runRunsTag(const RunsTagOptions& o);
 
 CLI::App* addRunsNote(CLI::App& runs, RunsNoteOptions& o);
 int runRunsNote(const RunsNoteOptions& o);
+
+// Every `runs` subcommand's options.
+struct RunsCommandsOptions {
+  RunsListOptions list;
+  RunsShowOptions show;
+  RunsDeleteOptions remove;
+  RunsMergeOptions merge;
+  RunsTagOptions tag;
+  RunsNoteOptions note;
+};
+
+// Registers `runs` and all its subcommands on `app` (bound to `o`, which must outlive parsing) and
+// hands each subcommand with how to run it to `add`.
+void addRunsCommands(CLI::App& app, RunsCommandsOptions& o,
+                     const std::function<void(CLI::App*, std::function<int()>)>& add);
 
 }  // namespace ranklab::cli

@@ -14,6 +14,7 @@
 
 #include "cli/command_table.h"
 #include "cli/commands_runs.h"
+#include "cli/dispatch.h"
 #include "cli/terminal.h"
 #include "cli/validators.h"
 #include "common/error.h"
@@ -71,54 +72,25 @@ int runFront(int argc, char** argv) {
                                         RANKLAB_TORCH_VERSION + ")");
   app.require_subcommand(1);
 
-  RunsListOptions runsList;
-  RunsShowOptions runsShow;
-  RunsDeleteOptions runsDelete;
-  RunsMergeOptions runsMerge;
-  RunsTagOptions runsTag;
-  RunsNoteOptions runsNote;
+  RunsCommandsOptions runs;
   std::vector<std::pair<CLI::App*, std::function<int()>>> commands;
   // Every command in --help's order; those run by the LibTorch half are listed only (this process
   // never parses them: answeredHere() sent them away).
   for (const auto& c : kCommands) {
-    if (std::strcmp(c.name, "runs") != 0) {
+    if (std::strcmp(c.name, "runs") == 0)
+      addRunsCommands(app, runs,
+                      [&](CLI::App* sub, std::function<int()> run) { commands.emplace_back(sub, run); });
+    else
       app.add_subcommand(c.name, c.description);
-      continue;
-    }
-    CLI::App& runs = *addRuns(app, {&runsList.flags, &runsShow.flags, &runsDelete.flags, &runsMerge.flags,
-                                    &runsTag.flags, &runsNote.flags});
-    commands.emplace_back(addRunsList(runs, runsList), [&] { return runRunsList(runsList); });
-    commands.emplace_back(addRunsShow(runs, runsShow), [&] { return runRunsShow(runsShow); });
-    commands.emplace_back(addRunsDelete(runs, runsDelete), [&] { return runRunsDelete(runsDelete); });
-    commands.emplace_back(addRunsMerge(runs, runsMerge), [&] { return runRunsMerge(runsMerge); });
-    commands.emplace_back(addRunsTag(runs, runsTag), [&] { return runRunsTag(runsTag); });
-    commands.emplace_back(addRunsNote(runs, runsNote), [&] { return runRunsNote(runsNote); });
   }
   boundNumericOptions(app);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "ranklab-cli: " << printable(e.what()) << " (see ranklab-cli --help)\n";
-    return kUsageError;
-  }
-  try {
+  if (auto code = parseOrExit(app, argc, argv)) return *code;
+  return runReportingErrors([&] {
     for (const auto& [sub, run] : commands)
       if (sub->parsed()) return run();
-  } catch (const ranklab::Error& e) {
-    std::cerr << "ranklab-cli: " << printable(e.what()) << "\n";
     return kUsageError;
-  } catch (const std::exception& e) {
-    std::cerr << "ranklab-cli: " << printable(e.what()) << "\n";
-    return 1;
-  }
-  return kUsageError;
+  });
 }
 
 }  // namespace ranklab::cli
