@@ -1,6 +1,8 @@
 #include "widgets/job_panel.h"
 
+#include <QAbstractScrollArea>
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -16,11 +18,39 @@
 #include <QSpinBox>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <QWheelEvent>
 #include <cmath>
 
 namespace ranklab::widgets {
 
 namespace {
+
+// A form label that names `buddy`, so its "&" makes a keyboard shortcut (Alt+letter) instead of
+// showing up as text when the field is a row of widgets.
+QLabel* buddyLabel(const QString& text, QWidget* buddy) {
+  auto* label = new QLabel(text);
+  label->setBuddy(buddy);
+  return label;
+}
+
+// The mouse wheel over a spin box, combo box or slider that does not have the keyboard focus
+// scrolls the panel instead of changing the value (scrolling the dock had silently changed lambda).
+class WheelGuard : public QObject {
+ public:
+  using QObject::QObject;
+
+ protected:
+  bool eventFilter(QObject* watched, QEvent* event) override {
+    auto* widget = qobject_cast<QWidget*>(watched);
+    if (event->type() != QEvent::Wheel || !widget || widget->hasFocus()) return false;
+    for (QWidget* w = widget->parentWidget(); w; w = w->parentWidget())
+      if (auto* area = qobject_cast<QAbstractScrollArea*>(w)) {
+        QCoreApplication::sendEvent(area->viewport(), event);
+        break;
+      }
+    return true;
+  }
+};
 
 QSpinBox* spin(int min, int max, int value, const QString& tip) {
   auto* s = new QSpinBox;
@@ -75,7 +105,7 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   auto* modelRow = new QHBoxLayout;
   modelRow->addWidget(m_model, 1);
   modelRow->addWidget(browse);
-  modelForm->addRow(tr("&Model"), modelRow);
+  modelForm->addRow(buddyLabel(tr("&Model"), m_model), modelRow);
   m_tokenizer = new QLineEdit;
   m_tokenizer->setPlaceholderText(tr("found next to the model"));
   modelForm->addRow(tr("Tokenizer"), m_tokenizer);
@@ -88,7 +118,7 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
     auto* row = new QHBoxLayout;
     row->addWidget(edit, 1);
     row->addWidget(button);
-    modelForm->addRow(label, row);
+    modelForm->addRow(buddyLabel(label, edit), row);
     QLineEdit* target = edit;
     connect(button, &QToolButton::clicked, this, [this, target, title] { browseData(target, title); });
   };
@@ -128,7 +158,7 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   auto* keepRow = new QHBoxLayout;
   keepRow->addWidget(m_keepSlider, 1);
   keepRow->addWidget(m_keep);
-  methodForm->addRow(tr("&Budget p"), keepRow);
+  methodForm->addRow(buddyLabel(tr("&Budget p"), m_keep), keepRow);
   m_ledger = new QLabel;
   m_ledger->setWordWrap(true);
   m_ledger->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -248,6 +278,13 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
     if (!m_model->currentText().trimmed().isEmpty()) emit sweepRequested(spec());
   });
   connect(m_cancel, &QPushButton::clicked, this, &JobPanel::cancelRequested);
+  auto* wheelGuard = new WheelGuard(this);
+  for (QWidget* w : findChildren<QWidget*>()) {
+    if (!qobject_cast<QAbstractSpinBox*>(w) && !qobject_cast<QComboBox*>(w) && !qobject_cast<QSlider*>(w))
+      continue;
+    w->setFocusPolicy(Qt::StrongFocus);  // a click or Tab gives the focus; the wheel alone does not
+    w->installEventFilter(wheelGuard);
+  }
   updateState();
   updateLedger();
 }

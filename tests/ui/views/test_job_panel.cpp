@@ -1,9 +1,12 @@
-// The job panel's ARS time budget: shown as "none" at 0, carried into the job spec for ARS only, and
-// set back from a spec.
+// The job panel: the ARS time budget (shown as "none" at 0, carried into the job spec for ARS only,
+// set back from a spec), the mouse wheel over unfocused fields, and row labels with shortcuts.
 #include <gtest/gtest.h>
 
+#include <QApplication>
 #include <QComboBox>
+#include <QLabel>
 #include <QSpinBox>
+#include <QWheelEvent>
 
 #include "widgets/job_panel.h"
 
@@ -29,4 +32,36 @@ TEST(JobPanelTimeBudget, ZeroIsNoneAndTheValueReachesAnArsSpecOnly) {
   ASSERT_GE(uniform, 0);
   panel.selectorBox()->setCurrentIndex(uniform);
   EXPECT_DOUBLE_EQ(panel.spec().arsTimeBudget, 0.0);
+}
+
+// The wheel over a field without the keyboard focus leaves its value alone (it scrolls the dock).
+TEST(JobPanelWheel, AnUnfocusedSpinBoxIgnoresTheWheel) {
+  JobPanel panel;
+  panel.show();
+  QSpinBox* budget = panel.timeBudgetBox();
+  ASSERT_FALSE(budget->hasFocus());
+  QWheelEvent wheel(QPointF(5, 5), budget->mapToGlobal(QPointF(5, 5)), QPoint(), QPoint(0, 120), Qt::NoButton,
+                    Qt::NoModifier, Qt::NoScrollPhase, false);
+  QApplication::sendEvent(budget, &wheel);
+  EXPECT_EQ(budget->value(), 0);
+  // The same event does step a spin box without the guard (so the check above can fail).
+  QSpinBox plain;
+  plain.setRange(0, 100);
+  plain.show();
+  QWheelEvent again(QPointF(5, 5), plain.mapToGlobal(QPointF(5, 5)), QPoint(), QPoint(0, 120), Qt::NoButton,
+                    Qt::NoModifier, Qt::NoScrollPhase, false);
+  QApplication::sendEvent(&plain, &again);
+  EXPECT_EQ(plain.value(), 1);
+}
+
+// "&Model" and the other rows made of several widgets show their labels without a literal "&".
+TEST(JobPanelLabels, RowLabelsNameTheirFieldsInsteadOfShowingAmpersands) {
+  JobPanel panel;
+  int withBuddy = 0;
+  for (QLabel* label : panel.findChildren<QLabel*>()) {
+    if (!label->text().contains(QLatin1Char('&'))) continue;
+    EXPECT_NE(label->buddy(), nullptr) << label->text().toStdString() << " shows a literal '&'";
+    ++withBuddy;
+  }
+  EXPECT_GE(withBuddy, 4);  // Model, Calibration, Evaluation, Budget p at least
 }
