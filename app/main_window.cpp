@@ -21,7 +21,6 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QScrollArea>
 #include <QSettings>
 #include <QStatusBar>
 #include <QStyleFactory>
@@ -189,12 +188,7 @@ void MainWindow::createDocks() {
   QStringList devices;
   for (const auto& d : availableDevices()) devices << QString::fromStdString(d);
   m_jobPanel->setDevices(devices);
-  auto* scroll = new QScrollArea(jobDock);
-  scroll->setWidget(m_jobPanel);
-  scroll->setWidgetResizable(true);
-  scroll->setFrameShape(QFrame::NoFrame);
-  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-  jobDock->setWidget(scroll);
+  jobDock->setWidget(m_jobPanel);  // it scrolls its form itself and keeps Run and the progress in view
   addDockWidget(Qt::LeftDockWidgetArea, jobDock);
 
   auto* runsDock = new QDockWidget(tr("Runs"), this);

@@ -14,6 +14,7 @@
 #include <QLocale>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSlider>
 #include <QSpinBox>
 #include <QToolButton>
@@ -89,7 +90,12 @@ bool isLabelledSet(const QString& path) {
 }  // namespace
 
 JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
-  auto* layout = new QVBoxLayout(this);
+  // The form scrolls; what starts and follows a job (the reason Run is unavailable, the buttons, the
+  // progress) stays in view below it however short the dock is.
+  auto* outer = new QVBoxLayout(this);
+  outer->setContentsMargins(0, 0, 0, 0);
+  auto* form = new QWidget;
+  auto* layout = new QVBoxLayout(form);
 
   auto* modelBox = new QGroupBox(tr("Model and data"));
   auto* modelForm = new QFormLayout(modelBox);
@@ -216,11 +222,21 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   trainForm->addRow(tr("De&vice"), m_device);
   trainForm->addRow(tr("Seed"), m_seed);
   layout->addWidget(trainBox);
+  layout->addStretch(1);
+  auto* scroll = new QScrollArea;
+  scroll->setWidget(form);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  outer->addWidget(scroll, 1);
+  auto* footer = new QVBoxLayout;
+  footer->setContentsMargins(9, 0, 9, 9);
+  outer->addLayout(footer);
 
   m_problem = new QLabel;
   m_problem->setWordWrap(true);
   m_problem->setStyleSheet(QStringLiteral("color: palette(highlight);"));
-  layout->addWidget(m_problem);
+  footer->addWidget(m_problem);
   auto* buttons = new QHBoxLayout;
   m_run = new QPushButton(tr("&Run"));
   m_run->setToolTip(tr("Run this job now (Ctrl+R)"));
@@ -234,17 +250,16 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   buttons->addWidget(m_queue);
   buttons->addWidget(m_sweep);
   buttons->addWidget(m_cancel);
-  layout->addLayout(buttons);
+  footer->addLayout(buttons);
   m_progress = new QProgressBar;
   m_progress->setRange(0, 1);
   m_progress->setValue(0);
   m_progress->setTextVisible(true);
-  layout->addWidget(m_progress);
+  footer->addWidget(m_progress);
   m_status = new QLabel(tr("Idle"));
   m_status->setWordWrap(true);
   m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  layout->addWidget(m_status);
-  layout->addStretch(1);
+  footer->addWidget(m_status);
 
   connect(browse, &QToolButton::clicked, this, &JobPanel::browseModel);
   connect(m_model, &QComboBox::currentTextChanged, this, &JobPanel::updateState);

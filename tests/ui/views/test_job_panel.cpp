@@ -5,6 +5,8 @@
 #include <QApplication>
 #include <QComboBox>
 #include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
 #include <QSpinBox>
 #include <QWheelEvent>
 
@@ -64,4 +66,25 @@ TEST(JobPanelLabels, RowLabelsNameTheirFieldsInsteadOfShowingAmpersands) {
     ++withBuddy;
   }
   EXPECT_GE(withBuddy, 4);  // Model, Calibration, Evaluation, Budget p at least
+}
+
+// However short the dock, the buttons and the progress stay in view below the scrolling form.
+TEST(JobPanelLayout, RunAndTheProgressStayInViewWhenTheDockIsShort) {
+  JobPanel panel;
+  panel.resize(420, 320);  // far shorter than the form
+  panel.show();
+  QApplication::processEvents();
+  ASSERT_EQ(panel.height(), 320) << "the panel must fit a short dock (its form scrolls)";
+  const QRect visible = panel.rect();
+  for (QWidget* w :
+       {static_cast<QWidget*>(panel.runButton()), static_cast<QWidget*>(panel.queueButton()),
+        static_cast<QWidget*>(panel.cancelButton()), static_cast<QWidget*>(panel.progressBar())}) {
+    const QRect r(w->mapTo(&panel, QPoint(0, 0)), w->size());
+    EXPECT_TRUE(visible.contains(r)) << w->metaObject()->className() << " at y " << r.y() << ".."
+                                     << r.bottom() << " outside the panel's 0.." << visible.bottom();
+  }
+  // The form itself scrolls: a field of its last group lies below the visible part.
+  QWidget* steps = panel.finetuneStepsBox();
+  ASSERT_TRUE(steps->isVisible());
+  EXPECT_FALSE(visible.contains(QRect(steps->mapTo(&panel, QPoint(0, 0)), steps->size())));
 }
