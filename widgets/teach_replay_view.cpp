@@ -101,8 +101,8 @@ QString TeachReplayView::notes() const {
       "cubically, then freezes.</li>"
       "<li>In the bottom plot, a rising line is a layer that wins ranks from the others.</li>"
       "<li>Click an op's row to see its individual triplets switch off (and sometimes back on).</li>"
-      "<li>This is RankLab's reading of the method (the paper's full text was not at hand); the "
-      "README says what is assumed.</li></ul>");
+      "<li>This is RankLab's reading of the method (the paper's full text was not at hand); "
+      "docs/METHODS.md (section 5) says what is assumed.</li></ul>");
 }
 
 void TeachReplayView::setRuns(const std::vector<api::RunRecord>& runs) {
