@@ -1,10 +1,15 @@
 // ranklab-cli runs: browse and edit the run database (list, show, delete, merge, tag, note).
 #include "cli/commands_runs.h"
 
+#include <cmath>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
 
+#include "api/protocol.h"
 #include "cli/command_table.h"
 #include "cli/reports.h"
 #include "cli/terminal.h"
@@ -78,16 +83,44 @@ int runRunsList(const RunsListOptions& o) {
     printJson({{"db", db.file().string()}, {"runs", a}});
     return 0;
   }
-  std::cout << std::left << std::setw(6) << "id" << std::setw(13) << "status" << std::setw(21) << "created"
-            << std::setw(8) << "decomp" << std::setw(12) << "selector" << std::right << std::setw(8) << "p"
-            << std::setw(12) << "before" << std::setw(12) << "after"
-            << "  model\n";
-  for (const auto& r : runs)
-    std::cout << std::left << std::setw(6) << r.id << std::setw(13) << r.status << std::setw(21)
-              << r.createdAt << std::setw(8) << r.decomposition << std::setw(12) << r.selector << std::right
-              << std::fixed << std::setprecision(4) << std::setw(8) << r.keptFraction << std::setw(12)
-              << metricText(r.metric, r.metricBefore) << std::setw(12) << metricText(r.metric, r.metricAfter)
-              << "  " << r.modelPath << "\n";
+  // One section per comparison group (base model and evaluation protocol, api/protocol.h): metrics
+  // in one section are comparable, metrics in different sections are not. Sections in the order of
+  // their newest run; runs without a metric last.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const api::RunRecord*>> sections;
+  for (const auto& r : runs) {
+    const std::string key = r.metric.empty() ? std::string() : api::comparisonGroup(r);
+    auto& section = sections[key];
+    if (section.empty() && !key.empty()) order.push_back(key);
+    section.push_back(&r);
+  }
+  if (sections.count("")) order.push_back("");
+  if (!runs.empty())
+    std::cout << std::left << std::setw(6) << "id" << std::setw(13) << "status" << std::setw(21) << "created"
+              << std::setw(8) << "decomp" << std::setw(12) << "selector" << std::right << std::setw(8) << "p"
+              << std::setw(12) << "before" << std::setw(12) << "after"
+              << "  model\n";
+  for (const auto& key : order) {
+    const auto& section = sections[key];
+    const std::string count = std::to_string(section.size()) + (section.size() == 1 ? " run" : " runs");
+    std::cout << "\n"
+              << (key.empty() ? "not evaluated"
+                              : section.front()->metric + " on " + api::groupLabel(*section.front()))
+              << " (" << count << ")\n";
+    for (const auto* r : section) {
+      const bool kept = r->keptFraction > 0.0 && std::isfinite(r->keptFraction);
+      std::ostringstream p;
+      if (kept)
+        p << std::fixed << std::setprecision(4) << r->keptFraction;
+      else
+        p << "-";
+      std::cout << std::left << std::setw(6) << r->id << std::setw(13) << r->status << std::setw(21)
+                << r->createdAt << std::setw(8) << r->decomposition << std::setw(12) << r->selector
+                << std::right << std::setw(8) << p.str() << std::setw(12)
+                << metricText(r->metric, r->metricBefore) << std::setw(12)
+                << metricText(r->metric, r->metricAfter) << "  " << r->modelPath << "\n";
+    }
+  }
   if (runs.empty()) std::cout << "(no runs in " << db.file().string() << ")\n";
   return 0;
 }
@@ -113,7 +146,8 @@ int runRunsShow(const RunsShowOptions& o) {
                     {"metric", e.metric},
                     {"kept_fraction", e.keptFraction},
                     {"value", numberOrNull(e.value)},
-                    {"count", e.count}});
+                    {"count", e.count},
+                    {"protocol", protocolJson(e.protocol)}});
     json series = json::array();
     for (const auto& p : data.series)
       series.push_back({{"step", p.step}, {"name", p.name}, {"value", p.value}});
@@ -138,7 +172,7 @@ int runRunsShow(const RunsShowOptions& o) {
             << "device    " << r.device << ", seed " << r.seed << "\n";
   for (const auto& e : data.evals)
     std::cout << std::left << std::setw(10) << e.stage << e.metric << " " << metricText(e.metric, e.value)
-              << "\n";
+              << " on " << api::protocolLabel(e.protocol) << "\n";
   if (!r.error.empty()) std::cout << "error     " << r.error << "\n";
   if (!r.tags.empty()) {
     std::cout << "tags     ";

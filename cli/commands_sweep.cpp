@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/command_table.h"
@@ -32,6 +33,7 @@ json pointJson(const jobs::SweepPointResult& r, size_t total) {
           {"kept_fraction", r.keptFraction},
           {"metric", r.metric},
           {"metric_after", numberOrNull(r.metricAfter)},
+          {"evaluated_on", r.evaluatedOn.empty() ? json() : json(r.evaluatedOn)},
           {"decomposition_from_cache", r.decompositionFromCache},
           {"before_shared", r.beforeFromEarlierJob},
           {"error", r.error}};
@@ -163,6 +165,18 @@ int runSweep(const SweepOptions& o) {
               << report.evaluationsShared << " dense evaluation(s) reused; " << std::fixed
               << std::setprecision(1) << report.seconds << " s\nruns in " << report.db
               << " (ranklab-cli runs list --sweep " << report.id << ")\n";
+    std::map<std::string, std::pair<std::string, int>> groups;  // group -> (label, points)
+    for (const auto& r : report.results)
+      if (!r.comparisonGroup.empty()) {
+        groups[r.comparisonGroup].first = r.evaluatedOn;
+        ++groups[r.comparisonGroup].second;
+      }
+    if (groups.size() > 1) {
+      std::cout << "note: the points were evaluated " << groups.size()
+                << " different ways; their metrics compare only within one:\n";
+      for (const auto& [key, g] : groups)
+        std::cout << "  " << g.second << (g.second == 1 ? " point" : " points") << " on " << g.first << "\n";
+    }
   }
   if (report.cancelled) {
     std::cerr << "ranklab-cli: sweep cancelled; run it again to resume\n";

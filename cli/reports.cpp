@@ -5,6 +5,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "api/protocol.h"
+
 namespace ranklab::cli {
 
 using nlohmann::json;
@@ -14,6 +16,22 @@ json numberOrNull(double v) { return std::isfinite(v) ? json(v) : json(); }
 json perplexityJson(const api::PerplexityResult& r) {
   return {{"documents", r.documents}, {"tokens", r.tokens},         {"bytes", r.bytes},
           {"mean_nll", r.meanNll},    {"perplexity", r.perplexity}, {"bits_per_byte", r.bitsPerByte}};
+}
+
+json protocolJson(const api::EvalProtocol& p) {
+  if (!p.known) return json();
+  return {{"metric", p.metric},
+          {"file", p.file},
+          {"sha256", p.fileHash},
+          {"separator", p.separator},
+          {"context", p.context},
+          {"stride", p.stride},
+          {"truncate", p.truncate},
+          {"max_documents", p.maxDocuments},
+          {"counted", p.counted},
+          {"documents", p.documents},
+          {"tokenizer_sha256", p.tokenizerHash},
+          {"label", api::protocolLabel(p)}};
 }
 
 json runJson(const api::RunRecord& r) {
@@ -44,6 +62,8 @@ json runJson(const api::RunRecord& r) {
           {"metric", r.metric},
           {"metric_before", numberOrNull(r.metricBefore)},
           {"metric_after", numberOrNull(r.metricAfter)},
+          {"protocol", protocolJson(r.protocol)},
+          {"comparison_group", r.metric.empty() ? json() : json(api::groupLabel(r))},
           {"error", r.error},
           {"sweep_id", r.sweepId},
           {"tags", r.tags},

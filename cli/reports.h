@@ -23,6 +23,8 @@ nlohmann::json runJson(const api::RunRecord& r);
 nlohmann::json opsJson(const std::vector<api::OpResult>& ops, bool spectra);
 
 // One stage's evaluations ("before", "compressed", "after"): {metric: value, tokens|examples: count}.
+// The protocol as JSON (null when unknown), with its label.
+nlohmann::json protocolJson(const api::EvalProtocol& p);
 nlohmann::json evalJson(const std::vector<api::EvalPoint>& evals, const std::string& stage);
 
 // The per-op table of a compressed model, on stdout.

@@ -11,6 +11,27 @@
 
 namespace ranklab::api {
 
+// How a metric was measured. Two metrics are comparable only when they were measured on the same
+// base model (RunRecord::modelHash) with equal protocols (api/protocol.h: protocolKey). Written by
+// the job with every evaluation; databases from before schema 5 get one reconstructed from the
+// stored job spec, or `known` false when that is impossible (never pooled with anything).
+struct EvalProtocol {
+  bool known = false;        // false: no evaluation, or not reconstructible
+  std::string metric;        // "perplexity" | "accuracy"
+  std::string file;          // the evaluation file's name, without its folder
+  std::string fileHash;      // its SHA-256 (hex)
+  std::string separator;     // document separator (perplexity)
+  int64_t context = 0;       // tokens per window as asked; 0: the model's context
+  int64_t stride = 0;        // > 0: sliding windows this many tokens apart
+  bool truncate = false;     // documents cut to one window
+  int64_t maxDocuments = 0;  // 0: all
+  int64_t counted = 0;       // tokens (perplexity) or examples (accuracy) scored
+  int64_t documents = 0;     // documents evaluated (perplexity); 0: not recorded
+  // SHA-256 of a tokenizer file given apart from the model; "" when the model brings its own (its
+  // hash covers it); "path:FILE" for runs migrated from before schema 5 (the file was not hashed).
+  std::string tokenizerHash;
+};
+
 // Run status: "running" while a job writes it, then exactly one of "succeeded" or "failed". A
 // cancelled job deletes its run; a run whose process was killed (kill -9, a crash) is marked
 // "interrupted" by the next process that opens the database (sweeps re-run it).
@@ -46,6 +67,7 @@ struct RunRecord {
   // Headline metrics (NaN when not measured): perplexity or accuracy, before and after.
   std::string metric;  // "perplexity" | "accuracy"
   double metricBefore = 0.0, metricAfter = 0.0;
+  EvalProtocol protocol;  // how metricBefore and metricAfter were measured
 };
 
 // One op's outcome in a run.
@@ -102,6 +124,7 @@ struct EvalPoint {
   double keptFraction = 1.0;
   double value = 0.0;
   int64_t count = 0;  // tokens or examples counted
+  EvalProtocol protocol;
 };
 
 // ASVD-style sensitivity table: calibration perplexity with only op `op` truncated to `ratio`.

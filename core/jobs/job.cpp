@@ -254,6 +254,7 @@ void Job::describe() {
   m_evalFile = !spec.evalText.empty() ? spec.evalText : spec.evalLabelled;
   m_rec.evalPath = absolutePath(m_evalFile);
   m_rec.evalHash = m_evalFile.empty() ? "" : sha256OfPath(m_evalFile);
+  m_tokenizerHash = spec.tokenizer.empty() ? "" : sha256OfPath(spec.tokenizer);
   m_rec.seed = static_cast<int64_t>(spec.seed);
   m_rec.configJson = toJson(spec).dump();
   m_rec.versionsJson =
@@ -294,6 +295,15 @@ std::vector<api::EvalPoint> Job::evaluate(const std::string& stage, double kept)
   auto& model = *m_loaded.model;
   const auto& tokenizer = *m_loaded.tokenizer;
   std::vector<api::EvalPoint> points;
+  auto protocolOf = [&](const std::string& metric, const std::string& file) {
+    api::EvalProtocol p;
+    p.known = true;
+    p.metric = metric;
+    p.file = fs::path(file).filename().string();
+    p.fileHash = file == m_evalFile ? m_rec.evalHash : sha256OfPath(file);
+    p.tokenizerHash = m_tokenizerHash;
+    return p;
+  };
   if (!m_spec.evalText.empty()) {
     if (!m_causal)
       throw Error(m_spec.evalText + ": perplexity needs a causal language model; this one is an encoder");
@@ -304,18 +314,33 @@ std::vector<api::EvalPoint> Job::evaluate(const std::string& stage, double kept)
     po.maxDocuments = m_spec.maxEvalDocuments;
     po.stride = m_spec.evalStride;
     const auto r = eval::perplexityOfFile(model, tokenizer, m_spec.evalText, po, &m_progress, &m_cancel);
-    points.push_back({stage, absolutePath(m_spec.evalText), "perplexity", kept, r.perplexity, r.tokens});
+    auto protocol = protocolOf("perplexity", m_spec.evalText);
+    protocol.separator = po.documentSeparator;
+    protocol.context = po.context;
+    protocol.stride = po.stride;
+    protocol.truncate = po.truncate;
+    protocol.maxDocuments = po.maxDocuments;
+    protocol.counted = r.tokens;
+    protocol.documents = r.documents;
+    points.push_back({stage, absolutePath(m_spec.evalText), "perplexity", kept, r.perplexity, r.tokens,
+                      std::move(protocol)});
   }
   if (!m_spec.evalLabelled.empty()) {
     const auto r = eval::accuracyOfFile(model, tokenizer, m_spec.evalLabelled, {}, &m_progress, &m_cancel);
-    points.push_back({stage, absolutePath(m_spec.evalLabelled), "accuracy", kept, r.accuracy, r.examples});
+    auto protocol = protocolOf("accuracy", m_spec.evalLabelled);
+    protocol.counted = r.examples;
+    points.push_back({stage, absolutePath(m_spec.evalLabelled), "accuracy", kept, r.accuracy, r.examples,
+                      std::move(protocol)});
   }
   return points;
 }
 
-double Job::headline(const std::vector<api::EvalPoint>& points) const {
+double Job::headline(const std::vector<api::EvalPoint>& points) {
   for (const auto& p : points)
-    if (p.metric == m_rec.metric) return p.value;
+    if (p.metric == m_rec.metric) {
+      if (!m_rec.protocol.known) m_rec.protocol = p.protocol;
+      return p.value;
+    }
   return kNaN;
 }
 

@@ -110,7 +110,8 @@ class Job {
   std::vector<int64_t> rankDynaRanks();
 
   std::vector<api::EvalPoint> evaluate(const std::string& stage, double kept);
-  double headline(const std::vector<api::EvalPoint>& points) const;
+  // The headline metric among `points` (NaN when absent); the run takes its protocol.
+  double headline(const std::vector<api::EvalPoint>& points);
   std::string beforeKey() const;
   std::vector<lowrank::CalibrationSample> samplesOf(const std::string& file, int64_t count) const;
   void computeDecompositions(const lowrank::DecomposeOptions& options);
@@ -143,6 +144,7 @@ class Job {
   int64_t m_padId = 0;
   int64_t m_calibLength = 0;
   std::string m_evalFile;
+  std::string m_tokenizerHash;  // SHA-256 of spec.tokenizer; "" when the model brings its own
   std::string m_trainFile;
 
   std::vector<lowrank::CalibrationSample> m_calibSamples;

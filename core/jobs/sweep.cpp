@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "api/protocol.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/hash.h"
@@ -227,6 +228,10 @@ SweepReport runSweep(const SweepGrid& grid, const SweepOptions& options, Progres
     res.metric = run.metric;
     res.metricAfter = run.metricAfter;
     res.keptFraction = run.keptFraction;
+    if (!run.metric.empty()) {
+      res.comparisonGroup = api::comparisonGroup(run);
+      res.evaluatedOn = api::groupLabel(run);
+    }
     ++report.skipped;
     if (options.onPoint) options.onPoint(res, report);
   }
@@ -249,6 +254,10 @@ SweepReport runSweep(const SweepGrid& grid, const SweepOptions& options, Progres
     res.metric = outcome.data.run.metric;
     res.metricAfter = outcome.data.run.metricAfter;
     res.keptFraction = outcome.data.run.keptFraction;
+    if (!outcome.data.run.metric.empty()) {
+      res.comparisonGroup = api::comparisonGroup(outcome.data.run);
+      res.evaluatedOn = api::groupLabel(outcome.data.run);
+    }
     res.decompositionFromCache = outcome.decompositionFromCache;
     res.beforeFromEarlierJob = outcome.beforeFromEarlierJob;
     if (outcome.status == "cancelled") {

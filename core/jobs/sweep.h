@@ -92,6 +92,9 @@ struct SweepPointResult {
   std::string metric;  // perplexity | accuracy | empty
   double metricAfter = 0.0;
   double keptFraction = 0.0;
+  // api::comparisonGroup and api::groupLabel of the run; empty without a metric. Points of one
+  // sweep compare only within one group (a grid may vary the evaluation options).
+  std::string comparisonGroup, evaluatedOn;
   std::string error;
 };
 

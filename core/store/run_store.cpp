@@ -10,6 +10,7 @@
 #include <ctime>
 #include <limits>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <set>
@@ -153,10 +154,60 @@ constexpr const char* kSchemaV4 = R"sql(
 ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 5: how every metric was measured (api::EvalProtocol as JSON, protocolToJson; '' when
+// unknown). The runs' column is the protocol of their headline metric. reconstructProtocols()
+// fills both for the rows written before, from the stored job spec.
+constexpr const char* kSchemaV5 = R"sql(
+ALTER TABLE runs ADD COLUMN eval_protocol TEXT NOT NULL DEFAULT '';
+ALTER TABLE eval_points ADD COLUMN protocol TEXT NOT NULL DEFAULT '';
+)sql";
+
 // kMigrations[v] takes a database from user_version v to v + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == RunStore::kSchemaVersion,
               "one migration per schema version");
+
+// The protocol column's text: a JSON object, or '' for an unknown protocol.
+std::string protocolToJson(const api::EvalProtocol& p) {
+  if (!p.known) return {};
+  return nlohmann::json{{"metric", p.metric},
+                        {"file", p.file},
+                        {"sha256", p.fileHash},
+                        {"separator", p.separator},
+                        {"context", p.context},
+                        {"stride", p.stride},
+                        {"truncate", p.truncate},
+                        {"max_documents", p.maxDocuments},
+                        {"counted", p.counted},
+                        {"documents", p.documents},
+                        {"tokenizer_sha256", p.tokenizerHash}}
+      .dump();
+}
+
+// Never throws: a damaged cell reads as an unknown protocol (never pooled), not as a lost database.
+api::EvalProtocol protocolFromJson(const std::string& text) {
+  api::EvalProtocol p;
+  if (text.empty()) return p;
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return p;
+  try {
+    p.metric = j.at("metric").get<std::string>();
+    p.file = j.at("file").get<std::string>();
+    p.fileHash = j.at("sha256").get<std::string>();
+    p.separator = j.at("separator").get<std::string>();
+    p.context = j.at("context").get<int64_t>();
+    p.stride = j.at("stride").get<int64_t>();
+    p.truncate = j.at("truncate").get<bool>();
+    p.maxDocuments = j.at("max_documents").get<int64_t>();
+    p.counted = j.at("counted").get<int64_t>();
+    p.documents = j.at("documents").get<int64_t>();
+    p.tokenizerHash = j.at("tokenizer_sha256").get<std::string>();
+    p.known = !p.metric.empty() && !p.fileHash.empty();
+  } catch (const nlohmann::json::exception&) {
+    p = {};
+  }
+  return p;
+}
 
 bool isMemory(const fs::path& file) { return file.native() == ":memory:"; }
 
@@ -261,6 +312,8 @@ class Statement {
   void read(int col, std::string& out) const { out = text(col); }
   void read(int col, double& out) const { out = real(col); }
   void read(int col, int64_t& out) const { out = int64(col); }
+  void read(int col, api::EvalProtocol& out) const { out = protocolFromJson(text(col)); }
+  void bind(int index, const api::EvalProtocol& p) { bind(index, protocolToJson(p)); }
 
  private:
   void check(int rc) {
@@ -403,6 +456,7 @@ void forEachBodyColumn(Record& r, F&& f) {
   f("metric", r.metric);
   f("metric_before", r.metricBefore);
   f("metric_after", r.metricAfter);
+  f("eval_protocol", r.protocol);
 }
 
 const std::string& runSelect() {
@@ -586,8 +640,8 @@ void insertFrames(const Db& db, int64_t runId, const std::vector<api::MaskFrame>
 void insertEvals(const Db& db, int64_t runId, const std::vector<api::EvalPoint>& evals) {
   Statement s(
       db, "adding evaluations",
-      "INSERT INTO eval_points (run_id, stage, dataset, metric, kept_fraction, value, counted) VALUES (?, ?, "
-      "?, ?, ?, ?, ?)");
+      "INSERT INTO eval_points (run_id, stage, dataset, metric, kept_fraction, value, counted, protocol) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   for (const auto& e : evals) {
     s.bind(1, runId);
     s.bind(2, e.stage);
@@ -596,6 +650,7 @@ void insertEvals(const Db& db, int64_t runId, const std::vector<api::EvalPoint>&
     s.bind(5, e.keptFraction);
     s.bind(6, e.value);
     s.bind(7, e.count);
+    s.bind(8, e.protocol);
     s.run();
   }
 }
@@ -703,13 +758,15 @@ std::vector<api::MaskFrame> readFrames(const Db& db, int64_t runId, int64_t from
 }
 
 std::vector<api::EvalPoint> readEvals(const Db& db, int64_t runId) {
-  Statement s(
-      db, "reading evaluations of run " + std::to_string(runId),
-      "SELECT stage, dataset, metric, kept_fraction, value, counted FROM eval_points WHERE run_id = ? "
-      "ORDER BY id");
+  Statement s(db, "reading evaluations of run " + std::to_string(runId),
+              "SELECT stage, dataset, metric, kept_fraction, value, counted, protocol FROM eval_points WHERE "
+              "run_id = ? "
+              "ORDER BY id");
   s.bind(1, runId);
   std::vector<api::EvalPoint> evals;
-  while (s.step()) evals.push_back({s.text(0), s.text(1), s.text(2), s.real(3), s.real(4), s.int64(5)});
+  while (s.step())
+    evals.push_back(
+        {s.text(0), s.text(1), s.text(2), s.real(3), s.real(4), s.int64(5), protocolFromJson(s.text(6))});
   return evals;
 }
 
@@ -728,14 +785,82 @@ int userVersion(const Db& db) {
   return static_cast<int>(s.int64(0));
 }
 
+// Schema 5's protocols for the rows written before it, from what the run stored: its job spec
+// (separator, context, stride, truncation, max documents, tokenizer file), the evaluation file's
+// hash and the tokens counted. The tokenizer file was not hashed then: its path stands in
+// ("path:FILE"), so these runs pool only with each other. A run whose spec cannot be read, or an
+// evaluation whose file hash was not stored, keeps an unknown protocol.
+void reconstructProtocols(const Db& db) {
+  const std::string what = "upgrading the schema from version 4 to 5 (evaluation protocols)";
+  struct Run {
+    int64_t id;
+    std::string metric, evalPath, evalHash, config;
+  };
+  std::vector<Run> runs;
+  {
+    Statement s(db, what, "SELECT id, metric, eval_path, eval_hash, config_json FROM runs");
+    while (s.step()) runs.push_back({s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4)});
+  }
+  Statement points(db, what,
+                   "SELECT id, dataset, metric, counted FROM eval_points WHERE run_id = ? ORDER BY id");
+  Statement setPoint(db, what, "UPDATE eval_points SET protocol = ? WHERE id = ?");
+  Statement setRun(db, what, "UPDATE runs SET eval_protocol = ? WHERE id = ?");
+  for (const auto& run : runs) {
+    const auto spec = nlohmann::json::parse(run.config, nullptr, false);
+    std::vector<std::pair<int64_t, api::EvalProtocol>> found;
+    points.bind(1, run.id);
+    while (points.step()) {
+      api::EvalProtocol p;
+      const std::string dataset = points.text(1);
+      p.metric = points.text(2);
+      p.counted = points.int64(3);
+      p.file = fs::path(dataset).filename().string();
+      p.fileHash = dataset == run.evalPath ? run.evalHash : "";
+      try {
+        const char* fileKey = p.metric == "perplexity" ? "eval" : "labelled";
+        if (spec.is_object() && spec.contains(fileKey) && !p.fileHash.empty()) {
+          if (p.metric == "perplexity") {
+            p.separator = spec.value("separator", std::string("<|endoftext|>"));
+            p.context = spec.value("eval_context", int64_t{0});
+            p.stride = spec.value("eval_stride", int64_t{0});
+            p.truncate = spec.value("truncate", false);
+            p.maxDocuments = spec.value("max_eval_documents", int64_t{0});
+          }
+          const auto tokenizer = spec.value("tokenizer", std::string());
+          p.tokenizerHash = tokenizer.empty() ? "" : "path:" + tokenizer;
+          p.known = true;
+        }
+      } catch (const nlohmann::json::exception&) {
+        p = {};
+      }
+      found.emplace_back(points.int64(0), p);
+    }
+    points.reset();
+    const api::EvalProtocol* headline = nullptr;
+    for (const auto& [id, p] : found) {
+      setPoint.bind(1, p);
+      setPoint.bind(2, id);
+      setPoint.run();
+      if (!headline && p.metric == run.metric) headline = &p;
+    }
+    if (headline) {
+      setRun.bind(1, *headline);
+      setRun.bind(2, run.id);
+      setRun.run();
+    }
+  }
+}
+
 void migrate(const Db& db) {
   if (userVersion(db) == RunStore::kSchemaVersion) return;
   Transaction txn(db, "upgrading the schema");
   // Another process may have upgraded the file while this one waited for the write lock.
   const int from = userVersion(db);
-  for (int v = from; v < RunStore::kSchemaVersion; ++v)
+  for (int v = from; v < RunStore::kSchemaVersion; ++v) {
     execScript(db, kMigrations[v],
                "upgrading the schema from version " + std::to_string(v) + " to " + std::to_string(v + 1));
+    if (v + 1 == 5) reconstructProtocols(db);
+  }
   execScript(db, "PRAGMA user_version = " + std::to_string(RunStore::kSchemaVersion), "upgrading the schema");
   txn.commit();
 }
@@ -838,6 +963,12 @@ RunStore::RunStore(const fs::path& file) : m_file(file) {
 RunStore::~RunStore() { sqlite3_close_v2(m_db); }
 
 int RunStore::schemaVersion() const { return userVersion({m_db, m_file}); }
+
+int64_t RunStore::dataVersion() const {
+  Statement s({m_db, m_file}, "reading the data version", "PRAGMA data_version");
+  s.step();
+  return s.int64(0);
+}
 
 int64_t RunStore::beginRun(const api::RunRecord& record) {
   const Db db{m_db, m_file};

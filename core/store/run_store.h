@@ -39,7 +39,7 @@ struct MergeReport {
 
 class RunStore {
  public:
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // The default database: $RANKLAB_DB if set, else $XDG_DATA_HOME/ranklab/runs.db, else
   // ~/.local/share/ranklab/runs.db.
@@ -54,6 +54,10 @@ class RunStore {
 
   const std::filesystem::path& file() const { return m_file; }
   int schemaVersion() const;
+  // SQLite's PRAGMA data_version: changes whenever another connection (another thread's RunStore,
+  // another process) commits to the file, never for this connection's own writes. A cheap poll for
+  // "something else wrote": the GUI refreshes its views when it changes.
+  int64_t dataVersion() const;
 
   // --- write side (the job) ---
   // Inserts a run with status "running", owned by this process (host, pid, start time). Fills uuid

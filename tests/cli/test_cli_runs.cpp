@@ -189,6 +189,22 @@ TEST_F(CliRuns, MergeFoldsInAnotherDatabaseOnce) {
   }
   EXPECT_EQ(merged, 1) << list.dump();
   EXPECT_EQ(own, 1) << "the merge replaced or duplicated a run already there";
+
+  // Issue 18: the merged run was evaluated on 2 documents, the suite's on 4: each run carries its
+  // protocol, and the text listing puts them in separate sections instead of one column.
+  for (const auto& r : list["runs"]) {
+    if (r["uuid"] != made["uuid"] && r["uuid"] != kept["uuid"]) continue;
+    ASSERT_TRUE(r["protocol"].is_object()) << r.dump();
+    EXPECT_EQ(r["protocol"]["max_documents"], r["uuid"] == made["uuid"] ? 2 : 4);
+    EXPECT_EQ(r["protocol"]["metric"], "perplexity");
+    EXPECT_EQ(r["protocol"]["sha256"], r["eval_sha256"]);
+    EXPECT_GT(r["protocol"]["counted"].get<int64_t>(), 0);
+  }
+  const auto text = test::runCli("runs list --db " + db());
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("\u00b7 2 docs \u00b7")) << text.out;
+  EXPECT_THAT(text.out, HasSubstr("\u00b7 4 docs \u00b7")) << text.out;
+  EXPECT_THAT(text.out, HasSubstr("perplexity on stories260K")) << text.out;
 }
 
 TEST_F(CliRuns, RejectedInputExitsWith2AndStoresNothing) {

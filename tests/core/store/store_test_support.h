@@ -119,6 +119,39 @@ inline RunFilter filter(const std::string& text, const std::string& status = "",
   return f;
 }
 
+// A protocol with every field away from its default.
+inline api::EvalProtocol sampleProtocol(int64_t counted = 78021) {
+  api::EvalProtocol p;
+  p.known = true;
+  p.metric = "perplexity";
+  p.file = "test.txt";
+  p.fileHash = "e7a1";
+  p.separator = "\n\n";
+  p.context = 128;
+  p.stride = 64;
+  p.truncate = true;
+  p.maxDocuments = 6;
+  p.counted = counted;
+  p.documents = 6;
+  p.tokenizerHash = "70c3";
+  return p;
+}
+
+inline void expectSameProtocol(const api::EvalProtocol& a, const api::EvalProtocol& b) {
+  EXPECT_EQ(a.known, b.known);
+  EXPECT_EQ(a.metric, b.metric);
+  EXPECT_EQ(a.file, b.file);
+  EXPECT_EQ(a.fileHash, b.fileHash);
+  EXPECT_EQ(a.separator, b.separator);
+  EXPECT_EQ(a.context, b.context);
+  EXPECT_EQ(a.stride, b.stride);
+  EXPECT_EQ(a.truncate, b.truncate);
+  EXPECT_EQ(a.maxDocuments, b.maxDocuments);
+  EXPECT_EQ(a.counted, b.counted);
+  EXPECT_EQ(a.documents, b.documents);
+  EXPECT_EQ(a.tokenizerHash, b.tokenizerHash);
+}
+
 inline api::RunRecord sampleRecord(const std::string& name) {
   api::RunRecord r;
   r.name = name;
@@ -151,6 +184,7 @@ inline api::RunRecord sampleRecord(const std::string& name) {
   r.metric = "perplexity";
   r.metricBefore = 29.94;
   r.metricAfter = 41.5;
+  r.protocol = sampleProtocol();
   return r;
 }
 
@@ -229,6 +263,7 @@ inline void expectSameRecord(const api::RunRecord& a, const api::RunRecord& b, b
   EXPECT_EQ(a.metric, b.metric);
   EXPECT_PRED2(sameDouble, a.metricBefore, b.metricBefore);
   EXPECT_PRED2(sameDouble, a.metricAfter, b.metricAfter);
+  expectSameProtocol(a.protocol, b.protocol);
 }
 
 inline void expectSameOps(const std::vector<api::OpResult>& a, const std::vector<api::OpResult>& b) {
@@ -277,6 +312,8 @@ inline void expectSameEvals(const std::vector<api::EvalPoint>& a, const std::vec
     EXPECT_PRED2(sameDouble, a[i].keptFraction, b[i].keptFraction) << "eval " << i;
     EXPECT_PRED2(sameDouble, a[i].value, b[i].value) << "eval " << i;
     EXPECT_EQ(a[i].count, b[i].count) << "eval " << i;
+    SCOPED_TRACE("protocol of eval " + std::to_string(i));
+    expectSameProtocol(a[i].protocol, b[i].protocol);
   }
 }
 

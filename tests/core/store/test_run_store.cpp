@@ -44,7 +44,7 @@ api::RunData fullRun(RunStore& store, const std::string& name) {
   d.ops = {sampleOp(0, "q"), sampleOp(1, "up")};
   d.series = {{0, "loss", 4.5}, {0, "R", 0.25}, {1, "loss", 4.0}};
   d.frames = {sampleFrame(0, 2, 4), sampleFrame(10, 2, 4)};
-  d.evals = {{"after", "/data/eval.txt", "perplexity", 0.5, 41.5, 4096}};
+  d.evals = {{"after", "/data/eval.txt", "perplexity", 0.5, 41.5, 4096, sampleProtocol(4096)}};
   store.putOps(d.run.id, d.ops);
   store.appendSeries(d.run.id, d.series);
   store.appendFrames(d.run.id, d.frames);
@@ -120,9 +120,10 @@ TEST(RunStore, RoundTripsEveryFieldOfARun) {
   ragged.bits[1].assign(17, 0xA5);
   ragged.bits[2].clear();
   want.frames = {sampleFrame(0, 3, 96), noBits, emptyBits, ragged, sampleFrame(8, 3, 1)};
-  want.evals = {{"before", "/data/eval.txt", "perplexity", 1.0, 29.94, 8192},
-                {"after", "/data/eval.txt", "perplexity", 0.49871, kNaN, 8192},
-                {"after", "/data/sst2.tsv", "accuracy", 0.49871, 0.875, 872}};
+  api::EvalProtocol accuracy;  // an unknown protocol (a run from before schema 5) stays unknown
+  want.evals = {{"before", "/data/eval.txt", "perplexity", 1.0, 29.94, 8192, sampleProtocol(8192)},
+                {"after", "/data/eval.txt", "perplexity", 0.49871, kNaN, 8192, sampleProtocol(8192)},
+                {"after", "/data/sst2.tsv", "accuracy", 0.49871, 0.875, 872, accuracy}};
 
   store.putOps(id, want.ops);
   store.appendSeries(id, {want.series.begin(), want.series.begin() + 2});
@@ -347,7 +348,7 @@ TEST(RunStore, UnknownRunIdsAreRefusedWithTheirId) {
   EXPECT_THROW(store.putOps(bad, {sampleOp(0, "q")}), Error);
   EXPECT_THROW(store.appendSeries(bad, {{0, "loss", 1.0}}), Error);
   EXPECT_THROW(store.appendFrames(bad, {sampleFrame(0, 2, 2)}), Error);
-  EXPECT_THROW(store.addEvals(bad, {{"after", "x", "perplexity", 0.5, 1.0, 1}}), Error);
+  EXPECT_THROW(store.addEvals(bad, {{"after", "x", "perplexity", 0.5, 1.0, 1, {}}}), Error);
   EXPECT_THROW(store.setTags(bad, {"x"}), Error);
   EXPECT_THROW(store.setNotes(bad, "x"), Error);
   api::RunRecord r = sampleRecord("ghost");

@@ -117,7 +117,7 @@ TEST(RunStoreFiles, DeleteCascadesToEveryChildTable) {
     store.putOps(ids[i], {sampleOp(0, "q"), sampleOp(1, "k")});
     store.appendSeries(ids[i], {{0, "loss", 1.0}, {1, "loss", 0.5}});
     store.appendFrames(ids[i], {sampleFrame(0, 2, 3)});
-    store.addEvals(ids[i], {{"after", "e", "perplexity", 0.5, 9.0, 10}});
+    store.addEvals(ids[i], {{"after", "e", "perplexity", 0.5, 9.0, 10, {}}});
   }
   store.deleteRun(ids[0]);
   RawDb raw(file);

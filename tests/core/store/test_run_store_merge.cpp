@@ -25,7 +25,7 @@ api::RunData writeRun(RunStore& store, const std::string& name, const std::strin
   store.putOps(id, {sampleOp(0, "q"), sampleOp(1, "up")});
   store.appendSeries(id, {{0, "loss", 3.5}, {1, "loss", 3.25}});
   store.appendFrames(id, {sampleFrame(0, 2, 12), sampleFrame(5, 2, 12)});
-  store.addEvals(id, {{"after", "/e", "perplexity", 0.5, 33.0, 100}});
+  store.addEvals(id, {{"after", "/e", "perplexity", 0.5, 33.0, 100, sampleProtocol(100)}});
   auto done = store.findRun(id).value();
   done.status = "succeeded";
   store.updateRun(done);

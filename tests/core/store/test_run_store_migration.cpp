@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "api/protocol.h"
 #include "common/error.h"
 #include "store/run_store.h"
 #include "store_test_support.h"
@@ -122,6 +123,79 @@ TEST(RunStoreMigration, UpgradesAVersion1DatabaseKeepingItsRows) {
   store.deleteRun(1);
   EXPECT_TRUE(store.ops(1).empty());
   EXPECT_TRUE(store.frames(1).empty());
+}
+
+// tests/data/store/schema_v4.sql: three real gpt-mini runs written before protocols were stored.
+void writeV4Database(const fs::path& file, const std::string& extraSql = "") {
+  const auto sql = readText(fs::path(RANKLAB_TEST_DATA_DIR) / "store" / "schema_v4.sql");
+  ASSERT_FALSE(sql.empty()) << "fixture schema_v4.sql missing";
+  RawDb raw(file);
+  raw.exec(sql);
+  raw.exec(extraSql);
+  ASSERT_EQ(raw.integer("PRAGMA user_version"), 4);
+}
+
+TEST(RunStoreMigration, Version4RunsGetTheProtocolTheirSpecRecorded) {
+  TempDir dir;
+  const auto file = dir / "v4.db";
+  writeV4Database(file);
+  RunStore store(file);
+  EXPECT_EQ(store.schemaVersion(), RunStore::kSchemaVersion);
+  const auto runs = store.listRuns();
+  ASSERT_EQ(runs.size(), 3u);
+  const auto& twoDocs = runs[2];  // oldest last: "uniform 2 docs"
+  const auto& threeDocs = runs[1];
+  const auto& energyTwoDocs = runs[0];
+  ASSERT_EQ(twoDocs.name, "uniform 2 docs");
+  ASSERT_EQ(threeDocs.name, "uniform 3 docs");
+  ASSERT_EQ(energyTwoDocs.name, "energy 2 docs");
+
+  const auto& p = twoDocs.protocol;
+  EXPECT_TRUE(p.known);
+  EXPECT_EQ(p.metric, "perplexity");
+  EXPECT_EQ(p.file, "test.txt");
+  EXPECT_EQ(p.fileHash, twoDocs.evalHash);
+  EXPECT_EQ(p.separator, "<|endoftext|>");
+  EXPECT_EQ(p.maxDocuments, 2);
+  EXPECT_EQ(p.counted, 43290);     // the tokens the run counted, as ranklab-cli printed them
+  EXPECT_EQ(p.tokenizerHash, "");  // gpt-mini carries its tokenizer: the model hash covers it
+  EXPECT_EQ(threeDocs.protocol.maxDocuments, 3);
+  EXPECT_EQ(threeDocs.protocol.counted, 45299);
+
+  // Same model, same text, same documents: comparable; another document count: not.
+  EXPECT_TRUE(api::comparable(twoDocs, energyTwoDocs));
+  EXPECT_FALSE(api::comparable(twoDocs, threeDocs));
+  EXPECT_EQ(api::protocolLabel(p), "test.txt \u00b7 first 2 docs \u00b7 43,290 tokens");
+
+  // Every evaluation point got the protocol of its run's measurement.
+  for (const auto& run : runs) {
+    const auto evals = store.evals(run.id);
+    ASSERT_EQ(evals.size(), 2u);
+    for (const auto& e : evals) {
+      SCOPED_TRACE(run.name + " " + e.stage);
+      EXPECT_TRUE(e.protocol.known);
+      EXPECT_EQ(api::protocolKey(e.protocol), api::protocolKey(run.protocol));
+    }
+  }
+}
+
+TEST(RunStoreMigration, AVersion4RunWithoutAReadableSpecGetsAnUnknownProtocol) {
+  TempDir dir;
+  const auto file = dir / "v4.db";
+  writeV4Database(file,
+                  "UPDATE runs SET config_json = '{not json' WHERE name = 'uniform 2 docs';"
+                  "UPDATE runs SET config_json = '{\"eval\": 7, \"separator\": 3}' "
+                  "WHERE name = 'energy 2 docs';");
+  RunStore store(file);
+  const auto runs = store.listRuns();
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_FALSE(runs[2].protocol.known);  // unparseable spec
+  EXPECT_FALSE(runs[0].protocol.known);  // a field of the wrong type
+  EXPECT_TRUE(runs[1].protocol.known);
+  // Unknown protocols are comparable with nothing, not even with each other.
+  EXPECT_FALSE(api::comparable(runs[0], runs[2]));
+  EXPECT_TRUE(api::comparable(runs[0], runs[0]));
+  EXPECT_EQ(api::protocolLabel(runs[0].protocol), "unknown protocol");
 }
 
 TEST(RunStoreMigration, UpgradedSchemaEqualsAFreshOne) {
