@@ -60,6 +60,9 @@ class JobController : public QObject {
 
   // Queues a job; returns its ticket (1, 2, ...). It starts when the worker is free.
   qint64 submit(const api::JobSpec& spec);
+  // The ticket the next submit() returns. submit() may emit jobStarted for it before returning (when
+  // nothing runs), so a caller that keys its own state by ticket records it from here first.
+  qint64 nextTicket() const { return m_nextTicket; }
   // Cancels a ticket: the running job stops at its next cancellation point (within about a
   // second) and reports cancelled(); a queued one is dropped and reports cancelled() at once.
   // Unknown or finished tickets are ignored.

@@ -62,6 +62,8 @@ const char kDarkKey[] = "view/dark";
 // Bump when the set of docks changes so an old saved layout is not applied to new docks.
 constexpr int kStateVersion = 2;
 constexpr int kStatusMessageMs = 5000;
+// Documents of the held-out text a shipped model is evaluated on by default: ranklab-cli demo's.
+constexpr int kShippedEvalDocuments = 6;
 constexpr int kRecentEntryWidthPx = 420;
 
 // The name a person recognises a model by: the file name, or the directory's name.
@@ -181,10 +183,7 @@ void MainWindow::createDocks() {
   auto* jobDock = new QDockWidget(tr("Job"), this);
   jobDock->setObjectName(QStringLiteral("jobDock"));
   m_jobPanel = new widgets::JobPanel(jobDock);
-  QStringList models = shippedModels();
-  for (const QString& recent : recentModels())
-    if (!models.contains(recent)) models << recent;
-  m_jobPanel->setModelChoices(models);
+  m_jobPanel->setModelChoices(shippedModels(), recentModels());
   QStringList devices;
   for (const auto& d : availableDevices()) devices << QString::fromStdString(d);
   m_jobPanel->setDevices(devices);
@@ -317,25 +316,37 @@ void MainWindow::createStatusBar() {
   m_memoryTimer->setInterval(2000);
   connect(m_memoryTimer, &QTimer::timeout, this, &MainWindow::updateMemory);
   m_memoryTimer->start();
+  m_databaseWatch = new QTimer(this);
+  m_databaseWatch->setObjectName(QStringLiteral("databaseWatch"));
+  m_databaseWatch->setInterval(kDatabasePollMs);
+  connect(m_databaseWatch, &QTimer::timeout, this, &MainWindow::pollDatabase);
+  m_databaseWatch->start();
   updateMemory();
   statusBar()->showMessage(tr("Ready"), kStatusMessageMs);
 }
 
 void MainWindow::openModel(const QString& path, const QString& tokenizerPath) {
   m_loader->load(path, tokenizerPath);
-  if (QDir::cleanPath(m_jobPanel->modelBox()->currentText()) != QDir::cleanPath(path)) {
-    api::JobSpec spec = m_jobPanel->spec();
-    spec.model = path.toStdString();
-    spec.tokenizer = tokenizerPath.toStdString();
-    const auto [calib, eval] = defaultData(path);
-    if (!calib.isEmpty()) {
-      spec.calib = calib.toStdString();
-      spec.evalText.clear();
-      spec.evalLabelled.clear();
-      (eval.endsWith(QLatin1String(".tsv")) ? spec.evalLabelled : spec.evalText) = eval.toStdString();
-    }
-    m_jobPanel->setSpec(spec);
+  // A shipped model brings its own data and the demo's evaluation protocol (the first 6 documents of
+  // the held-out text, like ranklab-cli demo); another model keeps the data the form holds, or gets
+  // the shipped text when the form has none.
+  const bool shipped = shippedModels().contains(QDir::cleanPath(path)) || shippedModels().contains(path);
+  api::JobSpec spec = m_jobPanel->spec();
+  const bool changed = QDir::cleanPath(QString::fromStdString(spec.model)) != QDir::cleanPath(path);
+  const bool noData = spec.calib.empty() && spec.evalText.empty() && spec.evalLabelled.empty();
+  if (!changed && !shipped && !noData) return;
+  spec.model = path.toStdString();
+  spec.tokenizer = tokenizerPath.toStdString();
+  const auto [calib, eval] = defaultData(path);
+  if (!calib.isEmpty() && (shipped || noData || changed)) {
+    spec.calib = calib.toStdString();
+    spec.evalText.clear();
+    spec.evalLabelled.clear();
+    const bool labelled = eval.endsWith(QLatin1String(".tsv"));
+    (labelled ? spec.evalLabelled : spec.evalText) = eval.toStdString();
+    spec.maxEvalDocuments = shipped && !labelled ? kShippedEvalDocuments : 0;
   }
+  m_jobPanel->setSpec(spec);
 }
 
 void MainWindow::wireJobs() {
@@ -479,10 +490,17 @@ bool MainWindow::startSweep(const widgets::SweepRequest& request) {
   return true;
 }
 
-void MainWindow::refreshRuns() {
-  const auto runs = m_runs->listRuns();
+void MainWindow::refreshRuns() { applyRuns(m_runs->listRuns()); }
+
+void MainWindow::applyRuns(const std::vector<api::RunRecord>& runs) {
   m_browser->model()->setRuns(runs);
   m_budgetView->setRuns(runs);
+}
+
+// Another connection (a job's worker, the teaching window, a ranklab-cli process, a sweep or a
+// merge) wrote runs: show them.
+void MainWindow::pollDatabase() {
+  if (auto runs = m_runs->pollRuns()) applyRuns(*runs);
 }
 
 void MainWindow::showRun(qint64 runId) {
@@ -522,9 +540,13 @@ void MainWindow::compareRuns(const QList<qint64>& ids) {
 void MainWindow::showOp(int opIndex) {
   if (!m_shown || opIndex < 0 || size_t(opIndex) >= m_shown->ops.size()) return;
   std::vector<uint8_t> bits;
-  if (!m_shown->frames.empty() && size_t(opIndex) < m_shown->frames.back().bits.size())
+  int64_t step = -1;
+  if (!m_shown->frames.empty() && size_t(opIndex) < m_shown->frames.back().bits.size()) {
     bits = m_shown->frames.back().bits[size_t(opIndex)];
-  m_spectrumView->setOp(m_shown->ops[size_t(opIndex)], bits);
+    step = m_shown->frames.back().step;
+  }
+  m_spectrumView->setOp(m_shown->ops[size_t(opIndex)], bits,
+                        QString::fromStdString(m_shown->run.decomposition), step);
   if (sender() == m_rankView) m_tabs->setCurrentWidget(m_spectrumView);
 }
 
@@ -822,7 +844,7 @@ void MainWindow::restoreSettings() {
   if (!browser.isEmpty()) m_browser->restoreState(browser);
   m_tabs->setCurrentIndex(settings.value(kTabKey, 0).toInt());
   const QString last = settings.value(kLastModelKey).toString();
-  if (!last.isEmpty()) m_jobPanel->modelBox()->setCurrentText(last);
+  if (!last.isEmpty()) m_jobPanel->setModelPath(last);
 }
 
 void MainWindow::saveSettings() const {
@@ -831,7 +853,7 @@ void MainWindow::saveSettings() const {
   settings.setValue(kStateKey, saveState(kStateVersion));
   settings.setValue(kBrowserKey, m_browser->saveState());
   settings.setValue(kTabKey, m_tabs->currentIndex());
-  settings.setValue(kLastModelKey, m_jobPanel->modelBox()->currentText());
+  settings.setValue(kLastModelKey, m_jobPanel->modelPath());
 }
 
 }  // namespace ranklab::app

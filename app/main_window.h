@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "api/run.h"
 #include "api/types.h"
@@ -106,6 +107,8 @@ class MainWindow : public QMainWindow {
   void compareRuns(const QList<qint64>& ids);
   // Re-reads the run list from the database (browser and budget curves).
   void refreshRuns();
+  void applyRuns(const std::vector<api::RunRecord>& runs);
+  void pollDatabase();
   // File > Export Current View (Ctrl+E): the current tab's plot or data, through a file dialog.
   void exportCurrentView();
   // Job > Sweep... (and the job panel's button): the sweep dialog on the job panel's job.
@@ -175,6 +178,9 @@ class MainWindow : public QMainWindow {
   QLabel* m_deviceStatus = nullptr;
   QProgressBar* m_busyBar = nullptr;
   QTimer* m_memoryTimer = nullptr;
+  // Polls the database's data_version so that runs written elsewhere appear without a refresh.
+  static constexpr int kDatabasePollMs = 700;
+  QTimer* m_databaseWatch = nullptr;
   QString m_device;  // what "auto" resolves to
 };
 

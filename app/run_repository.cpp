@@ -35,6 +35,8 @@ bool RunRepository::open(const QString& path) {
     auto opened = std::make_unique<store::RunStore>(file.toStdString());
     m_store = std::move(opened);
     m_path = file;
+    m_dataVersion = -1;
+    m_runsSignature.clear();
     m_lastError.clear();
     return true;
   } catch (const std::exception& e) {
@@ -43,9 +45,44 @@ bool RunRepository::open(const QString& path) {
   }
 }
 
+namespace {
+
+// What views show of the runs: when it is unchanged, nothing needs redrawing.
+QByteArray runsSignature(const std::vector<api::RunRecord>& runs) {
+  QByteArray text;
+  for (const auto& r : runs) {
+    text += QByteArray::number(qint64(r.id)) + ' ' + QByteArray::fromStdString(r.status) + ' ' +
+            QByteArray::fromStdString(r.finishedAt) + ' ' + QByteArray::fromStdString(r.name) + ' ' +
+            QByteArray::fromStdString(r.notes) + ' ' + QByteArray::number(r.metricAfter, 'g', 17) + ' ' +
+            QByteArray::number(r.keptFraction, 'g', 17) + ' ' + QByteArray::fromStdString(r.error);
+    for (const auto& tag : r.tags) text += ' ' + QByteArray::fromStdString(tag);
+    text += '\n';
+  }
+  return text;
+}
+
+}  // namespace
+
+std::optional<std::vector<api::RunRecord>> RunRepository::pollRuns() {
+  qint64 version = -1;
+  if (!guarded([&](store::RunStore& s) { version = s.dataVersion(); }) || version == m_dataVersion)
+    return std::nullopt;
+  m_dataVersion = version;
+  std::vector<api::RunRecord> runs;
+  if (!guarded([&](store::RunStore& s) { runs = s.listRuns(); })) return std::nullopt;
+  QByteArray signature = runsSignature(runs);
+  if (signature == m_runsSignature) return std::nullopt;
+  m_runsSignature = std::move(signature);
+  return runs;
+}
+
 std::vector<api::RunRecord> RunRepository::listRuns() {
   std::vector<api::RunRecord> runs;
-  guarded([&](store::RunStore& s) { runs = s.listRuns(); });
+  guarded([&](store::RunStore& s) {
+    m_dataVersion = s.dataVersion();
+    runs = s.listRuns();
+  });
+  m_runsSignature = runsSignature(runs);
   return runs;
 }
 

@@ -7,6 +7,7 @@
 // GUI thread only.
 #pragma once
 
+#include <QByteArray>
 #include <QList>
 #include <QString>
 #include <QStringList>
@@ -44,6 +45,12 @@ class RunRepository {
   bool setTags(qint64 id, const QStringList& tags);
   bool setNotes(qint64 id, const QString& notes);
 
+  // For a timer: the runs, when another connection (a job's worker thread, another window, a
+  // ranklab-cli process, a merge) committed since the last call and the runs listed differ from the
+  // last listing (listRuns or pollRuns) in anything a view shows; nullopt otherwise. Cheap when
+  // nothing changed (one PRAGMA data_version); a job appending series points does not count.
+  std::optional<std::vector<api::RunRecord>> pollRuns();
+
   QString lastError() const { return m_lastError; }
 
  private:
@@ -51,6 +58,8 @@ class RunRepository {
   bool guarded(F&& f);
 
   std::unique_ptr<store::RunStore> m_store;
+  qint64 m_dataVersion = -1;
+  QByteArray m_runsSignature;
   QString m_path;
   QString m_lastError;
 };

@@ -3,10 +3,12 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QImage>
+#include <QTimer>
 #include <cmath>
 #include <optional>
 #include <vector>
 
+#include "api/protocol.h"
 #include "app/full_rank_ops.h"
 #include "app/job_controller.h"
 #include "app/run_repository.h"
@@ -55,10 +57,11 @@ void shippedModels(QStringList* names, QStringList* paths) {
   }
 }
 
+// A fair pair: one base model, one decomposition, one budget, and perplexities measured the same way
+// (api/protocol.h: same file, documents, tokens, context...).
 bool sameBudget(const api::RunRecord& a, const api::RunRecord& b) {
-  return a.modelHash == b.modelHash && a.decomposition == b.decomposition &&
-         std::abs(a.keepTarget - b.keepTarget) < 1e-9 && !a.evalHash.empty() && a.evalHash == b.evalHash &&
-         a.metric == b.metric;
+  return a.decomposition == b.decomposition && std::abs(a.keepTarget - b.keepTarget) < 1e-9 &&
+         !a.evalHash.empty() && api::comparable(a, b);
 }
 
 QString describe(const api::RunRecord& run) {
@@ -232,6 +235,13 @@ void TeachSession::start() {
     m_layer->showProblem(tr("No shipped models found under %1.").arg(resource(QStringLiteral("models"))));
   }
   refreshRuns();
+  // Runs written elsewhere (the workbench, ranklab-cli) appear in chapters 4 and 6 by themselves.
+  auto* watch = new QTimer(this);
+  watch->setInterval(1000);
+  connect(watch, &QTimer::timeout, this, [this] {
+    if (m_runs->pollRuns()) refreshRuns();
+  });
+  watch->start();
 }
 
 void TeachSession::loadImage() {
@@ -367,9 +377,12 @@ void TeachSession::loadReplayRun(qint64 runId) {
 qint64 TeachSession::submit(const api::JobSpec& spec, const QString& purpose) {
   api::JobSpec job = spec;
   job.db = m_runs->path().toStdString();
-  const qint64 ticket = m_jobs->submit(job);
+  // Known before submit(): an idle controller starts the job, and emits jobStarted, inside submit().
+  const qint64 ticket = m_jobs->nextTicket();
   m_purpose.insert(ticket, purpose);
-  return ticket;
+  const qint64 submitted = m_jobs->submit(job);
+  Q_ASSERT(submitted == ticket);
+  return submitted;
 }
 
 void TeachSession::startLiveRun() {

@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 
+#include "api/protocol.h"
 #include "widgets/plot_export.h"
 
 namespace ranklab::widgets {
@@ -101,7 +102,18 @@ BudgetCurveView::BudgetCurveView(QWidget* parent) : QWidget(parent), m_reference
   runsLabel->setBuddy(m_sweepBox);
   top->addWidget(runsLabel);
   top->addWidget(m_sweepBox);
-  top->addStretch(1);
+  m_groupBox = new QComboBox(this);
+  m_groupBox->setObjectName(QStringLiteral("groupBox"));
+  m_groupBox->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+  connect(m_groupBox, &QComboBox::currentIndexChanged, this, [this] {
+    m_group = m_groupBox->currentData().toString();
+    applySweepFilter();
+  });
+  auto* groupLabel = new QLabel(tr("E&valuated on:"), this);
+  groupLabel->setBuddy(m_groupBox);
+  top->addSpacing(12);
+  top->addWidget(groupLabel);
+  top->addWidget(m_groupBox, 1);
 
   auto* bottom = new QHBoxLayout;
   bottom->addWidget(m_excludedLabel, 1);
@@ -153,6 +165,22 @@ void BudgetCurveView::rebuildSweepBox() {
 
 QString BudgetCurveView::sweep() const { return m_sweep; }
 
+void BudgetCurveView::setGroup(const QString& key) {
+  m_group = key;
+  applySweepFilter();
+}
+
+QStringList BudgetCurveView::groupKeys() const {
+  QStringList keys;
+  for (int i = 0; i < m_groupBox->count(); ++i) keys << m_groupBox->itemData(i).toString();
+  return keys;
+}
+
+QString BudgetCurveView::groupText(const QString& key) const {
+  const int i = m_groupBox->findData(key);
+  return i < 0 ? QString() : m_groupBox->itemText(i);
+}
+
 QStringList BudgetCurveView::sweepIds() const {
   QStringList ids;
   for (int i = 1; i < m_sweepBox->count(); ++i) ids << m_sweepBox->itemData(i).toString();
@@ -178,7 +206,7 @@ void BudgetCurveView::setRunsImpl(const std::vector<api::RunRecord>& runs) {
   m_metric.clear();
   m_reference = kNaN;
 
-  int notFinished = 0, noMetric = 0, otherMetric = 0;
+  int notFinished = 0, noMetric = 0, otherProtocol = 0;
   std::vector<const api::RunRecord*> candidates;
   for (const api::RunRecord& run : runs) {
     if (run.status != "succeeded") {
@@ -189,26 +217,53 @@ void BudgetCurveView::setRunsImpl(const std::vector<api::RunRecord>& runs) {
       candidates.push_back(&run);
     }
   }
-  // The majority metric; a tie goes to the metric seen first.
-  QStringList order;
-  QHash<QString, int> votes;
+  // Comparison groups (base model and evaluation protocol, api/protocol.h): the largest first, a tie
+  // to the group of the newest run. One group is shown at a time; nothing is pooled across them.
+  struct Group {
+    QString key, label;
+    int count = 0;
+    int64_t newest = 0;
+  };
+  std::vector<Group> protocols;
   for (const api::RunRecord* run : candidates) {
-    const QString metric = QString::fromStdString(run->metric);
-    if (!votes.contains(metric)) order.append(metric);
-    ++votes[metric];
+    const QString key = QString::fromStdString(api::comparisonGroup(*run));
+    auto it = std::find_if(protocols.begin(), protocols.end(), [&](const Group& g) { return g.key == key; });
+    if (it == protocols.end()) {
+      protocols.push_back({key, QString::fromStdString(api::groupLabel(*run)), 0, 0});
+      it = std::prev(protocols.end());
+    }
+    ++it->count;
+    it->newest = std::max(it->newest, run->id);
   }
-  for (const QString& metric : order) {
-    if (m_metric.isEmpty() || votes.value(metric) > votes.value(m_metric)) m_metric = metric;
+  std::sort(protocols.begin(), protocols.end(), [](const Group& a, const Group& b) {
+    return a.count != b.count ? a.count > b.count : a.newest > b.newest;
+  });
+  if (std::none_of(protocols.begin(), protocols.end(), [this](const Group& g) { return g.key == m_group; }))
+    m_group = protocols.empty() ? QString() : protocols.front().key;
+  {
+    const QSignalBlocker block(m_groupBox);
+    m_groupBox->clear();
+    for (const Group& g : protocols)
+      m_groupBox->addItem(g.count == 1 ? tr("%1 (1 run)").arg(g.label)
+                                       : tr("%1 (%2 runs)").arg(g.label, QString::number(g.count)),
+                          g.key);
+    m_groupBox->setCurrentIndex(std::max(0, m_groupBox->findData(m_group)));
+    m_groupBox->setEnabled(protocols.size() > 1);
+    m_groupBox->setToolTip(protocols.size() > 1 ? tr("These runs were evaluated in %1 different ways (model, "
+                                                     "evaluation file, documents, tokens, context...). Only "
+                                                     "runs evaluated the same way are plotted together.")
+                                                      .arg(protocols.size())
+                                                : tr("How the plotted runs were evaluated"));
   }
-  m_lowerIsBetter = lowerIsBetterFor(m_metric);
 
   double referenceSum = 0.0;
   int referenceCount = 0;
   for (const api::RunRecord* run : candidates) {
-    if (QString::fromStdString(run->metric) != m_metric) {
-      ++otherMetric;
+    if (QString::fromStdString(api::comparisonGroup(*run)) != m_group) {
+      ++otherProtocol;
       continue;
     }
+    m_metric = QString::fromStdString(run->metric);
     ShownRun shown;
     shown.id = qint64(run->id);
     shown.name = QString::fromStdString(run->name);
@@ -223,7 +278,8 @@ void BudgetCurveView::setRunsImpl(const std::vector<api::RunRecord>& runs) {
       ++referenceCount;
     }
   }
-  m_excluded = notFinished + noMetric + otherMetric;
+  m_lowerIsBetter = lowerIsBetterFor(m_metric);
+  m_excluded = notFinished + noMetric + otherProtocol;
   if (referenceCount > 0) m_reference = referenceSum / referenceCount;
 
   std::map<QString, std::map<long long, std::vector<const ShownRun*>>> groups;
@@ -270,7 +326,8 @@ void BudgetCurveView::setRunsImpl(const std::vector<api::RunRecord>& runs) {
   if (m_excluded > 0) {
     QStringList why;
     if (notFinished > 0) why << tr("%n failed or running", nullptr, notFinished);
-    if (otherMetric > 0) why << tr("%n with another metric than %1", nullptr, otherMetric).arg(m_metric);
+    if (otherProtocol > 0)
+      why << tr("%n evaluated differently: pick them under Evaluated on", nullptr, otherProtocol);
     if (noMetric > 0) why << tr("%n without a metric", nullptr, noMetric);
     text += tr("; %n left out (%1)", nullptr, m_excluded).arg(why.join(QStringLiteral(", ")));
   }

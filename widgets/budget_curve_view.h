@@ -1,6 +1,8 @@
 // BudgetCurveView: what each compression method's budget buys. Plots the final metric of stored runs
 // (RunRecord::metricAfter: perplexity, lower is better, or accuracy, higher is better) against the
-// kept fraction they achieved (RunRecord::keptFraction), one series per method (decomposition +
+// kept fraction they achieved (RunRecord::keptFraction) for one comparison group at a time (runs of
+// one base model evaluated with one protocol, api/protocol.h; an "Evaluated on" box picks the group,
+// the largest by default), one series per method (decomposition +
 // "+" + selector). Runs of one method at one keep target (seeds) are averaged: the curve goes
 // through their mean with a shaded min-max band, and each run is also drawn as a small dot. A dashed
 // line marks the uncompressed reference (mean metricBefore of the runs shown) and bold rings on a
@@ -11,8 +13,9 @@
 // A "Runs" box above the plot narrows it to one sweep (RunRecord::sweepId), listing every sweep among
 // the runs given with its run count; "All runs" shows everything.
 //
-// Runs left out (and counted in a label): status other than "succeeded", a metric other than the
-// one most runs use, or a non-finite metricAfter / keptFraction.
+// Runs left out (and counted in a label): status other than "succeeded", another comparison group
+// than the one shown, or a non-finite metricAfter / keptFraction. Seed bands, the reference line and
+// the Pareto front therefore never mix protocols.
 //
 // GUI thread only. No member throws: setRuns catches and logs (qWarning) any failure.
 #pragma once
@@ -61,6 +64,13 @@ class BudgetCurveView : public QWidget {
   // The sweep ids among the runs, sorted.
   QStringList sweepIds() const;
 
+  // Comparison groups among the (sweep-filtered) finished runs, in the box's order (largest first),
+  // the one shown, and a group's text in the box ("gpt-mini · test.txt · 6 docs · ... (3 runs)").
+  QStringList groupKeys() const;
+  QString group() const { return m_group; }
+  void setGroup(const QString& key);
+  QString groupText(const QString& key) const;
+
   // Methods shown, sorted by name.
   QStringList methodNames() const;
   // A method's averaged points sorted by kept fraction; empty for an unknown method.
@@ -68,7 +78,8 @@ class BudgetCurveView : public QWidget {
   // Runs on the Pareto front (no other shown run keeps a fraction <= its own with a metric at least
   // as good, one of the two strictly), sorted by kept fraction, then id.
   std::vector<qint64> paretoRunIds() const;
-  // Mean metricBefore of the runs shown (finite values only); NaN when there is none.
+  // Mean metricBefore of the runs shown (one protocol: the dense model's metric measured that way);
+  // NaN when there is none.
   double referenceValue() const { return m_reference; }
   int excludedCount() const { return m_excluded; }
   int shownCount() const { return static_cast<int>(m_runs.size()); }
@@ -121,6 +132,7 @@ class BudgetCurveView : public QWidget {
 
   std::vector<api::RunRecord> m_allRuns;
   QString m_sweep;  // the sweep shown; empty: all runs
+  QString m_group;  // api::comparisonGroup of the runs shown
   std::vector<ShownRun> m_runs;
   std::vector<Method> m_methods;
   std::vector<int> m_pareto;  // indices into m_runs
@@ -135,6 +147,7 @@ class BudgetCurveView : public QWidget {
   QCPItemText* m_referenceText = nullptr;
   QLabel* m_excludedLabel = nullptr;
   QComboBox* m_sweepBox = nullptr;
+  QComboBox* m_groupBox = nullptr;
   QToolButton* m_export = nullptr;
 };
 

@@ -22,6 +22,7 @@
 #include <exception>
 #include <map>
 
+#include "api/protocol.h"
 #include "widgets/placeholder_stack.h"
 #include "widgets/plot_export.h"
 
@@ -422,7 +423,7 @@ double CompareView::metricDelta(int run) const {
   if (run < 0 || run >= runCount()) return std::nan("");
   const api::RunRecord& first = m_records.front();
   const api::RunRecord& r = m_records[size_t(run)];
-  if (r.metric != first.metric) return std::nan("");
+  if (!api::comparable(r, first)) return std::nan("");
   const double delta = r.metricAfter - first.metricAfter;
   return std::isfinite(delta) ? delta : std::nan("");
 }
@@ -437,6 +438,7 @@ void CompareView::buildMetrics() {
   const int runs = runCount();
   const QString first = QStringLiteral("#%1").arg(m_records.front().id);
   const QStringList rows = {tr("Metric"),
+                            tr("Evaluated on"),
                             tr("Before"),
                             tr("After"),
                             tr("\u0394 after vs %1").arg(first),
@@ -462,6 +464,7 @@ void CompareView::buildMetrics() {
     const double delta = metricDelta(r);
     const double percent = metricDeltaPercent(r);
     const QStringList cells = {rec.metric.empty() ? kAbsent : qs(rec.metric),
+                               rec.metric.empty() ? kAbsent : qs(api::groupLabel(rec)),
                                metricText(rec.metric, rec.metricBefore),
                                metricText(rec.metric, rec.metricAfter),
                                r == 0 ? tr("reference") : signedText(delta, rec.metric == "accuracy" ? 4 : 2),
@@ -480,11 +483,21 @@ void CompareView::buildMetrics() {
       // Lower perplexity is better, higher accuracy is better.
       const bool better = rec.metric == "accuracy" ? delta > 0.0 : delta < 0.0;
       const QColor colour = better ? QColor(0x2e, 0x7d, 0x32) : QColor(0xc6, 0x28, 0x28);
-      m_metricsTable->item(3, r + 1)->setForeground(colour);
       m_metricsTable->item(4, r + 1)->setForeground(colour);
+      m_metricsTable->item(5, r + 1)->setForeground(colour);
     }
-    if (r > 0 && !std::isfinite(delta) && rec.metric != m_records.front().metric) {
-      m_metricsTable->item(3, r + 1)->setToolTip(tr("Different metrics cannot be compared"));
+    if (r > 0 && !std::isfinite(delta) && !api::comparable(rec, m_records.front())) {
+      const QString why =
+          rec.metric != m_records.front().metric
+              ? tr("Different metrics cannot be compared")
+              : tr("Not comparable: evaluated differently from %1 (%2 vs %3)")
+                    .arg(first, qs(api::groupLabel(m_records.front())), qs(api::groupLabel(rec)));
+      for (int row : {4, 5}) {
+        m_metricsTable->item(row, r + 1)->setText(tr("not comparable"));
+        m_metricsTable->item(row, r + 1)->setToolTip(why);
+      }
+      m_metricsTable->item(1, r + 1)->setForeground(QColor(0xc6, 0x28, 0x28));
+      m_metricsTable->item(1, r + 1)->setToolTip(why);
     }
   }
   m_metricsTable->resizeColumnToContents(0);

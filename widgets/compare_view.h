@@ -64,7 +64,8 @@ class CompareView : public QWidget {
   bool showAll() const;
 
   // After metric of `run` minus the first run's (0 for the first run). NaN when either is not
-  // measured, the runs use different metrics, or `run` is out of range.
+  // measured, the runs are not comparable (another base model or evaluation protocol,
+  // api/protocol.h), or `run` is out of range.
   double metricDelta(int run) const;
   // metricDelta as a percentage of the first run's after metric (NaN as above or when that is 0).
   double metricDeltaPercent(int run) const;

@@ -3,6 +3,7 @@
 #include <QAbstractScrollArea>
 #include <QComboBox>
 #include <QCoreApplication>
+#include <QDir>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -20,6 +21,7 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <QWheelEvent>
+#include <algorithm>
 #include <cmath>
 
 namespace ranklab::widgets {
@@ -131,6 +133,11 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   dataRow(m_calib, tr("&Calibration"), tr("text (decoders) or labelled .tsv (classifiers)"),
           tr("Calibration data"));
   dataRow(m_eval, tr("&Evaluation"), tr("text: perplexity; .tsv/.jsonl: accuracy"), tr("Evaluation data"));
+  m_maxDocs = spin(0, 100000000, 0,
+                   tr("Evaluate the first N documents of the evaluation text (ranklab-cli --max-docs); "
+                      "all: the whole file. Runs compare only when evaluated the same way"));
+  m_maxDocs->setSpecialValueText(tr("all"));
+  modelForm->addRow(buddyLabel(tr("Ma&x documents"), m_maxDocs), m_maxDocs);
   m_calibSamples = spin(1, 100000, 32, tr("Calibration windows (or examples)"));
   modelForm->addRow(tr("Calibration samples"), m_calibSamples);
   layout->addWidget(modelBox);
@@ -147,15 +154,24 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   m_selector = new QComboBox;
   m_selector->addItem(tr("Uniform ranks"), QStringLiteral("uniform"));
   m_selector->addItem(tr("Energy threshold"), QStringLiteral("energy"));
+  m_selector->addItem(tr("Manual ranks"), QStringLiteral("manual"));
   m_selector->addItem(tr("Sensitivity search (ASVD)"), QStringLiteral("sensitivity"));
   m_selector->addItem(tr("ARS (learned masks)"), QStringLiteral("ars"));
   m_selector->addItem(tr("RankDyna (RankLab's reading)"), QStringLiteral("rankdyna"));
   m_selector->setItemData(
-      4,
+      m_selector->findData(QStringLiteral("rankdyna")),
       tr("Ranks move between layers during one fine-tuning run. The paper's full text was not at hand: "
          "this follows section 5 of docs/METHODS.md, which says what was assumed."),
       Qt::ToolTipRole);
   methodForm->addRow(tr("&Rank selector"), m_selector);
+  m_manualRanks = new QLineEdit;
+  m_manualRanks->setObjectName(QStringLiteral("manualRanks"));
+  m_manualRanks->setPlaceholderText(tr("layers.*.attn.*=32, layers.*.mlp.*=0.5"));
+  m_manualRanks->setToolTip(
+      tr("Op name or glob = rank (an integer) or fraction of full rank (below 1), comma-separated; ops "
+         "not named keep full rank (ranklab-cli --select manual --ranks)"));
+  m_manualRow = buddyLabel(tr("Ran&ks"), m_manualRanks);
+  methodForm->addRow(m_manualRow, m_manualRanks);
   m_keep = dspin(0.01, 1.0, 0.5, 3, 0.05,
                  tr("p: the kept fraction of the compressible parameters (docs/METHODS.md, section 1)"));
   m_keepSlider = new QSlider(Qt::Horizontal);
@@ -265,13 +281,19 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   connect(m_model, &QComboBox::currentTextChanged, this, &JobPanel::updateState);
   // Inspecting a model reads every weight: only when a path is picked or typing is finished.
   connect(m_model, &QComboBox::textActivated, this, [this](const QString& text) {
-    if (!text.trimmed().isEmpty()) emit modelChosen(text.trimmed());
+    const QString path = modelPath();
+    if (!text.trimmed().isEmpty() && !path.isEmpty()) {
+      m_lastChosen = path;
+      emit modelChosen(path);
+    }
   });
   connect(m_model->lineEdit(), &QLineEdit::editingFinished, this, [this] {
-    const QString text = m_model->currentText().trimmed();
-    if (!text.isEmpty() && text != m_lastChosen) emit modelChosen(text);
-    m_lastChosen = text;
+    const QString path = modelPath();
+    if (!path.isEmpty() && path != m_lastChosen) emit modelChosen(path);
+    m_lastChosen = path;
   });
+  connect(m_eval, &QLineEdit::textChanged, this, &JobPanel::updateState);
+  connect(m_manualRanks, &QLineEdit::textChanged, this, &JobPanel::updateState);
   connect(m_keepSlider, &QSlider::valueChanged, this, [this](int v) {
     if (std::lround(m_keep->value() * 100) != v) m_keep->setValue(v / 100.0);
   });
@@ -290,7 +312,7 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
     if (problem().isEmpty()) emit queueRequested(spec());
   });
   connect(m_sweep, &QPushButton::clicked, this, [this] {
-    if (!m_model->currentText().trimmed().isEmpty()) emit sweepRequested(spec());
+    if (!modelPath().isEmpty()) emit sweepRequested(spec());
   });
   connect(m_cancel, &QPushButton::clicked, this, &JobPanel::cancelRequested);
   auto* wheelGuard = new WheelGuard(this);
@@ -306,16 +328,21 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
 
 api::JobSpec JobPanel::spec() const {
   api::JobSpec s = m_base;
-  s.model = m_model->currentText().trimmed().toStdString();
+  s.model = modelPath().toStdString();
   s.tokenizer = m_tokenizer->text().trimmed().toStdString();
   s.calib = m_calib->text().trimmed().toStdString();
   const QString eval = m_eval->text().trimmed();
   s.evalText.clear();
   s.evalLabelled.clear();
   if (!eval.isEmpty()) (isLabelledSet(eval) ? s.evalLabelled : s.evalText) = eval.toStdString();
+  s.maxEvalDocuments = m_maxDocs->value();
   s.calibSamples = m_calibSamples->value();
   s.decomposition = m_decomposition->currentData().toString().toStdString();
   s.selector = m_selector->currentData().toString().toStdString();
+  if (s.selector == "manual") {
+    std::map<std::string, double> ranks;
+    if (parseManualRanks(m_manualRanks->text(), &ranks, nullptr)) s.manualRanks = ranks;
+  }
   s.keep = m_keep->value();
   s.arsSteps = m_arsSteps->value();
   s.arsLambda = m_lambda->value();
@@ -337,11 +364,18 @@ api::JobSpec JobPanel::spec() const {
 
 void JobPanel::setSpec(const api::JobSpec& s) {
   m_base = s;
-  m_model->setCurrentText(QString::fromStdString(s.model));
+  setModelPath(QString::fromStdString(s.model));
   m_tokenizer->setText(QString::fromStdString(s.tokenizer));
   m_calib->setText(QString::fromStdString(s.calib));
   m_eval->setText(QString::fromStdString(!s.evalLabelled.empty() ? s.evalLabelled : s.evalText));
   m_calibSamples->setValue(int(s.calibSamples));
+  m_maxDocs->setValue(int(std::clamp<int64_t>(s.maxEvalDocuments, 0, m_maxDocs->maximum())));
+  {
+    QStringList parts;
+    for (const auto& [name, rank] : s.manualRanks)
+      parts << QStringLiteral("%1=%2").arg(QString::fromStdString(name)).arg(rank, 0, 'g', 10);
+    m_manualRanks->setText(parts.join(QStringLiteral(", ")));
+  }
   auto select = [](QComboBox* box, const std::string& value) {
     const int i = box->findData(QString::fromStdString(value));
     if (i >= 0) box->setCurrentIndex(i);
@@ -369,12 +403,62 @@ void JobPanel::setSpec(const api::JobSpec& s) {
   updateState();
 }
 
-void JobPanel::setModelChoices(const QStringList& paths) {
-  const QString current = m_model->currentText();
+void JobPanel::setModelChoices(const QStringList& shipped, const QStringList& recent) {
+  const QString current = modelPath();
   const QSignalBlocker block(m_model);
   m_model->clear();
-  m_model->addItems(paths);
-  m_model->setCurrentText(current);
+  for (const QString& path : shipped) {
+    m_model->addItem(QFileInfo(QDir::cleanPath(path)).fileName(), path);
+    m_model->setItemData(m_model->count() - 1, tr("Shipped demo model: %1").arg(path), Qt::ToolTipRole);
+  }
+  for (const QString& path : recent) {
+    if (shipped.contains(path)) continue;
+    m_model->addItem(path, path);
+    m_model->setItemData(m_model->count() - 1, path, Qt::ToolTipRole);
+  }
+  setModelPath(current);
+}
+
+QString JobPanel::modelPath() const {
+  const QString text = m_model->currentText().trimmed();
+  const int index = m_model->findText(text, Qt::MatchExactly);
+  if (index >= 0 && m_model->itemData(index).isValid()) return m_model->itemData(index).toString();
+  return text;
+}
+
+void JobPanel::setModelPath(const QString& path) {
+  int index = m_model->findData(path);
+  if (index < 0 && !path.isEmpty()) {
+    for (int i = 0; i < m_model->count() && index < 0; ++i)
+      if (QDir::cleanPath(m_model->itemData(i).toString()) == QDir::cleanPath(path)) index = i;
+  }
+  if (index >= 0)
+    m_model->setCurrentIndex(index);
+  else
+    m_model->setCurrentText(path);
+}
+
+bool JobPanel::parseManualRanks(const QString& text, std::map<std::string, double>* ranks, QString* error) {
+  std::map<std::string, double> out;
+  for (const QString& part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+    const QString item = part.trimmed();
+    if (item.isEmpty()) continue;
+    const qsizetype eq = item.indexOf(QLatin1Char('='));
+    bool ok = false;
+    const double rank = eq > 0 ? item.mid(eq + 1).trimmed().toDouble(&ok) : 0.0;
+    if (eq <= 0 || !ok || !(rank >= 0.0) || (rank >= 1.0 && rank != std::floor(rank))) {
+      if (error)
+        *error = tr("Ranks: \"%1\" is not name=rank (an integer rank, or a fraction below 1)").arg(item);
+      return false;
+    }
+    out[item.left(eq).trimmed().toStdString()] = rank;
+  }
+  if (out.empty()) {
+    if (error) *error = tr("Manual ranks: give at least one op, e.g. layers.*.attn.*=32");
+    return false;
+  }
+  if (ranks) *ranks = std::move(out);
+  return true;
 }
 
 void JobPanel::setDevices(const QStringList& devices) {
@@ -415,8 +499,14 @@ void JobPanel::showProgress(const QString& phase, qint64 done, qint64 total, dou
 void JobPanel::showIdle(const QString& message) { m_status->setText(message); }
 
 QString JobPanel::problem() const {
-  if (m_model->currentText().trimmed().isEmpty()) return tr("Choose a model to compress.");
+  if (modelPath().isEmpty()) return tr("Choose a model to compress.");
+  if (m_eval->text().trimmed().isEmpty())
+    return tr("Choose evaluation data: without it the run measures nothing to compare.");
   const QString selector = m_selector->currentData().toString();
+  if (selector == QLatin1String("manual")) {
+    QString why;
+    if (!parseManualRanks(m_manualRanks->text(), nullptr, &why)) return why;
+  }
   if (selector == QLatin1String("rankdyna")) {
     if (m_decomposition->currentData().toString() != QLatin1String("svd"))
       return tr("RankDyna re-parametrises the weights with a plain SVD: choose SVD.");
@@ -432,13 +522,15 @@ void JobPanel::updateState() {
   const QString selector = m_selector->currentData().toString();
   m_arsBox->setVisible(selector == QLatin1String("ars"));
   m_dynaBox->setVisible(selector == QLatin1String("rankdyna"));
+  m_manualRanks->setVisible(selector == QLatin1String("manual"));
+  m_manualRow->setVisible(selector == QLatin1String("manual"));
   const QString why = problem();
   m_problem->setText(why);
   m_problem->setVisible(!why.isEmpty());
   m_run->setEnabled(why.isEmpty() && !m_running);
   m_queue->setEnabled(why.isEmpty());
   // The sweep dialog checks its own grid (it may change the selector and decomposition): a model is enough.
-  m_sweep->setEnabled(!m_model->currentText().trimmed().isEmpty());
+  m_sweep->setEnabled(!modelPath().isEmpty());
   m_cancel->setEnabled(m_running);
 }
 
@@ -459,9 +551,9 @@ void JobPanel::updateLedger() {
 }
 
 void JobPanel::browseModel() {
-  const QString dir = QFileDialog::getExistingDirectory(this, tr("Model directory"), m_model->currentText());
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Model directory"), modelPath());
   if (dir.isEmpty()) return;
-  m_model->setCurrentText(dir);
+  setModelPath(dir);
   m_lastChosen = dir;
   emit modelChosen(dir);
 }

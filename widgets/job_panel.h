@@ -8,6 +8,8 @@
 #pragma once
 
 #include <QWidget>
+#include <map>
+#include <string>
 
 #include "api/job.h"
 #include "api/types.h"
@@ -34,8 +36,12 @@ class JobPanel : public QWidget {
   api::JobSpec spec() const;
   void setSpec(const api::JobSpec& spec);
 
-  // Models offered in the model box (shipped demos first, then recent ones); the text stays editable.
-  void setModelChoices(const QStringList& paths);
+  // Models offered in the model box: the shipped demos by name (their path as item data and
+  // tooltip), then recent ones by path; the text stays editable (a typed path is used as typed).
+  void setModelChoices(const QStringList& shipped, const QStringList& recent = {});
+  // The model the form names: the path behind a shipped model's name, else the text as typed.
+  QString modelPath() const;
+  void setModelPath(const QString& path);
   // Devices offered ("auto", "cpu", "cuda:0", ...).
   void setDevices(const QStringList& devices);
   // The loaded model's op table feeds the ledger (compressible and whole-model parameters before and
@@ -59,6 +65,12 @@ class JobPanel : public QWidget {
   QDoubleSpinBox* keepBox() const { return m_keep; }
   QSpinBox* finetuneStepsBox() const { return m_finetuneSteps; }
   QSpinBox* timeBudgetBox() const { return m_timeBudget; }
+  QLineEdit* evalEdit() const { return m_eval; }
+  QSpinBox* maxDocumentsBox() const { return m_maxDocs; }
+  QLineEdit* manualRanksEdit() const { return m_manualRanks; }
+  // "name=rank, glob=rank, ..." (rank an integer, or a fraction of full rank below 1) as the
+  // manual selector's map; false and a reason in `error` for malformed text.
+  static bool parseManualRanks(const QString& text, std::map<std::string, double>* ranks, QString* error);
   QPushButton* runButton() const { return m_run; }
   QPushButton* queueButton() const { return m_queue; }
   QPushButton* sweepButton() const { return m_sweep; }
@@ -90,6 +102,9 @@ class JobPanel : public QWidget {
   QLineEdit* m_tokenizer = nullptr;
   QLineEdit* m_calib = nullptr;
   QLineEdit* m_eval = nullptr;
+  QSpinBox* m_maxDocs = nullptr;
+  QLineEdit* m_manualRanks = nullptr;
+  QWidget* m_manualRow = nullptr;
   QComboBox* m_decomposition = nullptr;
   QComboBox* m_selector = nullptr;
   QDoubleSpinBox* m_keep = nullptr;

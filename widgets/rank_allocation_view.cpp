@@ -3,6 +3,7 @@
 #include <qcustomplot.h>
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QHBoxLayout>
 #include <QPushButton>
 #include <QVBoxLayout>
@@ -124,12 +125,25 @@ std::vector<int64_t> uniformRanksFor(const std::vector<api::OpResult>& ops, doub
 RankAllocationView::RankAllocationView(QWidget* parent) : QWidget(parent) {
   m_fractionBox = new QCheckBox(tr("Fraction of full rank"), this);
   m_fractionBox->setObjectName(QStringLiteral("fractionToggle"));
-  m_uniformBox = new QCheckBox(tr("Uniform baseline"), this);
+  m_uniformBox = new QCheckBox(tr("Baseline:"), this);
   m_uniformBox->setObjectName(QStringLiteral("uniformToggle"));
   m_uniformBox->setChecked(m_uniformOverlay);
-  m_uniformBox->setToolTip(
-      tr("Ranks a uniform allocation k = floor(r min(M, N)) would get at the "
-         "run's achieved parameter budget"));
+  m_uniformBox->setToolTip(tr("Mark the ranks a uniform allocation gets at this run's achieved budget"));
+  m_baselineBox = new QComboBox(this);
+  m_baselineBox->setObjectName(QStringLiteral("baselineKind"));
+  m_baselineBox->addItem(tr("uniform selector (same p)"), int(BaselineKind::Selector));
+  m_baselineBox->setItemData(
+      0,
+      tr("What ranklab-cli compress --select uniform --keep p gives at this run's achieved p: every op "
+         "keeps the fraction p of its own parameters, k = floor(p M N / (M + N))"),
+      Qt::ToolTipRole);
+  m_baselineBox->addItem(tr("uniform rank ratio r"), int(BaselineKind::Ratio));
+  m_baselineBox->setItemData(1,
+                             tr("One rank ratio for every op, k = floor(r min(M, N)), with the largest r "
+                                "that fits this run's achieved budget"),
+                             Qt::ToolTipRole);
+  connect(m_baselineBox, &QComboBox::currentIndexChanged, this,
+          [this](int index) { setBaselineKind(BaselineKind(m_baselineBox->itemData(index).toInt())); });
   m_exportButton = new QPushButton(tr("Export..."), this);
   m_exportButton->setObjectName(QStringLiteral("exportButton"));
   connect(m_fractionBox, &QCheckBox::toggled, this, &RankAllocationView::setShowFraction);
@@ -204,6 +218,7 @@ RankAllocationView::RankAllocationView(QWidget* parent) : QWidget(parent) {
   auto* controls = new QHBoxLayout;
   controls->addWidget(m_fractionBox);
   controls->addWidget(m_uniformBox);
+  controls->addWidget(m_baselineBox);
   controls->addStretch(1);
   controls->addWidget(m_exportButton);
   auto* layout = new QVBoxLayout(this);
@@ -244,6 +259,17 @@ void RankAllocationView::setUniformOverlay(bool on) {
   }
   if (m_uniformOverlay == on) return;
   m_uniformOverlay = on;
+  rebuild();
+}
+
+void RankAllocationView::setBaselineKind(BaselineKind kind) {
+  const int index = m_baselineBox->findData(int(kind));
+  if (m_baselineBox->currentIndex() != index) {
+    m_baselineBox->setCurrentIndex(index);  // re-enters through currentIndexChanged
+    return;
+  }
+  if (m_baselineKind == kind) return;
+  m_baselineKind = kind;
   rebuild();
 }
 
@@ -317,6 +343,7 @@ void RankAllocationView::showPlaceholder(const QString& text) {
   m_stack->showPlaceholder(text);
   m_fractionBox->setEnabled(false);
   m_uniformBox->setEnabled(false);
+  m_baselineBox->setEnabled(false);
   m_exportButton->setEnabled(false);
 }
 
@@ -389,7 +416,15 @@ void RankAllocationView::rebuild() {
       m_uniformRanks.clear();
       m_uniformRatio = kNaN;
     } else {
-      m_uniformRanks = uniformRanksFor(m_runB.ops, m_runB.run.keptFraction, &m_uniformRatio);
+      if (m_baselineKind == BaselineKind::Ratio) {
+        m_uniformRanks = uniformRanksFor(m_runB.ops, m_runB.run.keptFraction, &m_uniformRatio);
+      } else {
+        m_uniformRatio = kNaN;
+        m_uniformRanks.clear();
+        for (const api::OpResult& op : m_runB.ops)
+          m_uniformRanks.push_back(
+              api::uniformRankAtBudget(op.inFeatures, op.outFeatures, m_runB.run.keptFraction));
+      }
       for (Entry& e : m_entries) e.uniformRank = m_uniformRanks[size_t(e.opB)];
     }
 
@@ -433,6 +468,9 @@ void RankAllocationView::rebuild() {
     }
     m_uniformGraph->setData(uniformKeys, uniformValues, true);
     const bool overlay = !m_comparison && m_uniformOverlay;
+    m_uniformGraph->setName(m_baselineKind == BaselineKind::Selector
+                                ? tr("uniform selector at p = %1").arg(m_runB.run.keptFraction, 0, 'f', 3)
+                                : tr("uniform ratio r = %1").arg(m_uniformRatio, 0, 'f', 3));
     m_uniformGraph->setVisible(overlay);
     for (QCPBars* bars : m_bars) m_legend->addItem(new QCPPlottableLegendItem(m_legend, bars));
     if (overlay) m_legend->addItem(new QCPPlottableLegendItem(m_legend, m_uniformGraph));
@@ -504,6 +542,7 @@ void RankAllocationView::rebuild() {
 
     m_fractionBox->setEnabled(true);
     m_uniformBox->setEnabled(!m_comparison);
+    m_baselineBox->setEnabled(!m_comparison && m_uniformOverlay);
     m_exportButton->setEnabled(true);
     m_stack->showContent();
     m_plot->replot();

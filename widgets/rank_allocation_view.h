@@ -1,11 +1,12 @@
 // RankAllocationView: where a run put its ranks. Top: one bar per op, grouped by op kind (kinds in
 // the order they first appear in the run, each kind by layer, one colour per kind), as absolute rank
-// or as a fraction of full rank, with an optional uniform-baseline overlay (the ranks a uniform
-// allocation gets at the run's achieved budget). Bottom: a layer x op-kind heatmap of the kept
-// fraction rank / fullRank. In comparison mode (two runs, ops matched by name) both show the
-// difference b - a, the heatmap on a diverging scale centred on 0; ops in only one run are marked.
-// A click on a bar or heatmap cell emits opActivated. Empty runs show a placeholder text.
-// GUI thread only; never throws.
+// or as a fraction of full rank, with an optional uniform-baseline overlay: by default the ranks
+// `--select uniform` gives at the run's achieved budget p (every op keeps the fraction p of its own
+// parameters), or, as a second named option, one rank ratio r for every op at that budget. Bottom: a layer x
+// op-kind heatmap of the kept fraction rank / fullRank. In comparison mode (two runs, ops matched by name)
+// both show the difference b - a, the heatmap on a diverging scale centred on 0; ops in only one run are
+// marked. A click on a bar or heatmap cell emits opActivated. Empty runs show a placeholder text. GUI thread
+// only; never throws.
 #pragma once
 
 #include <QString>
@@ -17,6 +18,7 @@
 #include "api/run.h"
 
 class QCheckBox;
+class QComboBox;
 class QCPAxisRect;
 class QCPBars;
 class QCPColorMap;
@@ -48,8 +50,12 @@ class RankAllocationView : public QWidget {
   // Back to the "no run" placeholder.
   void clear();
 
+  // What the baseline overlay shows (BaselineKind::Selector by default).
+  enum class BaselineKind { Selector, Ratio };
   void setUniformOverlay(bool on);
   bool uniformOverlay() const { return m_uniformOverlay; }
+  void setBaselineKind(BaselineKind kind);
+  BaselineKind baselineKind() const { return m_baselineKind; }
   // true: bars show rank / fullRank; false (default): absolute ranks.
   void setShowFraction(bool on);
   bool showFraction() const { return m_showFraction; }
@@ -68,11 +74,12 @@ class RankAllocationView : public QWidget {
   // Run op index behind each bar (index into the shown run's ops; in comparison mode into b's ops,
   // -1 for an op only in a).
   std::vector<int> barOps() const;
-  // Uniform-baseline ranks in the run's op order, k_l = floor(r min(M_l, N_l)) with r the largest
-  // ratio whose cost sum_l min(k_l (M_l + N_l), M_l N_l) <= keptFraction * sum_l M_l N_l. Empty in
-  // comparison mode or with no run.
+  // Baseline ranks in the run's op order. Selector: api::uniformRankAtBudget(M_l, N_l, keptFraction),
+  // what `--select uniform --keep keptFraction` chooses. Ratio: k_l = floor(r min(M_l, N_l)) with r
+  // the largest ratio whose cost sum_l min(k_l (M_l + N_l), M_l N_l) <= keptFraction * sum_l M_l N_l.
+  // Empty in comparison mode or with no run.
   std::vector<int64_t> uniformRanks() const { return m_uniformRanks; }
-  // The ratio r above (exactly j / K for some op's K); NaN when there are no uniform ranks.
+  // The ratio r above (exactly j / K for some op's K); NaN in Selector mode or with no ranks.
   double uniformRatio() const { return m_uniformRatio; }
   // Heatmap cell value (kept fraction, or its difference b - a); NaN when no op fills the cell.
   double heatmapValue(int layer, const QString& kind) const;
@@ -116,6 +123,7 @@ class RankAllocationView : public QWidget {
   bool m_hasRun = false;
   bool m_comparison = false;
   bool m_uniformOverlay = true;
+  BaselineKind m_baselineKind = BaselineKind::Selector;
   bool m_showFraction = false;
 
   std::vector<Entry> m_entries;  // display order
@@ -129,6 +137,7 @@ class RankAllocationView : public QWidget {
   PlaceholderStack* m_stack = nullptr;
   QCheckBox* m_fractionBox = nullptr;
   QCheckBox* m_uniformBox = nullptr;
+  QComboBox* m_baselineBox = nullptr;
   QPushButton* m_exportButton = nullptr;
   QCustomPlot* m_plot = nullptr;
   QCPTextElement* m_title = nullptr;

@@ -11,9 +11,11 @@
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMap>
 #include <QMenu>
 #include <QMessageBox>
 #include <QRegularExpression>
+#include <QSignalBlocker>
 #include <QSortFilterProxyModel>
 #include <QTableView>
 #include <QToolButton>
@@ -21,6 +23,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "api/protocol.h"
 #include "widgets/run_table_model.h"
 
 namespace ranklab::widgets {
@@ -45,6 +48,12 @@ class RunFilterProxy : public QSortFilterProxyModel {
     m_status = status;
     invalidateFilter();
   }
+  // "" shows every comparison group.
+  void setGroup(const QString& group) {
+    if (group == m_group) return;
+    m_group = group;
+    invalidateFilter();
+  }
 
  protected:
   bool filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const override {
@@ -53,10 +62,14 @@ class RunFilterProxy : public QSortFilterProxyModel {
     const api::RunRecord* run = model ? model->runAt(sourceRow) : nullptr;
     if (!run) return false;
     if (!m_status.isEmpty() && QString::fromStdString(run->status) != m_status) return false;
+    if (!m_group.isEmpty() && QString::fromStdString(api::comparisonGroup(*run)) != m_group) return false;
     if (m_words.isEmpty()) return true;
-    QStringList fields = {QString::fromStdString(run->name), QString::fromStdString(run->modelPath),
-                          QString::fromStdString(run->decomposition), QString::fromStdString(run->selector),
-                          QString::fromStdString(run->notes)};
+    QStringList fields = {QString::fromStdString(run->name),
+                          QString::fromStdString(run->modelPath),
+                          QString::fromStdString(run->decomposition),
+                          QString::fromStdString(run->selector),
+                          QString::fromStdString(run->notes),
+                          QString::fromStdString(api::protocolLabel(run->protocol))};
     for (const std::string& tag : run->tags) fields << QString::fromStdString(tag);
     const QString haystack = fields.join(QLatin1Char('\n'));
     return std::all_of(m_words.cbegin(), m_words.cend(),
@@ -66,12 +79,13 @@ class RunFilterProxy : public QSortFilterProxyModel {
  private:
   QStringList m_words;
   QString m_status;
+  QString m_group;
 };
 
 namespace {
 
 constexpr quint32 kStateMagic = 0x524b5242;  // "RKRB"
-constexpr quint32 kStateVersion = 1;
+constexpr quint32 kStateVersion = 2;         // 2: the Evaluated on column
 
 }  // namespace
 
@@ -85,7 +99,7 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
 
   m_filter = new QLineEdit(this);
   m_filter->setObjectName(QStringLiteral("runFilter"));
-  m_filter->setPlaceholderText(tr("Filter runs by name, model, method, tag or note (Ctrl+F)"));
+  m_filter->setPlaceholderText(tr("Filter runs by name, model, method, evaluation, tag or note (Ctrl+F)"));
   m_filter->setClearButtonEnabled(true);
   connect(m_filter, &QLineEdit::textChanged, this, [this](const QString& text) { m_proxy->setText(text); });
 
@@ -98,6 +112,17 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
   m_status->addItem(tr("Running"), QStringLiteral("running"));
   connect(m_status, &QComboBox::currentIndexChanged, this,
           [this](int index) { m_proxy->setStatus(m_status->itemData(index).toString()); });
+
+  m_protocol = new QComboBox(this);
+  m_protocol->setObjectName(QStringLiteral("protocolFilter"));
+  m_protocol->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  m_protocol->setMinimumContentsLength(24);
+  m_protocol->setToolTip(
+      tr("Show only runs of one model evaluated the same way (the runs whose metrics "
+         "can be compared)"));
+  m_protocol->addItem(tr("Any evaluation"), QString());
+  connect(m_protocol, &QComboBox::currentIndexChanged, this,
+          [this](int index) { m_proxy->setGroup(m_protocol->itemData(index).toString()); });
 
   m_count = new QLabel(this);
   m_count->setObjectName(QStringLiteral("runCount"));
@@ -121,14 +146,14 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
   header->setSectionsMovable(true);
   header->setStretchLastSection(true);
   header->setMinimumSectionSize(40);
-  const std::pair<int, int> widths[] = {{RunTableModel::Id, 50},       {RunTableModel::Name, 200},
-                                        {RunTableModel::Model, 120},   {RunTableModel::Decomposition, 95},
-                                        {RunTableModel::Selector, 90}, {RunTableModel::Target, 65},
-                                        {RunTableModel::Achieved, 75}, {RunTableModel::Metric, 85},
-                                        {RunTableModel::Before, 75},   {RunTableModel::After, 75},
-                                        {RunTableModel::Change, 70},   {RunTableModel::Status, 80},
-                                        {RunTableModel::Created, 125}, {RunTableModel::Seconds, 80},
-                                        {RunTableModel::Tags, 130}};
+  const std::pair<int, int> widths[] = {{RunTableModel::Id, 50},           {RunTableModel::Name, 200},
+                                        {RunTableModel::Model, 120},       {RunTableModel::Decomposition, 95},
+                                        {RunTableModel::Selector, 90},     {RunTableModel::Target, 65},
+                                        {RunTableModel::Achieved, 75},     {RunTableModel::Metric, 85},
+                                        {RunTableModel::EvaluatedOn, 220}, {RunTableModel::Before, 75},
+                                        {RunTableModel::After, 75},        {RunTableModel::Change, 70},
+                                        {RunTableModel::Status, 80},       {RunTableModel::Created, 125},
+                                        {RunTableModel::Seconds, 80},      {RunTableModel::Tags, 130}};
   for (const auto& [column, width] : widths) m_table->setColumnWidth(column, width);
 
   m_compareAction =
@@ -165,6 +190,7 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
   auto* top = new QHBoxLayout;
   top->addWidget(m_filter, 1);
   top->addWidget(m_status);
+  top->addWidget(m_protocol);
   top->addWidget(m_count);
   top->addSpacing(12);
   top->addWidget(m_compareButton);
@@ -194,6 +220,11 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
     selectionMayHaveChanged();
     updateCount();
   };
+  // The protocol box lists the groups of every run loaded, whatever the other filters show.
+  connect(m_model, &QAbstractItemModel::modelReset, this, &RunBrowser::rebuildProtocolBox);
+  connect(m_model, &QAbstractItemModel::rowsInserted, this, &RunBrowser::rebuildProtocolBox);
+  connect(m_model, &QAbstractItemModel::rowsRemoved, this, &RunBrowser::rebuildProtocolBox);
+  connect(m_model, &QAbstractItemModel::dataChanged, this, &RunBrowser::rebuildProtocolBox);
   connect(m_proxy, &QAbstractItemModel::rowsInserted, this, rowsChanged);
   connect(m_proxy, &QAbstractItemModel::rowsRemoved, this, rowsChanged);
   connect(m_proxy, &QAbstractItemModel::modelReset, this, rowsChanged);
@@ -206,6 +237,34 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
 QSortFilterProxyModel* RunBrowser::proxy() const { return m_proxy; }
 
 void RunBrowser::setFilterText(const QString& text) { m_filter->setText(text); }
+
+void RunBrowser::setProtocolFilter(const QString& group) {
+  rebuildProtocolBox();
+  const int index = m_protocol->findData(group);
+  m_protocol->setCurrentIndex(std::max(0, index));
+}
+
+void RunBrowser::rebuildProtocolBox() {
+  QMap<QString, std::pair<QString, int>> groups;  // key -> (label, runs)
+  for (const api::RunRecord& run : m_model->runs()) {
+    if (run.metric.empty()) continue;
+    auto& g = groups[QString::fromStdString(api::comparisonGroup(run))];
+    if (g.first.isEmpty()) g.first = QString::fromStdString(api::groupLabel(run));
+    ++g.second;
+  }
+  const QString current = m_protocol->currentData().toString();
+  const QSignalBlocker block(m_protocol);
+  m_protocol->clear();
+  m_protocol->addItem(tr("Any evaluation"), QString());
+  for (auto it = groups.cbegin(); it != groups.cend(); ++it)
+    m_protocol->addItem(it->second == 1 ? tr("%1 (1 run)").arg(it->first)
+                                        : tr("%1 (%2 runs)").arg(it->first, QString::number(it->second)),
+                        it.key());
+  const int index = m_protocol->findData(current);
+  m_protocol->setCurrentIndex(std::max(0, index));
+  if (index < 0 && !current.isEmpty()) m_proxy->setGroup(QString());
+  m_protocol->setEnabled(groups.size() > 1 || !current.isEmpty());
+}
 
 void RunBrowser::setStatusFilter(const QString& status) {
   const int index = m_status->findData(status);

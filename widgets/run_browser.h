@@ -48,6 +48,10 @@ class RunBrowser : public QWidget {
   // "failed", "interrupted" or "running".
   void setFilterText(const QString& text);
   void setStatusFilter(const QString& status);
+  // Shows only the runs of one comparison group (api::comparisonGroup: base model and evaluation
+  // protocol); "" shows all. The box lists the groups of the runs loaded.
+  void setProtocolFilter(const QString& group);
+  QComboBox* protocolCombo() const { return m_protocol; }
 
   // Ids of the selected runs in the order their rows are shown (top to bottom).
   QList<qint64> selectedIds() const;
@@ -79,6 +83,7 @@ class RunBrowser : public QWidget {
   bool eventFilter(QObject* watched, QEvent* event) override;
 
  private:
+  void rebuildProtocolBox();
   void selectionMayHaveChanged();
   void updateActions();
   void updateCount();
@@ -91,6 +96,7 @@ class RunBrowser : public QWidget {
   QTableView* m_table = nullptr;
   QLineEdit* m_filter = nullptr;
   QComboBox* m_status = nullptr;
+  QComboBox* m_protocol = nullptr;
   QLabel* m_count = nullptr;
   QToolButton* m_compareButton = nullptr;
   QToolButton* m_deleteButton = nullptr;

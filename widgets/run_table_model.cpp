@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "api/protocol.h"
+
 namespace ranklab::widgets {
 namespace {
 
@@ -149,6 +151,8 @@ QVariant RunTableModel::rawValue(const api::RunRecord& r, int column) const {
       return knownFraction(r.keptFraction) ? QVariant(r.keptFraction) : QVariant();
     case Metric:
       return qs(r.metric);
+    case EvaluatedOn:
+      return r.metric.empty() ? QString() : qs(api::protocolLabel(r.protocol));
     case Before:
       return number(r.metricBefore);
     case After:
@@ -178,6 +182,8 @@ QVariant RunTableModel::displayValue(const api::RunRecord& r, int column) const 
       return knownFraction(r.keepTarget) ? QLocale().toString(r.keepTarget, 'f', 2) : kUnknown;
     case Achieved:
       return knownFraction(r.keptFraction) ? QLocale().toString(r.keptFraction, 'f', 3) : kUnknown;
+    case EvaluatedOn:
+      return r.metric.empty() ? kUnknown : rawValue(r, column);
     case Before:
       return metricText(r.metric, r.metricBefore);
     case After:
@@ -222,6 +228,18 @@ QString RunTableModel::toolTip(const api::RunRecord& r, int column) const {
       break;
     case Change:
       lines << tr("Relative change of the metric: after / before - 1");
+      break;
+    case EvaluatedOn:
+      if (!r.metric.empty()) {
+        lines << qs(api::groupLabel(r));
+        if (r.protocol.known && !r.protocol.fileHash.empty())
+          lines << tr("File SHA-256 %1\nModel SHA-256 %2")
+                       .arg(qs(r.protocol.fileHash.substr(0, 16)), qs(r.modelHash.substr(0, 16)));
+        else
+          lines << tr(
+              "Stored before RankLab recorded evaluation protocols, and not reconstructible: this "
+              "run's metric is compared with no other run.");
+      }
       break;
     case Created:
       lines << qs(r.createdAt);
@@ -278,11 +296,15 @@ QVariant RunTableModel::headerData(int section, Qt::Orientation orientation, int
   if (orientation == Qt::Vertical) return role == Qt::DisplayRole ? QVariant(section + 1) : QVariant();
   if (section < 0 || section >= ColumnCount) return {};
   if (role == Qt::DisplayRole) {
-    static const char* const kTitles[ColumnCount] = {
-        QT_TR_NOOP("Id"),       QT_TR_NOOP("Name"),   QT_TR_NOOP("Model"),    QT_TR_NOOP("Decomposition"),
-        QT_TR_NOOP("Selector"), QT_TR_NOOP("Target"), QT_TR_NOOP("Achieved"), QT_TR_NOOP("Metric"),
-        QT_TR_NOOP("Before"),   QT_TR_NOOP("After"),  QT_TR_NOOP("Change"),   QT_TR_NOOP("Status"),
-        QT_TR_NOOP("Created"),  QT_TR_NOOP("Time"),   QT_TR_NOOP("Tags"),     QT_TR_NOOP("Notes")};
+    static const char* const kTitles[ColumnCount] = {QT_TR_NOOP("Id"),           QT_TR_NOOP("Name"),
+                                                     QT_TR_NOOP("Model"),        QT_TR_NOOP("Decomposition"),
+                                                     QT_TR_NOOP("Selector"),     QT_TR_NOOP("Target"),
+                                                     QT_TR_NOOP("Achieved"),     QT_TR_NOOP("Metric"),
+                                                     QT_TR_NOOP("Evaluated on"), QT_TR_NOOP("Before"),
+                                                     QT_TR_NOOP("After"),        QT_TR_NOOP("Change"),
+                                                     QT_TR_NOOP("Status"),       QT_TR_NOOP("Created"),
+                                                     QT_TR_NOOP("Time"),         QT_TR_NOOP("Tags"),
+                                                     QT_TR_NOOP("Notes")};
     return tr(kTitles[section]);
   }
   if (role == Qt::ToolTipRole) {
@@ -295,6 +317,8 @@ QVariant RunTableModel::headerData(int section, Qt::Orientation orientation, int
         QT_TR_NOOP("Requested fraction p of compressible parameters kept"),
         QT_TR_NOOP("Achieved fraction of compressible parameters kept"),
         QT_TR_NOOP("Headline metric"),
+        QT_TR_NOOP("How the metric was measured: evaluation file, documents, tokens counted, options. "
+                   "Only runs of one model evaluated the same way are comparable"),
         QT_TR_NOOP("Metric of the uncompressed model"),
         QT_TR_NOOP("Metric of the final compressed model"),
         QT_TR_NOOP("After / before - 1 (for perplexity lower is better, for accuracy higher)"),

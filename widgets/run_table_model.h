@@ -25,12 +25,13 @@ class RunTableModel : public QAbstractTableModel {
     Model,  // file name of modelPath
     Decomposition,
     Selector,
-    Target,    // keepTarget, the requested kept fraction p
-    Achieved,  // keptFraction, the achieved p
-    Metric,    // "perplexity" | "accuracy"
-    Before,    // metricBefore
-    After,     // metricAfter
-    Change,    // after / before - 1, a signed percentage
+    Target,       // keepTarget, the requested kept fraction p
+    Achieved,     // keptFraction, the achieved p
+    Metric,       // "perplexity" | "accuracy"
+    EvaluatedOn,  // the metric's protocol (api/protocol.h: protocolLabel)
+    Before,       // metricBefore
+    After,        // metricAfter
+    Change,       // after / before - 1, a signed percentage
     Status,
     Created,
     Seconds,

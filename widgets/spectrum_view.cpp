@@ -37,6 +37,22 @@ QVector<double> logSafe(const std::vector<float>& values) {
   return out;
 }
 
+// What the decomposed spectrum is, named after the run's decomposition (RunRecord::decomposition).
+QString decompositionText(const QString& decomposition) {
+  if (decomposition == QLatin1String("svd")) return SpectrumView::tr("plain SVD of W");
+  if (decomposition == QLatin1String("fwsvd")) return SpectrumView::tr("Fisher-weighted SVD");
+  if (decomposition == QLatin1String("iwsvd")) return SpectrumView::tr("importance-weighted SVD");
+  if (decomposition == QLatin1String("asvd")) return SpectrumView::tr("activation-aware SVD (ASVD)");
+  if (decomposition == QLatin1String("whiten")) return SpectrumView::tr("whitened SVD (SVD-LLM)");
+  return decomposition.isEmpty() ? SpectrumView::tr("decomposed") : decomposition;
+}
+
+QString spectrumName(const QString& decomposition) {
+  if (decomposition == QLatin1String("svd")) return SpectrumView::tr("singular values of W");
+  if (decomposition.isEmpty()) return SpectrumView::tr("decomposed matrix");
+  return decompositionText(decomposition);
+}
+
 }  // namespace
 
 SpectrumView::SpectrumView(QWidget* parent) : QWidget(parent) {
@@ -122,9 +138,13 @@ void SpectrumView::clear() {
   showPlaceholder(tr("No op selected. Click a bar or a heatmap cell in the rank allocation."));
 }
 
-void SpectrumView::setOp(const api::OpResult& op, const std::vector<uint8_t>& maskBits) {
+void SpectrumView::setOp(const api::OpResult& op, const std::vector<uint8_t>& maskBits,
+                         const QString& decomposition, int64_t maskStep) {
   try {
     m_op = op;
+    m_decomposition = decomposition;
+    m_maskStep = maskStep;
+    m_spectrum->setName(spectrumName(decomposition));
     m_hasOp = true;
     m_hasMask = !maskBits.empty();
     const std::vector<float>& s = op.spectrum;
@@ -149,6 +169,9 @@ void SpectrumView::setOp(const api::OpResult& op, const std::vector<uint8_t>& ma
         if (maskBit(maskBits, i)) m_masked.push_back(int(i));
     }
 
+    // One model of the op's state, in this order: what was decomposed, the chosen rank, how it is
+    // stored (factorized at k, or W kept dense: at full rank, or because k (M + N) >= M N), and the
+    // learned mask of the frame shown, which is a training step's, not necessarily the final read-off.
     const int64_t m = op.inFeatures, n = op.outFeatures;
     const int64_t dense = m * n;
     const int64_t factored = k * (m + n);
@@ -158,17 +181,28 @@ void SpectrumView::setOp(const api::OpResult& op, const std::vector<uint8_t>& ma
                        .arg(op.layer)
                        .arg(m)
                        .arg(n);
-    info += tr("rank %1 of %2 \u00b7 energy kept %3% \u00b7 storage k(M+N) = %4 vs MN = %5")
+    info += tr("%1 \u00b7 rank %2 of %3 \u00b7 energy kept %4%<br>")
+                .arg(decompositionText(m_decomposition))
                 .arg(k)
                 .arg(op.fullRank)
-                .arg(100.0 * m_energy, 0, 'f', 2)
-                .arg(count(factored), count(dense));
-    if (dense > 0) info += tr(" (%1%)").arg(100.0 * double(factored) / double(dense), 0, 'f', 1);
-    if (!op.factorized) info += tr(" \u00b7 kept dense");
+                .arg(100.0 * m_energy, 0, 'f', 2);
+    if (op.factorized) {
+      info += tr("stored factorized: k(M+N) = %1 vs MN = %2").arg(count(factored), count(dense));
+      if (dense > 0) info += tr(" (%1%)").arg(100.0 * double(factored) / double(dense), 0, 'f', 1);
+    } else if (k >= op.fullRank) {
+      info += tr("stored dense: W at full rank, MN = %1 (100%)").arg(count(dense));
+    } else {
+      info += tr("stored dense: W itself, MN = %1 (100%), because k(M+N) = %2 is not smaller")
+                  .arg(count(dense), count(factored));
+    }
     if (m_hasMask) {
       const bool prefix = !m_masked.empty() && m_masked.back() == int(m_masked.size()) - 1;
-      info += tr(" \u00b7 mask keeps %1").arg(m_masked.size());
+      info += QStringLiteral("<br>");
+      info += m_maskStep >= 0 ? tr("learned mask at step %1 keeps %2").arg(m_maskStep).arg(m_masked.size())
+                              : tr("learned mask keeps %1").arg(m_masked.size());
       if (!m_masked.empty() && !prefix) info += tr(" (not a prefix)");
+      if (int64_t(m_masked.size()) != k)
+        info += tr("; the rank %1 comes from the run's final read-off, not from this frame").arg(k);
     }
     if (s.empty()) info += tr("<br>No decomposed spectrum stored; energy kept is the run's stored value.");
     m_info->setText(info);

@@ -32,8 +32,11 @@ class SpectrumView : public QWidget {
 
   // `maskBits`: packed mask of the op's singular values, bit i = byte i / 8, bit i % 8, LSB first
   // (api::MaskFrame::bits layout); bytes missing at the end read as zero, bits past the spectrum are
-  // ignored. Empty: no mask overlay.
-  void setOp(const api::OpResult& op, const std::vector<uint8_t>& maskBits = {});
+  // ignored. Empty: no mask overlay. `decomposition` (RunRecord::decomposition: svd, fwsvd, ...)
+  // names the spectrum in the label and legend; `maskStep` is the training step of the mask's frame
+  // (-1: not known).
+  void setOp(const api::OpResult& op, const std::vector<uint8_t>& maskBits = {},
+             const QString& decomposition = {}, int64_t maskStep = -1);
   // Back to the "no op selected" placeholder.
   void clear();
 
@@ -74,6 +77,8 @@ class SpectrumView : public QWidget {
   bool m_plainDiffers = false;
   double m_energy = 0.0;
   std::vector<int> m_masked;
+  QString m_decomposition;
+  int64_t m_maskStep = -1;
 
   QLabel* m_info = nullptr;
   QPushButton* m_exportButton = nullptr;

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <limits>
 
+#include "api/protocol.h"
 #include "widgets/placeholder_stack.h"
 #include "widgets/plot_theme.h"
 
@@ -146,12 +147,13 @@ void TeachModelView::setPairs(const std::vector<Pair>& pairs) {
     m_pairBox->clear();
     for (const Pair& p : m_pairs) {
       const auto& r = p.ars.run;
-      m_pairBox->addItem(tr("%1 \u00b7 %2 \u00b7 p = %3 (runs %4 and %5)")
+      m_pairBox->addItem(tr("%1 \u00b7 %2 \u00b7 p = %3 (runs %4 and %5, both evaluated on %6)")
                              .arg(QFileInfo(QString::fromStdString(r.modelPath)).fileName(),
                                   QString::fromStdString(r.decomposition))
                              .arg(r.keepTarget, 0, 'f', 2)
                              .arg(p.uniform.run.id)
-                             .arg(r.id));
+                             .arg(r.id)
+                             .arg(QString::fromStdString(api::protocolLabel(r.protocol))));
     }
   }
   m_current = -1;

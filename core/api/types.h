@@ -19,6 +19,16 @@ struct OpInfo {
   int64_t params() const { return inFeatures * outFeatures; }
 };
 
+// The uniform selector's rank for an M x N op at budget p (ALGORITHMS.md section 0): the same
+// fraction p of the op's own parameters, k = min(min(M, N), floor(p M N / (M + N))). The one
+// definition: select::uniformRanksAtBudget and the Ranks view's baseline both use it.
+inline int64_t uniformRankAtBudget(int64_t m, int64_t n, double keep) {
+  if (m <= 0 || n <= 0 || !(keep >= 0.0)) return 0;
+  const double k = static_cast<double>(m) * static_cast<double>(n) * keep / static_cast<double>(m + n);
+  const int64_t full = m < n ? m : n;
+  return k >= static_cast<double>(full) ? full : static_cast<int64_t>(k);
+}
+
 struct ModelSummary {
   std::string architecture;  // "gpt2", "llama", "bert"
   std::string source;        // file or directory it was loaded from

@@ -64,11 +64,7 @@ std::vector<int64_t> uniformRanksAtRatio(const std::vector<api::OpInfo>& ops, do
 std::vector<int64_t> uniformRanksAtBudget(const std::vector<api::OpInfo>& ops, double keep) {
   checkFraction(keep, "kept fraction p");
   std::vector<int64_t> out;
-  for (const auto& op : ops) {
-    const double k = std::floor(keep * static_cast<double>(op.params()) /
-                                static_cast<double>(op.inFeatures + op.outFeatures));
-    out.push_back(std::min<int64_t>(fullRank(op), static_cast<int64_t>(k)));
-  }
+  for (const auto& op : ops) out.push_back(api::uniformRankAtBudget(op.inFeatures, op.outFeatures, keep));
   return out;
 }
 

@@ -10,6 +10,20 @@
 
 namespace ranklab::test {
 
+// The protocol of the sample runs' perplexity: test.txt, 6 documents, `counted` tokens.
+inline api::EvalProtocol sampleProtocol(int64_t counted = 1000, int64_t maxDocuments = 6) {
+  api::EvalProtocol p;
+  p.known = true;
+  p.metric = "perplexity";
+  p.file = "test.txt";
+  p.fileHash = "9f2c";
+  p.separator = "<|endoftext|>";
+  p.maxDocuments = maxDocuments;
+  p.documents = maxDocuments;
+  p.counted = counted;
+  return p;
+}
+
 // A 2-layer decoder with ops q k v o up down (256 x 256 attention, 256 x 1024 MLP), spectra
 // s_i = 10 exp(-i / 40) (weighted spectrum = 2 s_i), ranks rank(layer, op) = 16 + 8 * layer + op.
 // Mask frames at steps 0, 10, ..., 10 * (frames - 1) shrinking every rank by one per frame;
@@ -23,6 +37,7 @@ inline api::RunData sampleRun(int64_t id, const std::string& selector = "ars", d
   d.run.name = "svd+" + selector + " p=" + std::to_string(keep).substr(0, 4);
   d.run.createdAt = "2026-11-28T07:0" + std::to_string(id % 10) + ":00Z";
   d.run.modelPath = "resources/models/gpt-mini";
+  d.run.modelHash = "4a1d";
   d.run.architecture = "gpt2";
   d.run.decomposition = "svd";
   d.run.selector = selector;
@@ -32,6 +47,7 @@ inline api::RunData sampleRun(int64_t id, const std::string& selector = "ars", d
   d.run.metricBefore = 82.7;
   d.run.metricAfter = metricAfter;
   d.run.device = "cpu";
+  d.run.protocol = sampleProtocol();
   d.run.configJson = R"({"selector":")" + selector + R"(","keep":)" + std::to_string(keep) + "}";
   const char* kinds[] = {"q", "k", "v", "o", "up", "down"};
   int64_t index = 0;
@@ -73,8 +89,9 @@ inline api::RunData sampleRun(int64_t id, const std::string& selector = "ars", d
     d.series.push_back({frame.step, "task_loss", 3.0 - 0.1 * f});
     d.series.push_back({frame.step, "budget", 1.0 - 0.1 * f});
   }
-  d.evals.push_back({"before", "test.txt", "perplexity", 1.0, 82.7, 1000});
-  d.evals.push_back({"after", "test.txt", "perplexity", d.run.keptFraction, metricAfter, 1000});
+  d.evals.push_back({"before", "test.txt", "perplexity", 1.0, 82.7, 1000, sampleProtocol()});
+  d.evals.push_back(
+      {"after", "test.txt", "perplexity", d.run.keptFraction, metricAfter, 1000, sampleProtocol()});
   return d;
 }
 

@@ -145,6 +145,19 @@ TEST(CompareView, MetricDeltasAgainstTheFirstRun) {
   EXPECT_TRUE(std::isnan(view.metricDelta(1))) << "not measured";
   EXPECT_TRUE(std::isnan(view.metricDelta(2))) << "different metrics";
   EXPECT_NEAR(view.metricDelta(0), 0.0, 1e-12);
+
+  // Issue 18: the same metric measured on another number of documents is not a delta.
+  std::vector<RunData> protocols = threeRuns();
+  protocols[1].run.protocol.maxDocuments = 1;
+  protocols[1].run.protocol.documents = 1;
+  protocols[1].run.protocol.counted = 120;
+  view.setRuns(protocols);
+  EXPECT_TRUE(std::isnan(view.metricDelta(1))) << "evaluated on 1 document against 6";
+  EXPECT_NEAR(view.metricDelta(2), 88.5 - 90.0, 1e-12);
+  EXPECT_EQ(cell(QString::fromUtf8("\u0394 after vs #1"), 1), "not comparable");
+  EXPECT_TRUE(cell("Evaluated on", 1).contains(QString::fromUtf8("1 doc \u00b7 120 tokens")))
+      << cell("Evaluated on", 1).toStdString();
+  EXPECT_TRUE(cell("Evaluated on", 0).contains("6 docs"));
 }
 
 TEST(CompareView, RankRowsShareTheOpAxisAndRange) {

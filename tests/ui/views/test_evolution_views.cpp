@@ -394,6 +394,7 @@ api::RunRecord record(int64_t id, const std::string& selector, double keep, doub
                       const std::string& metric = "perplexity", double metricBefore = 82.7) {
   api::RunRecord r = sampleRun(id, selector, keep, metricAfter, 1).run;
   r.metric = metric;
+  r.protocol.metric = metric;
   r.metricBefore = metricBefore;
   return r;
 }
@@ -560,8 +561,53 @@ TEST(BudgetCurveView, LeavesOutUnfinishedOtherMetricAndNaNRunsAndCountsThem) {
   const QString label = view.excludedLabel()->text();
   EXPECT_TRUE(label.contains("4 left out")) << label.toStdString();
   EXPECT_TRUE(label.contains("2 failed or running")) << label.toStdString();
-  EXPECT_TRUE(label.contains("1 with another metric")) << label.toStdString();
+  EXPECT_TRUE(label.contains("1 evaluated differently")) << label.toStdString();
   EXPECT_TRUE(label.contains("1 without a metric")) << label.toStdString();
+}
+
+// Issue 18: two ARS runs evaluated on 6 documents and on the whole file, and uniform runs on each.
+// Nothing is pooled across the two protocols: not the seed band, not the reference, not the front.
+TEST(BudgetCurveView, RunsEvaluatedDifferentlyNeverShareABandAReferenceOrAFront) {
+  const auto sixDocs = ranklab::test::sampleProtocol(78021, 6);
+  const auto wholeFile = ranklab::test::sampleProtocol(412000, 0);
+  auto withProtocol = [](api::RunRecord r, const api::EvalProtocol& p, double before) {
+    r.protocol = p;
+    r.metricBefore = before;
+    return r;
+  };
+  std::vector<api::RunRecord> runs = {withProtocol(record(1, "ars", 0.5, 90.63), sixDocs, 82.74),
+                                      withProtocol(record(2, "ars", 0.5, 80.91), wholeFile, 73.40),
+                                      withProtocol(record(3, "uniform", 0.5, 96.0), sixDocs, 82.74),
+                                      withProtocol(record(4, "uniform", 0.3, 120.0), sixDocs, 82.74),
+                                      withProtocol(record(5, "uniform", 0.5, 85.0), wholeFile, 73.40)};
+  BudgetCurveView view;
+  view.setRuns(runs);
+  // The larger group (6 documents: runs 1, 3, 4) is shown first; the other is one choice away.
+  ASSERT_EQ(view.groupKeys().size(), 2);
+  EXPECT_EQ(view.shownCount(), 3);
+  EXPECT_EQ(view.excludedCount(), 2);
+  EXPECT_TRUE(view.excludedLabel()->text().contains("2 evaluated differently"));
+  const QString label = view.groupText(view.group());
+  EXPECT_TRUE(label.contains(QString::fromUtf8("test.txt \u00b7 6 docs \u00b7 78,021 tokens")))
+      << label.toStdString();
+  EXPECT_TRUE(label.contains("3 runs")) << label.toStdString();
+  const auto ars = view.curve("svd+ars");
+  ASSERT_EQ(ars.size(), 1u);
+  EXPECT_EQ(ars[0].count, 1);               // not a band of 90.63 and 80.91
+  EXPECT_EQ(ars[0].mean, 90.63);            // exact: one input value
+  EXPECT_EQ(view.referenceValue(), 82.74);  // the dense model measured this way, not (82.74 + 73.40) / 2
+  EXPECT_EQ(view.paretoRunIds(), std::vector<qint64>({4, 1}));
+
+  view.setGroup(view.groupKeys().at(1));
+  EXPECT_EQ(view.shownCount(), 2);
+  EXPECT_EQ(view.curve("svd+ars").at(0).mean, 80.91);
+  EXPECT_EQ(view.referenceValue(), 73.40);
+  EXPECT_EQ(view.paretoRunIds(), std::vector<qint64>({2}));
+  // The choice survives a reload with one more run in it.
+  runs.push_back(withProtocol(record(6, "energy", 0.4, 99.0), wholeFile, 73.40));
+  view.setRuns(runs);
+  EXPECT_EQ(view.shownCount(), 3);
+  EXPECT_EQ(view.referenceValue(), 73.40);
 }
 
 TEST(BudgetCurveView, PerplexityAxisTurnsLogarithmicBeyondTenfold) {

@@ -5,6 +5,7 @@
 #include <QApplication>
 #include <QComboBox>
 #include <QLabel>
+#include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
@@ -87,4 +88,78 @@ TEST(JobPanelLayout, RunAndTheProgressStayInViewWhenTheDockIsShort) {
   QWidget* steps = panel.finetuneStepsBox();
   ASSERT_TRUE(steps->isVisible());
   EXPECT_FALSE(visible.contains(QRect(steps->mapTo(&panel, QPoint(0, 0)), steps->size())));
+}
+
+// Issue 18: shipped models are listed by name (their path behind it), a run that would measure
+// nothing cannot start by accident, --max-docs and manual ranks have fields of their own.
+TEST(JobPanelModels, ShippedModelsByNameRecentOnesByPath) {
+  JobPanel panel;
+  const QString shipped = QStringLiteral("/opt/ranklab/share/ranklab/models/gpt-mini");
+  const QString recent = QStringLiteral("/home/me/models/tinyllama");
+  panel.setModelChoices({shipped}, {recent, shipped});
+  QComboBox* box = panel.modelBox();
+  ASSERT_EQ(box->count(), 2);  // the shipped one is not repeated among the recent ones
+  EXPECT_EQ(box->itemText(0), QStringLiteral("gpt-mini"));
+  EXPECT_EQ(box->itemText(1), recent);
+  box->setCurrentIndex(0);
+  EXPECT_EQ(box->currentText(), QStringLiteral("gpt-mini"));
+  EXPECT_EQ(panel.modelPath(), shipped);
+  EXPECT_EQ(panel.spec().model, shipped.toStdString());
+  box->setCurrentText(QStringLiteral("/data/other"));  // typed: used as typed
+  EXPECT_EQ(panel.modelPath(), QStringLiteral("/data/other"));
+  ranklab::api::JobSpec spec = panel.spec();
+  spec.model = shipped.toStdString();
+  panel.setSpec(spec);
+  EXPECT_EQ(box->currentIndex(), 0);
+  EXPECT_EQ(box->currentText(), QStringLiteral("gpt-mini"));
+}
+
+TEST(JobPanelData, RunWaitsForEvaluationDataAndMaxDocumentsReachesTheSpec) {
+  JobPanel panel;
+  panel.setModelChoices({}, {});
+  panel.modelBox()->setCurrentText(QStringLiteral("/models/gpt-mini"));
+  EXPECT_TRUE(panel.problem().contains("evaluation data")) << panel.problem().toStdString();
+  EXPECT_FALSE(panel.runButton()->isEnabled());
+  panel.evalEdit()->setText(QStringLiteral("/data/test.txt"));
+  EXPECT_TRUE(panel.problem().isEmpty()) << panel.problem().toStdString();
+  EXPECT_TRUE(panel.runButton()->isEnabled());
+
+  QSpinBox* docs = panel.maxDocumentsBox();
+  EXPECT_EQ(docs->text(), QStringLiteral("all"));
+  EXPECT_EQ(panel.spec().maxEvalDocuments, 0);
+  docs->setValue(6);
+  EXPECT_EQ(panel.spec().maxEvalDocuments, 6);
+  ranklab::api::JobSpec spec = panel.spec();
+  spec.maxEvalDocuments = 12;
+  panel.setSpec(spec);
+  EXPECT_EQ(docs->value(), 12);
+}
+
+TEST(JobPanelManual, ManualRanksAreParsedIntoTheSpecOrSayWhatIsWrong) {
+  JobPanel panel;
+  panel.modelBox()->setCurrentText(QStringLiteral("/models/gpt-mini"));
+  panel.evalEdit()->setText(QStringLiteral("/data/test.txt"));
+  panel.show();
+  const int manual = panel.selectorBox()->findData(QStringLiteral("manual"));
+  ASSERT_GE(manual, 0);
+  EXPECT_FALSE(panel.manualRanksEdit()->isVisible());
+  panel.selectorBox()->setCurrentIndex(manual);
+  EXPECT_TRUE(panel.manualRanksEdit()->isVisible());
+  EXPECT_TRUE(panel.problem().contains("at least one op")) << panel.problem().toStdString();
+  panel.manualRanksEdit()->setText(QStringLiteral("layers.*.attn.*=32, layers.0.mlp.up = 0.5"));
+  EXPECT_TRUE(panel.problem().isEmpty()) << panel.problem().toStdString();
+  const auto spec = panel.spec();
+  EXPECT_EQ(spec.selector, "manual");
+  ASSERT_EQ(spec.manualRanks.size(), 2u);
+  EXPECT_EQ(spec.manualRanks.at("layers.*.attn.*"), 32.0);
+  EXPECT_EQ(spec.manualRanks.at("layers.0.mlp.up"), 0.5);
+  for (const char* bad : {"layers.0.attn.q", "=4", "q=abc", "q=2.5", "q=-1"}) {
+    panel.manualRanksEdit()->setText(QString::fromLatin1(bad));
+    EXPECT_FALSE(panel.problem().isEmpty()) << bad;
+    EXPECT_FALSE(panel.runButton()->isEnabled()) << bad;
+  }
+  // A spec's manual ranks come back into the field.
+  ranklab::api::JobSpec back = spec;
+  panel.setSpec(back);
+  EXPECT_EQ(panel.spec().manualRanks, spec.manualRanks);
 }

@@ -3,12 +3,14 @@
 #include <qcustomplot.h>
 
 #include <QFile>
+#include <QLocale>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 #include <algorithm>
 #include <cmath>
 
+#include "select/ledger.h"
 #include "tests/ui/ui_test_util.h"
 #include "views/sample_runs.h"
 #include "widgets/rank_allocation_view.h"
@@ -153,8 +155,9 @@ TEST(RankAllocationView, KindsInOrderOfFirstAppearanceEachByLayer) {
   EXPECT_EQ(view.barValues().front(), 16 + 5);
 }
 
-TEST(RankAllocationView, UniformRanksMeetTheBudgetExactly) {
+TEST(RankAllocationView, UniformRatioRanksMeetTheBudgetExactly) {
   RankAllocationView view;
+  view.setBaselineKind(RankAllocationView::BaselineKind::Ratio);
   // p = 0.499 of T_total = 1 572 864; all ops have K = 256 and stay factorized, cost 9216 k:
   // k = floor(784 859.1 / 9216) = 85.
   const api::RunData half = sampleRun(1, "ars", 0.5);
@@ -188,23 +191,46 @@ TEST(RankAllocationView, UniformRanksMeetTheBudgetExactly) {
   EXPECT_EQ(view.uniformRanks(), (std::vector<int64_t>{0, 0}));
 }
 
-TEST(RankAllocationView, UniformOverlayDrawsTheUniformRanks) {
+// Issue 18: the overlay is what `--select uniform` gives at the run's achieved p, op by op (the
+// user's own uniform run), not one rank ratio for every op.
+TEST(RankAllocationView, UniformOverlayIsTheUniformSelectorsRanksAtTheAchievedBudget) {
   RankAllocationView view;
-  view.setRun(sampleRun(1));
+  const api::RunData run = sampleRun(1);  // achieved p = 0.499
+  view.setRun(run);
+  EXPECT_EQ(view.baselineKind(), RankAllocationView::BaselineKind::Selector);
+  std::vector<api::OpInfo> infos;
+  for (const auto& op : run.ops)
+    infos.push_back({op.name, op.layer, op.kind, op.inFeatures, op.outFeatures, false});
+  const auto selector = ranklab::select::uniformRanksAtBudget(infos, run.run.keptFraction);
+  EXPECT_EQ(view.uniformRanks(), selector);
+  // By hand: attention 256 x 256, floor(0.499 * 65536 / 512) = 63; MLP 256 x 1024,
+  // floor(0.499 * 262144 / 1280) = 102.
+  EXPECT_EQ(selector, (std::vector<int64_t>{63, 63, 63, 63, 102, 102, 63, 63, 63, 63, 102, 102}));
+  EXPECT_TRUE(std::isnan(view.uniformRatio()));
+
   QCPGraph* graph = uniformGraph(view);
   ASSERT_NE(graph, nullptr);
   EXPECT_TRUE(graph->visible());
+  EXPECT_TRUE(graph->name().contains("uniform selector")) << graph->name().toStdString();
   ASSERT_EQ(graph->data()->size(), 12);
+  const auto ops = view.barOps();
   for (int i = 0; i < 12; ++i) {
     EXPECT_EQ(graph->data()->at(i)->key, double(i));
-    EXPECT_EQ(graph->data()->at(i)->value, 85.0);
+    EXPECT_EQ(graph->data()->at(i)->value, double(selector[size_t(ops[size_t(i)])])) << "bar " << i;
   }
   view.setShowFraction(true);
-  EXPECT_DOUBLE_EQ(uniformGraph(view)->data()->at(0)->value, 85.0 / 256.0);
+  EXPECT_DOUBLE_EQ(uniformGraph(view)->data()->at(0)->value, double(selector[size_t(ops[0])]) / 256.0);
   view.setUniformOverlay(false);
   EXPECT_FALSE(uniformGraph(view)->visible());
   EXPECT_FALSE(view.uniformOverlay());
   EXPECT_EQ(view.uniformRanks().size(), 12u);  // still computed for the CSV
+
+  // The uniform-ratio line stays available as a second, named option.
+  view.setUniformOverlay(true);
+  view.setBaselineKind(RankAllocationView::BaselineKind::Ratio);
+  EXPECT_EQ(view.uniformRanks(), std::vector<int64_t>(12, 85));
+  EXPECT_TRUE(uniformGraph(view)->name().contains("uniform ratio r = 0.332"))
+      << uniformGraph(view)->name().toStdString();
 }
 
 TEST(RankAllocationView, HeatmapHoldsKeptFractions) {
@@ -321,8 +347,8 @@ TEST(RankAllocationView, ExportsPngPdfAndCsv) {
   const QList<QByteArray> lines = readAll(dir.filePath("ranks.csv")).split('\n');
   ASSERT_EQ(lines.size(), 1 + 12 + 1);  // header, one row per op, trailing newline
   EXPECT_EQ(lines[0], "op,layer,kind,rank,full rank,uniform rank");
-  EXPECT_EQ(lines[1], "layers.0.attn.q,0,q,16,256,85");
-  EXPECT_EQ(lines[12], "layers.1.mlp.down,1,down,29,256,85");
+  EXPECT_EQ(lines[1], "layers.0.attn.q,0,q,16,256,63");
+  EXPECT_EQ(lines[12], "layers.1.mlp.down,1,down,29,256,102");
   EXPECT_FALSE(view.exportTo(dir.filePath("ranks.svg"), &error));
   EXPECT_TRUE(error.contains("ranks.svg"));
 
@@ -334,6 +360,42 @@ TEST(RankAllocationView, ExportsPngPdfAndCsv) {
   ASSERT_EQ(diff.size(), 1 + 12 + 1);
   EXPECT_EQ(diff[0], "op,layer,kind,rank a,rank b,full rank,difference");
   EXPECT_EQ(diff[12], "layers.1.mlp.down,1,down,29,,256,");
+}
+
+// Issue 18: an op an ARS run kept dense at full rank read "rank 256 of 256 · storage (200.0%) · kept
+// dense · mask keeps 94". The label now follows one model of the op's state.
+TEST(SpectrumView, HeaderTellsOneConsistentStoryOfTheOpsState) {
+  SpectrumView view;
+  api::OpResult op = makeOp("layers.1.attn.k", 1, "k", 256, 256, 256);
+  op.factorized = false;
+  for (int i = 0; i < 256; ++i) op.spectrum.push_back(float(256 - i));
+  op.plainSpectrum = op.spectrum;
+  std::vector<uint8_t> mask(32, 0);
+  for (int i = 0; i < 94; ++i) mask[size_t(i / 8)] |= uint8_t(1u << (i % 8));
+  view.setOp(op, mask, "svd", 290);
+  const QString text = view.infoText();
+  EXPECT_TRUE(text.contains("plain SVD of W")) << text.toStdString();
+  EXPECT_TRUE(text.contains("rank 256 of 256")) << text.toStdString();
+  EXPECT_TRUE(text.contains("stored dense: W at full rank")) << text.toStdString();
+  EXPECT_FALSE(text.contains("200")) << "a dense op stores M N, not k (M + N)";
+  EXPECT_TRUE(text.contains("learned mask at step 290 keeps 94")) << text.toStdString();
+  EXPECT_TRUE(text.contains("the rank 256 comes from the run's final read-off")) << text.toStdString();
+  EXPECT_EQ(view.spectrumGraph()->name(), "singular values of W");
+
+  // Below full rank but at or past the break-even k = M N / (M + N) = 128: W itself is stored.
+  op.rank = 140;
+  view.setOp(op, {}, "whiten");
+  EXPECT_TRUE(view.infoText().contains("whitened SVD (SVD-LLM)"));
+  EXPECT_TRUE(view.infoText().contains("stored dense: W itself")) << view.infoText().toStdString();
+  EXPECT_EQ(view.spectrumGraph()->name(), "whitened SVD (SVD-LLM)");
+  op.rank = 94;
+  op.factorized = true;
+  view.setOp(op, mask, "fwsvd");
+  EXPECT_TRUE(view.infoText().contains("Fisher-weighted SVD"));
+  const QString factorized = QStringLiteral("stored factorized: k(M+N) = %1 vs MN = %2 (73.4%)")
+                                 .arg(QLocale().toString(48128), QLocale().toString(65536));
+  EXPECT_TRUE(view.infoText().contains(factorized)) << view.infoText().toStdString();
+  EXPECT_FALSE(view.infoText().contains("read-off"));  // the mask and the rank agree
 }
 
 TEST(SpectrumView, EnergyKeptFromTheSpectrum) {

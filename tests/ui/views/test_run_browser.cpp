@@ -116,7 +116,7 @@ TEST(RunTableModel, DisplaysFormattedAndSortsRawValues) {
   model.setRuns({r, unmeasured});
 
   auto display = [&](int row, int column) { return model.index(row, column).data().toString(); };
-  EXPECT_EQ(model.columnCount(), 16);
+  EXPECT_EQ(model.columnCount(), 17);
   EXPECT_EQ(display(0, RunTableModel::Id), "7");
   EXPECT_EQ(display(0, RunTableModel::Model), "gpt-mini");  // file name of resources/models/gpt-mini
   EXPECT_EQ(display(0, RunTableModel::Target), "0.50");
@@ -279,6 +279,41 @@ TEST(RunBrowser, StatusFilter) {
   browser.setStatusFilter("");
   browser.filterEdit()->clear();
   EXPECT_EQ(browser.proxy()->rowCount(), 4);
+}
+
+// Issue 18: 73.40 and 82.74 sat under one "perplexity" heading with nothing to say why they differ.
+TEST(RunBrowser, EvaluatedOnColumnAndFilterSeparateProtocols) {
+  RunBrowser browser;
+  std::vector<RunRecord> runs = records(4);
+  runs[0].protocol = ranklab::test::sampleProtocol(412000, 0);  // the whole file
+  runs[0].protocol.documents = 0;
+  runs[1].metric.clear();  // a run without evaluation
+  browser.model()->setRuns(runs);
+  browser.table()->sortByColumn(RunTableModel::Id, Qt::DescendingOrder);
+
+  const QAbstractItemModel& model = *browser.model();
+  auto shown = [&](int row) { return model.index(row, RunTableModel::EvaluatedOn).data().toString(); };
+  EXPECT_EQ(model.headerData(RunTableModel::EvaluatedOn, Qt::Horizontal).toString(), "Evaluated on");
+  EXPECT_EQ(shown(0), QString::fromUtf8("test.txt \u00b7 412,000 tokens"));
+  EXPECT_EQ(shown(2), QString::fromUtf8("test.txt \u00b7 6 docs \u00b7 1,000 tokens"));
+  EXPECT_EQ(shown(1), QString::fromUtf8("\u2013"));  // not evaluated
+  EXPECT_TRUE(
+      model.index(2, RunTableModel::EvaluatedOn).data(Qt::ToolTipRole).toString().contains("gpt-mini"));
+
+  QComboBox* box = browser.protocolCombo();
+  ASSERT_EQ(box->count(), 3);  // any, and the two groups
+  EXPECT_TRUE(box->isEnabled());
+  int sixDocs = -1;
+  for (int i = 1; i < box->count(); ++i)
+    if (box->itemText(i).contains("6 docs")) sixDocs = i;
+  ASSERT_GE(sixDocs, 1);
+  EXPECT_TRUE(box->itemText(sixDocs).contains("2 runs")) << box->itemText(sixDocs).toStdString();
+  box->setCurrentIndex(sixDocs);
+  EXPECT_EQ(shownIds(*browser.proxy()), QList<qint64>({2, 1}));
+  browser.setProtocolFilter(QString());
+  EXPECT_EQ(browser.proxy()->rowCount(), 4);
+  browser.filterEdit()->setText("412,000");  // the text filter sees the protocol too
+  EXPECT_EQ(shownIds(*browser.proxy()), QList<qint64>({4}));
 }
 
 TEST(RunBrowser, CompareNeedsTwoToFourRunsAndEmitsIdsInRowOrder) {
