@@ -182,7 +182,7 @@ std::optional<int> parseArguments(QCommandLineParser& parser, const Options& opt
   return std::nullopt;
 }
 
-// --view-screenshots: two real jobs through the window, then every tab and the window itself as PNGs.
+// --view-screenshots: ten real jobs through the window, then every tab and the window itself as PNGs.
 int viewScreenshots(const QString& dir, const QString& databasePath) {
   QTemporaryDir scratch;
   QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, scratch.path());
@@ -235,7 +235,8 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
     for (int row = 0; row < runs->rowCount(); ++row) {
       const auto* r = runs->runAt(row);
       if (r->selector == "ars") arsRun = r->id;
-      if (r->selector == "uniform" && r->decomposition == "svd" && r->keepTarget == spec.keep)
+      if (r->selector == "uniform" && r->decomposition == "svd" && r->keepTarget == spec.keep &&
+          r->protocol.maxDocuments == spec.maxEvalDocuments)
         uniformRun = r->id;
     }
     if (!arsRun || !uniformRun) {
@@ -268,6 +269,15 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
       uniform.keep = keep;
       jobs.push_back(uniform);
     }
+  }
+  // Uniform SVD again, evaluated on one document instead of two: another protocol, which the budget
+  // curves keep apart (their Evaluated on box) and the run browser's Evaluated on column names.
+  for (double keep : {0.3, 0.5, 0.7}) {
+    auto oneDoc = spec;
+    oneDoc.selector = "uniform";
+    oneDoc.keep = keep;
+    oneDoc.maxEvalDocuments = 1;
+    jobs.push_back(oneDoc);
   }
   QObject::connect(&window, &ranklab::app::MainWindow::jobEnded, &window, [&](qint64, const QString& status) {
     if (status != QLatin1String("succeeded")) {
