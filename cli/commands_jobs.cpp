@@ -1,6 +1,7 @@
 // ranklab-cli compress / demo / run: one compression job through JobRunner, its report on stdout.
 #include "cli/commands_jobs.h"
 
+#include <cmath>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -91,14 +92,38 @@ int printPlan(const jobs::JobPlan& plan, bool asJson) {
   return 0;
 }
 
+// A training phase's latest logged loss and budget, shown after its progress counts.
+class TrainingFigures : public jobs::JobObserver {
+ public:
+  explicit TrainingFigures(StderrProgress& progress) : m_progress(progress) {}
+  void seriesPoint(const api::SeriesPoint& p) override {
+    if (p.name == "task_loss" || p.name == "finetune_loss")
+      m_loss = p.value;
+    else if (p.name == "budget")
+      m_budget = p.value;
+    else
+      return;
+    std::ostringstream text;
+    text << std::fixed << std::setprecision(3);
+    if (!std::isnan(m_loss)) text << "loss " << m_loss;
+    if (!std::isnan(m_budget)) text << (std::isnan(m_loss) ? "" : "  ") << "budget " << m_budget;
+    m_progress.setDetail(text.str());
+  }
+
+ private:
+  StderrProgress& m_progress;
+  double m_loss = std::nan(""), m_budget = std::nan("");
+};
+
 int runJob(const api::JobSpec& spec, bool asJson) {
   CancelToken cancel;
   StderrProgress progress(!asJson);
   if (spec.selector == "ars" && spec.arsTimeBudget > 0.0) progress.setTimeBudget("ars", spec.arsTimeBudget);
+  TrainingFigures figures(progress);
   jobs::JobRunner runner;
   const auto outcome = [&] {
     CancelOnInterrupt interrupts(cancel);
-    return runner.run(spec, progress, cancel);
+    return runner.run(spec, progress, cancel, &figures);
   }();
   progress.finish();
   for (const auto& w : outcome.warnings) std::cerr << "ranklab-cli: warning: " << w << "\n";

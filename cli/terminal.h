@@ -79,15 +79,28 @@ inline std::string clockText(double seconds) {
 // One progress report: "ars  79/1000  7.9%  12.3/s  elapsed 0:06  ETA 1:15". The rate (for phases
 // of 10 or more steps) and the ETA come from the phase's own elapsed time; `deadline` (seconds of the
 // phase left before a time budget ends it; NaN: no budget) replaces the ETA when it is nearer.
+// What a phase counts ("" when it varies): "perplexity (before)" counts windows, "ars" steps.
+inline std::string progressUnit(const std::string& phase) {
+  const std::string base = phase.substr(0, phase.find(" ("));
+  if (base == "ars" || base == "finetune" || base == "pretrain") return "steps";
+  if (base == "perplexity") return "windows";
+  if (base == "accuracy") return "examples";
+  if (base == "decompose") return "ops";
+  if (base == "sensitivity") return "truncations";
+  return "";
+}
+
+// `detail`: the training phase's latest figures ("loss 3.214  budget 0.620"), appended.
 inline std::string progressText(const std::string& phase, long long done, long long total, double elapsed,
-                                double deadline = std::nan("")) {
-  char text[160];
+                                double deadline = std::nan(""), const std::string& detail = "") {
+  char text[200];
+  const std::string unit = progressUnit(phase);
   if (total <= 0) {
     std::snprintf(text, sizeof text, "%-12s ...  elapsed %s", phase.c_str(), clockText(elapsed).c_str());
-    return text;
+    return text + (detail.empty() ? std::string() : "  " + detail);
   }
-  std::snprintf(text, sizeof text, "%-12s %lld/%lld  %.1f%%", phase.c_str(), done, total,
-                100.0 * static_cast<double>(done) / static_cast<double>(total));
+  std::snprintf(text, sizeof text, "%-12s %lld/%lld%s%s  %.1f%%", phase.c_str(), done, total,
+                unit.empty() ? "" : " ", unit.c_str(), 100.0 * static_cast<double>(done) / static_cast<double>(total));
   std::string out = text;
   if (total >= 10 && done > 0 && elapsed > 0.0) {
     const double rate = static_cast<double>(done) / elapsed;
@@ -98,8 +111,9 @@ inline std::string progressText(const std::string& phase, long long done, long l
     out += text;
   }
   out += "  elapsed " + clockText(elapsed);
-  if (done >= total) return out;
-  if (!std::isnan(deadline) && deadline <= 0.0) return out + "  time budget reached";
+  const std::string tail = detail.empty() ? std::string() : "  " + detail;
+  if (done >= total) return out + tail;
+  if (!std::isnan(deadline) && deadline <= 0.0) return out + "  time budget reached" + tail;
   if (done > 0 && elapsed > 0.0) {
     const double eta = static_cast<double>(total - done) * elapsed / static_cast<double>(done);
     if (!std::isnan(deadline) && deadline < eta)
@@ -107,7 +121,7 @@ inline std::string progressText(const std::string& phase, long long done, long l
     else
       out += "  ETA " + clockText(eta);
   }
-  return out;
+  return out + tail;
 }
 
 // Progress on stderr (silent with --json). On a terminal one line is redrawn in place, at most ten
@@ -127,6 +141,8 @@ class StderrProgress : public ProgressSink {
     m_budgetPhase = phase;
     m_budgetSeconds = seconds;
   }
+  // The training figures shown after the current phase's counts, until the phase changes.
+  void setDetail(const std::string& detail) { m_detail = detail; }
 
   void progress(const std::string& phase, long long done, long long total) override {
     const auto now = std::chrono::steady_clock::now();
@@ -135,6 +151,7 @@ class StderrProgress : public ProgressSink {
       m_phases.push_back({phase, 0.0, 0.0});
       m_phaseStart = m_last;
       m_printed = {};
+      m_detail.clear();
     }
     m_phases.back().seconds += std::chrono::duration<double>(now - m_last).count();
     m_phases.back().peakRssMiB = peakRssMiB();
@@ -144,7 +161,7 @@ class StderrProgress : public ProgressSink {
     const double elapsed = std::chrono::duration<double>(now - m_phaseStart).count();
     const double deadline =
         phase == m_budgetPhase && m_budgetSeconds > 0.0 ? m_budgetSeconds - elapsed : std::nan("");
-    m_pending = progressText(phase, done, total, elapsed, deadline);
+    m_pending = progressText(phase, done, total, elapsed, deadline, m_detail);
     const double sincePrinted = std::chrono::duration<double>(now - m_printed).count();
     if (!ended && m_printed != std::chrono::steady_clock::time_point{} &&
         sincePrinted < (m_tty ? 0.1 : m_every))
@@ -205,6 +222,7 @@ class StderrProgress : public ProgressSink {
   std::string m_pending;  // the latest report not yet written
   std::string m_budgetPhase;
   double m_budgetSeconds = 0.0;
+  std::string m_detail;
   std::vector<Phase> m_phases;
 };
 

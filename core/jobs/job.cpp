@@ -291,9 +291,28 @@ void Job::begin() {
   if (m_observer) m_observer->runStarted(m_rec);
 }
 
+namespace {
+
+// The same evaluation runs before and after compression: its progress says which one it is
+// ("perplexity (before)", "accuracy (after)").
+class StageProgress : public ProgressSink {
+ public:
+  StageProgress(ProgressSink& inner, std::string stage) : m_inner(inner), m_suffix(" (" + std::move(stage) + ")") {}
+  void progress(const std::string& phase, long long done, long long total) override {
+    m_inner.progress(phase + m_suffix, done, total);
+  }
+
+ private:
+  ProgressSink& m_inner;
+  std::string m_suffix;
+};
+
+}  // namespace
+
 std::vector<api::EvalPoint> Job::evaluate(const std::string& stage, double kept) {
   auto& model = *m_loaded.model;
   const auto& tokenizer = *m_loaded.tokenizer;
+  StageProgress progress(m_progress, stage);
   std::vector<api::EvalPoint> points;
   auto protocolOf = [&](const std::string& metric, const std::string& file) {
     api::EvalProtocol p;
@@ -313,7 +332,7 @@ std::vector<api::EvalPoint> Job::evaluate(const std::string& stage, double kept)
     po.context = m_spec.evalContext;
     po.maxDocuments = m_spec.maxEvalDocuments;
     po.stride = m_spec.evalStride;
-    const auto r = eval::perplexityOfFile(model, tokenizer, m_spec.evalText, po, &m_progress, &m_cancel);
+    const auto r = eval::perplexityOfFile(model, tokenizer, m_spec.evalText, po, &progress, &m_cancel);
     auto protocol = protocolOf("perplexity", m_spec.evalText);
     protocol.separator = po.documentSeparator;
     protocol.context = po.context;
@@ -326,7 +345,7 @@ std::vector<api::EvalPoint> Job::evaluate(const std::string& stage, double kept)
                       std::move(protocol)});
   }
   if (!m_spec.evalLabelled.empty()) {
-    const auto r = eval::accuracyOfFile(model, tokenizer, m_spec.evalLabelled, {}, &m_progress, &m_cancel);
+    const auto r = eval::accuracyOfFile(model, tokenizer, m_spec.evalLabelled, {}, &progress, &m_cancel);
     auto protocol = protocolOf("accuracy", m_spec.evalLabelled);
     protocol.counted = r.examples;
     points.push_back({stage, absolutePath(m_spec.evalLabelled), "accuracy", kept, r.accuracy, r.examples,
