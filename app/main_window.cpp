@@ -394,6 +394,7 @@ void MainWindow::wireJobs() {
     live.ops = ops;
     m_shown = live;
     m_maskView->startLive(ops);
+    m_maskView->setTargetBudget(run.keepTarget);
   });
   connect(m_jobs, &JobController::seriesPoints, this,
           [this](qint64, const std::vector<api::SeriesPoint>& points) {

@@ -9,7 +9,6 @@
 #include <QMap>
 #include <QSignalBlocker>
 #include <QToolButton>
-#include <QToolTip>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
@@ -20,6 +19,7 @@
 
 #include "api/protocol.h"
 #include "widgets/plot_export.h"
+#include "widgets/plot_interaction.h"
 
 namespace ranklab::widgets {
 namespace {
@@ -75,11 +75,9 @@ BudgetCurveView::BudgetCurveView(QWidget* parent) : QWidget(parent), m_reference
   connect(m_plot, &QCustomPlot::mousePress, this,
           [this](QMouseEvent* e) { m_pressPos = e->position().toPoint(); });
   connect(m_plot, &QCustomPlot::mouseRelease, this, [this](QMouseEvent* e) { onMouseRelease(e); });
-  connect(m_plot, &QCustomPlot::mouseMove, this, [this](QMouseEvent* e) { onMouseMove(e); });
-  connect(m_plot, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) {
-    fitRanges();
-    m_plot->replot(QCustomPlot::rpQueuedReplot);
-  });
+  m_interaction = new PlotInteraction(m_plot);
+  m_interaction->setHoverText([this](const QPoint& pixel) { return toolTipAt(pixel); });
+  m_interaction->setResetHandler([this] { fitRanges(); });
 
   m_excludedLabel = new QLabel(this);
   m_excludedLabel->setObjectName(QStringLiteral("excludedLabel"));
@@ -521,17 +519,6 @@ QString BudgetCurveView::toolTipAt(const QPoint& pixel) const {
       .arg(run.method)
       .arg(QString::number(run.kept, 'f', 4), QString::number(run.keepTarget, 'g', 4), m_metric,
            formatMetric(run.metric));
-}
-
-void BudgetCurveView::onMouseMove(QMouseEvent* event) {
-  if (event->buttons() != Qt::NoButton) return;
-  const QPoint pos = event->position().toPoint();
-  const QString text = toolTipAt(pos);
-  if (text.isEmpty()) {
-    QToolTip::hideText();
-  } else {
-    QToolTip::showText(m_plot->mapToGlobal(pos), text, m_plot);
-  }
 }
 
 void BudgetCurveView::onMouseRelease(QMouseEvent* event) {

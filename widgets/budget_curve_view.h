@@ -38,6 +38,8 @@ class QToolButton;
 
 namespace ranklab::widgets {
 
+class PlotInteraction;
+
 class BudgetCurveView : public QWidget {
   Q_OBJECT
 
@@ -98,6 +100,7 @@ class BudgetCurveView : public QWidget {
   bool exportTo(const QString& path, QString* error = nullptr);
 
   QCustomPlot* plot() const { return m_plot; }
+  PlotInteraction* interaction() const { return m_interaction; }
   QLabel* excludedLabel() const { return m_excludedLabel; }
 
  signals:
@@ -126,7 +129,6 @@ class BudgetCurveView : public QWidget {
   void placeLegend();
   int nearestRun(const QPoint& pixel) const;
   bool better(double a, double b) const;
-  void onMouseMove(QMouseEvent* event);
   void onMouseRelease(QMouseEvent* event);
   void exportWithDialog();
 
@@ -149,6 +151,7 @@ class BudgetCurveView : public QWidget {
   QComboBox* m_sweepBox = nullptr;
   QComboBox* m_groupBox = nullptr;
   QToolButton* m_export = nullptr;
+  PlotInteraction* m_interaction = nullptr;
 };
 
 }  // namespace ranklab::widgets

@@ -25,6 +25,7 @@
 #include "api/protocol.h"
 #include "widgets/placeholder_stack.h"
 #include "widgets/plot_export.h"
+#include "widgets/plot_interaction.h"
 
 namespace ranklab::widgets {
 namespace {
@@ -173,7 +174,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   // Rank allocation tab.
   m_rankPlot = new QCustomPlot(this);
   m_rankPlot->setObjectName(QStringLiteral("compareRanks"));
-  m_rankPlot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  new PlotInteraction(m_rankPlot);    // owned by the plot
   m_rankPlot->plotLayout()->clear();  // rows are added per run
   auto* rankPage = new QWidget(this);
   auto* rankExport = new QPushButton(tr("Export\u2026"), rankPage);
@@ -191,7 +192,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   // Curves tab.
   m_curvePlot = new QCustomPlot(this);
   m_curvePlot->setObjectName(QStringLiteral("compareCurves"));
-  m_curvePlot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  new PlotInteraction(m_curvePlot);  // owned by the plot
   m_curvePlot->legend->setVisible(true);
   m_curvePlot->xAxis->setLabel(tr("step"));
   auto* curvePage = new QWidget(this);

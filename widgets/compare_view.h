@@ -32,6 +32,7 @@ class QTabWidget;
 namespace ranklab::widgets {
 
 class PlaceholderStack;
+class PlotInteraction;
 
 class CompareView : public QWidget {
   Q_OBJECT

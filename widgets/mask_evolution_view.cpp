@@ -3,6 +3,7 @@
 #include <qcustomplot.h>
 
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QFontMetrics>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -21,6 +22,7 @@
 #include <utility>
 
 #include "widgets/plot_export.h"
+#include "widgets/plot_interaction.h"
 #include "widgets/plot_theme.h"
 
 namespace ranklab::widgets {
@@ -69,7 +71,28 @@ QColor seriesColor(int index) {
 }
 
 // Budget-like series share a right-hand axis: they are fractions, the losses are not.
-bool onRightAxis(const QString& name) { return name.startsWith(QLatin1String("budget")); }
+// Fractions of T_total and probabilities go on the right axis; losses and loss terms on the left.
+bool onRightAxis(const QString& name) {
+  return name.startsWith(QLatin1String("budget")) || name == QLatin1String("mean_prob") ||
+         name == QLatin1String("kept");
+}
+
+// What a series is called on screen (the stored name is the code's: task_loss, R, ...).
+QString seriesLabel(const QString& name) {
+  static const QHash<QString, const char*> kLabels = {
+      {QStringLiteral("task_loss"), QT_TRANSLATE_NOOP("MaskEvolutionView", "task loss")},
+      {QStringLiteral("R"), QT_TRANSLATE_NOOP("MaskEvolutionView", "budget penalty R")},
+      {QStringLiteral("R_align"), QT_TRANSLATE_NOOP("MaskEvolutionView", "alignment R_align")},
+      {QStringLiteral("mean_prob"), QT_TRANSLATE_NOOP("MaskEvolutionView", "mean keep probability")},
+      {QStringLiteral("budget"), QT_TRANSLATE_NOOP("MaskEvolutionView", "kept fraction (sampled)")},
+      {QStringLiteral("budget_readoff"), QT_TRANSLATE_NOOP("MaskEvolutionView", "kept fraction (read-off)")},
+      {QStringLiteral("kept"), QT_TRANSLATE_NOOP("MaskEvolutionView", "kept fraction (active)")},
+      {QStringLiteral("finetune_loss"), QT_TRANSLATE_NOOP("MaskEvolutionView", "fine-tune loss")},
+      {QStringLiteral("score_mean"), QT_TRANSLATE_NOOP("MaskEvolutionView", "mean importance score")},
+      {QStringLiteral("lr"), QT_TRANSLATE_NOOP("MaskEvolutionView", "learning rate")}};
+  const auto it = kLabels.constFind(name);
+  return it == kLabels.cend() ? name : QCoreApplication::translate("MaskEvolutionView", it.value());
+}
 
 QCPItemStraightLine* makeCursor(QCustomPlot* plot, QCPAxisRect* rect) {
   auto* line = new QCPItemStraightLine(plot);
@@ -147,16 +170,43 @@ MaskEvolutionView::MaskEvolutionView(QWidget* parent) : QWidget(parent) {
   m_curveRect->setMarginGroup(QCP::msLeft | QCP::msRight, m_margins);
   m_curveRect->axis(QCPAxis::atBottom)->setLabel(tr("step"));
   m_curveRect->axis(QCPAxis::atLeft)->setLabel(tr("loss"));
-  m_curveRect->axis(QCPAxis::atRight)->setLabel(tr("budget"));
+  m_curveRect->axis(QCPAxis::atRight)->setLabel(tr("fraction of T_total"));
   m_plot->plotLayout()->setRowStretchFactor(0, 3);
   m_plot->plotLayout()->setRowStretchFactor(1, 2);
   m_heatRect->insetLayout()->take(m_plot->legend);
-  m_curveRect->insetLayout()->addElement(m_plot->legend, Qt::AlignTop | Qt::AlignRight);
+  // The legend gets a row of its own under the curves, so it never covers them.
+  m_plot->plotLayout()->addElement(2, 0, m_plot->legend);
+  m_plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  m_plot->legend->setWrap(0);
+  m_plot->legend->setBorderPen(Qt::NoPen);
+  m_plot->legend->setMargins(QMargins(6, 2, 6, 2));
+  m_plot->plotLayout()->setRowStretchFactor(2, 0.001);
   m_plot->legend->setFont(small);
   m_plot->legend->setVisible(true);
 
   m_heatCursor = makeCursor(m_plot, m_heatRect);
   m_curveCursor = makeCursor(m_plot, m_curveRect);
+  m_target = new QCPItemStraightLine(m_plot);
+  m_target->setClipAxisRect(m_curveRect);
+  m_target->setClipToAxisRect(true);
+  m_target->setSelectable(false);
+  m_target->setPen(QPen(QColor(0x55, 0x55, 0x55), 1.0, Qt::DotLine));
+  for (QCPItemPosition* p : {m_target->point1, m_target->point2}) {
+    p->setAxisRect(m_curveRect);
+    p->setAxes(m_curveRect->axis(QCPAxis::atBottom), m_curveRect->axis(QCPAxis::atRight));
+  }
+  m_target->setVisible(false);
+  m_targetText = new QCPItemText(m_plot);
+  m_targetText->setClipAxisRect(m_curveRect);
+  m_targetText->setClipToAxisRect(true);
+  m_targetText->setSelectable(false);
+  m_targetText->position->setAxisRect(m_curveRect);
+  m_targetText->position->setAxes(m_curveRect->axis(QCPAxis::atBottom), m_curveRect->axis(QCPAxis::atRight));
+  m_targetText->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+  m_targetText->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+  m_targetText->setColor(QColor(0x55, 0x55, 0x55));
+  m_targetText->setFont(small);
+  m_targetText->setVisible(false);
 
   for (QCPAxis* axis : {heatX, m_curveRect->axis(QCPAxis::atBottom)}) {
     connect(axis, QOverload<const QCPRange&>::of(&QCPAxis::rangeChanged), this,
@@ -174,7 +224,9 @@ MaskEvolutionView::MaskEvolutionView(QWidget* parent) : QWidget(parent) {
     }
   });
   connect(m_plot, &QCustomPlot::mouseWheel, this, [this](QWheelEvent*) { m_autoRange = false; });
-  connect(m_plot, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) {
+  m_interaction = new PlotInteraction(m_plot);
+  m_interaction->setHoverText([this](const QPoint& pixel) { return hoverText(pixel); });
+  m_interaction->setResetHandler([this] {
     m_autoRange = true;
     fitStepRange();
     replot();
@@ -283,6 +335,7 @@ void MaskEvolutionView::clearData() {
 void MaskEvolutionView::setRunImpl(const api::RunData& run) {
   clearData();
   m_mode = Mode::Stored;
+  setTargetBudget(run.run.keepTarget);
   setOps(run.ops);
   m_frames = run.frames;
   std::stable_sort(m_frames.begin(), m_frames.end(),
@@ -511,7 +564,8 @@ QCPGraph* MaskEvolutionView::graphFor(const QString& name) {
   QCPAxis* valueAxis = m_curveRect->axis(right ? QCPAxis::atRight : QCPAxis::atLeft);
   if (right) valueAxis->setVisible(true);
   QCPGraph* graph = m_plot->addGraph(m_curveRect->axis(QCPAxis::atBottom), valueAxis);
-  graph->setName(name);
+  graph->setName(seriesLabel(name));
+  graph->setProperty("series", name);
   QPen pen(seriesColor(int(m_seriesNames.size())), 1.5);
   if (right) pen.setStyle(Qt::DashLine);
   graph->setPen(pen);
@@ -556,6 +610,64 @@ int64_t MaskEvolutionView::currentStep() const {
 void MaskEvolutionView::setCurrentFrame(int index) {
   if (m_frames.empty()) return;
   m_scrubber->setValue(std::clamp(index, 0, frameCount() - 1));
+}
+
+void MaskEvolutionView::setTargetBudget(double p) {
+  m_targetBudget = p;
+  const bool shown = std::isfinite(p) && p > 0.0;
+  m_target->setVisible(shown);
+  m_targetText->setVisible(shown);
+  if (shown) {
+    m_target->point1->setCoords(0.0, p);
+    m_target->point2->setCoords(1.0, p);
+    m_targetText->position->setCoords(0.01, p);
+    m_targetText->setText(tr("target p = %1").arg(p, 0, 'f', 2));
+  }
+}
+
+QString MaskEvolutionView::hoverText(const QPoint& pixel) const {
+  if (m_frames.empty() && m_graphs.isEmpty()) return {};
+  if (m_heatRect->rect().contains(pixel)) {
+    const int op = int(std::lround(m_heatRect->axis(QCPAxis::atLeft)->pixelToCoord(pixel.y())));
+    const int frame = nearestFrame(m_heatRect->axis(QCPAxis::atBottom)->pixelToCoord(pixel.x()));
+    if (op < 0 || op >= opCount() || frame < 0) return {};
+    const auto& f = m_frames[size_t(frame)];
+    const double value = heatmapValue(op, frame);
+    QString text = tr("%1 \u00b7 step %2").arg(m_ops[size_t(op)].name).arg(f.step);
+    if (size_t(op) < f.ranks.size())
+      text +=
+          tr("\nkept rank %1%2")
+              .arg(f.ranks[size_t(op)])
+              .arg(m_ops[size_t(op)].fullRank > 0 ? tr(" of %1").arg(m_ops[size_t(op)].fullRank) : QString());
+    if (std::isfinite(value)) text += tr(" (%1%)").arg(100.0 * value, 0, 'f', 1);
+    return text;
+  }
+  if (m_curveRect->rect().contains(pixel)) {
+    const double step = m_curveRect->axis(QCPAxis::atBottom)->pixelToCoord(pixel.x());
+    QStringList lines;
+    for (const QString& name : m_seriesNames) {
+      const QCPGraph* graph = m_graphs.value(name);
+      if (!graph || !graph->visible() || graph->data()->isEmpty()) continue;
+      auto it = graph->data()->findBegin(step, true);
+      if (it == graph->data()->constEnd()) continue;
+      auto next = it + 1;
+      if (next != graph->data()->constEnd() && std::abs(next->key - step) < std::abs(it->key - step))
+        it = next;
+      lines << tr("%1 at step %2: %3").arg(graph->name()).arg(it->key).arg(it->value, 0, 'g', 5);
+    }
+    return lines.join(QLatin1Char('\n'));
+  }
+  return {};
+}
+
+int MaskEvolutionView::nearestFrame(double step) const {
+  if (m_frames.empty()) return -1;
+  auto it = std::lower_bound(m_frames.begin(), m_frames.end(), step,
+                             [](const api::MaskFrame& f, double s) { return double(f.step) < s; });
+  if (it == m_frames.end()) return frameCount() - 1;
+  if (it != m_frames.begin() && std::abs(double((it - 1)->step) - step) < std::abs(double(it->step) - step))
+    --it;
+  return int(it - m_frames.begin());
 }
 
 double MaskEvolutionView::heatmapValue(int opIndex, int frameIndex) const {
@@ -608,8 +720,8 @@ void MaskEvolutionView::selectOp(int opIndex) {
 void MaskEvolutionView::showBitsPanel(bool show) {
   if (show && !m_bitsRect) {
     m_bitsRect = new QCPAxisRect(m_plot);
-    m_plot->plotLayout()->addElement(2, 0, m_bitsRect);
-    m_plot->plotLayout()->setRowStretchFactor(2, 2);
+    m_plot->plotLayout()->addElement(3, 0, m_bitsRect);
+    m_plot->plotLayout()->setRowStretchFactor(3, 2);
     m_bitsRect->setRangeDrag(Qt::Horizontal);
     m_bitsRect->setRangeZoom(Qt::Horizontal);
     m_bitsRect->setMarginGroup(QCP::msLeft | QCP::msRight, m_margins);

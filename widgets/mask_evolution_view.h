@@ -22,6 +22,7 @@
 #include <QStringList>
 #include <QWidget>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "api/run.h"
@@ -34,6 +35,7 @@ class QCPAxisTickerText;
 class QCPColorMap;
 class QCPGraph;
 class QCPItemStraightLine;
+class QCPItemText;
 class QCPMarginGroup;
 class QCustomPlot;
 class QLabel;
@@ -44,6 +46,8 @@ class QTimer;
 class QToolButton;
 
 namespace ranklab::widgets {
+
+class PlotInteraction;
 
 class MaskEvolutionView : public QWidget {
   Q_OBJECT
@@ -67,6 +71,14 @@ class MaskEvolutionView : public QWidget {
   void appendFrame(const api::MaskFrame& frame);
   void appendSeries(const api::SeriesPoint& point);
   void clear();
+  // A dotted line at the target kept fraction p on the curves' fraction axis (setRun takes the
+  // run's keepTarget; a live job's caller sets it). NaN or <= 0 hides it.
+  void setTargetBudget(double p);
+  double targetBudget() const { return m_targetBudget; }
+  // The hover read-out at plot pixel `pixel`: a heatmap cell's op, step and kept rank; on the curves,
+  // every shown series' value at the nearest logged step; empty elsewhere.
+  QString hoverText(const QPoint& pixel) const;
+  PlotInteraction* interaction() const { return m_interaction; }
 
   int frameCount() const { return static_cast<int>(m_frames.size()); }
   int opCount() const { return static_cast<int>(m_ops.size()); }
@@ -136,6 +148,7 @@ class MaskEvolutionView : public QWidget {
   int decodeBit(int opIndex, int rankIndex, int frameIndex) const;
 
   int cellOf(int64_t step) const;
+  int nearestFrame(double step) const;  // index of the frame whose step is nearest; -1 without frames
   void rebuildMaps();
   bool appendColumns();
   void fillColumn(int cell, int frameIndex);
@@ -189,6 +202,10 @@ class MaskEvolutionView : public QWidget {
   QCPColorMap* m_bits = nullptr;
   QCPItemStraightLine* m_heatCursor = nullptr;
   QCPItemStraightLine* m_curveCursor = nullptr;
+  QCPItemStraightLine* m_target = nullptr;
+  QCPItemText* m_targetText = nullptr;
+  double m_targetBudget = std::numeric_limits<double>::quiet_NaN();
+  PlotInteraction* m_interaction = nullptr;
   QCPItemStraightLine* m_bitsCursor = nullptr;
   QSharedPointer<QCPAxisTickerText> m_opTicker;
 

@@ -5,6 +5,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
+#include <QLocale>
 #include <QPushButton>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -18,6 +19,7 @@
 
 #include "widgets/placeholder_stack.h"
 #include "widgets/plot_export.h"
+#include "widgets/plot_interaction.h"
 #include "widgets/plot_theme.h"
 
 namespace ranklab::widgets {
@@ -155,6 +157,9 @@ RankAllocationView::RankAllocationView(QWidget* parent) : QWidget(parent) {
   PlotExport::addExportMenu(*m_plot, [this] { exportWithDialog(); });
   connect(m_plot, &QCustomPlot::mousePress, this, [this](QMouseEvent* event) { m_pressPos = event->pos(); });
   connect(m_plot, &QCustomPlot::mouseRelease, this, &RankAllocationView::onMouseRelease);
+  m_interaction = new PlotInteraction(m_plot);
+  m_interaction->setHoverText([this](const QPoint& pixel) { return hoverText(pixel); });
+  m_interaction->setResetHandler([this] { rebuild(); });
 
   // Layout: title / legend / bars / heatmap in column 0, the heatmap's colour scale in column 1.
   // The legend gets its own row so that it never hides the tops of bars or the uniform markers.
@@ -164,7 +169,11 @@ RankAllocationView::RankAllocationView(QWidget* parent) : QWidget(parent) {
   m_title = new QCPTextElement(m_plot, QString(), QFont(font().family(), 11, QFont::Bold));
   m_legend = new QCPLegend;
   m_barRect = new QCPAxisRect(m_plot);
+  m_barRect->setRangeDrag(Qt::Horizontal);  // pan and zoom along the ops; ranks keep their scale
+  m_barRect->setRangeZoom(Qt::Horizontal);
   m_mapRect = new QCPAxisRect(m_plot);
+  m_mapRect->setRangeDrag({});
+  m_mapRect->setRangeZoom({});
   m_colorScale = new QCPColorScale(m_plot);
   grid->addElement(0, 0, m_title);
   grid->addElement(1, 0, m_legend);
@@ -566,6 +575,47 @@ int RankAllocationView::entryAt(const QPoint& pos) const {
     return m_cellEntry[size_t(r)][size_t(c)];
   }
   return -1;
+}
+
+QString RankAllocationView::hoverText(const QPoint& pixel) const {
+  if (!m_hasRun || placeholderShown()) return {};
+  const int index = entryAt(pixel);
+  if (index < 0) return {};
+  const Entry& e = m_entries[size_t(index)];
+  const bool bar = m_barRect->rect().contains(pixel);
+  if (m_comparison) {
+    const auto rank = [](int op, int64_t r, int64_t full) {
+      return op < 0 ? tr("absent") : tr("rank %1 of %2").arg(r).arg(full);
+    };
+    return tr("%1\nA: %2\nB: %3").arg(e.name, rank(e.opA, e.rankA, e.fullA), rank(e.opB, e.rankB, e.fullB)) +
+           (e.opA >= 0 && e.opB >= 0 ? tr("\nB \u2212 A: %1").arg(e.rankB - e.rankA) : QString());
+  }
+  const api::OpResult& op = m_runB.ops[size_t(e.opB)];
+  const int64_t m = op.inFeatures, n = op.outFeatures;
+  const QString fraction =
+      QString::number(100.0 * double(op.rank) / double(std::max<int64_t>(1, op.fullRank)), 'f', 1);
+  if (!bar)
+    return tr("layer %1 \u00b7 %2 (%3)\nkept %4% of full rank (rank %5 of %6)")
+        .arg(e.layer)
+        .arg(e.kind, e.name, fraction)
+        .arg(op.rank)
+        .arg(op.fullRank);
+  const QString storage =
+      op.factorized
+          ? tr("stored factorized: k(M+N) = %1, %2% of MN")
+                .arg(QLocale().toString(qlonglong(op.rank * (m + n))))
+                .arg(100.0 * double(op.rank * (m + n)) / double(std::max<int64_t>(1, m * n)), 0, 'f', 1)
+          : tr("stored dense: MN = %1").arg(QLocale().toString(qlonglong(m * n)));
+  QString text = tr("%1 (%2 \u00d7 %3)\nrank %4 of %5 \u00b7 energy kept %6%\n%7")
+                     .arg(e.name)
+                     .arg(m)
+                     .arg(n)
+                     .arg(op.rank)
+                     .arg(op.fullRank)
+                     .arg(100.0 * op.energyKept, 0, 'f', 1)
+                     .arg(storage);
+  if (e.uniformRank >= 0) text += tr("\nuniform baseline: rank %1").arg(e.uniformRank);
+  return text;
 }
 
 void RankAllocationView::onMouseRelease(QMouseEvent* event) {

@@ -33,6 +33,7 @@ class QPushButton;
 namespace ranklab::widgets {
 
 class PlaceholderStack;
+class PlotInteraction;
 
 class RankAllocationView : public QWidget {
   Q_OBJECT
@@ -88,6 +89,10 @@ class RankAllocationView : public QWidget {
   std::vector<int> heatmapLayers() const { return m_layers; }
   bool comparisonMode() const { return m_comparison; }
   bool placeholderShown() const;
+  // The hover read-out at plot pixel `pixel`: a bar's op, rank, full rank, energy kept, storage and
+  // baseline; a heatmap cell's layer, kind and kept fraction; empty elsewhere.
+  QString hoverText(const QPoint& pixel) const;
+  PlotInteraction* interaction() const { return m_interaction; }
   QString placeholderText() const;
 
   QCustomPlot* plot() const { return m_plot; }
@@ -148,6 +153,7 @@ class RankAllocationView : public QWidget {
   QCPLegend* m_legend = nullptr;
   std::vector<QCPBars*> m_bars;
   QCPGraph* m_uniformGraph = nullptr;
+  PlotInteraction* m_interaction = nullptr;
 };
 
 }  // namespace ranklab::widgets

@@ -16,6 +16,7 @@
 
 #include "widgets/placeholder_stack.h"
 #include "widgets/plot_export.h"
+#include "widgets/plot_interaction.h"
 
 namespace ranklab::widgets {
 namespace {
@@ -67,6 +68,8 @@ SpectrumView::SpectrumView(QWidget* parent) : QWidget(parent) {
   m_plot = new QCustomPlot(this);
   m_plot->setObjectName(QStringLiteral("spectrumPlot"));
   PlotExport::addExportMenu(*m_plot, [this] { exportWithDialog(); });
+  m_interaction = new PlotInteraction(m_plot);
+  m_interaction->setHoverText([this](const QPoint& pixel) { return hoverText(pixel); });
   m_plot->xAxis->setLabel(tr("index i (0 = largest)"));
   m_plot->yAxis->setLabel(tr("singular value"));
   m_plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
@@ -136,6 +139,24 @@ void SpectrumView::clear() {
   m_plain->data()->clear();
   m_mask->data()->clear();
   showPlaceholder(tr("No op selected. Click a bar or a heatmap cell in the rank allocation."));
+}
+
+QString SpectrumView::hoverText(const QPoint& pixel) const {
+  if (!m_hasOp || placeholderShown() || !m_plot->axisRect()->rect().contains(pixel)) return {};
+  const std::vector<float>& base = m_op.spectrum.empty() ? m_op.plainSpectrum : m_op.spectrum;
+  const double key = m_plot->xAxis->pixelToCoord(pixel.x());
+  const long long i = std::llround(key);
+  if (i < 0 || i >= static_cast<long long>(base.size())) return {};
+  QString text = tr("i = %1: singular value %2").arg(i).arg(double(base[size_t(i)]), 0, 'g', 5);
+  if (m_plainDiffers && size_t(i) < m_op.plainSpectrum.size())
+    text += tr(" (of W: %1)").arg(double(m_op.plainSpectrum[size_t(i)]), 0, 'g', 5);
+  text += i < m_op.rank ? tr("\nkept by the rank %1").arg(m_op.rank)
+                        : tr("\ndropped by the rank %1").arg(m_op.rank);
+  if (m_hasMask) {
+    const bool kept = std::binary_search(m_masked.begin(), m_masked.end(), int(i));
+    text += kept ? tr(" \u00b7 kept by the mask") : tr(" \u00b7 dropped by the mask");
+  }
+  return text;
 }
 
 void SpectrumView::setOp(const api::OpResult& op, const std::vector<uint8_t>& maskBits,

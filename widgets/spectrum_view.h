@@ -23,6 +23,7 @@ class QPushButton;
 namespace ranklab::widgets {
 
 class PlaceholderStack;
+class PlotInteraction;
 
 class SpectrumView : public QWidget {
   Q_OBJECT
@@ -63,6 +64,10 @@ class SpectrumView : public QWidget {
   bool placeholderShown() const;
 
   QCustomPlot* plot() const { return m_plot; }
+  PlotInteraction* interaction() const { return m_interaction; }
+  // The hover read-out at plot pixel `pixel`: the nearest index's singular value (and W's), and
+  // whether the rank (and the mask) keeps it; empty off the data.
+  QString hoverText(const QPoint& pixel) const;
   QCPGraph* spectrumGraph() const { return m_spectrum; }
   QCPGraph* plainGraph() const { return m_plain; }
   QCPGraph* maskGraph() const { return m_mask; }
@@ -78,6 +83,7 @@ class SpectrumView : public QWidget {
   double m_energy = 0.0;
   std::vector<int> m_masked;
   QString m_decomposition;
+  PlotInteraction* m_interaction = nullptr;
   int64_t m_maskStep = -1;
 
   QLabel* m_info = nullptr;

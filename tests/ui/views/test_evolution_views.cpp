@@ -297,13 +297,15 @@ TEST(MaskEvolutionView, SeriesGetOneGraphEachWithBudgetOnTheRightAxis) {
   EXPECT_EQ(view.seriesNames(), QStringList({"task_loss", "budget", "R", "budget_readoff"}));
   EXPECT_EQ(view.seriesPointCount("task_loss"), 2);
   EXPECT_EQ(view.seriesPointCount("R"), 1);
-  for (const char* name : {"task_loss", "budget", "R", "budget_readoff"}) {
+  // Readable names on screen (issue 19); fractions of T_total on the right axis, losses on the left.
+  for (const char* name :
+       {"task loss", "kept fraction (sampled)", "budget penalty R", "kept fraction (read-off)"}) {
     QCPGraph* graph = graphNamed(view.plot(), name);
     ASSERT_NE(graph, nullptr) << name;
-    const bool budget = QString(name).startsWith("budget");
-    EXPECT_EQ(graph->valueAxis()->axisType(), budget ? QCPAxis::atRight : QCPAxis::atLeft) << name;
+    const bool fraction = QString(name).startsWith("kept fraction");
+    EXPECT_EQ(graph->valueAxis()->axisType(), fraction ? QCPAxis::atRight : QCPAxis::atLeft) << name;
   }
-  QCPGraph* loss = graphNamed(view.plot(), "task_loss");
+  QCPGraph* loss = graphNamed(view.plot(), "task loss");
   EXPECT_EQ((loss->data()->constEnd() - 1)->key, 10.0);
   EXPECT_EQ((loss->data()->constEnd() - 1)->value, 2.5);
 
