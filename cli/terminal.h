@@ -100,7 +100,8 @@ inline std::string progressText(const std::string& phase, long long done, long l
     return text + (detail.empty() ? std::string() : "  " + detail);
   }
   std::snprintf(text, sizeof text, "%-12s %lld/%lld%s%s  %.1f%%", phase.c_str(), done, total,
-                unit.empty() ? "" : " ", unit.c_str(), 100.0 * static_cast<double>(done) / static_cast<double>(total));
+                unit.empty() ? "" : " ", unit.c_str(),
+                100.0 * static_cast<double>(done) / static_cast<double>(total));
   std::string out = text;
   if (total >= 10 && done > 0 && elapsed > 0.0) {
     const double rate = static_cast<double>(done) / elapsed;

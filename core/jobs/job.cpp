@@ -297,7 +297,8 @@ namespace {
 // ("perplexity (before)", "accuracy (after)").
 class StageProgress : public ProgressSink {
  public:
-  StageProgress(ProgressSink& inner, std::string stage) : m_inner(inner), m_suffix(" (" + std::move(stage) + ")") {}
+  StageProgress(ProgressSink& inner, std::string stage)
+      : m_inner(inner), m_suffix(" (" + std::move(stage) + ")") {}
   void progress(const std::string& phase, long long done, long long total) override {
     m_inner.progress(phase + m_suffix, done, total);
   }

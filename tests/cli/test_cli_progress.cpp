@@ -68,9 +68,10 @@ TEST(CliProgress, ArsStopsAtItsTimeBudgetAndSaysSoInPlainLines) {
 TEST(CliProgress, PlainLinesNameTheEvaluationPassesAndShowArsLossAndBudget) {
   const std::string model = std::string(RANKLAB_SOURCE_DIR) + "/resources/models/gpt-mini";
   const std::string data = std::string(RANKLAB_SOURCE_DIR) + "/resources/data/lm/";
-  const auto r = test::runCli("compress " + model + " --select ars --keep 0.5 --ars-steps 20 --log-every 5 " +
-                              "--no-early-stop --calib " + data + "valid.txt --calib-samples 4 --calib-len 64 " +
-                              "--batch 2 --eval " + data + "test.txt --max-docs 1 --no-store");
+  const auto r =
+      test::runCli("compress " + model + " --select ars --keep 0.5 --ars-steps 20 --log-every 5 " +
+                   "--no-early-stop --calib " + data + "valid.txt --calib-samples 4 --calib-len 64 " +
+                   "--batch 2 --eval " + data + "test.txt --max-docs 1 --no-store");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos) << "carriage returns off a terminal:\n" << r.err;
   EXPECT_THAT(r.err, HasSubstr("perplexity (before)")) << r.err;
