@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "api/protocol.h"
+#include "store/run_store.h"
 
 namespace ranklab::cli {
 
@@ -20,18 +21,9 @@ json perplexityJson(const api::PerplexityResult& r) {
 
 json protocolJson(const api::EvalProtocol& p) {
   if (!p.known) return json();
-  return {{"metric", p.metric},
-          {"file", p.file},
-          {"sha256", p.fileHash},
-          {"separator", p.separator},
-          {"context", p.context},
-          {"stride", p.stride},
-          {"truncate", p.truncate},
-          {"max_documents", p.maxDocuments},
-          {"counted", p.counted},
-          {"documents", p.documents},
-          {"tokenizer_sha256", p.tokenizerHash},
-          {"label", api::protocolLabel(p)}};
+  json j = json::parse(store::protocolToJson(p));
+  j["label"] = api::protocolLabel(p);
+  return j;
 }
 
 json runJson(const api::RunRecord& r) {

@@ -167,23 +167,6 @@ constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == RunStore::kSchemaVersion,
               "one migration per schema version");
 
-// The protocol column's text: a JSON object, or '' for an unknown protocol.
-std::string protocolToJson(const api::EvalProtocol& p) {
-  if (!p.known) return {};
-  return nlohmann::json{{"metric", p.metric},
-                        {"file", p.file},
-                        {"sha256", p.fileHash},
-                        {"separator", p.separator},
-                        {"context", p.context},
-                        {"stride", p.stride},
-                        {"truncate", p.truncate},
-                        {"max_documents", p.maxDocuments},
-                        {"counted", p.counted},
-                        {"documents", p.documents},
-                        {"tokenizer_sha256", p.tokenizerHash}}
-      .dump();
-}
-
 // Never throws: a damaged cell reads as an unknown protocol (never pooled), not as a lost database.
 api::EvalProtocol protocolFromJson(const std::string& text) {
   api::EvalProtocol p;
@@ -1246,5 +1229,21 @@ MergeReport RunStore::merge(const fs::path& other) {
 }
 
 std::string sqliteVersion() { return sqlite3_libversion(); }
+
+std::string protocolToJson(const api::EvalProtocol& p) {
+  if (!p.known) return {};
+  return nlohmann::json{{"metric", p.metric},
+                        {"file", p.file},
+                        {"sha256", p.fileHash},
+                        {"separator", p.separator},
+                        {"context", p.context},
+                        {"stride", p.stride},
+                        {"truncate", p.truncate},
+                        {"max_documents", p.maxDocuments},
+                        {"counted", p.counted},
+                        {"documents", p.documents},
+                        {"tokenizer_sha256", p.tokenizerHash}}
+      .dump();
+}
 
 }  // namespace ranklab::store

@@ -115,6 +115,10 @@ class RunStore {
   sqlite3* m_db = nullptr;
 };
 
+// A protocol as the run store keeps it: a JSON object (metric, file, sha256, separator, context,
+// stride, truncate, max_documents, counted, documents, tokenizer_sha256); "" for an unknown one.
+std::string protocolToJson(const api::EvalProtocol& protocol);
+
 // "3.40.1": the SQLite library version, for the reproducibility capsule.
 std::string sqliteVersion();
 
