@@ -271,8 +271,11 @@ TEST_F(Jobs, AnExportReplacesThePreviousOneWholeAndRefusesAFolderOfOtherFiles) {
 
 TEST_F(Jobs, CancelledJobsLeaveNothingInTheStoreAndWriteNoExport) {
   const auto model = tinyGpt2();
-  for (const auto& [phase, at] : std::vector<std::pair<std::string, long long>>{
-           {"calibrate", 2}, {"decompose", 3}, {"finetune", 2}, {"perplexity", 1}}) {
+  for (const auto& [phase, at] : std::vector<std::pair<std::string, long long>>{{"calibrate", 2},
+                                                                                {"decompose", 3},
+                                                                                {"finetune", 2},
+                                                                                {"perplexity (before)", 1},
+                                                                                {"perplexity (after)", 1}}) {
     auto spec = baseSpec(model);
     spec.decomposition = "fwsvd";
     spec.calib = spec.evalText = (m_dir / "text.txt").string();
