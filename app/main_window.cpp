@@ -330,7 +330,8 @@ void MainWindow::openModel(const QString& path, const QString& tokenizerPath) {
   // A shipped model brings its own data and the demo's evaluation protocol (the first 6 documents of
   // the held-out text, like ranklab-cli demo); another model keeps the data the form holds, or gets
   // the shipped text when the form has none.
-  const bool shipped = shippedModels().contains(QDir::cleanPath(path)) || shippedModels().contains(path);
+  const QStringList shippedPaths = shippedModels();
+  const bool shipped = shippedPaths.contains(QDir::cleanPath(path)) || shippedPaths.contains(path);
   api::JobSpec spec = m_jobPanel->spec();
   const bool changed = QDir::cleanPath(QString::fromStdString(spec.model)) != QDir::cleanPath(path);
   const bool noData = spec.calib.empty() && spec.evalText.empty() && spec.evalLabelled.empty();

@@ -18,13 +18,20 @@ using ::testing::HasSubstr;
 
 namespace {
 
-void writeV1Database(const fs::path& file, const std::string& extraSql = "") {
-  const auto sql = readText(fs::path(RANKLAB_TEST_DATA_DIR) / "store" / "schema_v1.sql");
-  ASSERT_FALSE(sql.empty()) << "fixture schema_v1.sql missing";
+// Replays the frozen fixture tests/data/store/schema_vVERSION.sql into `file`, then `extraSql`, and
+// stamps the version (schema_v4.sql carries its own stamp too).
+void writeFrozenDatabase(const fs::path& file, int version, const std::string& extraSql = "") {
+  const std::string name = "schema_v" + std::to_string(version) + ".sql";
+  const auto sql = readText(fs::path(RANKLAB_TEST_DATA_DIR) / "store" / name);
+  ASSERT_FALSE(sql.empty()) << "fixture " << name << " missing";
   RawDb raw(file);
   raw.exec(sql);
   raw.exec(extraSql);
-  raw.exec("PRAGMA user_version = 1;");
+  raw.exec("PRAGMA user_version = " + std::to_string(version) + ";");
+}
+
+void writeV1Database(const fs::path& file, const std::string& extraSql = "") {
+  writeFrozenDatabase(file, 1, extraSql);
 }
 
 // Columns, indexes and foreign keys of every table, independent of how the SQL text was spelled.
@@ -127,12 +134,7 @@ TEST(RunStoreMigration, UpgradesAVersion1DatabaseKeepingItsRows) {
 
 // tests/data/store/schema_v4.sql: three real gpt-mini runs written before protocols were stored.
 void writeV4Database(const fs::path& file, const std::string& extraSql = "") {
-  const auto sql = readText(fs::path(RANKLAB_TEST_DATA_DIR) / "store" / "schema_v4.sql");
-  ASSERT_FALSE(sql.empty()) << "fixture schema_v4.sql missing";
-  RawDb raw(file);
-  raw.exec(sql);
-  raw.exec(extraSql);
-  ASSERT_EQ(raw.integer("PRAGMA user_version"), 4);
+  writeFrozenDatabase(file, 4, extraSql);
 }
 
 TEST(RunStoreMigration, Version4RunsGetTheProtocolTheirSpecRecorded) {
