@@ -191,6 +191,7 @@ MaskEvolutionView::MaskEvolutionView(QWidget* parent) : QWidget(parent) {
   m_target->setClipToAxisRect(true);
   m_target->setSelectable(false);
   m_target->setPen(QPen(QColor(0x55, 0x55, 0x55), 1.0, Qt::DotLine));
+  setThemedAnnotation(m_target);
   for (QCPItemPosition* p : {m_target->point1, m_target->point2}) {
     p->setAxisRect(m_curveRect);
     p->setAxes(m_curveRect->axis(QCPAxis::atBottom), m_curveRect->axis(QCPAxis::atRight));
@@ -205,6 +206,7 @@ MaskEvolutionView::MaskEvolutionView(QWidget* parent) : QWidget(parent) {
   m_targetText->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
   m_targetText->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
   m_targetText->setColor(QColor(0x55, 0x55, 0x55));
+  setThemedAnnotation(m_targetText);
   m_targetText->setFont(small);
   m_targetText->setVisible(false);
 
@@ -230,6 +232,18 @@ MaskEvolutionView::MaskEvolutionView(QWidget* parent) : QWidget(parent) {
     m_autoRange = true;
     fitStepRange();
     replot();
+  });
+  m_interaction->setCrosshairRects([this] {
+    QList<QCPAxisRect*> rects{m_heatRect, m_curveRect};
+    if (m_bitsRect) rects << m_bitsRect;
+    return rects;
+  });
+  // Losses are noisy; the kept fractions on the right axis are what the budget is read from.
+  m_interaction->setSmoothedGraphs([this] {
+    QList<QCPGraph*> graphs;
+    for (const QString& name : std::as_const(m_seriesNames))
+      if (!onRightAxis(name)) graphs << m_graphs.value(name);
+    return graphs;
   });
 
   m_play = new QPushButton(tr("Play"), this);
@@ -276,6 +290,8 @@ MaskEvolutionView::MaskEvolutionView(QWidget* parent) : QWidget(parent) {
   controls->addSpacing(12);
   controls->addWidget(new QLabel(tr("Mask bits of:"), this));
   controls->addWidget(m_opCombo);
+  controls->addSpacing(12);
+  controls->addWidget(m_interaction->createSmoothingControl(this));
   controls->addWidget(m_export);
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(m_plot, 1);
@@ -318,6 +334,7 @@ void MaskEvolutionView::clearData() {
   for (QCPGraph* graph : std::as_const(m_graphs)) m_plot->removeGraph(graph);
   m_graphs.clear();
   m_seriesNames.clear();
+  m_interaction->refreshSmoothing();
   m_leftMin = m_rightMin = 0.0;
   m_leftMax = m_rightMax = -1.0;
   m_curveRect->axis(QCPAxis::atRight)->setVisible(false);
@@ -366,6 +383,7 @@ void MaskEvolutionView::setRunImpl(const api::RunData& run) {
     it.key()->setData(it.value().first, it.value().second);
     for (double v : it.value().second) includeValue(*it.key(), v);
   }
+  m_interaction->refreshSmoothing();
 
   refreshOpWidgets();
   rebuildMaps();
@@ -420,6 +438,7 @@ void MaskEvolutionView::appendSeriesImpl(const api::SeriesPoint& point) {
   if (m_mode == Mode::Stored) clearData();
   m_mode = Mode::Live;
   addSeriesPoint(graphFor(QString::fromStdString(point.name)), double(point.step), point.value);
+  m_interaction->refreshSmoothing();
   updateValueRanges();
   fitStepRange();
   replot();
@@ -653,7 +672,13 @@ QString MaskEvolutionView::hoverText(const QPoint& pixel) const {
       auto next = it + 1;
       if (next != graph->data()->constEnd() && std::abs(next->key - step) < std::abs(it->key - step))
         it = next;
-      lines << tr("%1 at step %2: %3").arg(graph->name()).arg(it->key).arg(it->value, 0, 'g', 5);
+      QString line = tr("%1 at step %2: %3").arg(graph->name()).arg(it->key).arg(it->value, 0, 'g', 5);
+      if (const QCPGraph* smooth = m_interaction->smoothedGraph(graph)) {
+        const auto s = smooth->data()->findBegin(it->key, false);
+        if (s != smooth->data()->constEnd() && s->key == it->key)
+          line += tr(" (smoothed %1)").arg(s->value, 0, 'g', 5);
+      }
+      lines << line;
     }
     return lines.join(QLatin1Char('\n'));
   }

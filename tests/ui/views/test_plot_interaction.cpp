@@ -1,10 +1,13 @@
 // The interaction layer every plot view shares (widgets/plot_interaction.h), on real views with
 // hand-built runs: hover read-outs for a known bar, heatmap cell, spectrum index and mask frame,
-// wheel zoom and double-click reset, and a legend click that hides and shows a series.
+// wheel zoom and double-click reset, a legend click that hides and shows a series, the crosshair
+// linked across stacked plots and EMA smoothing of loss curves.
 #include <gtest/gtest.h>
 #include <qcustomplot.h>
 
 #include <QApplication>
+#include <QMouseEvent>
+#include <QSlider>
 #include <QTest>
 #include <QWheelEvent>
 
@@ -125,4 +128,92 @@ TEST(PlotInteraction, SpectrumAndMaskHoverReadTheDataUnderThePointer) {
                      curves->center().y());
   EXPECT_TRUE(mask.hoverText(curve).contains("task loss at step 20: 2.8"))
       << mask.hoverText(curve).toStdString();
+}
+
+TEST(PlotInteraction, TheCrosshairIsLinkedAcrossTheStackedStepPlots) {
+  MaskEvolutionView mask;
+  const api::RunData run = test::sampleRun(2);
+  mask.setRun(run);
+  mask.selectOp(1);  // the mask-bits panel: a third rect on the step axis
+  showLaidOut(mask);
+  ASSERT_EQ(mask.plot()->axisRects().size(), 3);
+  QCPAxisRect* heat = mask.plot()->axisRect(0);
+  QCPAxisRect* curves = mask.plot()->axisRect(1);
+  const QPoint at(int(std::lround(curves->axis(QCPAxis::atBottom)->coordToPixel(30.0))),
+                  curves->center().y());
+  QMouseEvent move(QEvent::MouseMove, QPointF(at), QPointF(mask.plot()->mapToGlobal(at)), Qt::NoButton,
+                   Qt::NoButton, Qt::NoModifier);
+  QApplication::sendEvent(mask.plot(), &move);
+  PlotInteraction* interaction = mask.interaction();
+  ASSERT_TRUE(interaction->crosshairVisible());
+  EXPECT_NEAR(interaction->crosshairKey(), 30.0, 0.5) << "step under the pointer, absolute error";
+  // One line in each of the three rects, at the same step (the step axes are synchronised).
+  const std::vector<int> pixels = interaction->crosshairPixels();
+  ASSERT_EQ(pixels.size(), 3u);
+  const int expected =
+      int(std::lround(heat->axis(QCPAxis::atBottom)->coordToPixel(interaction->crosshairKey())));
+  for (int px : pixels) EXPECT_NEAR(px, expected, 1) << "pixels";
+  QEvent leave(QEvent::Leave);
+  QApplication::sendEvent(mask.plot(), &leave);
+  EXPECT_FALSE(interaction->crosshairVisible());
+}
+
+TEST(PlotInteraction, SmoothingAveragesTheLossesAndLeavesTheKeptFractionsRaw) {
+  MaskEvolutionView mask;
+  api::RunData run = test::sampleRun(2);
+  mask.setRun(run);
+  PlotInteraction* interaction = mask.interaction();
+  auto* slider = mask.findChild<QSlider*>(QStringLiteral("smoothingSlider"));
+  ASSERT_NE(slider, nullptr);
+  EXPECT_EQ(slider->value(), 0);
+  EXPECT_EQ(slider->focusPolicy(), Qt::StrongFocus);  // the wheel needs focus first
+  const int graphs = mask.plot()->graphCount();
+  slider->setValue(50);
+  EXPECT_DOUBLE_EQ(interaction->smoothing(), 0.5);
+  QCPGraph* loss = nullptr;
+  QCPGraph* budget = nullptr;
+  for (int i = 0; i < mask.plot()->graphCount(); ++i) {
+    const QString series = mask.plot()->graph(i)->property("series").toString();
+    if (series == "task_loss") loss = mask.plot()->graph(i);
+    if (series == "budget") budget = mask.plot()->graph(i);
+  }
+  ASSERT_NE(loss, nullptr);
+  ASSERT_NE(budget, nullptr);
+  QCPGraph* smooth = interaction->smoothedGraph(loss);
+  ASSERT_NE(smooth, nullptr);
+  EXPECT_EQ(interaction->smoothedGraph(budget), nullptr) << "kept fractions are not smoothed";
+  EXPECT_EQ(mask.plot()->graphCount(), graphs + 1);
+  // The debiased EMA of the raw losses, point for point; tolerance 1e-12 absolute.
+  QVector<double> raw;
+  for (auto it = loss->data()->constBegin(); it != loss->data()->constEnd(); ++it) raw << it->value;
+  const QVector<double> expected = PlotInteraction::ema(raw, 0.5);
+  ASSERT_EQ(smooth->data()->size(), raw.size());
+  for (int i = 0; i < raw.size(); ++i)
+    EXPECT_NEAR((smooth->data()->constBegin() + i)->value, expected[i], 1e-12) << i;
+  EXPECT_LT(loss->pen().color().alpha(), 255) << "raw shown faint";
+  // The legend click hides the pair; the hover names both values.
+  QCPPlottableLegendItem* entry = mask.plot()->legend->itemWithPlottable(loss);
+  ASSERT_NE(entry, nullptr);
+  interaction->toggleLegendItem(entry);
+  EXPECT_FALSE(smooth->visible());
+  interaction->toggleLegendItem(entry);
+  EXPECT_TRUE(smooth->visible());
+  showLaidOut(mask);
+  QCPAxisRect* curves = mask.plot()->axisRect(1);
+  const QPoint at(int(std::lround(curves->axis(QCPAxis::atBottom)->coordToPixel(20.0))),
+                  curves->center().y());
+  EXPECT_TRUE(mask.hoverText(at).contains("(smoothed ")) << mask.hoverText(at).toStdString();
+  slider->setValue(0);
+  EXPECT_EQ(mask.plot()->graphCount(), graphs);
+  EXPECT_EQ(loss->pen().color().alpha(), 255);
+}
+
+TEST(PlotInteraction, EmaIsDebiasedAndSkipsGaps) {
+  const QVector<double> out = PlotInteraction::ema({1.0, 3.0, std::nan(""), 5.0}, 0.5);
+  ASSERT_EQ(out.size(), 4);
+  EXPECT_DOUBLE_EQ(out[0], 1.0);                  // debiased: the first value itself
+  EXPECT_DOUBLE_EQ(out[1], (0.25 + 1.5) / 0.75);  // (0.5 (0.5 * 1) + 0.5 * 3) / (1 - 0.25)
+  EXPECT_TRUE(std::isnan(out[2]));                // a gap stays a gap
+  EXPECT_DOUBLE_EQ(out[3], (0.5 * 1.75 + 2.5) / 0.875);
+  EXPECT_EQ(PlotInteraction::ema({2.0, 4.0}, 0.0), QVector<double>({2.0, 4.0}));
 }
