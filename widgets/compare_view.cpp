@@ -54,6 +54,21 @@ QString jsonText(const QJsonValue& v) {
   }
 }
 
+// What a cell shows: a non-integral number at four significant digits (the exact value is in the
+// tooltip and the CSV export); anything else as stored.
+QString displayText(const QString& exact) {
+  bool ok = false;
+  const double v = exact.toDouble(&ok);
+  if (!ok || !std::isfinite(v) || v == std::trunc(v)) return exact;
+  return QString::number(v, 'g', 4);
+}
+
+// Settings the run reports rather than the user sets: the job's run-time details and the kept
+// fraction it reached.
+bool isRunTimeDetail(const QString& key) {
+  return key.startsWith(QLatin1String("_details")) || key == QLatin1String("keptFraction");
+}
+
 // Nested objects become dotted keys; arrays and empty objects stay one value.
 void flatten(const QJsonObject& object, const QString& prefix, std::map<QString, QString>& out) {
   for (auto it = object.begin(); it != object.end(); ++it) {
@@ -141,6 +156,12 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   m_showAll->setObjectName(QStringLiteral("compareShowAll"));
   m_showAll->setToolTip(tr("Show every setting, not only those that differ between the runs"));
   connect(m_showAll, &QCheckBox::toggled, this, [this] { fillDiffTable(); });
+  m_showDetails = new QCheckBox(tr("Run-time details"), this);
+  m_showDetails->setObjectName(QStringLiteral("compareShowDetails"));
+  m_showDetails->setToolTip(
+      tr("Also show what the runs reported rather than what was set: the kept fraction reached and "
+         "the job's details (training steps taken, timings, read-off budgets)"));
+  connect(m_showDetails, &QCheckBox::toggled, this, [this] { fillDiffTable(); });
   auto* diffExport = new QPushButton(tr("Export CSV\u2026"), this);
   connect(diffExport, &QPushButton::clicked, this, [this] {
     PlotExport::exportWithDialog(
@@ -154,6 +175,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   diffBar->addWidget(new QLabel(tr("<b>Configuration</b>"), diffBox));
   diffBar->addWidget(m_diffCount, 1);
   diffBar->addWidget(m_showAll);
+  diffBar->addWidget(m_showDetails);
   diffBar->addWidget(diffExport);
   auto* diffLayout = new QVBoxLayout(diffBox);
   diffLayout->setContentsMargins(0, 0, 0, 0);
@@ -171,19 +193,45 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   summary->addWidget(diffBox);
   summary->setStretchFactor(1, 1);
 
-  // Rank allocation tab.
+  // Rank allocation tab: the legend in its own row above the bars, so it never covers them.
   m_rankPlot = new QCustomPlot(this);
   m_rankPlot->setObjectName(QStringLiteral("compareRanks"));
-  new PlotInteraction(m_rankPlot);    // owned by the plot
-  m_rankPlot->plotLayout()->clear();  // rows are added per run
+  auto* rankInteraction = new PlotInteraction(m_rankPlot);  // owned by the plot
+  rankInteraction->setHoverText([this](const QPoint& pixel) { return rankHoverText(pixel); });
+  rankInteraction->setResetHandler([this] { resetRankRange(); });
+  m_rankPlot->axisRect()->setRangeDrag(Qt::Horizontal);  // pan and zoom the ops; ranks keep scale
+  m_rankPlot->axisRect()->setRangeZoom(Qt::Horizontal);
+  m_rankPlot->axisRect()->insetLayout()->take(m_rankPlot->legend);
+  m_rankPlot->plotLayout()->insertRow(0);
+  m_rankPlot->plotLayout()->addElement(0, 0, m_rankPlot->legend);
+  m_rankPlot->plotLayout()->setRowStretchFactor(0, 0.001);
+  m_rankPlot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  m_rankPlot->legend->setWrap(0);
+  m_rankPlot->legend->setBorderPen(Qt::NoPen);
+  m_rankPlot->legend->setVisible(true);
+  m_rankGroup = new QCPBarsGroup(m_rankPlot);
+  m_rankGroup->setSpacingType(QCPBarsGroup::stAbsolute);
+  m_rankGroup->setSpacing(1);
+  m_rankPlot->xAxis->setSubTicks(false);
+  m_rankPlot->xAxis->setTickLabelRotation(60);
+  m_rankPlot->xAxis->setLabel(tr("op"));
   auto* rankPage = new QWidget(this);
+  m_rankDifference = new QCheckBox(tr("Difference to the first run"), rankPage);
+  m_rankDifference->setObjectName(QStringLiteral("compareRankDifference"));
+  m_rankDifference->setToolTip(
+      tr("Plot each later run's rank minus the first run's, per op: above zero the run keeps more"));
+  connect(m_rankDifference, &QCheckBox::toggled, this, [this] { drawRankBars(); });
   auto* rankExport = new QPushButton(tr("Export\u2026"), rankPage);
   connect(rankExport, &QPushButton::clicked, this,
           [this] { exportWithDialog(m_rankPlot, QStringLiteral("compare-ranks")); });
   auto* rankBar = new QHBoxLayout;
-  rankBar->addWidget(
-      new QLabel(tr("Kept rank per op, one row per run (drag or wheel to pan and zoom the ops)"), rankPage),
-      1);
+  auto* rankCaption =
+      new QLabel(tr("Kept rank per op, the runs side by side (wheel or drag: zoom and pan the ops; "
+                    "double-click: reset)"),
+                 rankPage);
+  rankCaption->setWordWrap(true);
+  rankBar->addWidget(rankCaption, 1);
+  rankBar->addWidget(m_rankDifference);
   rankBar->addWidget(rankExport);
   auto* rankLayout = new QVBoxLayout(rankPage);
   rankLayout->addLayout(rankBar);
@@ -192,18 +240,45 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   // Curves tab.
   m_curvePlot = new QCustomPlot(this);
   m_curvePlot->setObjectName(QStringLiteral("compareCurves"));
-  new PlotInteraction(m_curvePlot);  // owned by the plot
+  auto* curveInteraction = new PlotInteraction(m_curvePlot);  // owned by the plot
+  curveInteraction->setHoverText([this](const QPoint& pixel) {
+    return PlotInteraction::nearestGraphText(*m_curvePlot, pixel, tr("step"));
+  });
+  curveInteraction->setResetHandler([this] { fitCurves(); });
+  curveInteraction->setCrosshairRects([this] { return QList<QCPAxisRect*>{m_curvePlot->axisRect()}; });
+  curveInteraction->setSmoothedGraphs([this] {
+    QList<QCPGraph*> graphs;
+    for (int i = 0; i < m_curvePlot->graphCount(); ++i)
+      if (m_curvePlot->graph(i)->property("raw").toBool()) graphs << m_curvePlot->graph(i);
+    return graphs;
+  });
+  m_curveInteraction = curveInteraction;
+  // The legend in a row of its own above the curves, so it never covers them.
+  m_curvePlot->axisRect()->insetLayout()->take(m_curvePlot->legend);
+  m_curvePlot->plotLayout()->insertRow(0);
+  m_curvePlot->plotLayout()->addElement(0, 0, m_curvePlot->legend);
+  m_curvePlot->plotLayout()->setRowStretchFactor(0, 0.001);
+  m_curvePlot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  m_curvePlot->legend->setWrap(2);
+  m_curvePlot->legend->setBorderPen(Qt::NoPen);
   m_curvePlot->legend->setVisible(true);
   m_curvePlot->xAxis->setLabel(tr("step"));
   auto* curvePage = new QWidget(this);
   auto* curveExport = new QPushButton(tr("Export\u2026"), curvePage);
   connect(curveExport, &QPushButton::clicked, this,
           [this] { exportWithDialog(m_curvePlot, QStringLiteral("compare-curves")); });
+  m_curveNote = new QLabel(curvePage);
+  m_curveNote->setObjectName(QStringLiteral("compareCurveNote"));
+  m_curveNote->setWordWrap(true);
   auto* curveBar = new QHBoxLayout;
-  curveBar->addWidget(new QLabel(tr("Each run's loss against the training step"), curvePage), 1);
+  auto* curveCaption = new QLabel(tr("Each run's loss against the training step, overlaid"), curvePage);
+  curveCaption->setWordWrap(true);
+  curveBar->addWidget(curveCaption, 1);
+  curveBar->addWidget(curveInteraction->createSmoothingControl(curvePage));
   curveBar->addWidget(curveExport);
   auto* curveLayout = new QVBoxLayout(curvePage);
   curveLayout->addLayout(curveBar);
+  curveLayout->addWidget(m_curveNote);
   curveLayout->addWidget(m_curvePlot, 1);
 
   m_tabs = new QTabWidget(this);
@@ -306,7 +381,7 @@ void CompareView::buildDiff(const std::vector<api::RunData>& runs) {
       {"model", [](const api::RunRecord& r) { return qs(r.modelPath); }},
       {"decomposition", [](const api::RunRecord& r) { return qs(r.decomposition); }},
       {"selector", [](const api::RunRecord& r) { return qs(r.selector); }},
-      {"keepTarget", [](const api::RunRecord& r) { return PlotExport::csvNumber(r.keepTarget); }},
+      {"keep", [](const api::RunRecord& r) { return PlotExport::csvNumber(r.keepTarget); }},
       {"keptFraction", [](const api::RunRecord& r) { return PlotExport::csvNumber(r.keptFraction); }},
       {"seed", [](const api::RunRecord& r) { return QString::number(r.seed); }},
       {"device", [](const api::RunRecord& r) { return qs(r.device); }},
@@ -315,6 +390,7 @@ void CompareView::buildDiff(const std::vector<api::RunData>& runs) {
   for (const Field& f : kFields) {
     DiffRow row;
     row.key = QString::fromLatin1(f.key);
+    row.detail = isRunTimeDetail(row.key);
     for (const api::RunData& d : runs) row.values.emplace_back(f.text(d.run));
     finish(row);
     fieldRow.insert(row.key, m_diff.size());
@@ -335,6 +411,7 @@ void CompareView::buildDiff(const std::vector<api::RunData>& runs) {
       row.values.push_back(it == configs[i].end() ? std::nullopt : std::optional<QString>(it->second));
     }
     finish(row);
+    row.detail = isRunTimeDetail(key);
     const auto field = fieldRow.constFind(key);
     if (field != fieldRow.constEnd()) {
       // The spec repeats most record fields; show such a key once unless the two disagree.
@@ -343,10 +420,15 @@ void CompareView::buildDiff(const std::vector<api::RunData>& runs) {
     }
     m_diff.push_back(std::move(row));
   }
+  // What was set first, then what the runs reported.
+  std::stable_partition(m_diff.begin(), m_diff.end(), [](const DiffRow& row) { return !row.detail; });
+}
+
+bool CompareView::rowShown(const DiffRow& row) const {
+  return (m_showAll->isChecked() || row.differs) && (m_showDetails->isChecked() || !row.detail);
 }
 
 void CompareView::fillDiffTable() {
-  const bool all = m_showAll->isChecked();
   const int runs = runCount();
   m_diffTable->clear();
   m_diffTable->setColumnCount(runs + 1);
@@ -360,17 +442,22 @@ void CompareView::fillDiffTable() {
     m_diffTable->horizontalHeader()->setSectionResizeMode(r + 1, QHeaderView::Stretch);
 
   const QColor highlight(255, 193, 7, 70);  // amber, translucent so it reads on light and dark themes
-  int shown = 0, differing = 0;
+  int shown = 0, differing = 0, settings = 0, hiddenDetails = 0;
   m_diffTable->setRowCount(0);
   for (const DiffRow& row : m_diff) {
-    if (row.differs) ++differing;
-    if (!all && !row.differs) continue;
+    if (row.detail) {
+      if (row.differs && !m_showDetails->isChecked()) ++hiddenDetails;
+    } else {
+      ++settings;
+      if (row.differs) ++differing;
+    }
+    if (!rowShown(row)) continue;
     const int tableRow = shown++;
     m_diffTable->insertRow(tableRow);
     m_diffTable->setItem(tableRow, 0, readOnlyItem(row.key));
     for (int r = 0; r < runs; ++r) {
       const auto& value = row.values[size_t(r)];
-      QTableWidgetItem* item = readOnlyItem(value ? *value : kAbsent);
+      QTableWidgetItem* item = readOnlyItem(value ? displayText(*value) : kAbsent);
       item->setToolTip(value ? *value : tr("%1 has no %2").arg(runLabel(r), row.key));
       if (r > 0 && value != row.values.front()) {
         QFont bold = item->font();
@@ -384,8 +471,17 @@ void CompareView::fillDiffTable() {
     }
   }
   m_diffTable->resizeColumnToContents(0);
-  m_diffCount->setText(differing == 0 ? tr("identical settings (%1 compared)").arg(m_diff.size())
-                                      : tr("%1 of %2 settings differ").arg(differing).arg(m_diff.size()));
+  QString count = differing == 0 ? tr("identical settings (%1 compared)").arg(settings)
+                                 : tr("%1 of %2 settings differ").arg(differing).arg(settings);
+  if (hiddenDetails > 0) count += tr("; %n run-time detail(s) differ too", nullptr, hiddenDetails);
+  m_diffCount->setText(count);
+}
+
+QStringList CompareView::shownKeys() const {
+  QStringList out;
+  for (const DiffRow& row : m_diff)
+    if (rowShown(row)) out << row.key;
+  return out;
 }
 
 QStringList CompareView::keys() const {
@@ -411,10 +507,12 @@ QString CompareView::cellText(const QString& key, int runColumn) const {
   const DiffRow* row = findRow(key);
   if (!row || runColumn < 0 || size_t(runColumn) >= row->values.size()) return QString();
   const auto& value = row->values[size_t(runColumn)];
-  return value ? *value : kAbsent;
+  return value ? displayText(*value) : kAbsent;
 }
 
 void CompareView::setShowAll(bool showAll) { m_showAll->setChecked(showAll); }
+
+void CompareView::setShowDetails(bool show) { m_showDetails->setChecked(show); }
 
 bool CompareView::showAll() const { return m_showAll->isChecked(); }
 
@@ -508,12 +606,13 @@ void CompareView::buildMetrics() {
 
 void CompareView::clearPlots() {
   m_bars.clear();
+  m_rankCells.clear();
   m_rankPlot->clearPlottables();
-  m_rankPlot->plotLayout()->clear();
-  delete m_marginGroup;
-  m_marginGroup = nullptr;
   m_rankPlot->replot(QCustomPlot::rpQueuedReplot);
   m_curvePlot->clearGraphs();
+  m_curveInteraction->refreshSmoothing();
+  m_curveNote->clear();
+  m_curveNote->hide();
   m_curvePlot->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -534,66 +633,98 @@ void CompareView::buildRankPlot(const std::vector<api::RunData>& runs) {
       }
     }
   }
-  double maxRank = 1.0;
-  for (const auto& ops : ordered)
-    for (const api::OpResult* op : ops) maxRank = std::max(maxRank, double(op->rank));
+  m_rankCells.assign(runs.size(), std::vector<RankCell>(size_t(m_opNames.size())));
+  for (size_t r = 0; r < runs.size(); ++r) {
+    for (const api::OpResult* op : ordered[r]) {
+      RankCell& cell = m_rankCells[r][size_t(position.value(qs(op->name)))];
+      cell.rank = double(op->rank);
+      cell.fullRank = op->fullRank;
+      cell.energyKept = op->energyKept;
+    }
+  }
 
   const int count = int(m_opNames.size());
   auto ticker = QSharedPointer<QCPAxisTickerText>::create();
   // Every label up to ~48 ops; beyond that every k-th so they stay legible.
   const int every = std::max(1, (count + 47) / 48);
   for (int i = 0; i < count; i += every) ticker->addTick(i, m_opNames[i]);
+  m_rankPlot->xAxis->setTicker(ticker);
+  drawRankBars();
+}
 
-  m_marginGroup = new QCPMarginGroup(m_rankPlot);
-  std::vector<QCPAxis*> xAxes;
-  for (size_t r = 0; r < runs.size(); ++r) {
-    auto* rect = new QCPAxisRect(m_rankPlot);
-    m_rankPlot->plotLayout()->addElement(int(r), 0, rect);
-    rect->setMarginGroup(QCP::msLeft | QCP::msRight, m_marginGroup);
-    rect->setRangeDrag(Qt::Horizontal);
-    rect->setRangeZoom(Qt::Horizontal);
-    QCPAxis* x = rect->axis(QCPAxis::atBottom);
-    QCPAxis* y = rect->axis(QCPAxis::atLeft);
-    x->setTicker(ticker);
-    x->setSubTicks(false);
-    x->setTickLabelRotation(60);
-    x->setTickLabels(r + 1 == runs.size());
-    x->setRange(-0.5, count - 0.5);
-    y->setRange(0.0, maxRank * 1.05);
-    y->setLabel(QStringLiteral("#%1 rank").arg(runs[r].run.id));
-    y->setLabelColor(runColour(int(r)));
-
-    auto* bars = new QCPBars(x, y);
+void CompareView::drawRankBars() {
+  m_bars.clear();
+  m_rankPlot->clearPlottables();
+  const bool difference = m_rankDifference->isChecked() && m_rankCells.size() > 1;
+  const size_t runs = m_rankCells.size();
+  const double width = 0.84 / double(std::max<size_t>(1, difference ? runs - 1 : runs));
+  double low = 0.0, high = 1.0;
+  for (size_t r = difference ? 1 : 0; r < runs; ++r) {
+    auto* bars = new QCPBars(m_rankPlot->xAxis, m_rankPlot->yAxis);
     bars->setName(runLabel(int(r)));
-    bars->setWidth(0.8);
+    bars->setWidth(width);
     bars->setPen(Qt::NoPen);
     bars->setBrush(runColour(int(r)));
+    bars->setBarsGroup(m_rankGroup);
     QVector<double> keys, values;
-    for (const api::OpResult* op : ordered[r]) {
-      keys << position.value(qs(op->name));
-      values << double(op->rank);
+    for (size_t i = 0; i < m_rankCells[r].size(); ++i) {
+      const double v = difference ? m_rankCells[r][i].rank - m_rankCells[0][i].rank : m_rankCells[r][i].rank;
+      if (!std::isfinite(v)) continue;
+      keys << double(i);
+      values << v;
+      low = std::min(low, v);
+      high = std::max(high, v);
     }
-    // Positions follow op order only for the first run; later runs may interleave.
-    bars->setData(keys, values, false);
+    bars->setData(keys, values, true);
     m_bars.push_back(bars);
-    xAxes.push_back(x);
   }
-  for (QCPAxis* x : xAxes) {
-    connect(x, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [xAxes](const QCPRange& range) {
-      for (QCPAxis* other : xAxes) other->setRange(range);
-    });
-  }
-  m_rankPlot->setMinimumHeight(140 * int(runs.size()) + 60);
+  m_rankYLow = low < 0.0 ? low * 1.08 : 0.0;
+  m_rankYHigh = high * 1.08;
+  m_rankPlot->yAxis->setLabel(difference ? tr("rank \u2212 rank of %1").arg(runLabel(0)) : tr("kept rank"));
+  resetRankRange();
+}
+
+void CompareView::resetRankRange() {
+  m_rankPlot->xAxis->setRange(-0.5, double(m_opNames.size()) - 0.5);
+  m_rankPlot->yAxis->setRange(m_rankYLow, m_rankYHigh);
   m_rankPlot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString CompareView::rankHoverText(const QPoint& pixel) const {
+  if (m_rankCells.empty() || !m_rankPlot->axisRect()->rect().contains(pixel)) return {};
+  const double key = m_rankPlot->xAxis->pixelToCoord(pixel.x());
+  const long op = std::lround(key);
+  if (op < 0 || op >= m_opNames.size() || std::abs(key - double(op)) > 0.45) return {};
+  QStringList lines{m_opNames[int(op)]};
+  for (size_t r = 0; r < m_rankCells.size(); ++r) {
+    const RankCell& cell = m_rankCells[r][size_t(op)];
+    QString line = runLabel(int(r)) + QStringLiteral(": ");
+    if (!std::isfinite(cell.rank)) {
+      line += tr("no such op");
+    } else {
+      line += tr("rank %1 of %2, energy kept %3%")
+                  .arg(qlonglong(cell.rank))
+                  .arg(cell.fullRank)
+                  .arg(100.0 * cell.energyKept, 0, 'f', 1);
+      if (r > 0 && std::isfinite(m_rankCells[0][size_t(op)].rank))
+        line +=
+            tr(" (%1 vs %2)").arg(signedText(cell.rank - m_rankCells[0][size_t(op)].rank, 0), runLabel(0));
+    }
+    lines << line;
+  }
+  return lines.join(QLatin1Char('\n'));
 }
 
 void CompareView::buildCurves(const std::vector<api::RunData>& runs) {
   m_curveNames.clear();
-  QStringList distinct;
+  QStringList distinct, without;
   for (size_t r = 0; r < runs.size(); ++r) {
     const QString name = pickLossSeries(runs[r].series);
     m_curveNames << name;
-    if (name.isEmpty()) continue;
+    if (name.isEmpty()) {
+      without << runLabel(int(r));
+      continue;
+    }
     if (!distinct.contains(name)) distinct << name;
     std::vector<std::pair<int64_t, double>> points;
     const std::string wanted = name.toStdString();
@@ -609,28 +740,37 @@ void CompareView::buildCurves(const std::vector<api::RunData>& runs) {
     QCPGraph* graph = m_curvePlot->addGraph();
     graph->setName(QStringLiteral("%1 (%2)").arg(runLabel(int(r)), name));
     graph->setPen(QPen(runColour(int(r)), 2));
+    graph->setProperty("raw", true);
+    graph->setScatterStyle(x.size() < 30 ? QCPScatterStyle(QCPScatterStyle::ssCircle, 5) : QCPScatterStyle());
     graph->setData(x, y, true);
   }
+  if (!without.isEmpty()) {
+    m_curveNote->setText(tr("No training curve for %1: the selection trained nothing (or logged no loss).")
+                             .arg(without.join(QStringLiteral(", "))));
+    m_curveNote->show();
+  }
   m_curvePlot->yAxis->setLabel(distinct.size() == 1 ? distinct.front() : tr("loss"));
-  m_curvePlot->rescaleAxes();
+  m_curveInteraction->refreshSmoothing();
+  fitCurves();
+}
+
+void CompareView::fitCurves() {
+  m_curvePlot->rescaleAxes(true);
+  // A margin around the data, so no curve touches the frame (the top was clipped before).
+  for (QCPAxis* axis : {m_curvePlot->xAxis, m_curvePlot->yAxis}) {
+    const QCPRange r = axis->range();
+    const double pad = r.size() > 0.0 ? 0.05 * r.size() : std::max(1.0, std::abs(r.center()) * 0.05);
+    axis->setRange(r.lower - pad, r.upper + pad);
+  }
   m_curvePlot->replot(QCustomPlot::rpQueuedReplot);
 }
 
-int CompareView::rankPlotCount() const {
-  int count = 0;
-  for (QCPAxisRect* rect : m_rankPlot->axisRects())
-    if (!rect->plottables().isEmpty()) ++count;
-  return count;
-}
+int CompareView::rankSeriesCount() const { return int(m_bars.size()); }
 
 std::vector<double> CompareView::rankBars(int run) const {
-  if (run < 0 || size_t(run) >= m_bars.size()) return {};
-  std::vector<double> heights(size_t(m_opNames.size()), std::nan(""));
-  const auto data = m_bars[size_t(run)]->data();
-  for (auto it = data->constBegin(); it != data->constEnd(); ++it) {
-    const auto i = size_t(std::llround(it->key));
-    if (i < heights.size()) heights[i] = it->value;
-  }
+  if (run < 0 || size_t(run) >= m_rankCells.size()) return {};
+  std::vector<double> heights;
+  for (const RankCell& cell : m_rankCells[size_t(run)]) heights.push_back(cell.rank);
   return heights;
 }
 
@@ -643,7 +783,7 @@ QString CompareView::curveSeriesName(int run) const {
 bool CompareView::exportRankPlot(const QString& path, QString* error) {
   if (PlotExport::isCsvPath(path)) {
     QVector<PlotExport::Series> series;
-    for (size_t r = 0; r < m_bars.size(); ++r) {
+    for (size_t r = 0; r < m_rankCells.size(); ++r) {
       PlotExport::Series s;
       s.name = runLabel(int(r));
       const std::vector<double> heights = rankBars(int(r));
@@ -656,7 +796,7 @@ bool CompareView::exportRankPlot(const QString& path, QString* error) {
     }
     return PlotExport::saveCsv(path, series, error, QStringLiteral("op_index"), QStringLiteral("rank"));
   }
-  return savePlot(*m_rankPlot, path, 900, 160 * std::max(1, rankPlotCount()) + 100, error);
+  return savePlot(*m_rankPlot, path, 900, 500, error);
 }
 
 bool CompareView::exportCurvePlot(const QString& path, QString* error) {

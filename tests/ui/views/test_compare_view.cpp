@@ -9,10 +9,12 @@
 #include <QImage>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QTest>
 #include <cmath>
 
 #include "views/sample_runs.h"
 #include "widgets/compare_view.h"
+#include "widgets/plot_interaction.h"
 
 using ranklab::api::RunData;
 using ranklab::test::sampleRun;
@@ -48,8 +50,7 @@ TEST(CompareView, TwoRunsDifferOnlyInSelector) {
   EXPECT_EQ(view.differingKeys(), QStringList({"selector"}));
   EXPECT_EQ(view.cellText("selector", 0), "ars");
   EXPECT_EQ(view.cellText("selector", 1), "uniform");
-  for (const char* same :
-       {"model", "decomposition", "keepTarget", "keptFraction", "seed", "device", "keep"}) {
+  for (const char* same : {"model", "decomposition", "keptFraction", "seed", "device", "keep"}) {
     EXPECT_TRUE(view.keys().contains(same)) << same;
     EXPECT_FALSE(view.differingKeys().contains(same)) << same;
   }
@@ -62,21 +63,27 @@ TEST(CompareView, TwoRunsDifferOnlyInSelector) {
 TEST(CompareView, ThreeRunsDiffShowsChangedKeysHighlighted) {
   CompareView view;
   view.setRuns(threeRuns());
-  EXPECT_EQ(view.differingKeys(), QStringList({"selector", "keepTarget", "keptFraction", "keep"}));
-  EXPECT_EQ(view.cellText("keepTarget", 0), "0.5");
-  EXPECT_EQ(view.cellText("keepTarget", 1), "0.3");
+  // The record's keep target and the spec's "keep" are one row; the kept fraction reached is a
+  // run-time detail, hidden by default.
+  EXPECT_EQ(view.differingKeys(), QStringList({"selector", "keep", "keptFraction"}));
+  EXPECT_EQ(view.shownKeys(), QStringList({"selector", "keep"}));
+  EXPECT_EQ(view.cellText("keep", 0), "0.5");
+  EXPECT_EQ(view.cellText("keep", 1), "0.3");
   EXPECT_EQ(view.cellText("keep", 2), "0.3");
   EXPECT_EQ(view.cellText("selector", 2), "uniform");
 
   QTableWidget* table = view.diffTable();
   EXPECT_EQ(table->columnCount(), 4);  // the key, then one column per run
-  ASSERT_EQ(table->rowCount(), 4);     // only differing rows by default
+  ASSERT_EQ(table->rowCount(), 2);     // only differing settings by default
   for (int r = 0; r < table->rowCount(); ++r) {
     EXPECT_TRUE(view.differingKeys().contains(rowKey(*table, r)));
     EXPECT_NE(table->item(r, 1)->background().style(), Qt::NoBrush) << "differing rows are highlighted";
   }
   EXPECT_EQ(table->item(0, 3)->text(), "uniform");
 
+  view.setShowDetails(true);
+  EXPECT_EQ(table->rowCount(), 3);
+  EXPECT_EQ(view.shownKeys(), QStringList({"selector", "keep", "keptFraction"}));
   view.setShowAll(true);
   EXPECT_TRUE(view.showAllCheck()->isChecked());
   ASSERT_EQ(table->rowCount(), view.keys().size());
@@ -87,7 +94,32 @@ TEST(CompareView, ThreeRunsDiffShowsChangedKeysHighlighted) {
         << rowKey(*table, r).toStdString();
   }
   view.showAllCheck()->setChecked(false);
-  EXPECT_EQ(table->rowCount(), 4);
+  EXPECT_EQ(table->rowCount(), 3);
+}
+
+TEST(CompareView, SettingsDiffHidesRunTimeDetailsAndRoundsNumbers) {
+  std::vector<RunData> runs = {sampleRun(1, "ars"), sampleRun(2, "ars")};
+  runs[0].run.configJson =
+      R"({"selector":"ars","keep":0.5,"ars_lambda":16,"_details":{"ars":{"budget":0.4986979166666667,)"
+      R"("logging_seconds":1.25}}})";
+  runs[1].run.configJson =
+      R"({"selector":"ars","keep":0.5,"ars_lambda":8,"_details":{"ars":{"budget":0.5013020833333334,)"
+      R"("logging_seconds":1.5}}})";
+  CompareView view;
+  view.setRuns(runs);
+  // What the user set shows; what the runs reported waits behind the toggle.
+  EXPECT_EQ(view.shownKeys(), QStringList({"ars_lambda"}));
+  EXPECT_TRUE(view.differingKeys().contains("_details.ars.logging_seconds"));
+  view.setShowDetails(true);
+  EXPECT_EQ(view.shownKeys(),
+            QStringList({"ars_lambda", "_details.ars.budget", "_details.ars.logging_seconds"}));
+  // Four significant digits on screen, the exact value in the tooltip and the CSV.
+  EXPECT_EQ(view.cellText("_details.ars.budget", 0), "0.4987");
+  EXPECT_EQ(view.cellText("ars_lambda", 1), "8");
+  QTableWidget* table = view.diffTable();
+  ASSERT_EQ(table->rowCount(), 3);
+  EXPECT_EQ(table->item(1, 1)->text(), "0.4987");
+  EXPECT_EQ(table->item(1, 1)->toolTip(), "0.4986979166666667");
 }
 
 TEST(CompareView, FlattensNestedConfigAndKeepsDisagreeingRepeats) {
@@ -99,7 +131,8 @@ TEST(CompareView, FlattensNestedConfigAndKeepsDisagreeingRepeats) {
   CompareView view;
   view.setRuns(runs);
   const QStringList differing = view.differingKeys();
-  EXPECT_EQ(differing, QStringList({"selector", "_details.ars.steps", "extra", "lr", "config.selector"}));
+  // The settings first, then what the runs reported.
+  EXPECT_EQ(differing, QStringList({"selector", "extra", "lr", "config.selector", "_details.ars.steps"}));
   EXPECT_TRUE(view.keys().contains("_details.ars.tau"));
   EXPECT_FALSE(view.keys().contains("_details"));
   EXPECT_EQ(view.cellText("_details.ars.steps", 0), "200");
@@ -160,11 +193,11 @@ TEST(CompareView, MetricDeltasAgainstTheFirstRun) {
   EXPECT_TRUE(cell("Evaluated on", 0).contains("6 docs"));
 }
 
-TEST(CompareView, RankRowsShareTheOpAxisAndRange) {
+TEST(CompareView, RankBarsAreGroupedPerOpOnOneAxis) {
   const std::vector<RunData> runs = threeRuns();
   CompareView view;
   view.setRuns(runs);
-  ASSERT_EQ(view.rankPlotCount(), 3);
+  ASSERT_EQ(view.rankSeriesCount(), 3);
   ASSERT_EQ(view.rankOpNames().size(), 12);
   for (size_t i = 0; i < runs[0].ops.size(); ++i)
     EXPECT_EQ(view.rankOpNames()[int(i)].toStdString(), runs[0].ops[i].name);
@@ -176,18 +209,70 @@ TEST(CompareView, RankRowsShareTheOpAxisAndRange) {
   }
   EXPECT_TRUE(view.rankBars(3).empty());
 
-  const QList<QCPAxisRect*> rects = view.rankPlot()->axisRects();
-  ASSERT_EQ(rects.size(), 3);
-  const QCPRange y = rects[0]->axis(QCPAxis::atLeft)->range();
-  const QCPRange x = rects[0]->axis(QCPAxis::atBottom)->range();
-  EXPECT_GE(y.upper, 2.0 * (16 + 8 + 5));  // the largest rank: run 2, layer 1, down
-  for (QCPAxisRect* rect : rects) {
-    EXPECT_EQ(rect->axis(QCPAxis::atLeft)->range(), y);
-    EXPECT_EQ(rect->axis(QCPAxis::atBottom)->range(), x);
+  // One axis rect; the three runs' bars sit side by side in one group per op, not stacked plots.
+  QCustomPlot* plot = view.rankPlot();
+  ASSERT_EQ(plot->axisRects().size(), 1);
+  ASSERT_EQ(plot->plottableCount(), 3);
+  std::vector<double> centres;
+  for (int r = 0; r < 3; ++r) {
+    auto* bars = qobject_cast<QCPBars*>(plot->plottable(r));
+    ASSERT_NE(bars, nullptr);
+    ASSERT_NE(bars->barsGroup(), nullptr);
+    EXPECT_EQ(bars->barsGroup(), qobject_cast<QCPBars*>(plot->plottable(0))->barsGroup());
+    centres.push_back(bars->dataPixelPosition(0).x());
   }
-  // Panning one row pans all of them, so the ops stay aligned.
-  rects[1]->axis(QCPAxis::atBottom)->setRange(2.0, 7.0);
-  for (QCPAxisRect* rect : rects) EXPECT_EQ(rect->axis(QCPAxis::atBottom)->range(), QCPRange(2.0, 7.0));
+  EXPECT_LT(centres[0], centres[1]);
+  EXPECT_LT(centres[1], centres[2]);
+  EXPECT_GE(plot->yAxis->range().upper, 2.0 * (16 + 8 + 5));  // the largest rank: run 2, layer 1, down
+  EXPECT_EQ(plot->xAxis->range(), QCPRange(-0.5, 11.5));
+  // The legend has a row of its own above the bars, outside the axis rect.
+  view.resize(1000, 600);
+  view.show();
+  view.tabs()->setCurrentIndex(1);
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&view));
+  plot->replot();
+  ASSERT_GT(plot->axisRect()->rect().height(), 100);
+  EXPECT_FALSE(plot->axisRect()->rect().intersects(plot->legend->outerRect()));
+}
+
+TEST(CompareView, RankHoverNamesTheOpAndEveryRunsRank) {
+  const std::vector<RunData> runs = threeRuns();
+  CompareView view;
+  view.setRuns(runs);
+  view.resize(1000, 600);
+  view.show();
+  view.tabs()->setCurrentIndex(1);
+  QCustomPlot* plot = view.rankPlot();
+  plot->replot();
+  const QPoint pixel(int(plot->xAxis->coordToPixel(0.0)), plot->axisRect()->center().y());
+  const QString text = view.rankHoverText(pixel);
+  const auto& op = runs[0].ops[0];
+  EXPECT_TRUE(text.startsWith(QString::fromStdString(op.name))) << text.toStdString();
+  EXPECT_TRUE(text.contains(QStringLiteral("#1 svd+ars p=0.50: rank %1 of %2").arg(op.rank).arg(op.fullRank)))
+      << text.toStdString();
+  EXPECT_TRUE(text.contains(QStringLiteral("rank %1 of %2").arg(2 * op.rank).arg(op.fullRank)))
+      << text.toStdString();
+  EXPECT_TRUE(text.contains(QStringLiteral("(+%1 vs #1").arg(op.rank))) << text.toStdString();
+  // Between two ops' groups there is nothing to read.
+  EXPECT_TRUE(view.rankHoverText(QPoint(int(plot->xAxis->coordToPixel(0.5)), pixel.y())).isEmpty());
+}
+
+TEST(CompareView, RankDifferencePlotsLaterRunsMinusTheFirst) {
+  const std::vector<RunData> runs = threeRuns();
+  CompareView view;
+  view.setRuns(runs);
+  view.rankDifferenceCheck()->setChecked(true);
+  QCustomPlot* plot = view.rankPlot();
+  ASSERT_EQ(view.rankSeriesCount(), 2);
+  ASSERT_EQ(plot->plottableCount(), 2);
+  auto* second = qobject_cast<QCPBars*>(plot->plottable(0));
+  ASSERT_NE(second, nullptr);
+  ASSERT_EQ(second->data()->size(), 12);
+  for (int i = 0; i < 12; ++i)  // run 2 keeps twice run 1's rank: the difference is run 1's rank
+    EXPECT_EQ((second->data()->constBegin() + i)->value, double(runs[0].ops[size_t(i)].rank)) << i;
+  EXPECT_TRUE(plot->yAxis->label().contains("#1"));
+  view.rankDifferenceCheck()->setChecked(false);
+  EXPECT_EQ(view.rankSeriesCount(), 3);
 }
 
 TEST(CompareView, RankAxisIsTheUnionOfOps) {
@@ -221,6 +306,53 @@ TEST(CompareView, CurvesOverlayEachRunsLossSeries) {
     EXPECT_NEAR((data->constBegin() + f)->value, 3.0 - 0.1 * f, 1e-12) << "absolute error";
   }
   EXPECT_NE(plot->graph(0)->pen().color(), plot->graph(1)->pen().color());
+  // Every curve fits, with a margin: nothing touches the top of the frame.
+  double high = -1e300;
+  for (int g = 0; g < plot->graphCount(); ++g)
+    for (auto it = plot->graph(g)->data()->constBegin(); it != plot->graph(g)->data()->constEnd(); ++it)
+      high = std::max(high, it->value);
+  EXPECT_GT(plot->yAxis->range().upper, high);
+  EXPECT_TRUE(view.curveNote()->isHidden());
+  view.resize(1000, 600);
+  view.show();
+  view.tabs()->setCurrentIndex(2);
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&view));
+  plot->replot();
+  ASSERT_GT(plot->axisRect()->rect().height(), 100);
+  EXPECT_FALSE(plot->axisRect()->rect().intersects(plot->legend->outerRect())) << "the legend covers curves";
+}
+
+TEST(CompareView, CurvesNameRunsWithoutATrainingCurve) {
+  std::vector<RunData> runs = threeRuns();
+  runs[2].series.clear();  // a uniform run trains nothing
+  CompareView view;
+  view.setRuns(runs);
+  EXPECT_EQ(view.curvePlot()->graphCount(), 2);
+  EXPECT_FALSE(view.curveNote()->isHidden());
+  EXPECT_TRUE(view.curveNote()->text().contains("#3")) << view.curveNote()->text().toStdString();
+}
+
+TEST(CompareView, CurveSmoothingDrawsAnAverageOverFaintRawCurves) {
+  CompareView view;
+  view.setRuns(threeRuns());
+  QCustomPlot* plot = view.curvePlot();
+  ASSERT_EQ(plot->graphCount(), 3);
+  view.curveInteraction()->setSmoothing(0.6);
+  ASSERT_EQ(plot->graphCount(), 6);
+  QCPGraph* raw = plot->graph(0);
+  QCPGraph* smooth = view.curveInteraction()->smoothedGraph(raw);
+  ASSERT_NE(smooth, nullptr);
+  EXPECT_LT(raw->pen().color().alpha(), 255);
+  EXPECT_EQ(smooth->pen().color().alpha(), 255);
+  // Debiased EMA of 3.0, 2.9, ...: the first point equals the raw one; the second is
+  // (0.6 * 0.4 * 3.0 + 0.4 * 2.9) / (1 - 0.36).
+  ASSERT_EQ(smooth->data()->size(), 5);
+  EXPECT_NEAR(smooth->data()->constBegin()->value, 3.0, 1e-12) << "absolute error";
+  EXPECT_NEAR((smooth->data()->constBegin() + 1)->value, (0.6 * 0.4 * 3.0 + 0.4 * 2.9) / (1 - 0.36), 1e-12)
+      << "absolute error";
+  view.curveInteraction()->setSmoothing(0.0);
+  EXPECT_EQ(plot->graphCount(), 3);
+  EXPECT_EQ(raw->pen().color().alpha(), 255);
 }
 
 TEST(CompareView, WrongRunCountsShowThePlaceholder) {
@@ -235,7 +367,7 @@ TEST(CompareView, WrongRunCountsShowThePlaceholder) {
   EXPECT_TRUE(view.showsPlaceholder());
   EXPECT_TRUE(view.placeholderText().contains("at least 2")) << view.placeholderText().toStdString();
   EXPECT_EQ(view.runCount(), 0);
-  EXPECT_EQ(view.rankPlotCount(), 0);
+  EXPECT_EQ(view.rankSeriesCount(), 0);
   EXPECT_TRUE(view.differingKeys().isEmpty());
   EXPECT_EQ(view.curvePlot()->graphCount(), 0);
 
@@ -244,12 +376,12 @@ TEST(CompareView, WrongRunCountsShowThePlaceholder) {
   view.setRuns(five);
   EXPECT_TRUE(view.showsPlaceholder());
   EXPECT_TRUE(view.placeholderText().contains("at most 4")) << view.placeholderText().toStdString();
-  EXPECT_EQ(view.rankPlotCount(), 0);
+  EXPECT_EQ(view.rankSeriesCount(), 0);
 
   five.pop_back();
   view.setRuns(five);
   EXPECT_FALSE(view.showsPlaceholder());
-  EXPECT_EQ(view.rankPlotCount(), 4);
+  EXPECT_EQ(view.rankSeriesCount(), 4);
 }
 
 TEST(CompareView, ExportsWritePlotsAndTheDiff) {
