@@ -20,6 +20,7 @@
 #include "api/protocol.h"
 #include "widgets/plot_export.h"
 #include "widgets/plot_interaction.h"
+#include "widgets/plot_theme.h"
 
 namespace ranklab::widgets {
 namespace {
@@ -61,6 +62,7 @@ BudgetCurveView::BudgetCurveView(QWidget* parent) : QWidget(parent), m_reference
 
   m_referenceLine = new QCPItemStraightLine(m_plot);
   m_referenceLine->setPen(QPen(QColor(0x55, 0x55, 0x55), 1.2, Qt::DashLine));
+  setThemedAnnotation(m_referenceLine);
   m_referenceLine->setSelectable(false);
   m_referenceLine->setVisible(false);
   m_referenceText = new QCPItemText(m_plot);
@@ -68,6 +70,7 @@ BudgetCurveView::BudgetCurveView(QWidget* parent) : QWidget(parent), m_reference
   m_referenceText->position->setTypeY(QCPItemPosition::ptPlotCoords);
   m_referenceText->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
   m_referenceText->setColor(QColor(0x55, 0x55, 0x55));
+  setThemedAnnotation(m_referenceText);
   m_referenceText->setFont(small);
   m_referenceText->setSelectable(false);
   m_referenceText->setVisible(false);

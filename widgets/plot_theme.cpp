@@ -3,8 +3,41 @@
 #include <qcustomplot.h>
 
 #include <QPalette>
+#include <cmath>
 
 namespace ranklab::widgets {
+namespace {
+const char kThemedAnnotation[] = "ranklabThemedAnnotation";
+
+double luminance(const QColor& c) {
+  const auto channel = [](double v) { return v <= 0.04045 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF()) + 0.0722 * channel(c.blueF());
+}
+}  // namespace
+
+// Themes its plot again whenever the plot's palette changes (the application's theme switched, or a
+// window set a palette of its own). Qt delivers that change to each widget after
+// QApplication::setPalette returns, so theming from the caller would read the old palette.
+class PaletteFollower : public QObject {
+ public:
+  explicit PaletteFollower(QCustomPlot* plot) : QObject(plot) { plot->installEventFilter(this); }
+
+ protected:
+  bool eventFilter(QObject* watched, QEvent* event) override {
+    if (event->type() == QEvent::PaletteChange)
+      if (auto* plot = qobject_cast<QCustomPlot*>(watched)) applyPlotTheme(*plot);
+    return QObject::eventFilter(watched, event);
+  }
+};
+
+void setThemedAnnotation(QCPAbstractItem* item) {
+  if (item) item->setProperty(kThemedAnnotation, true);
+}
+
+double contrastRatio(const QColor& a, const QColor& b) {
+  const double la = luminance(a), lb = luminance(b);
+  return (std::max(la, lb) + 0.05) / (std::min(la, lb) + 0.05);
+}
 
 void applyPlotTheme(QCustomPlot& plot) {
   const QPalette palette = plot.palette();
@@ -14,6 +47,10 @@ void applyPlotTheme(QCustomPlot& plot) {
   grid.setAlpha(45);
   QColor subGrid = text;
   subGrid.setAlpha(20);
+  if (!plot.property("ranklabFollowsPalette").toBool()) {
+    plot.setProperty("ranklabFollowsPalette", true);
+    new PaletteFollower(&plot);
+  }
   plot.setBackground(base);
   for (QCPAxisRect* rect : plot.axisRects()) {
     rect->setBackground(base);
@@ -32,6 +69,23 @@ void applyPlotTheme(QCustomPlot& plot) {
     legend->setBrush(base);
     legend->setTextColor(text);
     legend->setBorderPen(QPen(grid));
+  }
+  for (int i = 0; i < plot.itemCount(); ++i) {
+    QCPAbstractItem* item = plot.item(i);
+    if (!item->property(kThemedAnnotation).toBool()) continue;
+    if (auto* label = qobject_cast<QCPItemText*>(item)) label->setColor(text);
+    QColor lineColour = text;
+    lineColour.setAlpha(170);
+    if (auto* line = qobject_cast<QCPItemStraightLine*>(item)) {
+      QPen pen = line->pen();
+      pen.setColor(lineColour);
+      line->setPen(pen);
+    }
+    if (auto* line = qobject_cast<QCPItemLine*>(item)) {
+      QPen pen = line->pen();
+      pen.setColor(lineColour);
+      line->setPen(pen);
+    }
   }
   for (int i = 0; i < plot.plotLayout()->elementCount(); ++i)
     if (auto* title = qobject_cast<QCPTextElement*>(plot.plotLayout()->elementAt(i)))

@@ -11,9 +11,15 @@
 class QWidget;
 class QCustomPlot;
 class QCPColorGradient;
+class QCPAbstractItem;
 
 namespace ranklab::widgets {
 
+// Marks an annotation (a QCPItemText, QCPItemStraightLine or QCPItemLine) to be drawn in the theme's
+// text colour, so that it stays legible on light and dark backgrounds; call applyPlotTheme after.
+void setThemedAnnotation(QCPAbstractItem* item);
+// WCAG 2 contrast ratio of two opaque colours (1 to 21; AA asks 4.5 for text).
+double contrastRatio(const QColor& a, const QColor& b);
 // Themes one plot from `plot`'s own palette and replots it.
 void applyPlotTheme(QCustomPlot& plot);
 // Themes every QCustomPlot found under `root` (root itself included).

@@ -90,13 +90,14 @@ TeachImageView::TeachImageView(QWidget* parent) : TeachChapter(parent) {
   QCPAxis* ex = energyRect->axis(QCPAxis::atBottom);
   QCPAxis* ey = energyRect->axis(QCPAxis::atLeft);
   ex->setLabel(tr("rank k"));
-  ey->setLabel(tr("discarded energy = relative error\u00b2"));
+  ey->setLabel(tr("discarded energy"));
   ey->setScaleType(QCPAxis::stLogarithmic);
   ey->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
   ey->setNumberFormat(QStringLiteral("eb"));
   ey->setNumberPrecision(0);
   m_discardedCurve = m_curves->addGraph(ex, ey);
-  m_discardedCurve->setName(tr("\u03a3\u1d62\u2265\u2096 s\u1d62\u00b2 / \u03a3 s\u1d62\u00b2 (spectrum)"));
+  // The same notation as the explanation beside it: singular values counted from 1, the first k kept.
+  m_discardedCurve->setName(tr("(\u03a3 s\u1d62\u00b2, i > k) / \u03a3 s\u1d62\u00b2 (spectrum)"));
   m_measuredPoint = m_curves->addGraph(ex, ey);
   m_measuredPoint->setName(tr("\u2016A \u2212 A\u2096\u2016\u00b2 / \u2016A\u2016\u00b2 (pixels)"));
   m_measuredPoint->setLineStyle(QCPGraph::lsNone);

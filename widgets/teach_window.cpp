@@ -2,12 +2,17 @@
 
 #include <qcustomplot.h>
 
+#include <QGuiApplication>
 #include <QHBoxLayout>
+#include <QHideEvent>
 #include <QKeySequence>
 #include <QLabel>
 #include <QListWidget>
 #include <QPushButton>
+#include <QScreen>
+#include <QSettings>
 #include <QShortcut>
+#include <QShowEvent>
 #include <QSignalBlocker>
 #include <QSplitter>
 #include <QStackedWidget>
@@ -54,7 +59,6 @@ QFont scaled(QFont font, double factor) {
 TeachWindow::TeachWindow(QWidget* parent) : QWidget(parent) {
   setObjectName(QStringLiteral("teachWindow"));
   setWindowTitle(tr("RankLab \u2014 Teaching mode"));
-  m_normalPalette = palette();
   m_normalFont = font();
 
   m_list = new QListWidget(this);
@@ -92,6 +96,8 @@ TeachWindow::TeachWindow(QWidget* parent) : QWidget(parent) {
   m_notes->setObjectName(QStringLiteral("presenterNotes"));
   m_notes->setFocusPolicy(Qt::NoFocus);
   auto* notesBox = new QWidget(this);
+  // Wide enough that the explanation reads as prose, not a word per line.
+  notesBox->setMinimumWidth(280);
   auto* notesLayout = new QVBoxLayout(notesBox);
   notesLayout->setContentsMargins(0, 0, 0, 0);
   notesLayout->addWidget(m_explanation, 3);
@@ -167,6 +173,7 @@ void TeachWindow::showChapter(int index) {
   m_title->setText(c->title());
   m_explanation->setHtml(c->explanation());
   m_notes->setHtml(c->notes());
+  if (m_notesWindow) m_notesWindow->setHtml(c->notes());
   updateStepLabel();
   emit chapterChanged(index);
 }
@@ -207,18 +214,26 @@ void TeachWindow::setPresenterMode(bool on) {
     m_presenterButton->setChecked(on);
   }
   if (on) {
-    m_normalPalette = palette();
     m_normalFont = font();
+    saveGeometryIfNormal();
     m_list->hide();
     for (QPushButton* b : {m_previous, m_next, m_presenterButton, m_notesButton}) b->hide();
-    setPalette(highContrastPalette(m_normalPalette));
+    setPalette(highContrastPalette(palette()));
     setFont(scaled(m_normalFont, kPresenterFontScale));
     scaleFonts(kPresenterFontScale);
     showFullScreen();
+    // The notes must not be projected: to their own window on another screen, else hidden.
+    m_notesBeforePresenter = notesVisible();
+    if (QGuiApplication::screens().size() > 1)
+      setNotesOnSeparateWindow(true);
+    else
+      setNotesVisible(false);
   } else {
+    setNotesOnSeparateWindow(false);
+    setNotesVisible(m_notesBeforePresenter);
     m_list->show();
     for (QPushButton* b : {m_previous, m_next, m_presenterButton, m_notesButton}) b->show();
-    setPalette(m_normalPalette);
+    setPalette(QPalette());  // follow the application's palette again, whatever it became meanwhile
     setFont(m_normalFont);
     scaleFonts(1.0 / kPresenterFontScale);
     showNormal();
@@ -249,12 +264,87 @@ void TeachWindow::scaleFonts(double factor) {
   }
 }
 
-bool TeachWindow::notesVisible() const { return !m_notes->isHidden(); }
+bool TeachWindow::notesVisible() const {
+  return notesOnSeparateWindow() ? m_notesWindow->isVisible() : !m_notes->isHidden();
+}
 
 void TeachWindow::setNotesVisible(bool visible) {
-  m_notes->setVisible(visible);
+  if (notesOnSeparateWindow())
+    m_notesWindow->setVisible(visible);
+  else
+    m_notes->setVisible(visible);
   const QSignalBlocker blocker(m_notesButton);
   m_notesButton->setChecked(visible);
+}
+
+bool TeachWindow::notesOnSeparateWindow() const { return m_notesWindow && !m_notesWindow->isHidden(); }
+
+QWidget* TeachWindow::notesWindow() const { return m_notesWindow; }
+
+void TeachWindow::setNotesOnSeparateWindow(bool on) {
+  if (!on) {
+    if (m_notesWindow) m_notesWindow->hide();
+    return;
+  }
+  if (!m_notesWindow) {
+    m_notesWindow = new QTextBrowser;
+    m_notesWindow->setObjectName(QStringLiteral("presenterNotesWindow"));
+    m_notesWindow->setWindowTitle(tr("RankLab \u2014 Presenter notes"));
+    m_notesWindow->setAttribute(Qt::WA_QuitOnClose, false);
+    connect(this, &QObject::destroyed, m_notesWindow, &QObject::deleteLater);
+  }
+  if (TeachChapter* c = chapter(currentChapter())) m_notesWindow->setHtml(c->notes());
+  QFont notesFont = m_normalFont;
+  notesFont.setPointSizeF(notesFont.pointSizeF() * 1.25);
+  m_notesWindow->setFont(notesFont);
+  // On a screen other than the projected one, when there is one.
+  QScreen* shown = screen();
+  QScreen* target = shown;
+  for (QScreen* s : QGuiApplication::screens())
+    if (s != shown) target = s;
+  const QRect area = target ? target->availableGeometry() : QRect(0, 0, 800, 600);
+  m_notesWindow->resize(std::min(area.width(), 700), std::min(area.height(), 600));
+  m_notesWindow->move(area.topLeft() + QPoint(40, 40));
+  m_notes->hide();
+  m_notesWindow->show();
+  const QSignalBlocker blocker(m_notesButton);
+  m_notesButton->setChecked(true);
+}
+
+QSize TeachWindow::defaultSize(const QRect& available) {
+  const QSize wanted(1500, 920);
+  return wanted.boundedTo(QSize(available.width() * 92 / 100, available.height() * 92 / 100));
+}
+
+void TeachWindow::showEvent(QShowEvent* event) {
+  if (!m_geometryRestored) {
+    m_geometryRestored = true;
+    const QByteArray saved = QSettings().value(QStringLiteral("teachWindow/geometry")).toByteArray();
+    if (saved.isEmpty() || !restoreGeometry(saved)) {
+      const QRect available = screen() ? screen()->availableGeometry() : QRect(0, 0, 1920, 1080);
+      resize(defaultSize(available));
+      move(available.center() - rect().center());
+    }
+  }
+  QWidget::showEvent(event);
+}
+
+void TeachWindow::hideEvent(QHideEvent* event) {
+  saveGeometryIfNormal();
+  if (m_notesWindow && !event->spontaneous()) m_notesWindow->hide();
+  QWidget::hideEvent(event);
+}
+
+void TeachWindow::saveGeometryIfNormal() const {
+  if (m_presenter || isFullScreen() || !m_geometryRestored) return;
+  QSettings().setValue(QStringLiteral("teachWindow/geometry"), saveGeometry());
+}
+
+void TeachWindow::changeEvent(QEvent* event) {
+  // The application's palette changed (light/dark theme), or presenter mode set this window's own:
+  // plots copy colours when themed, so theme them again.
+  if (event->type() == QEvent::PaletteChange) applyPlotThemeTree(*this);
+  QWidget::changeEvent(event);
 }
 
 QString TeachWindow::explanationText() const { return m_explanation->toPlainText(); }

@@ -14,6 +14,8 @@
 
 #include <QFont>
 #include <QPalette>
+#include <QRect>
+#include <QSize>
 #include <QString>
 #include <QWidget>
 #include <vector>
@@ -52,6 +54,14 @@ class TeachWindow : public QWidget {
   void setPresenterMode(bool on);
   bool notesVisible() const;
   void setNotesVisible(bool visible);
+  // The presenter's notes in a window of their own, away from the projected screen: on the first
+  // screen the window is not on, when there is one. Presenter mode turns it on where a second screen
+  // exists; with one screen it hides the in-window notes instead (N shows them).
+  void setNotesOnSeparateWindow(bool on);
+  bool notesOnSeparateWindow() const;
+  QWidget* notesWindow() const;
+  // The size the window opens at when no size was saved: every panel readable, within the screen.
+  static QSize defaultSize(const QRect& available);
 
   QString explanationText() const;
   QString notesText() const;
@@ -60,15 +70,22 @@ class TeachWindow : public QWidget {
  signals:
   void chapterChanged(int index);
 
+ protected:
+  void changeEvent(QEvent* event) override;
+  void showEvent(QShowEvent* event) override;
+  void hideEvent(QHideEvent* event) override;
+
  private:
   void addShortcuts();
+  void saveGeometryIfNormal() const;
   void showChapter(int index);
   void updateStepLabel();
   void scaleFonts(double factor);
 
   std::vector<TeachChapter*> m_chapters;
   bool m_presenter = false;
-  QPalette m_normalPalette;
+  bool m_notesBeforePresenter = true;
+  bool m_geometryRestored = false;
   QFont m_normalFont;
 
   QListWidget* m_list = nullptr;
@@ -77,6 +94,7 @@ class TeachWindow : public QWidget {
   QLabel* m_step = nullptr;
   QTextBrowser* m_explanation = nullptr;
   QTextBrowser* m_notes = nullptr;
+  QTextBrowser* m_notesWindow = nullptr;  // top-level; owned here (deleted with this window)
   QPushButton* m_previous = nullptr;
   QPushButton* m_next = nullptr;
   QPushButton* m_presenterButton = nullptr;

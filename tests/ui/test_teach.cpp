@@ -4,11 +4,13 @@
 // run for chapter 4, replays a stored RankDyna run in chapter 6, reports missing resources clearly,
 // and opens from the main window's View menu. The tests read the data the views show, never pixels.
 #include <gtest/gtest.h>
+#include <qcustomplot.h>
 
 #include <QAction>
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QTemporaryDir>
@@ -24,6 +26,7 @@
 #include "store/run_store.h"
 #include "tests/ui/ui_test_util.h"
 #include "widgets/mask_evolution_view.h"
+#include "widgets/plot_theme.h"
 #include "widgets/teach_image_view.h"
 #include "widgets/teach_layer_view.h"
 #include "widgets/teach_live_view.h"
@@ -313,4 +316,76 @@ TEST(TeachSession, ViewMenuOpensTheTeachingModeOnce) {
   EXPECT_EQ(window.findChildren<TeachSession*>().size(), 1);
   EXPECT_TRUE(session->window()->isVisible());
   EXPECT_EQ(session->window()->currentChapter(), 3);  // state kept
+}
+
+namespace {
+
+// Every QCustomPlot of the workbench and of the teaching window.
+QList<QCustomPlot*> allPlots(const ranklab::app::MainWindow& window, const QWidget& teach) {
+  return window.findChildren<QCustomPlot*>() + teach.findChildren<QCustomPlot*>();
+}
+
+// The plot's own background as drawn (a corner pixel, outside every axis rect).
+QColor drawnBackground(QCustomPlot& plot) { return plot.toPixmap(240, 180).toImage().pixelColor(1, 1); }
+
+// WCAG AA for text: every visible axis's title and tick labels, the legends' text and the themed
+// annotations against the plot's background.
+void expectLegibleText(QCustomPlot& plot, const QColor& background) {
+  const QString name = plot.objectName();
+  for (QCPAxisRect* rect : plot.axisRects()) {
+    for (QCPAxis* axis : rect->axes()) {
+      if (!axis->visible()) continue;
+      EXPECT_GE(ranklab::widgets::contrastRatio(axis->labelColor(), background), 4.5)
+          << name.toStdString() << " axis label " << axis->label().toStdString();
+      EXPECT_GE(ranklab::widgets::contrastRatio(axis->tickLabelColor(), background), 4.5)
+          << name.toStdString() << " tick labels";
+    }
+  }
+  for (QCPLegend* legend : plot.findChildren<QCPLegend*>())
+    EXPECT_GE(ranklab::widgets::contrastRatio(legend->textColor(), background), 4.5) << name.toStdString();
+  for (int i = 0; i < plot.itemCount(); ++i) {
+    auto* text = qobject_cast<QCPItemText*>(plot.item(i));
+    if (!text || !text->property("ranklabThemedAnnotation").toBool()) continue;
+    EXPECT_GE(ranklab::widgets::contrastRatio(text->color(), background), 4.5)
+        << name.toStdString() << " annotation " << text->text().toStdString();
+  }
+}
+
+}  // namespace
+
+TEST(TeachSession, ThemeSwitchRethemesEveryPlotBothWays) {
+  QTemporaryDir dir;
+  QSettings().remove(QStringLiteral("view/dark"));
+  ranklab::app::MainWindow window(nullptr, dir.filePath(QStringLiteral("runs.db")));
+  window.show();
+  window.findChild<QAction*>(QStringLiteral("teachAction"))->trigger();
+  auto* session = window.findChild<TeachSession*>();
+  ASSERT_NE(session, nullptr);
+  QWidget* teach = session->window();
+  QAction* dark = window.findChild<QAction*>(QStringLiteral("darkThemeAction"));
+  ASSERT_NE(dark, nullptr);
+  ASSERT_GE(allPlots(window, *teach).size(), 10);
+
+  for (const bool on : {true, false, true, false}) {
+    dark->setChecked(on);
+    QCoreApplication::processEvents();
+    for (QCustomPlot* plot : allPlots(window, *teach)) {
+      const QColor background = drawnBackground(*plot);
+      if (on)
+        EXPECT_LT(background.lightness(), 80) << plot->objectName().toStdString() << " stays light";
+      else
+        EXPECT_GT(background.lightness(), 200) << plot->objectName().toStdString() << " stays dark";
+      expectLegibleText(*plot, background);
+    }
+  }
+  // Presenter mode sets a palette of its own; leaving it follows the application's again.
+  dark->setChecked(true);
+  auto* teachWindow = session->window();
+  teachWindow->setPresenterMode(true);
+  teachWindow->setPresenterMode(false);
+  dark->setChecked(false);
+  QCoreApplication::processEvents();
+  for (QCustomPlot* plot : teach->findChildren<QCustomPlot*>())
+    EXPECT_GT(drawnBackground(*plot).lightness(), 200) << plot->objectName().toStdString();
+  QSettings().remove(QStringLiteral("view/dark"));
 }

@@ -9,11 +9,15 @@
 #include <QComboBox>
 #include <QDeadlineTimer>
 #include <QDoubleSpinBox>
+#include <QGuiApplication>
 #include <QLabel>
 #include <QPushButton>
+#include <QScreen>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QTest>
+#include <QTextBrowser>
 #include <cmath>
 #include <functional>
 #include <random>
@@ -297,10 +301,13 @@ TEST(TeachWindow, PresenterModeIsFullScreenLargeHighContrastAndThick) {
   EXPECT_EQ(geometry->plot()->axisRect()->backgroundBrush().color(), QColor(Qt::black));
   EXPECT_EQ(axis->tickLabelColor(), QColor(Qt::white));
 
-  EXPECT_TRUE(window.notesVisible());
+  // One screen (offscreen has one): the notes must not be projected, so they hide; N shows them.
+  ASSERT_EQ(QGuiApplication::screens().size(), 1);
+  EXPECT_FALSE(window.notesVisible());
+  EXPECT_FALSE(window.notesOnSeparateWindow());
   EXPECT_FALSE(window.notesText().isEmpty());
   QTest::keyClick(&window, Qt::Key_N);
-  EXPECT_FALSE(window.notesVisible());
+  EXPECT_TRUE(window.notesVisible());
 
   QTest::keyClick(&window, Qt::Key_Escape);
   EXPECT_FALSE(window.presenterMode());
@@ -309,6 +316,60 @@ TEST(TeachWindow, PresenterModeIsFullScreenLargeHighContrastAndThick) {
   EXPECT_NEAR(axis->tickLabelFont().pointSizeF(), normalTick, 0.01);
   EXPECT_DOUBLE_EQ(shape->pen().widthF(), normalPen);
   EXPECT_NE(window.palette().color(QPalette::Window), QColor(Qt::black));
+  EXPECT_TRUE(window.notesVisible());  // as before presenter mode
+}
+
+TEST(TeachWindow, PresenterNotesGoToAWindowOfTheirOwn) {
+  TeachWindow window;
+  auto* geometry = new TeachGeometryView;
+  auto* image = new TeachImageView;
+  window.addChapter(geometry);
+  window.addChapter(image);
+  window.show();
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
+  window.setNotesOnSeparateWindow(true);
+  ASSERT_TRUE(window.notesOnSeparateWindow());
+  QWidget* notes = window.notesWindow();
+  ASSERT_NE(notes, nullptr);
+  EXPECT_TRUE(notes->isWindow());
+  EXPECT_TRUE(notes->isVisible());
+  EXPECT_FALSE(window.findChild<QTextBrowser*>(QStringLiteral("presenterNotes"))->isVisible());
+  auto* browser = qobject_cast<QTextBrowser*>(notes);
+  ASSERT_NE(browser, nullptr);
+  EXPECT_EQ(browser->toPlainText(), window.notesText());
+  window.setCurrentChapter(1);  // the notes follow the chapter
+  EXPECT_EQ(browser->toPlainText(), window.notesText());
+  EXPECT_TRUE(browser->toPlainText().size() > 0);
+  QTest::keyClick(&window, Qt::Key_N);
+  EXPECT_FALSE(notes->isVisible());
+  window.setNotesOnSeparateWindow(false);
+  EXPECT_FALSE(window.notesOnSeparateWindow());
+}
+
+TEST(TeachWindow, OpensAtAReadableSizeAndRemembersIt) {
+  QSettings().remove(QStringLiteral("teachWindow/geometry"));
+  const QRect screen = QGuiApplication::primaryScreen()->availableGeometry();
+  const QSize expected = TeachWindow::defaultSize(screen);
+  EXPECT_EQ(TeachWindow::defaultSize(QRect(0, 0, 1920, 1080)), QSize(1500, 920));
+  EXPECT_EQ(TeachWindow::defaultSize(QRect(0, 0, 1280, 720)), QSize(1177, 662));
+  {
+    TeachWindow window;
+    window.addChapter(new TeachGeometryView);
+    window.show();
+    ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
+    // The default size, unless the panels need more (the offscreen screen is small).
+    EXPECT_EQ(window.size(), expected.expandedTo(window.minimumSizeHint()));
+    // The explanation panel is wide enough for prose.
+    EXPECT_GE(window.findChild<QTextBrowser*>(QStringLiteral("explanation"))->width(), 260);
+    window.resize(window.width(), window.height() - 60);
+    window.close();
+  }
+  TeachWindow again;
+  again.addChapter(new TeachGeometryView);
+  again.show();
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&again));
+  EXPECT_EQ(again.height(), expected.expandedTo(again.minimumSizeHint()).height() - 60);
+  QSettings().remove(QStringLiteral("teachWindow/geometry"));
 }
 
 TEST(TeachImageView, ErrorFromThePixelsEqualsTheDiscardedEnergy) {
