@@ -168,7 +168,7 @@ int runJob(const api::JobSpec& spec, bool asJson) {
             << " -> " << withThousands(r.compressibleAfter) << "; whole model "
             << withThousands(r.totalBefore) << " -> " << withThousands(r.totalAfter) << ")\n";
   if (!r.configJson.empty()) {
-    // Why ARS stopped where it did, in words (the figures are in --json's details.ars).
+    // Why ARS or RankDyna stopped where it did, in words (the figures are in --json's details).
     const auto config = json::parse(r.configJson, nullptr, false);
     if (config.is_object() && config.contains("_details") && config["_details"].contains("ars")) {
       const json& a = config["_details"]["ars"];
@@ -179,6 +179,13 @@ int runJob(const api::JobSpec& spec, bool asJson) {
                     : why == "time"  ? "stopped at the time budget (--time-budget)"
                                      : "ran to the step limit (--ars-steps)")
                 << "\n";
+    }
+    if (config.is_object() && config.contains("_details") && config["_details"].contains("rankdyna")) {
+      const json& d = config["_details"]["rankdyna"];
+      std::cout
+          << "rankdyna  " << d.value("steps", int64_t(0)) << " steps, "
+          << d.value("reallocations", int64_t(0))
+          << " reallocations: ran its budget schedule to the end (--finetune-steps; it has no early stop)\n";
     }
   }
   for (const char* stage : {"before", "compressed", "after"})

@@ -705,6 +705,8 @@ std::vector<int64_t> Job::rankDynaRanks() {
   if (m_db) m_db->appendSeries(m_runId, r.finetune.series);
   m_rankDynaKept = r.kept;
   m_details["rankdyna"] = {
+      {"steps", ro.finetune.steps},
+      {"stopped_because", "schedule"},  // RankDyna has no early stop: its budget schedule ends at T
       {"reallocations", r.reallocations},
       {"revived_groups", r.revived},
       {"final_loss", r.finetune.finalLoss},

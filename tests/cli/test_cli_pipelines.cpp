@@ -136,6 +136,14 @@ TEST_F(Pipelines, RankDynaThroughTheCli) {
   EXPECT_LE(j["kept_fraction"].get<double>(), 0.4);
   // Reallocations at t = 9, 13, 17, 21 and 25 (= T - t_f, the final budget).
   EXPECT_EQ(j["details"]["rankdyna"]["reallocations"], 5);
+  EXPECT_EQ(j["details"]["rankdyna"]["steps"], 30);
+  // Without --json the summary says why training ended where it did.
+  auto text = cli("compress " + model.string() + " --select rankdyna --keep 0.4 --train " +
+                  (m_dir / "text.txt").string() +
+                  " --calib-len 12 --finetune-steps 12 --warmup-steps 2 --final-steps 2 --realloc-every 4"
+                  " --batch 4 --no-store --no-cache");
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("rankdyna  12 steps, 2 reallocations: ran its budget schedule to the end"));
   auto weighted =
       cli("compress " + model.string() + " --select rankdyna --decomp fwsvd --finetune-steps 10 --calib " +
           (m_dir / "text.txt").string() + " --no-store");
