@@ -182,7 +182,7 @@ void TeachSession::wireJobs() {
   connect(m_jobs, &JobController::jobStarted, this, [this](qint64 ticket, const api::JobSpec&) {
     m_clock.start();
     if (m_purpose.value(ticket) != QLatin1String("live")) return;
-    m_live->jobStarted(fullRankOps(m_liveModel.ops));
+    m_live->jobStarted(fullRankOps(m_liveModel.ops), liveArsSpec().keep);
   });
   connect(m_jobs, &JobController::progress, this, [this](qint64 ticket, const JobProgress& p) {
     const QString purpose = m_purpose.value(ticket);
@@ -387,7 +387,7 @@ qint64 TeachSession::submit(const api::JobSpec& spec, const QString& purpose) {
 
 void TeachSession::startLiveRun() {
   if (m_live->isRunning() || m_purpose.key(QStringLiteral("live"))) return;
-  m_live->jobStarted({});
+  m_live->jobStarted({}, liveArsSpec().keep);
   submit(liveArsSpec(), QStringLiteral("live"));
 }
 

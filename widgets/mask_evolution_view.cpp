@@ -177,7 +177,7 @@ MaskEvolutionView::MaskEvolutionView(QWidget* parent) : QWidget(parent) {
   // The legend gets a row of its own under the curves, so it never covers them.
   m_plot->plotLayout()->addElement(2, 0, m_plot->legend);
   m_plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-  m_plot->legend->setWrap(0);
+  m_plot->legend->setWrap(3);  // two rows of three: the names stay whole in a narrow view
   m_plot->legend->setBorderPen(Qt::NoPen);
   m_plot->legend->setMargins(QMargins(6, 2, 6, 2));
   m_plot->plotLayout()->setRowStretchFactor(2, 0.001);

@@ -66,9 +66,10 @@ void TeachLiveView::setConfig(const QString& description, double budgetSeconds) 
   m_config->setText(description);
 }
 
-void TeachLiveView::jobStarted(const std::vector<api::OpResult>& ops) {
+void TeachLiveView::jobStarted(const std::vector<api::OpResult>& ops, double targetBudget) {
   m_mask->clear();
   m_mask->startLive(ops);
+  m_mask->setTargetBudget(targetBudget);
   setRunning(true);
   m_status->setText(tr("Starting\u2026"));
 }

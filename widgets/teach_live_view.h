@@ -32,8 +32,9 @@ class TeachLiveView : public TeachChapter {
   void setConfig(const QString& description, double budgetSeconds);
   double timeBudget() const { return m_budget; }
 
-  // The job started: clears the view and names the ops (full ranks) the frames refer to.
-  void jobStarted(const std::vector<api::OpResult>& ops);
+  // The job started: clears the view, names the ops (full ranks) the frames refer to and marks the
+  // run's target budget p on the curves (NaN: none).
+  void jobStarted(const std::vector<api::OpResult>& ops, double targetBudget);
   void appendFrames(const std::vector<api::MaskFrame>& frames);
   void appendSeries(const std::vector<api::SeriesPoint>& points);
   void setProgress(const QString& phase, qint64 done, qint64 total, double elapsedSeconds);

@@ -119,7 +119,8 @@ QString TeachModelView::explanation() const {
       "of every op, also where they buy nothing: that is budget wasted.</p>"
       "<p>ARS learns the allocation: a small network proposes masks over every op's singular "
       "values, trained on the model's own loss under the budget. Same parameter count, other "
-      "places, and here a lower perplexity.</p>");
+      "places; the titles say whether that bought a lower perplexity here (a short ARS run may "
+      "not).</p>");
 }
 
 QString TeachModelView::notes() const {

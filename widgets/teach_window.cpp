@@ -16,6 +16,7 @@
 #include <QSignalBlocker>
 #include <QSplitter>
 #include <QStackedWidget>
+#include <QStyle>
 #include <QTextBrowser>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -149,6 +150,9 @@ void TeachWindow::addChapter(TeachChapter* chapter) {
   m_chapters.push_back(chapter);
   m_stack->addWidget(chapter);
   m_list->addItem(chapter->title());
+  // Chapter names in full, not elided.
+  m_list->setMinimumWidth(std::min(420, m_list->sizeHintForColumn(0) + 2 * m_list->frameWidth() +
+                                            m_list->style()->pixelMetric(QStyle::PM_ScrollBarExtent)));
   connect(chapter, &TeachChapter::stepChanged, this, &TeachWindow::updateStepLabel);
   connect(chapter, &TeachChapter::captionChanged, this, &TeachWindow::updateStepLabel);
   chapter->setPresenterMode(m_presenter);

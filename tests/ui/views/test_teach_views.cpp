@@ -11,6 +11,7 @@
 #include <QDoubleSpinBox>
 #include <QGuiApplication>
 #include <QLabel>
+#include <QListWidget>
 #include <QPushButton>
 #include <QScreen>
 #include <QSettings>
@@ -355,12 +356,16 @@ TEST(TeachWindow, OpensAtAReadableSizeAndRemembersIt) {
   {
     TeachWindow window;
     window.addChapter(new TeachGeometryView);
+    window.addChapter(new TeachImageView);  // the longer chapter name
     window.show();
     ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
     // The default size, unless the panels need more (the offscreen screen is small).
     EXPECT_EQ(window.size(), expected.expandedTo(window.minimumSizeHint()));
-    // The explanation panel is wide enough for prose.
+    // The explanation panel is wide enough for prose, the chapter list for the chapters' names.
     EXPECT_GE(window.findChild<QTextBrowser*>(QStringLiteral("explanation"))->width(), 260);
+    auto* list = window.findChild<QListWidget*>(QStringLiteral("chapterList"));
+    ASSERT_NE(list, nullptr);
+    EXPECT_GE(list->viewport()->width(), list->sizeHintForColumn(0));
     window.resize(window.width(), window.height() - 60);
     window.close();
   }
@@ -550,8 +555,9 @@ TEST(TeachLiveView, LiveDataFeedsTheMaskViewAndTheEndIsTimed) {
   ops[0].fullRank = 8;
   ops[1].name = "b";
   ops[1].fullRank = 8;
-  view.jobStarted(ops);
+  view.jobStarted(ops, 0.5);
   EXPECT_TRUE(view.isRunning());
+  EXPECT_DOUBLE_EQ(view.maskView()->targetBudget(), 0.5);  // the target p line on the curves
   EXPECT_FALSE(view.startButton()->isEnabled());
   view.appendFrames({{0, {8, 8}, {}}, {5, {6, 4}, {}}});
   view.appendSeries({{0, "budget", 1.5}, {5, "budget", 1.2}});
