@@ -9,14 +9,18 @@
 #include <QCommandLineParser>
 #include <QDir>
 #include <QIcon>
+#include <QMouseEvent>
+#include <QPainter>
 #include <QPixmap>
 #include <QPushButton>
 #include <QScreen>
 #include <QSettings>
+#include <QSlider>
 #include <QStringList>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QToolTip>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -26,8 +30,10 @@
 #include "app/teach_session.h"
 #include "common/allocator.h"
 #include "common/resources.h"
+#include "widgets/compare_view.h"
 #include "widgets/job_panel.h"
 #include "widgets/mask_evolution_view.h"
+#include "widgets/rank_allocation_view.h"
 #include "widgets/run_browser.h"
 #include "widgets/run_table_model.h"
 #include "widgets/teach_geometry_view.h"
@@ -182,7 +188,8 @@ std::optional<int> parseArguments(QCommandLineParser& parser, const Options& opt
   return std::nullopt;
 }
 
-// --view-screenshots: ten real jobs through the window, then every tab and the window itself as PNGs.
+// --view-screenshots: eleven real jobs through the window, then every tab, a hover read-out and the
+// three tabs of Compare as PNGs.
 int viewScreenshots(const QString& dir, const QString& databasePath) {
   QTemporaryDir scratch;
   QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, scratch.path());
@@ -217,11 +224,19 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
   window.jobPanel()->setSpec(spec);
   int jobsDone = 0;
   bool ok = true;
-  auto shoot = [&](const QString& name) {
+  auto shoot = [&](const QString& name, bool withToolTip = false) {
     // Views queue their replots; draw them now so the image shows the current data.
     for (QCustomPlot* plot : window.findChildren<QCustomPlot*>()) plot->replot();
     const QString file = QDir(dir).filePath(name + QStringLiteral(".png"));
-    const bool saved = window.grab().save(file, "PNG");
+    QPixmap image = window.grab();
+    // A hover read-out is a tooltip window of its own, which grab() leaves out: paint it in where
+    // it shows on screen.
+    for (QWidget* top : QApplication::topLevelWidgets()) {
+      if (!withToolTip || !top->isVisible() || !top->inherits("QTipLabel")) continue;
+      QPainter painter(&image);
+      painter.drawPixmap(top->mapToGlobal(QPoint(0, 0)) - window.mapToGlobal(QPoint(0, 0)), top->grab());
+    }
+    const bool saved = image.save(file, "PNG");
     std::printf("ranklab: %s %s\n", saved ? "saved" : "could not save", qPrintable(file));
     ok = ok && saved;
   };
@@ -231,15 +246,15 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
   // here so that the timer below copies a closure whose references point at this function's locals).
   auto finish = [&] {
     auto* runs = window.runBrowser()->model();
-    qint64 arsRun = 0, uniformRun = 0;
+    qint64 arsRun = 0, ars03Run = 0, uniformRun = 0;
     for (int row = 0; row < runs->rowCount(); ++row) {
       const auto* r = runs->runAt(row);
-      if (r->selector == "ars") arsRun = r->id;
+      if (r->selector == "ars") (r->keepTarget == spec.keep ? arsRun : ars03Run) = r->id;
       if (r->selector == "uniform" && r->decomposition == "svd" && r->keepTarget == spec.keep &&
           r->protocol.maxDocuments == spec.maxEvalDocuments)
         uniformRun = r->id;
     }
-    if (!arsRun || !uniformRun) {
+    if (!arsRun || !ars03Run || !uniformRun) {
       std::fprintf(stderr, "ranklab: the screenshot runs are missing from the browser\n");
       QCoreApplication::exit(1);
       return;
@@ -252,15 +267,35 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
       window.tabs()->setCurrentIndex(i);
       shoot(names[i]);
     }
-    window.runBrowser()->selectIds({arsRun, uniformRun});
-    window.compareRuns({arsRun, uniformRun});
+    // A hover read-out: the pointer over the sixth op's bar in the Ranks tab.
+    window.tabs()->setCurrentIndex(1);
+    QCustomPlot* ranks = window.rankView()->plot();
+    ranks->replot();
+    const QPoint bar(int(ranks->xAxis->coordToPixel(5.0)), window.rankView()->barRect()->bottom() - 12);
+    QMouseEvent move(QEvent::MouseMove, QPointF(bar), QPointF(ranks->mapToGlobal(bar)), Qt::NoButton,
+                     Qt::NoButton, Qt::NoModifier);
+    QApplication::sendEvent(ranks, &move);
+    QCoreApplication::processEvents();
+    shoot(QStringLiteral("view-hover"), true);
+    QToolTip::hideText();
+    window.runBrowser()->selectIds({arsRun, ars03Run, uniformRun});
+    window.compareRuns({arsRun, ars03Run, uniformRun});
     shoot(QStringLiteral("view-compare"));
+    auto* compare = window.compareView();
+    compare->tabs()->setCurrentIndex(1);
+    shoot(QStringLiteral("view-compare-ranks"));
+    compare->tabs()->setCurrentIndex(2);
+    compare->findChild<QSlider*>(QStringLiteral("smoothingSlider"))->setValue(60);
+    shoot(QStringLiteral("view-compare-curves"));
     window.close();
     QCoreApplication::exit(ok ? 0 : 1);
   };
   // ARS at p = 0.5, then uniform ranks over plain SVD and over whitening at three budgets (the
   // budget-curve view's data), all queued at once.
-  std::vector<ranklab::api::JobSpec> jobs{spec};
+  // ARS at p = 0.3 too, so that Compare overlays two training curves.
+  auto ars03 = spec;
+  ars03.keep = 0.3;
+  std::vector<ranklab::api::JobSpec> jobs{spec, ars03};
   for (const char* decomposition : {"svd", "whiten"}) {
     for (double keep : {0.3, 0.5, 0.7}) {
       auto uniform = spec;
@@ -311,7 +346,7 @@ int teachScreenshots(const QString& dir, const QString& databasePath) {
   window->resize(1600, 1000);
   window->show();
   bool ok = true;
-  auto shoot = [&](const QString& name) {
+  auto shoot = [&](const QString& name, bool withToolTip = false) {
     for (QCustomPlot* plot : window->findChildren<QCustomPlot*>()) plot->replot();
     const QString file = QDir(dir).filePath(name + QStringLiteral(".png"));
     const bool saved = window->grab().save(file, "PNG");
