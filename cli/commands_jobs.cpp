@@ -267,9 +267,11 @@ CLI::App* addCompress(CLI::App& app, CompressOptions& o) {
   cmp->add_option("--orth-reg", s.orthReg, "rankdyna: orthogonality regulariser weight")
       ->capture_default_str();
   cmp->add_option("--calib", s.calib, "Calibration data: text (causal LMs) or a labelled set (classifiers)");
-  cmp->add_option("--calib-samples", s.calibSamples, "Calibration windows or examples")
-      ->capture_default_str();
-  cmp->add_option("--calib-len", s.calibLength, "Tokens per calibration window (default min(context, 512))");
+  cmp->add_option("--calib-samples", s.calibSamples,
+                  "Calibration windows or examples (default: 16,384 tokens' worth of windows; 32 examples)");
+  cmp->add_option("--calib-len", s.calibLength,
+                  "Tokens per calibration window (default 128 for ars and rankdyna, else 512; at most the "
+                  "context)");
   cmp->add_option("--train", s.train, "Fine-tuning data (default: the calibration file)");
   cmp->add_option("--eval", s.evalText, "Text file for perplexity before and after");
   cmp->add_option("--labelled", s.evalLabelled, "Labelled file for accuracy before and after");

@@ -138,7 +138,11 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
                       "all: the whole file. Runs compare only when evaluated the same way"));
   m_maxDocs->setSpecialValueText(tr("all"));
   modelForm->addRow(buddyLabel(tr("Ma&x documents"), m_maxDocs), m_maxDocs);
-  m_calibSamples = spin(1, 100000, 32, tr("Calibration windows (or examples)"));
+  m_calibSamples = spin(0, 100000, 0,
+                        tr("Calibration windows (or examples). Auto: 16,384 tokens' worth of windows "
+                           "(128 windows of 128 tokens for ARS and RankDyna, 32 of 512 otherwise); 32 "
+                           "examples for a classifier"));
+  m_calibSamples->setSpecialValueText(tr("auto"));
   modelForm->addRow(tr("Calibration samples"), m_calibSamples);
   layout->addWidget(modelBox);
 

@@ -53,8 +53,11 @@ struct JobSpec {
 
   // Data. Calibration: text for causal LMs, a labelled set for classifiers.
   std::string calib;
-  int64_t calibSamples = 32;
-  int64_t calibLength = 0;   // tokens per window; 0 = min(context, 512)
+  // Windows (examples for classifiers) and tokens per window; 0 = the default for the job's method
+  // (jobs::calibrationWindows): ARS and RankDyna train on windows of 128 tokens, the others collect
+  // statistics on windows of 512 (the context if shorter); 16,384 tokens in all; 32 examples.
+  int64_t calibSamples = 0;
+  int64_t calibLength = 0;
   std::string evalText;      // perplexity (eval's protocol)
   std::string evalLabelled;  // accuracy
   std::string separator = "<|endoftext|>";

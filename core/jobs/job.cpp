@@ -174,7 +174,8 @@ void validateSpec(const api::JobSpec& s) {
   if (s.finetuneSteps < 0) throw Error("--finetune-steps must not be negative");
   if (s.finetuneSteps > 0 && !(s.learningRate > 0.0))
     throw Error("--lr (learning_rate) must be above 0, got " + std::to_string(s.learningRate));
-  if (s.calibSamples <= 0) throw Error("the calibration sample count must be positive");
+  if (s.calibSamples < 0) throw Error("the calibration sample count must not be negative (0: the default)");
+  if (s.calibLength < 0) throw Error("the calibration window length must not be negative (0: the default)");
   for (double r : s.sensitivityRatios)
     if (!(r > 0.0 && r < 1.0)) throw Error("sensitivity ratios must lie in (0, 1)");
   if (selector == Selector::Ars) ars::validate(arsOptionsOf(s));
@@ -229,15 +230,16 @@ void Job::load() {
   m_causal = model.isCausal();
   m_padId = std::max<int64_t>(0, m_loaded.tokenizer->padId());
   m_infos = model.ops().infos();
-  m_calibLength = m_spec.calibLength > 0 ? std::min(m_spec.calibLength, model.config().maxPositions)
-                                         : std::min<int64_t>(512, model.config().maxPositions);
+  const CalibrationWindows windows = calibrationWindows(m_spec, model.config().maxPositions, m_causal);
+  m_calibLength = windows.length;
+  m_calibCount = windows.count;
   releaseFreedMemory();  // the loader's temporaries (tokenizer tables, parsed headers)
 }
 
 void Job::describe() {
   const auto& spec = m_spec;
   const auto& model = *m_loaded.model;
-  const std::string sampling = std::to_string(spec.calibSamples) + "|" + std::to_string(m_calibLength) + "|" +
+  const std::string sampling = std::to_string(m_calibCount) + "|" + std::to_string(m_calibLength) + "|" +
                                std::to_string(spec.seed) + "|" + spec.separator;
   m_rec.name = spec.name.empty()
                    ? spec.decomposition + "+" + spec.selector + " p=" + std::to_string(spec.keep).substr(0, 4)
@@ -402,6 +404,11 @@ void Job::evaluateBefore() {
   releaseFreedMemory();
 }
 
+void Job::recordTrainingWindows(size_t windows) {
+  m_details["training_windows"] = {{"windows", windows},
+                                   {"tokens_per_window", m_causal ? m_calibLength : int64_t{0}}};
+}
+
 std::vector<lowrank::CalibrationSample> Job::samplesOf(const std::string& file, int64_t count) const {
   const auto& tokenizer = *m_loaded.tokenizer;
   const auto& config = m_loaded.model->config();
@@ -434,15 +441,18 @@ void Job::sampleCalibration() {
   // whole pass: a count that cannot fit is refused before sampling (--calib-samples 1e8 ran until
   // killed).
   const bool activations = m_method == lowrank::Method::Whiten || m_method == lowrank::Method::Asvd;
-  const double tokens = static_cast<double>(m_spec.calibSamples) * static_cast<double>(m_calibLength);
+  const double tokens = static_cast<double>(m_calibCount) * static_cast<double>(m_calibLength);
   const double perToken =
       8.0 + (activations ? 4.0 * static_cast<double>(m_loaded.model->config().hiddenSize) : 0.0);
   requireHostMemory("calibration", tokens * perToken,
                     "token ids" + std::string(activations ? " and hidden states" : "") + " of " +
-                        std::to_string(m_spec.calibSamples) + " x " + std::to_string(m_calibLength) +
-                        " tokens",
+                        std::to_string(m_calibCount) + " x " + std::to_string(m_calibLength) + " tokens",
                     "lower --calib-samples or --calib-len");
-  m_calibSamples = samplesOf(m_spec.calib, m_spec.calibSamples);
+  m_calibSamples = samplesOf(m_spec.calib, m_calibCount);
+  // What the spec's defaults resolved to, so a stored run says what it sampled.
+  m_details["calibration"] = {{"samples", m_calibCount},
+                              {"tokens_per_window", m_causal ? m_calibLength : int64_t{0}},
+                              {"sampled", m_calibSamples.size()}};
 }
 
 void Job::decompose() {
@@ -695,6 +705,7 @@ std::vector<int64_t> Job::rankDynaRanks() {
   auto ro = rankDynaOptionsOf(m_spec);
   ro.finetune.padId = m_padId;
   const auto trainSamples = samplesOf(m_trainFile, std::numeric_limits<int32_t>::max());
+  recordTrainingWindows(trainSamples.size());
   const auto r = rankdyna::runRankDyna(
       *m_loaded.model, m_decs, trainSamples, ro, &m_progress, &m_cancel,
       [&](const api::SeriesPoint& p) {
@@ -771,6 +782,7 @@ void Job::finetune() {
   const auto compressed = evaluate("compressed", m_ledger.keptFraction);
   m_out.data.evals.insert(m_out.data.evals.end(), compressed.begin(), compressed.end());
   const auto trainSamples = samplesOf(m_trainFile, std::numeric_limits<int32_t>::max());
+  recordTrainingWindows(trainSamples.size());
   double params = 0.0;
   for (const auto& p : m_loaded.model->parameters()) params += static_cast<double>(p.numel());
   requireTrainingMemory("fine-tuning", 16.0 * params, ", float32 weights, gradients and Adam's moments");

@@ -113,6 +113,8 @@ class Job {
   // The headline metric among `points` (NaN when absent); the run takes its protocol.
   double headline(const std::vector<api::EvalPoint>& points);
   std::string beforeKey() const;
+  // Records in the run's details how many training windows (fine-tuning, RankDyna) of what length.
+  void recordTrainingWindows(size_t windows);
   std::vector<lowrank::CalibrationSample> samplesOf(const std::string& file, int64_t count) const;
   void computeDecompositions(const lowrank::DecomposeOptions& options);
   double trainingActivationBytes(int64_t tokensPerSample) const;
@@ -142,7 +144,8 @@ class Job {
   std::vector<api::OpInfo> m_infos;
   bool m_causal = true;
   int64_t m_padId = 0;
-  int64_t m_calibLength = 0;
+  int64_t m_calibLength = 0;  // resolved (jobs::calibrationWindows)
+  int64_t m_calibCount = 0;
   std::string m_evalFile;
   std::string m_tokenizerHash;  // SHA-256 of spec.tokenizer; "" when the model brings its own
   std::string m_trainFile;

@@ -1,5 +1,6 @@
 #include "jobs/job_spec.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -154,6 +155,21 @@ std::string specHash(const api::JobSpec& spec) {
   for (const char* k : {"propagate_compressed", "eval_stride"})
     if (j[k] == defaults[k]) j.erase(k);
   return sha256Hex(j.dump());
+}
+
+CalibrationWindows calibrationWindows(const api::JobSpec& spec, int64_t maxPositions, bool causal) {
+  CalibrationWindows w;
+  const int64_t context = std::max<int64_t>(1, maxPositions);
+  if (!causal) {
+    w.length = context;
+    w.count = spec.calibSamples > 0 ? spec.calibSamples : 32;
+    return w;
+  }
+  const bool trains = spec.selector == "ars" || spec.selector == "rankdyna";
+  w.length = std::min(spec.calibLength > 0 ? spec.calibLength : (trains ? 128 : 512), context);
+  w.count =
+      spec.calibSamples > 0 ? spec.calibSamples : std::max<int64_t>(1, kDefaultCalibrationTokens / w.length);
+  return w;
 }
 
 }  // namespace ranklab::jobs

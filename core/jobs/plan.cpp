@@ -15,6 +15,7 @@
 #include "common/device.h"
 #include "common/error.h"
 #include "io/safetensors.h"
+#include "jobs/job_spec.h"
 #include "jobs/selector.h"
 #include "lowrank/decompose.h"
 #include "lowrank/layerwise.h"
@@ -157,9 +158,10 @@ JobPlan planJob(const api::JobSpec& spec) {
               " tokens per forward: activations " + gb(act));
   }
 
-  const int64_t calibLength = spec.calibLength > 0 ? std::min(spec.calibLength, c.maxPositions)
-                                                   : std::min<int64_t>(512, c.maxPositions);
-  const double calibTokens = static_cast<double>(spec.calibSamples) * static_cast<double>(calibLength);
+  const CalibrationWindows calibration =
+      calibrationWindows(spec, c.maxPositions, c.arch != io::Architecture::Bert);
+  const int64_t calibLength = calibration.length;
+  const double calibTokens = static_cast<double>(calibration.count) * static_cast<double>(calibLength);
   const bool activations = method == lowrank::Method::Asvd || method == lowrank::Method::Whiten;
   const bool gradients = method == lowrank::Method::Fwsvd || method == lowrank::Method::Iwsvd;
   double layerSet = shapes.largestSvd;
@@ -168,11 +170,11 @@ JobPlan planJob(const api::JobSpec& spec) {
   if (activations) {
     hostHidden = calibTokens * static_cast<double>(c.hiddenSize) * 4.0;
     const double windows = static_cast<double>(std::min<int64_t>(
-        spec.calibSamples, lowrank::calibrationBatch(c, calibLength, lowrank::LayerwiseOptions{}.batchSize)));
+        calibration.count, lowrank::calibrationBatch(c, calibLength, lowrank::LayerwiseOptions{}.batchSize)));
     const double batch = windows * static_cast<double>(calibLength) * layerFloats * 4.0;
     const double grams = method == lowrank::Method::Whiten ? shapes.layerGrams : 0.0;
     layerSet += grams + batch;
-    detail = "hidden states of " + std::to_string(spec.calibSamples) + " x " + std::to_string(calibLength) +
+    detail = "hidden states of " + std::to_string(calibration.count) + " x " + std::to_string(calibLength) +
              " tokens " + gb(hostHidden) + (gpu ? " (host)" : "") + ", one layer's statistics " + gb(grams) +
              ", " + detail;
   } else if (gradients) {

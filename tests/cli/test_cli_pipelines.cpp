@@ -137,6 +137,18 @@ TEST_F(Pipelines, RankDynaThroughTheCli) {
   // Reallocations at t = 9, 13, 17, 21 and 25 (= T - t_f, the final budget).
   EXPECT_EQ(j["details"]["rankdyna"]["reallocations"], 5);
   EXPECT_EQ(j["details"]["rankdyna"]["steps"], 30);
+  // RankDyna trains on every --calib-len window of the training text.
+  EXPECT_EQ(j["details"]["training_windows"]["tokens_per_window"], 12);
+  EXPECT_GT(j["details"]["training_windows"]["windows"].get<int64_t>(), 0);
+  // ARS with the calibration defaults: windows of 128 tokens, capped by this model's context of 64,
+  // and 16,384 tokens' worth of them asked for (as many as the text has taken).
+  auto ars = cli("compress " + model.string() + " --select ars --keep 0.4 --calib " +
+                 (m_dir / "text.txt").string() + " --ars-steps 2 --no-store --no-cache --json");
+  ASSERT_EQ(ars.code, 0) << ars.err;
+  const auto a = nlohmann::json::parse(ars.out);
+  EXPECT_EQ(a["details"]["calibration"]["tokens_per_window"], 64);
+  EXPECT_EQ(a["details"]["calibration"]["samples"], 16384 / 64);
+  EXPECT_GT(a["details"]["calibration"]["sampled"].get<int64_t>(), 0);
   // Without --json the summary says why training ended where it did.
   auto text = cli("compress " + model.string() + " --select rankdyna --keep 0.4 --train " +
                   (m_dir / "text.txt").string() +

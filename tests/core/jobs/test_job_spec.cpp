@@ -82,3 +82,47 @@ TEST(JobSpecChecks, JsonValuesOfTheWrongTypeNameTheirPointer) {
 }
 
 }  // namespace
+
+// The calibration windows a spec's 0s resolve to: short windows for the methods that train on them,
+// the same 16,384 tokens in all, never past the context; explicit values are kept.
+TEST(CalibrationWindows, DefaultsFollowTheMethodAndTheContext) {
+  api::JobSpec s;
+  for (const char* selector : {"ars", "rankdyna"}) {
+    s.selector = selector;
+    const auto w = jobs::calibrationWindows(s, 1024, true);
+    EXPECT_EQ(w.length, 128) << selector;
+    EXPECT_EQ(w.count, 128) << selector;
+  }
+  for (const char* selector : {"uniform", "energy", "sensitivity", "manual"}) {
+    s.selector = selector;
+    const auto w = jobs::calibrationWindows(s, 1024, true);
+    EXPECT_EQ(w.length, 512) << selector;
+    EXPECT_EQ(w.count, 32) << selector;
+  }
+  s.selector = "uniform";
+  EXPECT_EQ(jobs::calibrationWindows(s, 256, true).length, 256);  // a short context caps the window
+  EXPECT_EQ(jobs::calibrationWindows(s, 256, true).count, 64);
+  s.selector = "ars";
+  EXPECT_EQ(jobs::calibrationWindows(s, 64, true).length, 64);
+  EXPECT_EQ(jobs::calibrationWindows(s, 64, true).count, 256);
+  s.calibLength = 300;
+  s.calibSamples = 7;
+  EXPECT_EQ(jobs::calibrationWindows(s, 1024, true).length, 300);
+  EXPECT_EQ(jobs::calibrationWindows(s, 1024, true).count, 7);
+  EXPECT_EQ(jobs::calibrationWindows(s, 256, true).length, 256);
+  // Classifiers sample examples: 32 by default, each up to the context.
+  api::JobSpec c;
+  EXPECT_EQ(jobs::calibrationWindows(c, 512, false).count, 32);
+  EXPECT_EQ(jobs::calibrationWindows(c, 512, false).length, 512);
+  c.calibSamples = 5;
+  EXPECT_EQ(jobs::calibrationWindows(c, 512, false).count, 5);
+}
+
+TEST(CalibrationWindows, NegativeCountsAndLengthsAreRefused) {
+  api::JobSpec s = valid();
+  s.calibSamples = -1;
+  EXPECT_THAT(errorOf([&] { jobs::validateSpec(s); }), HasSubstr("must not be negative"));
+  s = valid();
+  s.calibLength = -5;
+  EXPECT_THAT(errorOf([&] { jobs::validateSpec(s); }), HasSubstr("window length must not be negative"));
+}
