@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "bench_paths.h"
+#include "common/allocator.h"
 #include "common/compat.h"
 #include "data/corpus.h"
 #include "models/loader.h"
@@ -120,4 +121,13 @@ BENCHMARK(BM_EncodeLlama2c)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// The programs tune glibc's allocator at start-up (common/allocator.h); the benchmarks measure what
+// they run, so they do too.
+int main(int argc, char** argv) {
+  ranklab::tuneAllocator();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
