@@ -1,6 +1,7 @@
 #include "fuzz/targets.h"
 
 #include <c10/util/Exception.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,6 +17,9 @@
 #include "io/model_config.h"
 #include "io/safetensors.h"
 #include "jobs/job_spec.h"
+#include "models/language_model.h"
+#include "models/loader.h"
+#include "store/run_store.h"
 #include "tokenize/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -121,6 +125,74 @@ std::string labelled(const uint8_t* d, size_t n) {
   return guarded([&] { data::readLabelled(file, {}); });
 }
 
+// A run database with arbitrary contents: the input is SQL (seeds: the frozen schema fixtures), run
+// into a new file with SQLite's own errors ignored, so that the fuzzer reaches databases whose tables,
+// types, JSON columns and version stamps are wrong in every way a damaged or foreign file can be,
+// not only bytes SQLite refuses outright. Then RankLab opens it (migrating when the stamp is old),
+// lists the runs and loads each one, as `runs list`, `runs show` and the GUI do.
+std::string runDatabase(const uint8_t* d, size_t n) {
+  const fs::path file = scratch() / "runs.db";
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(file.string() + suffix);
+  {
+    sqlite3* raw = nullptr;
+    if (sqlite3_open(file.c_str(), &raw) != SQLITE_OK) {
+      sqlite3_close(raw);
+      return "";
+    }
+    // No other files (ATTACH), no unbounded statements (recursive CTEs, huge blobs).
+    sqlite3_set_authorizer(
+        raw, [](void*, int action, const char*, const char*, const char*, const char*) {
+          return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY : SQLITE_OK;
+        },
+        nullptr);
+    sqlite3_limit(raw, SQLITE_LIMIT_LENGTH, 1 << 20);
+    static int budget = 0;
+    budget = 200000;
+    sqlite3_progress_handler(raw, 1000, [](void*) { return (budget -= 1000) < 0 ? 1 : 0; }, nullptr);
+    const std::string sql(reinterpret_cast<const char*>(d), n);
+    sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_close(raw);
+  }
+  return guarded([&] {
+    store::RunStore db(file);
+    for (const auto& run : db.listRuns()) db.loadRun(run.id);
+  });
+}
+
+// ranklab.json against a fixed factorized directory (a tiny LLaMA of one layer, saved once per
+// process): the manifest is the file an export's user may edit or damage; config.json and
+// factors.safetensors have targets of their own. RANKLAB_FUZZ_WRITE_SEED=FILE writes the manifest
+// that directory came with (packaging/make-fuzz-seeds.py carries a copy).
+const fs::path& factorizedModel() {
+  static const fs::path dir = [] {
+    io::ModelConfig c;
+    c.arch = io::Architecture::Llama;
+    c.modelType = "llama";
+    c.vocabSize = 32;
+    c.hiddenSize = 8;
+    c.numLayers = 1;
+    c.numHeads = 2;
+    c.numKvHeads = 2;
+    c.intermediateSize = 16;
+    c.maxPositions = 16;
+    models::LoadedModel m;
+    m.model = models::createModel(c);
+    m.source = "fuzz-tiny-llama";
+    const fs::path d = scratch() / "factorized";
+    models::saveFactorizedDirectory(m, d, nlohmann::json::object());
+    if (const char* seed = std::getenv("RANKLAB_FUZZ_WRITE_SEED")) fs::copy_file(d / "ranklab.json", seed);
+    return d;
+  }();
+  return dir;
+}
+
+std::string manifest(const uint8_t* d, size_t n) {
+  const fs::path dir = factorizedModel();
+  std::ofstream(dir / "ranklab.json", std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(d), static_cast<std::streamsize>(n));
+  return guarded([&] { models::loadModel(dir); });
+}
+
 }  // namespace
 
 const std::vector<NamedTarget>& targets() {
@@ -129,7 +201,8 @@ const std::vector<NamedTarget>& targets() {
       {"llama2c", llama2c},         {"llama2c-tokenizer", llama2cTokenizer},
       {"config", config},           {"tokenizer-json", tokenizerJson},
       {"gpt2-bpe", gpt2Bpe},        {"wordpiece", wordpiece},
-      {"job-spec", jobSpec},        {"labelled", labelled}};
+      {"job-spec", jobSpec},        {"labelled", labelled},
+      {"run-db", runDatabase},      {"manifest", manifest}};
   return all;
 }
 

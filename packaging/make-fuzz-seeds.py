@@ -154,6 +154,22 @@ def main():
     put("labelled", "header.tsv", "text\tlabel\nfree money now\t1\nsee you at 5\t0\n")
     put("labelled", "ints.tsv", "great film\t1\nawful\t0\n")
     put("labelled", "pairs.tsv", "a cat sat\ta cat was sitting\t1\nit rains\tthe sun shines\t0\n")
+    # ranklab.json of the fuzz target's own tiny factorized LLaMA (fuzz/targets.cpp writes the same
+    # with RANKLAB_FUZZ_WRITE_SEED=FILE), as it is and with one typo'd key.
+    def op(name, module, n_in, n_out):
+        return {"factorized": False, "full_rank": 8, "in": n_in, "module": module, "name": name, "out": n_out,
+                "rank": 8}
+    ops = [op("layers.0.attn." + k, "layers_0." + k, 8, 8) for k in "qkvo"]
+    ops += [op("layers.0.mlp.gate", "layers_0.gate", 8, 16), op("layers.0.mlp.up", "layers_0.up", 8, 16),
+            op("layers.0.mlp.down", "layers_0.down", 16, 8)]
+    manifest = {"architecture": "llama", "format": "ranklab-factorized", "ops": ops, "r": 0, "rank_pattern": {},
+                "version": 1}
+    put("manifest", "tiny-llama.json", json.dumps(manifest, sort_keys=True))
+    put("manifest", "rank-pattern.json", json.dumps(dict(manifest, rank_pattern={"layers.0.attn.q": 4}), sort_keys=True))
+    # Run databases, as SQL: the frozen schema fixtures (version 1, and version 4 with three runs).
+    for version in (1, 4):
+        with open(os.path.join(ROOT, "tests", "data", "store", "schema_v%d.sql" % version), "rb") as f:
+            put("run-db", "schema_v%d.sql" % version, f.read())
 
 
 if __name__ == "__main__":

@@ -16,6 +16,13 @@
 
 namespace ranklab {
 
+// A JSON document as text, for storing or hashing. Strings that are not UTF-8 (a file name in
+// Latin-1, bytes read from a damaged file) become U+FFFD instead of throwing the JSON library's
+// type_error.316 out of a job that has done its work.
+inline std::string jsonText(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 namespace json_detail {
 
 // RFC 6901: '~' and '/' inside a key are escaped.

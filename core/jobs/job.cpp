@@ -19,6 +19,7 @@
 #include "data/corpus.h"
 #include "eval/classification.h"
 #include "eval/perplexity.h"
+#include "common/json_field.h"
 #include "jobs/job_spec.h"
 #include "jobs/plan.h"
 #include "lowrank/layerwise.h"
@@ -258,7 +259,7 @@ void Job::describe() {
   m_rec.evalHash = m_evalFile.empty() ? "" : sha256OfPath(m_evalFile);
   m_tokenizerHash = spec.tokenizer.empty() ? "" : sha256OfPath(spec.tokenizer);
   m_rec.seed = static_cast<int64_t>(spec.seed);
-  m_rec.configJson = toJson(spec).dump();
+  m_rec.configJson = jsonText(toJson(spec));
   m_rec.versionsJson =
       json{
           {"ranklab", RANKLAB_VERSION}, {"torch", compat::torchVersion()}, {"sqlite", store::sqliteVersion()}}
@@ -370,7 +371,7 @@ double Job::headline(const std::vector<api::EvalPoint>& points) {
 // encoder given a seeded head, the seed).
 std::string Job::beforeKey() const {
   const auto& s = m_spec;
-  return json{{"model", m_rec.modelHash},
+  return jsonText(json{{"model", m_rec.modelHash},
               {"tokenizer", s.tokenizer.empty() ? "" : sha256OfPath(s.tokenizer)},
               {"eval", m_rec.evalHash},
               {"text", !s.evalText.empty()},
@@ -381,8 +382,7 @@ std::string Job::beforeKey() const {
               {"max_documents", s.maxEvalDocuments},
               {"stride", s.evalStride},
               {"device", m_rec.device},
-              {"head_seed", m_details.contains("classifier_attached") ? json(s.seed) : json()}}
-      .dump();
+              {"head_seed", m_details.contains("classifier_attached") ? json(s.seed) : json()}});
 }
 
 void Job::evaluateBefore() {
@@ -856,7 +856,7 @@ api::JobOutcome Job::succeed() {
   if (!m_details.empty()) {
     json config = json::parse(m_rec.configJson);
     config["_details"] = m_details;
-    m_rec.configJson = config.dump();
+    m_rec.configJson = jsonText(config);
   }
   m_rec.status = "succeeded";
   m_rec.finishedAt = utcNow();

@@ -154,7 +154,7 @@ std::string specHash(const api::JobSpec& spec) {
   const json defaults = toJson(api::JobSpec{});
   for (const char* k : {"propagate_compressed", "eval_stride"})
     if (j[k] == defaults[k]) j.erase(k);
-  return sha256Hex(j.dump());
+  return sha256Hex(jsonText(j));
 }
 
 CalibrationWindows calibrationWindows(const api::JobSpec& spec, int64_t maxPositions, bool causal) {

@@ -1243,7 +1243,7 @@ std::string protocolToJson(const api::EvalProtocol& p) {
                         {"counted", p.counted},
                         {"documents", p.documents},
                         {"tokenizer_sha256", p.tokenizerHash}}
-      .dump();
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // a file name need not be UTF-8
 }
 
 }  // namespace ranklab::store

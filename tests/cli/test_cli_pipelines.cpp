@@ -117,6 +117,23 @@ TEST_F(Pipelines, ArsThroughTheCli) {
   EXPECT_THAT(noCalib.err, HasSubstr("needs calibration data"));
 }
 
+// A file name that is not UTF-8 (Latin-1 "caf\xe9.txt") went into the stored spec as JSON, and the
+// JSON library's type_error.316 ended the job after its work; found by the run-db fuzz target.
+TEST_F(Pipelines, AFileNameThatIsNotUtf8IsStoredNotFatal) {
+  const fs::path text = m_dir / "caf\xe9.txt";
+  fs::copy_file(fs::path(RANKLAB_SOURCE_DIR) / "resources" / "data" / "lm" / "test.txt", text);
+  const auto db = m_dir / "runs.db";
+  auto run = cli("compress " + (fs::path(RANKLAB_SOURCE_DIR) / "resources" / "models" / "gpt-mini").string() +
+                 " --select uniform --keep 0.5 --eval '" + text.string() + "' --max-docs 1 --db " + db.string());
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("stored in"));
+  auto list = cli("runs list --db " + db.string() + " --json");
+  ASSERT_EQ(list.code, 0) << list.err;
+  const auto runs = nlohmann::json::parse(list.out)["runs"];
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["status"], "succeeded");
+}
+
 // `compress --select rankdyna` with its flags on a decoder: LM fine-tuning while the ranks move.
 TEST_F(Pipelines, RankDynaThroughTheCli) {
   const auto model = tinyGpt2(23);
