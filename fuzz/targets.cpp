@@ -141,14 +141,16 @@ std::string runDatabase(const uint8_t* d, size_t n) {
     }
     // No other files (ATTACH), no unbounded statements (recursive CTEs, huge blobs).
     sqlite3_set_authorizer(
-        raw, [](void*, int action, const char*, const char*, const char*, const char*) {
+        raw,
+        [](void*, int action, const char*, const char*, const char*, const char*) {
           return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY : SQLITE_OK;
         },
         nullptr);
     sqlite3_limit(raw, SQLITE_LIMIT_LENGTH, 1 << 20);
     static int budget = 0;
     budget = 200000;
-    sqlite3_progress_handler(raw, 1000, [](void*) { return (budget -= 1000) < 0 ? 1 : 0; }, nullptr);
+    sqlite3_progress_handler(
+        raw, 1000, [](void*) { return (budget -= 1000) < 0 ? 1 : 0; }, nullptr);
     const std::string sql(reinterpret_cast<const char*>(d), n);
     sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr);
     sqlite3_close(raw);

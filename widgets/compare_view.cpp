@@ -128,6 +128,19 @@ QTableWidgetItem* readOnlyItem(const QString& text) {
   return item;
 }
 
+// Moves the plot's legend out of its axis rect into a row of its own above it, so it never covers
+// data; `wrap` entries per row (0: one row).
+void legendAbovePlot(QCustomPlot& plot, int wrap) {
+  plot.axisRect()->insetLayout()->take(plot.legend);
+  plot.plotLayout()->insertRow(0);
+  plot.plotLayout()->addElement(0, 0, plot.legend);
+  plot.plotLayout()->setRowStretchFactor(0, 0.001);
+  plot.legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  plot.legend->setWrap(wrap);
+  plot.legend->setBorderPen(Qt::NoPen);
+  plot.legend->setVisible(true);
+}
+
 // Saves by suffix at no less than a readable size (the view may be hidden or small when exporting).
 bool savePlot(QCustomPlot& plot, const QString& path, int minWidth, int minHeight, QString* error) {
   return PlotExport::saveFigure(plot, path, error, std::max(plot.width(), minWidth),
@@ -201,14 +214,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   rankInteraction->setResetHandler([this] { resetRankRange(); });
   m_rankPlot->axisRect()->setRangeDrag(Qt::Horizontal);  // pan and zoom the ops; ranks keep scale
   m_rankPlot->axisRect()->setRangeZoom(Qt::Horizontal);
-  m_rankPlot->axisRect()->insetLayout()->take(m_rankPlot->legend);
-  m_rankPlot->plotLayout()->insertRow(0);
-  m_rankPlot->plotLayout()->addElement(0, 0, m_rankPlot->legend);
-  m_rankPlot->plotLayout()->setRowStretchFactor(0, 0.001);
-  m_rankPlot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-  m_rankPlot->legend->setWrap(0);
-  m_rankPlot->legend->setBorderPen(Qt::NoPen);
-  m_rankPlot->legend->setVisible(true);
+  legendAbovePlot(*m_rankPlot, 0);
   m_rankGroup = new QCPBarsGroup(m_rankPlot);
   m_rankGroup->setSpacingType(QCPBarsGroup::stAbsolute);
   m_rankGroup->setSpacing(1);
@@ -253,15 +259,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
     return graphs;
   });
   m_curveInteraction = curveInteraction;
-  // The legend in a row of its own above the curves, so it never covers them.
-  m_curvePlot->axisRect()->insetLayout()->take(m_curvePlot->legend);
-  m_curvePlot->plotLayout()->insertRow(0);
-  m_curvePlot->plotLayout()->addElement(0, 0, m_curvePlot->legend);
-  m_curvePlot->plotLayout()->setRowStretchFactor(0, 0.001);
-  m_curvePlot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-  m_curvePlot->legend->setWrap(2);
-  m_curvePlot->legend->setBorderPen(Qt::NoPen);
-  m_curvePlot->legend->setVisible(true);
+  legendAbovePlot(*m_curvePlot, 2);
   m_curvePlot->xAxis->setLabel(tr("step"));
   auto* curvePage = new QWidget(this);
   auto* curveExport = new QPushButton(tr("Export\u2026"), curvePage);

@@ -15,11 +15,11 @@
 #include "common/device.h"
 #include "common/error.h"
 #include "common/hash.h"
+#include "common/json_field.h"
 #include "common/tensor_util.h"
 #include "data/corpus.h"
 #include "eval/classification.h"
 #include "eval/perplexity.h"
-#include "common/json_field.h"
 #include "jobs/job_spec.h"
 #include "jobs/plan.h"
 #include "lowrank/layerwise.h"
@@ -372,17 +372,17 @@ double Job::headline(const std::vector<api::EvalPoint>& points) {
 std::string Job::beforeKey() const {
   const auto& s = m_spec;
   return jsonText(json{{"model", m_rec.modelHash},
-              {"tokenizer", s.tokenizer.empty() ? "" : sha256OfPath(s.tokenizer)},
-              {"eval", m_rec.evalHash},
-              {"text", !s.evalText.empty()},
-              {"labelled", s.evalLabelled.empty() ? "" : sha256OfPath(s.evalLabelled)},
-              {"separator", s.separator},
-              {"truncate", s.truncate},
-              {"context", s.evalContext},
-              {"max_documents", s.maxEvalDocuments},
-              {"stride", s.evalStride},
-              {"device", m_rec.device},
-              {"head_seed", m_details.contains("classifier_attached") ? json(s.seed) : json()}});
+                       {"tokenizer", s.tokenizer.empty() ? "" : sha256OfPath(s.tokenizer)},
+                       {"eval", m_rec.evalHash},
+                       {"text", !s.evalText.empty()},
+                       {"labelled", s.evalLabelled.empty() ? "" : sha256OfPath(s.evalLabelled)},
+                       {"separator", s.separator},
+                       {"truncate", s.truncate},
+                       {"context", s.evalContext},
+                       {"max_documents", s.maxEvalDocuments},
+                       {"stride", s.evalStride},
+                       {"device", m_rec.device},
+                       {"head_seed", m_details.contains("classifier_attached") ? json(s.seed) : json()}});
 }
 
 void Job::evaluateBefore() {

@@ -123,8 +123,9 @@ TEST_F(Pipelines, AFileNameThatIsNotUtf8IsStoredNotFatal) {
   const fs::path text = m_dir / "caf\xe9.txt";
   fs::copy_file(fs::path(RANKLAB_SOURCE_DIR) / "resources" / "data" / "lm" / "test.txt", text);
   const auto db = m_dir / "runs.db";
-  auto run = cli("compress " + (fs::path(RANKLAB_SOURCE_DIR) / "resources" / "models" / "gpt-mini").string() +
-                 " --select uniform --keep 0.5 --eval '" + text.string() + "' --max-docs 1 --db " + db.string());
+  auto run =
+      cli("compress " + (fs::path(RANKLAB_SOURCE_DIR) / "resources" / "models" / "gpt-mini").string() +
+          " --select uniform --keep 0.5 --eval '" + text.string() + "' --max-docs 1 --db " + db.string());
   ASSERT_EQ(run.code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("stored in"));
   auto list = cli("runs list --db " + db.string() + " --json");
