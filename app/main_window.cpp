@@ -671,16 +671,11 @@ void MainWindow::setDarkTheme(bool dark) {
     for (auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText})
       palette.setColor(QPalette::Disabled, role, text.darker(200));
   }
+  // Every themed plot follows its own PaletteChange (widgets/plot_theme.h).
   QApplication::setPalette(palette);
-  themePlots();
 }
 
 void MainWindow::themePlots() { widgets::applyPlotThemeTree(*this); }
-
-void MainWindow::changeEvent(QEvent* event) {
-  if (event->type() == QEvent::PaletteChange) themePlots();
-  QMainWindow::changeEvent(event);
-}
 
 void MainWindow::updateMemory() {
   const qint64 rss = residentBytes();

@@ -149,6 +149,8 @@ void TeachWindow::addShortcuts() {
 void TeachWindow::addChapter(TeachChapter* chapter) {
   m_chapters.push_back(chapter);
   m_stack->addWidget(chapter);
+  // Themed once here, its plots follow every palette change after (the theme, presenter mode).
+  applyPlotThemeTree(*chapter);
   m_list->addItem(chapter->title());
   // Chapter names in full, not elided.
   m_list->setMinimumWidth(std::min(420, m_list->sizeHintForColumn(0) + 2 * m_list->frameWidth() +
@@ -243,7 +245,6 @@ void TeachWindow::setPresenterMode(bool on) {
     showNormal();
   }
   for (TeachChapter* c : m_chapters) c->setPresenterMode(on);
-  applyPlotThemeTree(*this);
 }
 
 void TeachWindow::scaleFonts(double factor) {
@@ -342,13 +343,6 @@ void TeachWindow::hideEvent(QHideEvent* event) {
 void TeachWindow::saveGeometryIfNormal() const {
   if (m_presenter || isFullScreen() || !m_geometryRestored) return;
   QSettings().setValue(QStringLiteral("teachWindow/geometry"), saveGeometry());
-}
-
-void TeachWindow::changeEvent(QEvent* event) {
-  // The application's palette changed (light/dark theme), or presenter mode set this window's own:
-  // plots copy colours when themed, so theme them again.
-  if (event->type() == QEvent::PaletteChange) applyPlotThemeTree(*this);
-  QWidget::changeEvent(event);
 }
 
 QString TeachWindow::explanationText() const { return m_explanation->toPlainText(); }

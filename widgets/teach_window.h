@@ -71,7 +71,6 @@ class TeachWindow : public QWidget {
   void chapterChanged(int index);
 
  protected:
-  void changeEvent(QEvent* event) override;
   void showEvent(QShowEvent* event) override;
   void hideEvent(QHideEvent* event) override;
 

@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/json_field.h"
 #include "common/process.h"
 
 namespace fs = std::filesystem;
@@ -1232,18 +1233,17 @@ std::string sqliteVersion() { return sqlite3_libversion(); }
 
 std::string protocolToJson(const api::EvalProtocol& p) {
   if (!p.known) return {};
-  return nlohmann::json{{"metric", p.metric},
-                        {"file", p.file},
-                        {"sha256", p.fileHash},
-                        {"separator", p.separator},
-                        {"context", p.context},
-                        {"stride", p.stride},
-                        {"truncate", p.truncate},
-                        {"max_documents", p.maxDocuments},
-                        {"counted", p.counted},
-                        {"documents", p.documents},
-                        {"tokenizer_sha256", p.tokenizerHash}}
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // a file name need not be UTF-8
+  return jsonText(nlohmann::json{{"metric", p.metric},
+                                 {"file", p.file},
+                                 {"sha256", p.fileHash},
+                                 {"separator", p.separator},
+                                 {"context", p.context},
+                                 {"stride", p.stride},
+                                 {"truncate", p.truncate},
+                                 {"max_documents", p.maxDocuments},
+                                 {"counted", p.counted},
+                                 {"documents", p.documents},
+                                 {"tokenizer_sha256", p.tokenizerHash}});
 }
 
 }  // namespace ranklab::store

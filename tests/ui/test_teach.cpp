@@ -358,15 +358,21 @@ TEST(TeachSession, ThemeSwitchRethemesEveryPlotBothWays) {
   QSettings().remove(QStringLiteral("view/dark"));
   ranklab::app::MainWindow window(nullptr, dir.filePath(QStringLiteral("runs.db")));
   window.show();
+  QAction* dark = window.findChild<QAction*>(QStringLiteral("darkThemeAction"));
+  ASSERT_NE(dark, nullptr);
+  // The teaching window opened after the switch starts dark (no palette change reaches it then).
+  dark->setChecked(true);
+  QCoreApplication::processEvents();
   window.findChild<QAction*>(QStringLiteral("teachAction"))->trigger();
   auto* session = window.findChild<TeachSession*>();
   ASSERT_NE(session, nullptr);
   QWidget* teach = session->window();
-  QAction* dark = window.findChild<QAction*>(QStringLiteral("darkThemeAction"));
-  ASSERT_NE(dark, nullptr);
+  ASSERT_GE(teach->findChildren<QCustomPlot*>().size(), 5);
+  for (QCustomPlot* plot : teach->findChildren<QCustomPlot*>())
+    EXPECT_LT(drawnBackground(*plot).lightness(), 80) << plot->objectName().toStdString() << " opened light";
   ASSERT_GE(allPlots(window, *teach).size(), 10);
 
-  for (const bool on : {true, false, true, false}) {
+  for (const bool on : {false, true, false, true, false}) {
     dark->setChecked(on);
     QCoreApplication::processEvents();
     for (QCustomPlot* plot : allPlots(window, *teach)) {
