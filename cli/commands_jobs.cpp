@@ -192,8 +192,7 @@ int runJob(const api::JobSpec& spec, bool asJson) {
     for (const auto& e : outcome.data.evals)
       if (e.stage == stage)
         std::cout << std::left << std::setw(11) << stage << e.metric << " " << metricText(e.metric, e.value)
-                  << " (" << withThousands(e.count) << (e.metric == "perplexity" ? " tokens" : " examples")
-                  << ")\n";
+                  << " (" << withThousands(e.count) << " " << api::countedUnit(e.metric) << ")\n";
   if (!outcome.exportedTo.empty())
     std::cout << "exported  " << outcome.exportedTo << " (" << spec.exportFormat << ")\n";
   if (r.id > 0) std::cout << "run       " << r.id << " stored in " << outcome.databasePath << "\n";
@@ -275,6 +274,12 @@ CLI::App* addCompress(CLI::App& app, CompressOptions& o) {
   cmp->add_option("--train", s.train, "Fine-tuning data (default: the calibration file)");
   cmp->add_option("--eval", s.evalText, "Text file for perplexity before and after");
   cmp->add_option("--labelled", s.evalLabelled, "Labelled file for accuracy before and after");
+  cmp->add_option("--choices", s.evalChoices,
+                  "Multiple-choice set (JSONL) for zero-shot acc and acc_norm before and after (see eval)");
+  cmp->add_option("--choices-format", s.choicesFormat,
+                  "Format of --choices (default: detected from the keys)");
+  cmp->add_option("--max-items", s.maxChoiceItems, "Score the first N items of --choices (0: all)")
+      ->check(kNonNegative);
   cmp->add_option("--doc-sep", s.separator, "Document separator in text files")->capture_default_str();
   cmp->add_option("--ctx", s.evalContext, "Perplexity window length (default: the model context)");
   cmp->add_flag("--truncate", s.truncate,

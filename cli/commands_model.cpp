@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
@@ -18,8 +19,10 @@
 #include "common/device.h"
 #include "common/error.h"
 #include "common/progress.h"
+#include "data/choices.h"
 #include "data/corpus.h"
 #include "eval/classification.h"
+#include "eval/multiple_choice.h"
 #include "eval/perplexity.h"
 #include "models/generate.h"
 #include "models/loader.h"
@@ -215,12 +218,100 @@ int runGenerate(const GenerateOptions& o) {
 
 // --- eval ----------------------------------------------------------------------------------
 
+namespace {
+
+std::vector<std::string> formatChoices() {
+  std::vector<std::string> formats = {"auto"};
+  for (const auto& f : data::choiceFormats()) formats.push_back(f);
+  return formats;
+}
+
+json choiceScoreJson(const eval::ChoiceScore& s) {
+  auto number = [](double v) { return std::isfinite(v) ? json(v) : json(); };
+  return {{"items", s.items},
+          {"acc", s.acc},
+          {"acc_stderr", number(s.accStderr)},
+          {"acc_norm", s.accNorm},
+          {"acc_norm_stderr", number(s.accNormStderr)},
+          {"chance", s.chance}};
+}
+
+void printChoiceScore(const std::string& name, const eval::ChoiceScore& s) {
+  auto pm = [](double v, double se) {
+    std::ostringstream out;
+    out << std::fixed << std::setprecision(4) << v;
+    if (std::isfinite(se)) out << " \u00b1 " << se;
+    return out.str();
+  };
+  std::cout << std::left << std::setw(13) << name << std::right << std::setw(6) << s.items << "  "
+            << std::setw(17) << pm(s.acc, s.accStderr) << "  " << std::setw(17)
+            << pm(s.accNorm, s.accNormStderr) << "  " << std::fixed << std::setprecision(4) << s.chance
+            << "\n";
+}
+
+int runChoices(const EvalOptions& o) {
+  // The whole set is read and checked before the model loads.
+  const auto set = data::readChoices(o.choices, o.format, o.labels, o.maxItems);
+  applyThreads(o.flags);
+  auto m = load(o.model, o.flags);
+  const auto& tok = requireTokenizer(m);
+  StderrProgress progress(!o.flags.asJson);
+  const auto start = std::chrono::steady_clock::now();
+  eval::ChoiceResult r;
+  try {
+    r = eval::multipleChoice(*m.model, tok, set.items, {}, &progress);
+  } catch (const Cancelled&) {
+    throw;
+  } catch (const Error& e) {
+    throw Error(o.choices + " " + e.what());
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (o.flags.asJson) {
+    json j = choiceScoreJson(r.all);
+    j["model"] = o.model;
+    j["choices"] = o.choices;
+    j["format"] = set.format;
+    j["truncated_requests"] = r.truncated;
+    j["seconds"] = seconds;
+    if (!r.tasks.empty()) {
+      j["tasks"] = json::object();
+      for (const auto& [task, score] : r.tasks) j["tasks"][task] = choiceScoreJson(score);
+    }
+    printJson(j);
+    return 0;
+  }
+  std::cout << "format       " << set.format << "\n"
+            << std::left << std::setw(13) << "task" << std::right << std::setw(6) << "items"
+            << "  " << std::setw(17) << "acc \u00b1 stderr"
+            << "  " << std::setw(17) << "acc_norm \u00b1 stderr"
+            << "  chance\n";
+  for (const auto& [task, score] : r.tasks) printChoiceScore(task, score);
+  printChoiceScore(
+      r.tasks.empty() ? (set.items.front().task.empty() ? "all" : set.items.front().task) : "all", r.all);
+  if (r.truncated > 0)
+    std::cout << r.truncated
+              << " request(s) longer than the model's window had their context cut from the left\n";
+  std::cout << "time         " << std::fixed << std::setprecision(1) << seconds << " s\n";
+  return 0;
+}
+
+}  // namespace
+
 CLI::App* addEval(CLI::App& app, EvalOptions& o) {
   auto* sub = app.add_subcommand("eval", commandDescription("eval"));
   sub->add_option("MODEL", o.model, "Model path")->required();
   sub->add_option("--text", o.text, "Text file for perplexity (documents separated by --doc-sep)");
   sub->add_option("--labelled", o.labelled,
                   "Labelled TSV (text<TAB>label) or JSONL file for classification accuracy");
+  sub->add_option(
+      "--choices", o.choices,
+      "Multiple-choice set (JSONL) for zero-shot acc and acc_norm, scored as lm-evaluation-harness "
+      "does: RankLab's items or HellaSwag, PIQA, ARC, OpenBookQA, WinoGrande, BoolQ files");
+  sub->add_option("--format", o.format, "Format of --choices (default: detected from the keys)")
+      ->check(CLI::IsMember(formatChoices()));
+  sub->add_option("--labels", o.labels, "PIQA's labels file (default: <name>-labels.lst next to --choices)");
+  sub->add_option("--max-items", o.maxItems, "Score the first N items of --choices (0: all)")
+      ->check(kNonNegative);
   sub->add_option("--doc-sep", o.docSep, "Document separator")->capture_default_str();
   sub->add_option("--ctx", o.ctx, "Window length in tokens (default: the model context)")
       ->check(kNonNegative);
@@ -241,11 +332,14 @@ CLI::App* addEval(CLI::App& app, EvalOptions& o) {
 }
 
 int runEval(const EvalOptions& o) {
-  if (o.text.empty() == o.labelled.empty())
-    throw Error("eval: give exactly one of --text FILE or --labelled FILE");
+  if (int(!o.text.empty()) + int(!o.labelled.empty()) + int(!o.choices.empty()) != 1)
+    throw Error("eval: give exactly one of --text FILE, --labelled FILE or --choices FILE");
+  if (o.choices.empty() && (!o.format.empty() || !o.labels.empty() || o.maxItems > 0))
+    throw Error("eval: --format, --labels and --max-items go with --choices FILE");
   // Check the data file before the (possibly slow) model load.
-  const std::string dataFile = o.text.empty() ? o.labelled : o.text;
+  const std::string dataFile = !o.text.empty() ? o.text : !o.labelled.empty() ? o.labelled : o.choices;
   if (!fs::is_regular_file(dataFile)) throw Error(dataFile + ": no such file");
+  if (!o.choices.empty()) return runChoices(o);
   applyThreads(o.flags);
   auto m = load(o.model, o.flags);
   const auto& tok = requireTokenizer(m);

@@ -44,7 +44,11 @@ struct GenerateOptions {
 struct EvalOptions {
   std::string model;
   std::string text;      // perplexity, or
-  std::string labelled;  // accuracy
+  std::string labelled;  // accuracy, or
+  std::string choices;   // multiple-choice acc and acc_norm
+  std::string format;    // of `choices`; "" = detected
+  std::string labels;    // PIQA's labels file
+  int64_t maxItems = 0;
   std::string docSep = "<|endoftext|>";
   int64_t ctx = 0;
   bool truncate = false;

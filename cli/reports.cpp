@@ -88,7 +88,7 @@ json evalJson(const std::vector<api::EvalPoint>& evals, const std::string& stage
   for (const auto& e : evals)
     if (e.stage == stage) {
       j[e.metric] = numberOrNull(e.value);
-      j[e.metric == "perplexity" ? "tokens" : "examples"] = e.count;
+      j[api::countedUnit(e.metric)] = e.count;
     }
   return j;
 }
@@ -109,7 +109,7 @@ void printOps(const std::vector<api::OpResult>& ops) {
 std::string metricText(const std::string& metric, double v) {
   if (!std::isfinite(v)) return "-";
   std::ostringstream s;
-  s << std::fixed << std::setprecision(metric == "accuracy" ? 4 : 3) << v;
+  s << std::fixed << std::setprecision(api::isAccuracyMetric(metric) ? 4 : 3) << v;
   return s.str();
 }
 

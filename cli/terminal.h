@@ -85,6 +85,7 @@ inline std::string progressUnit(const std::string& phase) {
   if (base == "ars" || base == "finetune" || base == "pretrain") return "steps";
   if (base == "perplexity") return "windows";
   if (base == "accuracy") return "examples";
+  if (base == "multiple choice") return "items";
   if (base == "decompose") return "ops";
   if (base == "sensitivity") return "truncations";
   return "";

@@ -60,6 +60,12 @@ struct JobSpec {
   int64_t calibLength = 0;
   std::string evalText;      // perplexity (eval's protocol)
   std::string evalLabelled;  // accuracy
+  // Multiple-choice accuracy (acc and acc_norm, lm-evaluation-harness's protocol): a JSONL set in
+  // one of data::choiceFormats(), read as `choicesFormat` ("" = detected from its keys); the first
+  // `maxChoiceItems` items when > 0.
+  std::string evalChoices;
+  std::string choicesFormat;
+  int64_t maxChoiceItems = 0;
   std::string separator = "<|endoftext|>";
   bool truncate = false;
   int64_t evalContext = 0;

@@ -34,7 +34,7 @@ inline std::string protocolKey(const EvalProtocol& p) {
   const char sep = '\x1f';
   return p.metric + sep + p.fileHash + sep + p.separator + sep + std::to_string(p.context) + sep +
          std::to_string(p.stride) + sep + (p.truncate ? "1" : "0") + sep + std::to_string(p.maxDocuments) +
-         sep + std::to_string(p.counted) + sep + p.tokenizerHash;
+         sep + std::to_string(p.counted) + sep + p.tokenizerHash + sep + p.scoring;
 }
 
 // The comparison group of a run's headline metric: its base model and its protocol. A run whose
@@ -55,6 +55,9 @@ inline std::string protocolLabel(const EvalProtocol& p) {
   std::string s = p.file.empty() ? std::string("?") : p.file;
   const std::string dot = " \u00b7 ";
   if (p.metric == "accuracy") return s + dot + detail::groupedDigits(p.counted) + " examples";
+  if (!p.scoring.empty())  // multiple choice
+    return s + (p.scoring != "ranklab" ? " (" + p.scoring + ")" : std::string()) + dot +
+           detail::groupedDigits(p.counted) + " items";
   if (p.documents > 0)
     s += dot + detail::groupedDigits(p.documents) + (p.documents == 1 ? " doc" : " docs");
   else if (p.maxDocuments > 0)
@@ -68,9 +71,14 @@ inline std::string protocolLabel(const EvalProtocol& p) {
   return s;
 }
 
-// The group's name for a selector: "gpt-mini · test.txt · 6 docs · 78,021 tokens".
+// The group's name for a selector: "gpt-mini · test.txt · 6 docs · 78,021 tokens"; multiple-choice
+// metrics, several of which one file gives, name theirs: "gpt-mini · acc_norm · next-words.jsonl · 400
+// items".
 inline std::string groupLabel(const RunRecord& r) {
-  return detail::lastPathPart(r.modelPath) + " \u00b7 " + protocolLabel(r.protocol);
+  const std::string dot = " \u00b7 ";
+  return detail::lastPathPart(r.modelPath) + dot +
+         (r.protocol.known && !r.protocol.scoring.empty() ? r.metric + dot : std::string()) +
+         protocolLabel(r.protocol);
 }
 
 }  // namespace ranklab::api

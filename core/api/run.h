@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,7 @@ namespace ranklab::api {
 // stored job spec, or `known` false when that is impossible (never pooled with anything).
 struct EvalProtocol {
   bool known = false;        // false: no evaluation, or not reconstructible
-  std::string metric;        // "perplexity" | "accuracy"
+  std::string metric;        // "perplexity" | "accuracy" | "acc" | "acc_norm" (multiple choice)
   std::string file;          // the evaluation file's name, without its folder
   std::string fileHash;      // its SHA-256 (hex)
   std::string separator;     // document separator (perplexity)
@@ -30,7 +31,20 @@ struct EvalProtocol {
   // SHA-256 of a tokenizer file given apart from the model; "" when the model brings its own (its
   // hash covers it); "path:FILE" for runs migrated from before schema 5 (the file was not hashed).
   std::string tokenizerHash;
+  // Multiple choice: the format its items were read as ("hellaswag", "arc", ...), which decides the
+  // prompts scored; maxDocuments then counts items. "" for the other metrics.
+  std::string scoring;
 };
+
+// Accuracy-like metrics: fractions in [0, 1], higher is better.
+inline bool isAccuracyMetric(const std::string& metric) {
+  return metric == "accuracy" || metric == "acc" || metric == "acc_norm";
+}
+
+// What a metric counts: "tokens" (perplexity), "examples" (accuracy), "items" (multiple choice).
+inline const char* countedUnit(const std::string& metric) {
+  return metric == "perplexity" ? "tokens" : metric == "accuracy" ? "examples" : "items";
+}
 
 // Run status: "running" while a job writes it, then exactly one of "succeeded" or "failed". A
 // cancelled job deletes its run; a run whose process was killed (kill -9, a crash) is marked
@@ -64,8 +78,9 @@ struct RunRecord {
   std::string specHash;      // hash of the job spec (sweeps find finished points by it)
   std::string notes;
   std::vector<std::string> tags;
-  // Headline metrics (NaN when not measured): perplexity or accuracy, before and after.
-  std::string metric;  // "perplexity" | "accuracy"
+  // Headline metrics (NaN when not measured): perplexity, accuracy or acc (multiple choice, when it is
+  // the only evaluation), before and after. Every metric measured is an EvalPoint.
+  std::string metric;  // "perplexity" | "accuracy" | "acc"
   double metricBefore = 0.0, metricAfter = 0.0;
   EvalProtocol protocol;  // how metricBefore and metricAfter were measured
 };
@@ -116,7 +131,8 @@ struct MaskFrame {
 };
 
 // One evaluation: `stage` "before" (uncompressed), "compressed" (compressed, before fine-tuning; only when
-// the job fine-tunes) or "after" (the final model); metric "perplexity" | "accuracy".
+// the job fine-tunes) or "after" (the final model); metric "perplexity" | "accuracy" | "acc" |
+// "acc_norm".
 struct EvalPoint {
   std::string stage;
   std::string dataset;  // file evaluated
@@ -133,6 +149,27 @@ struct SensitivityEntry {
   double ratio = 0.0;
   double perplexity = 0.0;
 };
+
+// One record per metric a run measured, for views that plot one metric at a time: the run itself
+// (its headline metric), then for every other metric with an "after" evaluation a copy whose metric,
+// metricBefore, metricAfter and protocol are that metric's (metricBefore NaN without a "before").
+inline std::vector<RunRecord> metricRecords(const RunRecord& run, const std::vector<EvalPoint>& evals) {
+  std::vector<RunRecord> out = {run};
+  for (const EvalPoint& after : evals) {
+    if (after.stage != "after" || after.metric == run.metric) continue;
+    if (std::any_of(out.begin(), out.end(), [&](const RunRecord& r) { return r.metric == after.metric; }))
+      continue;
+    RunRecord copy = run;
+    copy.metric = after.metric;
+    copy.metricAfter = after.value;
+    copy.metricBefore = std::numeric_limits<double>::quiet_NaN();
+    for (const EvalPoint& before : evals)
+      if (before.stage == "before" && before.metric == after.metric) copy.metricBefore = before.value;
+    copy.protocol = after.protocol;
+    out.push_back(std::move(copy));
+  }
+  return out;
+}
 
 struct RunData {
   RunRecord run;

@@ -19,6 +19,7 @@
 #include "common/tensor_util.h"
 #include "data/corpus.h"
 #include "eval/classification.h"
+#include "eval/multiple_choice.h"
 #include "eval/perplexity.h"
 #include "jobs/job_spec.h"
 #include "jobs/plan.h"
@@ -191,6 +192,8 @@ void validateSpec(const api::JobSpec& s) {
   requireFile(s.train, "training data");
   requireFile(s.evalText, "evaluation text");
   requireFile(s.evalLabelled, "labelled evaluation set");
+  requireFile(s.evalChoices, "multiple-choice set");
+  if (s.maxChoiceItems < 0) throw Error("--max-items must not be negative (0: every item)");
   if (s.randomizedSvd && !ranksKnownUpFront(selector))
     throw Error(
         "the randomized SVD needs the ranks before decomposing: use it with the uniform or manual selector");
@@ -201,6 +204,9 @@ void Job::validate() {
   validateSpec(m_spec);
   m_method = lowrank::parseMethod(m_spec.decomposition);
   m_selector = parseSelector(m_spec.selector);
+  // Cheap to read, so a malformed line fails the job before the weights load.
+  if (!m_spec.evalChoices.empty())
+    m_choices = data::readChoices(m_spec.evalChoices, m_spec.choicesFormat, {}, m_spec.maxChoiceItems);
 }
 
 void Job::load() {
@@ -254,7 +260,9 @@ void Job::describe() {
   m_rec.keepTarget = spec.keep;
   m_rec.calibPath = absolutePath(spec.calib);
   m_rec.calibHash = dataHash(spec.calib, sampling);
-  m_evalFile = !spec.evalText.empty() ? spec.evalText : spec.evalLabelled;
+  m_evalFile = !spec.evalText.empty()       ? spec.evalText
+               : !spec.evalLabelled.empty() ? spec.evalLabelled
+                                            : spec.evalChoices;
   m_rec.evalPath = absolutePath(m_evalFile);
   m_rec.evalHash = m_evalFile.empty() ? "" : sha256OfPath(m_evalFile);
   m_tokenizerHash = spec.tokenizer.empty() ? "" : sha256OfPath(spec.tokenizer);
@@ -270,8 +278,10 @@ void Job::describe() {
   m_rec.tags = spec.tags;
   m_rec.compressibleBefore = model.ops().compressibleParams();
   m_rec.totalBefore = model.totalParams();
-  m_rec.metric =
-      m_causal && !spec.evalText.empty() ? "perplexity" : (!spec.evalLabelled.empty() ? "accuracy" : "");
+  m_rec.metric = m_causal && !spec.evalText.empty() ? "perplexity"
+                 : !spec.evalLabelled.empty()       ? "accuracy"
+                 : !spec.evalChoices.empty()        ? "acc"
+                                                    : "";
   m_rec.metricBefore = m_rec.metricAfter = kNaN;
   m_progress.progress("hash", 1, 1);
   m_cancel.check();
@@ -355,6 +365,39 @@ std::vector<api::EvalPoint> Job::evaluate(const std::string& stage, double kept)
     points.push_back({stage, absolutePath(m_spec.evalLabelled), "accuracy", kept, r.accuracy, r.examples,
                       std::move(protocol)});
   }
+  if (!m_spec.evalChoices.empty()) {
+    if (!m_causal)
+      throw Error(m_spec.evalChoices +
+                  ": multiple-choice scoring needs a causal language model; this one is an encoder");
+    eval::ChoiceResult r;
+    try {
+      r = eval::multipleChoice(model, tokenizer, m_choices.items, {}, &progress, &m_cancel);
+    } catch (const Error& e) {
+      throw Error(m_spec.evalChoices + " " + e.what());
+    }
+    for (const char* metric : {"acc", "acc_norm"}) {
+      auto protocol = protocolOf(metric, m_spec.evalChoices);
+      protocol.scoring = m_choices.format;
+      protocol.maxDocuments = m_spec.maxChoiceItems;
+      protocol.counted = r.all.items;
+      const double value = std::string(metric) == "acc" ? r.all.acc : r.all.accNorm;
+      points.push_back(
+          {stage, absolutePath(m_spec.evalChoices), metric, kept, value, r.all.items, std::move(protocol)});
+    }
+    if (stage == "before" || !m_details.contains("multiple_choice")) {
+      json& mc = m_details["multiple_choice"];
+      mc["format"] = m_choices.format;
+      mc["chance"] = r.all.chance;
+      mc["truncated_requests"] = r.truncated;
+    }
+    json& st = m_details["multiple_choice"][stage];
+    st = {{"acc", r.all.acc},
+          {"acc_stderr", r.all.accStderr},
+          {"acc_norm", r.all.accNorm},
+          {"acc_norm_stderr", r.all.accNormStderr}};
+    for (const auto& [task, score] : r.tasks)
+      st["tasks"][task] = {{"items", score.items}, {"acc", score.acc}, {"acc_norm", score.accNorm}};
+  }
   return points;
 }
 
@@ -376,6 +419,9 @@ std::string Job::beforeKey() const {
                        {"eval", m_rec.evalHash},
                        {"text", !s.evalText.empty()},
                        {"labelled", s.evalLabelled.empty() ? "" : sha256OfPath(s.evalLabelled)},
+                       {"choices", s.evalChoices.empty() ? "" : sha256OfPath(s.evalChoices)},
+                       {"choices_format", m_choices.format},
+                       {"max_choice_items", s.maxChoiceItems},
                        {"separator", s.separator},
                        {"truncate", s.truncate},
                        {"context", s.evalContext},

@@ -22,6 +22,7 @@
 
 #include "api/job.h"
 #include "common/progress.h"
+#include "data/choices.h"
 #include "jobs/job_runner.h"
 #include "jobs/selector.h"
 #include "lowrank/calibration.h"
@@ -147,6 +148,7 @@ class Job {
   int64_t m_calibLength = 0;  // resolved (jobs::calibrationWindows)
   int64_t m_calibCount = 0;
   std::string m_evalFile;
+  data::ChoiceSet m_choices;    // the multiple-choice set, read (and checked) before the model loads
   std::string m_tokenizerHash;  // SHA-256 of spec.tokenizer; "" when the model brings its own
   std::string m_trainFile;
 

@@ -51,6 +51,9 @@ json toJson(const api::JobSpec& s) {
           {"calib_length", s.calibLength},
           {"eval", s.evalText},
           {"labelled", s.evalLabelled},
+          {"choices", s.evalChoices},
+          {"choices_format", s.choicesFormat},
+          {"max_choice_items", s.maxChoiceItems},
           {"separator", s.separator},
           {"truncate", s.truncate},
           {"eval_context", s.evalContext},
@@ -114,6 +117,9 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
   s.calibLength = jsonField<int64_t>(merged, "calib_length", context);
   s.evalText = jsonField<std::string>(merged, "eval", context);
   s.evalLabelled = jsonField<std::string>(merged, "labelled", context);
+  s.evalChoices = jsonField<std::string>(merged, "choices", context);
+  s.choicesFormat = jsonField<std::string>(merged, "choices_format", context);
+  s.maxChoiceItems = jsonField<int64_t>(merged, "max_choice_items", context);
   s.separator = jsonField<std::string>(merged, "separator", context);
   s.truncate = jsonField<bool>(merged, "truncate", context);
   s.evalContext = jsonField<int64_t>(merged, "eval_context", context);
@@ -139,7 +145,7 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
 std::string specHash(const api::JobSpec& spec) {
   json j = toJson(spec);
   // The same files named from another directory (a Slurm task's absolute paths) are the same job.
-  for (const char* k : {"model", "tokenizer", "calib", "train", "eval", "labelled"}) {
+  for (const char* k : {"model", "tokenizer", "calib", "train", "eval", "labelled", "choices"}) {
     const std::string p = j[k].get<std::string>();
     std::error_code ec;
     if (!p.empty()) {
@@ -152,7 +158,8 @@ std::string specHash(const api::JobSpec& spec) {
     j.erase(k);
   // Keys added after runs were stored hash only when set, so a finished sweep point keeps its hash.
   const json defaults = toJson(api::JobSpec{});
-  for (const char* k : {"propagate_compressed", "eval_stride"})
+  for (const char* k :
+       {"propagate_compressed", "eval_stride", "choices", "choices_format", "max_choice_items"})
     if (j[k] == defaults[k]) j.erase(k);
   return sha256Hex(jsonText(j));
 }

@@ -148,7 +148,7 @@ JobPlan planJob(const api::JobSpec& spec) {
         "weights " + gb(plan.weightBytes) + " (" + plan.storedDtype + "), memory-mapped, one copy");
 
   const int64_t window = std::min<int64_t>(c.maxPositions, spec.evalContext > 0 ? spec.evalContext : 2048);
-  if (!spec.evalText.empty() || !spec.evalLabelled.empty()) {
+  if (!spec.evalText.empty() || !spec.evalLabelled.empty() || !spec.evalChoices.empty()) {
     const double perWindow = static_cast<double>(window) * static_cast<double>(c.intermediateSize);
     const double windows = std::max(1.0, std::min(8.0, static_cast<double>(int64_t{1} << 22) / perWindow));
     const double act =

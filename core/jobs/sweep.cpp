@@ -314,6 +314,7 @@ size_t emitSlurm(const SweepGrid& grid, const fs::path& dirIn, const SlurmOption
     spec.train = absoluteOrEmpty(spec.train);
     spec.evalText = absoluteOrEmpty(spec.evalText);
     spec.evalLabelled = absoluteOrEmpty(spec.evalLabelled);
+    spec.evalChoices = absoluteOrEmpty(spec.evalChoices);
     spec.cacheDir = spec.cacheDir.empty() ? (dir / "cache").string() : absoluteOrEmpty(spec.cacheDir);
     spec.db.clear();  // each task writes its own shard (--db)
     writeFileAtomically(dir / ("task-" + std::to_string(i) + ".json"), toJson(spec).dump(2) + "\n");

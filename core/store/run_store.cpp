@@ -186,6 +186,8 @@ api::EvalProtocol protocolFromJson(const std::string& text) {
     p.counted = j.at("counted").get<int64_t>();
     p.documents = j.at("documents").get<int64_t>();
     p.tokenizerHash = j.at("tokenizer_sha256").get<std::string>();
+    // Written since multiple-choice tasks (no schema change: absent in older cells means none).
+    p.scoring = j.value("scoring", std::string());
     p.known = !p.metric.empty() && !p.fileHash.empty();
   } catch (const nlohmann::json::exception&) {
     p = {};
@@ -1131,6 +1133,18 @@ std::vector<api::MaskFrame> RunStore::frames(int64_t runId, int64_t fromStep) co
 
 std::vector<api::EvalPoint> RunStore::evals(int64_t runId) const { return readEvals({m_db, m_file}, runId); }
 
+std::map<int64_t, std::vector<api::EvalPoint>> RunStore::evalsByRun() const {
+  Statement s(
+      {m_db, m_file}, "reading evaluations",
+      "SELECT run_id, stage, dataset, metric, kept_fraction, value, counted, protocol FROM eval_points "
+      "ORDER BY run_id, id");
+  std::map<int64_t, std::vector<api::EvalPoint>> out;
+  while (s.step())
+    out[s.int64(0)].push_back(
+        {s.text(1), s.text(2), s.text(3), s.real(4), s.real(5), s.int64(6), protocolFromJson(s.text(7))});
+  return out;
+}
+
 void RunStore::deleteRun(int64_t id) {
   deleteRunRow({m_db, m_file}, id, "deleting run " + std::to_string(id));
 }
@@ -1243,7 +1257,8 @@ std::string protocolToJson(const api::EvalProtocol& p) {
                                  {"max_documents", p.maxDocuments},
                                  {"counted", p.counted},
                                  {"documents", p.documents},
-                                 {"tokenizer_sha256", p.tokenizerHash}});
+                                 {"tokenizer_sha256", p.tokenizerHash},
+                                 {"scoring", p.scoring}});
 }
 
 }  // namespace ranklab::store

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -96,6 +97,8 @@ class RunStore {
   // Frames with step >= fromStep, ordered by step (the live view asks only for new ones).
   std::vector<api::MaskFrame> frames(int64_t runId, int64_t fromStep = 0) const;
   std::vector<api::EvalPoint> evals(int64_t runId) const;
+  // Every run's evaluations, by run id, in one query (views that plot every metric of every run).
+  std::map<int64_t, std::vector<api::EvalPoint>> evalsByRun() const;
 
   // --- curation ---
   void deleteRun(int64_t id);  // throws ranklab::Error for an unknown id
