@@ -30,6 +30,7 @@
 #include "app/teach_session.h"
 #include "common/allocator.h"
 #include "common/resources.h"
+#include "widgets/budget_curve_view.h"
 #include "widgets/compare_view.h"
 #include "widgets/job_panel.h"
 #include "widgets/mask_evolution_view.h"
@@ -188,8 +189,8 @@ std::optional<int> parseArguments(QCommandLineParser& parser, const Options& opt
   return std::nullopt;
 }
 
-// --view-screenshots: eleven real jobs through the window, then every tab, a hover read-out and the
-// three tabs of Compare as PNGs.
+// --view-screenshots: eleven real jobs through the window, then every tab, the budget curves of the
+// multiple-choice task, a hover read-out and the three tabs of Compare as PNGs.
 int viewScreenshots(const QString& dir, const QString& databasePath) {
   QTemporaryDir scratch;
   QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, scratch.path());
@@ -212,6 +213,9 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
   spec.calib = (resources + QStringLiteral("/data/lm/valid.txt")).toStdString();
   spec.evalText = (resources + QStringLiteral("/data/lm/test.txt")).toStdString();
   spec.maxEvalDocuments = 2;
+  // The demo multiple-choice task too: the budget curves then offer acc and acc_norm as well.
+  spec.evalChoices = (resources + QStringLiteral("/data/lm/next-words.jsonl")).toStdString();
+  spec.maxChoiceItems = 200;
   spec.calibSamples = 8;
   spec.calibLength = 128;
   spec.batchSize = 4;
@@ -225,7 +229,8 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
   int jobsDone = 0;
   bool ok = true;
   auto shoot = [&](const QString& name, bool withToolTip = false) {
-    // Views queue their replots; draw them now so the image shows the current data.
+    // Views queue their replots and layout work; do it now so the image shows the current data.
+    QCoreApplication::processEvents();
     for (QCustomPlot* plot : window.findChildren<QCustomPlot*>()) plot->replot();
     const QString file = QDir(dir).filePath(name + QStringLiteral(".png"));
     QPixmap image = window.grab();
@@ -267,6 +272,13 @@ int viewScreenshots(const QString& dir, const QString& databasePath) {
       window.tabs()->setCurrentIndex(i);
       shoot(names[i]);
     }
+    // The same runs' acc_norm on the multiple-choice task: another choice in the Evaluated on box.
+    auto* budget = window.budgetView();
+    const QString budgetGroup = budget->group();
+    for (const QString& key : budget->groupKeys())
+      if (budget->groupText(key).contains(QLatin1String("acc_norm"))) budget->setGroup(key);
+    shoot(QStringLiteral("view-budget-choices"));
+    budget->setGroup(budgetGroup);
     // A hover read-out: the pointer over the sixth op's bar in the Ranks tab.
     window.tabs()->setCurrentIndex(1);
     QCustomPlot* ranks = window.rankView()->plot();

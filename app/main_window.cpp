@@ -334,7 +334,8 @@ void MainWindow::openModel(const QString& path, const QString& tokenizerPath) {
   const bool shipped = shippedPaths.contains(QDir::cleanPath(path)) || shippedPaths.contains(path);
   api::JobSpec spec = m_jobPanel->spec();
   const bool changed = QDir::cleanPath(QString::fromStdString(spec.model)) != QDir::cleanPath(path);
-  const bool noData = spec.calib.empty() && spec.evalText.empty() && spec.evalLabelled.empty();
+  const bool noData =
+      spec.calib.empty() && spec.evalText.empty() && spec.evalLabelled.empty() && spec.evalChoices.empty();
   if (!changed && !shipped && !noData) return;
   spec.model = path.toStdString();
   spec.tokenizer = tokenizerPath.toStdString();
@@ -346,6 +347,7 @@ void MainWindow::openModel(const QString& path, const QString& tokenizerPath) {
     const bool labelled = eval.endsWith(QLatin1String(".tsv"));
     (labelled ? spec.evalLabelled : spec.evalText) = eval.toStdString();
     spec.maxEvalDocuments = shipped && !labelled ? kShippedEvalDocuments : 0;
+    if (labelled) spec.evalChoices.clear();  // an encoder scores no multiple-choice set
   }
   m_jobPanel->setSpec(spec);
 }
@@ -496,7 +498,7 @@ void MainWindow::refreshRuns() { applyRuns(m_runs->listRuns()); }
 
 void MainWindow::applyRuns(const std::vector<api::RunRecord>& runs) {
   m_browser->model()->setRuns(runs);
-  m_budgetView->setRuns(runs);
+  m_budgetView->setRuns(m_runs->metricRecords(runs));
 }
 
 // Another connection (a job's worker, the teaching window, a ranklab-cli process, a sweep or a

@@ -86,6 +86,22 @@ std::vector<api::RunRecord> RunRepository::listRuns() {
   return runs;
 }
 
+std::vector<api::RunRecord> RunRepository::metricRecords(const std::vector<api::RunRecord>& runs) {
+  std::map<int64_t, std::vector<api::EvalPoint>> evals;
+  if (!guarded([&](store::RunStore& s) { evals = s.evalsByRun(); })) return runs;
+  std::vector<api::RunRecord> out;
+  out.reserve(runs.size());
+  for (const auto& run : runs) {
+    const auto it = evals.find(run.id);
+    if (it == evals.end()) {
+      out.push_back(run);
+      continue;
+    }
+    for (auto& r : api::metricRecords(run, it->second)) out.push_back(std::move(r));
+  }
+  return out;
+}
+
 std::optional<api::RunRecord> RunRepository::findRun(qint64 id) {
   std::optional<api::RunRecord> run;
   guarded([&](store::RunStore& s) { run = s.findRun(id); });

@@ -38,7 +38,10 @@ class RunRepository {
   std::vector<api::RunRecord> listRuns();  // newest first
   std::optional<api::RunRecord> findRun(qint64 id);
   std::optional<api::RunData> loadRun(qint64 id);  // the whole run: ops, series, frames, evals
-  bool deleteRuns(const QList<qint64>& ids);       // each in its own transaction
+  // `runs` with one record per further metric each measured (api::metricRecords): what the budget
+  // curves pick a metric from. `runs` unchanged when the evaluations cannot be read.
+  std::vector<api::RunRecord> metricRecords(const std::vector<api::RunRecord>& runs);
+  bool deleteRuns(const QList<qint64>& ids);  // each in its own transaction
   // "pid N on HOST" when run `id` is running in a process that may still be writing it; empty
   // otherwise (and when the database cannot be read).
   QString liveOwner(qint64 id);

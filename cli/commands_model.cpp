@@ -260,8 +260,6 @@ int runChoices(const EvalOptions& o) {
   eval::ChoiceResult r;
   try {
     r = eval::multipleChoice(*m.model, tok, set.items, {}, &progress);
-  } catch (const Cancelled&) {
-    throw;
   } catch (const Error& e) {
     throw Error(o.choices + " " + e.what());
   }

@@ -7,6 +7,7 @@
 #include <QHash>
 #include <QLabel>
 #include <QMap>
+#include <QSet>
 #include <QSignalBlocker>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -150,16 +151,20 @@ void BudgetCurveView::setSweep(const QString& id) {
 }
 
 void BudgetCurveView::rebuildSweepBox() {
-  QMap<QString, int> counts;
-  for (const auto& r : m_allRuns)
-    if (!r.sweepId.empty()) ++counts[QString::fromStdString(r.sweepId)];
+  // Runs, not records: a run that measured several metrics comes as one record per metric.
+  QMap<QString, QSet<qint64>> counts;
+  QSet<qint64> all;
+  for (const auto& r : m_allRuns) {
+    all.insert(qint64(r.id));
+    if (!r.sweepId.empty()) counts[QString::fromStdString(r.sweepId)].insert(qint64(r.id));
+  }
   // A sweep chosen before its first run is stored (just queued) stays listed, with 0 runs.
-  if (!m_sweep.isEmpty() && !counts.contains(m_sweep)) counts[m_sweep] = 0;
+  if (!m_sweep.isEmpty() && !counts.contains(m_sweep)) counts[m_sweep] = {};
   const QSignalBlocker block(m_sweepBox);
   m_sweepBox->clear();
-  m_sweepBox->addItem(tr("All runs (%1)").arg(m_allRuns.size()), QString());
+  m_sweepBox->addItem(tr("All runs (%1)").arg(all.size()), QString());
   for (auto it = counts.cbegin(); it != counts.cend(); ++it)
-    m_sweepBox->addItem(tr("Sweep %1 (%2 runs)").arg(it.key()).arg(it.value()), it.key());
+    m_sweepBox->addItem(tr("Sweep %1 (%2 runs)").arg(it.key()).arg(it.value().size()), it.key());
   m_sweepBox->setCurrentIndex(std::max(0, m_sweepBox->findData(m_sweep)));
   m_sweepBox->setEnabled(!counts.isEmpty());
 }
@@ -207,13 +212,15 @@ void BudgetCurveView::setRunsImpl(const std::vector<api::RunRecord>& runs) {
   m_metric.clear();
   m_reference = kNaN;
 
-  int notFinished = 0, noMetric = 0, otherProtocol = 0;
+  // Left out, by run id: a run that measured several metrics comes as one record per metric and is
+  // left out only when none of its records is shown, for the first reason found.
+  QSet<qint64> notFinishedIds, noMetricIds, otherProtocolIds;
   std::vector<const api::RunRecord*> candidates;
   for (const api::RunRecord& run : runs) {
     if (run.status != "succeeded") {
-      ++notFinished;
+      notFinishedIds.insert(qint64(run.id));
     } else if (!std::isfinite(run.metricAfter) || !std::isfinite(run.keptFraction) || run.metric.empty()) {
-      ++noMetric;
+      noMetricIds.insert(qint64(run.id));
     } else {
       candidates.push_back(&run);
     }
@@ -261,7 +268,7 @@ void BudgetCurveView::setRunsImpl(const std::vector<api::RunRecord>& runs) {
   int referenceCount = 0;
   for (const api::RunRecord* run : candidates) {
     if (QString::fromStdString(api::comparisonGroup(*run)) != m_group) {
-      ++otherProtocol;
+      otherProtocolIds.insert(qint64(run->id));
       continue;
     }
     m_metric = QString::fromStdString(run->metric);
@@ -280,6 +287,16 @@ void BudgetCurveView::setRunsImpl(const std::vector<api::RunRecord>& runs) {
     }
   }
   m_lowerIsBetter = lowerIsBetterFor(m_metric);
+  QSet<qint64> shownIds;
+  for (const ShownRun& run : m_runs) shownIds.insert(run.id);
+  notFinishedIds -= shownIds;
+  otherProtocolIds -= shownIds;
+  otherProtocolIds -= notFinishedIds;
+  noMetricIds -= shownIds;
+  noMetricIds -= notFinishedIds;
+  noMetricIds -= otherProtocolIds;
+  const int notFinished = int(notFinishedIds.size()), otherProtocol = int(otherProtocolIds.size()),
+            noMetric = int(noMetricIds.size());
   m_excluded = notFinished + noMetric + otherProtocol;
   if (referenceCount > 0) m_reference = referenceSum / referenceCount;
 

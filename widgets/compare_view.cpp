@@ -13,9 +13,11 @@
 #include <QLabel>
 #include <QLocale>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
@@ -99,7 +101,7 @@ std::map<QString, QString> configValues(const std::string& json) {
 
 QString metricText(const std::string& metric, double v) {
   if (!std::isfinite(v)) return kAbsent;
-  return QLocale().toString(v, 'f', metric == "accuracy" ? 4 : 2);
+  return QLocale().toString(v, 'f', api::isAccuracyMetric(metric) ? 4 : 2);
 }
 
 QString signedText(double v, int decimals, const QString& suffix = QString()) {
@@ -202,6 +204,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   metricsLayout->addWidget(m_metricsTable, 1);
 
   auto* summary = new QSplitter(Qt::Vertical, this);
+  m_summarySplitter = summary;
   summary->addWidget(metricsBox);
   summary->addWidget(diffBox);
   summary->setStretchFactor(1, 1);
@@ -330,6 +333,7 @@ void CompareView::setRuns(const std::vector<api::RunData>& runs) {
 
 void CompareView::showPlaceholder(const QString& text) {
   m_records.clear();
+  m_otherMetrics.clear();
   m_diff.clear();
   m_opNames.clear();
   m_curveNames.clear();
@@ -346,7 +350,13 @@ void CompareView::showPlaceholder(const QString& text) {
 
 void CompareView::build(const std::vector<api::RunData>& runs) {
   m_records.clear();
-  for (const api::RunData& d : runs) m_records.push_back(d.run);
+  m_otherMetrics.clear();
+  for (const api::RunData& d : runs) {
+    m_records.push_back(d.run);
+    auto records = api::metricRecords(d.run, d.evals);
+    m_otherMetrics.emplace_back(std::make_move_iterator(records.begin() + 1),
+                                std::make_move_iterator(records.end()));
+  }
   buildDiff(runs);
   fillDiffTable();
   buildMetrics();
@@ -560,17 +570,18 @@ void CompareView::buildMetrics() {
     const api::RunRecord& rec = m_records[size_t(r)];
     const double delta = metricDelta(r);
     const double percent = metricDeltaPercent(r);
-    const QStringList cells = {rec.metric.empty() ? kAbsent : qs(rec.metric),
-                               rec.metric.empty() ? kAbsent : qs(api::groupLabel(rec)),
-                               metricText(rec.metric, rec.metricBefore),
-                               metricText(rec.metric, rec.metricAfter),
-                               r == 0 ? tr("reference") : signedText(delta, rec.metric == "accuracy" ? 4 : 2),
-                               r == 0 ? tr("reference") : signedText(percent, 1, QStringLiteral("%")),
-                               paramsText(rec.compressibleBefore),
-                               paramsText(rec.compressibleAfter),
-                               std::isfinite(rec.keptFraction) && rec.keptFraction > 0.0
-                                   ? QLocale().toString(rec.keptFraction, 'f', 3)
-                                   : kAbsent};
+    const QStringList cells = {
+        rec.metric.empty() ? kAbsent : qs(rec.metric),
+        rec.metric.empty() ? kAbsent : qs(api::groupLabel(rec)),
+        metricText(rec.metric, rec.metricBefore),
+        metricText(rec.metric, rec.metricAfter),
+        r == 0 ? tr("reference") : signedText(delta, api::isAccuracyMetric(rec.metric) ? 4 : 2),
+        r == 0 ? tr("reference") : signedText(percent, 1, QStringLiteral("%")),
+        paramsText(rec.compressibleBefore),
+        paramsText(rec.compressibleAfter),
+        std::isfinite(rec.keptFraction) && rec.keptFraction > 0.0
+            ? QLocale().toString(rec.keptFraction, 'f', 3)
+            : kAbsent};
     for (int i = 0; i < cells.size(); ++i) {
       QTableWidgetItem* item = readOnlyItem(cells[i]);
       if (i > 0) item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
@@ -578,7 +589,7 @@ void CompareView::buildMetrics() {
     }
     if (r > 0 && std::isfinite(delta) && delta != 0.0) {
       // Lower perplexity is better, higher accuracy is better.
-      const bool better = rec.metric == "accuracy" ? delta > 0.0 : delta < 0.0;
+      const bool better = api::isAccuracyMetric(rec.metric) ? delta > 0.0 : delta < 0.0;
       const QColor colour = better ? QColor(0x2e, 0x7d, 0x32) : QColor(0xc6, 0x28, 0x28);
       m_metricsTable->item(4, r + 1)->setForeground(colour);
       m_metricsTable->item(5, r + 1)->setForeground(colour);
@@ -597,7 +608,80 @@ void CompareView::buildMetrics() {
       m_metricsTable->item(1, r + 1)->setToolTip(why);
     }
   }
+  appendOtherMetrics();
   m_metricsTable->resizeColumnToContents(0);
+  // Once laid out: every metric row in view (the extra metrics' rows too).
+  QTimer::singleShot(0, this, &CompareView::fitMetricsPane);
+}
+
+void CompareView::showEvent(QShowEvent* event) {
+  QWidget::showEvent(event);
+  QTimer::singleShot(0, this, &CompareView::fitMetricsPane);  // runs compared while the tab was hidden
+}
+
+void CompareView::fitMetricsPane() {
+  const QList<int> sizes = m_summarySplitter->sizes();
+  if (sizes.size() != 2 || sizes[0] + sizes[1] <= 0) return;
+  const int total = sizes[0] + sizes[1];
+  const int table =
+      m_metricsTable->horizontalHeader()->height() + m_metricsTable->verticalHeader()->length() +
+      2 * m_metricsTable->frameWidth() +
+      (m_metricsTable->horizontalScrollBar()->isVisible() ? m_metricsTable->horizontalScrollBar()->height()
+                                                          : 0);
+  // At most what leaves the settings diff 150 px (3/5 of the tab when that is more).
+  const int want =
+      std::min(table + (sizes[0] - m_metricsTable->height()), std::max(total * 3 / 5, total - 150));
+  if (want > sizes[0]) m_summarySplitter->setSizes({want, total - want});
+}
+
+// Metrics besides the headline (a multiple-choice set's acc and acc_norm beside perplexity): two rows
+// each, "before -> after" and the difference to the first run where the two are comparable.
+void CompareView::appendOtherMetrics() {
+  std::vector<std::string> metrics;
+  for (const auto& records : m_otherMetrics)
+    for (const api::RunRecord& r : records)
+      if (std::find(metrics.begin(), metrics.end(), r.metric) == metrics.end()) metrics.push_back(r.metric);
+  const QString first = QStringLiteral("#%1").arg(m_records.front().id);
+  auto find = [this](int run, const std::string& metric) -> const api::RunRecord* {
+    for (const api::RunRecord& r : m_otherMetrics[size_t(run)])
+      if (r.metric == metric) return &r;
+    return nullptr;
+  };
+  for (const std::string& metric : metrics) {
+    const int row = m_metricsTable->rowCount();
+    m_metricsTable->setRowCount(row + 2);
+    m_metricsTable->setItem(row, 0, readOnlyItem(tr("%1 before \u2192 after").arg(qs(metric))));
+    m_metricsTable->setItem(row + 1, 0, readOnlyItem(tr("\u0394 %1 after vs %2").arg(qs(metric), first)));
+    const api::RunRecord* reference = find(0, metric);
+    for (int r = 0; r < runCount(); ++r) {
+      const api::RunRecord* rec = find(r, metric);
+      QTableWidgetItem* values = readOnlyItem(
+          rec ? tr("%1 \u2192 %2")
+                    .arg(metricText(metric, rec->metricBefore), metricText(metric, rec->metricAfter))
+              : kAbsent);
+      if (rec) values->setToolTip(qs(api::groupLabel(*rec)));
+      QString deltaText = r == 0 ? tr("reference") : kAbsent;
+      QTableWidgetItem* delta = readOnlyItem(deltaText);
+      if (r > 0 && rec && reference) {
+        if (api::comparable(*rec, *reference)) {
+          const double d = rec->metricAfter - reference->metricAfter;
+          delta->setText(signedText(d, api::isAccuracyMetric(metric) ? 4 : 2));
+          if (std::isfinite(d) && d != 0.0)
+            delta->setForeground((api::isAccuracyMetric(metric) ? d > 0.0 : d < 0.0)
+                                     ? QColor(0x2e, 0x7d, 0x32)
+                                     : QColor(0xc6, 0x28, 0x28));
+        } else {
+          delta->setText(tr("not comparable"));
+          delta->setToolTip(tr("Not comparable: evaluated differently from %1 (%2 vs %3)")
+                                .arg(first, qs(api::groupLabel(*reference)), qs(api::groupLabel(*rec))));
+        }
+      }
+      for (QTableWidgetItem* item : {values, delta})
+        item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+      m_metricsTable->setItem(row, r + 1, values);
+      m_metricsTable->setItem(row + 1, r + 1, delta);
+    }
+  }
 }
 
 // ---- plots ----

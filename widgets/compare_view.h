@@ -33,6 +33,8 @@ class QCPBars;
 class QCPBarsGroup;
 class QCustomPlot;
 class QLabel;
+class QShowEvent;
+class QSplitter;
 class QTableWidget;
 class QTabWidget;
 
@@ -109,6 +111,9 @@ class CompareView : public QWidget {
   PlotInteraction* curveInteraction() const { return m_curveInteraction; }
   QTabWidget* tabs() const { return m_tabs; }
 
+ protected:
+  void showEvent(QShowEvent* event) override;
+
  private:
   struct DiffRow {
     QString key;
@@ -122,6 +127,8 @@ class CompareView : public QWidget {
   void showPlaceholder(const QString& text);
   void build(const std::vector<api::RunData>& runs);
   void buildDiff(const std::vector<api::RunData>& runs);
+  void appendOtherMetrics();
+  void fitMetricsPane();
   void fillDiffTable();
   void buildMetrics();
   void buildRankPlot(const std::vector<api::RunData>& runs);
@@ -135,6 +142,9 @@ class CompareView : public QWidget {
   void exportWithDialog(QCustomPlot* plot, const QString& baseName);
 
   std::vector<api::RunRecord> m_records;
+  // Per run: a record for each metric besides its headline (api::metricRecords).
+  std::vector<std::vector<api::RunRecord>> m_otherMetrics;
+  QSplitter* m_summarySplitter = nullptr;  // metrics above, settings diff below
   std::vector<DiffRow> m_diff;
   QStringList m_opNames;
   struct RankCell {

@@ -133,6 +133,12 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   dataRow(m_calib, tr("&Calibration"), tr("text (decoders) or labelled .tsv (classifiers)"),
           tr("Calibration data"));
   dataRow(m_eval, tr("&Evaluation"), tr("text: perplexity; .tsv/.jsonl: accuracy"), tr("Evaluation data"));
+  dataRow(m_choices, tr("M&ultiple choice"), tr(".jsonl: zero-shot acc, acc_norm (HellaSwag, PIQA, ARC...)"),
+          tr("Multiple-choice set"));
+  m_choices->setToolTip(
+      tr("A multiple-choice set scored as lm-evaluation-harness scores it: RankLab's items "
+         "(context, choices, gold) or a HellaSwag, PIQA, ARC, OpenBookQA, WinoGrande or BoolQ "
+         "file, detected from its keys (ranklab-cli --choices)"));
   m_maxDocs = spin(0, 100000000, 0,
                    tr("Evaluate the first N documents of the evaluation text (ranklab-cli --max-docs); "
                       "all: the whole file. Runs compare only when evaluated the same way"));
@@ -297,6 +303,7 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
     m_lastChosen = path;
   });
   connect(m_eval, &QLineEdit::textChanged, this, &JobPanel::updateState);
+  connect(m_choices, &QLineEdit::textChanged, this, &JobPanel::updateState);
   connect(m_manualRanks, &QLineEdit::textChanged, this, &JobPanel::updateState);
   connect(m_keepSlider, &QSlider::valueChanged, this, [this](int v) {
     if (std::lround(m_keep->value() * 100) != v) m_keep->setValue(v / 100.0);
@@ -339,6 +346,7 @@ api::JobSpec JobPanel::spec() const {
   s.evalText.clear();
   s.evalLabelled.clear();
   if (!eval.isEmpty()) (isLabelledSet(eval) ? s.evalLabelled : s.evalText) = eval.toStdString();
+  s.evalChoices = m_choices->text().trimmed().toStdString();
   s.maxEvalDocuments = m_maxDocs->value();
   s.calibSamples = m_calibSamples->value();
   s.decomposition = m_decomposition->currentData().toString().toStdString();
@@ -372,6 +380,7 @@ void JobPanel::setSpec(const api::JobSpec& s) {
   m_tokenizer->setText(QString::fromStdString(s.tokenizer));
   m_calib->setText(QString::fromStdString(s.calib));
   m_eval->setText(QString::fromStdString(!s.evalLabelled.empty() ? s.evalLabelled : s.evalText));
+  m_choices->setText(QString::fromStdString(s.evalChoices));
   m_calibSamples->setValue(int(s.calibSamples));
   m_maxDocs->setValue(int(std::clamp<int64_t>(s.maxEvalDocuments, 0, m_maxDocs->maximum())));
   {
@@ -504,7 +513,7 @@ void JobPanel::showIdle(const QString& message) { m_status->setText(message); }
 
 QString JobPanel::problem() const {
   if (modelPath().isEmpty()) return tr("Choose a model to compress.");
-  if (m_eval->text().trimmed().isEmpty())
+  if (m_eval->text().trimmed().isEmpty() && m_choices->text().trimmed().isEmpty())
     return tr("Choose evaluation data: without it the run measures nothing to compare.");
   const QString selector = m_selector->currentData().toString();
   if (selector == QLatin1String("manual")) {

@@ -66,6 +66,7 @@ class JobPanel : public QWidget {
   QSpinBox* finetuneStepsBox() const { return m_finetuneSteps; }
   QSpinBox* timeBudgetBox() const { return m_timeBudget; }
   QLineEdit* evalEdit() const { return m_eval; }
+  QLineEdit* choicesEdit() const { return m_choices; }
   QSpinBox* maxDocumentsBox() const { return m_maxDocs; }
   QLineEdit* manualRanksEdit() const { return m_manualRanks; }
   // "name=rank, glob=rank, ..." (rank an integer, or a fraction of full rank below 1) as the
@@ -102,6 +103,7 @@ class JobPanel : public QWidget {
   QLineEdit* m_tokenizer = nullptr;
   QLineEdit* m_calib = nullptr;
   QLineEdit* m_eval = nullptr;
+  QLineEdit* m_choices = nullptr;  // multiple-choice set: acc and acc_norm
   QSpinBox* m_maxDocs = nullptr;
   QLineEdit* m_manualRanks = nullptr;
   QWidget* m_manualRow = nullptr;

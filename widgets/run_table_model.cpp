@@ -43,7 +43,7 @@ double createdMs(const std::string& iso) {
 QString metricText(const std::string& metric, double v) {
   if (!known(v)) return kUnknown;
   // Accuracy is a fraction in [0, 1]; perplexities are tens to thousands.
-  return QLocale().toString(v, 'f', metric == "accuracy" ? 4 : 2);
+  return QLocale().toString(v, 'f', api::isAccuracyMetric(metric) ? 4 : 2);
 }
 
 QString durationText(double seconds) {

@@ -4,6 +4,7 @@
 #include <qcustomplot.h>
 
 #include <QCheckBox>
+#include <QCoreApplication>
 #include <QFile>
 #include <QFileInfo>
 #include <QImage>
@@ -16,6 +17,7 @@
 #include "widgets/compare_view.h"
 #include "widgets/plot_interaction.h"
 
+namespace api = ranklab::api;
 using ranklab::api::RunData;
 using ranklab::test::sampleRun;
 using ranklab::widgets::CompareView;
@@ -191,6 +193,49 @@ TEST(CompareView, MetricDeltasAgainstTheFirstRun) {
   EXPECT_TRUE(cell("Evaluated on", 1).contains(QString::fromUtf8("1 doc \u00b7 120 tokens")))
       << cell("Evaluated on", 1).toStdString();
   EXPECT_TRUE(cell("Evaluated on", 0).contains("6 docs"));
+}
+
+TEST(CompareView, EveryMetricBesidesTheHeadlineGetsItsOwnRows) {
+  std::vector<RunData> runs = threeRuns();
+  api::EvalProtocol mc;
+  mc.known = true;
+  mc.metric = "acc_norm";
+  mc.file = "next-words.jsonl";
+  mc.fileHash = "77aa";
+  mc.scoring = "ranklab";
+  mc.counted = 400;
+  const double after[] = {0.44, 0.40, 0.45};
+  for (size_t r = 0; r < runs.size(); ++r) {
+    runs[r].evals.push_back({"before", "next-words.jsonl", "acc_norm", 1.0, 0.4575, 400, mc});
+    runs[r].evals.push_back({"after", "next-words.jsonl", "acc_norm", 0.5, after[r], 400, mc});
+  }
+  runs[2].evals.back().protocol.counted = 200;  // scored on fewer items: no delta
+  CompareView view;
+  view.setRuns(runs);
+  QTableWidget* metrics = view.metricsTable();
+  auto cell = [&](const QString& rowTitle, int run) {
+    for (int r = 0; r < metrics->rowCount(); ++r)
+      if (metrics->item(r, 0)->text().startsWith(rowTitle)) return metrics->item(r, run + 1)->text();
+    return QString();
+  };
+  EXPECT_EQ(cell(QString::fromUtf8("acc_norm before \u2192 after"), 0),
+            QString::fromUtf8("0.4575 \u2192 0.4400"));
+  EXPECT_EQ(cell(QString::fromUtf8("\u0394 acc_norm after vs #1"), 0), "reference");
+  EXPECT_EQ(cell(QString::fromUtf8("\u0394 acc_norm after vs #1"), 1), "-0.0400");
+  EXPECT_EQ(cell(QString::fromUtf8("\u0394 acc_norm after vs #1"), 2), "not comparable");
+  // The headline rows still hold the perplexity.
+  EXPECT_EQ(cell("After", 1), "95.00");
+
+  // Shown, the metrics pane grows so the extra rows are in view without scrolling.
+  view.resize(1200, 900);
+  view.show();
+  QCoreApplication::processEvents();
+  view.setRuns(runs);
+  QCoreApplication::processEvents();
+  const int last = metrics->rowCount() - 1;
+  const QRect rect = metrics->visualRect(metrics->model()->index(last, 1));
+  EXPECT_TRUE(metrics->viewport()->rect().contains(rect))
+      << "last row at y " << rect.bottom() << " of " << metrics->viewport()->height();
 }
 
 TEST(CompareView, RankBarsAreGroupedPerOpOnOneAxis) {

@@ -466,6 +466,47 @@ TEST(BudgetCurveView, AveragesSeedsIntoMeanMinMaxPerMethodAndKeep) {
   EXPECT_EQ(front->dataCount(), 3);
 }
 
+TEST(BudgetCurveView, EachMetricOfARunIsItsOwnGroupNeverMixed) {
+  // Every run measured perplexity (its headline) and acc_norm on a multiple-choice set; the records
+  // api::metricRecords makes of them put acc_norm in a group of its own.
+  std::vector<api::RunRecord> records;
+  api::EvalProtocol mc;
+  mc.known = true;
+  mc.metric = "acc_norm";
+  mc.file = "next-words.jsonl";
+  mc.fileHash = "77aa";
+  mc.scoring = "ranklab";
+  mc.counted = 400;
+  for (const auto& run : sweep()) {
+    const double acc = 0.45 - 0.1 * (0.7 - run.keepTarget);
+    const std::vector<api::EvalPoint> evals = {{"before", "c", "acc_norm", 1.0, 0.4575, 400, mc},
+                                               {"after", "c", "acc_norm", run.keptFraction, acc, 400, mc}};
+    for (auto& r : api::metricRecords(run, evals)) records.push_back(r);
+  }
+  ASSERT_EQ(records.size(), 36u);
+  BudgetCurveView view;
+  view.setRuns(records);
+  ASSERT_EQ(view.groupKeys().size(), 2);
+  EXPECT_EQ(view.shownCount(), 18) << "one metric at a time";
+  EXPECT_EQ(view.excludedCount(), 0) << "the other metric's records are the same runs, all shown";
+  QString accGroup;
+  for (const QString& key : view.groupKeys())
+    if (view.groupText(key).contains("acc_norm")) accGroup = key;
+  ASSERT_FALSE(accGroup.isEmpty());
+  EXPECT_TRUE(view.groupText(accGroup).contains(
+      QString::fromUtf8("acc_norm \u00b7 next-words.jsonl \u00b7 400 items")))
+      << view.groupText(accGroup).toStdString();
+  view.setGroup(accGroup);
+  EXPECT_EQ(view.metricName(), "acc_norm");
+  EXPECT_FALSE(view.lowerIsBetter());
+  EXPECT_EQ(view.shownCount(), 18);
+  // Metric: absolute error, 1e-12: the dense acc_norm is the reference, the curve the runs' acc_norm.
+  EXPECT_NEAR(view.referenceValue(), 0.4575, 1e-12);
+  const auto points = view.curve("svd+ars");
+  ASSERT_EQ(points.size(), 3u);
+  EXPECT_NEAR(points[0].mean, 0.45 - 0.1 * 0.4, 1e-12);
+}
+
 TEST(BudgetCurveView, RunsBoxNarrowsThePlotToOneSweepAndKeepsTheChoice) {
   auto runs = sweep();
   for (auto& r : runs) r.sweepId = r.seed == 2 ? "sweep-b" : "sweep-a";  // seeds 0, 1 in a; seed 2 in b

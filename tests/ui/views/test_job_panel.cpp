@@ -135,6 +135,21 @@ TEST(JobPanelData, RunWaitsForEvaluationDataAndMaxDocumentsReachesTheSpec) {
   EXPECT_EQ(docs->value(), 12);
 }
 
+TEST(JobPanelData, AMultipleChoiceSetAloneIsEvaluationDataAndReachesTheSpec) {
+  JobPanel panel;
+  panel.setModelChoices({}, {});
+  panel.modelBox()->setCurrentText(QStringLiteral("/models/gpt-mini"));
+  EXPECT_FALSE(panel.problem().isEmpty());
+  panel.choicesEdit()->setText(QStringLiteral(" /data/next-words.jsonl "));
+  EXPECT_TRUE(panel.problem().isEmpty()) << panel.problem().toStdString();
+  EXPECT_EQ(panel.spec().evalChoices, "/data/next-words.jsonl");
+  EXPECT_TRUE(panel.spec().evalText.empty());
+  ranklab::api::JobSpec spec = panel.spec();
+  spec.evalChoices = "/data/arc.jsonl";
+  panel.setSpec(spec);
+  EXPECT_EQ(panel.choicesEdit()->text(), QStringLiteral("/data/arc.jsonl"));
+}
+
 TEST(JobPanelManual, ManualRanksAreParsedIntoTheSpecOrSayWhatIsWrong) {
   JobPanel panel;
   panel.modelBox()->setCurrentText(QStringLiteral("/models/gpt-mini"));
