@@ -16,22 +16,13 @@
 namespace fs = std::filesystem;
 using namespace ranklab;
 using nlohmann::json;
+using test::parse;
 using ::testing::HasSubstr;
 
 namespace {
 
 std::string gptMini() { return std::string(RANKLAB_SOURCE_DIR) + "/resources/models/gpt-mini"; }
 std::string demoTask() { return std::string(RANKLAB_SOURCE_DIR) + "/resources/data/lm/next-words.jsonl"; }
-
-json parse(const test::CliRun& r) {
-  EXPECT_EQ(r.code, 0) << r.err;
-  try {
-    return json::parse(r.out);
-  } catch (const json::exception& e) {
-    ADD_FAILURE() << "not JSON (" << e.what() << "): " << r.out << "\nstderr: " << r.err;
-    return json::object();
-  }
-}
 
 class CliChoices : public ::testing::Test {
  protected:

@@ -21,6 +21,7 @@
 namespace fs = std::filesystem;
 using namespace ranklab;
 using nlohmann::json;
+using test::parse;
 using ::testing::HasSubstr;
 
 namespace {
@@ -40,17 +41,6 @@ int lines(const std::string& s) {
 
 // Metric: relative difference |a - b| / |b|.
 double relDiff(double a, double b) { return std::abs(a - b) / std::abs(b); }
-
-// Parses stdout as the one JSON object --json promises; a failure names the command's stderr.
-json parse(const test::CliRun& r) {
-  EXPECT_EQ(r.code, 0) << r.err;
-  try {
-    return json::parse(r.out);
-  } catch (const json::exception& e) {
-    ADD_FAILURE() << "not JSON (" << e.what() << "): " << r.out << "\nstderr: " << r.err;
-    return json::object();
-  }
-}
 
 const json* findRun(const json& list, int64_t id) {
   for (const auto& r : list["runs"])

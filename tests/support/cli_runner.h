@@ -1,7 +1,8 @@
 // Runs the real ranklab-cli binary from tests and captures exit code, stdout and stderr
-// (header-only; POSIX popen).
+// (header-only; POSIX popen), and parses what --json printed.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "test_paths.h"
@@ -40,6 +42,18 @@ inline CliRun runBinary(const std::string& binary, const std::string& args) {
   r.err.assign(std::istreambuf_iterator<char>(e), {});
   std::filesystem::remove(errFile);
   return r;
+}
+
+// Parses stdout as the one JSON object --json promises; a failure (exit code or text) is a test
+// failure that names the command's stderr, and the result an empty object.
+inline nlohmann::json parse(const CliRun& r) {
+  EXPECT_EQ(r.code, 0) << r.err;
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const nlohmann::json::exception& e) {
+    ADD_FAILURE() << "not JSON (" << e.what() << "): " << r.out << "\nstderr: " << r.err;
+    return nlohmann::json::object();
+  }
 }
 
 // Runs the build tree's ranklab-cli.

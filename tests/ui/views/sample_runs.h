@@ -24,6 +24,18 @@ inline api::EvalProtocol sampleProtocol(int64_t counted = 1000, int64_t maxDocum
   return p;
 }
 
+// The protocol of a multiple-choice metric (acc_norm by default): 400 items of next-words.jsonl.
+inline api::EvalProtocol sampleChoiceProtocol(const std::string& metric = "acc_norm") {
+  api::EvalProtocol p;
+  p.known = true;
+  p.metric = metric;
+  p.file = "next-words.jsonl";
+  p.fileHash = "77aa";
+  p.scoring = "ranklab";
+  p.counted = 400;
+  return p;
+}
+
 // A 2-layer decoder with ops q k v o up down (256 x 256 attention, 256 x 1024 MLP), spectra
 // s_i = 10 exp(-i / 40) (weighted spectrum = 2 s_i), ranks rank(layer, op) = 16 + 8 * layer + op.
 // Mask frames at steps 0, 10, ..., 10 * (frames - 1) shrinking every rank by one per frame;

@@ -197,13 +197,7 @@ TEST(CompareView, MetricDeltasAgainstTheFirstRun) {
 
 TEST(CompareView, EveryMetricBesidesTheHeadlineGetsItsOwnRows) {
   std::vector<RunData> runs = threeRuns();
-  api::EvalProtocol mc;
-  mc.known = true;
-  mc.metric = "acc_norm";
-  mc.file = "next-words.jsonl";
-  mc.fileHash = "77aa";
-  mc.scoring = "ranklab";
-  mc.counted = 400;
+  const api::EvalProtocol mc = ranklab::test::sampleChoiceProtocol();
   const double after[] = {0.44, 0.40, 0.45};
   for (size_t r = 0; r < runs.size(); ++r) {
     runs[r].evals.push_back({"before", "next-words.jsonl", "acc_norm", 1.0, 0.4575, 400, mc});

@@ -470,13 +470,7 @@ TEST(BudgetCurveView, EachMetricOfARunIsItsOwnGroupNeverMixed) {
   // Every run measured perplexity (its headline) and acc_norm on a multiple-choice set; the records
   // api::metricRecords makes of them put acc_norm in a group of its own.
   std::vector<api::RunRecord> records;
-  api::EvalProtocol mc;
-  mc.known = true;
-  mc.metric = "acc_norm";
-  mc.file = "next-words.jsonl";
-  mc.fileHash = "77aa";
-  mc.scoring = "ranklab";
-  mc.counted = 400;
+  const api::EvalProtocol mc = ranklab::test::sampleChoiceProtocol();
   for (const auto& run : sweep()) {
     const double acc = 0.45 - 0.1 * (0.7 - run.keepTarget);
     const std::vector<api::EvalPoint> evals = {{"before", "c", "acc_norm", 1.0, 0.4575, 400, mc},
