@@ -155,10 +155,10 @@ std::vector<std::vector<double>> choiceLogLikelihoods(models::LanguageModel& mod
         models::KVCache cache;
         for (size_t p = 0; p + 1 < context.size(); p += static_cast<size_t>(chunk)) {
           const size_t end = std::min(context.size() - 1, p + static_cast<size_t>(chunk));
-          model.forward(idsTensor({context.begin() + static_cast<std::ptrdiff_t>(p),
-                                   context.begin() + static_cast<std::ptrdiff_t>(end)},
-                                  device),
-                        &cache);
+          model.forwardHidden(idsTensor({context.begin() + static_cast<std::ptrdiff_t>(p),
+                                         context.begin() + static_cast<std::ptrdiff_t>(end)},
+                                        device),
+                              &cache);
         }
         const auto rows = static_cast<int64_t>(group.size());
         for (size_t l = 0; l < cache.keys.size(); ++l) {

@@ -33,7 +33,10 @@ GenerateResult generate(LanguageModel& model, const tokenize::Tokenizer& tokeniz
   auto input = torch::tensor(result.promptIds, torch::kLong).unsqueeze(0).to(device);
   int64_t previous = result.promptIds.back();
   for (int64_t step = 0; step < options.steps && cache.length + input.size(1) <= context; ++step) {
-    auto logits = model.forward(input, &cache).select(1, -1).squeeze(0).to(torch::kCPU, torch::kFloat);
+    // The head on the last position only: a long prompt never holds [prompt, vocabulary] logits.
+    auto logits = model.head(model.forwardHidden(input, &cache).select(1, -1))
+                      .squeeze(0)
+                      .to(torch::kCPU, torch::kFloat);
     int64_t next = 0;
     if (options.temperature <= 0.0) {
       next = logits.argmax().item<int64_t>();

@@ -54,13 +54,16 @@ class Gpt2Model : public LanguageModel {
   }
 
   at::Tensor forward(const at::Tensor& ids, KVCache* cache) override {
+    return head(forwardHidden(ids, cache));
+  }
+  at::Tensor forwardHidden(const at::Tensor& ids, KVCache* cache) override {
     const int64_t t = ids.size(1);
     const int64_t past = cache ? cache->length : 0;
     at::Tensor h = embedAt(ids, past);
     auto mask = detail::causalMask(t, past, h.options());
     for (size_t l = 0; l < m_blocks.size(); ++l) h = block(l, h, mask, cache);
     if (cache) cache->length += t;
-    return head(h);
+    return h;
   }
 
   at::Tensor embed(const at::Tensor& ids) override { return embedAt(ids, 0); }

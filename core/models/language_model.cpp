@@ -21,6 +21,11 @@ int64_t LanguageModel::totalParams() const {
   return total;
 }
 
+at::Tensor LanguageModel::forwardHidden(const at::Tensor& ids, KVCache* cache) {
+  if (cache) throw Error("this model is an encoder: incremental decoding with a cache is not supported");
+  return hiddenStates(ids);
+}
+
 at::Tensor LanguageModel::hiddenStates(const at::Tensor& ids) {
   at::Tensor h = embed(ids);
   for (int64_t l = 0; l < m_config.numLayers; ++l) h = layer(l, h);

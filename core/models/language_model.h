@@ -46,6 +46,11 @@ class LanguageModel : public torch::nn::Module {
   // head; the cache must be null). Right-padding is harmless for causal models: a position never
   // attends to later ones.
   virtual at::Tensor forward(const at::Tensor& ids, KVCache* cache = nullptr) = 0;
+  // forward() without the head: the hidden states head() turns into logits, [B, T, hidden], with the
+  // cache as forward() uses it. For the tokens only the cache needs (a shared context scored once):
+  // the LM head's vocabulary-sized product, a third of a GPT-2 forward, is skipped. Throws
+  // ranklab::Error for encoders given a cache.
+  virtual at::Tensor forwardHidden(const at::Tensor& ids, KVCache* cache = nullptr);
 
   // The stack one layer at a time, for the stages that stream through a model layer by layer and
   // for activation checkpointing. Without a cache and padding, forward(ids) equals

@@ -72,6 +72,9 @@ class LlamaModel : public LanguageModel {
   }
 
   at::Tensor forward(const at::Tensor& ids, KVCache* cache) override {
+    return head(forwardHidden(ids, cache));
+  }
+  at::Tensor forwardHidden(const at::Tensor& ids, KVCache* cache) override {
     const int64_t t = ids.size(1);
     const int64_t past = cache ? cache->length : 0;
     detail::checkContext(past, t, m_config.maxPositions);
@@ -80,7 +83,7 @@ class LlamaModel : public LanguageModel {
     auto mask = detail::causalMask(t, past, h.options());
     for (size_t l = 0; l < m_blocks.size(); ++l) h = block(l, h, rope, mask, cache);
     if (cache) cache->length += t;
-    return head(h);
+    return h;
   }
 
   at::Tensor embed(const at::Tensor& ids) override {
