@@ -304,7 +304,7 @@ CLI::App* addEval(CLI::App& app, EvalOptions& o) {
   sub->add_option(
       "--choices", o.choices,
       "Multiple-choice set (JSONL) for zero-shot acc and acc_norm, scored as lm-evaluation-harness "
-      "does: RankLab's items or HellaSwag, PIQA, ARC, OpenBookQA, WinoGrande, BoolQ files");
+      "does: RankLab's items or HellaSwag, PIQA, ARC, OpenBookQA, WinoGrande, BoolQ, MathQA files");
   sub->add_option("--format", o.format, "Format of --choices (default: detected from the keys)")
       ->check(CLI::IsMember(formatChoices()));
   sub->add_option("--labels", o.labels, "PIQA's labels file (default: <name>-labels.lst next to --choices)");

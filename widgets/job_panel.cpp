@@ -137,7 +137,7 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
           tr("Multiple-choice set"));
   m_choices->setToolTip(
       tr("A multiple-choice set scored as lm-evaluation-harness scores it: RankLab's items "
-         "(context, choices, gold) or a HellaSwag, PIQA, ARC, OpenBookQA, WinoGrande or BoolQ "
+         "(context, choices, gold) or a HellaSwag, PIQA, ARC, OpenBookQA, WinoGrande, BoolQ or MathQA "
          "file, detected from its keys (ranklab-cli --choices)"));
   m_maxDocs = spin(0, 100000000, 0,
                    tr("Evaluate the first N documents of the evaluation text (ranklab-cli --max-docs); "

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "common/error.h"
@@ -183,6 +184,25 @@ ChoiceItem parseItem(const json& o, const std::string& format, const std::string
       throw Error(where + ": /answer must be \"1\" or \"2\", got \"" + answer + "\"");
     item.gold = answer == "1" ? 0 : 1;
     item.task = "winogrande";
+  } else if (format == "mathqa") {
+    // The choices are one string, "a ) 38 , b ) 27.675 , ... e ) none of these", split as the harness's
+    // regular expression splits it.
+    const std::string key = o.contains("options") ? "options" : "Options";
+    const std::string options = jsonField<std::string>(o, key, where);
+    static const std::regex choice(R"([abcd] \) .*?, |e \) .*?$)");
+    std::vector<std::string> texts;
+    for (auto it = std::sregex_iterator(options.begin(), options.end(), choice); it != std::sregex_iterator();
+         ++it) {
+      std::string text = it->str().substr(4);
+      while (!text.empty() && (text.back() == ' ' || text.back() == ',')) text.pop_back();
+      texts.push_back(text);
+    }
+    const std::string correct = jsonField<std::string>(o, "correct", where);
+    if (correct.size() != 1 || correct[0] < 'a' || correct[0] > 'e')
+      throw Error(where + ": /correct must be one of a, b, c, d, e, got \"" + correct.substr(0, 20) + "\"");
+    item = sharedContext("Question: " + jsonField<std::string>(o, "Problem", where) + "\nAnswer:",
+                         std::move(texts), correct[0] - 'a');
+    item.task = "mathqa";
   } else if (format == "boolq") {
     int64_t gold = 0;
     if (o.contains("answer"))
@@ -229,8 +249,8 @@ std::vector<int64_t> readLabelsFile(const fs::path& file) {
 }  // namespace
 
 const std::vector<std::string>& choiceFormats() {
-  static const std::vector<std::string> formats = {"ranklab",    "hellaswag",  "piqa", "arc",
-                                                   "openbookqa", "winogrande", "boolq"};
+  static const std::vector<std::string> formats = {"ranklab",    "hellaswag",  "piqa",  "arc",
+                                                   "openbookqa", "winogrande", "boolq", "mathqa"};
   return formats;
 }
 
@@ -243,6 +263,7 @@ std::string detectChoiceFormat(const std::string& jsonLine) {
   if (has("goal") && has("sol1")) return "piqa";
   if (has("sentence") && has("option1")) return "winogrande";
   if (has("passage") && has("question")) return "boolq";
+  if (has("Problem") && (has("options") || has("Options"))) return "mathqa";
   if (has("question_stem")) return "openbookqa";
   if (has("question") && has("answerKey")) return has("fact1") ? "openbookqa" : "arc";
   return {};
@@ -306,7 +327,7 @@ ChoiceSet readChoices(const fs::path& file, const std::string& format, const fs:
         throw Error(where + ": cannot tell the multiple-choice format from the keys (" +
                     (keys.empty() ? std::string("none") : keys.substr(0, 200)) +
                     "); expected a ranklab item (context, choices, gold), HellaSwag, PIQA, ARC, OpenBookQA, "
-                    "WinoGrande or BoolQ, or name it with --format");
+                    "WinoGrande, BoolQ or MathQA, or name it with --format");
       }
     }
     if (set.format == "piqa" && labels.empty() && !labelsPath.empty()) labels = readLabelsFile(labelsPath);

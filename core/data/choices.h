@@ -17,6 +17,8 @@
 //                (sentence up to "_" with option i, " " + the rest of the sentence)
 //  - boolq:      passage, question, answer (true/false) or label (0/1); context
 //                "{passage}\nQuestion: {question}?\nAnswer:", choices "no" and "yes"
+//  - mathqa:     Problem, options ("a ) 38 , b ) 27.675 , ..." split as the harness's regular
+//                expression splits it), correct (a-e); context "Question: {Problem}\nAnswer:"
 #pragma once
 
 #include <cstdint>
@@ -42,7 +44,7 @@ struct ChoiceSet {
   std::vector<ChoiceItem> items;
 };
 
-// "ranklab", "hellaswag", "piqa", "arc", "openbookqa", "winogrande", "boolq".
+// "ranklab", "hellaswag", "piqa", "arc", "openbookqa", "winogrande", "boolq", "mathqa".
 const std::vector<std::string>& choiceFormats();
 
 // The format of a line's object, from its keys; "" when none matches.

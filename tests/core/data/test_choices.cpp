@@ -143,6 +143,16 @@ TEST(Choices, BoolQAsksNoOrYes) {
   EXPECT_EQ(set.items[1].gold, 0);
 }
 
+TEST(Choices, MathQaSplitsItsOptionsStringAsTheHarnessDoes) {
+  const auto set = data::readChoices(fixture("mathqa.jsonl"));
+  EXPECT_EQ(set.format, "mathqa");
+  // The harness's regular expression stops a-d at the first ", ": "1 , 2 or 3" loses its tail, and
+  // "e )" takes the rest of the string.
+  expectShared(set.items[0],
+               "Question: a shop sells 12 pens for $ 3 . what is the price of 20 pens ?\nAnswer:",
+               {"$ 5", "$ 4", "$ 6.5", "1", "none of these"}, 0);
+}
+
 TEST(Choices, MaxItemsKeepsTheFirst) {
   const auto set = data::readChoices(fixture("hellaswag.jsonl"), "", {}, 1);
   ASSERT_EQ(set.items.size(), 1u);
