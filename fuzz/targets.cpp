@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "data/choices.h"
 #include "data/corpus.h"
 #include "io/gguf.h"
 #include "io/llama2c.h"
@@ -125,6 +126,12 @@ std::string labelled(const uint8_t* d, size_t n) {
   return guarded([&] { data::readLabelled(file, {}); });
 }
 
+// A multiple-choice set in any of its formats (detected from the keys, as `eval --choices` does).
+std::string choices(const uint8_t* d, size_t n) {
+  const auto file = writeInput("choices.jsonl", d, n);
+  return guarded([&] { data::readChoices(file); });
+}
+
 // A run database with arbitrary contents: the input is SQL (seeds: the frozen schema fixtures), run
 // into a new file with SQLite's own errors ignored, so that the fuzzer reaches databases whose tables,
 // types, JSON columns and version stamps are wrong in every way a damaged or foreign file can be,
@@ -204,7 +211,8 @@ const std::vector<NamedTarget>& targets() {
       {"config", config},           {"tokenizer-json", tokenizerJson},
       {"gpt2-bpe", gpt2Bpe},        {"wordpiece", wordpiece},
       {"job-spec", jobSpec},        {"labelled", labelled},
-      {"run-db", runDatabase},      {"manifest", manifest}};
+      {"run-db", runDatabase},      {"manifest", manifest},
+      {"choices", choices}};
   return all;
 }
 

@@ -7,7 +7,6 @@ Nothing here comes from a third party; the corpus is under the project's licence
 import json
 import os
 import struct
-import shutil
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -103,7 +102,11 @@ def llama2c_tokenizer(count=512):
 
 
 def main():
-    shutil.rmtree(OUT, ignore_errors=True)
+    # The seeds are written afresh; inputs that once were findings (regression-*) stay.
+    for folder, _, names in os.walk(OUT):
+        for name in names:
+            if not name.startswith("regression-"):
+                os.remove(os.path.join(folder, name))
     # safetensors: dtypes, shapes, metadata, an empty tensor, a sharded-style name.
     put("safetensors", "f32.safetensors", safetensors({"w": ("F32", [2, 3], floats(6))}))
     put("safetensors", "mixed.safetensors", safetensors(
@@ -154,6 +157,12 @@ def main():
     put("labelled", "header.tsv", "text\tlabel\nfree money now\t1\nsee you at 5\t0\n")
     put("labelled", "ints.tsv", "great film\t1\nawful\t0\n")
     put("labelled", "pairs.tsv", "a cat sat\ta cat was sitting\t1\nit rains\tthe sun shines\t0\n")
+    # Multiple-choice sets: the readers' test fixtures, one per format.
+    fixtures = os.path.join(ROOT, "tests", "data", "choices")
+    for name in sorted(os.listdir(fixtures)):
+        if name.endswith(".jsonl"):
+            with open(os.path.join(fixtures, name), "rb") as f:
+                put("choices", name, f.read())
     # ranklab.json of the fuzz target's own tiny factorized LLaMA (fuzz/targets.cpp writes the same
     # with RANKLAB_FUZZ_WRITE_SEED=FILE), as it is and with one typo'd key.
     def op(name, module, n_in, n_out):
