@@ -2,7 +2,10 @@
 //  - generation with the KV cache vs recomputing the whole prefix each step;
 //  - thin SVD of a 768x3072 matrix (what every decomposition does; OpenBLAS vs reference BLAS is the
 //    4-7x difference PLATFORM-NOTES measured) next to a matrix product of the same size;
-//  - tokenizer throughput (llama2.c scored pieces and GPT-2 byte-level BPE) on the same text.
+//  - tokenizer throughput (llama2.c scored pieces and GPT-2 byte-level BPE) on the same text;
+//  - multiple-choice scoring of the shipped gpt-mini on the demo task's first 100 items: an item's
+//    context run once into the KV cache and its choices batched after it, vs a plain forward per
+//    choice over context + choice with the whole logits (what a harness without sharing does).
 // Uses the reference model in ../shared/reference when present, else a seeded model of the same shape.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
@@ -12,7 +15,9 @@
 #include "bench_paths.h"
 #include "common/allocator.h"
 #include "common/compat.h"
+#include "data/choices.h"
 #include "data/corpus.h"
+#include "eval/multiple_choice.h"
 #include "models/loader.h"
 #include "support/tiny_config.h"
 #include "tokenize/tokenizer.h"
@@ -65,6 +70,65 @@ void BM_GenerateKvCache(benchmark::State& state) { generate(state, true); }
 void BM_GenerateNoCache(benchmark::State& state) { generate(state, false); }
 BENCHMARK(BM_GenerateKvCache)->Arg(256)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GenerateNoCache)->Arg(256)->Unit(benchmark::kMillisecond);
+
+struct ChoiceBench {
+  models::LoadedModel gptMini;
+  data::ChoiceSet set;
+};
+
+ChoiceBench& choiceBench() {
+  static ChoiceBench b = [] {
+    ChoiceBench out;
+    const fs::path resources = fs::path(RANKLAB_BENCH_SOURCE_DIR) / "resources";
+    out.gptMini = models::loadModel(resources / "models" / "gpt-mini", {"cpu", ""});
+    out.gptMini.model->eval();
+    out.set = data::readChoices(resources / "data" / "lm" / "next-words.jsonl", "", {}, 100);
+    return out;
+  }();
+  return b;
+}
+
+void BM_ChoicesSharedContext(benchmark::State& state) {
+  auto& b = choiceBench();
+  for (auto _ : state)
+    benchmark::DoNotOptimize(eval::choiceLogLikelihoods(*b.gptMini.model, *b.gptMini.tokenizer, b.set.items));
+  state.counters["items/s"] = benchmark::Counter(static_cast<double>(b.set.items.size()),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_ChoicesPlainForwardPerChoice(benchmark::State& state) {
+  auto& b = choiceBench();
+  auto& model = *b.gptMini.model;
+  const auto& tok = *b.gptMini.tokenizer;
+  const size_t window = static_cast<size_t>(model.config().maxPositions);
+  torch::InferenceMode guard;
+  for (auto _ : state) {
+    double total = 0.0;
+    for (const auto& item : b.set.items)
+      for (size_t c = 0; c < item.choices.size(); ++c) {
+        const auto ctx = tok.encode(item.contexts[c]);
+        auto all = tok.encode(item.contexts[c] + item.continuations[c]);
+        const size_t contLen = all.size() - ctx.size();
+        if (all.size() > window + 1)
+          all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(window + 1));
+        const auto input =
+            torch::tensor(std::vector<int64_t>(all.begin(), all.end() - 1), torch::kLong).unsqueeze(0);
+        const auto logp = torch::log_softmax(model.forward(input, nullptr).squeeze(0), -1);
+        const auto target = torch::tensor(
+            std::vector<int64_t>(all.end() - static_cast<std::ptrdiff_t>(contLen), all.end()), torch::kLong);
+        total += logp.narrow(0, logp.size(0) - static_cast<int64_t>(contLen), static_cast<int64_t>(contLen))
+                     .gather(1, target.unsqueeze(1))
+                     .sum()
+                     .item<double>();
+      }
+    benchmark::DoNotOptimize(total);
+  }
+  state.counters["items/s"] = benchmark::Counter(static_cast<double>(b.set.items.size()),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+BENCHMARK(BM_ChoicesSharedContext)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ChoicesPlainForwardPerChoice)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_ThinSvd(benchmark::State& state) {
   torch::manual_seed(0);
