@@ -95,7 +95,10 @@ void decomposeByLayer(models::LanguageModel& model, Method method,
     for (auto& h : hidden) h = model.layer(layer, h.to(device)).to(store);
   };
 
-  for (const auto& [layer, ops] : opsOfLayer) {
+  for (const auto& entry : opsOfLayer) {
+    // Not a structured binding: lambdas below capture the layer (C++17 cannot capture bindings).
+    const auto layer = entry.first;
+    const auto& ops = entry.second;
     if (cancel) cancel->check();
     if (!activations) {
       for (size_t i : ops) sink(i, decomposeOp(i, gradients ? &gradients->ops[i] : nullptr));
