@@ -1,11 +1,7 @@
 #include "fuzz/targets.h"
 
-#include <c10/util/Exception.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,11 +9,14 @@
 #include "common/error.h"
 #include "data/choices.h"
 #include "data/corpus.h"
+#include "fuzz/fuzz_io.h"
+#include "fuzz/torch_free_targets.h"
 #include "io/gguf.h"
 #include "io/llama2c.h"
 #include "io/model_config.h"
 #include "io/safetensors.h"
 #include "jobs/job_spec.h"
+#include "jobs/sweep.h"
 #include "models/language_model.h"
 #include "models/loader.h"
 #include "store/run_store.h"
@@ -28,43 +27,6 @@ namespace fs = std::filesystem;
 namespace ranklab::fuzz {
 
 namespace {
-
-// The readers take paths: each input is written to a file of the name its format expects, in a
-// folder of this process's own.
-const fs::path& scratch() {
-  static const fs::path dir = [] {
-    const auto d = fs::temp_directory_path() / ("ranklab-fuzz-" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
-
-fs::path writeInput(const std::string& name, const uint8_t* data, size_t size) {
-  const fs::path file = scratch() / name;
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-  return file;
-}
-
-// Runs `read`; "" when it returned or threw ranklab::Error, else what escaped.
-template <class F>
-std::string guarded(F&& read) {
-  try {
-    read();
-    return "";
-  } catch (const Error& e) {
-    // RANKLAB_FUZZ_VERBOSE=1 shows the refusals (a seed should be read, not refused).
-    if (std::getenv("RANKLAB_FUZZ_VERBOSE")) std::fprintf(stderr, "refused: %s\n", e.what());
-    return "";
-  } catch (const c10::Error& e) {
-    return std::string("LibTorch error escaped: ") + e.what_without_backtrace();
-  } catch (const nlohmann::json::exception& e) {
-    return std::string("JSON library error escaped: ") + e.what();
-  } catch (const std::exception& e) {
-    return std::string("exception escaped: ") + e.what();
-  }
-}
 
 std::string safetensors(const uint8_t* d, size_t n) {
   const auto file = writeInput("model.safetensors", d, n);
@@ -119,6 +81,13 @@ std::string jobSpec(const uint8_t* d, size_t n) {
   const auto j = nlohmann::json::parse(d, d + n, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return "";  // not JSON: the CLI says "not valid JSON" before this parser runs
   return guarded([&] { jobs::jobSpecFromJson(j, "spec.json"); });
+}
+
+// A sweep grid, read and expanded as `ranklab-cli sweep` does before any point runs: every point
+// parsed and validated.
+std::string sweepGrid(const uint8_t* d, size_t n) {
+  const auto file = writeInput("grid.json", d, n);
+  return guarded([&] { jobs::loadSweep(file); });
 }
 
 std::string labelled(const uint8_t* d, size_t n) {
@@ -205,14 +174,21 @@ std::string manifest(const uint8_t* d, size_t n) {
 }  // namespace
 
 const std::vector<NamedTarget>& targets() {
-  static const std::vector<NamedTarget> all{
-      {"safetensors", safetensors}, {"gguf", gguf},
-      {"llama2c", llama2c},         {"llama2c-tokenizer", llama2cTokenizer},
-      {"config", config},           {"tokenizer-json", tokenizerJson},
-      {"gpt2-bpe", gpt2Bpe},        {"wordpiece", wordpiece},
-      {"job-spec", jobSpec},        {"labelled", labelled},
-      {"run-db", runDatabase},      {"manifest", manifest},
-      {"choices", choices}};
+  static const std::vector<NamedTarget> all{{"safetensors", safetensors},
+                                            {"gguf", gguf},
+                                            {"llama2c", llama2c},
+                                            {"llama2c-tokenizer", llama2cTokenizer},
+                                            {"config", config},
+                                            {"tokenizer-json", tokenizerJson},
+                                            {"gpt2-bpe", gpt2Bpe},
+                                            {"wordpiece", wordpiece},
+                                            {"job-spec", jobSpec},
+                                            {"labelled", labelled},
+                                            {"run-db", runDatabase},
+                                            {"manifest", manifest},
+                                            {"choices", choices},
+                                            {"sweep-grid", sweepGrid},
+                                            {"sentencepiece", sentencePiece}};
   return all;
 }
 

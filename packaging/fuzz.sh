@@ -15,7 +15,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${RANKLAB_FUZZ_BUILD:-$here/build-fuzz}
-targets=$(sed -n 's/^ *foreach(target \(.*\))$/\1/p' "$here/fuzz/CMakeLists.txt")
+targets=$(sed -n 's/^set(RANKLAB_FUZZ_[A-Z_]*TARGETS \(.*\))$/\1/p' "$here/fuzz/CMakeLists.txt" | tr '\n' ' ')
+targets=${targets% }
 if [[ "${1:-}" == "--list" ]]; then
   tr ' ' '\n' <<< "$targets"
   exit 0
@@ -47,6 +48,9 @@ fi
 # shellcheck disable=SC2046
 ninja -C "$build" $(for t in $which; do echo "fuzz_$t"; done) > /dev/null
 
+# The targets write each input to a scratch file (and run-db a whole SQLite database, with its
+# syncs): on tmpfs that costs far less than on a disk.
+if [[ -z "${TMPDIR:-}" && -d /dev/shm && -w /dev/shm ]]; then export TMPDIR=/dev/shm; fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0

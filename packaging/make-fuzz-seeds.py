@@ -48,6 +48,41 @@ def safetensors(tensors, metadata=None):
     return struct.pack("<Q", len(h)) + h + blob
 
 
+def varint(n):
+    n &= (1 << 64) - 1
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def pb_field(number, value):
+    """One protobuf field: int (varint), float (fixed32), bytes/str (length-delimited)."""
+    if isinstance(value, bool) or isinstance(value, int):
+        return varint(number << 3) + varint(int(value))
+    if isinstance(value, float):
+        return varint(number << 3 | 5) + struct.pack("<f", value)
+    data = value.encode() if isinstance(value, str) else value
+    return varint(number << 3 | 2) + varint(len(data)) + data
+
+
+def sentencepiece_model(model_type, pieces, byte_fallback=False):
+    """A SentencePiece ModelProto (sentencepiece_model.proto): pieces (piece, score, type), the
+    trainer spec's model type (1 unigram, 2 BPE, 3 word, 4 char) and an identity normalizer."""
+    out = b""
+    for piece, score, kind in pieces:
+        out += pb_field(1, pb_field(1, piece) + pb_field(2, float(score)) + pb_field(3, kind))
+    trainer = pb_field(3, model_type) + pb_field(4, len(pieces))
+    if byte_fallback:
+        trainer += pb_field(35, True)
+    out += pb_field(2, trainer)
+    out += pb_field(3, pb_field(1, "identity") + pb_field(3, True) + pb_field(4, True) + pb_field(5, True))
+    return out
+
+
 def gguf_string(s):
     b = s.encode()
     return struct.pack("<Q", len(b)) + b
@@ -175,6 +210,33 @@ def main():
                 "version": 1}
     put("manifest", "tiny-llama.json", json.dumps(manifest, sort_keys=True))
     put("manifest", "rank-pattern.json", json.dumps(dict(manifest, rank_pattern={"layers.0.attn.q": 4}), sort_keys=True))
+    # SentencePiece models (protobuf, written here): unigram, BPE, word and char models over a short
+    # vocabulary, and a unigram model with byte fallback. Piece types: 1 normal, 2 unknown, 3 control,
+    # 4 user-defined, 6 byte.
+    special = [("<unk>", 0.0, 2), ("<s>", 0.0, 3), ("</s>", 0.0, 3)]
+    words = ["\u2581the", "\u2581a", "\u2581cat", "\u2581saw", "\u2581time", "\u2581once", "\u2581upon",
+             "\u2581", "on", "ce", "at", "th"]
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)] + [",", ".", "3"]
+    normal = [(p, -1.0 - i / 4.0, 1) for i, p in enumerate(words + letters)]
+    put("sentencepiece", "unigram.model", sentencepiece_model(1, special + normal))
+    put("sentencepiece", "bpe.model", sentencepiece_model(2, special + normal))
+    put("sentencepiece", "word.model", sentencepiece_model(3, special + normal[:8]))
+    put("sentencepiece", "char.model", sentencepiece_model(4, special + [("\u2581", -1.0, 1)] + normal[13:]))
+    byte_pieces = [("<0x%02X>" % b, 0.0, 6) for b in range(256)]
+    put("sentencepiece", "byte-fallback.model",
+        sentencepiece_model(1, special + byte_pieces + normal + [("<sep>", 0.0, 4)], byte_fallback=True))
+    # Sweep grids: the sweep header's example (with a model name instead of files) and every kind of
+    # axis: lists, lists of lists, lists of objects, a named sweep.
+    put("sweep-grid", "example.json", json.dumps({
+        "model": "m", "max_eval_documents": 6, "selector": ["uniform", "energy"], "keep": [0.3, 0.5, 0.7],
+        "seed": [0, 1, 2]}))
+    put("sweep-grid", "axes.json", json.dumps({
+        "model": ["m", "n"], "sweep_id": "budget-study.v2", "decomposition": ["svd", "fwsvd"],
+        "sensitivity_ratios": [[0.2, 0.4], [0.5]], "selector": "manual",
+        "manual_ranks": [{"layers.0.attn.q": 8}, {"layers.0.attn.q": 4, "layers.0.mlp.up": 2}],
+        "tags": ["a", "b"]}))
+    put("sweep-grid", "ars.json", json.dumps({
+        "model": "m", "selector": "ars", "keep": [0.4, 0.6], "ars_steps": [20, 50], "learning_rate": 0.001}))
     # Run databases, as SQL: the frozen schema fixtures (version 1, and version 4 with three runs).
     for version in (1, 4):
         with open(os.path.join(ROOT, "tests", "data", "store", "schema_v%d.sql" % version), "rb") as f:

@@ -87,6 +87,23 @@ SweepGrid expandSweep(const json& gridIn, const std::string& context) {
     return rank(a.first) < rank(b.first);
   });
 
+  // Every point is expanded and validated before the first one runs: a grid too large to run (a list
+  // pasted into the wrong key, one axis too many) is refused before it takes minutes to expand.
+  double combinations = 1.0;
+  std::string product;
+  for (const auto& a : axes) {
+    combinations *= static_cast<double>(a.second.size());
+    product += (product.empty() ? "" : " x ") + a.first + " " + std::to_string(a.second.size());
+  }
+  if (combinations > static_cast<double>(kMaxSweepPoints)) {
+    std::ostringstream count;
+    count.precision(0);
+    count << std::fixed << combinations;
+    throw Error(context + ": the grid has " + count.str() + " points (" + product +
+                "); a sweep runs at most " + std::to_string(kMaxSweepPoints) +
+                ": split it into several grids");
+  }
+
   SweepGrid out;
   for (const auto& a : axes) out.axes.push_back(a.first);
   std::vector<size_t> at(axes.size(), 0);

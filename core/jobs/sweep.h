@@ -46,8 +46,12 @@ struct SweepGrid {
   std::vector<api::JobSpec> points;  // ordered for sharing; sweepId set on each
 };
 
+// The most points one grid may expand to (before identical points are merged).
+inline constexpr int64_t kMaxSweepPoints = 10000;
+
 // Expands `grid`. Throws ranklab::Error naming `context` for an unknown key, an empty list, a key
-// that cannot vary in a sweep (db, store, export, sweep_id) or a value of the wrong type.
+// that cannot vary in a sweep (db, store, export, sweep_id), a value of the wrong type, or more than
+// kMaxSweepPoints combinations.
 SweepGrid expandSweep(const nlohmann::json& grid, const std::string& context);
 // Reads and expands a grid file.
 SweepGrid loadSweep(const std::filesystem::path& file);

@@ -13,6 +13,17 @@
 #include "tokenize/spm_bridge.h"
 #include "tokenize/tokenizer_util.h"
 
+// AddressSanitizer cannot follow a second link namespace (dlmopen): its builds load the bridge into
+// this one. That is safe only in a process without LibTorch, which is what the SentencePiece fuzz
+// target is (fuzz/torch_free_targets.h); the sanitizer test build skips the SentencePiece tests.
+#if defined(__SANITIZE_ADDRESS__)
+#define RANKLAB_SPM_SAME_NAMESPACE 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RANKLAB_SPM_SAME_NAMESPACE 1
+#endif
+#endif
+
 namespace ranklab::tokenize {
 namespace {
 
@@ -54,7 +65,11 @@ class Bridge {
         continue;
       }
       // A link namespace of its own: sentencepiece binds to its embedded protobuf, not LibTorch's.
+#ifdef RANKLAB_SPM_SAME_NAMESPACE
+      m_handle = ::dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL);
+#else
       m_handle = ::dlmopen(LM_ID_NEWLM, c.c_str(), RTLD_NOW | RTLD_LOCAL);
+#endif
       if (!m_handle) throw Error("SentencePiece support: cannot load " + c.string() + ": " + ::dlerror());
       resolve(load, "rl_spm_load");
       resolve(release, "rl_spm_free");

@@ -137,6 +137,23 @@ TEST(SweepGrid, RejectedGridsSayWhatIsWrong) {
   EXPECT_THAT(errorOf(json::array({1, 2})), HasSubstr("must be a JSON object"));
 }
 
+TEST(SweepGrid, TooManyPointsAreRefusedBeforeExpanding) {
+  // Five lists of ten make 100,000 combinations, each one parsed and validated before the first runs:
+  // refused at once, naming the count and each axis; a grid under the cap expands.
+  json grid{{"model", "m"}};
+  for (const char* key : {"seed", "ars_steps", "calib_samples", "finetune_steps", "max_eval_documents"}) {
+    json values = json::array();
+    for (int i = 1; i <= 10; ++i) values.push_back(i);
+    grid[key] = values;
+  }
+  EXPECT_THAT(errorOf(grid), HasSubstr("grid.json: the grid has 100000 points (calib_samples 10 x seed 10 x "
+                                       "ars_steps 10 x finetune_steps 10 x max_eval_documents 10)"));
+  EXPECT_THAT(errorOf(grid), HasSubstr("at most " + std::to_string(jobs::kMaxSweepPoints)));
+  grid.erase("max_eval_documents");
+  grid["seed"] = json::array({1});
+  EXPECT_EQ(jobs::expandSweep(grid, "grid.json").points.size(), 1000u);
+}
+
 TEST_F(SweepDir, LoadSweepNamesTheFile) {
   std::ofstream(m_dir / "bad.json") << "{\"model\": ";
   try {
