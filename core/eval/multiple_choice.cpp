@@ -18,8 +18,16 @@ struct Request {
 
 bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
+// The last context encodePair encoded: an item's choices usually share theirs, encoded once.
+struct ContextCache {
+  std::string text;
+  std::vector<int64_t> ids;
+  bool valid = false;
+};
+
 // The harness's _encode_pair (see the header).
-Request encodePair(const tokenize::Tokenizer& tokenizer, std::string context, std::string continuation) {
+Request encodePair(const tokenize::Tokenizer& tokenizer, std::string context, std::string continuation,
+                   ContextCache& cache) {
   size_t keep = context.size();
   while (keep > 0 && isSpace(context[keep - 1])) --keep;
   continuation = context.substr(keep) + continuation;
@@ -34,7 +42,12 @@ Request encodePair(const tokenize::Tokenizer& tokenizer, std::string context, st
     return r;
   }
   const auto whole = tokenizer.encode(context + continuation);
-  r.context = tokenizer.encode(context);
+  if (!cache.valid || cache.text != context) {
+    cache.ids = tokenizer.encode(context);
+    cache.text = context;
+    cache.valid = true;
+  }
+  r.context = cache.ids;
   if (whole.size() > r.context.size())
     r.continuation.assign(whole.begin() + static_cast<std::ptrdiff_t>(r.context.size()), whole.end());
   return r;
@@ -122,8 +135,9 @@ std::vector<std::vector<double>> choiceLogLikelihoods(models::LanguageModel& mod
     const auto& item = items[n];
     const std::string where = "line " + std::to_string(item.line);
     std::vector<Request> requests;
+    ContextCache contextIds;
     for (size_t c = 0; c < item.contexts.size(); ++c) {
-      Request r = encodePair(tokenizer, item.contexts[c], item.continuations[c]);
+      Request r = encodePair(tokenizer, item.contexts[c], item.continuations[c], contextIds);
       if (r.continuation.empty())
         throw Error(where + ": choice " + std::to_string(c + 1) + " adds no token to its context");
       if (static_cast<int64_t>(r.continuation.size()) > window)
