@@ -264,7 +264,9 @@ void Job::describe() {
                : !spec.evalLabelled.empty() ? spec.evalLabelled
                                             : spec.evalChoices;
   m_rec.evalPath = absolutePath(m_evalFile);
-  m_rec.evalHash = m_evalFile.empty() ? "" : sha256OfPath(m_evalFile);
+  for (const auto* file : {&spec.evalText, &spec.evalLabelled, &spec.evalChoices})
+    if (!file->empty() && !m_evalHashes.count(*file)) m_evalHashes[*file] = sha256OfPath(*file);
+  m_rec.evalHash = evalHash(m_evalFile);
   m_tokenizerHash = spec.tokenizer.empty() ? "" : sha256OfPath(spec.tokenizer);
   m_rec.seed = static_cast<int64_t>(spec.seed);
   m_rec.configJson = jsonText(toJson(spec));
@@ -333,7 +335,7 @@ std::vector<api::EvalPoint> Job::evaluate(const std::string& stage, double kept)
     p.known = true;
     p.metric = metric;
     p.file = fs::path(file).filename().string();
-    p.fileHash = file == m_evalFile ? m_rec.evalHash : sha256OfPath(file);
+    p.fileHash = evalHash(file);
     p.tokenizerHash = m_tokenizerHash;
     return p;
   };
@@ -410,16 +412,21 @@ double Job::headline(const std::vector<api::EvalPoint>& points) {
   return kNaN;
 }
 
+std::string Job::evalHash(const std::string& file) const {
+  const auto it = m_evalHashes.find(file);
+  return it == m_evalHashes.end() ? std::string() : it->second;
+}
+
 // The dense model's evaluation depends on the model, the data and how it is scored (and, for an
 // encoder given a seeded head, the seed).
 std::string Job::beforeKey() const {
   const auto& s = m_spec;
   return jsonText(json{{"model", m_rec.modelHash},
-                       {"tokenizer", s.tokenizer.empty() ? "" : sha256OfPath(s.tokenizer)},
+                       {"tokenizer", m_tokenizerHash},
                        {"eval", m_rec.evalHash},
                        {"text", !s.evalText.empty()},
-                       {"labelled", s.evalLabelled.empty() ? "" : sha256OfPath(s.evalLabelled)},
-                       {"choices", s.evalChoices.empty() ? "" : sha256OfPath(s.evalChoices)},
+                       {"labelled", evalHash(s.evalLabelled)},
+                       {"choices", evalHash(s.evalChoices)},
                        {"choices_format", m_choices.format},
                        {"max_choice_items", s.maxChoiceItems},
                        {"separator", s.separator},

@@ -114,6 +114,8 @@ class Job {
   // The headline metric among `points` (NaN when absent); the run takes its protocol.
   double headline(const std::vector<api::EvalPoint>& points);
   std::string beforeKey() const;
+  // The SHA-256 describe() took of an evaluation file of the spec; "" for none.
+  std::string evalHash(const std::string& file) const;
   // Records in the run's details how many training windows (fine-tuning, RankDyna) of what length.
   void recordTrainingWindows(size_t windows);
   std::vector<lowrank::CalibrationSample> samplesOf(const std::string& file, int64_t count) const;
@@ -150,6 +152,8 @@ class Job {
   std::string m_evalFile;
   data::ChoiceSet m_choices;    // the multiple-choice set, read (and checked) before the model loads
   std::string m_tokenizerHash;  // SHA-256 of spec.tokenizer; "" when the model brings its own
+  // SHA-256 of each evaluation file, by its path in the spec: hashed once, in describe().
+  std::map<std::string, std::string> m_evalHashes;
   std::string m_trainFile;
 
   std::vector<lowrank::CalibrationSample> m_calibSamples;
