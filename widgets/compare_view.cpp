@@ -149,6 +149,22 @@ bool savePlot(QCustomPlot& plot, const QString& path, int minWidth, int minHeigh
                                 std::max(plot.height(), minHeight));
 }
 
+const QColor kBetter(0x2e, 0x7d, 0x32), kWorse(0xc6, 0x28, 0x28);
+
+// Colours a difference to the first run: green where it is better (lower perplexity, higher
+// accuracy), red where worse; nothing for no difference or none measured.
+void colourDelta(QTableWidgetItem* item, const std::string& metric, double delta) {
+  if (!std::isfinite(delta) || delta == 0.0) return;
+  item->setForeground((api::isAccuracyMetric(metric) ? delta > 0.0 : delta < 0.0) ? kBetter : kWorse);
+}
+
+// Why `rec` has no difference to `reference`, the first run (`first` is its "#id").
+QString notComparableWhy(const QString& first, const api::RunRecord& reference, const api::RunRecord& rec) {
+  if (rec.metric != reference.metric) return CompareView::tr("Different metrics cannot be compared");
+  return CompareView::tr("Not comparable: evaluated differently from %1 (%2 vs %3)")
+      .arg(first, qs(api::groupLabel(reference)), qs(api::groupLabel(rec)));
+}
+
 }  // namespace
 
 CompareView::CompareView(QWidget* parent) : QWidget(parent) {
@@ -587,24 +603,17 @@ void CompareView::buildMetrics() {
       if (i > 0) item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
       m_metricsTable->setItem(i, r + 1, item);
     }
-    if (r > 0 && std::isfinite(delta) && delta != 0.0) {
-      // Lower perplexity is better, higher accuracy is better.
-      const bool better = api::isAccuracyMetric(rec.metric) ? delta > 0.0 : delta < 0.0;
-      const QColor colour = better ? QColor(0x2e, 0x7d, 0x32) : QColor(0xc6, 0x28, 0x28);
-      m_metricsTable->item(4, r + 1)->setForeground(colour);
-      m_metricsTable->item(5, r + 1)->setForeground(colour);
+    if (r > 0) {
+      colourDelta(m_metricsTable->item(4, r + 1), rec.metric, delta);
+      colourDelta(m_metricsTable->item(5, r + 1), rec.metric, delta);
     }
     if (r > 0 && !std::isfinite(delta) && !api::comparable(rec, m_records.front())) {
-      const QString why =
-          rec.metric != m_records.front().metric
-              ? tr("Different metrics cannot be compared")
-              : tr("Not comparable: evaluated differently from %1 (%2 vs %3)")
-                    .arg(first, qs(api::groupLabel(m_records.front())), qs(api::groupLabel(rec)));
+      const QString why = notComparableWhy(first, m_records.front(), rec);
       for (int row : {4, 5}) {
         m_metricsTable->item(row, r + 1)->setText(tr("not comparable"));
         m_metricsTable->item(row, r + 1)->setToolTip(why);
       }
-      m_metricsTable->item(1, r + 1)->setForeground(QColor(0xc6, 0x28, 0x28));
+      m_metricsTable->item(1, r + 1)->setForeground(kWorse);
       m_metricsTable->item(1, r + 1)->setToolTip(why);
     }
   }
@@ -666,14 +675,10 @@ void CompareView::appendOtherMetrics() {
         if (api::comparable(*rec, *reference)) {
           const double d = rec->metricAfter - reference->metricAfter;
           delta->setText(signedText(d, api::isAccuracyMetric(metric) ? 4 : 2));
-          if (std::isfinite(d) && d != 0.0)
-            delta->setForeground((api::isAccuracyMetric(metric) ? d > 0.0 : d < 0.0)
-                                     ? QColor(0x2e, 0x7d, 0x32)
-                                     : QColor(0xc6, 0x28, 0x28));
+          colourDelta(delta, metric, d);
         } else {
           delta->setText(tr("not comparable"));
-          delta->setToolTip(tr("Not comparable: evaluated differently from %1 (%2 vs %3)")
-                                .arg(first, qs(api::groupLabel(*reference)), qs(api::groupLabel(*rec))));
+          delta->setToolTip(notComparableWhy(first, *reference, *rec));
         }
       }
       for (QTableWidgetItem* item : {values, delta})
