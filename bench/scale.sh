@@ -4,6 +4,7 @@
 #
 # Usage: bench/scale.sh CLI MODEL OUTDIR
 #   CLI     ranklab-cli;  MODEL  a Hugging Face directory (e.g. from `ranklab-cli synth --preset gpt2`)
+#           or a GGUF file (`ranklab-cli convert DIR MODEL.gguf --dtype fp16`)
 #   OUTDIR  gets NAME.json (the CLI's report), NAME.cmd, NAME.time ("wall-seconds peak-KiB") per step
 # Env:
 #   STEPS          the steps to run, in order (default "info eval svd svd-full whiten ars export";
@@ -72,7 +73,8 @@ done
 python3 - "$out" "$model" <<'PY'
 import json, os, sys
 out, model = sys.argv[1], sys.argv[2]
-weights = sum(os.path.getsize(os.path.join(model, f)) for f in os.listdir(model) if f.endswith(".safetensors"))
+weights = (os.path.getsize(model) if os.path.isfile(model) else
+           sum(os.path.getsize(os.path.join(model, f)) for f in os.listdir(model) if f.endswith(".safetensors")))
 def load(name):
     try:
         with open(os.path.join(out, name + ".json")) as f:

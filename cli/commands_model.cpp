@@ -454,6 +454,9 @@ CLI::App* addConvert(CLI::App& app, ConvertOptions& o) {
   sub->add_option("MODEL", o.model, "Model path")->required();
   sub->add_option("OUTPUT", o.output, "Output directory (hf) or .gguf file")->required();
   sub->add_option("--format", o.format, "hf | gguf (default: from OUTPUT's extension)");
+  sub->add_option("--dtype", o.dtype, "Stored precision of the written weights")
+      ->check(CLI::IsMember({"fp32", "fp16", "bf16"}))
+      ->capture_default_str();
   addModelFlags(sub, o.flags);
   return sub;
 }
@@ -465,17 +468,18 @@ int runConvert(const ConvertOptions& o) {
   auto m = load(o.model, cpu);
   std::string fmt = o.format;
   if (fmt.empty()) fmt = fs::path(o.output).extension() == ".gguf" ? "gguf" : "hf";
+  const auto dtype = o.dtype == "fp16" ? at::kHalf : o.dtype == "bf16" ? at::kBFloat16 : at::kFloat;
   if (fmt == "gguf") {
-    models::saveGguf(m, o.output);
+    models::saveGguf(m, o.output, dtype);
   } else if (fmt == "hf") {
-    models::saveHfDirectory(m, o.output);
+    models::saveHfDirectory(m, o.output, dtype);
   } else {
     throw Error("convert: --format must be hf or gguf, got '" + fmt + "'");
   }
   if (o.flags.asJson)
-    printJson({{"model", o.model}, {"output", o.output}, {"format", fmt}});
+    printJson({{"model", o.model}, {"output", o.output}, {"format", fmt}, {"dtype", o.dtype}});
   else
-    std::cout << "wrote " << o.output << " (" << fmt << ")\n";
+    std::cout << "wrote " << o.output << " (" << fmt << ", " << o.dtype << ")\n";
   return 0;
 }
 

@@ -61,8 +61,9 @@ struct EvalOptions {
 struct ConvertOptions {
   std::string model;
   std::string output;
-  std::string format;  // empty: from the output's extension
-  ModelFlags flags;    // --device is accepted but conversion always loads on the CPU
+  std::string format;          // empty: from the output's extension
+  std::string dtype = "fp32";  // stored precision of the written weights: fp32 | fp16 | bf16
+  ModelFlags flags;            // --device is accepted but conversion always loads on the CPU
 };
 
 struct SynthOptions {

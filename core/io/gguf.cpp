@@ -32,9 +32,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "common/error.h"
 #include "io/binary_io.h"
+#include "io/mapped_file.h"
 
 namespace ranklab::io {
 
@@ -84,6 +86,11 @@ const GgmlTypeInfo* ggmlTypeInfo(uint32_t id) {
 std::string ggmlTypeName(uint32_t id) {
   const GgmlTypeInfo* t = ggmlTypeInfo(id);
   return t ? t->name : "unknown";
+}
+
+// The dtype of an F32/F16/BF16 tensor as stored.
+at::ScalarType storedScalarType(GgmlType type) {
+  return type == GgmlType::F32 ? at::kFloat : type == GgmlType::F16 ? at::kHalf : at::kBFloat16;
 }
 
 bool isSupportedTensorType(uint32_t id) {
@@ -260,6 +267,7 @@ ParsedHeader parseHeader(BoundedReader& in) {
 
   const uint64_t pos = in.position();
   p.dataOffset = (pos + alignment - 1) / alignment * alignment;
+  g.dataOffset = p.dataOffset;
   if (p.dataOffset > in.size() && tensorCount > 0)
     in.fail("data section starts at byte " + std::to_string(p.dataOffset) + ", file has " +
             std::to_string(in.size()));
@@ -285,43 +293,32 @@ ParsedHeader parseHeader(BoundedReader& in) {
   return p;
 }
 
-at::Tensor readTensor(BoundedReader& in, const GgufTensorInfo& t, uint64_t dataOffset,
-                      at::ScalarType computeDtype) {
-  const std::string where = "tensor '" + t.name + "'";
-  if (!isSupportedTensorType(t.type))
-    in.fail(where + " has ggml type " + ggmlTypeName(t.type) + " (" + std::to_string(t.type) +
-            "), which RankLab does not support; supported: F32, F16, BF16, Q8_0");
-  in.seek(dataOffset + t.offset, where);
+// One tensor over the mapped file: F32/F16/BF16 view it without a copy (converted only when
+// `computeDtype` asks for another dtype), Q8_0 is dequantised to float32 straight from the mapping.
+// parseHeader() has checked that every tensor's bytes lie inside the file.
+at::Tensor mappedTensor(MappedFile& mapped, const GgufTensorInfo& t, uint64_t dataOffset,
+                        at::ScalarType computeDtype) {
   const auto type = static_cast<GgmlType>(t.type);
+  const uint64_t begin = dataOffset + t.offset;
+  at::Tensor out;
   if (type == GgmlType::Q8_0) {
-    const int64_t numel = c10::multiply_integers(t.shape);
-    const int64_t blocks = numel / kQ8Block;
-    at::Tensor out = at::empty(t.shape, at::kFloat);
+    const int64_t blocks = c10::multiply_integers(t.shape) / kQ8Block;
+    out = at::empty(t.shape, at::kFloat);
     float* dst = out.data_ptr<float>();
-    // Dequantise a bounded chunk of blocks at a time, so peak memory stays ~1x the output.
-    constexpr int64_t kChunkBlocks = 4096;
-    std::vector<uint8_t> raw(static_cast<size_t>(std::min(blocks, kChunkBlocks) * kQ8BlockBytes));
-    for (int64_t b0 = 0; b0 < blocks; b0 += kChunkBlocks) {
-      const int64_t n = std::min(kChunkBlocks, blocks - b0);
-      in.read(raw.data(), static_cast<uint64_t>(n) * kQ8BlockBytes, where);
-      for (int64_t b = 0; b < n; ++b) {
-        const uint8_t* block = raw.data() + b * kQ8BlockBytes;
-        uint16_t bits = 0;
-        std::memcpy(&bits, block, 2);
-        const float d = static_cast<float>(c10::Half(bits, c10::Half::from_bits()));
-        const auto* q = reinterpret_cast<const int8_t*>(block + 2);
-        float* o = dst + (b0 + b) * kQ8Block;
-        for (int64_t k = 0; k < kQ8Block; ++k) o[k] = d * static_cast<float>(q[k]);
-      }
+    const uint8_t* src = mapped.data() + begin;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const uint8_t* block = src + b * kQ8BlockBytes;
+      uint16_t bits = 0;
+      std::memcpy(&bits, block, 2);
+      const float d = static_cast<float>(c10::Half(bits, c10::Half::from_bits()));
+      const auto* q = reinterpret_cast<const int8_t*>(block + 2);
+      float* o = dst + b * kQ8Block;
+      for (int64_t k = 0; k < kQ8Block; ++k) o[k] = d * static_cast<float>(q[k]);
     }
-    return computeDtype == at::kFloat ? out : out.to(computeDtype);
+  } else {
+    out = mapped.tensorAt(begin, t.shape, storedScalarType(type));
   }
-  const at::ScalarType stored = type == GgmlType::F32   ? at::kFloat
-                                : type == GgmlType::F16 ? at::kHalf
-                                                        : at::kBFloat16;
-  at::Tensor out = at::empty(t.shape, stored);
-  in.read(out.data_ptr(), static_cast<uint64_t>(out.nbytes()), where);
-  return stored == computeDtype ? out : out.to(computeDtype);
+  return computeDtype == kStoredDtype || out.scalar_type() == computeDtype ? out : out.to(computeDtype);
 }
 
 // ---- writing ----
@@ -448,7 +445,7 @@ GgufFile readGgufHeader(const std::filesystem::path& file) {
   return parseHeader(in).file;
 }
 
-GgufFile readGguf(const std::filesystem::path& file, at::ScalarType computeDtype) {
+GgufFile readGguf(const std::filesystem::path& file, at::ScalarType computeDtype, bool headersOnly) {
   BoundedReader in(file, ctxOf(file));
   ParsedHeader p = parseHeader(in);
   // Fail on an unsupported type before reading any data, so the error comes fast on big files.
@@ -456,9 +453,20 @@ GgufFile readGguf(const std::filesystem::path& file, at::ScalarType computeDtype
     if (!isSupportedTensorType(t.type))
       in.fail("tensor '" + t.name + "' has ggml type " + ggmlTypeName(t.type) + " (" +
               std::to_string(t.type) + "), which RankLab does not support; supported: F32, F16, BF16, Q8_0");
+  std::shared_ptr<MappedFile> mapped = headersOnly ? nullptr : MappedFile::open(file);
   for (const GgufTensorInfo& t : p.file.tensorInfos) {
     if (p.file.tensors.count(t.name)) in.fail("tensor '" + t.name + "' appears twice");
-    p.file.tensors.emplace(t.name, readTensor(in, t, p.dataOffset, computeDtype));
+    at::Tensor tensor;
+    if (headersOnly) {
+      const auto type = static_cast<GgmlType>(t.type);
+      const at::ScalarType stored = type == GgmlType::Q8_0 ? at::kFloat : storedScalarType(type);
+      tensor = at::empty(
+          t.shape,
+          at::TensorOptions().dtype(computeDtype == kStoredDtype ? stored : computeDtype).device(at::kMeta));
+    } else {
+      tensor = mappedTensor(*mapped, t, p.dataOffset, computeDtype);
+    }
+    p.file.tensors.emplace(t.name, std::move(tensor));
   }
   return std::move(p.file);
 }

@@ -56,7 +56,8 @@ struct GgufFile {
   uint32_t version = 3;
   std::map<std::string, GgufValue> metadata;
   std::vector<GgufTensorInfo> tensorInfos;
-  TensorMap tensors;  // dequantised, computeDtype, CPU
+  uint64_t dataOffset = 0;  // where the (aligned) data section starts in the file
+  TensorMap tensors;        // CPU tensors (views of the mapped file where no conversion was needed), or meta
 
   // Typed metadata access; throw ranklab::Error naming the key when missing or of the wrong kind.
   bool has(const std::string& key) const { return metadata.count(key) != 0; }
@@ -68,8 +69,12 @@ struct GgufFile {
 
 // Reads metadata and tensor infos only (no tensor data).
 GgufFile readGgufHeader(const std::filesystem::path& file);
-// Reads everything.
-GgufFile readGguf(const std::filesystem::path& file, at::ScalarType computeDtype = at::kFloat);
+// Reads everything. The file is memory-mapped: F32/F16/BF16 tensors view it without a copy, in their
+// stored dtype with computeDtype = kStoredDtype (converted to computeDtype otherwise); Q8_0 tensors
+// are dequantised to float32. With `headersOnly` the tensors are meta tensors (shape and the dtype
+// they would have; no data) and nothing past the header is read.
+GgufFile readGguf(const std::filesystem::path& file, at::ScalarType computeDtype = at::kFloat,
+                  bool headersOnly = false);
 
 // Writes a GGUF v3 file; every tensor is stored as `storeType` (F32, F16, BF16 or Q8_0; Q8_0 only
 // for tensors whose last dim is a multiple of 32, others fall back to F32). Tensor shapes are given

@@ -30,6 +30,7 @@
 
 #include "common/error.h"
 #include "io/binary_io.h"
+#include "io/mapped_file.h"
 
 namespace ranklab::io {
 
@@ -40,12 +41,6 @@ using detail::BoundedReader;
 struct Header {
   int32_t dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen;
 };
-
-at::Tensor readFloats(BoundedReader& in, std::vector<int64_t> shape, const std::string& what) {
-  at::Tensor t = at::empty(shape, at::kFloat);
-  in.read(t.data_ptr(), static_cast<uint64_t>(t.nbytes()), what);
-  return t;
-}
 
 }  // namespace
 
@@ -107,34 +102,47 @@ Llama2cCheckpoint readLlama2c(const std::filesystem::path& file) {
   const auto L = static_cast<int64_t>(layers);
   const auto V = static_cast<int64_t>(vocab);
 
+  // The file is memory-mapped: each tensor, and each layer's slice of a stacked one, is a view of
+  // its own range of the file (no copy), so dropping one layer's weight hands its pages back.
+  const auto mapped = MappedFile::open(file);
+  uint64_t offset = sizeof(Header);
+  const auto next = [&](const std::vector<int64_t>& shape) {
+    at::Tensor out = mapped->tensorAt(offset, shape, at::kFloat);
+    offset += static_cast<uint64_t>(out.nbytes());
+    return out;
+  };
+  const auto perLayer = [&](const std::vector<int64_t>& shape) {
+    std::vector<at::Tensor> out;
+    for (int64_t i = 0; i < L; ++i) out.push_back(next(shape));
+    return out;
+  };
   Llama2cCheckpoint ck;
   TensorMap& t = ck.tensors;
-  t["model.embed_tokens.weight"] = readFloats(in, {V, d}, "token_embedding");
-  const at::Tensor rmsAtt = readFloats(in, {L, d}, "rms_att_weight");
-  const at::Tensor wq = readFloats(in, {L, d, d}, "wq");
-  const at::Tensor wk = readFloats(in, {L, kv, d}, "wk");
-  const at::Tensor wv = readFloats(in, {L, kv, d}, "wv");
-  const at::Tensor wo = readFloats(in, {L, d, d}, "wo");
-  const at::Tensor rmsFfn = readFloats(in, {L, d}, "rms_ffn_weight");
-  const at::Tensor w1 = readFloats(in, {L, hd, d}, "w1");
-  const at::Tensor w2 = readFloats(in, {L, d, hd}, "w2");
-  const at::Tensor w3 = readFloats(in, {L, hd, d}, "w3");
-  t["model.norm.weight"] = readFloats(in, {d}, "rms_final_weight");
-  in.seek(in.position() + seq * (headSize / 2) * 2 * 4, "end of the RoPE tables");
-  if (!sharedClassifier) t["lm_head.weight"] = readFloats(in, {V, d}, "wcls");
+  t["model.embed_tokens.weight"] = next({V, d});
+  const auto rmsAtt = perLayer({d});
+  const auto wq = perLayer({d, d});
+  const auto wk = perLayer({kv, d});
+  const auto wv = perLayer({kv, d});
+  const auto wo = perLayer({d, d});
+  const auto rmsFfn = perLayer({d});
+  const auto w1 = perLayer({hd, d});
+  const auto w2 = perLayer({d, hd});
+  const auto w3 = perLayer({hd, d});
+  t["model.norm.weight"] = next({d});
+  offset += seq * (headSize / 2) * 2 * 4;  // the RoPE tables, recomputed by the model
+  if (!sharedClassifier) t["lm_head.weight"] = next({V, d});
 
   for (int64_t i = 0; i < L; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    // clone(): each layer owns its storage, so saving or dropping one layer never pins the stack.
-    t[p + "input_layernorm.weight"] = rmsAtt[i].clone();
+    t[p + "input_layernorm.weight"] = rmsAtt[i];
     t[p + "self_attn.q_proj.weight"] = permuteInterleavedToHalf(wq[i], h.nHeads).contiguous();
     t[p + "self_attn.k_proj.weight"] = permuteInterleavedToHalf(wk[i], h.nKvHeads).contiguous();
-    t[p + "self_attn.v_proj.weight"] = wv[i].clone();
-    t[p + "self_attn.o_proj.weight"] = wo[i].clone();
-    t[p + "post_attention_layernorm.weight"] = rmsFfn[i].clone();
-    t[p + "mlp.gate_proj.weight"] = w1[i].clone();
-    t[p + "mlp.down_proj.weight"] = w2[i].clone();
-    t[p + "mlp.up_proj.weight"] = w3[i].clone();
+    t[p + "self_attn.v_proj.weight"] = wv[i];
+    t[p + "self_attn.o_proj.weight"] = wo[i];
+    t[p + "post_attention_layernorm.weight"] = rmsFfn[i];
+    t[p + "mlp.gate_proj.weight"] = w1[i];
+    t[p + "mlp.down_proj.weight"] = w2[i];
+    t[p + "mlp.up_proj.weight"] = w3[i];
   }
 
   ModelConfig& c = ck.config;

@@ -20,8 +20,9 @@ struct Llama2cCheckpoint {
   TensorMap tensors;
 };
 
-// Throws ranklab::Error naming the file on a bad header (non-positive sizes, heads not dividing
-// dim, ...) or when the file size does not match the header.
+// The file is memory-mapped and the tensors view it (io/mapped_file.h), each layer's weight its own
+// range; only the permuted q/k projections are copies. Throws ranklab::Error naming the file on a bad
+// header (non-positive sizes, heads not dividing dim, ...) or when the file size does not match it.
 Llama2cCheckpoint readLlama2c(const std::filesystem::path& file);
 
 struct Llama2cVocab {

@@ -33,9 +33,6 @@ struct SafetensorsHeader {
 // Parses and validates the header only (cheap).
 SafetensorsHeader readSafetensorsHeader(const std::filesystem::path& file);
 
-// Pass as computeDtype to keep every tensor in the dtype the file stores it in.
-constexpr at::ScalarType kStoredDtype = at::ScalarType::Undefined;
-
 // Every tensor, on the CPU. The file is memory-mapped (io/mapped_file.h): a tensor kept in its
 // stored dtype views the file's pages without a copy (writable copy-on-write, never written back).
 // Floating tensors (F32/F16/BF16/F64) are converted to computeDtype unless it is kStoredDtype;

@@ -8,4 +8,7 @@
 
 namespace ranklab::io {
 using TensorMap = std::map<std::string, at::Tensor>;
-}
+
+// Pass to a reader as its computeDtype to keep every tensor in the dtype the file stores it in.
+constexpr at::ScalarType kStoredDtype = at::ScalarType::Undefined;
+}  // namespace ranklab::io

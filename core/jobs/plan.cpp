@@ -14,6 +14,7 @@
 
 #include "common/device.h"
 #include "common/error.h"
+#include "io/gguf.h"
 #include "io/safetensors.h"
 #include "jobs/job_spec.h"
 #include "jobs/selector.h"
@@ -84,14 +85,18 @@ Shapes shapesOf(const models::LanguageModel& model) {
   return s;
 }
 
-// Bytes and dtype of the weights as stored: the safetensors headers of a Hugging Face directory
-// ("mixed" when they differ); other formats load as float32.
+// Bytes and dtype of the weights as loaded: the safetensors headers of a Hugging Face directory or a
+// GGUF file's ("mixed" when they differ; GGUF's Q8_0 loads as float32); other formats load as float32.
 std::pair<double, std::string> storedWeights(const std::string& modelPath, int64_t parameters) {
   double bytes = 0.0;
   std::map<std::string, int> dtypes;
-  if (fs::is_directory(modelPath) && !fs::exists(fs::path(modelPath) / "ranklab.json")) {
-    for (const auto& [name, t] :
-         io::readSafetensorsModel(modelPath, io::kStoredDtype, /*headersOnly=*/true)) {
+  io::TensorMap headers;
+  if (fs::is_directory(modelPath) && !fs::exists(fs::path(modelPath) / "ranklab.json"))
+    headers = io::readSafetensorsModel(modelPath, io::kStoredDtype, /*headersOnly=*/true);
+  else if (fs::path(modelPath).extension() == ".gguf")
+    headers = io::readGguf(modelPath, io::kStoredDtype, /*headersOnly=*/true).tensors;
+  if (!headers.empty()) {
+    for (const auto& [name, t] : headers) {
       bytes += static_cast<double>(t.nbytes());
       const auto st = t.scalar_type();
       ++dtypes[st == at::kHalf       ? "float16"

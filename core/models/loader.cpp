@@ -369,17 +369,21 @@ LoadedModel loadModelUnchecked(const fs::path& path, const LoadOptions& options)
   const auto ext = path.extension().string();
   if (ext == ".gguf") {
     out.format = "gguf";
-    auto g = io::readGguf(path);
-    const auto config = ggufConfig(g, path.string());
-    auto weights = ggufToHf(g, config);
-    g.tensors.clear();
-    checkWeightsFitConfig(config, weights, path.string());
+    // As for a directory: the header (config, tensor shapes against it, the tokenizer) first, then
+    // the weights, memory-mapped in their stored dtype.
+    const auto header = io::readGguf(path, io::kStoredDtype, /*headersOnly=*/true);
+    const auto config = ggufConfig(header, path.string());
+    const auto shapes = ggufToHf(header, config);
+    checkWeightsFitConfig(config, shapes, path.string());
     out.model = createModel(config, /*initialise=*/false);
-    finish(out, weights, options);
+    out.model->loadHfWeights(shapes, path.string());  // meta tensors: names and shapes only
     if (!options.tokenizerPath.empty())
       loadTokenizerFrom(out, options.tokenizerPath, config.vocabSize);
     else
-      loadGgufTokenizer(g, out);
+      loadGgufTokenizer(header, out);
+    checkTokenizerFitsModel(out);
+    if (options.headersOnly) return out;
+    finish(out, ggufToHf(io::readGguf(path, io::kStoredDtype), config), options);
     return out;
   }
   if (ext == ".bin") {
@@ -535,7 +539,14 @@ void saveFactorizedDirectory(const LoadedModel& loaded, const fs::path& dir, con
   copyTokenizerFiles(loaded, dir);
 }
 
-void saveGguf(const LoadedModel& loaded, const fs::path& file) {
+void saveGguf(const LoadedModel& loaded, const fs::path& file, c10::ScalarType dtype) {
+  io::GgmlType storeType = io::GgmlType::F32;
+  if (dtype == c10::kHalf)
+    storeType = io::GgmlType::F16;
+  else if (dtype == c10::kBFloat16)
+    storeType = io::GgmlType::BF16;
+  else if (dtype != c10::kFloat)
+    throw Error(file.string() + ": GGUF weights are stored as float32, float16 or bfloat16");
   const auto& c = loaded.model->config();
   if (c.arch != io::Architecture::Llama)
     throw Error(file.string() + ": GGUF export supports the llama architecture only, this model is " +
@@ -603,7 +614,7 @@ void saveGguf(const LoadedModel& loaded, const fs::path& file) {
       out[b + "attn_v.bias"] = hf.at(p + "self_attn.v_proj.bias");
     }
   }
-  io::writeGguf(file, meta, out, io::GgmlType::F32);
+  io::writeGguf(file, meta, out, storeType);
 }
 
 }  // namespace ranklab::models

@@ -26,10 +26,10 @@ namespace ranklab::models {
 struct LoadOptions {
   std::string device = "auto";          // auto | cpu | cuda[:N]
   std::filesystem::path tokenizerPath;  // overrides the tokenizer found next to the model
-  // Hugging Face directories: read the config, the tensor headers and the tokenizer, check them
-  // against each other, and stop before any weight is read (a second for any model size). The
-  // model's weights are then uninitialised: use the result for summary() and planning only. Other
-  // formats load fully.
+  // Hugging Face directories and GGUF files: read the config, the tensor headers and the tokenizer,
+  // check them against each other, and stop before any weight is read (a second for any model size).
+  // The model's weights are then uninitialised: use the result for summary() and planning only.
+  // llama2.c checkpoints (small by nature) load fully.
   bool headersOnly = false;
 };
 
@@ -70,8 +70,10 @@ void saveFactorizedDirectory(const LoadedModel& loaded, const std::filesystem::p
                              const nlohmann::json& extra);
 
 // Writes a GGUF v3 file (llama architecture only) with the embedded tokenizer when the model has
-// a scored-piece vocabulary. q/k weights are permuted to GGUF's interleaved RoPE layout.
-void saveGguf(const LoadedModel& loaded, const std::filesystem::path& file);
+// a scored-piece vocabulary. q/k weights are permuted to GGUF's interleaved RoPE layout. Weights are
+// stored as `dtype` (float32: F32, float16: F16, bfloat16: BF16).
+void saveGguf(const LoadedModel& loaded, const std::filesystem::path& file,
+              c10::ScalarType dtype = c10::kFloat);
 
 // Writes a llama2.c tokenizer.bin.
 void writeLlama2cTokenizer(const io::Llama2cVocab& vocab, const std::filesystem::path& file);

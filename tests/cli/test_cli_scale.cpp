@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "io/gguf.h"
 #include "io/safetensors.h"
 #include "support/cli_runner.h"
 #include "test_paths.h"
@@ -104,6 +106,54 @@ TEST_F(CliScale, InfoReadsOnlyTheHeadersWhileLoadingChecksTheWeights) {
   // A tokenizer that does not fit the vocabulary fails before any weight is read, naming the file.
   const auto wrong =
       test::runCli("info " + dir.string() + " --tokenizer " +
+                   (fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2").string());
+  EXPECT_EQ(wrong.code, 2);
+  EXPECT_THAT(wrong.err, HasSubstr("the tokenizer has 50257 ids but the model's vocabulary has 512"));
+}
+
+TEST_F(CliScale, GgufIsReadHeadersFirstAndKeptInItsStoredPrecision) {
+  const auto dir = synth("llama-tiny", "fp16");
+  const auto gguf = m_dir / "tiny-fp16.gguf";
+  const auto convert = test::runCli("convert " + dir.string() + " " + gguf.string() + " --dtype fp16");
+  ASSERT_EQ(convert.code, 0) << convert.err;
+  const auto header = io::readGgufHeader(gguf);
+  for (const auto& t : header.tensorInfos)
+    EXPECT_EQ(t.type, static_cast<uint32_t>(io::GgmlType::F16)) << t.name << ": --dtype fp16";
+  // The same fp16 weights, computed the same way: the same perplexity as the directory it came from
+  // (the q/k permutation round trip is exact). Metric: relative difference; tolerance 1e-9.
+  auto perplexity = [&](const fs::path& model) {
+    const auto r =
+        test::runCli("eval " + model.string() + " --text " + m_text + " --max-docs 1 --ctx 64 --json");
+    EXPECT_EQ(r.code, 0) << r.err;
+    return r.code == 0 ? json::parse(r.out)["perplexity"].get<double>() : 0.0;
+  };
+  const double fromDir = perplexity(dir), fromGguf = perplexity(gguf);
+  EXPECT_NEAR(fromGguf, fromDir, fromDir * 1e-9);
+  // The plan counts the weights as they load: float16, as large as the file's data section.
+  const auto plan = test::runCli("compress " + gguf.string() + " --keep 0.5 --plan --json");
+  ASSERT_EQ(plan.code, 0) << plan.err;
+  const auto p = json::parse(plan.out);
+  EXPECT_EQ(p["stored_dtype"], "float16");
+  const double data = static_cast<double>(fs::file_size(gguf) - header.dataOffset);
+  EXPECT_NEAR(p["weight_bytes"].get<double>(), data, 0.01 * data);  // alignment padding aside
+  // Poison one weight (an fp16 NaN at the start of the first tensor's data), header intact: info
+  // reads only the header and succeeds; loading the weights finds the NaN.
+  const auto first = std::min_element(header.tensorInfos.begin(), header.tensorInfos.end(),
+                                      [](const auto& a, const auto& b) { return a.offset < b.offset; });
+  {
+    std::fstream f(gguf, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(header.dataOffset + first->offset));
+    const uint16_t nan = 0x7E00;
+    f.write(reinterpret_cast<const char*>(&nan), sizeof nan);
+  }
+  const auto info = test::runCli("info " + gguf.string());
+  EXPECT_EQ(info.code, 0) << info.err;
+  const auto eval = test::runCli("eval " + gguf.string() + " --text " + m_text + " --max-docs 1");
+  EXPECT_EQ(eval.code, 2);
+  EXPECT_THAT(eval.err, HasSubstr("contains NaN or infinite values"));
+  // A tokenizer that does not fit fails from the header, naming the tokenizer.
+  const auto wrong =
+      test::runCli("info " + gguf.string() + " --tokenizer " +
                    (fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2").string());
   EXPECT_EQ(wrong.code, 2);
   EXPECT_THAT(wrong.err, HasSubstr("the tokenizer has 50257 ids but the model's vocabulary has 512"));

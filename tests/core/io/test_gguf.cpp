@@ -121,6 +121,46 @@ TEST(Gguf, HalfPrecisionRoundTripWithinRounding) {
   }
 }
 
+TEST(Gguf, StoredDtypeTensorsViewTheMappedFileWithoutACopy) {
+  ScratchDir dir;
+  const TensorMap in = sampleTensors();
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16}) {
+    const at::ScalarType dtype = type == GgmlType::F32   ? at::kFloat
+                                 : type == GgmlType::F16 ? at::kHalf
+                                                         : at::kBFloat16;
+    SCOPED_TRACE(c10::toString(dtype));
+    writeGguf(dir / "m.gguf", {}, in, type);
+    const GgufFile g = readGguf(dir / "m.gguf", kStoredDtype);
+    for (const auto& [name, t] : in) {
+      EXPECT_EQ(g.tensors.at(name).scalar_type(), dtype) << name << ": kept in its stored dtype";
+      EXPECT_TRUE(at::equal(g.tensors.at(name), t.to(dtype))) << name;
+    }
+    // Views of one mapping: the tensors lie as far apart in memory as their offsets in the file.
+    std::map<std::string, uint64_t> offsets;
+    for (const auto& info : g.tensorInfos) offsets[info.name] = info.offset;
+    const auto* a = static_cast<const char*>(g.tensors.at("blk.0.attn_q.weight").data_ptr());
+    const auto* b = static_cast<const char*>(g.tensors.at("odd.weight").data_ptr());
+    EXPECT_EQ(static_cast<uint64_t>(b - a), offsets.at("odd.weight") - offsets.at("blk.0.attn_q.weight"));
+  }
+}
+
+TEST(Gguf, HeadersOnlyGivesMetaTensorsOfTheDtypeTheyWouldHave) {
+  ScratchDir dir;
+  writeGguf(dir / "m.gguf", {}, sampleTensors(), GgmlType::Q8_0);
+  const GgufFile g = readGguf(dir / "m.gguf", kStoredDtype, /*headersOnly=*/true);
+  ASSERT_EQ(g.tensors.size(), 3u);
+  for (const auto& [name, t] : g.tensors) EXPECT_TRUE(t.is_meta()) << name;
+  EXPECT_EQ(g.tensors.at("blk.0.attn_q.weight").sizes(), (std::vector<int64_t>{8, 64}));
+  EXPECT_EQ(g.tensors.at("blk.0.attn_q.weight").scalar_type(), at::kFloat)
+      << "Q8_0 is dequantised to float32";
+  writeGguf(dir / "h.gguf", {}, sampleTensors(), GgmlType::F16);
+  EXPECT_EQ(readGguf(dir / "h.gguf", kStoredDtype, true).tensors.at("odd.weight").scalar_type(), at::kHalf);
+  EXPECT_EQ(readGguf(dir / "h.gguf", at::kFloat, true).tensors.at("odd.weight").scalar_type(), at::kFloat);
+  // A truncated file is refused from its header alone: each tensor's extent is checked against the size.
+  std::filesystem::resize_file(dir / "h.gguf", std::filesystem::file_size(dir / "h.gguf") - 16);
+  EXPECT_THROW(readGguf(dir / "h.gguf", kStoredDtype, /*headersOnly=*/true), Error);
+}
+
 TEST(Gguf, Q8_0RoundTrip) {
   ScratchDir dir;
   const TensorMap in = sampleTensors();

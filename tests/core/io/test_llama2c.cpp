@@ -63,6 +63,19 @@ TEST(Llama2c, ReferenceStories260K) {
   EXPECT_TRUE(
       at::equal(permuteHalfToInterleaved(ck.tensors.at("model.layers.0.self_attn.q_proj.weight"), 8), rawWq0))
       << "q_proj is wq permuted to rotate-half, exactly";
+
+  // Mapped, not copied: each layer's v projection views its own range of the file, one layer's
+  // worth (32 x 64 floats) after the previous one's.
+  const auto* v0 =
+      static_cast<const char*>(ck.tensors.at("model.layers.0.self_attn.v_proj.weight").data_ptr());
+  const auto* v1 =
+      static_cast<const char*>(ck.tensors.at("model.layers.1.self_attn.v_proj.weight").data_ptr());
+  EXPECT_EQ(v1 - v0, 32 * 64 * 4);
+  at::Tensor rawWv0 = at::empty({32, 64}, at::kFloat);
+  // header + embedding + rms_att + wq (5 x 64 x 64) + wk (5 x 32 x 64)
+  std::memcpy(rawWv0.data_ptr(), bytes.data() + 28 + 4 * (512 * 64 + 5 * 64 + 5 * 64 * 64 + 5 * 32 * 64),
+              32 * 64 * 4);
+  EXPECT_TRUE(at::equal(ck.tensors.at("model.layers.0.self_attn.v_proj.weight"), rawWv0));
 }
 
 TEST(Llama2c, TruncatedReferenceNamesFile) {
