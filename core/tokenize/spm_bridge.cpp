@@ -6,6 +6,7 @@
 #include <sentencepiece_trainer.h>
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,13 +28,12 @@ extern "C" {
 __attribute__((visibility("default"))) int rl_spm_load(const char* path, void** handle, char* err,
                                                        size_t errSize) {
   try {
-    auto* p = new sentencepiece::SentencePieceProcessor();
+    // Owned until it has loaded: Load() may throw (darts_clone does on a zero-length piece), and the
+    // processor must not leak then.
+    auto p = std::make_unique<sentencepiece::SentencePieceProcessor>();
     const auto status = p->Load(path);
-    if (!status.ok()) {
-      delete p;
-      return fail(status.ToString(), err, errSize);
-    }
-    *handle = p;
+    if (!status.ok()) return fail(status.ToString(), err, errSize);
+    *handle = p.release();
     return 0;
   } catch (const std::exception& e) {
     return fail(e.what(), err, errSize);
