@@ -14,8 +14,8 @@
 #include "tokenize/tokenizer_util.h"
 
 // AddressSanitizer cannot follow a second link namespace (dlmopen): its builds load the bridge into
-// this one. That is safe only in a process without LibTorch, which is what the SentencePiece fuzz
-// target is (fuzz/torch_free_targets.h); the sanitizer test build skips the SentencePiece tests.
+// this one. That is safe only in a process without LibTorch, as the SentencePiece fuzz target
+// (fuzz/torch_free_targets.h) and test_tokenize are; no sanitized test that links LibTorch loads one.
 #if defined(__SANITIZE_ADDRESS__)
 #define RANKLAB_SPM_SAME_NAMESPACE 1
 #elif defined(__has_feature)
