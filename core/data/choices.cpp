@@ -312,10 +312,11 @@ ChoiceSet readChoices(const fs::path& file, const std::string& format, const fs:
     json o;
     try {
       o = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
+      // The library's text without its "[json.exception.parse_error.101] " tag.
       const std::string what = e.what();
-      const auto colon = what.find("parse error");
-      throw Error(where + ": not valid JSON (" + (colon == std::string::npos ? what : what.substr(colon)) +
+      const auto tag = what.rfind("] ", what.find(' '));
+      throw Error(where + ": not valid JSON (" + (tag == std::string::npos ? what : what.substr(tag + 2)) +
                   ")");
     }
     if (set.format.empty()) {

@@ -176,6 +176,12 @@ TEST_F(ChoicesFile, AMalformedLineIsAnErrorNamingTheFileTheLineAndTheKey) {
   const auto notJson =
       write("x.jsonl", "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"gold\": 0}\n{\"context\": \n");
   EXPECT_THAT(errorOf(notJson), AllOf(HasSubstr("line 2"), HasSubstr("not valid JSON")));
+  // A number too large for a double is JSON's syntax but not a value (found by the choices fuzz target:
+  // the JSON library's out_of_range error escaped).
+  const auto overflow =
+      write("o.jsonl", "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"gold\": 1e999}\n");
+  EXPECT_THAT(errorOf(overflow), AllOf(HasSubstr("o.jsonl line 1: not valid JSON (number overflow parsing "
+                                                 "'1e999')")));
 
   const auto gold = write("g.jsonl", "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"gold\": 2}\n");
   EXPECT_THAT(errorOf(gold), AllOf(HasSubstr("line 1"), HasSubstr("index 2 is outside the 2 choices")));
