@@ -40,6 +40,21 @@ class CliScale : public ::testing::Test {
     EXPECT_EQ(r.code, 0) << r.err;
     return out;
   }
+  // `model` (512-token vocabulary) holds a NaN in a weight, its headers intact: info reads only the
+  // headers and succeeds, loading the weights fails with `nanError`, and a tokenizer that does not fit
+  // the vocabulary fails from the headers, naming the tokenizer.
+  void expectInfoReadsOnlyTheHeaders(const fs::path& model, const std::string& nanError) {
+    const auto info = test::runCli("info " + model.string());
+    EXPECT_EQ(info.code, 0) << info.err;
+    const auto eval = test::runCli("eval " + model.string() + " --text " + m_text + " --max-docs 1");
+    EXPECT_EQ(eval.code, 2);
+    EXPECT_THAT(eval.err, HasSubstr(nanError));
+    const auto wrong =
+        test::runCli("info " + model.string() + " --tokenizer " +
+                     (fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2").string());
+    EXPECT_EQ(wrong.code, 2);
+    EXPECT_THAT(wrong.err, HasSubstr("the tokenizer has 50257 ids but the model's vocabulary has 512"));
+  }
   static json lastJson(const std::string& out) {
     const auto nl = out.find_last_of('\n', out.size() - 2);
     return json::parse(nl == std::string::npos ? out : out.substr(nl + 1));
@@ -98,17 +113,7 @@ TEST_F(CliScale, InfoReadsOnlyTheHeadersWhileLoadingChecksTheWeights) {
     const float nan = std::numeric_limits<float>::quiet_NaN();
     f.write(reinterpret_cast<const char*>(&nan), sizeof nan);
   }
-  const auto info = test::runCli("info " + dir.string());
-  EXPECT_EQ(info.code, 0) << info.err;
-  const auto eval = test::runCli("eval " + dir.string() + " --text " + m_text + " --max-docs 1");
-  EXPECT_EQ(eval.code, 2);
-  EXPECT_THAT(eval.err, HasSubstr("tensor 'model.embed_tokens.weight' contains NaN or infinite values"));
-  // A tokenizer that does not fit the vocabulary fails before any weight is read, naming the file.
-  const auto wrong =
-      test::runCli("info " + dir.string() + " --tokenizer " +
-                   (fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2").string());
-  EXPECT_EQ(wrong.code, 2);
-  EXPECT_THAT(wrong.err, HasSubstr("the tokenizer has 50257 ids but the model's vocabulary has 512"));
+  expectInfoReadsOnlyTheHeaders(dir, "tensor 'model.embed_tokens.weight' contains NaN or infinite values");
 }
 
 TEST_F(CliScale, GgufIsReadHeadersFirstAndKeptInItsStoredPrecision) {
@@ -136,8 +141,7 @@ TEST_F(CliScale, GgufIsReadHeadersFirstAndKeptInItsStoredPrecision) {
   EXPECT_EQ(p["stored_dtype"], "float16");
   const double data = static_cast<double>(fs::file_size(gguf) - header.dataOffset);
   EXPECT_NEAR(p["weight_bytes"].get<double>(), data, 0.01 * data);  // alignment padding aside
-  // Poison one weight (an fp16 NaN at the start of the first tensor's data), header intact: info
-  // reads only the header and succeeds; loading the weights finds the NaN.
+  // Poison one weight: an fp16 NaN at the start of the first tensor's data.
   const auto first = std::min_element(header.tensorInfos.begin(), header.tensorInfos.end(),
                                       [](const auto& a, const auto& b) { return a.offset < b.offset; });
   {
@@ -146,17 +150,7 @@ TEST_F(CliScale, GgufIsReadHeadersFirstAndKeptInItsStoredPrecision) {
     const uint16_t nan = 0x7E00;
     f.write(reinterpret_cast<const char*>(&nan), sizeof nan);
   }
-  const auto info = test::runCli("info " + gguf.string());
-  EXPECT_EQ(info.code, 0) << info.err;
-  const auto eval = test::runCli("eval " + gguf.string() + " --text " + m_text + " --max-docs 1");
-  EXPECT_EQ(eval.code, 2);
-  EXPECT_THAT(eval.err, HasSubstr("contains NaN or infinite values"));
-  // A tokenizer that does not fit fails from the header, naming the tokenizer.
-  const auto wrong =
-      test::runCli("info " + gguf.string() + " --tokenizer " +
-                   (fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2").string());
-  EXPECT_EQ(wrong.code, 2);
-  EXPECT_THAT(wrong.err, HasSubstr("the tokenizer has 50257 ids but the model's vocabulary has 512"));
+  expectInfoReadsOnlyTheHeaders(gguf, "contains NaN or infinite values");
 }
 
 TEST_F(CliScale, PlanEstimatesEachStageFromTheHeaders) {
