@@ -247,13 +247,18 @@ ParsedHeader parseHeader(BoundedReader& in) {
     if (nDims == 0 || nDims > kMaxDims)
       in.fail(where + " has " + std::to_string(nDims) + " dimensions (1 to 4 allowed)");
     std::vector<int64_t> ne(nDims);
-    uint64_t numel = 1;
+    // span: the product of the non-zero dimensions. LibTorch multiplies the sizes in its own order, so
+    // [0, 2^40, 2^40] (no elements) would still overflow there: every partial product must fit.
+    uint64_t numel = 1, span = 1;
     for (uint32_t d = 0; d < nDims; ++d) {
       const uint64_t n = in.readLe<uint64_t>(where + " shape");
-      auto product = detail::checkedMul(numel, n);
-      if (!product || n > static_cast<uint64_t>(INT64_MAX) || *product > static_cast<uint64_t>(INT64_MAX))
+      const auto product = detail::checkedMul(numel, n);
+      const auto spanned = detail::checkedMul(span, std::max<uint64_t>(n, 1));
+      if (!product || !spanned || n > static_cast<uint64_t>(INT64_MAX) ||
+          *spanned > static_cast<uint64_t>(INT64_MAX))
         in.fail(where + " has an impossibly large shape");
       numel = *product;
+      span = *spanned;
       ne[d] = static_cast<int64_t>(n);
     }
     t.shape.assign(ne.rbegin(), ne.rend());

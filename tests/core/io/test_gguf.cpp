@@ -241,6 +241,11 @@ TEST(Gguf, Truncated) {
   // Hand-made file whose tensor data is short by one byte.
   test::writeBytes(dir / "short.gguf", handMadeGguf(0, {4, 2}, 31));
   EXPECT_RANKLAB_ERROR(readGguf(dir / "short.gguf"), "short.gguf", "tensor 'w' ends at byte");
+  // No elements, yet sizes whose product overflows int64 in LibTorch's own order (found by the gguf fuzz
+  // target: LibTorch's "integer multiplication overflow" escaped).
+  test::writeBytes(dir / "empty.gguf", handMadeGguf(0, {0, uint64_t{1} << 40, uint64_t{1} << 40}, 0));
+  EXPECT_RANKLAB_ERROR(readGguf(dir / "empty.gguf"), "empty.gguf", "impossibly large shape");
+  EXPECT_RANKLAB_ERROR(readGguf(dir / "empty.gguf", kStoredDtype, /*headersOnly=*/true), "empty.gguf");
 }
 
 TEST(Gguf, CorruptStringLengthGivesErrorNotBadAlloc) {
