@@ -10,6 +10,8 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "bench_paths.h"
@@ -18,6 +20,7 @@
 #include "data/choices.h"
 #include "data/corpus.h"
 #include "eval/multiple_choice.h"
+#include "eval/perplexity.h"
 #include "models/loader.h"
 #include "support/tiny_config.h"
 #include "tokenize/tokenizer.h"
@@ -182,6 +185,70 @@ void BM_EncodeLlama2c(benchmark::State& state) {
 }
 BENCHMARK(BM_EncodeGpt2Bpe)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_EncodeLlama2c)->Unit(benchmark::kMillisecond);
+
+// Rate of one sgemm [m, k] x [k, n] in GFLOP/s, best of a few runs after a warm-up.
+double gemmRate(int64_t m, int64_t k, int64_t n) {
+  torch::manual_seed(0);
+  const auto a = torch::randn({m, k}), b = torch::randn({k, n});
+  auto c = torch::mm(a, b);
+  const int reps = static_cast<int>(std::max<int64_t>(3, (int64_t{1} << 31) / (2 * m * k * n)));
+  double best = 1e30;
+  for (int round = 0; round < 5; ++round) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < reps; ++i) at::mm_out(c, a, b);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return 2.0 * static_cast<double>(m * k * n) * reps / best / 1e9;
+}
+
+// Teacher-forced evaluation against the core's matrix-product limit (issue 25: at least 30%): the
+// perplexity of the 69 reference stories on stories260K as `ranklab-cli eval` computes it (one window
+// per story, 8 windows per forward). Its FLOPs per token: 2 x the weights of every linear op and the
+// head ("linear", the issue's 0.5 MFLOP), plus attention's two products over the keys each query sees
+// ("all"). The limit: a 1024^3 sgemm's rate on the same thread, measured in this process (gemm_gflops);
+// model_gemm_gflops is the rate of one of the model's own products (8 windows of 512 tokens through the
+// 64 -> 172 MLP projection) for comparison. Run with OPENBLAS_NUM_THREADS=1.
+void BM_EvalVsMatmulLimit(benchmark::State& state) {
+  auto& m = model();
+  if (!m.tokenizer) {
+    state.SkipWithError("reference model not found");
+    return;
+  }
+  const auto& text = corpus();
+  const auto& c = m.model->config();
+  double linear = 2.0 * static_cast<double>(c.vocabSize * c.hiddenSize);
+  for (const auto& op : m.model->ops().infos()) linear += 2.0 * static_cast<double>(op.params());
+  // Keys seen, summed over the windows perplexity() forms: BOS + the story, windows of the context.
+  double keys = 0.0;
+  for (const auto& doc : data::splitDocuments(text, "<|endoftext|>")) {
+    const auto n = static_cast<int64_t>(m.tokenizer->encode(doc).size()) + 1;  // BOS
+    for (int64_t start = 0; start + 1 < n; start += c.maxPositions) {
+      const double len = static_cast<double>(std::min(c.maxPositions, n - 1 - start));
+      keys += len * (len + 1.0) / 2.0;
+    }
+  }
+  const double attention = 4.0 * static_cast<double>(c.numLayers * c.numHeads * c.headDim()) * keys;
+  api::PerplexityResult r;
+  double seconds = 0.0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    r = eval::perplexity(*m.model, *m.tokenizer, text);
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  seconds /= static_cast<double>(state.iterations());
+  const double tokens = static_cast<double>(r.tokens);
+  const double gemm = gemmRate(1024, 1024, 1024);
+  const double linearRate = linear * tokens / seconds / 1e9,
+               allRate = (linear * tokens + attention) / seconds / 1e9;
+  state.counters["tokens/s"] = tokens / seconds;
+  state.counters["linear_gflops"] = linearRate;
+  state.counters["all_gflops"] = allRate;
+  state.counters["gemm_gflops"] = gemm;
+  state.counters["linear_of_limit"] = linearRate / gemm;
+  state.counters["all_of_limit"] = allRate / gemm;
+  state.counters["model_gemm_gflops"] = gemmRate(8 * 512, c.hiddenSize, c.intermediateSize);
+}
+BENCHMARK(BM_EvalVsMatmulLimit)->Unit(benchmark::kMillisecond)->MinTime(3.0)->UseRealTime();
 
 }  // namespace
 
