@@ -7,13 +7,13 @@
 
 namespace ranklab::models::detail {
 
-// Additive causal mask [T, past + T] for queries at positions past..past+T-1; undefined when T == 1
-// (a single new token may attend to everything before it).
-inline at::Tensor causalMask(int64_t t, int64_t past, const at::TensorOptions& options) {
-  if (t == 1) return {};
-  auto mask = at::full({t, past + t}, -std::numeric_limits<float>::infinity(), options);
-  return at::triu(mask, past + 1);
-}
+// Causal self-attention: queries q [B, H, Tq, D] at positions past..past+Tq-1 over keys and values
+// k/v [B, Hkv, past+Tq, D] (grouped-query attention when Hkv < H: query head h reads kv head
+// h / (H / Hkv)), each query seeing the keys at or before its own position; returns [B, H, Tq, D].
+// Differentiable. On LibTorch 2.x it is scaled_dot_product_attention (its fused kernel when
+// past == 0); on 1.13 the products skip the keys a query may not see (about half the work of a full
+// masked product over a long window) and never copy keys for grouped heads (models/attention.cpp).
+at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past);
 
 // [B, T, H*D] -> [B, H, T, D]
 inline at::Tensor splitHeads(const at::Tensor& x, int64_t heads) {

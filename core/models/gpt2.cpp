@@ -60,15 +60,14 @@ class Gpt2Model : public LanguageModel {
     const int64_t t = ids.size(1);
     const int64_t past = cache ? cache->length : 0;
     at::Tensor h = embedAt(ids, past);
-    auto mask = detail::causalMask(t, past, h.options());
-    for (size_t l = 0; l < m_blocks.size(); ++l) h = block(l, h, mask, cache);
+    for (size_t l = 0; l < m_blocks.size(); ++l) h = block(l, h, past, cache);
     if (cache) cache->length += t;
     return h;
   }
 
   at::Tensor embed(const at::Tensor& ids) override { return embedAt(ids, 0); }
   at::Tensor layer(int64_t index, const at::Tensor& h, const at::Tensor&) override {
-    return block(static_cast<size_t>(index), h, detail::causalMask(h.size(1), 0, h.options()), nullptr);
+    return block(static_cast<size_t>(index), h, 0, nullptr);
   }
   at::Tensor head(const at::Tensor& hidden) override {
     const at::Tensor h = m_lnf->forward(hidden);
@@ -144,7 +143,7 @@ class Gpt2Model : public LanguageModel {
     return torch::embedding(m_wte, ids).to(at::kFloat) + torch::embedding(m_wpe, pos).to(at::kFloat);
   }
 
-  at::Tensor block(size_t l, at::Tensor h, const at::Tensor& mask, KVCache* cache) {
+  at::Tensor block(size_t l, at::Tensor h, int64_t past, KVCache* cache) {
     const auto& c = m_config;
     auto& blk = *m_blocks.at(l);
     auto x = blk.ln1->forward(h);
@@ -152,7 +151,7 @@ class Gpt2Model : public LanguageModel {
     auto k = detail::splitHeads(blk.k->forward(x), c.numHeads);
     auto v = detail::splitHeads(blk.v->forward(x), c.numHeads);
     std::tie(k, v) = detail::appendCache(cache, l, k, v);
-    h = h + blk.o->forward(detail::mergeHeads(compat::attention(q, k, v, mask)));
+    h = h + blk.o->forward(detail::mergeHeads(detail::causalAttention(q, k, v, past)));
     x = blk.ln2->forward(h);
     return h + blk.down->forward(activation(c.hiddenAct, blk.up->forward(x)));
   }

@@ -80,8 +80,7 @@ class LlamaModel : public LanguageModel {
     detail::checkContext(past, t, m_config.maxPositions);
     at::Tensor h = torch::embedding(m_embed, ids).to(at::kFloat);
     const auto rope = rotary(past, t, h);
-    auto mask = detail::causalMask(t, past, h.options());
-    for (size_t l = 0; l < m_blocks.size(); ++l) h = block(l, h, rope, mask, cache);
+    for (size_t l = 0; l < m_blocks.size(); ++l) h = block(l, h, rope, past, cache);
     if (cache) cache->length += t;
     return h;
   }
@@ -92,8 +91,7 @@ class LlamaModel : public LanguageModel {
   }
   at::Tensor layer(int64_t index, const at::Tensor& h, const at::Tensor&) override {
     const int64_t t = h.size(1);
-    return block(static_cast<size_t>(index), h, rotary(0, t, h), detail::causalMask(t, 0, h.options()),
-                 nullptr);
+    return block(static_cast<size_t>(index), h, rotary(0, t, h), 0, nullptr);
   }
   at::Tensor head(const at::Tensor& hidden) override {
     const at::Tensor h = m_norm->forward(hidden);
@@ -156,8 +154,8 @@ class LlamaModel : public LanguageModel {
     return {emb.cos().to(h.scalar_type()), emb.sin().to(h.scalar_type())};
   }
 
-  at::Tensor block(size_t l, at::Tensor h, const std::pair<at::Tensor, at::Tensor>& rope,
-                   const at::Tensor& mask, KVCache* cache) {
+  at::Tensor block(size_t l, at::Tensor h, const std::pair<at::Tensor, at::Tensor>& rope, int64_t past,
+                   KVCache* cache) {
     const auto& c = m_config;
     const auto& [cos, sin] = rope;
     auto& blk = *m_blocks.at(l);
@@ -168,12 +166,7 @@ class LlamaModel : public LanguageModel {
     q = q * cos + rotateHalf(q) * sin;
     k = k * cos + rotateHalf(k) * sin;
     std::tie(k, v) = detail::appendCache(cache, l, k, v);
-    if (const int64_t rep = c.numHeads / c.numKvHeads; rep > 1) {
-      // Query head h reads kv head h / rep (HF repeat_kv, llama2.c kv_mul).
-      k = k.repeat_interleave(rep, 1);
-      v = v.repeat_interleave(rep, 1);
-    }
-    h = h + blk.o->forward(detail::mergeHeads(compat::attention(q, k, v, mask)));
+    h = h + blk.o->forward(detail::mergeHeads(detail::causalAttention(q, k, v, past)));
     x = blk.mlpNorm->forward(h);
     return h + blk.down->forward(torch::silu(blk.gate->forward(x)) * blk.up->forward(x));
   }
