@@ -487,10 +487,11 @@ void writeGguf(const std::filesystem::path& file, const std::map<std::string, Gg
     alignment = a.get<uint64_t>();
   }
 
+  // Sizes come from the shapes, so the header is written before any tensor is converted, and each
+  // tensor is converted as it is written: never more than one converted copy in memory.
   struct Planned {
     const std::string* name;
-    at::Tensor tensor;  // CPU, contiguous, in its stored dtype (unused for Q8_0)
-    std::vector<uint8_t> q8;
+    const at::Tensor* tensor;
     GgmlType type;
     uint64_t offset;
     uint64_t bytes;
@@ -504,28 +505,15 @@ void writeGguf(const std::filesystem::path& file, const std::map<std::string, Gg
                                    " dimensions; GGUF allows at most 4"));
     if (!at::isFloatingType(tensor.scalar_type()))
       throw Error(errorIn(ctx, "tensor '" + name + "' is not a floating-point tensor"));
-    Planned p{&name, {}, {}, storeType, offset, 0};
-    const at::Tensor cpu = tensor.to(at::kCPU);
-    const int64_t lastDim = cpu.dim() == 0 ? 1 : cpu.size(-1);
+    Planned p{&name, &tensor, storeType, offset, 0};
+    const int64_t lastDim = tensor.dim() == 0 ? 1 : tensor.size(-1);
     if (p.type == GgmlType::Q8_0 && lastDim % kQ8Block != 0) p.type = GgmlType::F32;
-    switch (p.type) {
-      case GgmlType::Q8_0:
-        p.q8 = quantizeQ8_0(cpu);
-        p.bytes = p.q8.size();
-        break;
-      case GgmlType::F32:
-        p.tensor = cpu.to(at::kFloat).contiguous();
-        break;
-      case GgmlType::F16:
-        p.tensor = cpu.to(at::kHalf).contiguous();
-        break;
-      case GgmlType::BF16:
-        p.tensor = cpu.to(at::kBFloat16).contiguous();
-        break;
-    }
-    if (p.type != GgmlType::Q8_0) p.bytes = static_cast<uint64_t>(p.tensor.nbytes());
+    const auto n = static_cast<uint64_t>(tensor.numel());
+    p.bytes = p.type == GgmlType::Q8_0  ? n / kQ8Block * kQ8BlockBytes
+              : p.type == GgmlType::F32 ? 4 * n
+                                        : 2 * n;
     offset += (p.bytes + alignment - 1) / alignment * alignment;
-    plan.push_back(std::move(p));
+    plan.push_back(p);
   }
 
   AtomicFileWriter out(file);
@@ -541,8 +529,7 @@ void writeGguf(const std::filesystem::path& file, const std::map<std::string, Gg
     }
     for (const Planned& p : plan) {
       writeString(out, *p.name);
-      const at::Tensor& ref = tensors.at(*p.name);
-      std::vector<int64_t> shape = ref.sizes().vec();
+      std::vector<int64_t> shape = p.tensor->sizes().vec();
       if (shape.empty()) shape.push_back(1);  // ggml has no 0-d tensors
       out.writeLe<uint32_t>(static_cast<uint32_t>(shape.size()));
       for (auto it = shape.rbegin(); it != shape.rend(); ++it)
@@ -553,10 +540,15 @@ void writeGguf(const std::filesystem::path& file, const std::map<std::string, Gg
     const uint64_t pos = out.bytesWritten();
     out.writeZeros((alignment - pos % alignment) % alignment);
     for (const Planned& p : plan) {
-      if (p.type == GgmlType::Q8_0)
-        out.write(p.q8.data(), p.bytes);
-      else
-        out.write(p.tensor.data_ptr(), p.bytes);
+      const at::Tensor cpu = p.tensor->to(at::kCPU);
+      if (p.type == GgmlType::Q8_0) {
+        out.write(quantizeQ8_0(cpu).data(), p.bytes);
+      } else {
+        const auto dtype = p.type == GgmlType::F32   ? at::kFloat
+                           : p.type == GgmlType::F16 ? at::kHalf
+                                                     : at::kBFloat16;
+        out.write(cpu.to(dtype).contiguous().data_ptr(), p.bytes);
+      }
       out.writeZeros((alignment - p.bytes % alignment) % alignment);
     }
   } catch (const Error& e) {

@@ -144,10 +144,9 @@ class BertModel : public LanguageModel {
     }
   }
 
-  io::TensorMap hfWeights() const override {
-    io::TensorMap out;
+  void forEachHfWeight(const HfWeightSink& sink) const override {
     auto put = [&](const std::string& name, const at::Tensor& t) {
-      out[name] = t.detach().to(at::kCPU, at::kFloat).contiguous();
+      sink(name, t.detach().to(at::kCPU).contiguous());
     };
     put("bert.embeddings.word_embeddings.weight", m_word);
     put("bert.embeddings.position_embeddings.weight", m_pos);
@@ -184,7 +183,6 @@ class BertModel : public LanguageModel {
       put("cls.predictions.decoder.weight", m_word);
       put("cls.predictions.decoder.bias", m_mlmBias);
     }
-    return out;
   }
 
  private:

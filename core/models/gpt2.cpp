@@ -103,10 +103,9 @@ class Gpt2Model : public LanguageModel {
     w.into(m_lnf->bias, root + "ln_f.bias");
   }
 
-  io::TensorMap hfWeights() const override {
-    io::TensorMap out;
+  void forEachHfWeight(const HfWeightSink& sink) const override {
     auto put = [&](const std::string& name, const at::Tensor& t) {
-      out[name] = t.detach().to(at::kCPU, at::kFloat).contiguous();
+      sink(name, t.detach().to(at::kCPU).contiguous());
     };
     put("transformer.wte.weight", m_wte);
     put("transformer.wpe.weight", m_wpe);
@@ -132,7 +131,6 @@ class Gpt2Model : public LanguageModel {
     }
     put("transformer.ln_f.weight", m_lnf->weight);
     put("transformer.ln_f.bias", m_lnf->bias);
-    return out;
   }
 
  private:

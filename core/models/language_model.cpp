@@ -12,6 +12,12 @@ at::Tensor LanguageModel::classify(const at::Tensor&, const at::Tensor&) {
   throw Error(io::architectureName(m_config.arch) + " model has no sequence-classification head");
 }
 
+io::TensorMap LanguageModel::hfWeights() const {
+  io::TensorMap out;
+  forEachHfWeight([&](const std::string& name, const at::Tensor& t) { out[name] = t; });
+  return out;
+}
+
 int64_t LanguageModel::totalParams() const {
   std::unordered_set<const void*> seen;
   int64_t total = 0;

@@ -7,6 +7,7 @@
 
 #include <torch/nn/module.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,8 +76,15 @@ class LanguageModel : public torch::nn::Module {
   // and the tensor. Tensors the model does not use are ignored.
   virtual void loadHfWeights(const io::TensorMap& tensors, const std::string& source) = 0;
   // The model's weights under Hugging Face names (dense weights of the current op implementations),
-  // CPU float32, ready for safetensors export.
-  virtual io::TensorMap hfWeights() const = 0;
+  // one at a time and always in the same order: `sink(name, tensor)` gets a contiguous CPU tensor in
+  // the dtype the model holds it in (a loaded file's stored dtype; float32 for a dense weight computed
+  // from factors). A memory-mapped model's tensors are views of its file, and a computed weight lives
+  // only for the call, so a writer that converts and writes each tensor as it comes never holds a
+  // second copy of the model.
+  using HfWeightSink = std::function<void(const std::string& name, const at::Tensor& tensor)>;
+  virtual void forEachHfWeight(const HfWeightSink& sink) const = 0;
+  // All of forEachHfWeight's tensors at once.
+  io::TensorMap hfWeights() const;
 
   // Distinct parameters (a tied embedding counts once).
   int64_t totalParams() const;

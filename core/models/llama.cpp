@@ -118,10 +118,9 @@ class LlamaModel : public LanguageModel {
     if (m_lmHead.defined()) w.take(m_lmHead, "lm_head.weight");
   }
 
-  io::TensorMap hfWeights() const override {
-    io::TensorMap out;
+  void forEachHfWeight(const HfWeightSink& sink) const override {
     auto put = [&](const std::string& name, const at::Tensor& t) {
-      out[name] = t.detach().to(at::kCPU, at::kFloat).contiguous();
+      sink(name, t.detach().to(at::kCPU).contiguous());
     };
     put("model.embed_tokens.weight", m_embed);
     for (size_t i = 0; i < m_blocks.size(); ++i) {
@@ -141,7 +140,6 @@ class LlamaModel : public LanguageModel {
     }
     put("model.norm.weight", m_norm->weight);
     if (m_lmHead.defined()) put("lm_head.weight", m_lmHead);
-    return out;
   }
 
  private:

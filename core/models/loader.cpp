@@ -473,11 +473,16 @@ void saveHfDirectory(const LoadedModel& loaded, const fs::path& dir, c10::Scalar
   auto config = io::toHfConfigJson(c);
   config["torch_dtype"] = dtype == at::kHalf ? "float16" : dtype == at::kBFloat16 ? "bfloat16" : "float32";
   writeFileAtomically(dir / "config.json", config.dump(2) + "\n");
-  auto weights = loaded.model->hfWeights();
-  if (dtype != at::kFloat)
-    for (auto& [name, t] : weights)
-      if (t.is_floating_point()) t = t.to(dtype);
-  io::writeSafetensors(dir / "model.safetensors", weights, {{"format", "pt"}});
+  // Two passes over the weights: their names and shapes for the header, then each one converted and
+  // written as it comes, so no more than one converted tensor is held (a 7B model in fp16 would
+  // otherwise need its fp32 copy, 27 GB). A weight computed from factors is computed in both passes.
+  std::vector<io::SafetensorsStreamWriter::Entry> layout;
+  loaded.model->forEachHfWeight([&](const std::string& name, const at::Tensor& t) {
+    layout.push_back({name, t.is_floating_point() ? dtype : t.scalar_type(), t.sizes().vec()});
+  });
+  io::SafetensorsStreamWriter out(dir / "model.safetensors", std::move(layout), {{"format", "pt"}});
+  loaded.model->forEachHfWeight([&](const std::string&, const at::Tensor& t) { out.write(t); });
+  out.commit();
   copyTokenizerFiles(loaded, dir);
 }
 

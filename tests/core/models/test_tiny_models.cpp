@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "common/error.h"
 #include "io/safetensors.h"
@@ -201,6 +202,37 @@ TEST(TinyModels, HfDirectoryRoundTripThroughTheLoader) {
   torch::InferenceMode guard;
   auto ids = randomIds(1, 8, 50);
   EXPECT_TRUE(torch::equal(m.model->forward(ids, nullptr), back.model->forward(ids, nullptr)));
+  fs::remove_all(dir);
+}
+
+// Exporting a loaded model hands out its own tensors, in their stored dtype: an fp16 file's weights
+// stay fp16 views of the mapping, and nothing is copied (convert and the job's dense export stream
+// them to the writer one at a time). Then an fp32 export of that fp16 model holds exactly the
+// fp16-rounded values, and an fp16 export is the same tensors again.
+TEST(TinyModels, ExportHandsOutTheModelsOwnTensorsInTheirStoredDtype) {
+  torch::manual_seed(8);
+  models::LoadedModel m;
+  m.model = models::createModel(tinyLlama());
+  m.source = "tiny";
+  const auto dir = fs::temp_directory_path() / ("ranklab_tiny_export_" + std::to_string(::getpid()));
+  models::saveHfDirectory(m, dir / "fp16", at::kHalf);
+  auto half = models::loadModel(dir / "fp16", {"cpu", {}});
+  std::set<const void*> held;
+  for (const auto& p : half.model->parameters()) held.insert(p.data_ptr());
+  int64_t count = 0, fp16 = 0;
+  half.model->forEachHfWeight([&](const std::string& name, const at::Tensor& t) {
+    ++count;
+    fp16 += t.scalar_type() == at::kHalf;
+    EXPECT_TRUE(held.count(t.data_ptr())) << name << " is a copy, not the model's tensor";
+  });
+  EXPECT_EQ(count, static_cast<int64_t>(half.model->hfWeights().size()));
+  EXPECT_GE(fp16, 14) << "the 14 linear ops' weights stay in the file's float16";
+
+  models::saveHfDirectory(half, dir / "fp32");
+  auto wide = models::loadModel(dir / "fp32", {"cpu", {}});
+  const auto original = m.model->hfWeights(), widened = wide.model->hfWeights();
+  for (const auto& [name, t] : original)
+    EXPECT_TRUE(torch::equal(t.to(at::kHalf).to(at::kFloat), widened.at(name).to(at::kFloat))) << name;
   fs::remove_all(dir);
 }
 
