@@ -19,8 +19,7 @@ at::Tensor upperMask(int64_t m, const at::TensorOptions& options) {
 }  // namespace
 
 at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past) {
-  const int64_t b = q.size(0), heads = q.size(1), tq = q.size(2), d = q.size(3), kvHeads = k.size(1);
-  const int64_t rep = heads / kvHeads;
+  const int64_t heads = q.size(1), tq = q.size(2), kvHeads = k.size(1), rep = heads / kvHeads;
 #if RANKLAB_TORCH_AT_LEAST(2, 0)
   // Query head h reads kv head h / rep (HF repeat_kv, llama2.c kv_mul).
   const at::Tensor kk = rep > 1 ? k.repeat_interleave(rep, 1) : k;
@@ -36,6 +35,7 @@ at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
   // Queries go in blocks of `rows` positions; block [r, r + m) sees keys [0, past + r + m), and of
   // those only the last m need the mask. A block's scores stay near 4 MB (float32), so the softmax and
   // the second product find them in cache; blocks of at least 64 positions keep the op count low.
+  const int64_t b = q.size(0), d = q.size(3);
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   const at::Tensor qs = (q * scale).view({b, kvHeads, rep, tq, d});
   const at::Tensor kt = k.transpose(-2, -1);
