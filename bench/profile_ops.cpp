@@ -8,9 +8,10 @@
 // the profiler. The table lists each ATen op's calls and its self time (the time inside the op less
 // the ops it called), summed over the repeats, largest first, with its share of the profiled wall
 // time; "outside ops" is the wall time no op accounts for (the C++ of RankLab and autograd's engine).
-// The profiler itself slows ops that touch much memory (its bookkeeping costs page faults), so read
-// the table as the op mix and the call counts; the unprofiled time is the one to quote. --time-only
-// skips the profiled runs, for `perf record`. Run it with OPENBLAS_NUM_THREADS=1 for the one-core
+// Under the profiler the same evaluation takes 3-5x as long and page-faults about ten times as often
+// (`perf stat`), and the ops that touch the most memory slow down the most: read the table as the op
+// mix and the call counts, and quote the unprofiled time. --time-only skips the profiled runs, for
+// `perf record`. Run it with OPENBLAS_NUM_THREADS=1 for the one-core
 // picture the issue 25 figures use.
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
