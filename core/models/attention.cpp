@@ -42,22 +42,26 @@ at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
   const int64_t keys = k.size(2);
   const int64_t rows =
       std::min(tq, std::max<int64_t>(64, (int64_t{1} << 20) / std::max<int64_t>(1, b * heads * keys)));
-  const at::Tensor fullMask = rows > 1 ? upperMask(rows, q.options()) : at::Tensor();
+  // Under autograd an in-place add into a view would make backward copy the whole scores, so there
+  // each block adds its rows of the whole causal mask [Tq, keys] out of place; without autograd only
+  // the block's last square is masked, in place.
+  const bool grad = at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad());
+  const at::Tensor mask =
+      grad ? at::triu(at::full({tq, keys}, -std::numeric_limits<float>::infinity(), q.options()), past + 1)
+      : rows > 1 ? upperMask(rows, q.options())
+                 : at::Tensor();
   std::vector<at::Tensor> parts;
   for (int64_t r = 0; r < tq; r += rows) {
     const int64_t m = std::min(rows, tq - r), seen = past + r + m;
     at::Tensor scores =
         at::matmul(qs.narrow(3, r, m).reshape({b, kvHeads, rep * m, d}), kt.narrow(-1, 0, seen));
-    if (m > 1) {
-      const at::Tensor tri = m == rows ? fullMask : upperMask(m, q.options());
-      if (scores.requires_grad()) {
-        // Under autograd an in-place add into a view would make backward copy the whole scores.
-        scores = (scores.view({b, kvHeads, rep, m, seen}) +
-                  at::cat({at::zeros({m, seen - m}, q.options()), tri}, 1))
-                     .view({b, kvHeads, rep * m, seen});
-      } else {
-        scores.view({b, kvHeads, rep, m, seen}).narrow(-1, seen - m, m).add_(tri);
-      }
+    if (grad) {
+      scores = (scores.view({b, kvHeads, rep, m, seen}) + mask.narrow(0, r, m).narrow(1, 0, seen))
+                   .view({b, kvHeads, rep * m, seen});
+    } else if (m > 1) {
+      scores.view({b, kvHeads, rep, m, seen})
+          .narrow(-1, seen - m, m)
+          .add_(m == rows ? mask : upperMask(m, q.options()));
     }
     parts.push_back(at::matmul(at::softmax(scores, -1), v.narrow(2, 0, seen)).view({b, kvHeads, rep, m, d}));
   }
