@@ -148,6 +148,59 @@ BENCHMARK(BM_ArsStepVsPlainStepOnModel)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 
+// Activation checkpointing's price: kSteps ARS steps with every decoder layer (and the LM head)
+// recomputed in the backward pass against kSteps steps keeping every activation, the same batches,
+// in the same iteration. Counter x_kept: the paired ratio. Arg 2 reads RANKLAB_BENCH_MODEL.
+void BM_ArsStepRecomputedVsKept(benchmark::State& state) {
+  Setup* s = setupFor(static_cast<int>(state.range(0)));
+  if (!s) {
+    state.SkipWithError(state.range(0) == 2 ? "set RANKLAB_BENCH_MODEL to a model directory"
+                                            : "reference model not found");
+    return;
+  }
+  auto& model = *s->loaded.model;
+  ars::ArsOptions o;
+  o.keep = 0.5;
+  o.steps = kSteps;
+  o.batchSize = static_cast<int64_t>(s->samples.size());
+  o.earlyStop = false;
+  o.logEvery = 1000;
+  double ratioSum = 0.0, keptSum = 0.0;
+  int64_t n = 0;
+  for (auto _ : state) {
+    sync();
+    const auto t0 = std::chrono::steady_clock::now();
+    ars::trainArs(model, s->decs, s->samples, o);
+    sync();
+    const auto t1 = std::chrono::steady_clock::now();
+    model.setActivationCheckpointing(true);
+    ars::trainArs(model, s->decs, s->samples, o);
+    model.setActivationCheckpointing(false);
+    sync();
+    const auto t2 = std::chrono::steady_clock::now();
+    const double kept = std::chrono::duration<double>(t1 - t0).count();
+    const double recomputed = std::chrono::duration<double>(t2 - t1).count();
+    state.SetIterationTime(recomputed / kSteps);
+    keptSum += kept / kSteps;
+    ratioSum += recomputed / kept;
+    ++n;
+  }
+  state.counters["x_kept"] = ratioSum / static_cast<double>(n);
+  state.counters["kept_ms"] = 1e3 * keptSum / static_cast<double>(n);
+}
+BENCHMARK(BM_ArsStepRecomputedVsKept)
+    ->Arg(0)
+    ->Arg(1)
+    ->Iterations(2)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+void BM_ArsStepRecomputedVsKeptOnModel(benchmark::State& state) { BM_ArsStepRecomputedVsKept(state); }
+BENCHMARK(BM_ArsStepRecomputedVsKeptOnModel)
+    ->Arg(2)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
 // RankDyna: a fine-tuning run of kSteps steps with RankDyna (SVD re-parametrised ops at full rank,
 // scores every step, a reallocation every 2 steps, the orthogonality term, the conversion to low-rank
 // ops at the end) vs kSteps steps of plain fine-tuning of the dense model (same AdamW, batches, rate).

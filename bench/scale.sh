@@ -15,7 +15,10 @@
 #                    svd-full  the same with the full SVD (the plain SVD phase the whitening is compared with)
 #                    whiten    whitening, CALIB_SAMPLES x CALIB_LENGTH calibration windows, uniform p = KEEP,
 #                              perplexity on TEXT before and after
-#                    ars       ARS_STEPS steps of ARS (batches of ARS_BATCH windows of ARS_LENGTH tokens)
+#                    ars       ARS_STEPS steps of ARS (batches of ARS_BATCH windows of ARS_LENGTH tokens),
+#                              every activation kept (--activation-checkpointing off)
+#                    ars-recompute  the same with each layer recomputed in the backward pass
+#                              (--activation-checkpointing on)
 #                    export    plain SVD at p = KEEP exported factorized, then `eval` of the export, against
 #                              the dense `eval` (the eval step) of the same text
 #   TEXT           evaluation text (default: the first 19,700 bytes of resources/data/lm/test.txt)
@@ -58,10 +61,11 @@ for step in $steps; do
     whiten)
       run whiten compress "$model" --decomp whiten --select uniform --calib "$calib" \
         --calib-samples "${CALIB_SAMPLES:-16}" --calib-len "${CALIB_LENGTH:-256}" --eval "$text" "${job[@]}" ;;
-    ars)
-      run ars compress "$model" --decomp svd --select ars --ars-steps "${ARS_STEPS:-20}" --no-early-stop \
+    ars | ars-recompute)
+      run "$step" compress "$model" --decomp svd --select ars --ars-steps "${ARS_STEPS:-20}" --no-early-stop \
         --batch "${ARS_BATCH:-2}" --calib "$calib" --calib-samples "${CALIB_SAMPLES:-16}" \
-        --calib-len "${ARS_LENGTH:-128}" "${job[@]}" ;;
+        --calib-len "${ARS_LENGTH:-128}" --activation-checkpointing "$([[ $step == ars ]] && echo off || echo on)" \
+        "${job[@]}" ;;
     export)
       rm -rf "$out/factorized"
       run export compress "$model" --decomp svd --select uniform --randomized-svd --export "$out/factorized" "${job[@]}"
@@ -95,7 +99,7 @@ def phases(report):
 print(f"model `{model}`: weights {weights / 2**30:.2f} GiB on disk\n")
 print("| step | wall | peak RSS | x file | detail |")
 print("|---|---|---|---|---|")
-rows = ["info", "eval", "svd", "svd-full", "whiten", "ars", "export", "eval-factorized"]
+rows = ["info", "eval", "svd", "svd-full", "whiten", "ars", "ars-recompute", "export", "eval-factorized"]
 for name in rows:
     t = timed(name)
     if t is None:
@@ -109,7 +113,7 @@ for name in rows:
         detail = f"{r['tokens']} tokens, perplexity {r['perplexity']:.4g}; " + detail
     elif name == "whiten" and r.get("before"):
         detail = f"perplexity {r['before'].get('perplexity', float('nan')):.4g} -> {r['after'].get('perplexity', float('nan')):.4g}; " + detail
-    elif name == "ars" and r.get("details", {}).get("ars"):
+    elif name.startswith("ars") and r.get("details", {}).get("ars"):
         a = r["details"]["ars"]
         detail = f"{a['steps']} steps, {a['training_seconds'] / max(1, a['steps']):.2f} s/step; " + detail
     print(f"| {name} | {t[0]:.1f} s | {t[1] / 2**30:.2f} GiB | {t[1] / weights:.2f} | {detail} |")

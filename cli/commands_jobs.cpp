@@ -293,6 +293,12 @@ CLI::App* addCompress(CLI::App& app, CompressOptions& o) {
       ->capture_default_str();
   cmp->add_option("--lr", s.learningRate, "Fine-tuning peak learning rate")->capture_default_str();
   cmp->add_option("--batch", s.batchSize, "Fine-tuning and ARS batch size")->capture_default_str();
+  cmp->add_option("--activation-checkpointing", s.activationCheckpointing,
+                  "ARS, RankDyna, fine-tuning: recompute each layer in the backward pass instead of keeping "
+                  "its activations (about one more forward of time for a fraction of the memory); auto: "
+                  "when keeping them would not fit")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
   cmp->add_option("--seed", s.seed, "Seed for calibration sampling and fine-tuning")->capture_default_str();
   cmp->add_option("--db", s.db, "Run database (default: $RANKLAB_DB or ~/.local/share/ranklab/runs.db)");
   cmp->add_flag("--no-store", o.noStore, "Do not record the run");

@@ -77,6 +77,11 @@ struct JobSpec {
   int64_t finetuneSteps = 0;
   double learningRate = 1e-4;
   int64_t batchSize = 8;  // fine-tuning and ARS batches
+  // Training through the model (ARS, RankDyna, fine-tuning): "on" recomputes each decoder layer's
+  // activations in the backward pass instead of keeping them (about one more forward pass of time,
+  // a fraction of the memory), "off" keeps them, "auto" turns it on when keeping them would not fit
+  // (jobs::chooseTrainingActivations).
+  std::string activationCheckpointing = "auto";
   uint64_t seed = 0;
 
   // Outputs.

@@ -194,6 +194,10 @@ void validateSpec(const api::JobSpec& s) {
   requireFile(s.evalLabelled, "labelled evaluation set");
   requireFile(s.evalChoices, "multiple-choice set");
   if (s.maxChoiceItems < 0) throw Error("--max-items must not be negative (0: every item)");
+  if (s.activationCheckpointing != "auto" && s.activationCheckpointing != "on" &&
+      s.activationCheckpointing != "off")
+    throw Error("--activation-checkpointing must be auto, on or off, not '" + s.activationCheckpointing +
+                "'");
   if (s.randomizedSvd && !ranksKnownUpFront(selector))
     throw Error(
         "the randomized SVD needs the ranks before decomposing: use it with the uniform or manual selector");
@@ -704,31 +708,30 @@ void Job::recordLog(const std::vector<api::SeriesPoint>& points, const api::Mask
   }
 }
 
-// The activations a training batch keeps for its backward pass through every layer, and its logits.
-double Job::trainingActivationBytes(int64_t tokensPerSample) const {
-  const auto& c = m_loaded.model->config();
-  const double tokens = static_cast<double>(m_spec.batchSize) * static_cast<double>(tokensPerSample);
-  const double perToken =
-      10.0 * static_cast<double>(c.hiddenSize) + 3.0 * static_cast<double>(c.intermediateSize);
-  return tokens * (static_cast<double>(c.numLayers) * perToken * 4.0 * 1.6 +
-                   3.0 * static_cast<double>(c.vocabSize) * 4.0);
-}
-
-void Job::requireTrainingMemory(const std::string& stage, double extraBytes,
-                                const std::string& extraWhat) const {
-  if (m_loaded.model->device().is_cuda()) return;
+void Job::prepareTraining(const std::string& stage, double extraBytes, const std::string& extraWhat) {
   const int64_t tokens = m_causal ? m_calibLength : m_loaded.model->config().maxPositions;
-  const double act = trainingActivationBytes(tokens);
-  char what[160];
-  std::snprintf(what, sizeof what, "activations of a batch of %lld x %lld tokens %.2f GB%s",
-                static_cast<long long>(m_spec.batchSize), static_cast<long long>(tokens), act / 1e9,
-                extraWhat.c_str());
-  requireHostMemory(stage, act + extraBytes, what,
-                    "lower --batch or --calib-len, or run on a GPU (--device cuda)");
+  const double batchTokens = static_cast<double>(m_spec.batchSize) * static_cast<double>(tokens);
+  const bool cuda = m_loaded.model->device().is_cuda();
+  // On a GPU the host's memory is not the limit and the device's is not read here: auto stays off.
+  auto t = chooseTrainingActivations(m_loaded.model->config(), batchTokens, extraBytes,
+                                     m_spec.activationCheckpointing, cuda ? 0.0 : availableHostBytes());
+  if (cuda && m_spec.activationCheckpointing == "auto") t.reason = "auto: off on a GPU (pass on to use it)";
+  if (!m_causal && t.checkpointed) t.reason += "; an encoder's classification loss does not use it";
+  m_loaded.model->setActivationCheckpointing(t.checkpointed && m_causal);
+  m_details["activation_checkpointing"][stage] = {
+      {"on", t.checkpointed && m_causal}, {"reason", t.reason}, {"activation_bytes_estimate", t.bytes}};
+  if (cuda) return;
+  char what[200];
+  std::snprintf(what, sizeof what, "activations of a batch of %lld x %lld tokens %.2f GB%s%s",
+                static_cast<long long>(m_spec.batchSize), static_cast<long long>(tokens), t.bytes / 1e9,
+                t.checkpointed && m_causal ? " recomputed per layer" : "", extraWhat.c_str());
+  requireHostMemory(stage, t.bytes + extraBytes, what,
+                    std::string(t.checkpointed || !m_causal ? "" : "use --activation-checkpointing on, ") +
+                        "lower --batch or --calib-len, or run on a GPU (--device cuda)");
 }
 
 std::vector<int64_t> Job::arsRanks() {
-  requireTrainingMemory("ARS", 0.0, "");
+  prepareTraining("ARS", 0.0, "");
   auto ao = arsOptionsOf(m_spec);
   ao.padId = m_padId;
   const auto r = ars::trainArs(*m_loaded.model, m_decs, m_calibSamples, ao, &m_progress, &m_cancel,
@@ -754,7 +757,7 @@ std::vector<int64_t> Job::arsRanks() {
 std::vector<int64_t> Job::rankDynaRanks() {
   double factors = 0.0;
   for (const auto& d : m_decs) factors += static_cast<double>(d.a.numel() + d.b.numel()) * 4.0;
-  requireTrainingMemory("RankDyna", 3.0 * factors, ", gradients and Adam's moments of the full-rank factors");
+  prepareTraining("RankDyna", 3.0 * factors, ", gradients and Adam's moments of the full-rank factors");
   auto ro = rankDynaOptionsOf(m_spec);
   ro.finetune.padId = m_padId;
   const auto trainSamples = samplesOf(m_trainFile, std::numeric_limits<int32_t>::max());
@@ -838,7 +841,7 @@ void Job::finetune() {
   recordTrainingWindows(trainSamples.size());
   double params = 0.0;
   for (const auto& p : m_loaded.model->parameters()) params += static_cast<double>(p.numel());
-  requireTrainingMemory("fine-tuning", 16.0 * params, ", float32 weights, gradients and Adam's moments");
+  prepareTraining("fine-tuning", 16.0 * params, ", float32 weights, gradients and Adam's moments");
   train::FinetuneOptions fo;
   fo.steps = m_spec.finetuneSteps;
   fo.learningRate = m_spec.learningRate;

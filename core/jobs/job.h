@@ -120,9 +120,9 @@ class Job {
   void recordTrainingWindows(size_t windows);
   std::vector<lowrank::CalibrationSample> samplesOf(const std::string& file, int64_t count) const;
   void computeDecompositions(const lowrank::DecomposeOptions& options);
-  double trainingActivationBytes(int64_t tokensPerSample) const;
-  // Refuses a training stage (ARS, RankDyna, fine-tuning) that cannot fit on the host before it starts.
-  void requireTrainingMemory(const std::string& stage, double extraBytes, const std::string& extraWhat) const;
+  // Before a training stage (ARS, RankDyna, fine-tuning): chooses activation checkpointing for it
+  // (recorded in the run's details) and refuses the stage when it cannot fit on the host.
+  void prepareTraining(const std::string& stage, double extraBytes, const std::string& extraWhat);
   void recordLog(const std::vector<api::SeriesPoint>& points, const api::MaskFrame& frame);
   void noteWhitenRetries();
   std::vector<api::OpResult> opResults() const;

@@ -29,6 +29,7 @@ json toJson(const api::JobSpec& s) {
           {"manual_ranks", s.manualRanks},
           {"sensitivity_ratios", s.sensitivityRatios},
           {"randomized_svd", s.randomizedSvd},
+          {"activation_checkpointing", s.activationCheckpointing},
           {"propagate_compressed", s.propagateCompressed},
           {"ars_steps", s.arsSteps},
           {"ars_lambda", s.arsLambda},
@@ -95,6 +96,7 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
   s.manualRanks = jsonField<std::map<std::string, double>>(merged, "manual_ranks", context);
   s.sensitivityRatios = jsonField<std::vector<double>>(merged, "sensitivity_ratios", context);
   s.randomizedSvd = jsonField<bool>(merged, "randomized_svd", context);
+  s.activationCheckpointing = jsonField<std::string>(merged, "activation_checkpointing", context);
   s.propagateCompressed = jsonField<bool>(merged, "propagate_compressed", context);
   s.arsSteps = jsonField<int64_t>(merged, "ars_steps", context);
   s.arsLambda = jsonField<double>(merged, "ars_lambda", context);
@@ -154,7 +156,7 @@ std::string specHash(const api::JobSpec& spec) {
     }
   }
   for (const char* k : {"device", "threads", "db", "store", "export", "format", "cache_dir", "use_cache",
-                        "name", "tags", "sweep_id", "log_every"})
+                        "name", "tags", "sweep_id", "log_every", "activation_checkpointing"})
     j.erase(k);
   // Keys added after runs were stored hash only when set, so a finished sweep point keeps its hash.
   const json defaults = toJson(api::JobSpec{});

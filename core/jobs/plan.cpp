@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -113,6 +114,40 @@ std::pair<double, std::string> storedWeights(const std::string& modelPath, int64
 
 }  // namespace
 
+double trainingActivationBytes(const io::ModelConfig& c, double tokens, bool checkpointed) {
+  const double layer = tokens * perTokenLayerFloats(c) * 4.0 * 1.6;
+  const double vocab = static_cast<double>(std::max<int64_t>(1, c.vocabSize));
+  const double layers = static_cast<double>(c.numLayers);
+  if (!checkpointed) return layers * layer + 3.0 * tokens * vocab * 4.0;
+  // models::recomputedNextTokenLoss's chunks: 8 Mi logits.
+  const double chunk =
+      std::min(tokens, std::max(1.0, std::floor(static_cast<double>(int64_t{8} << 20) / vocab)));
+  return layers * tokens * static_cast<double>(c.hiddenSize) * 4.0 * 2.0 + layer + 3.0 * chunk * vocab * 4.0;
+}
+
+TrainingActivations chooseTrainingActivations(const io::ModelConfig& c, double tokens, double extraBytes,
+                                              const std::string& mode, double available) {
+  if (mode != "auto" && mode != "on" && mode != "off")
+    throw Error("activation checkpointing must be auto, on or off, not '" + mode + "'");
+  const double kept = trainingActivationBytes(c, tokens, false);
+  const double recomputed = trainingActivationBytes(c, tokens, true);
+  TrainingActivations t;
+  if (mode != "auto") {
+    t.checkpointed = mode == "on";
+    t.reason = "asked for (--activation-checkpointing " + mode + ")";
+  } else if (available > 0.0 && kept + extraBytes > 0.9 * available && recomputed < kept) {
+    t.checkpointed = true;
+    t.reason = "auto: keeping every activation (" + gb(kept) + ") would not fit in the " + gb(available) +
+               " available";
+  } else {
+    t.reason = available > 0.0
+                   ? "auto: every activation (" + gb(kept) + ") fits in the " + gb(available) + " available"
+                   : "auto: the memory available is unknown";
+  }
+  t.bytes = t.checkpointed ? recomputed : kept;
+  return t;
+}
+
 JobPlan planJob(const api::JobSpec& spec) {
   if (spec.model.empty()) throw Error("no model given");
   const auto method = lowrank::parseMethod(spec.decomposition);
@@ -193,10 +228,16 @@ JobPlan planJob(const api::JobSpec& spec) {
   stage(activations || gradients ? "calibrate + decompose (by layer)" : "decompose (by op)",
         gpu ? hostHidden : 0.0, (gpu ? 0.0 : hostHidden) + layerSet, detail);
 
+  const double trainTokens = static_cast<double>(spec.batchSize) * static_cast<double>(calibLength);
+  // What a stage that trains through the model keeps, as the job will choose it on this machine (on a
+  // GPU, auto stays off; an encoder's classification loss keeps its activations: Job::prepareTraining).
+  auto training = [&](double extraBytes) {
+    const std::string mode = c.arch == io::Architecture::Bert ? "off" : spec.activationCheckpointing;
+    const auto t =
+        chooseTrainingActivations(c, trainTokens, extraBytes, mode, gpu ? 0.0 : availableHostBytes());
+    return std::make_pair(t.bytes, std::string(t.checkpointed ? ", recomputed per layer" : ""));
+  };
   if (trainsThroughModel(selector) || selector == Selector::Sensitivity) {
-    const double batch = static_cast<double>(spec.batchSize) * static_cast<double>(calibLength);
-    const double act = batch * static_cast<double>(c.numLayers) * layerFloats * 4.0 * 1.6 +
-                       3.0 * batch * static_cast<double>(c.vocabSize) * 4.0;
     double extra = shapes.fullRankFactors;
     std::string what = "every op's full-rank factors " + gb(shapes.fullRankFactors);
     if (selector == Selector::RankDyna) {
@@ -204,11 +245,12 @@ JobPlan planJob(const api::JobSpec& spec) {
               16.0 * static_cast<double>(plan.parameters - plan.compressibleParameters);
       what = "full-rank factors trained with gradients and Adam " + gb(extra);
     }
+    const auto [act, how] = training(extra);
     stage(selectorName(selector), 0.0, extra + (selector == Selector::Sensitivity ? 0.0 : act),
           what + (selector == Selector::Sensitivity
                       ? ""
                       : ", activations of a batch of " + std::to_string(spec.batchSize) + " x " +
-                            std::to_string(calibLength) + " tokens " + gb(act)));
+                            std::to_string(calibLength) + " tokens " + gb(act) + how));
   }
   stage("apply", 0.0, 0.0,
         "factors at p = " + std::to_string(spec.keep).substr(0, 4) + " " + gb(factors) +
@@ -216,10 +258,10 @@ JobPlan planJob(const api::JobSpec& spec) {
   if (spec.finetuneSteps > 0 && selector != Selector::RankDyna) {
     const double trainable = 16.0 * static_cast<double>(plan.parameters - plan.compressibleParameters) +
                              16.0 * factors / storedBytesPerParam;
-    const double act = static_cast<double>(spec.batchSize) * static_cast<double>(calibLength) *
-                       static_cast<double>(c.numLayers) * layerFloats * 4.0 * 1.6;
-    stage("finetune", 0.0, trainable + act,
-          "float32 weights, gradients and Adam's moments " + gb(trainable) + ", activations " + gb(act));
+    const auto [act, how] = training(trainable);
+    stage(
+        "finetune", 0.0, trainable + act,
+        "float32 weights, gradients and Adam's moments " + gb(trainable) + ", activations " + gb(act) + how);
   }
   for (const auto& s : plan.stages) {
     plan.peakHostBytes = std::max(plan.peakHostBytes, s.hostBytes);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "api/job.h"
+#include "io/model_config.h"
 
 namespace ranklab::jobs {
 
@@ -56,6 +57,24 @@ std::string formatPlan(const JobPlan& plan);
 
 // The host memory available now (MemAvailable), 0 when unknown.
 double availableHostBytes();
+
+// The float32 activations a training batch of `tokens` tokens keeps for its backward pass through
+// the whole model. Kept: every layer's intermediates and the logits (three vocabulary-sized copies).
+// With activation checkpointing (models/recompute.h): each layer's input, one layer's intermediates
+// while it is recomputed, and one chunk of logits.
+double trainingActivationBytes(const io::ModelConfig& config, double tokens, bool checkpointed);
+
+struct TrainingActivations {
+  bool checkpointed = false;
+  double bytes = 0.0;  // trainingActivationBytes for that choice
+  std::string reason;  // why, for the run's details and the plan
+};
+// Activation checkpointing for a stage that trains through the model, from `mode` ("on", "off" or
+// "auto"): auto turns it on when keeping every activation (plus `extraBytes`, what the stage holds
+// besides) would not fit in 90% of `availableBytes` and checkpointing would fit, or would at least
+// need less. Unknown availability (0) leaves auto off. Throws ranklab::Error for another mode.
+TrainingActivations chooseTrainingActivations(const io::ModelConfig& config, double tokens, double extraBytes,
+                                              const std::string& mode, double availableBytes);
 
 // Before a stage that trains through the whole model: throws ranklab::Error when `needBytes` (what
 // the stage adds to what the job holds) exceeds what the machine has available, with the estimate,

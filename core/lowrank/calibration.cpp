@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "eval/classification.h"
+#include "models/recompute.h"
 
 namespace ranklab::lowrank {
 
@@ -202,6 +203,8 @@ at::Tensor taskLoss(models::LanguageModel& model, const std::vector<const Calibr
     input[b].narrow(0, 0, l).copy_(t.narrow(0, 0, l));
     target[b].narrow(0, 0, l).copy_(t.narrow(0, 1, l));
   }
+  if (model.activationCheckpointing() && at::GradMode::is_enabled())
+    return models::recomputedNextTokenLoss(model, input.to(device), target.to(device));
   auto logits = model.forward(input.to(device), nullptr);
   return torch::nn::functional::cross_entropy(
       logits.reshape({-1, logits.size(-1)}), target.to(device).reshape({-1}),

@@ -59,7 +59,9 @@ std::vector<CalibrationSample> labelledSamples(const tokenize::Tokenizer& tokeni
 // Mean task loss of a batch of samples, with autograd history when grad mode is on: next-token
 // cross-entropy for causal LMs (windows right-padded, padded targets ignored), classification
 // cross-entropy for encoders (padded with `padId`, attention-masked). Throws ranklab::Error for
-// labels outside the classifier, too-short samples or encoders without a classifier.
+// labels outside the classifier, too-short samples or encoders without a classifier. With the model's
+// activation checkpointing on (and grad mode), the causal loss recomputes its layers in the backward
+// pass (models::recomputedNextTokenLoss): the same value and gradients, less memory.
 at::Tensor taskLoss(models::LanguageModel& model, const std::vector<const CalibrationSample*>& batch,
                     int64_t padId = 0);
 

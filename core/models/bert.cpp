@@ -88,6 +88,17 @@ class BertModel : public LanguageModel {
     const at::Tensor h = m_mlmNorm->forward(activation(m_config.hiddenAct, m_mlmDense->forward(hidden)));
     return torch::nn::functional::linear(h, computeAs(m_word, h), m_mlmBias);
   }
+  std::vector<at::Tensor> layerParameters(int64_t index) const override {
+    return m_blocks.at(static_cast<size_t>(index))->parameters();
+  }
+  std::vector<at::Tensor> headParameters() const override {
+    if (!hasLmHead()) return {};
+    auto p = m_mlmDense->parameters();
+    for (const auto& t : m_mlmNorm->parameters()) p.push_back(t);
+    p.push_back(m_word);
+    p.push_back(m_mlmBias);
+    return p;
+  }
 
   at::Tensor classify(const at::Tensor& ids, const at::Tensor& attentionMask) override {
     if (!hasClassifier()) return LanguageModel::classify(ids, attentionMask);

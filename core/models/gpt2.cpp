@@ -73,6 +73,14 @@ class Gpt2Model : public LanguageModel {
     const at::Tensor h = m_lnf->forward(hidden);
     return torch::nn::functional::linear(h, computeAs(m_wte, h));
   }
+  std::vector<at::Tensor> layerParameters(int64_t index) const override {
+    return m_blocks.at(static_cast<size_t>(index))->parameters();
+  }
+  std::vector<at::Tensor> headParameters() const override {
+    auto p = m_lnf->parameters();
+    p.push_back(m_wte);
+    return p;
+  }
 
   void loadHfWeights(const io::TensorMap& tensors, const std::string& source) override {
     // GPT2LMHeadModel prefixes "transformer."; a bare GPT2Model does not.

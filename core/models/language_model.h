@@ -66,6 +66,17 @@ class LanguageModel : public torch::nn::Module {
   virtual at::Tensor head(const at::Tensor& hidden) = 0;
   // embed and every layer: the hidden states head() turns into logits, [B, T, hidden].
   at::Tensor hiddenStates(const at::Tensor& ids);
+  // The parameters layer(index) reads, and those head() reads (activation checkpointing names them
+  // to its recomputed pieces).
+  virtual std::vector<at::Tensor> layerParameters(int64_t index) const = 0;
+  virtual std::vector<at::Tensor> headParameters() const = 0;
+
+  // Activation checkpointing for training through the model (models/recompute.h): when on, the
+  // next-token task loss (lowrank::taskLoss) recomputes each decoder layer, and the LM head in chunks,
+  // during the backward pass instead of keeping their activations. Off by default; encoders'
+  // classification loss ignores it.
+  void setActivationCheckpointing(bool on) { m_activationCheckpointing = on; }
+  bool activationCheckpointing() const { return m_activationCheckpointing; }
 
   // Encoders with a classification head: ids [B, T], attentionMask [B, T] (1 = real token,
   // 0 = padding) -> [B, numLabels]. Throws ranklab::Error for models without a classifier.
@@ -102,6 +113,7 @@ class LanguageModel : public torch::nn::Module {
  protected:
   io::ModelConfig m_config;
   OpRegistry m_ops;
+  bool m_activationCheckpointing = false;
 };
 
 // Builds a model for `config`, randomly initialised, or with uninitialised weights when

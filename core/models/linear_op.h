@@ -30,6 +30,11 @@ class LinearOp : public torch::nn::Module {
   // The dense weight this op computes, [out, in] (torch layout), and its bias (undefined if none).
   virtual at::Tensor denseWeight() const = 0;
   virtual at::Tensor bias() const = 0;
+  // Tensors the op reads besides its parameters and buffers that may carry autograd history from
+  // outside the model (LowRankLinear's gate). Activation checkpointing hands a recomputation
+  // detached copies of them through setTransientInputs (same count and order) and restores them.
+  virtual std::vector<at::Tensor> transientInputs() const { return {}; }
+  virtual void setTransientInputs(const std::vector<at::Tensor>& /*inputs*/) {}
 };
 
 // `w` in the dtype of `x`. Weights stay in their stored precision (fp16, bf16 or fp32) and are

@@ -97,6 +97,12 @@ class LlamaModel : public LanguageModel {
     const at::Tensor h = m_norm->forward(hidden);
     return torch::nn::functional::linear(h, computeAs(m_lmHead.defined() ? m_lmHead : m_embed, h));
   }
+  std::vector<at::Tensor> layerParameters(int64_t index) const override {
+    return m_blocks.at(static_cast<size_t>(index))->parameters();
+  }
+  std::vector<at::Tensor> headParameters() const override {
+    return {m_norm->weight, m_lmHead.defined() ? m_lmHead : m_embed};
+  }
 
   void loadHfWeights(const io::TensorMap& tensors, const std::string& source) override {
     detail::WeightLoader w(tensors, source);

@@ -62,4 +62,12 @@ void LowRankLinear::setGate(const at::Tensor& gate) {
   m_gate = gate;
 }
 
+std::vector<at::Tensor> LowRankLinear::transientInputs() const {
+  return m_gate.defined() ? std::vector<at::Tensor>{m_gate} : std::vector<at::Tensor>{};
+}
+
+void LowRankLinear::setTransientInputs(const std::vector<at::Tensor>& inputs) {
+  m_gate = inputs.empty() ? at::Tensor() : inputs.front();
+}
+
 }  // namespace ranklab::models

@@ -36,6 +36,9 @@ class LowRankLinear : public LinearOp {
   // ranklab::Error on a wrong length.
   void setGate(const at::Tensor& gate);
   const at::Tensor& gate() const { return m_gate; }
+  // The gate, when set.
+  std::vector<at::Tensor> transientInputs() const override;
+  void setTransientInputs(const std::vector<at::Tensor>& inputs) override;
 
  private:
   at::Tensor m_a, m_b, m_bias, m_mask, m_gate;

@@ -91,10 +91,16 @@ TEST_F(Pipelines, ArsThroughTheCli) {
   auto run = cli(
       "compress " + common +
       " --select ars --keep 0.45 --ars-steps 30 --ars-lr 0.01 --lambda 20 --gamma 5 --tau 0.5 --log-every 10"
-      " --batch 4 --finetune-steps 5 --json");
+      " --batch 4 --finetune-steps 5 --activation-checkpointing on --json");
   ASSERT_EQ(run.code, 0) << run.err;
   const auto j = nlohmann::json::parse(run.out);
   EXPECT_EQ(j["selector"], "ars");
+  // Both training stages recomputed their layers, as asked.
+  for (const char* stage : {"ARS", "fine-tuning"}) {
+    const auto& c = j["details"]["activation_checkpointing"][stage];
+    EXPECT_EQ(c["on"], true) << stage;
+    EXPECT_THAT(c["reason"].get<std::string>(), HasSubstr("asked for")) << stage;
+  }
   EXPECT_LE(j["kept_fraction"].get<double>(), 0.45);
   EXPECT_GE(j["kept_fraction"].get<double>(), 0.45 * 0.99);
   EXPECT_EQ(j["details"]["ars"]["steps"], 30);
@@ -107,8 +113,10 @@ TEST_F(Pipelines, ArsThroughTheCli) {
   EXPECT_EQ(stored["run"]["selector"], "ars");
   EXPECT_EQ(stored["run"]["config"]["ars_lambda"], 20.0);
   EXPECT_EQ(stored["run"]["config"]["ars_tau"], 0.5);
+  EXPECT_EQ(stored["run"]["config"]["activation_checkpointing"], "on");
   EXPECT_EQ(stored["mask_frames"], 3);
 
+  EXPECT_EQ(cli("compress " + common + " --select ars --activation-checkpointing sometimes").code, 2);
   auto bad = cli("compress " + common + " --select ars --tau 0");
   EXPECT_NE(bad.code, 0);
   EXPECT_THAT(bad.err, HasSubstr("--tau must be positive"));

@@ -179,6 +179,14 @@ TEST_F(CliScale, PlanEstimatesEachStageFromTheHeaders) {
                                    .out);
   EXPECT_EQ(ars["stages"][2]["stage"], "ars");
   EXPECT_THAT(ars["stages"][2]["detail"].get<std::string>(), HasSubstr("full-rank factors"));
+  // Recomputing the layers lowers the stage's estimate, and the plan says so.
+  const auto recomputed =
+      json::parse(test::runCli("compress " + dir.string() + " --select ars --calib " + m_text +
+                               " --calib-len 64 --activation-checkpointing on --plan --json")
+                      .out);
+  EXPECT_THAT(recomputed["stages"][2]["detail"].get<std::string>(), HasSubstr("recomputed per layer"));
+  EXPECT_LT(recomputed["stages"][2]["host_bytes"].get<double>(),
+            ars["stages"][2]["host_bytes"].get<double>());
 }
 
 TEST_F(CliScale, EvalTakesAStrideAndADocumentLimit) {

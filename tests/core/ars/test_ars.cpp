@@ -243,6 +243,38 @@ TEST(Ars, TrainsOnlyTheHypernetworkAndRestoresTheModel) {
   EXPECT_TRUE(torch::equal(model->forward(ids), logitsBefore));
 }
 
+// Activation checkpointing changes where the activations live, not what is trained: the same masks
+// and read-off, the same task loss at every logged step (metric: task_loss; tolerance 1e-4 absolute).
+TEST(Ars, ActivationCheckpointingTrainsTheSameMasks) {
+  auto model = tinyGpt2(4);
+  const auto samples = randomSamples(16, 24, 61, 1);
+  const auto decs = lowrank::decomposeModel(*model, lowrank::Method::Svd, nullptr);
+  ars::ArsOptions o;
+  o.keep = 0.4;
+  o.steps = 40;
+  o.logEvery = 10;
+  o.batchSize = 4;
+  o.learningRate = 1e-2;
+  std::vector<std::vector<ars::ArsLog>> logs(2);
+  std::vector<ars::ArsResult> results;
+  for (int on = 0; on < 2; ++on) {
+    model->setActivationCheckpointing(on == 1);
+    results.push_back(ars::trainArs(*model, decs, samples, o, nullptr, nullptr,
+                                    [&](const ars::ArsLog& l) { logs[on].push_back(l); }));
+  }
+  model->setActivationCheckpointing(false);
+  EXPECT_EQ(results[1].readOff.ranks, results[0].readOff.ranks);
+  EXPECT_EQ(results[1].readOff.noiseFree, results[0].readOff.noiseFree);
+  ASSERT_EQ(logs[0].size(), logs[1].size());
+  for (size_t i = 0; i < logs[0].size(); ++i) {
+    EXPECT_EQ(logs[1][i].frame.bits, logs[0][i].frame.bits) << "step " << logs[0][i].frame.step;
+    for (size_t k = 0; k < logs[0][i].points.size(); ++k)
+      if (logs[0][i].points[k].name == "task_loss") {
+        EXPECT_NEAR(logs[1][i].points[k].value, logs[0][i].points[k].value, 1e-4);
+      }
+  }
+}
+
 // Early stop: once the read-off mask is within the budget and the windowed task loss changes less
 // than the tolerance, training stops at a window boundary and says so.
 TEST(Ars, StopsEarlyOnceWithinBudgetAndThePlateauIsReached) {

@@ -88,6 +88,30 @@ TEST(JobPlan, ATrainingStageThatCannotFitIsRefusedWithTheFlagsToChange) {
   }
 }
 
+// GPT-2's shape, one ARS batch of 8 x 128 tokens: every activation kept is about 1.9 GB, recomputed
+// per layer about 0.3 GB. auto chooses by what is available; on and off are obeyed.
+TEST(JobPlan, ActivationCheckpointingIsChosenWhenKeepingEveryActivationWouldNotFit) {
+  io::ModelConfig c;
+  c.hiddenSize = 768;
+  c.numLayers = 12;
+  c.intermediateSize = 3072;
+  c.vocabSize = 50257;
+  const double tokens = 8 * 128;
+  const double kept = jobs::trainingActivationBytes(c, tokens, false);
+  const double recomputed = jobs::trainingActivationBytes(c, tokens, true);
+  EXPECT_NEAR(kept, 1.95e9, 0.05e9);
+  EXPECT_LT(recomputed, 0.2 * kept);
+  EXPECT_FALSE(jobs::chooseTrainingActivations(c, tokens, 0.5e9, "auto", 24e9).checkpointed);
+  const auto tight = jobs::chooseTrainingActivations(c, tokens, 0.5e9, "auto", 2e9);
+  EXPECT_TRUE(tight.checkpointed);
+  EXPECT_EQ(tight.bytes, recomputed);
+  EXPECT_THAT(tight.reason, HasSubstr("would not fit"));
+  EXPECT_FALSE(jobs::chooseTrainingActivations(c, tokens, 0.5e9, "auto", 0.0).checkpointed) << "unknown";
+  EXPECT_TRUE(jobs::chooseTrainingActivations(c, tokens, 0.0, "on", 24e9).checkpointed);
+  EXPECT_FALSE(jobs::chooseTrainingActivations(c, tokens, 0.0, "off", 1e9).checkpointed);
+  EXPECT_THROW(jobs::chooseTrainingActivations(c, tokens, 0.0, "sometimes", 1e9), Error);
+}
+
 TEST_F(JobStages, ValidateRefusesBadSpecsBeforeLoadingAnything) {
   m_spec.selector = "energy";
   m_spec.randomizedSvd = true;

@@ -218,6 +218,41 @@ TEST(RankDyna, RunMeetsTheBudgetAndRecordsEveryReallocation) {
   EXPECT_TRUE(torch::isfinite(model->forward(ids)).all().item<bool>());
 }
 
+// Activation checkpointing: RankDyna's sensitivities are gradients of a non-leaf tensor inside each
+// op, which the recomputation must produce too. The same reallocations and final ranks, and the same
+// fine-tuning loss (metric: finetune_loss points; tolerance 1e-4 absolute).
+TEST(RankDyna, ActivationCheckpointingGivesTheSameRun) {
+  const auto samples = randomSamples(16, 20, 8);
+  rankdyna::RankDynaOptions o;
+  o.keep = 0.4;
+  o.warmupSteps = 10;
+  o.finalSteps = 10;
+  o.reallocEvery = 5;
+  o.finetune.steps = 40;
+  o.finetune.learningRate = 1e-3;
+  o.finetune.batchSize = 4;
+  std::vector<rankdyna::RankDynaResult> results;
+  std::vector<std::vector<rankdyna::RankDynaLog>> logs(2);
+  for (int on = 0; on < 2; ++on) {
+    auto model = tinyGpt2(7);
+    const auto svds = lowrank::decomposeModel(*model, lowrank::Method::Svd, nullptr);
+    model->setActivationCheckpointing(on == 1);
+    results.push_back(rankdyna::runRankDyna(*model, svds, samples, o, nullptr, nullptr, {},
+                                            [&](const rankdyna::RankDynaLog& l) { logs[on].push_back(l); }));
+  }
+  EXPECT_EQ(results[1].ranks, results[0].ranks);
+  ASSERT_EQ(logs[1].size(), logs[0].size());
+  for (size_t i = 0; i < logs[0].size(); ++i) EXPECT_EQ(logs[1][i].frame.ranks, logs[0][i].frame.ranks);
+  const auto& a = results[0].finetune.series;
+  const auto& b = results[1].finetune.series;
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].name == "finetune_loss") {
+      EXPECT_NEAR(b[i].value, a[i].value, 1e-4) << "step " << a[i].step;
+    }
+}
+
 TEST(RankDyna, RefusesBadSchedulesAndRestoresTheModelWhenCancelled) {
   auto model = tinyGpt2(8);
   const auto samples = randomSamples(4, 12, 9);
