@@ -59,12 +59,25 @@ TEST_P(CausalAttention, MatchesTheMaskedFormulaInValueAndGradient) {
 
 // 2 x 8 heads over 600 keys make blocks of 109 queries: six blocks, the last one short.
 INSTANTIATE_TEST_SUITE_P(Shapes, CausalAttention,
-                         ::testing::Values(Shape{2, 4, 4, 0, 33, 8},    // one block
-                                           Shape{2, 8, 8, 0, 600, 16},  // several blocks
-                                           Shape{2, 8, 2, 0, 600, 8},   // grouped heads, several blocks
-                                           Shape{1, 4, 2, 37, 150, 8},  // a cache before the queries
-                                           Shape{3, 6, 3, 500, 90, 4},  // a long cache, grouped heads
-                                           Shape{2, 4, 1, 20, 1, 8},    // one new token, one kv head
-                                           Shape{1, 2, 2, 0, 1, 8}));   // one token, no cache
+                         ::testing::Values(Shape{2, 4, 4, 0, 33, 8},      // one block
+                                           Shape{2, 8, 8, 0, 600, 16},    // several blocks
+                                           Shape{2, 8, 2, 0, 600, 8},     // grouped heads, several blocks
+                                           Shape{1, 4, 2, 37, 150, 8},    // a cache before the queries
+                                           Shape{3, 6, 3, 500, 90, 4},    // a long cache, grouped heads
+                                           Shape{2, 4, 1, 20, 1, 8},      // one new token, one kv head
+                                           Shape{1, 2, 2, 0, 1, 8},       // one token, no cache
+                                           Shape{2, 4, 2, 0, 130, 40}));  // wide heads
+
+// Scores hundreds apart: most softmax weights underflow to zero and the softmax is nearly one-hot;
+// inference mode still matches the formula (1e-5 absolute) with no NaN from the masked keys.
+TEST(CausalAttentionSoftmax, PeakedScoresUnderflowToZeroWeights) {
+  torch::manual_seed(9);
+  const auto q = 40.0 * torch::randn({1, 2, 70, 8}), k = torch::randn({1, 2, 70, 8}),
+             v = torch::randn({1, 2, 70, 8});
+  torch::InferenceMode guard;
+  const auto out = models::detail::causalAttention(q, k, v, 0);
+  EXPECT_LT((out - reference(q, k, v, 0)).abs().max().item<double>(), 1e-5);
+  EXPECT_TRUE(torch::isfinite(out).all().item<bool>());
+}
 
 }  // namespace
