@@ -92,23 +92,34 @@ Setup* setupFor(int which) {
   return s.get();
 }
 
-void BM_ArsStepVsPlainStep(benchmark::State& state) {
+// The ARS benchmarks' set-up (range(0): 0 gpt-mini, 1 stories260K, 2 RANKLAB_BENCH_MODEL), or null
+// after marking the benchmark skipped.
+Setup* arsSetup(benchmark::State& state) {
   Setup* s = setupFor(static_cast<int>(state.range(0)));
-  if (!s) {
+  if (!s)
     state.SkipWithError(state.range(0) == 2 ? "set RANKLAB_BENCH_MODEL to a model directory"
                                             : "reference model not found");
-    return;
-  }
-  auto& model = *s->loaded.model;
-  std::vector<const lowrank::CalibrationSample*> batch;
-  for (const auto& x : s->samples) batch.push_back(&x);
+  return s;
+}
+
+// kSteps ARS steps, each on all of the set-up's samples (the same batch as a plain step's).
+ars::ArsOptions arsBenchOptions(const Setup& s) {
   ars::ArsOptions o;
   o.keep = 0.5;
   o.steps = kSteps;
-  o.batchSize =
-      static_cast<int64_t>(s->samples.size());  // all samples every step: the same batch as the baseline
+  o.batchSize = static_cast<int64_t>(s.samples.size());
   o.earlyStop = false;
   o.logEvery = 1000;
+  return o;
+}
+
+void BM_ArsStepVsPlainStep(benchmark::State& state) {
+  Setup* s = arsSetup(state);
+  if (!s) return;
+  auto& model = *s->loaded.model;
+  std::vector<const lowrank::CalibrationSample*> batch;
+  for (const auto& x : s->samples) batch.push_back(&x);
+  const auto o = arsBenchOptions(*s);
   double ratioSum = 0.0, plainSum = 0.0;
   int64_t n = 0;
   for (auto _ : state) {
@@ -152,19 +163,10 @@ BENCHMARK(BM_ArsStepVsPlainStepOnModel)
 // recomputed in the backward pass against kSteps steps keeping every activation, the same batches,
 // in the same iteration. Counter x_kept: the paired ratio. Arg 2 reads RANKLAB_BENCH_MODEL.
 void BM_ArsStepRecomputedVsKept(benchmark::State& state) {
-  Setup* s = setupFor(static_cast<int>(state.range(0)));
-  if (!s) {
-    state.SkipWithError(state.range(0) == 2 ? "set RANKLAB_BENCH_MODEL to a model directory"
-                                            : "reference model not found");
-    return;
-  }
+  Setup* s = arsSetup(state);
+  if (!s) return;
   auto& model = *s->loaded.model;
-  ars::ArsOptions o;
-  o.keep = 0.5;
-  o.steps = kSteps;
-  o.batchSize = static_cast<int64_t>(s->samples.size());
-  o.earlyStop = false;
-  o.logEvery = 1000;
+  const auto o = arsBenchOptions(*s);
   double ratioSum = 0.0, keptSum = 0.0;
   int64_t n = 0;
   for (auto _ : state) {
