@@ -177,6 +177,19 @@ TEST(Ars, HyperNetworkHasOneHeadPerOpOfTheRightSize) {
 // Training on a tiny GPT-2: only the hypernetwork learns (the model's weights and requires_grad flags
 // come back unchanged, its ops are its dense ones again), the budget is met, the same seed gives the
 // same ranks, and frames are logged every logEvery steps.
+// A short run on a tiny GPT-2 at p = 0.4, batches of 4, a rate the tiny model converges with in few steps.
+namespace {
+ars::ArsOptions shortRun(int64_t steps, int64_t logEvery) {
+  ars::ArsOptions o;
+  o.keep = 0.4;
+  o.steps = steps;
+  o.logEvery = logEvery;
+  o.batchSize = 4;
+  o.learningRate = 1e-2;
+  return o;
+}
+}  // namespace
+
 TEST(Ars, TrainsOnlyTheHypernetworkAndRestoresTheModel) {
   auto model = tinyGpt2(4);
   const auto samples = randomSamples(16, 24, 61, 1);
@@ -190,12 +203,7 @@ TEST(Ars, TrainsOnlyTheHypernetworkAndRestoresTheModel) {
   for (const auto& p : model->parameters()) flags.push_back(p.requires_grad());
   {
     // Called under NoGradGuard on purpose: training turns gradients on for itself.
-    ars::ArsOptions o;
-    o.keep = 0.4;
-    o.steps = 120;
-    o.logEvery = 25;
-    o.batchSize = 4;
-    o.learningRate = 1e-2;  // the tiny model gets there in few steps
+    const auto o = shortRun(120, 25);
     std::vector<ars::ArsLog> logs;
     const auto r = ars::trainArs(*model, decs, samples, o, nullptr, nullptr,
                                  [&](const ars::ArsLog& l) { logs.push_back(l); });
@@ -249,12 +257,7 @@ TEST(Ars, ActivationCheckpointingTrainsTheSameMasks) {
   auto model = tinyGpt2(4);
   const auto samples = randomSamples(16, 24, 61, 1);
   const auto decs = lowrank::decomposeModel(*model, lowrank::Method::Svd, nullptr);
-  ars::ArsOptions o;
-  o.keep = 0.4;
-  o.steps = 40;
-  o.logEvery = 10;
-  o.batchSize = 4;
-  o.learningRate = 1e-2;
+  const auto o = shortRun(40, 10);
   std::vector<std::vector<ars::ArsLog>> logs(2);
   std::vector<ars::ArsResult> results;
   for (int on = 0; on < 2; ++on) {

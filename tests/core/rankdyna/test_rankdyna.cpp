@@ -158,6 +158,18 @@ std::shared_ptr<models::LanguageModel> tinyGpt2(uint64_t seed) { return test::ti
 std::vector<lowrank::CalibrationSample> randomSamples(int64_t count, int64_t length, uint64_t seed) {
   return test::randomSamples(count, length, test::kTinyGpt2Vocab, seed);
 }
+// A short run at p = 0.4: warm-up and final phases of 10 steps, a reallocation every 5, batches of 4.
+rankdyna::RankDynaOptions shortRun(int64_t steps) {
+  rankdyna::RankDynaOptions o;
+  o.keep = 0.4;
+  o.warmupSteps = 10;
+  o.finalSteps = 10;
+  o.reallocEvery = 5;
+  o.finetune.steps = steps;
+  o.finetune.learningRate = 1e-3;
+  o.finetune.batchSize = 4;
+  return o;
+}
 }  // namespace
 
 // A whole run on a tiny GPT-2: reallocations every delta_t steps between warm-up and the final phase,
@@ -168,14 +180,7 @@ TEST(RankDyna, RunMeetsTheBudgetAndRecordsEveryReallocation) {
   const auto samples = randomSamples(16, 20, 8);
   const auto svds = lowrank::decomposeModel(*model, lowrank::Method::Svd, nullptr);
   const auto infos = model->ops().infos();
-  rankdyna::RankDynaOptions o;
-  o.keep = 0.4;
-  o.warmupSteps = 10;
-  o.finalSteps = 10;
-  o.reallocEvery = 5;
-  o.finetune.steps = 60;
-  o.finetune.learningRate = 1e-3;
-  o.finetune.batchSize = 4;
+  const auto o = shortRun(60);
   std::vector<rankdyna::RankDynaLog> logs;
   const auto r = rankdyna::runRankDyna(*model, svds, samples, o, nullptr, nullptr, {},
                                        [&](const rankdyna::RankDynaLog& l) { logs.push_back(l); });
@@ -223,14 +228,7 @@ TEST(RankDyna, RunMeetsTheBudgetAndRecordsEveryReallocation) {
 // fine-tuning loss (metric: finetune_loss points; tolerance 1e-4 absolute).
 TEST(RankDyna, ActivationCheckpointingGivesTheSameRun) {
   const auto samples = randomSamples(16, 20, 8);
-  rankdyna::RankDynaOptions o;
-  o.keep = 0.4;
-  o.warmupSteps = 10;
-  o.finalSteps = 10;
-  o.reallocEvery = 5;
-  o.finetune.steps = 40;
-  o.finetune.learningRate = 1e-3;
-  o.finetune.batchSize = 4;
+  const auto o = shortRun(40);
   std::vector<rankdyna::RankDynaResult> results;
   std::vector<std::vector<rankdyna::RankDynaLog>> logs(2);
   for (int on = 0; on < 2; ++on) {
