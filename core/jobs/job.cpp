@@ -194,10 +194,7 @@ void validateSpec(const api::JobSpec& s) {
   requireFile(s.evalLabelled, "labelled evaluation set");
   requireFile(s.evalChoices, "multiple-choice set");
   if (s.maxChoiceItems < 0) throw Error("--max-items must not be negative (0: every item)");
-  if (s.activationCheckpointing != "auto" && s.activationCheckpointing != "on" &&
-      s.activationCheckpointing != "off")
-    throw Error("--activation-checkpointing must be auto, on or off, not '" + s.activationCheckpointing +
-                "'");
+  requireCheckpointingMode(s.activationCheckpointing);
   if (s.randomizedSvd && !ranksKnownUpFront(selector))
     throw Error(
         "the randomized SVD needs the ranks before decomposing: use it with the uniform or manual selector");
@@ -713,18 +710,22 @@ void Job::prepareTraining(const std::string& stage, double extraBytes, const std
   const double batchTokens = static_cast<double>(m_spec.batchSize) * static_cast<double>(tokens);
   const bool cuda = m_loaded.model->device().is_cuda();
   // On a GPU the host's memory is not the limit and the device's is not read here: auto stays off.
+  // An encoder's classification loss keeps its activations (models/recompute.h is causal-only).
   auto t = chooseTrainingActivations(m_loaded.model->config(), batchTokens, extraBytes,
-                                     m_spec.activationCheckpointing, cuda ? 0.0 : availableHostBytes());
-  if (cuda && m_spec.activationCheckpointing == "auto") t.reason = "auto: off on a GPU (pass on to use it)";
-  if (!m_causal && t.checkpointed) t.reason += "; an encoder's classification loss does not use it";
-  m_loaded.model->setActivationCheckpointing(t.checkpointed && m_causal);
+                                     m_causal ? m_spec.activationCheckpointing : "off",
+                                     cuda ? 0.0 : availableHostBytes());
+  if (!m_causal)
+    t.reason = "an encoder's classification loss keeps its activations";
+  else if (cuda && m_spec.activationCheckpointing == "auto")
+    t.reason = "auto: off on a GPU (pass on to use it)";
+  m_loaded.model->setActivationCheckpointing(t.checkpointed);
   m_details["activation_checkpointing"][stage] = {
-      {"on", t.checkpointed && m_causal}, {"reason", t.reason}, {"activation_bytes_estimate", t.bytes}};
+      {"on", t.checkpointed}, {"reason", t.reason}, {"activation_bytes_estimate", t.bytes}};
   if (cuda) return;
   char what[200];
   std::snprintf(what, sizeof what, "activations of a batch of %lld x %lld tokens %.2f GB%s%s",
                 static_cast<long long>(m_spec.batchSize), static_cast<long long>(tokens), t.bytes / 1e9,
-                t.checkpointed && m_causal ? " recomputed per layer" : "", extraWhat.c_str());
+                t.checkpointed ? " recomputed per layer" : "", extraWhat.c_str());
   requireHostMemory(stage, t.bytes + extraBytes, what,
                     std::string(t.checkpointed || !m_causal ? "" : "use --activation-checkpointing on, ") +
                         "lower --batch or --calib-len, or run on a GPU (--device cuda)");

@@ -125,10 +125,14 @@ double trainingActivationBytes(const io::ModelConfig& c, double tokens, bool che
   return layers * tokens * static_cast<double>(c.hiddenSize) * 4.0 * 2.0 + layer + 3.0 * chunk * vocab * 4.0;
 }
 
+void requireCheckpointingMode(const std::string& mode) {
+  if (mode != "auto" && mode != "on" && mode != "off")
+    throw Error("--activation-checkpointing must be auto, on or off, not '" + mode + "'");
+}
+
 TrainingActivations chooseTrainingActivations(const io::ModelConfig& c, double tokens, double extraBytes,
                                               const std::string& mode, double available) {
-  if (mode != "auto" && mode != "on" && mode != "off")
-    throw Error("activation checkpointing must be auto, on or off, not '" + mode + "'");
+  requireCheckpointingMode(mode);
   const double kept = trainingActivationBytes(c, tokens, false);
   const double recomputed = trainingActivationBytes(c, tokens, true);
   TrainingActivations t;

@@ -64,6 +64,9 @@ double availableHostBytes();
 // while it is recomputed, and one chunk of logits.
 double trainingActivationBytes(const io::ModelConfig& config, double tokens, bool checkpointed);
 
+// Throws ranklab::Error unless `mode` is auto, on or off.
+void requireCheckpointingMode(const std::string& mode);
+
 struct TrainingActivations {
   bool checkpointed = false;
   double bytes = 0.0;  // trainingActivationBytes for that choice
@@ -72,7 +75,8 @@ struct TrainingActivations {
 // Activation checkpointing for a stage that trains through the model, from `mode` ("on", "off" or
 // "auto"): auto turns it on when keeping every activation (plus `extraBytes`, what the stage holds
 // besides) would not fit in 90% of `availableBytes` and checkpointing would fit, or would at least
-// need less. Unknown availability (0) leaves auto off. Throws ranklab::Error for another mode.
+// need less. Unknown availability (0) leaves auto off. Throws ranklab::Error for another mode
+// (requireCheckpointingMode).
 TrainingActivations chooseTrainingActivations(const io::ModelConfig& config, double tokens, double extraBytes,
                                               const std::string& mode, double availableBytes);
 
