@@ -30,6 +30,7 @@
 
 #include "app/full_rank_ops.h"
 #include "app/job_controller.h"
+#include "app/memory_estimator.h"
 #include "app/model_loader.h"
 #include "app/run_repository.h"
 #include "app/sweep_queue.h"
@@ -128,6 +129,7 @@ MainWindow::MainWindow(QWidget* parent, const QString& databasePath)
   setAcceptDrops(true);
 
   m_loader = new ModelLoader(this);
+  m_memoryPlan = new MemoryEstimator(this);
   connect(m_loader, &ModelLoader::started, this, &MainWindow::onLoadStarted);
   connect(m_loader, &ModelLoader::loaded, this, &MainWindow::onModelLoaded);
   connect(m_loader, &ModelLoader::failed, this, &MainWindow::onModelFailed);
@@ -370,6 +372,17 @@ void MainWindow::wireJobs() {
     if (m_jobs->isBusy()) m_jobs->cancel(m_jobs->runningTicket());
   });
   connect(m_jobPanel, &widgets::JobPanel::sweepRequested, this, &MainWindow::openSweepDialog);
+  // The memory the job will need, from the model's headers, re-estimated after each pause in editing.
+  connect(m_jobPanel, &widgets::JobPanel::specEdited, this, [this](const api::JobSpec& spec) {
+    if (spec.model.empty())
+      m_jobPanel->setMemoryEstimate(tr("Choose a model to see the memory the job needs."), {}, false);
+    else
+      m_memoryPlan->estimate(spec);
+  });
+  connect(m_memoryPlan, &MemoryEstimator::estimated, m_jobPanel, &widgets::JobPanel::setMemoryEstimate);
+  connect(m_memoryPlan, &MemoryEstimator::failed, this, [this](const QString& message) {
+    m_jobPanel->setMemoryEstimate(tr("No estimate: %1").arg(message), {}, false);
+  });
   connect(m_sweeps, &SweepQueue::sweepFinished, this,
           [this](const QString& id, int succeeded, int failed, int cancelled) {
             m_logView->appendMessage(

@@ -43,6 +43,7 @@ struct JobSpec;
 namespace ranklab::app {
 
 class JobController;
+class MemoryEstimator;
 class ModelLoader;
 class RunRepository;
 class SweepQueue;
@@ -165,6 +166,7 @@ class MainWindow : public QMainWindow {
   widgets::CompareView* m_compareView = nullptr;
   QTabWidget* m_tabs = nullptr;
   ModelLoader* m_loader = nullptr;
+  MemoryEstimator* m_memoryPlan = nullptr;
   JobController* m_jobs = nullptr;
   SweepQueue* m_sweeps = nullptr;
   std::unique_ptr<RunRepository> m_runs;

@@ -1,6 +1,7 @@
 #include "widgets/job_panel.h"
 
 #include <QAbstractScrollArea>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDir>
@@ -18,6 +19,7 @@
 #include <QScrollArea>
 #include <QSlider>
 #include <QSpinBox>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <QWheelEvent>
@@ -150,6 +152,11 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
                            "examples for a classifier"));
   m_calibSamples->setSpecialValueText(tr("auto"));
   modelForm->addRow(tr("Calibration samples"), m_calibSamples);
+  m_calibLength = spin(0, 1 << 20, 0,
+                       tr("Tokens per calibration window (ranklab-cli --calib-len). Auto: 128 for ARS and "
+                          "RankDyna, 512 (or the model's context if shorter) otherwise"));
+  m_calibLength->setSpecialValueText(tr("auto"));
+  modelForm->addRow(tr("Calibration length"), m_calibLength);
   layout->addWidget(modelBox);
 
   auto* methodBox = new QGroupBox(tr("Method and budget"));
@@ -248,6 +255,41 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   trainForm->addRow(tr("De&vice"), m_device);
   trainForm->addRow(tr("Seed"), m_seed);
   layout->addWidget(trainBox);
+
+  // What real-sized models need: the options that trade time for memory or accuracy for time, and
+  // the memory the job will need (the app fills it in from the model's headers).
+  auto* scaleBox = new QGroupBox(tr("Memory and speed"));
+  auto* scaleForm = new QFormLayout(scaleBox);
+  m_randomizedSvd = new QCheckBox(tr("Randomized SVD"));
+  m_randomizedSvd->setToolTip(
+      tr("Compute only the top singular triplets each op keeps (ranklab-cli --randomized-svd): faster on "
+         "large matrices. Needs the ranks before decomposing: uniform or manual ranks"));
+  m_propagateCompressed = new QCheckBox(tr("Calibrate each layer on the compressed ones before it"));
+  m_propagateCompressed->setToolTip(
+      tr("Activation-aware and whitened SVD: the next layer's calibration inputs come from this layer "
+         "compressed at its ranks, as SVD-LLM's sequential mode does, instead of the dense layer "
+         "(ranklab-cli --propagate compressed). Uniform or manual ranks"));
+  m_checkpointing = new QComboBox;
+  m_checkpointing->addItem(tr("auto"), QStringLiteral("auto"));
+  m_checkpointing->addItem(tr("on: recompute each layer"), QStringLiteral("on"));
+  m_checkpointing->addItem(tr("off: keep every activation"), QStringLiteral("off"));
+  m_checkpointing->setToolTip(
+      tr("Training through the model (ARS, RankDyna, fine-tuning): recomputing each decoder layer in the "
+         "backward pass costs about one more forward pass and holds a fraction of the activations. Auto "
+         "turns it on when keeping them would not fit in memory (ranklab-cli --activation-checkpointing)"));
+  m_threads =
+      spin(0, 1024, 0, tr("CPU threads for the job (ranklab-cli --threads); auto: LibTorch's default"));
+  m_threads->setSpecialValueText(tr("auto"));
+  m_memory = new QLabel(tr("Choose a model to see the memory the job needs."));
+  m_memory->setObjectName(QStringLiteral("memoryEstimate"));
+  m_memory->setWordWrap(true);
+  m_memory->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  scaleForm->addRow(QString(), m_randomizedSvd);
+  scaleForm->addRow(QString(), m_propagateCompressed);
+  scaleForm->addRow(buddyLabel(tr("Activation c&heckpointing"), m_checkpointing), m_checkpointing);
+  scaleForm->addRow(tr("Threads"), m_threads);
+  scaleForm->addRow(tr("Memory"), m_memory);
+  layout->addWidget(scaleBox);
   layout->addStretch(1);
   auto* scroll = new QScrollArea;
   scroll->setWidget(form);
@@ -316,6 +358,18 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
   for (QComboBox* box : {m_selector, m_decomposition})
     connect(box, &QComboBox::currentIndexChanged, this, &JobPanel::updateState);
   connect(m_finetuneSteps, &QSpinBox::valueChanged, this, &JobPanel::updateState);
+  // Any edit of the form restarts a short timer; when it fires, specEdited() lets the app re-estimate
+  // the job's memory (once per pause in typing, not per keystroke).
+  m_editTimer = new QTimer(this);
+  m_editTimer->setSingleShot(true);
+  m_editTimer->setInterval(kEditPauseMs);
+  connect(m_editTimer, &QTimer::timeout, this, [this] { emit specEdited(spec()); });
+  auto edited = [this] { m_editTimer->start(); };
+  for (auto* w : findChildren<QLineEdit*>()) connect(w, &QLineEdit::textChanged, this, edited);
+  for (auto* w : findChildren<QComboBox*>()) connect(w, &QComboBox::currentIndexChanged, this, edited);
+  for (auto* w : findChildren<QSpinBox*>()) connect(w, &QSpinBox::valueChanged, this, edited);
+  for (auto* w : findChildren<QDoubleSpinBox*>()) connect(w, &QDoubleSpinBox::valueChanged, this, edited);
+  for (auto* w : findChildren<QCheckBox*>()) connect(w, &QCheckBox::toggled, this, edited);
   connect(m_run, &QPushButton::clicked, this, [this] {
     if (problem().isEmpty()) emit runRequested(spec());
   });
@@ -349,6 +403,7 @@ api::JobSpec JobPanel::spec() const {
   s.evalChoices = m_choices->text().trimmed().toStdString();
   s.maxEvalDocuments = m_maxDocs->value();
   s.calibSamples = m_calibSamples->value();
+  s.calibLength = m_calibLength->value();
   s.decomposition = m_decomposition->currentData().toString().toStdString();
   s.selector = m_selector->currentData().toString().toStdString();
   if (s.selector == "manual") {
@@ -371,6 +426,11 @@ api::JobSpec JobPanel::spec() const {
   s.batchSize = m_batch->value();
   s.device = m_device->currentText().toStdString();
   s.seed = static_cast<uint64_t>(m_seed->value());
+  // Options the chosen method cannot take stay out of the spec (the job would refuse them).
+  s.randomizedSvd = m_randomizedSvd->isEnabled() && m_randomizedSvd->isChecked();
+  s.propagateCompressed = m_propagateCompressed->isEnabled() && m_propagateCompressed->isChecked();
+  s.activationCheckpointing = m_checkpointing->currentData().toString().toStdString();
+  s.threads = m_threads->value();
   return s;
 }
 
@@ -382,6 +442,7 @@ void JobPanel::setSpec(const api::JobSpec& s) {
   m_eval->setText(QString::fromStdString(!s.evalLabelled.empty() ? s.evalLabelled : s.evalText));
   m_choices->setText(QString::fromStdString(s.evalChoices));
   m_calibSamples->setValue(int(s.calibSamples));
+  m_calibLength->setValue(int(std::clamp<int64_t>(s.calibLength, 0, m_calibLength->maximum())));
   m_maxDocs->setValue(int(std::clamp<int64_t>(s.maxEvalDocuments, 0, m_maxDocs->maximum())));
   {
     QStringList parts;
@@ -413,6 +474,10 @@ void JobPanel::setSpec(const api::JobSpec& s) {
     m_device->addItem(QString::fromStdString(s.device));
   m_device->setCurrentText(QString::fromStdString(s.device));
   m_seed->setValue(int(s.seed));
+  m_randomizedSvd->setChecked(s.randomizedSvd);
+  m_propagateCompressed->setChecked(s.propagateCompressed);
+  select(m_checkpointing, s.activationCheckpointing);
+  m_threads->setValue(std::clamp(s.threads, 0, m_threads->maximum()));
   updateState();
 }
 
@@ -511,6 +576,16 @@ void JobPanel::showProgress(const QString& phase, qint64 done, qint64 total, dou
 
 void JobPanel::showIdle(const QString& message) { m_status->setText(message); }
 
+void JobPanel::setMemoryEstimate(const QString& text, const QString& details, bool tooLarge) {
+  m_memory->setText(text);
+  m_memory->setToolTip(details.isEmpty() ? QString()
+                                         : QStringLiteral("<pre>%1</pre>").arg(details.toHtmlEscaped()));
+  m_memory->setStyleSheet(tooLarge ? QStringLiteral("color: palette(highlight); font-weight: bold;")
+                                   : QString());
+}
+
+QString JobPanel::memoryEstimate() const { return m_memory->text(); }
+
 QString JobPanel::problem() const {
   if (modelPath().isEmpty()) return tr("Choose a model to compress.");
   if (m_eval->text().trimmed().isEmpty() && m_choices->text().trimmed().isEmpty())
@@ -537,6 +612,13 @@ void JobPanel::updateState() {
   m_dynaBox->setVisible(selector == QLatin1String("rankdyna"));
   m_manualRanks->setVisible(selector == QLatin1String("manual"));
   m_manualRow->setVisible(selector == QLatin1String("manual"));
+  const bool ranksUpFront = selector == QLatin1String("uniform") || selector == QLatin1String("manual");
+  const QString decomposition = m_decomposition->currentData().toString();
+  m_randomizedSvd->setEnabled(ranksUpFront);
+  m_propagateCompressed->setEnabled(
+      ranksUpFront && (decomposition == QLatin1String("asvd") || decomposition == QLatin1String("whiten")));
+  m_checkpointing->setEnabled(selector == QLatin1String("ars") || selector == QLatin1String("rankdyna") ||
+                              m_finetuneSteps->value() > 0);
   const QString why = problem();
   m_problem->setText(why);
   m_problem->setVisible(!why.isEmpty());

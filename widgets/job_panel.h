@@ -1,6 +1,8 @@
 // JobPanel: the form that describes a compression job (api::JobSpec) and starts, queues and cancels
 // it: model, data, decomposition, rank selector and its parameters, budget with a live parameter
-// ledger, fine-tuning, device and seed; below it the running job's phase, progress and ETA.
+// ledger, fine-tuning, device and seed, the memory and speed options real-sized models need (randomized
+// SVD, layer-streamed calibration on compressed layers, activation checkpointing, threads) with the
+// job's estimated memory; below it the running job's phase, progress and ETA.
 //
 // The panel only edits a JobSpec and emits requests; the app layer runs jobs (JobController). It
 // checks what it can before a request is sent (a model is named; RankDyna needs plain SVD and
@@ -14,6 +16,7 @@
 #include "api/job.h"
 #include "api/types.h"
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
@@ -23,6 +26,7 @@ class QPushButton;
 class QSlider;
 class QSpinBox;
 class QGroupBox;
+class QTimer;
 
 namespace ranklab::widgets {
 
@@ -54,6 +58,10 @@ class JobPanel : public QWidget {
   void showProgress(const QString& phase, qint64 done, qint64 total, double elapsedSeconds,
                     double etaSeconds);
   void showIdle(const QString& message);
+  // The job's estimated peak memory (one line), the full plan (its tooltip) and whether it exceeds
+  // the memory available (then it is highlighted). The app computes it when specEdited() fires.
+  void setMemoryEstimate(const QString& text, const QString& details, bool tooLarge);
+  QString memoryEstimate() const;
 
   // Why Run is disabled (empty when it is enabled).
   QString problem() const;
@@ -69,6 +77,11 @@ class JobPanel : public QWidget {
   QLineEdit* choicesEdit() const { return m_choices; }
   QSpinBox* maxDocumentsBox() const { return m_maxDocs; }
   QLineEdit* manualRanksEdit() const { return m_manualRanks; }
+  QCheckBox* randomizedSvdBox() const { return m_randomizedSvd; }
+  QCheckBox* propagateCompressedBox() const { return m_propagateCompressed; }
+  QComboBox* checkpointingBox() const { return m_checkpointing; }
+  QSpinBox* threadsBox() const { return m_threads; }
+  QSpinBox* calibLengthBox() const { return m_calibLength; }
   // "name=rank, glob=rank, ..." (rank an integer, or a fraction of full rank below 1) as the
   // manual selector's map; false and a reason in `error` for malformed text.
   static bool parseManualRanks(const QString& text, std::map<std::string, double>* ranks, QString* error);
@@ -87,6 +100,11 @@ class JobPanel : public QWidget {
   void sweepRequested(const ranklab::api::JobSpec& spec);
   // The model text changed to a path (typed, picked or browsed): the app may inspect it.
   void modelChosen(const QString& path);
+  // The form was edited and then left alone for kEditPauseMs: `spec` is what it now describes.
+  void specEdited(const ranklab::api::JobSpec& spec);
+
+ public:
+  static constexpr int kEditPauseMs = 300;
 
  private:
   void updateState();
@@ -128,6 +146,13 @@ class JobPanel : public QWidget {
   QDoubleSpinBox* m_learningRate = nullptr;
   QSpinBox* m_batch = nullptr;
   QSpinBox* m_calibSamples = nullptr;
+  QSpinBox* m_calibLength = nullptr;
+  QCheckBox* m_randomizedSvd = nullptr;
+  QCheckBox* m_propagateCompressed = nullptr;
+  QComboBox* m_checkpointing = nullptr;
+  QSpinBox* m_threads = nullptr;
+  QLabel* m_memory = nullptr;
+  QTimer* m_editTimer = nullptr;
   QComboBox* m_device = nullptr;
   QSpinBox* m_seed = nullptr;
   QPushButton* m_run = nullptr;

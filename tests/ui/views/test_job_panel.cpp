@@ -1,14 +1,18 @@
 // The job panel: the ARS time budget (shown as "none" at 0, carried into the job spec for ARS only,
-// set back from a spec), the mouse wheel over unfocused fields, and row labels with shortcuts.
+// set back from a spec), the mouse wheel over unfocused fields, row labels with shortcuts, and the
+// memory and speed options with the estimate of the memory the job needs.
 #include <gtest/gtest.h>
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSignalSpy>
 #include <QSpinBox>
+#include <QTest>
 #include <QWheelEvent>
 
 #include "widgets/job_panel.h"
@@ -177,4 +181,116 @@ TEST(JobPanelManual, ManualRanksAreParsedIntoTheSpecOrSayWhatIsWrong) {
   ranklab::api::JobSpec back = spec;
   panel.setSpec(back);
   EXPECT_EQ(panel.spec().manualRanks, spec.manualRanks);
+}
+
+namespace {
+
+void choose(QComboBox* box, const char* data) {
+  const int i = box->findData(QString::fromLatin1(data));
+  ASSERT_GE(i, 0) << data;
+  box->setCurrentIndex(i);
+}
+
+}  // namespace
+
+// The memory and speed options reach the spec where the chosen method takes them, and only there
+// (the job refuses a randomized SVD or compressed propagation without ranks known up front).
+TEST(JobPanelScale, OptionsReachTheSpecOnlyWhereTheMethodTakesThem) {
+  JobPanel panel;
+  choose(panel.selectorBox(), "uniform");
+  choose(panel.decompositionBox(), "whiten");
+  EXPECT_TRUE(panel.randomizedSvdBox()->isEnabled());
+  EXPECT_TRUE(panel.propagateCompressedBox()->isEnabled());
+  EXPECT_FALSE(panel.checkpointingBox()->isEnabled()) << "nothing is trained";
+  panel.randomizedSvdBox()->setChecked(true);
+  panel.propagateCompressedBox()->setChecked(true);
+  panel.threadsBox()->setValue(3);
+  panel.calibLengthBox()->setValue(256);
+  auto s = panel.spec();
+  EXPECT_TRUE(s.randomizedSvd);
+  EXPECT_TRUE(s.propagateCompressed);
+  EXPECT_EQ(s.threads, 3);
+  EXPECT_EQ(s.calibLength, 256);
+
+  // Plain SVD collects no calibration statistics to propagate.
+  choose(panel.decompositionBox(), "svd");
+  EXPECT_FALSE(panel.propagateCompressedBox()->isEnabled());
+  EXPECT_FALSE(panel.spec().propagateCompressed);
+  EXPECT_TRUE(panel.spec().randomizedSvd);
+
+  // ARS learns the ranks: no randomized SVD; it trains, so checkpointing applies.
+  choose(panel.selectorBox(), "ars");
+  EXPECT_FALSE(panel.randomizedSvdBox()->isEnabled());
+  EXPECT_FALSE(panel.spec().randomizedSvd);
+  EXPECT_TRUE(panel.checkpointingBox()->isEnabled());
+  EXPECT_EQ(panel.spec().activationCheckpointing, "auto");
+  choose(panel.checkpointingBox(), "on");
+  EXPECT_EQ(panel.spec().activationCheckpointing, "on");
+
+  // Fine-tuning after a uniform selection trains too.
+  choose(panel.selectorBox(), "uniform");
+  EXPECT_FALSE(panel.checkpointingBox()->isEnabled());
+  panel.finetuneStepsBox()->setValue(10);
+  EXPECT_TRUE(panel.checkpointingBox()->isEnabled());
+}
+
+TEST(JobPanelScale, SetSpecShowsEveryOption) {
+  JobPanel panel;
+  ranklab::api::JobSpec spec = panel.spec();
+  spec.decomposition = "asvd";
+  spec.selector = "manual";
+  spec.manualRanks = {{"layers.*", 0.5}};
+  spec.randomizedSvd = true;
+  spec.propagateCompressed = true;
+  spec.activationCheckpointing = "off";
+  spec.threads = 2;
+  spec.calibLength = 64;
+  panel.setSpec(spec);
+  EXPECT_TRUE(panel.randomizedSvdBox()->isChecked());
+  EXPECT_TRUE(panel.propagateCompressedBox()->isChecked());
+  EXPECT_EQ(panel.checkpointingBox()->currentData().toString(), QStringLiteral("off"));
+  EXPECT_EQ(panel.threadsBox()->value(), 2);
+  EXPECT_EQ(panel.calibLengthBox()->value(), 64);
+  const auto back = panel.spec();
+  EXPECT_TRUE(back.randomizedSvd);
+  EXPECT_TRUE(back.propagateCompressed);
+  EXPECT_EQ(back.activationCheckpointing, "off");
+  EXPECT_EQ(back.threads, 2);
+  EXPECT_EQ(back.calibLength, 64);
+  EXPECT_EQ(panel.threadsBox()->text(), QStringLiteral("2"));
+  panel.threadsBox()->setValue(0);
+  EXPECT_EQ(panel.threadsBox()->text(), QStringLiteral("auto"));
+}
+
+// Edits in quick succession give one specEdited() after the pause, carrying the last edit.
+TEST(JobPanelScale, SpecEditedFiresOnceAfterAPauseInEditing) {
+  JobPanel panel;
+  QSignalSpy edited(&panel, &JobPanel::specEdited);
+  panel.keepBox()->setValue(0.3);
+  panel.threadsBox()->setValue(1);
+  panel.randomizedSvdBox()->setChecked(true);
+  panel.evalEdit()->setText(QStringLiteral("eval.txt"));
+  EXPECT_EQ(edited.count(), 0) << "not before the pause";
+  ASSERT_TRUE(edited.wait(JobPanel::kEditPauseMs * 20));
+  QTest::qWait(JobPanel::kEditPauseMs * 2);
+  ASSERT_EQ(edited.count(), 1);
+  const auto spec = qvariant_cast<ranklab::api::JobSpec>(edited.first().at(0));
+  EXPECT_DOUBLE_EQ(spec.keep, 0.3);
+  EXPECT_EQ(spec.threads, 1);
+  EXPECT_TRUE(spec.randomizedSvd);
+  EXPECT_EQ(spec.evalText, "eval.txt");
+}
+
+TEST(JobPanelScale, TheMemoryEstimateShowsItsLineAndTheWholePlanAsTooltip) {
+  JobPanel panel;
+  auto* label = panel.findChild<QLabel*>(QStringLiteral("memoryEstimate"));
+  ASSERT_NE(label, nullptr);
+  panel.setMemoryEstimate(QStringLiteral("About 3.20 GB at peak"),
+                          QStringLiteral("stage  peak\nars  3.20 GB"), false);
+  EXPECT_EQ(panel.memoryEstimate(), QStringLiteral("About 3.20 GB at peak"));
+  EXPECT_TRUE(label->toolTip().contains(QStringLiteral("ars  3.20 GB")));
+  EXPECT_TRUE(label->styleSheet().isEmpty());
+  panel.setMemoryEstimate(QStringLiteral("About 90 GB at peak; only 24 GB is available"), {}, true);
+  EXPECT_TRUE(label->styleSheet().contains(QStringLiteral("bold")));
+  EXPECT_TRUE(label->toolTip().isEmpty());
 }
