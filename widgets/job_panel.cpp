@@ -19,6 +19,7 @@
 #include <QScrollArea>
 #include <QSlider>
 #include <QSpinBox>
+#include <QThread>
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -277,8 +278,9 @@ JobPanel::JobPanel(QWidget* parent) : QWidget(parent) {
       tr("Training through the model (ARS, RankDyna, fine-tuning): recomputing each decoder layer in the "
          "backward pass costs about one more forward pass and holds a fraction of the activations. Auto "
          "turns it on when keeping them would not fit in memory (ranklab-cli --activation-checkpointing)"));
-  m_threads =
-      spin(0, 1024, 0, tr("CPU threads for the job (ranklab-cli --threads); auto: LibTorch's default"));
+  // The job takes at most 4 x the hardware threads.
+  m_threads = spin(0, 4 * std::max(1, QThread::idealThreadCount()), 0,
+                   tr("CPU threads for the job (ranklab-cli --threads); auto: LibTorch's default"));
   m_threads->setSpecialValueText(tr("auto"));
   m_memory = new QLabel(tr("Choose a model to see the memory the job needs."));
   m_memory->setObjectName(QStringLiteral("memoryEstimate"));

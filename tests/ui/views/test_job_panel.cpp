@@ -13,6 +13,7 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTest>
+#include <QThread>
 #include <QWheelEvent>
 
 #include "widgets/job_panel.h"
@@ -258,6 +259,8 @@ TEST(JobPanelScale, SetSpecShowsEveryOption) {
   EXPECT_EQ(back.threads, 2);
   EXPECT_EQ(back.calibLength, 64);
   EXPECT_EQ(panel.threadsBox()->text(), QStringLiteral("2"));
+  // The job refuses more than 4 x the hardware threads; the box offers no more.
+  EXPECT_EQ(panel.threadsBox()->maximum(), 4 * std::max(1, QThread::idealThreadCount()));
   panel.threadsBox()->setValue(0);
   EXPECT_EQ(panel.threadsBox()->text(), QStringLiteral("auto"));
 }
