@@ -90,7 +90,7 @@ class CaptureOp : public models::LinearOp {
       }
       r.firstInputs[m_index] = x;
     }
-    if (r.ownsGram[m_index]) blocks([&](const at::Tensor& flat) { s.gram.addmm_(flat.t(), flat); });
+    if (r.ownsGram[m_index]) blocks([&](const at::Tensor& flat) { addGram(s.gram, flat); });
   }
 
   // grad: dL/dY [.., N]. dL/dW (in x out, [M, N]) = X^T dY over the sample's tokens.
@@ -232,6 +232,41 @@ double taskPerplexity(models::LanguageModel& model, const std::vector<Calibratio
   return std::exp(sum / weight);
 }
 
+namespace {
+
+// Column blocks of about 512: wide enough for a fast product, narrow enough that the skipped lower
+// triangle is most of what a full product would add.
+int64_t gramBlocks(int64_t m) { return std::max<int64_t>(1, (m + 256) / 512); }
+
+}  // namespace
+
+void addGram(at::Tensor& gram, const at::Tensor& x) {
+  const int64_t m = x.size(1), k = gramBlocks(m);
+  if (k == 1) {
+    gram.addmm_(x.t(), x);
+    return;
+  }
+  for (int64_t i = 0; i < k; ++i) {
+    const int64_t r0 = m * i / k, rows = m * (i + 1) / k - r0;
+    const at::Tensor xi = x.narrow(1, r0, rows).t();
+    for (int64_t j = i; j < k; ++j) {
+      const int64_t c0 = m * j / k, cols = m * (j + 1) / k - c0;
+      gram.narrow(0, r0, rows).narrow(1, c0, cols).addmm_(xi, x.narrow(1, c0, cols));
+    }
+  }
+}
+
+void mirrorGram(at::Tensor& gram) {
+  const int64_t m = gram.size(0), k = gramBlocks(m);
+  for (int64_t i = 0; i < k; ++i) {
+    const int64_t r0 = m * i / k, rows = m * (i + 1) / k - r0;
+    for (int64_t j = i + 1; j < k; ++j) {
+      const int64_t c0 = m * j / k, cols = m * (j + 1) / k - c0;
+      gram.narrow(0, c0, cols).narrow(1, r0, rows).copy_(gram.narrow(0, r0, rows).narrow(1, c0, cols).t());
+    }
+  }
+}
+
 std::vector<OpStats> captureActivationStats(models::LanguageModel& model, const std::vector<size_t>& ops,
                                             const CalibrationNeeds& needs, const std::function<void()>& run) {
   const auto& entries = model.ops().entries();
@@ -266,9 +301,12 @@ std::vector<OpStats> captureActivationStats(models::LanguageModel& model, const 
   }
   recorder.firstSample = true;
   run();
-  for (size_t i : ops)
+  torch::NoGradGuard guard;
+  for (size_t i : ops) {
     if (stats[i].absMean.defined())
       stats[i].absMean.div_(static_cast<double>(std::max<int64_t>(1, stats[i].tokens)));
+    if (stats[i].gram.defined() && recorder.ownsGram[i]) mirrorGram(stats[i].gram);
+  }
   return stats;
 }
 
@@ -361,7 +399,9 @@ Calibration calibrate(models::LanguageModel& model, const std::vector<Calibratio
   result.meanLoss = needs.gradients() ? lossSum / static_cast<double>(samples.size()) : 0.0;
   torch::NoGradGuard guard;
   const double n = static_cast<double>(samples.size());
-  for (auto& s : result.ops) {
+  for (size_t i = 0; i < result.ops.size(); ++i) {
+    auto& s = result.ops[i];
+    if (s.gram.defined() && recorder.ownsGram[i]) mirrorGram(s.gram);
     if (s.fisher.defined()) s.fisher.div_(n);
     if (s.importance.defined()) s.importance.div_(n);
     if (s.absMean.defined()) s.absMean.div_(static_cast<double>(std::max<int64_t>(1, s.tokens)));

@@ -314,3 +314,29 @@ TEST_F(TinyLlama, TheCacheReturnsTheSameFactorsAndIgnoresStaleFiles) {
 }
 
 }  // namespace
+
+// X^T X accumulated over row batches from the blocks on and above the diagonal, then mirrored, is
+// the whole product: for wide inputs (several column blocks, uneven ones included) and narrow ones
+// (one block).
+TEST(Gram, BlocksAboveTheDiagonalMirroredMakeTheWholeProduct) {
+  torch::manual_seed(11);
+  for (int64_t m : {40, 1300, 2049}) {
+    const auto x = torch::randn({600, m}, torch::kDouble);
+    auto gram = torch::zeros({m, m}, torch::kDouble);
+    lowrank::addGram(gram, x.narrow(0, 0, 250));
+    lowrank::addGram(gram, x.narrow(0, 250, 350));
+    lowrank::mirrorGram(gram);
+    const auto whole = torch::mm(x.t(), x);
+    // Metric: max abs difference, relative to the largest entry; tolerance 1e-13 (float64 rounding of
+    // the same dot products summed in another order).
+    EXPECT_LT((gram - whole).abs().max().item<double>(), 1e-13 * whole.abs().max().item<double>()) << m;
+    // Symmetric: the corner far from the diagonal is an exact mirror (a block copied from above); the
+    // diagonal blocks are symmetric to rounding, as any product X^T X is.
+    const int64_t c = std::min<int64_t>(m / 4, 100);
+    if (m >= 768)  // several column blocks
+      EXPECT_TRUE(torch::equal(gram.narrow(0, m - c, c).narrow(1, 0, c),
+                               gram.narrow(0, 0, c).narrow(1, m - c, c).t()))
+          << m;
+    EXPECT_LT((gram - gram.t()).abs().max().item<double>(), 1e-13 * whole.abs().max().item<double>()) << m;
+  }
+}
