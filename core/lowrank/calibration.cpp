@@ -238,33 +238,27 @@ namespace {
 // triangle is most of what a full product would add.
 int64_t gramBlocks(int64_t m) { return std::max<int64_t>(1, (m + 256) / 512); }
 
+// Block i of the k blocks of `t` along `dim` (its m entries split as evenly as integers allow).
+at::Tensor block(const at::Tensor& t, int64_t dim, int64_t k, int64_t i) {
+  const int64_t m = t.size(dim), start = m * i / k;
+  return t.narrow(dim, start, m * (i + 1) / k - start);
+}
+
 }  // namespace
 
 void addGram(at::Tensor& gram, const at::Tensor& x) {
-  const int64_t m = x.size(1), k = gramBlocks(m);
-  if (k == 1) {
-    gram.addmm_(x.t(), x);
-    return;
-  }
+  const int64_t k = gramBlocks(x.size(1));
   for (int64_t i = 0; i < k; ++i) {
-    const int64_t r0 = m * i / k, rows = m * (i + 1) / k - r0;
-    const at::Tensor xi = x.narrow(1, r0, rows).t();
-    for (int64_t j = i; j < k; ++j) {
-      const int64_t c0 = m * j / k, cols = m * (j + 1) / k - c0;
-      gram.narrow(0, r0, rows).narrow(1, c0, cols).addmm_(xi, x.narrow(1, c0, cols));
-    }
+    const at::Tensor xi = block(x, 1, k, i).t(), rows = block(gram, 0, k, i);
+    for (int64_t j = i; j < k; ++j) block(rows, 1, k, j).addmm_(xi, block(x, 1, k, j));
   }
 }
 
 void mirrorGram(at::Tensor& gram) {
-  const int64_t m = gram.size(0), k = gramBlocks(m);
-  for (int64_t i = 0; i < k; ++i) {
-    const int64_t r0 = m * i / k, rows = m * (i + 1) / k - r0;
-    for (int64_t j = i + 1; j < k; ++j) {
-      const int64_t c0 = m * j / k, cols = m * (j + 1) / k - c0;
-      gram.narrow(0, c0, cols).narrow(1, r0, rows).copy_(gram.narrow(0, r0, rows).narrow(1, c0, cols).t());
-    }
-  }
+  const int64_t k = gramBlocks(gram.size(0));
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = i + 1; j < k; ++j)
+      block(block(gram, 0, k, j), 1, k, i).copy_(block(block(gram, 0, k, i), 1, k, j).t());
 }
 
 std::vector<OpStats> captureActivationStats(models::LanguageModel& model, const std::vector<size_t>& ops,
