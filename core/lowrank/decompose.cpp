@@ -443,7 +443,8 @@ void applyRank(models::LanguageModel& model, size_t op, const OpDecomposition& d
                 " but its decomposition holds " + std::to_string(d.a.size(1)) + " triplets");
   torch::NoGradGuard guard;
   // The factors keep the precision the op's weight was stored in (an fp16 model stays fp16).
-  const auto dtype = entry.slot->impl()->denseWeight().scalar_type();
+  const auto* factors = dynamic_cast<const models::LowRankLinear*>(entry.slot->impl().get());
+  const auto dtype = factors ? factors->a().scalar_type() : entry.slot->impl()->denseWeight().scalar_type();
   const at::Tensor a = d.a.narrow(1, 0, k).to(at::kFloat);
   const at::Tensor b = d.b.narrow(0, 0, k).to(at::kFloat);
   if (select::isFactorized(info, k)) {

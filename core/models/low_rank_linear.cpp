@@ -43,9 +43,14 @@ int64_t LowRankLinear::parameterCount() const {
 }
 
 at::Tensor LowRankLinear::denseWeight() const {
-  at::Tensor a = m_mask.defined() ? m_a * m_mask : m_a;
+  // Float16 or bfloat16 factors multiply in float32: LibTorch has no CPU product of those types.
+  auto wide = [](const at::Tensor& t) {
+    return t.scalar_type() == at::kHalf || t.scalar_type() == at::kBFloat16 ? t.to(at::kFloat) : t;
+  };
+  at::Tensor a = wide(m_a);
+  if (m_mask.defined()) a = a * m_mask;
   if (m_gate.defined()) a = a * m_gate;
-  return torch::matmul(a, m_b).t();
+  return torch::matmul(a, wide(m_b)).t();
 }
 
 void LowRankLinear::setMask(const at::Tensor& mask) {

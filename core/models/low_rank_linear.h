@@ -23,7 +23,8 @@ class LowRankLinear : public LinearOp {
   int64_t rank() const { return m_a.size(1); }
   // k (M + N) (+ N for the bias): what the factors store.
   int64_t parameterCount() const override;
-  at::Tensor denseWeight() const override;  // (A B)^T, [out, in]
+  // (A B)^T, [out, in], in float32 for float16 or bfloat16 factors.
+  at::Tensor denseWeight() const override;
   at::Tensor bias() const override { return m_bias; }
 
   const at::Tensor& a() const { return m_a; }

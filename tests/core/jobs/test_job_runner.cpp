@@ -70,14 +70,14 @@ class Jobs : public ::testing::Test {
   }
 
   // A tiny GPT-2 directory with RankLab's shipped GPT-2 tokenizer, and text for it.
-  fs::path tinyGpt2() {
+  fs::path tinyGpt2(at::ScalarType dtype = at::kFloat) {
     torch::manual_seed(41);
     auto c = test::tinyConfig(io::Architecture::Gpt2, {50257, 32, 2, 2, 0, 64, 64});
     c.bosTokenId = c.eosTokenId = 50256;
     models::LoadedModel m;
     m.model = models::createModel(c);
-    const auto dir = m_dir / "gpt2";
-    models::saveHfDirectory(m, dir);
+    const auto dir = m_dir / (dtype == at::kFloat ? "gpt2" : "gpt2-" + std::string(c10::toString(dtype)));
+    models::saveHfDirectory(m, dir, dtype);
     const auto tok = fs::path(RANKLAB_SOURCE_DIR) / "resources" / "tokenizers" / "gpt2";
     fs::copy_file(tok / "vocab.json", dir / "vocab.json");
     fs::copy_file(tok / "merges.txt", dir / "merges.txt");
@@ -229,6 +229,38 @@ TEST_F(Jobs, FactorizedExportReloadsWithIdenticalLogitsAndDenseExportLoadsAsAPla
     EXPECT_THAT(std::string(e.what()), HasSubstr("ranklab.json"));
     EXPECT_THAT(std::string(e.what()), HasSubstr("version"));
   }
+}
+
+// An fp16 model's factors stay fp16, and its dense export multiplies them out in float32. Before,
+// the job failed at its very end: LibTorch has no CPU product of float16 matrices.
+TEST_F(Jobs, DenseExportOfAFloat16ModelMultipliesItsFactorsInFloat32) {
+  const auto model = tinyGpt2(at::kHalf);
+  auto spec = baseSpec(model);
+  spec.keep = 0.3;
+  spec.exportDir = (m_dir / "dense").string();
+  spec.exportFormat = "dense";
+  const auto out = run(spec);
+  ASSERT_EQ(out.status, "succeeded") << out.error;
+
+  auto compressed = models::loadModel(model, {"cpu", ""});
+  const auto decs = lowrank::decomposeModel(*compressed.model, lowrank::Method::Svd, nullptr);
+  std::vector<int64_t> ranks;
+  for (const auto& op : out.data.ops) ranks.push_back(op.rank);
+  lowrank::applyRanks(*compressed.model, decs, ranks);
+  const auto q =
+      std::dynamic_pointer_cast<models::LowRankLinear>(compressed.model->ops().entries()[0].slot->impl());
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->a().scalar_type(), at::kHalf) << "factors keep the model's float16";
+
+  auto dense = models::loadModel(m_dir / "dense", {"cpu", ""});
+  torch::InferenceMode guard;
+  const auto ids = torch::randint(0, 50257, {2, 20}, torch::kLong);
+  // Metric: max abs logit difference between the float16 factors and their float32 product, 1e-4.
+  EXPECT_LT((dense.model->forward(ids, nullptr) - compressed.model->forward(ids, nullptr))
+                .abs()
+                .max()
+                .item<float>(),
+            1e-4f);
 }
 
 TEST_F(Jobs, AnExportReplacesThePreviousOneWholeAndRefusesAFolderOfOtherFiles) {
