@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <set>
 
 #include "common/error.h"
 #include "io/binary_io.h"
@@ -476,86 +477,132 @@ GgufFile readGguf(const std::filesystem::path& file, at::ScalarType computeDtype
   return std::move(p.file);
 }
 
-void writeGguf(const std::filesystem::path& file, const std::map<std::string, GgufValue>& metadata,
-               const TensorMap& tensors, GgmlType storeType) {
-  const std::string ctx = "writing " + file.string();
+struct GgufStreamWriter::Impl {
+  struct Planned {
+    std::string name;
+    GgmlType type;
+    uint64_t bytes;
+    std::vector<int64_t> shape;
+  };
+  explicit Impl(const std::filesystem::path& f) : ctx("writing " + f.string()), out(f) {}
+  std::string ctx;
   uint64_t alignment = kDefaultAlignment;
+  std::vector<Planned> plan;
+  size_t next = 0;
+  AtomicFileWriter out;
+
+  // Runs `f`; an Error that does not name the file yet gets the file's context.
+  template <typename F>
+  void named(F&& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      if (what.rfind(ctx, 0) == 0) throw;
+      throw Error(errorIn(ctx, what));
+    }
+  }
+};
+
+GgufStreamWriter::GgufStreamWriter(const std::filesystem::path& file,
+                                   const std::map<std::string, GgufValue>& metadata,
+                                   std::vector<Entry> layout, GgmlType storeType)
+    : m_impl(std::make_unique<Impl>(file)) {
+  auto& m = *m_impl;
   if (auto it = metadata.find("general.alignment"); it != metadata.end()) {
     const json& a = it->second.value;
     if (!a.is_number_integer() || a.get<int64_t>() <= 0 || (a.get<uint64_t>() & (a.get<uint64_t>() - 1)) != 0)
-      throw Error(errorIn(ctx, "general.alignment must be a positive power of two"));
-    alignment = a.get<uint64_t>();
+      throw Error(errorIn(m.ctx, "general.alignment must be a positive power of two"));
+    m.alignment = a.get<uint64_t>();
   }
-
-  // Sizes come from the shapes, so the header is written before any tensor is converted, and each
-  // tensor is converted as it is written: never more than one converted copy in memory.
-  struct Planned {
-    const std::string* name;
-    const at::Tensor* tensor;
-    GgmlType type;
-    uint64_t offset;
-    uint64_t bytes;
-  };
-  std::vector<Planned> plan;
-  uint64_t offset = 0;
-  for (const auto& [name, tensor] : tensors) {
-    if (!tensor.defined()) throw Error(errorIn(ctx, "tensor '" + name + "' is undefined"));
-    if (tensor.dim() > static_cast<int64_t>(kMaxDims))
-      throw Error(errorIn(ctx, "tensor '" + name + "' has " + std::to_string(tensor.dim()) +
-                                   " dimensions; GGUF allows at most 4"));
-    if (!at::isFloatingType(tensor.scalar_type()))
-      throw Error(errorIn(ctx, "tensor '" + name + "' is not a floating-point tensor"));
-    Planned p{&name, &tensor, storeType, offset, 0};
-    const int64_t lastDim = tensor.dim() == 0 ? 1 : tensor.size(-1);
+  // Sizes come from the shapes, so the header is written before any tensor exists.
+  std::set<std::string> names;
+  for (Entry& e : layout) {
+    if (!names.insert(e.name).second) throw Error(errorIn(m.ctx, "tensor '" + e.name + "' appears twice"));
+    if (e.shape.size() > kMaxDims)
+      throw Error(errorIn(m.ctx, "tensor '" + e.name + "' has " + std::to_string(e.shape.size()) +
+                                     " dimensions; GGUF allows at most 4"));
+    Impl::Planned p{std::move(e.name), storeType, 0, std::move(e.shape)};
+    const int64_t lastDim = p.shape.empty() ? 1 : p.shape.back();
     if (p.type == GgmlType::Q8_0 && lastDim % kQ8Block != 0) p.type = GgmlType::F32;
-    const auto n = static_cast<uint64_t>(tensor.numel());
+    uint64_t n = 1;
+    for (int64_t d : p.shape) n *= static_cast<uint64_t>(d);
     p.bytes = p.type == GgmlType::Q8_0  ? n / kQ8Block * kQ8BlockBytes
               : p.type == GgmlType::F32 ? 4 * n
                                         : 2 * n;
-    offset += (p.bytes + alignment - 1) / alignment * alignment;
-    plan.push_back(p);
+    m.plan.push_back(std::move(p));
   }
-
-  AtomicFileWriter out(file);
-  try {
+  m.named([&] {
+    auto& out = m.out;
     out.writeLe<uint32_t>(kGgufMagic);
     out.writeLe<uint32_t>(3);
-    out.writeLe<uint64_t>(plan.size());
+    out.writeLe<uint64_t>(m.plan.size());
     out.writeLe<uint64_t>(metadata.size());
     for (const auto& [key, value] : metadata) {
       writeString(out, key);
       out.writeLe<uint32_t>(static_cast<uint32_t>(value.type));
       writeValue(out, value.type, value.arrayType, value.value, key);
     }
-    for (const Planned& p : plan) {
-      writeString(out, *p.name);
-      std::vector<int64_t> shape = p.tensor->sizes().vec();
+    uint64_t offset = 0;
+    for (const Impl::Planned& p : m.plan) {
+      writeString(out, p.name);
+      std::vector<int64_t> shape = p.shape;
       if (shape.empty()) shape.push_back(1);  // ggml has no 0-d tensors
       out.writeLe<uint32_t>(static_cast<uint32_t>(shape.size()));
       for (auto it = shape.rbegin(); it != shape.rend(); ++it)
         out.writeLe<uint64_t>(static_cast<uint64_t>(*it));
       out.writeLe<uint32_t>(static_cast<uint32_t>(p.type));
-      out.writeLe<uint64_t>(p.offset);
+      out.writeLe<uint64_t>(offset);
+      offset += (p.bytes + m.alignment - 1) / m.alignment * m.alignment;
     }
     const uint64_t pos = out.bytesWritten();
-    out.writeZeros((alignment - pos % alignment) % alignment);
-    for (const Planned& p : plan) {
-      const at::Tensor cpu = p.tensor->to(at::kCPU);
-      if (p.type == GgmlType::Q8_0) {
-        out.write(quantizeQ8_0(cpu).data(), p.bytes);
-      } else {
-        const auto dtype = p.type == GgmlType::F32   ? at::kFloat
-                           : p.type == GgmlType::F16 ? at::kHalf
-                                                     : at::kBFloat16;
-        out.write(cpu.to(dtype).contiguous().data_ptr(), p.bytes);
-      }
-      out.writeZeros((alignment - p.bytes % alignment) % alignment);
+    out.writeZeros((m.alignment - pos % m.alignment) % m.alignment);
+  });
+}
+
+GgufStreamWriter::~GgufStreamWriter() = default;
+
+void GgufStreamWriter::write(const at::Tensor& tensor) {
+  auto& m = *m_impl;
+  if (m.next >= m.plan.size()) throw Error(errorIn(m.ctx, "more tensors written than the header lists"));
+  const Impl::Planned& p = m.plan[m.next];
+  if (!tensor.defined() || tensor.sizes() != at::IntArrayRef(p.shape))
+    throw Error(errorIn(m.ctx, "tensor '" + p.name + "' does not have the shape its header entry gives"));
+  if (!at::isFloatingType(tensor.scalar_type()))
+    throw Error(errorIn(m.ctx, "tensor '" + p.name + "' is not a floating-point tensor"));
+  m.named([&] {
+    const at::Tensor cpu = tensor.detach().to(at::kCPU);
+    if (p.type == GgmlType::Q8_0) {
+      m.out.write(quantizeQ8_0(cpu).data(), p.bytes);
+    } else {
+      const auto dtype = p.type == GgmlType::F32   ? at::kFloat
+                         : p.type == GgmlType::F16 ? at::kHalf
+                                                   : at::kBFloat16;
+      m.out.write(cpu.to(dtype).contiguous().data_ptr(), p.bytes);
     }
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    if (what.rfind(ctx, 0) == 0) throw;
-    throw Error(errorIn(ctx, what));
+    m.out.writeZeros((m.alignment - p.bytes % m.alignment) % m.alignment);
+  });
+  ++m.next;
+}
+
+void GgufStreamWriter::commit() {
+  auto& m = *m_impl;
+  if (m.next != m.plan.size())
+    throw Error(
+        errorIn(m.ctx, std::to_string(m.plan.size() - m.next) + " tensor(s) of the header were not written"));
+  m.named([&] { m.out.commit(); });
+}
+
+void writeGguf(const std::filesystem::path& file, const std::map<std::string, GgufValue>& metadata,
+               const TensorMap& tensors, GgmlType storeType) {
+  std::vector<GgufStreamWriter::Entry> layout;
+  for (const auto& [name, tensor] : tensors) {
+    if (!tensor.defined())
+      throw Error(errorIn("writing " + file.string(), "tensor '" + name + "' is undefined"));
+    layout.push_back({name, tensor.sizes().vec()});
   }
+  GgufStreamWriter out(file, metadata, std::move(layout), storeType);
+  for (const auto& [name, tensor] : tensors) out.write(tensor);
   out.commit();
 }
 

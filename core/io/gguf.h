@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -76,9 +77,33 @@ GgufFile readGgufHeader(const std::filesystem::path& file);
 GgufFile readGguf(const std::filesystem::path& file, at::ScalarType computeDtype = at::kFloat,
                   bool headersOnly = false);
 
-// Writes a GGUF v3 file; every tensor is stored as `storeType` (F32, F16, BF16 or Q8_0; Q8_0 only
-// for tensors whose last dim is a multiple of 32, others fall back to F32). Tensor shapes are given
-// in torch order. Atomic (temporary file + rename). Throws ranklab::Error.
+// Writes a GGUF v3 file whose tensors are known by name and shape before their values: the header
+// goes out first and each tensor's bytes follow as write() receives them, so a writer never holds
+// more than one converted tensor (an export computes each dense weight from its factors as it comes).
+// Every tensor is stored as `storeType` (F32, F16, BF16 or Q8_0; Q8_0 only for tensors whose last dim
+// is a multiple of 32, others fall back to F32). Shapes are in torch order. Tensors must be written
+// in the order of `layout`. Atomic (temporary file + rename): the file appears complete at commit()
+// or not at all. Throws ranklab::Error naming the file.
+class GgufStreamWriter {
+ public:
+  struct Entry {
+    std::string name;
+    std::vector<int64_t> shape;
+  };
+  GgufStreamWriter(const std::filesystem::path& file, const std::map<std::string, GgufValue>& metadata,
+                   std::vector<Entry> layout, GgmlType storeType = GgmlType::F32);
+  ~GgufStreamWriter();
+  // The next entry of the layout: a floating-point tensor of its shape, on any device.
+  void write(const at::Tensor& tensor);
+  // Throws unless every entry was written.
+  void commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+// All of `tensors` at once, in name order, through GgufStreamWriter.
 void writeGguf(const std::filesystem::path& file, const std::map<std::string, GgufValue>& metadata,
                const TensorMap& tensors, GgmlType storeType = GgmlType::F32);
 

@@ -155,10 +155,8 @@ class BertModel : public LanguageModel {
     }
   }
 
-  void forEachHfWeight(const HfWeightSink& sink) const override {
-    auto put = [&](const std::string& name, const at::Tensor& t) {
-      sink(name, t.detach().to(at::kCPU).contiguous());
-    };
+  void visitHfWeights(const HfWeightSink& sink, HfPass pass) const override {
+    auto put = [&](const std::string& name, const at::Tensor& t) { sink(name, forSink(t)); };
     put("bert.embeddings.word_embeddings.weight", m_word);
     put("bert.embeddings.position_embeddings.weight", m_pos);
     put("bert.embeddings.token_type_embeddings.weight", m_type);
@@ -172,7 +170,7 @@ class BertModel : public LanguageModel {
           {"attention.self.value", blk.v.get()}, {"attention.output.dense", blk.o.get()},
           {"intermediate.dense", blk.up.get()},  {"output.dense", blk.down.get()}};
       for (const auto& [name, slot] : slots) {
-        put(p + name + ".weight", slot->impl()->denseWeight());
+        put(p + name + ".weight", hfOpWeight(*slot->impl(), pass));
         put(p + name + ".bias", slot->impl()->bias());
       }
       put(p + "attention.output.LayerNorm.weight", blk.attnNorm->weight);

@@ -4,6 +4,8 @@
 // each can get its own rank, and fuses them again on export.
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "common/compat.h"
 #include "common/error.h"
 #include "models/architectures.h"
@@ -11,6 +13,18 @@
 
 namespace ranklab::models {
 namespace {
+
+// The shape and dtype of cat(parts, 1) as a meta tensor (a layout pass's c_attn, when a part is
+// computed from factors and so comes as a meta tensor itself).
+at::Tensor metaCat(const std::vector<at::Tensor>& parts) {
+  int64_t cols = 0;
+  auto dtype = parts.front().scalar_type();
+  for (const auto& t : parts) {
+    cols += t.size(1);
+    dtype = at::promote_types(dtype, t.scalar_type());
+  }
+  return at::empty({parts.front().size(0), cols}, at::TensorOptions().dtype(dtype).device(at::kMeta));
+}
 
 struct Gpt2Block : torch::nn::Module {
   torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
@@ -111,10 +125,8 @@ class Gpt2Model : public LanguageModel {
     w.into(m_lnf->bias, root + "ln_f.bias");
   }
 
-  void forEachHfWeight(const HfWeightSink& sink) const override {
-    auto put = [&](const std::string& name, const at::Tensor& t) {
-      sink(name, t.detach().to(at::kCPU).contiguous());
-    };
+  void visitHfWeights(const HfWeightSink& sink, HfPass pass) const override {
+    auto put = [&](const std::string& name, const at::Tensor& t) { sink(name, forSink(t)); };
     put("transformer.wte.weight", m_wte);
     put("transformer.wpe.weight", m_wpe);
     for (size_t i = 0; i < m_blocks.size(); ++i) {
@@ -124,11 +136,15 @@ class Gpt2Model : public LanguageModel {
       put(p + "ln_1.bias", blk.ln1->bias);
       put(p + "ln_2.weight", blk.ln2->weight);
       put(p + "ln_2.bias", blk.ln2->bias);
-      auto wOf = [](const OpSlot& s) {
-        return s.impl()->denseWeight().detach().t();
+      auto wOf = [&](const OpSlot& s) {
+        return hfOpWeight(*s.impl(), pass).detach().t();
       };  // back to Conv1D [in, out]
       auto bOf = [](const OpSlot& s) { return s.impl()->bias().detach(); };
-      put(p + "attn.c_attn.weight", torch::cat({wOf(*blk.q), wOf(*blk.k), wOf(*blk.v)}, 1));
+      const std::vector<at::Tensor> qkv = {wOf(*blk.q), wOf(*blk.k), wOf(*blk.v)};
+      put(p + "attn.c_attn.weight",
+          std::any_of(qkv.begin(), qkv.end(), [](const at::Tensor& t) { return t.is_meta(); })
+              ? metaCat(qkv)
+              : torch::cat(qkv, 1));
       put(p + "attn.c_attn.bias", torch::cat({bOf(*blk.q), bOf(*blk.k), bOf(*blk.v)}, 0));
       put(p + "attn.c_proj.weight", wOf(*blk.o));
       put(p + "attn.c_proj.bias", bOf(*blk.o));

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "common/error.h"
+#include "models/low_rank_linear.h"
 
 namespace ranklab::models {
 
@@ -16,6 +17,21 @@ io::TensorMap LanguageModel::hfWeights() const {
   io::TensorMap out;
   forEachHfWeight([&](const std::string& name, const at::Tensor& t) { out[name] = t; });
   return out;
+}
+
+at::Tensor LanguageModel::hfOpWeight(const LinearOp& op, HfPass pass) {
+  const auto* lowRank = dynamic_cast<const LowRankLinear*>(&op);
+  if (pass == HfPass::Values || !lowRank) return op.denseWeight();
+  // LowRankLinear::denseWeight's dtype: at least float32.
+  auto dtype = at::promote_types(at::kFloat,
+                                 at::promote_types(lowRank->a().scalar_type(), lowRank->b().scalar_type()));
+  for (const at::Tensor* t : {&lowRank->mask(), &lowRank->gate()})
+    if (t->defined()) dtype = at::promote_types(dtype, t->scalar_type());
+  return at::empty({op.outFeatures(), op.inFeatures()}, at::TensorOptions().dtype(dtype).device(at::kMeta));
+}
+
+at::Tensor LanguageModel::forSink(const at::Tensor& t) {
+  return t.is_meta() ? t : t.detach().to(at::kCPU).contiguous();
 }
 
 int64_t LanguageModel::totalParams() const {

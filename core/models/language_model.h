@@ -92,8 +92,13 @@ class LanguageModel : public torch::nn::Module {
   // from factors). A memory-mapped model's tensors are views of its file, and a computed weight lives
   // only for the call, so a writer that converts and writes each tensor as it comes never holds a
   // second copy of the model.
+  // With HfPass::Layout, a weight that would be computed (from factors) comes as a meta tensor of its
+  // shape and dtype, without being computed: a writer's first pass over the names and shapes.
   using HfWeightSink = std::function<void(const std::string& name, const at::Tensor& tensor)>;
-  virtual void forEachHfWeight(const HfWeightSink& sink) const = 0;
+  enum class HfPass { Values, Layout };
+  void forEachHfWeight(const HfWeightSink& sink, HfPass pass = HfPass::Values) const {
+    visitHfWeights(sink, pass);
+  }
   // All of forEachHfWeight's tensors at once.
   io::TensorMap hfWeights() const;
 
@@ -111,6 +116,14 @@ class LanguageModel : public torch::nn::Module {
   virtual bool keepsStoredDtype(const std::string& name) const;
 
  protected:
+  // forEachHfWeight's work, per architecture.
+  virtual void visitHfWeights(const HfWeightSink& sink, HfPass pass) const = 0;
+  // What visitHfWeights hands the sink for an op's weight: its dense weight, or under HfPass::Layout
+  // a meta tensor of that weight's shape and dtype when the weight would be computed from factors.
+  static at::Tensor hfOpWeight(const LinearOp& op, HfPass pass);
+  // A weight as the sink gets it: a contiguous CPU tensor (a meta tensor as it is).
+  static at::Tensor forSink(const at::Tensor& t);
+
   io::ModelConfig m_config;
   OpRegistry m_ops;
   bool m_activationCheckpointing = false;

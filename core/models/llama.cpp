@@ -124,10 +124,8 @@ class LlamaModel : public LanguageModel {
     if (m_lmHead.defined()) w.take(m_lmHead, "lm_head.weight");
   }
 
-  void forEachHfWeight(const HfWeightSink& sink) const override {
-    auto put = [&](const std::string& name, const at::Tensor& t) {
-      sink(name, t.detach().to(at::kCPU).contiguous());
-    };
+  void visitHfWeights(const HfWeightSink& sink, HfPass pass) const override {
+    auto put = [&](const std::string& name, const at::Tensor& t) { sink(name, forSink(t)); };
     put("model.embed_tokens.weight", m_embed);
     for (size_t i = 0; i < m_blocks.size(); ++i) {
       const std::string p = "model.layers." + std::to_string(i) + ".";
@@ -140,7 +138,7 @@ class LlamaModel : public LanguageModel {
           {"mlp.gate_proj", blk.gate.get()}, {"mlp.up_proj", blk.up.get()},
           {"mlp.down_proj", blk.down.get()}};
       for (const auto& [name, slot] : slots) {
-        put(p + name + ".weight", slot->impl()->denseWeight());
+        put(p + name + ".weight", hfOpWeight(*slot->impl(), pass));
         if (slot->impl()->bias().defined()) put(p + name + ".bias", slot->impl()->bias());
       }
     }

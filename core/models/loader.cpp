@@ -5,6 +5,8 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
 
 #include "common/allocator.h"
 #include "common/atomic_file.h"
@@ -475,11 +477,14 @@ void saveHfDirectory(const LoadedModel& loaded, const fs::path& dir, c10::Scalar
   writeFileAtomically(dir / "config.json", config.dump(2) + "\n");
   // Two passes over the weights: their names and shapes for the header, then each one converted and
   // written as it comes, so no more than one converted tensor is held (a 7B model in fp16 would
-  // otherwise need its fp32 copy, 27 GB). A weight computed from factors is computed in both passes.
+  // otherwise need its fp32 copy, 27 GB). A weight computed from factors is computed in the second
+  // pass only.
   std::vector<io::SafetensorsStreamWriter::Entry> layout;
-  loaded.model->forEachHfWeight([&](const std::string& name, const at::Tensor& t) {
-    layout.push_back({name, t.is_floating_point() ? dtype : t.scalar_type(), t.sizes().vec()});
-  });
+  loaded.model->forEachHfWeight(
+      [&](const std::string& name, const at::Tensor& t) {
+        layout.push_back({name, t.is_floating_point() ? dtype : t.scalar_type(), t.sizes().vec()});
+      },
+      LanguageModel::HfPass::Layout);
   io::SafetensorsStreamWriter out(dir / "model.safetensors", std::move(layout), {{"format", "pt"}});
   loaded.model->forEachHfWeight([&](const std::string&, const at::Tensor& t) { out.write(t); });
   out.commit();
@@ -597,29 +602,48 @@ void saveGguf(const LoadedModel& loaded, const fs::path& file, c10::ScalarType d
     if (c.eosTokenId >= 0) meta["tokenizer.ggml.eos_token_id"] = u32(c.eosTokenId);
     meta["tokenizer.ggml.unknown_token_id"] = u32(0);
   }
-  io::TensorMap hf = loaded.model->hfWeights(), out;
-  out["token_embd.weight"] = hf.at("model.embed_tokens.weight");
-  out["output_norm.weight"] = hf.at("model.norm.weight");
-  if (hf.count("lm_head.weight")) out["output.weight"] = hf.at("lm_head.weight");
-  for (int64_t i = 0; i < c.numLayers; ++i) {
-    const std::string b = "blk." + std::to_string(i) + ".", p = "model.layers." + std::to_string(i) + ".";
-    out[b + "attn_norm.weight"] = hf.at(p + "input_layernorm.weight");
-    out[b + "ffn_norm.weight"] = hf.at(p + "post_attention_layernorm.weight");
-    out[b + "attn_q.weight"] = io::permuteHalfToInterleaved(hf.at(p + "self_attn.q_proj.weight"), c.numHeads);
-    out[b + "attn_k.weight"] =
-        io::permuteHalfToInterleaved(hf.at(p + "self_attn.k_proj.weight"), c.numKvHeads);
-    out[b + "attn_v.weight"] = hf.at(p + "self_attn.v_proj.weight");
-    out[b + "attn_output.weight"] = hf.at(p + "self_attn.o_proj.weight");
-    out[b + "ffn_gate.weight"] = hf.at(p + "mlp.gate_proj.weight");
-    out[b + "ffn_up.weight"] = hf.at(p + "mlp.up_proj.weight");
-    out[b + "ffn_down.weight"] = hf.at(p + "mlp.down_proj.weight");
-    if (c.qkvBias) {
-      out[b + "attn_q.bias"] = io::permuteHalfToInterleaved(hf.at(p + "self_attn.q_proj.bias"), c.numHeads);
-      out[b + "attn_k.bias"] = io::permuteHalfToInterleaved(hf.at(p + "self_attn.k_proj.bias"), c.numKvHeads);
-      out[b + "attn_v.bias"] = hf.at(p + "self_attn.v_proj.bias");
-    }
-  }
-  io::writeGguf(file, meta, out, storeType);
+  // Streamed like saveHfDirectory: names and shapes first, then each weight computed, permuted and
+  // written as it comes (a factorized model's dense weights are never all held at once).
+  struct Target {
+    std::string name;
+    int64_t heads = 0;  // > 0: q or k rows, permuted to llama.cpp's interleaved rotary order
+  };
+  auto target = [&](const std::string& hf) -> std::optional<Target> {
+    if (hf == "model.embed_tokens.weight") return Target{"token_embd.weight"};
+    if (hf == "model.norm.weight") return Target{"output_norm.weight"};
+    if (hf == "lm_head.weight") return Target{"output.weight"};
+    static const std::regex layer(R"(model\.layers\.(\d+)\.(.+))");
+    std::smatch m;
+    if (!std::regex_match(hf, m, layer)) return std::nullopt;
+    static const std::map<std::string, std::pair<std::string, int>> names = {
+        {"input_layernorm.weight", {"attn_norm.weight", 0}},
+        {"post_attention_layernorm.weight", {"ffn_norm.weight", 0}},
+        {"self_attn.q_proj.weight", {"attn_q.weight", 1}},
+        {"self_attn.k_proj.weight", {"attn_k.weight", 2}},
+        {"self_attn.v_proj.weight", {"attn_v.weight", 0}},
+        {"self_attn.o_proj.weight", {"attn_output.weight", 0}},
+        {"mlp.gate_proj.weight", {"ffn_gate.weight", 0}},
+        {"mlp.up_proj.weight", {"ffn_up.weight", 0}},
+        {"mlp.down_proj.weight", {"ffn_down.weight", 0}},
+        {"self_attn.q_proj.bias", {"attn_q.bias", 1}},
+        {"self_attn.k_proj.bias", {"attn_k.bias", 2}},
+        {"self_attn.v_proj.bias", {"attn_v.bias", 0}}};
+    auto it = names.find(m[2].str());
+    if (it == names.end()) return std::nullopt;
+    const int64_t heads = it->second.second == 1 ? c.numHeads : it->second.second == 2 ? c.numKvHeads : 0;
+    return Target{"blk." + m[1].str() + "." + it->second.first, heads};
+  };
+  std::vector<io::GgufStreamWriter::Entry> layout;
+  loaded.model->forEachHfWeight(
+      [&](const std::string& name, const at::Tensor& t) {
+        if (auto to = target(name)) layout.push_back({to->name, t.sizes().vec()});
+      },
+      LanguageModel::HfPass::Layout);
+  io::GgufStreamWriter out(file, meta, std::move(layout), storeType);
+  loaded.model->forEachHfWeight([&](const std::string& name, const at::Tensor& t) {
+    if (auto to = target(name)) out.write(to->heads > 0 ? io::permuteHalfToInterleaved(t, to->heads) : t);
+  });
+  out.commit();
 }
 
 }  // namespace ranklab::models

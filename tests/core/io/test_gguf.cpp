@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 
+#include "common/error.h"
 #include "io/gguf.h"
 #include "io_test_util.h"
 
@@ -226,6 +228,68 @@ TEST(Gguf, UnsupportedTensorType) {
   const GgufFile h = readGgufHeader(dir / "q4k.gguf");
   EXPECT_EQ(h.tensorInfos.at(0).shape, (std::vector<int64_t>{2, 256}));
   EXPECT_EQ(h.getString("name"), "abc");
+}
+
+// The streamed writer: the header from names and shapes, then each tensor as it comes, in the
+// layout's order (the file keeps that order), into one file that reads back exactly.
+TEST(Gguf, StreamWriterWritesTheLayoutInOrderAndReadsBack) {
+  ScratchDir dir;
+  const TensorMap in = sampleTensors();
+  const std::vector<std::string> order = {"odd.weight", "blk.0.attn_q.weight", "blk.0.ffn_norm.weight"};
+  std::vector<GgufStreamWriter::Entry> layout;
+  for (const auto& n : order) layout.push_back({n, in.at(n).sizes().vec()});
+  GgufStreamWriter out(dir / "s.gguf", {{"general.architecture", value(GgufType::String, "llama")}}, layout);
+  for (const auto& n : order) out.write(in.at(n));
+  EXPECT_FALSE(std::filesystem::exists(dir / "s.gguf")) << "nothing under the name before commit";
+  out.commit();
+  const GgufFile g = readGguf(dir / "s.gguf");
+  ASSERT_EQ(g.tensorInfos.size(), order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    EXPECT_EQ(g.tensorInfos[i].name, order[i]) << "file order is the layout's";
+    EXPECT_TRUE(at::equal(g.tensors.at(order[i]), in.at(order[i]))) << order[i] << ": exact equality";
+  }
+}
+
+// A tensor that does not match its entry, one too many, or one missing at commit: an error naming
+// the file and the tensor, and no file.
+TEST(Gguf, StreamWriterRefusesTensorsThatDoNotMatchItsLayout) {
+  ScratchDir dir;
+  const auto file = dir / "bad.gguf";
+  const std::map<std::string, GgufValue> meta = {{"general.architecture", value(GgufType::String, "llama")}};
+  auto expectError = [&](const std::function<void()>& f, const std::string& what) {
+    try {
+      f();
+      ADD_FAILURE() << "expected ranklab::Error: " << what;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  {
+    GgufStreamWriter out(file, meta, {{"a.weight", {4, 8}}});
+    expectError([&] { out.write(at::zeros({8, 4})); }, "tensor 'a.weight' does not have the shape");
+    expectError([&] { out.write(at::zeros({4, 8}, at::kLong)); }, "'a.weight' is not a floating-point");
+    out.write(at::zeros({4, 8}));
+    expectError([&] { out.write(at::zeros({4, 8})); }, "more tensors written than the header lists");
+  }
+  EXPECT_FALSE(std::filesystem::exists(file)) << "no commit, no file";
+  {
+    GgufStreamWriter out(file, meta, {{"a.weight", {4, 8}}, {"b.weight", {2}}});
+    out.write(at::zeros({4, 8}));
+    expectError([&] { out.commit(); }, "1 tensor(s) of the header were not written");
+  }
+  EXPECT_FALSE(std::filesystem::exists(file));
+  expectError(
+      [&] {
+        GgufStreamWriter(file, meta, {{"a.weight", {2}}, {"a.weight", {2}}});
+      },
+      "tensor 'a.weight' appears twice");
+  expectError(
+      [&] {
+        GgufStreamWriter(file, meta, {{"five.weight", {1, 1, 1, 1, 1}}});
+      },
+      "GGUF allows at most 4");
+  EXPECT_FALSE(std::filesystem::exists(file));
 }
 
 TEST(Gguf, Truncated) {

@@ -12,6 +12,7 @@
 #include "io/safetensors.h"
 #include "models/language_model.h"
 #include "models/loader.h"
+#include "models/low_rank_linear.h"
 #include "support/tiny_config.h"
 
 namespace fs = std::filesystem;
@@ -284,6 +285,97 @@ TEST(TinyModels, GgufRoundTripKeepsQkvBiasesAndRefusesOtherBiases) {
   m.model = models::createModel(cfg);
   EXPECT_THROW(models::saveGguf(m, file), Error);
   EXPECT_FALSE(fs::exists(file));
+}
+
+// Every other op of `model` (q first) replaced by rank-3 factors of `dtype` with a mask that switches
+// one direction off: a compressed model whose dense weights exist only when computed.
+void factorizeEveryOtherOp(models::LanguageModel& model, at::ScalarType dtype) {
+  const auto& entries = model.ops().entries();
+  for (size_t i = 0; i < entries.size(); i += 2) {
+    const auto& info = entries[i].info;
+    auto op = std::make_shared<models::LowRankLinear>(at::randn({info.inFeatures, 3}).to(dtype),
+                                                      at::randn({3, info.outFeatures}).to(dtype),
+                                                      entries[i].slot->impl()->bias());
+    op->setMask(torch::tensor({1.0f, 0.0f, 1.0f}));
+    model.ops().replace(info.name, op);
+  }
+}
+
+// The layout pass of an export names every weight, in the same order, shape and dtype as the values
+// pass, without computing a weight from factors: those come as meta tensors, and the rest are the
+// model's own tensors.
+// Float16 factors (an fp16 model's compression) give float32 weights in both passes.
+TEST(TinyModels, LayoutPassDescribesComputedWeightsWithoutComputingThem) {
+  const std::vector<std::pair<io::ModelConfig, at::ScalarType>> cases = {{tinyGpt2(), at::kFloat},
+                                                                         {tinyLlama(), at::kFloat},
+                                                                         {tinyBert(0), at::kFloat},
+                                                                         {tinyLlama(), at::kHalf}};
+  for (const auto& [cfg, dtype] : cases) {
+    const std::string arch = io::architectureName(cfg.arch) + " " + c10::toString(dtype);
+    torch::manual_seed(12);
+    auto model = models::createModel(cfg);
+    factorizeEveryOtherOp(*model, dtype);
+    std::vector<std::string> names, layoutNames;
+    std::vector<at::Tensor> values, layout;
+    model->forEachHfWeight([&](const std::string& n, const at::Tensor& t) {
+      names.push_back(n);
+      values.push_back(t);
+    });
+    model->forEachHfWeight(
+        [&](const std::string& n, const at::Tensor& t) {
+          layoutNames.push_back(n);
+          layout.push_back(t);
+        },
+        models::LanguageModel::HfPass::Layout);
+    ASSERT_EQ(layoutNames, names) << arch;
+    int64_t meta = 0;
+    for (size_t i = 0; i < names.size(); ++i) {
+      EXPECT_EQ(layout[i].sizes(), values[i].sizes()) << arch << " " << names[i];
+      EXPECT_EQ(layout[i].scalar_type(), values[i].scalar_type()) << arch << " " << names[i];
+      EXPECT_FALSE(values[i].is_meta()) << arch << " " << names[i];
+      if (layout[i].is_meta()) EXPECT_EQ(values[i].scalar_type(), at::kFloat) << arch << " " << names[i];
+      if (layout[i].is_meta())
+        ++meta;
+      else
+        EXPECT_TRUE(torch::equal(layout[i], values[i])) << arch << " " << names[i];
+    }
+    // gpt2's ops per block are q k v o up down, so q, v and up are factorized; it fuses q, k and v
+    // into c_attn, which (k being dense) is then described by shape alone.
+    const int64_t factorized = (static_cast<int64_t>(model->ops().entries().size()) + 1) / 2;
+    if (cfg.arch == io::Architecture::Gpt2)
+      EXPECT_EQ(meta, 2 * cfg.numLayers) << arch << ": c_attn and c_fc of each block";
+    else
+      EXPECT_EQ(meta, factorized) << arch << ": one meta tensor per factorized op";
+  }
+}
+
+// A factorized llama exported to GGUF (float32) and to a Hugging Face directory reloads as the
+// dense model those factors compute: the exports compute each weight as they write it.
+// Float16 factors too (an fp16 model's compression; LibTorch has no CPU float16 product).
+TEST(TinyModels, FactorizedModelExportsItsComputedWeights) {
+  for (const auto dtype : {at::kFloat, at::kHalf}) {
+    torch::manual_seed(13);
+    models::LoadedModel m;
+    m.model = models::createModel(tinyLlama());
+    m.model->eval();
+    m.source = "tiny-factorized";
+    factorizeEveryOtherOp(*m.model, dtype);
+    const auto dir = fs::temp_directory_path() / ("ranklab_tiny_fact_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    models::saveGguf(m, dir / "m.gguf");
+    models::saveHfDirectory(m, dir / "hf");
+    torch::InferenceMode guard;
+    auto ids = randomIds(2, 9, 50);
+    const auto expected = m.model->forward(ids, nullptr);
+    for (const auto& path : {dir / "m.gguf", dir / "hf"}) {
+      auto back = models::loadModel(path, {"cpu", {}});
+      // Metric: max abs logit difference, factors against their computed dense weights (float32
+      // rounding of a rank-3 product): below 1e-4.
+      EXPECT_LT((back.model->forward(ids, nullptr) - expected).abs().max().item<float>(), 1e-4f)
+          << path << " " << c10::toString(dtype);
+    }
+    fs::remove_all(dir);
+  }
 }
 
 TEST(TinyModels, LoaderRejectsUnknownFormatsAndMissingFiles) {
