@@ -69,6 +69,16 @@ class Jobs : public ::testing::Test {
     return jobs::JobRunner().run(spec, progress, cancel);
   }
 
+  // The job's SVD compression of `model` done again in process: decompose, apply the job's ranks.
+  static models::LoadedModel compressedInProcess(const fs::path& model, const api::JobOutcome& out) {
+    auto m = models::loadModel(model, {"cpu", ""});
+    const auto decs = lowrank::decomposeModel(*m.model, lowrank::Method::Svd, nullptr);
+    std::vector<int64_t> ranks;
+    for (const auto& op : out.data.ops) ranks.push_back(op.rank);
+    lowrank::applyRanks(*m.model, decs, ranks);
+    return m;
+  }
+
   // A tiny GPT-2 directory with RankLab's shipped GPT-2 tokenizer, and text for it.
   fs::path tinyGpt2(at::ScalarType dtype = at::kFloat) {
     torch::manual_seed(41);
@@ -181,12 +191,7 @@ TEST_F(Jobs, FactorizedExportReloadsWithIdenticalLogitsAndDenseExportLoadsAsAPla
   const auto out = run(spec);
   ASSERT_EQ(out.status, "succeeded") << out.error;
 
-  // The same compression in process: decompose, apply the job's ranks.
-  auto original = models::loadModel(model, {"cpu", ""});
-  const auto decs = lowrank::decomposeModel(*original.model, lowrank::Method::Svd, nullptr);
-  std::vector<int64_t> ranks;
-  for (const auto& op : out.data.ops) ranks.push_back(op.rank);
-  lowrank::applyRanks(*original.model, decs, ranks);
+  auto original = compressedInProcess(model, out);
 
   auto reloaded = models::loadModel(m_dir / "factorized", {"cpu", ""});
   EXPECT_EQ(reloaded.format, "ranklab-factorized");
@@ -204,7 +209,7 @@ TEST_F(Jobs, FactorizedExportReloadsWithIdenticalLogitsAndDenseExportLoadsAsAPla
   std::ifstream manifestIn(m_dir / "factorized" / "ranklab.json");
   const auto manifest = nlohmann::json::parse(manifestIn);
   EXPECT_EQ(manifest["rank_pattern"].size(), 12u);
-  EXPECT_EQ(manifest["rank_pattern"]["layers.0.attn.q"], ranks[0]);
+  EXPECT_EQ(manifest["rank_pattern"]["layers.0.attn.q"], out.data.ops[0].rank);
   EXPECT_DOUBLE_EQ(manifest["kept_fraction"].get<double>(), out.data.run.keptFraction);
 
   spec.exportDir = (m_dir / "dense").string();
@@ -242,11 +247,7 @@ TEST_F(Jobs, DenseExportOfAFloat16ModelMultipliesItsFactorsInFloat32) {
   const auto out = run(spec);
   ASSERT_EQ(out.status, "succeeded") << out.error;
 
-  auto compressed = models::loadModel(model, {"cpu", ""});
-  const auto decs = lowrank::decomposeModel(*compressed.model, lowrank::Method::Svd, nullptr);
-  std::vector<int64_t> ranks;
-  for (const auto& op : out.data.ops) ranks.push_back(op.rank);
-  lowrank::applyRanks(*compressed.model, decs, ranks);
+  auto compressed = compressedInProcess(model, out);
   const auto q =
       std::dynamic_pointer_cast<models::LowRankLinear>(compressed.model->ops().entries()[0].slot->impl());
   ASSERT_NE(q, nullptr);
