@@ -22,12 +22,8 @@ io::TensorMap LanguageModel::hfWeights() const {
 at::Tensor LanguageModel::hfOpWeight(const LinearOp& op, HfPass pass) {
   const auto* lowRank = dynamic_cast<const LowRankLinear*>(&op);
   if (pass == HfPass::Values || !lowRank) return op.denseWeight();
-  // LowRankLinear::denseWeight's dtype: at least float32.
-  auto dtype = at::promote_types(at::kFloat,
-                                 at::promote_types(lowRank->a().scalar_type(), lowRank->b().scalar_type()));
-  for (const at::Tensor* t : {&lowRank->mask(), &lowRank->gate()})
-    if (t->defined()) dtype = at::promote_types(dtype, t->scalar_type());
-  return at::empty({op.outFeatures(), op.inFeatures()}, at::TensorOptions().dtype(dtype).device(at::kMeta));
+  return at::empty({op.outFeatures(), op.inFeatures()},
+                   at::TensorOptions().dtype(lowRank->denseDtype()).device(at::kMeta));
 }
 
 at::Tensor LanguageModel::forSink(const at::Tensor& t) {

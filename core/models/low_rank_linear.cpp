@@ -42,15 +42,20 @@ int64_t LowRankLinear::parameterCount() const {
   return rank() * (inFeatures() + outFeatures()) + (m_bias.defined() ? outFeatures() : 0);
 }
 
+at::ScalarType LowRankLinear::denseDtype() const {
+  // At least float32: LibTorch has no CPU product of float16 or bfloat16 matrices.
+  auto dtype = at::promote_types(at::kFloat, at::promote_types(m_a.scalar_type(), m_b.scalar_type()));
+  for (const at::Tensor* t : {&m_mask, &m_gate})
+    if (t->defined()) dtype = at::promote_types(dtype, t->scalar_type());
+  return dtype;
+}
+
 at::Tensor LowRankLinear::denseWeight() const {
-  // Float16 or bfloat16 factors multiply in float32: LibTorch has no CPU product of those types.
-  auto wide = [](const at::Tensor& t) {
-    return t.scalar_type() == at::kHalf || t.scalar_type() == at::kBFloat16 ? t.to(at::kFloat) : t;
-  };
-  at::Tensor a = wide(m_a);
+  const auto dtype = denseDtype();
+  at::Tensor a = m_a.to(dtype);
   if (m_mask.defined()) a = a * m_mask;
   if (m_gate.defined()) a = a * m_gate;
-  return torch::matmul(a, wide(m_b)).t();
+  return torch::matmul(a, m_b.to(dtype)).t();
 }
 
 void LowRankLinear::setMask(const at::Tensor& mask) {

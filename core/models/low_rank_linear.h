@@ -23,8 +23,10 @@ class LowRankLinear : public LinearOp {
   int64_t rank() const { return m_a.size(1); }
   // k (M + N) (+ N for the bias): what the factors store.
   int64_t parameterCount() const override;
-  // (A B)^T, [out, in], in float32 for float16 or bfloat16 factors.
+  // (A B)^T, [out, in], in denseDtype(): float16 or bfloat16 factors multiply in float32.
   at::Tensor denseWeight() const override;
+  // The dtype denseWeight() returns, without computing it.
+  at::ScalarType denseDtype() const;
   at::Tensor bias() const override { return m_bias; }
 
   const at::Tensor& a() const { return m_a; }
