@@ -1,7 +1,8 @@
 // Causal self-attention (models/attention.cpp) against the plain formula it replaces: every query
 // head's keys and values repeated from its kv head, softmax(q k^T / sqrt(D) + mask) v with the full
 // additive mask. Shapes cover one block and several, a key cache (past > 0), one new token, and
-// grouped-query heads; values and gradients must agree to 1e-5 (absolute, float32).
+// grouped-query heads; values and gradients must agree to 1e-5 (absolute, float32), with autograd and
+// in inference mode (on LibTorch 1.13 with CBLAS, its own path straight to the BLAS).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -55,6 +56,15 @@ TEST_P(CausalAttention, MatchesTheMaskedFormulaInValueAndGradient) {
   torch::InferenceMode guard;
   const auto inference = models::detail::causalAttention(q.detach(), k.detach(), v.detach(), s.past);
   EXPECT_LT((inference - expected.detach()).abs().max().item<double>(), 1e-5) << "inference mode";
+
+  // The models hand over heads split from [B, T, H*D] (a transposed view); inference writes its output
+  // in that layout. Values stored with a non-unit last stride are read too.
+  const auto asModels = [](const at::Tensor& t) {
+    return t.detach().transpose(1, 2).contiguous().transpose(1, 2);
+  };
+  const auto strided = torch::empty({s.batch, s.kvHeads, keys, s.dim, 2}).select(4, 1).copy_(v.detach());
+  const auto split = models::detail::causalAttention(asModels(q), asModels(k), strided, s.past);
+  EXPECT_LT((split - expected.detach()).abs().max().item<double>(), 1e-5) << "split heads";
 }
 
 // 2 x 8 heads over 600 keys make blocks of 109 queries: six blocks, the last one short.
