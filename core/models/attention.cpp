@@ -28,16 +28,17 @@ at::Tensor upperMask(int64_t m, const at::TensorOptions& options) {
 // stories260K's head size of 8 those cost about as much as the products (50k ops per evaluation).
 // - The scaled queries are laid out [B, Hkv, T, rep, D], so that a block's queries of every head
 //   sharing a kv head are the rows of one product with that kv head's keys.
-// - One window and one block of queries at a time: the block's scores (about 256 KB, at least 16
-//   queries) stay in the core's cache through the product, the mask, the softmax and the product with
-//   the values. In a tuning run on stories260K, 1 MB blocks took 1.05x and the 8 MB blocks of the
-//   batched path 1.1x as long; at GPT-2's widths the block size made no measurable difference.
+// - One window and one block of queries at a time: the block's scores (about 256 KB, more where a
+//   block's floor of 16 queries over many heads and keys applies) stay in the core's cache through the
+//   product, the mask, the softmax and the product with the values. Tuning on stories260K's evaluation,
+//   blocks of 1 MB took 1.03-1.05x as long; at GPT-2's widths the block size made no measurable difference.
 // - The output is written in the [B, T, H, D] layout mergeHeads wants (returned as a [B, H, T, D] view).
 at::Tensor causalAttentionBlas(const at::Tensor& q, at::Tensor k, at::Tensor v, int64_t past) {
   const int64_t b = q.size(0), heads = q.size(1), tq = q.size(2), d = q.size(3);
   const int64_t kvHeads = k.size(1), rep = heads / kvHeads;
-  if (k.stride(3) != 1) k = k.contiguous();
-  if (v.stride(3) != 1) v = v.contiguous();
+  // The products read rows of D floats at stride(2): any other layout is copied first.
+  if (k.stride(3) != 1 || k.stride(2) < d) k = k.contiguous();
+  if (v.stride(3) != 1 || v.stride(2) < d) v = v.contiguous();
   at::Tensor qs = at::empty({b, kvHeads, tq, rep, d}, q.options());
   at::Tensor qsByHead = qs.permute({0, 1, 3, 2, 4});
   at::mul_out(qsByHead, q.reshape({b, kvHeads, rep, tq, d}),
@@ -91,9 +92,15 @@ at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
                            at::cat({at::zeros({tq, past}, q.options()), upperMask(tq, q.options())}, 1));
 #else
 #if RANKLAB_ATTENTION_BLAS
+  // Only inputs it can read safely: shapes that disagree go on to the batched path, whose ops
+  // throw with the shapes named.
+  const auto onCpuFloat = [](const at::Tensor& t) {
+    return t.device().is_cpu() && t.scalar_type() == at::kFloat;
+  };
   if (!(at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad())) &&
-      q.device().is_cpu() && q.scalar_type() == at::kFloat && k.scalar_type() == at::kFloat &&
-      v.scalar_type() == at::kFloat)
+      onCpuFloat(q) && onCpuFloat(k) && onCpuFloat(v) && tq > 0 && kvHeads > 0 && heads % kvHeads == 0 &&
+      k.dim() == 4 && v.sizes() == k.sizes() && k.size(0) == q.size(0) && k.size(2) == past + tq &&
+      k.size(3) == q.size(3))
     return causalAttentionBlas(q, k, v, past);
 #endif
   // The rep query heads that read one kv head (query head h reads kv head h / rep, as HF's repeat_kv

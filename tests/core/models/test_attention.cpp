@@ -67,7 +67,9 @@ TEST_P(CausalAttention, MatchesTheMaskedFormulaInValueAndGradient) {
   EXPECT_LT((split - expected.detach()).abs().max().item<double>(), 1e-5) << "split heads";
 }
 
-// 2 x 8 heads over 600 keys make blocks of 109 queries: six blocks, the last one short.
+// With autograd, 2 x 8 heads over 600 keys make blocks of 109 queries: six blocks, the last one short.
+// Inference blocks (about 64k scores per window, at least 16 queries) give one block (33 queries),
+// five whole ones (90) and several with a short last one (600, 150, 130).
 INSTANTIATE_TEST_SUITE_P(Shapes, CausalAttention,
                          ::testing::Values(Shape{2, 4, 4, 0, 33, 8},      // one block
                                            Shape{2, 8, 8, 0, 600, 16},    // several blocks
@@ -88,6 +90,20 @@ TEST(CausalAttentionSoftmax, PeakedScoresUnderflowToZeroWeights) {
   const auto out = models::detail::causalAttention(q, k, v, 0);
   EXPECT_LT((out - reference(q, k, v, 0)).abs().max().item<double>(), 1e-5);
   EXPECT_TRUE(torch::isfinite(out).all().item<bool>());
+}
+
+// Keys shorter than past + Tq, values of another length, or another head size: an error, never a read
+// past the end of a tensor (inference takes its own path, which reads raw memory).
+TEST(CausalAttentionShapes, InconsistentInputsThrowInInferenceMode) {
+  torch::InferenceMode guard;
+  const auto q = torch::randn({1, 4, 10, 8});
+  EXPECT_THROW(models::detail::causalAttention(q, torch::randn({1, 2, 6, 8}), torch::randn({1, 2, 6, 8}), 0),
+               c10::Error);
+  EXPECT_THROW(models::detail::causalAttention(q, torch::randn({1, 2, 10, 8}), torch::randn({1, 2, 7, 8}), 0),
+               c10::Error);
+  EXPECT_THROW(
+      models::detail::causalAttention(q, torch::randn({1, 2, 10, 4}), torch::randn({1, 2, 10, 4}), 0),
+      c10::Error);
 }
 
 }  // namespace
