@@ -13,6 +13,8 @@ namespace ranklab::models::detail {
 // Differentiable. On LibTorch 2.x it is scaled_dot_product_attention (its fused kernel when
 // past == 0); on 1.13 the products skip the keys a query may not see (about half the work of a full
 // masked product over a long window) and never copy keys for grouped heads (models/attention.cpp).
+// Without autograd on 1.13 (with CBLAS) the result is a transposed view of a [B, Tq, H, D] buffer,
+// which mergeHeads reads without a copy: reshape, do not view, anything else made from it.
 at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past);
 
 // [B, T, H*D] -> [B, H, T, D]
