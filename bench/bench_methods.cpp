@@ -5,8 +5,10 @@
 // task loss + hinge + alignment, backward to the hypernetwork, Adam, the read-off at the end), divided by
 // kSteps; the baseline is kSteps plain steps (forward, task loss, backward into every weight of the dense
 // model) on the same samples. Both run in each iteration; the counter x_plain is the paired ratio per
-// iteration (below 1: ARS is cheaper). Models: the shipped gpt-mini (8 x 128 tokens per step) and the
-// reference stories260K (8 x 128); with RANKLAB_BENCH_MODEL=DIR also that model (e.g. `ranklab-cli synth
+// iteration (below 1: ARS is cheaper). The second argument is the workers both sides split a step's
+// batch over (lowrank::taskLossBackward; 0: one per hardware thread, 1: one thread). Models: the shipped
+// gpt-mini (8 x 128 tokens per step) and the reference stories260K (8 x 128); with RANKLAB_BENCH_MODEL=DIR
+// also that model (e.g. `ranklab-cli synth
 // --preset gpt2`) with RANKLAB_BENCH_BATCH windows of 128 tokens per step (default 2), one iteration (issue
 // 23: the per-step ratio at GPT-2's shape). BM_ArsLogToStore: what one logged ARS step costs the job in the
 // run store, for a 100-op model with 768 singular values per op (GPT-2 small's width): six series points and
@@ -28,6 +30,7 @@
 #include "data/corpus.h"
 #include "lowrank/calibration.h"
 #include "lowrank/decompose.h"
+#include "lowrank/task_gradients.h"
 #include "models/loader.h"
 #include "rankdyna/rankdyna.h"
 #include "store/run_store.h"
@@ -119,7 +122,10 @@ void BM_ArsStepVsPlainStep(benchmark::State& state) {
   auto& model = *s->loaded.model;
   std::vector<const lowrank::CalibrationSample*> batch;
   for (const auto& x : s->samples) batch.push_back(&x);
-  const auto o = arsBenchOptions(*s);
+  auto o = arsBenchOptions(*s);
+  o.workers = state.range(1);
+  const int64_t workers = lowrank::stepWorkers(model, batch.size(), o.workers);
+  const auto params = model.parameters();
   double ratioSum = 0.0, plainSum = 0.0;
   int64_t n = 0;
   for (auto _ : state) {
@@ -127,7 +133,7 @@ void BM_ArsStepVsPlainStep(benchmark::State& state) {
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < kSteps; ++i) {
       for (auto& p : model.parameters()) p.mutable_grad() = at::Tensor();
-      lowrank::taskLoss(model, batch).backward();
+      lowrank::taskLossBackward(model, batch, params, 0, workers);
     }
     sync();
     const auto t1 = std::chrono::steady_clock::now();
@@ -145,16 +151,21 @@ void BM_ArsStepVsPlainStep(benchmark::State& state) {
   state.counters["x_plain"] = ratioSum / static_cast<double>(n);
   state.counters["plain_ms"] = 1e3 * plainSum / static_cast<double>(n);
   state.counters["ops"] = static_cast<double>(model.ops().size());
+  state.counters["workers"] = static_cast<double>(workers);
 }
+// Args: the model, then the workers both sides split each step's batch over (0: one per hardware
+// thread, 1: the calling thread alone).
 BENCHMARK(BM_ArsStepVsPlainStep)
-    ->Arg(0)
-    ->Arg(1)
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({0, 1})
+    ->Args({1, 1})
     ->Iterations(3)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 void BM_ArsStepVsPlainStepOnModel(benchmark::State& state) { BM_ArsStepVsPlainStep(state); }
 BENCHMARK(BM_ArsStepVsPlainStepOnModel)
-    ->Arg(2)
+    ->Args({2, 0})
     ->Iterations(1)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
@@ -166,7 +177,8 @@ void BM_ArsStepRecomputedVsKept(benchmark::State& state) {
   Setup* s = arsSetup(state);
   if (!s) return;
   auto& model = *s->loaded.model;
-  const auto o = arsBenchOptions(*s);
+  auto o = arsBenchOptions(*s);
+  o.workers = 1;  // recomputation runs on one worker; so does the side it is compared with
   double ratioSum = 0.0, keptSum = 0.0;
   int64_t n = 0;
   for (auto _ : state) {
@@ -222,6 +234,7 @@ void BM_RankDynaStepVsPlainFinetuneStep(benchmark::State& state) {
   fo.steps = kSteps;
   fo.batchSize = kBatch;
   fo.logEvery = 1000;
+  fo.workers = 1;  // RankDyna's steps run on one thread: so does the plain side, for the method's own cost
   rankdyna::RankDynaOptions ro;
   ro.keep = 0.5;
   ro.warmupSteps = 1;

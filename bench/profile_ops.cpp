@@ -1,6 +1,6 @@
 // ranklab_profile: where a small model's time goes, op by op, under LibTorch's profiler.
 //
-//   ranklab_profile [--time-only] WORKLOAD MODEL [TOKENIZER] TEXT [REPEATS]
+//   ranklab_profile [--time-only] [--workers N] WORKLOAD MODEL [TOKENIZER] TEXT [REPEATS]
 //
 // WORKLOAD is `eval` (the perplexity of TEXT, as `ranklab-cli eval` computes it) or `train` (plain
 // training steps: forward, next-token loss and backward into every weight, on 8 windows of 128
@@ -11,8 +11,9 @@
 // Under the profiler the same evaluation takes 3-5x as long and page-faults about ten times as often
 // (`perf stat`), and the ops that touch the most memory slow down the most: read the table as the op
 // mix and the call counts, and quote the unprofiled time. --time-only skips the profiled runs, for
-// `perf record`. Run it with OPENBLAS_NUM_THREADS=1 for the one-core
-// picture the issue 25 figures use.
+// `perf record`. --workers N splits each training step's batch over N threads
+// (lowrank::taskLossBackward; default 1, the one-core picture). Run it with OPENBLAS_NUM_THREADS=1
+// for the one-core picture the issue 25 figures use.
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
@@ -29,6 +30,7 @@
 #include "data/corpus.h"
 #include "eval/perplexity.h"
 #include "lowrank/calibration.h"
+#include "lowrank/task_gradients.h"
 #include "models/loader.h"
 
 namespace fs = std::filesystem;
@@ -69,7 +71,8 @@ std::map<std::string, OpTime> selfTimes(const prof::thread_event_lists& lists) {
 }
 
 int usage() {
-  std::cerr << "usage: ranklab_profile [--time-only] eval|train MODEL [TOKENIZER] TEXT [REPEATS]\n";
+  std::cerr
+      << "usage: ranklab_profile [--time-only] [--workers N] eval|train MODEL [TOKENIZER] TEXT [REPEATS]\n";
   return 2;
 }
 
@@ -79,6 +82,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> rest(argv + 1, argv + argc);
   const bool timeOnly = !rest.empty() && rest.front() == "--time-only";
   if (timeOnly) rest.erase(rest.begin());
+  int64_t workers = 1;
+  if (rest.size() >= 2 && rest.front() == "--workers") {
+    workers = std::max(1, std::atoi(rest[1].c_str()));
+    rest.erase(rest.begin(), rest.begin() + 2);
+  }
   if (rest.size() < 3) return usage();
   const std::string workload = rest.front();
   rest.erase(rest.begin());
@@ -104,7 +112,7 @@ int main(int argc, char** argv) {
         tokens = eval::perplexity(*loaded.model, *loaded.tokenizer, text).tokens;
       } else {
         for (auto& p : loaded.model->parameters()) p.mutable_grad() = at::Tensor();
-        lowrank::taskLoss(*loaded.model, batch).backward();
+        lowrank::taskLossBackward(*loaded.model, batch, loaded.model->parameters(), 0, workers);
         tokens = 8 * 128;
       }
     };

@@ -174,7 +174,8 @@ int runJob(const api::JobSpec& spec, bool asJson) {
       const json& a = config["_details"]["ars"];
       const std::string why = a.value("stopped_because", "");
       std::cout << "ars       " << a.value("steps", 0) << " of " << spec.arsSteps << " steps in "
-                << std::setprecision(1) << a.value("training_seconds", 0.0) << " s, "
+                << std::setprecision(1) << a.value("training_seconds", 0.0) << " s on "
+                << a.value("workers", 1) << (a.value("workers", 1) == 1 ? " worker, " : " workers, ")
                 << (why == "plateau" ? "stopped early: the budget was met and the loss had levelled off"
                     : why == "time"  ? "stopped at the time budget (--time-budget)"
                                      : "ran to the step limit (--ars-steps)")
@@ -315,6 +316,9 @@ CLI::App* addCompress(CLI::App& app, CompressOptions& o) {
   cmp->add_option("--tokenizer", s.tokenizer, "Tokenizer file or directory (overrides the model's own)");
   cmp->add_option("--device", s.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
   cmp->add_option("--threads", s.threads, "CPU threads for LibTorch");
+  cmp->add_option("--workers", s.workers,
+                  "ars, fine-tuning: threads that each run a share of a training step's batch on the CPU (0: "
+                  "one per hardware thread; the result depends on the number, not on timing)");
   cmp->add_flag("--json", o.asJson, "Print one JSON object on stdout");
   cmp->callback([&o, keep] { o.keepGiven = keep->count() > 0; });
   return cmp;

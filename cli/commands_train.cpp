@@ -26,6 +26,7 @@
 #include "eval/classification.h"
 #include "eval/perplexity.h"
 #include "lowrank/calibration.h"
+#include "lowrank/task_gradients.h"
 #include "models/loader.h"
 #include "tokenize/tokenizer.h"
 
@@ -410,6 +411,9 @@ CLI::App* addFinetune(CLI::App& app, FinetuneOptions& o) {
       ->capture_default_str();
   fin->add_option("--checkpoint-every", fo.checkpointEvery, "Checkpoint (in --out/checkpoint) every N steps")
       ->capture_default_str();
+  fin->add_option("--workers", fo.workers,
+                  "Threads that each run a share of a step's batch on the CPU (0: one per hardware thread; "
+                  "the result depends on the number, not on timing)");
   addTrainFlags(fin, o.flags);
   return fin;
 }
@@ -496,6 +500,8 @@ int runFinetune(const FinetuneOptions& c, const std::string& commandLine) {
   report["final_train_loss"] = r.finalLoss;
   report["series"] = seriesJson(r.series);
   report["threads"] = at::get_num_threads();
+  report["workers"] = lowrank::stepWorkers(
+      *loaded.model, std::min(samples.size(), static_cast<size_t>(o.batchSize)), o.workers);
   report["device"] = deviceName(saved.model->device());
   api::AccuracyResult acc;
   api::PerplexityResult after;

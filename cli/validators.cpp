@@ -39,7 +39,7 @@ std::string threadsCheck(std::string& text) {
 void bound(CLI::App& app, const CLI::Validator& finite, const CLI::Validator& threads) {
   for (CLI::Option* opt : app.get_options()) {
     if (opt->get_type_name() == "FLOAT") opt->check(finite);
-    if (opt->check_lname("threads")) opt->check(threads);
+    if (opt->check_lname("threads") || opt->check_lname("workers")) opt->check(threads);
   }
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) bound(*sub, finite, threads);
 }

@@ -17,6 +17,9 @@ struct JobSpec {
   std::string tokenizer;
   std::string device = "auto";  // auto | cpu | cuda[:N]
   int threads = 0;              // 0: LibTorch's default
+  // Threads that each run a share of a training step's batch on the CPU (ARS, fine-tuning); 0: one
+  // per hardware thread (lowrank::stepWorkers).
+  int workers = 0;
 
   // Method (ALGORITHMS.md sections 1 and 4).
   std::string decomposition = "svd";  // svd | fwsvd | iwsvd | asvd | whiten

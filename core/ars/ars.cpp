@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
+#include "lowrank/task_gradients.h"
 #include "models/low_rank_linear.h"
 #include "select/ledger.h"
 #include "select/selectors.h"
@@ -94,6 +95,7 @@ void validate(const ArsOptions& o) {
   if (o.batchSize <= 0) throw Error("ARS: the batch size must be positive");
   if (o.logEvery <= 0) throw Error("ARS: --log-every must be positive");
   if (o.plateauWindow <= 0) throw Error("ARS: the plateau window must be positive");
+  if (o.workers < 0) throw Error("ARS: --workers must be >= 0 (0: one per hardware thread)");
   if (!(o.timeBudgetSeconds >= 0.0) || !std::isfinite(o.timeBudgetSeconds))
     throw Error("ARS: the time budget must be a finite number of seconds >= 0 (0: none)");
   if (!(o.plateauTolerance >= 0.0)) throw Error("ARS: the plateau tolerance must be >= 0");
@@ -279,6 +281,9 @@ ArsResult trainArs(models::LanguageModel& model, const std::vector<lowrank::OpDe
   model.eval();
 
   ArsResult result;
+  const int64_t workers =
+      lowrank::stepWorkers(model, std::min(samples.size(), static_cast<size_t>(o.batchSize)), o.workers);
+  result.workers = workers;
   std::vector<double> losses;
   double intervalLoss = 0.0;
   int64_t intervalSteps = 0;
@@ -303,25 +308,34 @@ ArsResult trainArs(models::LanguageModel& model, const std::vector<lowrank::OpDe
     const at::Tensor noise =
         gumbelNoise({totalPositions}, splitmix(o.seed ^ splitmix(static_cast<uint64_t>(step) + 1)), device);
     const at::Tensor maskAll = straightThroughMask(logitsAll, noise, o.tau, o.bias);
+    // Each op's gate is a leaf holding its mask's values. The task loss's forward and backward pass
+    // (split over the step's workers) end at the gates; the gates' gradients then go on through the
+    // masks to the hypernetwork with the regularisers, in one backward pass on this thread.
     at::Tensor align = torch::zeros({}, maskAll.options());
+    std::vector<at::Tensor> masks, gates;
     int64_t offset = 0;
     for (int64_t i = 0; i < l; ++i) {
       const at::Tensor m = maskAll.narrow(0, offset, sizes[static_cast<size_t>(i)]);
       offset += sizes[static_cast<size_t>(i)];
-      gated.op(static_cast<size_t>(i)).setGate(m);
+      masks.push_back(m);
+      gates.push_back(m.detach().requires_grad_(true));
+      gated.op(static_cast<size_t>(i)).setGate(gates.back());
       align = align + alignmentLoss(m, sNorm[static_cast<size_t>(i)]);
     }
     align = align / static_cast<double>(l);
     const at::Tensor t = (maskAll * costAll).sum();
     const at::Tensor r = budgetHinge(t, target);
-    const at::Tensor task = lowrank::taskLoss(model, batch, o.padId);
-    const at::Tensor loss = task + o.lambda * r + o.gamma * align;
+    const double taskValue = lowrank::taskLossBackward(model, batch, gates, o.padId, workers);
+    for (int64_t i = 0; i < l; ++i) gated.op(static_cast<size_t>(i)).setGate(at::Tensor());
+    at::Tensor loss = o.lambda * r + o.gamma * align;
+    for (int64_t i = 0; i < l; ++i) {
+      const at::Tensor& g = gates[static_cast<size_t>(i)].grad();
+      if (g.defined()) loss = loss + (masks[static_cast<size_t>(i)] * g).sum();  // d/dm = the gate's gradient
+    }
     adam.zero_grad();
     loss.backward();
     adam.step();
-    for (int64_t i = 0; i < l; ++i) gated.op(static_cast<size_t>(i)).setGate(at::Tensor());  // drop the graph
 
-    const double taskValue = task.item<double>();
     if (!std::isfinite(taskValue))
       throw Error("ARS: the task loss became " + std::to_string(taskValue) + " at step " +
                   std::to_string(step + 1) +

@@ -64,6 +64,9 @@ struct ArsOptions {
   double timeBudgetSeconds = 0.0;
   int64_t plateauWindow = 100;
   double plateauTolerance = 0.005;
+  // Threads that each run a share of a step's batch on the CPU (lowrank::stepWorkers; 0: one per
+  // hardware thread). The result depends on the number, not on the threads' timing.
+  int64_t workers = 0;
 };
 
 // Throws ranklab::Error naming the option that is out of range.
@@ -128,6 +131,7 @@ struct ArsResult {
   double trainingSeconds = 0.0;  // the training loop, logging included
   double loggingSeconds = 0.0;   // time spent in onLog (the store writes)
   int64_t frames = 0;
+  int64_t workers = 1;  // the threads each step's batch was split over
 };
 
 // Packs 0/1 floats LSB-first (bit i -> byte i / 8, bit i % 8), as api::MaskFrame stores them.

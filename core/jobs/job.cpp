@@ -85,6 +85,7 @@ ars::ArsOptions arsOptionsOf(const api::JobSpec& s) {
   o.seed = s.seed;
   o.earlyStop = s.arsEarlyStop;
   o.timeBudgetSeconds = s.arsTimeBudget;
+  o.workers = s.workers;
   return o;
 }
 
@@ -150,6 +151,10 @@ void requireFiniteNumbers(const api::JobSpec& spec) {
                 " (4 x the hardware threads; 0: LibTorch's "
                 "default), got " +
                 std::to_string(spec.threads));
+  if (spec.workers < 0 || spec.workers > most)
+    throw Error("workers must lie in 1 .. " + std::to_string(most) +
+                " (4 x the hardware threads; 0: one per hardware thread), got " +
+                std::to_string(spec.workers));
 }
 
 }  // namespace
@@ -746,6 +751,7 @@ std::vector<int64_t> Job::arsRanks() {
       {"readoff_threshold", r.readOff.threshold},
       {"readoff_filled_ranks", r.readOff.filled},
       {"frames", r.frames},
+      {"workers", r.workers},
       {"training_seconds", r.trainingSeconds},
       {"logging_seconds", r.loggingSeconds},
       {"alignment_spectrum", m_spec.arsAlignNorm == "energy"
@@ -849,6 +855,7 @@ void Job::finetune() {
   fo.batchSize = m_spec.batchSize;
   fo.seed = m_spec.seed;
   fo.padId = m_padId;
+  fo.workers = m_spec.workers;
   auto result = train::finetune(*m_loaded.model, trainSamples, fo, &m_progress, &m_cancel,
                                 [&](const api::SeriesPoint& p) {
                                   if (m_observer) m_observer->seriesPoint(p);

@@ -21,6 +21,7 @@ json toJson(const api::JobSpec& s) {
           {"tokenizer", s.tokenizer},
           {"device", s.device},
           {"threads", s.threads},
+          {"workers", s.workers},
           {"decomposition", s.decomposition},
           {"selector", s.selector},
           {"keep", s.keep},
@@ -88,6 +89,7 @@ api::JobSpec jobSpecFromJson(const json& j, const std::string& context) {
   s.tokenizer = jsonField<std::string>(merged, "tokenizer", context);
   s.device = jsonField<std::string>(merged, "device", context);
   s.threads = jsonField<int>(merged, "threads", context);
+  s.workers = jsonField<int>(merged, "workers", context);
   s.decomposition = jsonField<std::string>(merged, "decomposition", context);
   s.selector = jsonField<std::string>(merged, "selector", context);
   s.keep = jsonField<double>(merged, "keep", context);
@@ -155,8 +157,8 @@ std::string specHash(const api::JobSpec& spec) {
       if (!ec) j[k] = a.lexically_normal().string();
     }
   }
-  for (const char* k : {"device", "threads", "db", "store", "export", "format", "cache_dir", "use_cache",
-                        "name", "tags", "sweep_id", "log_every", "activation_checkpointing"})
+  for (const char* k : {"device", "threads", "workers", "db", "store", "export", "format", "cache_dir",
+                        "use_cache", "name", "tags", "sweep_id", "log_every", "activation_checkpointing"})
     j.erase(k);
   // Keys added after runs were stored hash only when set, so a finished sweep point keeps its hash.
   const json defaults = toJson(api::JobSpec{});

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "io/model_config.h"
+#include "lowrank/task_gradients.h"
 #include "train/checkpoint.h"
 #include "train/pretrain.h"
 
@@ -106,15 +107,24 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
       for (auto& group : optimizer.param_groups())
         static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
       optimizer.zero_grad();
-      at::Tensor loss = lowrank::taskLoss(model, b, options.padId);
-      const double value = loss.item<double>();
+      double value = 0.0;
+      if (!hooks) {
+        value = lowrank::taskLossBackward(model, b, params, options.padId,
+                                          lowrank::stepWorkers(model, b.size(), options.workers));
+      } else {
+        // A method's hooks read and add to the whole step's graph: one worker.
+        at::Tensor loss = lowrank::taskLoss(model, b, options.padId);
+        value = loss.item<double>();
+        if (std::isfinite(value)) {
+          if (hooks->extraLoss) {
+            const at::Tensor extra = hooks->extraLoss();
+            if (extra.defined()) loss = loss + extra;
+          }
+          loss.backward();
+        }
+      }
       if (!std::isfinite(value))
         throw Error("fine-tuning diverged at step " + std::to_string(step + 1) + " (loss is not finite)");
-      if (hooks && hooks->extraLoss) {
-        const at::Tensor extra = hooks->extraLoss();
-        if (extra.defined()) loss = loss + extra;
-      }
-      loss.backward();
       if (hooks && hooks->afterBackward) hooks->afterBackward(step + 1);
       if (options.clipNorm > 0.0) torch::nn::utils::clip_grad_norm_(params, options.clipNorm);
       optimizer.step();

@@ -35,6 +35,10 @@ struct FinetuneOptions {
   std::filesystem::path checkpointDir;
   int64_t checkpointEvery = 0;
   bool keepFinishedCheckpoint = false;  // as PretrainOptions: the caller removes it after saving
+  // Threads that each run a share of a step's batch on the CPU (lowrank::stepWorkers; 0: one per
+  // hardware thread). Runs with hooks (RankDyna) use one. The result depends on the number of workers
+  // (float rounding), not on the threads' timing.
+  int64_t workers = 0;
 };
 
 struct FinetuneResult {

@@ -55,6 +55,13 @@ TEST(JobSpecChecks, ThreadsAndLearningRateAreBounded) {
   EXPECT_THAT(errorOf([&] { jobs::validateSpec(s); }), HasSubstr("got 100000"));
   s.threads = 1;
   EXPECT_NO_THROW(jobs::validateSpec(s));
+  s.workers = -2;
+  EXPECT_THAT(errorOf([&] { jobs::validateSpec(s); }), HasSubstr("workers must lie in 1 .. "));
+  s.workers = 100000;
+  EXPECT_THAT(errorOf([&] { jobs::validateSpec(s); }), HasSubstr("got 100000"));
+  s.workers = 2;
+  EXPECT_NO_THROW(jobs::validateSpec(s));
+  EXPECT_EQ(jobs::jobSpecFromJson(jobs::toJson(s), "spec.json").workers, 2);
   s.finetuneSteps = 5;
   s.learningRate = 0.0;
   EXPECT_THAT(errorOf([&] { jobs::validateSpec(s); }), HasSubstr("--lr (learning_rate) must be above 0"));
