@@ -67,9 +67,36 @@ TEST_P(CausalAttention, MatchesTheMaskedFormulaInValueAndGradient) {
   EXPECT_LT((split - expected.detach()).abs().max().item<double>(), 1e-5) << "split heads";
 }
 
-// With autograd, 2 x 8 heads over 600 keys make blocks of 109 queries: six blocks, the last one short.
-// Inference blocks (about 64k scores per window, at least 16 queries) give one block (33 queries),
-// five whole ones (90) and several with a short last one (600, 150, 130).
+// Training hands over the same layouts: q and k split from [B, T, H*D], values with a non-unit last
+// stride. The gradients reach those layouts' storage and match the formula's (1e-5 absolute).
+TEST_P(CausalAttention, GradientsReachTheModelsStridedLayouts) {
+  const Shape s = GetParam();
+  torch::manual_seed(8);
+  const int64_t keys = s.past + s.tq;
+  const auto q = torch::randn({s.batch, s.heads, s.tq, s.dim}, torch::requires_grad());
+  const auto k = torch::randn({s.batch, s.kvHeads, keys, s.dim}, torch::requires_grad());
+  const auto v = torch::randn({s.batch, s.kvHeads, keys, s.dim}, torch::requires_grad());
+  const auto weights = torch::randn({s.batch, s.heads, s.tq, s.dim});
+  (reference(q, k, v, s.past) * weights).sum().backward();
+
+  auto qBase = q.detach().transpose(1, 2).contiguous().requires_grad_();
+  auto kBase = k.detach().transpose(1, 2).contiguous().requires_grad_();
+  auto vBase = torch::zeros({s.batch, s.kvHeads, keys, s.dim, 2});
+  vBase.select(4, 1).copy_(v.detach());
+  vBase.requires_grad_();
+  const auto out = models::detail::causalAttention(qBase.transpose(1, 2), kBase.transpose(1, 2),
+                                                   vBase.select(4, 1), s.past);
+  (out * weights).sum().backward();
+  EXPECT_LT((qBase.grad().transpose(1, 2) - q.grad()).abs().max().item<double>(), 1e-5) << "d/dq";
+  EXPECT_LT((kBase.grad().transpose(1, 2) - k.grad()).abs().max().item<double>(), 1e-5) << "d/dk";
+  EXPECT_LT((vBase.grad().select(4, 1) - v.grad()).abs().max().item<double>(), 1e-5) << "d/dv";
+  EXPECT_EQ(vBase.grad().select(4, 0).abs().max().item<double>(), 0.0) << "d/dv outside the values";
+}
+
+// With autograd on LibTorch 1.13 with CBLAS, blocks of 32 queries (33 queries: a whole block and one
+// of a single query); without CBLAS, 2 x 8 heads over 600 keys make blocks of 109 queries. Inference blocks
+// (about 64k scores per window, at least 16 queries) give one block (33 queries), five whole ones (90) and
+// several with a short last one (600, 150, 130).
 INSTANTIATE_TEST_SUITE_P(Shapes, CausalAttention,
                          ::testing::Values(Shape{2, 4, 4, 0, 33, 8},      // one block
                                            Shape{2, 8, 8, 0, 600, 16},    // several blocks
