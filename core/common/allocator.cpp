@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>  // brings in <features.h>, which defines __GLIBC__ on glibc systems
+#include <mutex>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -37,6 +38,33 @@ void fitAllocatorToModel(int64_t weightBytes) {
 void releaseFreedMemory() {
 #if defined(__GLIBC__)
   malloc_trim(0);
+#endif
+}
+
+namespace {
+std::mutex g_keepMutex;
+int g_keepDepth = 0;
+constexpr int kKeptBlock = 32 << 20, kDefaultThreshold = 128 << 10;
+}  // namespace
+
+KeepFreedBlocks::KeepFreedBlocks() {
+#if defined(__GLIBC__)
+  std::lock_guard<std::mutex> lock(g_keepMutex);
+  if (g_keepDepth++ == 0) {
+    mallopt(M_MMAP_THRESHOLD, kKeptBlock);
+    mallopt(M_TRIM_THRESHOLD, static_cast<int>(kMaxPad));
+  }
+#endif
+}
+
+KeepFreedBlocks::~KeepFreedBlocks() {
+#if defined(__GLIBC__)
+  std::lock_guard<std::mutex> lock(g_keepMutex);
+  if (--g_keepDepth == 0) {
+    mallopt(M_MMAP_THRESHOLD, kDefaultThreshold);
+    mallopt(M_TRIM_THRESHOLD, kDefaultThreshold);
+    malloc_trim(0);
+  }
 #endif
 }
 

@@ -2,10 +2,13 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 
+#include "common/allocator.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "io/model_config.h"
@@ -82,6 +85,11 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
     result.series.push_back(p);
     if (onPoint) onPoint(p);
   };
+  // A method's hooks read and add to the whole step's graph: one worker.
+  const int64_t workers =
+      hooks ? 1 : lowrank::stepWorkers(model, std::min(batch, data.size()), options.workers);
+  std::optional<KeepFreedBlocks> keepBlocks;  // the steps' activations stay in malloc's arenas
+  if (workers > 1) keepBlocks.emplace();
   model.train();
   struct EvalOnExit {
     models::LanguageModel& m;
@@ -109,10 +117,8 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
       optimizer.zero_grad();
       double value = 0.0;
       if (!hooks) {
-        value = lowrank::taskLossBackward(model, b, params, options.padId,
-                                          lowrank::stepWorkers(model, b.size(), options.workers));
+        value = lowrank::taskLossBackward(model, b, params, options.padId, workers);
       } else {
-        // A method's hooks read and add to the whole step's graph: one worker.
         at::Tensor loss = lowrank::taskLoss(model, b, options.padId);
         value = loss.item<double>();
         if (std::isfinite(value)) {
