@@ -23,11 +23,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 
 #include "ars/ars.h"
 #include "bench_paths.h"
-#include "common/allocator.h"
 #include "common/resources.h"
 #include "data/corpus.h"
 #include "lowrank/calibration.h"
@@ -128,8 +126,7 @@ void BM_ArsStepVsPlainStep(benchmark::State& state) {
   o.workers = state.range(1);
   const int64_t workers = lowrank::stepWorkers(model, batch.size(), o.workers);
   const auto params = model.parameters();
-  std::optional<KeepFreedBlocks> keepBlocks;  // as trainArs does, for both sides
-  if (workers > 1) keepBlocks.emplace();
+  const lowrank::SplitStepScope splitSteps(workers);  // as trainArs does, for both sides
   double ratioSum = 0.0, plainSum = 0.0;
   int64_t n = 0;
   for (auto _ : state) {

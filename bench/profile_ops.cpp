@@ -23,7 +23,6 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -108,8 +107,7 @@ int main(int argc, char** argv) {
     std::vector<const lowrank::CalibrationSample*> batch;
     for (const auto& s : samples) batch.push_back(&s);
     int64_t tokens = 0;
-    std::optional<KeepFreedBlocks> keepBlocks;  // as the training loops do when they split steps
-    if (workers > 1) keepBlocks.emplace();
+    const lowrank::SplitStepScope splitSteps(workers);  // as the training loops do
     auto run = [&] {
       if (workload == "eval") {
         tokens = eval::perplexity(*loaded.model, *loaded.tokenizer, text).tokens;

@@ -6,10 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <optional>
 #include <random>
 
-#include "common/allocator.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "lowrank/task_gradients.h"
@@ -286,8 +284,7 @@ ArsResult trainArs(models::LanguageModel& model, const std::vector<lowrank::OpDe
   const int64_t workers =
       lowrank::stepWorkers(model, std::min(samples.size(), static_cast<size_t>(o.batchSize)), o.workers);
   result.workers = workers;
-  std::optional<KeepFreedBlocks> keepBlocks;  // the steps' activations stay in malloc's arenas
-  if (workers > 1) keepBlocks.emplace();
+  const lowrank::SplitStepScope splitSteps(workers);
   std::vector<double> losses;
   double intervalLoss = 0.0;
   int64_t intervalSteps = 0;

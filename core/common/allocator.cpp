@@ -61,9 +61,11 @@ KeepFreedBlocks::~KeepFreedBlocks() {
 #if defined(__GLIBC__)
   std::lock_guard<std::mutex> lock(g_keepMutex);
   if (--g_keepDepth == 0) {
+    // No malloc_trim here: with the main arena's top trimmed away and the 128 KB threshold back,
+    // every larger block would be mapped on its own from then on (a later one-thread step of
+    // gpt-mini took 2.4x as long). A job's stages hand freed memory back (releaseFreedMemory).
     mallopt(M_MMAP_THRESHOLD, kDefaultThreshold);
     mallopt(M_TRIM_THRESHOLD, kDefaultThreshold);
-    malloc_trim(0);
   }
 #endif
 }

@@ -29,8 +29,8 @@ void releaseFreedMemory();
 // worker thread's arena does not keep tuneAllocator's top pad; with two threads running, handing
 // memory back also interrupts the other core (its TLB). Measured on gpt-mini's step on two threads:
 // 141k page faults in 11 steps instead of 68k, 281 ms per step instead of 212 (one thread: 330 ms).
-// Instances nest; when the last one ends, both thresholds go back to 128 KB and the arenas' free
-// memory goes back to the kernel. No effect without glibc.
+// Instances nest; when the last one ends, both thresholds go back to 128 KB (the freed memory stays in
+// the arenas until releaseFreedMemory). No effect without glibc.
 class KeepFreedBlocks {
  public:
   KeepFreedBlocks();

@@ -1,6 +1,7 @@
 #include "lowrank/task_gradients.h"
 
 #include <ATen/ThreadLocalState.h>
+#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -77,6 +78,40 @@ class StepPool {
 };
 
 }  // namespace
+
+namespace {
+
+// OpenBLAS's thread count, when the BLAS LibTorch loaded is OpenBLAS (looked up at run time: the
+// system's libblas.so.3 may be another implementation).
+using SetThreads = void (*)(int);
+using GetThreads = int (*)();
+std::mutex g_blasMutex;
+int g_blasDepth = 0, g_blasThreads = 0;
+
+void blasThreads(bool single) {
+  static const auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  static const auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  if (!set || !get) return;
+  std::lock_guard<std::mutex> lock(g_blasMutex);
+  if (single && g_blasDepth++ == 0) {
+    g_blasThreads = get();
+    set(1);
+  } else if (!single && --g_blasDepth == 0) {
+    set(g_blasThreads);
+  }
+}
+
+}  // namespace
+
+SplitStepScope::SplitStepScope(int64_t workers) {
+  if (workers <= 1) return;
+  m_keep = std::make_unique<KeepFreedBlocks>();
+  blasThreads(true);
+}
+
+SplitStepScope::~SplitStepScope() {
+  if (m_keep) blasThreads(false);
+}
 
 int64_t stepWorkers(const models::LanguageModel& model, size_t batchSize, int64_t requested) {
   if (!model.device().is_cpu() || model.activationCheckpointing()) return 1;

@@ -16,11 +16,28 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "common/allocator.h"
 #include "lowrank/calibration.h"
 
 namespace ranklab::lowrank {
+
+// Around a run of steps split over `workers` threads (nothing when 1): each worker's BLAS products on
+// its own thread alone (OpenBLAS's pool, one thread per core, would spin against the workers: ARS on
+// stories260K took 10.1 s per 100 steps with it, 5.3 s without), and freed activations kept in
+// malloc's arenas (KeepFreedBlocks). Process-wide while it lives; nests; restores both at the end.
+class SplitStepScope {
+ public:
+  explicit SplitStepScope(int64_t workers);
+  ~SplitStepScope();
+  SplitStepScope(const SplitStepScope&) = delete;
+  SplitStepScope& operator=(const SplitStepScope&) = delete;
+
+ private:
+  std::unique_ptr<KeepFreedBlocks> m_keep;
+};
 
 // The workers a step over `batchSize` samples uses: `requested` (0: one per hardware thread), at most
 // one per sample, and 1 where splitting cannot help or is not safe: a model on a GPU (one device

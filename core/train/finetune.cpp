@@ -5,10 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <random>
 
-#include "common/allocator.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "io/model_config.h"
@@ -88,8 +86,7 @@ FinetuneResult finetune(models::LanguageModel& model, const std::vector<lowrank:
   // A method's hooks read and add to the whole step's graph: one worker.
   const int64_t workers =
       hooks ? 1 : lowrank::stepWorkers(model, std::min(batch, data.size()), options.workers);
-  std::optional<KeepFreedBlocks> keepBlocks;  // the steps' activations stay in malloc's arenas
-  if (workers > 1) keepBlocks.emplace();
+  const lowrank::SplitStepScope splitSteps(workers);
   model.train();
   struct EvalOnExit {
     models::LanguageModel& m;
