@@ -77,10 +77,6 @@ class StepPool {
   bool m_stop = false;
 };
 
-}  // namespace
-
-namespace {
-
 // OpenBLAS's thread count, when the BLAS LibTorch loaded is OpenBLAS (looked up at run time: the
 // system's libblas.so.3 may be another implementation).
 using SetThreads = void (*)(int);
