@@ -88,6 +88,17 @@ std::vector<lowrank::CalibrationSample> unequalWindows(std::vector<lowrank::Cali
   return s;
 }
 
+// 30 ARS steps on all 6 samples, one worker.
+ars::ArsOptions shortArs() {
+  ars::ArsOptions o;
+  o.steps = 30;
+  o.plateauWindow = 10;
+  o.earlyStop = false;
+  o.batchSize = 6;
+  o.workers = 1;
+  return o;
+}
+
 }  // namespace
 
 TEST(TaskLossBackward, SplitStepsMatchOneBackwardPassOnStories260K) {
@@ -184,12 +195,7 @@ TEST(TaskLossBackward, ArsTrainsTheSameMasksOnOneOrThreeWorkers) {
   auto model = test::tinyGpt2Model(7);
   const auto samples = test::randomSamples(6, 24, 61, 4);
   const auto decs = lowrank::decomposeModel(*model, lowrank::Method::Svd, nullptr);
-  ars::ArsOptions o;
-  o.steps = 30;
-  o.plateauWindow = 10;
-  o.earlyStop = false;
-  o.batchSize = 6;
-  o.workers = 1;
+  auto o = shortArs();
   const auto one = ars::trainArs(*model, decs, samples, o);
   o.workers = 3;
   const auto three = ars::trainArs(*model, decs, samples, o);
@@ -207,12 +213,7 @@ TEST(TaskLossBackward, ArsTrainsTheSameMasksWithActivationCheckpointing) {
   auto model = test::tinyGpt2Model(8);
   const auto samples = test::randomSamples(6, 24, 61, 6);
   const auto decs = lowrank::decomposeModel(*model, lowrank::Method::Svd, nullptr);
-  ars::ArsOptions o;
-  o.steps = 30;
-  o.plateauWindow = 10;
-  o.earlyStop = false;
-  o.batchSize = 6;
-  o.workers = 1;
+  const auto o = shortArs();
   const auto kept = ars::trainArs(*model, decs, samples, o);
   model->setActivationCheckpointing(true);
   const auto recomputed = ars::trainArs(*model, decs, samples, o);
